@@ -1,0 +1,14 @@
+//! What a rule sees of one file.
+
+use std::path::Path;
+
+/// One parsed file, handed to every rule.
+pub struct FileContext<'a> {
+    /// The path as the user gave it, for messages.
+    pub path: &'a Path,
+    /// The whole text of the file.
+    pub source: &'a str,
+    /// The items that parsed. A file that does not parse as a whole is
+    /// recovered item by item, so this may hold fewer items than the file.
+    pub items: &'a [syn::Item],
+}

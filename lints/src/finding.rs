@@ -1,0 +1,79 @@
+//! What a rule reports: a [`Finding`] at a place in a file.
+
+use serde::Serialize;
+
+/// A 1-based line and 1-based column (in characters), as editors show them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Position {
+    pub line: usize,
+    pub column: usize,
+}
+
+/// The source range a finding points at, end exclusive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Region {
+    pub start: Position,
+    pub end: Position,
+}
+
+impl Region {
+    /// The region a `proc_macro2` span covers. Spans come from
+    /// `proc-macro2`'s `span-locations` feature: lines are 1-based and columns
+    /// 0-based there, so the column is shifted to match editors.
+    pub fn from_span(span: proc_macro2::Span) -> Self {
+        let (start, end) = (span.start(), span.end());
+        Region {
+            start: Position {
+                line: start.line,
+                column: start.column + 1,
+            },
+            end: Position {
+                line: end.line,
+                column: end.column + 1,
+            },
+        }
+    }
+}
+
+/// How sure a rule is. Rules never see types, only names and shapes, so
+/// some findings rest on a guess (a method called `ack` on a value whose
+/// type we cannot know). Users can filter on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Confidence {
+    Low,
+    Medium,
+    High,
+}
+
+/// How serious the finding is; rustc's words, so editors map them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Warning,
+    Error,
+}
+
+/// A secondary place that explains the finding, such as "the message is
+/// acknowledged here" next to "but published here".
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct Label {
+    pub region: Region,
+    pub message: String,
+}
+
+/// One finding of one rule in one file, before it is tied to a path.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct Finding {
+    /// The rule's name, such as `ack-before-processing`.
+    pub rule: &'static str,
+    /// Where the primary label points.
+    pub region: Region,
+    /// One sentence: what is wrong here.
+    pub message: String,
+    /// One sentence: what to do instead.
+    pub help: Option<String>,
+    /// Other places that explain the finding.
+    pub labels: Vec<Label>,
+    pub confidence: Confidence,
+}

@@ -1,0 +1,69 @@
+//! The rules. One file per rule, each declared with [`declare_rule!`]; the
+//! registry [`RULES`] lists them all, and everything else (the `rule`
+//! command, SARIF rule metadata, config validation) is derived from it.
+
+use crate::context::FileContext;
+use crate::finding::{Finding, Severity};
+
+/// A rule's name, documentation and check, in one place.
+pub struct Rule {
+    /// The name users write in config and suppressions: `auto-ack`.
+    pub name: &'static str,
+    /// One line for listings.
+    pub summary: &'static str,
+    /// The full Markdown documentation: `## What it does`, `## Why is this
+    /// bad?`, `## Example`, `## Use instead`, `## Known limitations`,
+    /// `## Chapter`. The Example and Use instead code blocks are run through
+    /// the linter by the tests: the first must fire, the second must not.
+    pub doc: &'static str,
+    /// The book chapter that explains the mistake, relative to the book's root.
+    pub chapter: &'static str,
+    pub default_severity: Severity,
+    pub check: fn(&FileContext<'_>, &mut Vec<Finding>),
+}
+
+/// Declares a rule: doc comments become its documentation.
+///
+/// ```ignore
+/// declare_rule! {
+///     /// ## What it does
+///     /// ...
+///     pub static AUTO_ACK = {
+///         name: "auto-ack",
+///         summary: "a consumer that lets the broker settle messages on delivery",
+///         chapter: "ack/index.html",
+///         severity: Warning,
+///         check: check,
+///     }
+/// }
+/// ```
+#[macro_export]
+macro_rules! declare_rule {
+    (
+        $(#[doc = $doc:literal])*
+        pub static $ident:ident = {
+            name: $name:literal,
+            summary: $summary:literal,
+            chapter: $chapter:literal,
+            severity: $severity:ident,
+            check: $check:path $(,)?
+        }
+    ) => {
+        pub static $ident: $crate::rules::Rule = $crate::rules::Rule {
+            name: $name,
+            summary: $summary,
+            doc: concat!($($doc, "\n"),*),
+            chapter: $chapter,
+            default_severity: $crate::finding::Severity::$severity,
+            check: $check,
+        };
+    };
+}
+
+/// Every rule, in the order the docs list them.
+pub static RULES: &[&Rule] = &[];
+
+/// The rule with this name.
+pub fn by_name(name: &str) -> Option<&'static Rule> {
+    RULES.iter().copied().find(|rule| rule.name == name)
+}
