@@ -5,6 +5,7 @@
 //! - [`context`]: what a rule sees of one file.
 //! - [`rules`]: the rules and their registry.
 
+pub mod analysis;
 pub mod context;
 pub mod finding;
 pub mod rules;
