@@ -1,12 +1,49 @@
 //! `cargo xtask`: the workshop runner and the maintainers' checks.
+//!
+//! One module per command. To add a command: one `mod` line, one variant of
+//! [`Command`] (its `Args` type lives in the module) and one arm in `main`.
+//!
+//! - `book`: build the book with mdBook used as a library ([`book`]).
+//! - `serve`: build, serve on loopback and rebuild on change ([`serve`]).
+//! - [`workspace`]: where the repository is, whatever the current directory.
 
-use clap::Parser;
+mod book;
+mod serve;
+mod workspace;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
 
 /// The workshop runner.
 #[derive(Parser)]
 #[command(name = "cargo xtask", version, about)]
-struct Cli {}
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
 
-fn main() {
-    Cli::parse();
+#[derive(Subcommand)]
+enum Command {
+    /// Build the book into `book/build`.
+    Book(book::Args),
+    /// Build the book, serve it on http://127.0.0.1:3000 and rebuild it on change.
+    Serve(serve::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Book(args) => book::run(args),
+        Command::Serve(args) => serve::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            // `{:#}` prints the whole context chain on one line: "building the
+            // book: book/src/x/index.md: ...".
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
 }
