@@ -1,11 +1,38 @@
 //! `eda-lint`: a source-only linter for reliability mistakes in event-driven
 //! Rust code. It parses with `syn` and never compiles or runs what it reads.
 //!
+//! The one entry point for linting text is [`lint_source`]:
+//!
+//! ```
+//! use std::path::Path;
+//! use eda_lint::{Config, lint_source};
+//!
+//! let report = lint_source(Path::new("src/lib.rs"), "fn main() {}", &Config::default());
+//! assert!(report.findings.is_empty());
+//! ```
+//!
+//! Map of the crate:
+//!
 //! - [`finding`]: what a rule reports.
 //! - [`context`]: what a rule sees of one file.
 //! - [`rules`]: the rules and their registry.
+//! - [`diagnostics`]: what the linter says about a file itself (parse errors, suppressions).
+//! - [`lint`]: linting one file's text; [`parse`] (recovering parser, depth
+//!   guard), [`source`] (positions), [`suppression`] (comments) serve it.
+//! - [`config`]: `eda-lint.toml` / `[*.metadata.eda-lint]`.
+//! - [`report`]: the result for one file.
 
-pub mod analysis;
+pub mod config;
 pub mod context;
+pub mod diagnostics;
 pub mod finding;
+pub mod lint;
+pub mod parse;
+pub mod report;
 pub mod rules;
+pub mod source;
+pub mod suppression;
+
+pub use config::Config;
+pub use lint::lint_source;
+pub use report::FileReport;

@@ -1,0 +1,195 @@
+//! Linting one file's text: the library's entry point, [`lint_source`].
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::Path;
+use std::str::FromStr;
+
+use proc_macro2::TokenStream;
+
+use crate::config::{self, Config};
+use crate::context::FileContext;
+use crate::diagnostics;
+use crate::finding::{Confidence, Finding, Position, Region};
+use crate::parse::{self, ParsedFile};
+use crate::report::{self, FileReport};
+use crate::source::{self, LineIndex};
+use crate::suppression::{self, Suppressions};
+
+/// Lints the text of one file.
+///
+/// Parses with item-by-item recovery, runs the rules `config` selects for
+/// `path`, applies suppression comments and returns the findings and the
+/// linter's own diagnostics, sorted. `path` is only used for messages and
+/// to match per-file config; nothing is read from disk.
+///
+/// This runs on the calling thread. A file nested deeper than
+/// [`parse::MAX_NESTING`] is refused with a `too-deeply-nested` diagnostic,
+/// but a file close to that limit needs a big stack: the driver
+/// ([`crate::run`]) lints on threads with large stacks, do the same when
+/// linting untrusted input.
+pub fn lint_source(path: &Path, source: &str, config: &Config) -> FileReport {
+    let mut report = FileReport {
+        path: path.to_path_buf(),
+        ..FileReport::default()
+    };
+    let text = source::sanitize(source);
+    let index = LineIndex::new(&text);
+
+    let depth = parse::nesting_depth(&text);
+    if depth > parse::MAX_NESTING {
+        report.diagnostics.push(whole_file(
+            diagnostics::TOO_DEEPLY_NESTED,
+            format!(
+                "brackets nest {depth} levels deep, more than the {} this linter parses safely; the file was not linted",
+                parse::MAX_NESTING
+            ),
+            "generated code is best excluded with `exclude` in the config",
+        ));
+        return report;
+    }
+
+    let (comments, parsed) = match TokenStream::from_str(&text) {
+        Ok(tokens) => (
+            suppression::line_comments(&tokens, &text),
+            parse::parse_items(tokens),
+        ),
+        Err(error) => {
+            let start = error.span().start();
+            let position = Position {
+                line: start.line.max(1),
+                column: start.column + 1,
+            };
+            report.diagnostics.push(Finding {
+                rule: diagnostics::PARSE_ERROR,
+                region: Region {
+                    start: position,
+                    end: position,
+                },
+                message: format!(
+                    "the file cannot be split into Rust tokens ({error}); nothing in it was linted"
+                ),
+                help: Some(String::from(
+                    "look for an unclosed delimiter, string or comment near here",
+                )),
+                labels: Vec::new(),
+                confidence: Confidence::High,
+            });
+            let parsed = ParsedFile {
+                attrs: Vec::new(),
+                items: Vec::new(),
+                failures: Vec::new(),
+            };
+            (suppression::line_comments_by_lines(&text), parsed)
+        }
+    };
+    for failure in &parsed.failures {
+        report.diagnostics.push(parse_failure(failure));
+    }
+
+    let rules = config.rules_for(path);
+    let context = FileContext {
+        path,
+        source: &text,
+        items: &parsed.items,
+    };
+    let mut findings = Vec::new();
+    for rule in &rules {
+        let mut found = Vec::new();
+        let outcome = catch_unwind(AssertUnwindSafe(|| (rule.check)(&context, &mut found)));
+        match outcome {
+            Ok(()) => findings.extend(found),
+            Err(panic) => report.diagnostics.push(whole_file(
+                diagnostics::INTERNAL_ERROR,
+                format!(
+                    "rule `{}` panicked on this file ({}); its findings here are missing",
+                    rule.name,
+                    panic_message(panic.as_ref())
+                ),
+                "please report this with the file, or a small part of it that still fails",
+            )),
+        }
+    }
+
+    let names = config::all_names();
+    let suppressible = |name: &str| -> Option<&'static str> {
+        let known = names.iter().copied().find(|known| *known == name)?;
+        match diagnostics::by_name(known) {
+            Some(diagnostic) if diagnostic.unanalysed => None,
+            _ => Some(known),
+        }
+    };
+    let mut suppressions =
+        Suppressions::parse(&comments, &index, &parsed.items, &suppressible, &names);
+
+    findings.retain(|finding| finding.confidence >= config.min_confidence);
+    findings.retain(|finding| !suppressions.suppresses(finding));
+    findings.sort_by(report::order);
+    report.findings = findings;
+
+    let mut hygiene = std::mem::take(&mut suppressions.diagnostics);
+    hygiene.retain(|diagnostic| !suppressions.suppresses(diagnostic));
+    let ran = |name: &str| {
+        rules.iter().any(|rule| rule.name == name)
+            || (diagnostics::by_name(name).is_some() && config.reports(name, path))
+    };
+    hygiene.extend(suppressions.unused(&ran));
+    hygiene.retain(|diagnostic| config.reports(diagnostic.rule, path));
+    report.diagnostics.extend(hygiene);
+    report.diagnostics.sort_by(report::order);
+    report
+}
+
+/// A diagnostic about the whole file, pointing at its start.
+pub(crate) fn whole_file(rule: &'static str, message: String, help: &str) -> Finding {
+    let start = Position { line: 1, column: 1 };
+    Finding {
+        rule,
+        region: Region { start, end: start },
+        message,
+        help: Some(help.to_string()),
+        labels: Vec::new(),
+        confidence: Confidence::High,
+    }
+}
+
+fn parse_failure(failure: &parse::ParseFailure) -> Finding {
+    let (first, last) = failure.skipped_lines;
+    let mut region = failure.region;
+    // An error at the end of input has no real position.
+    if region.start.line == 0 {
+        let start = Position {
+            line: first.max(1),
+            column: 1,
+        };
+        region = Region { start, end: start };
+    }
+    let skipped = if first == last {
+        format!("line {first} was skipped")
+    } else {
+        format!("lines {first}-{last} were skipped")
+    };
+    Finding {
+        rule: diagnostics::PARSE_ERROR,
+        region,
+        message: format!(
+            "this does not parse: {}; {skipped}, the rest of the file was linted",
+            failure.message
+        ),
+        help: Some(String::from(
+            "eda-lint reads the syntax of stable Rust; fix the syntax, or exclude the file if it is not Rust",
+        )),
+        labels: Vec::new(),
+        confidence: Confidence::High,
+    }
+}
+
+/// The text of a panic payload.
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(text) = payload.downcast_ref::<&str>() {
+        (*text).to_string()
+    } else if let Some(text) = payload.downcast_ref::<String>() {
+        text.clone()
+    } else {
+        String::from("no message")
+    }
+}

@@ -1,0 +1,205 @@
+//! Parsing one file with recovery.
+//!
+//! `syn::parse_file` is all or nothing: one item it does not understand and
+//! the whole file is lost, which would make a linter report it clean. Here
+//! the file is tokenised once, then parsed item by item; an item that does
+//! not parse is skipped up to the next plausible item start and reported as
+//! a `parse-error`, and the items around it are still linted.
+//!
+//! syn is a recursive-descent parser, so a deeply nested file overflows the
+//! stack and aborts the process (a stack overflow is not a panic that
+//! `catch_unwind` could catch). [`nesting_depth`] is a cheap, non-recursive
+//! scan that refuses such files before syn sees them.
+
+use proc_macro2::{Delimiter, TokenStream, TokenTree};
+use syn::parse::discouraged::Speculative;
+use syn::parse::{ParseStream, Parser};
+
+use crate::finding::{Position, Region};
+
+/// The deepest bracket nesting we hand to syn. Real code stays well under
+/// 100; the driver's worker threads have stacks large enough for many times
+/// this depth even in debug builds (see `run.rs`).
+pub const MAX_NESTING: usize = 1_000;
+
+/// The deepest nesting of `(`, `[` and `{` in the text, found without
+/// recursion. Brackets inside strings and comments are counted too, which
+/// only makes the guard more cautious.
+pub fn nesting_depth(text: &str) -> usize {
+    let mut depth: usize = 0;
+    let mut deepest = 0;
+    for byte in text.bytes() {
+        match byte {
+            b'(' | b'[' | b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
+}
+
+/// A part of the file that could not be parsed.
+#[derive(Debug, Clone)]
+pub struct ParseFailure {
+    /// Where syn says the problem is.
+    pub region: Region,
+    /// syn's message.
+    pub message: String,
+    /// The lines that were skipped because of it (first and last, 1-based).
+    pub skipped_lines: (usize, usize),
+}
+
+/// What could be made of one file.
+pub struct ParsedFile {
+    /// The file's inner attributes (`#![...]`).
+    pub attrs: Vec<syn::Attribute>,
+    /// Every item that parsed, in file order.
+    pub items: Vec<syn::Item>,
+    pub failures: Vec<ParseFailure>,
+}
+
+/// Parses already tokenised text item by item.
+pub fn parse_items(tokens: TokenStream) -> ParsedFile {
+    let mut parsed = ParsedFile {
+        attrs: Vec::new(),
+        items: Vec::new(),
+        failures: Vec::new(),
+    };
+    let parser = |input: ParseStream<'_>| -> syn::Result<()> {
+        parse_inner_attributes(input, &mut parsed.attrs);
+        while !input.is_empty() {
+            let fork = input.fork();
+            match fork.parse::<syn::Item>() {
+                Ok(item) => {
+                    input.advance_to(&fork);
+                    parsed.items.push(item);
+                }
+                Err(error) => {
+                    let skipped = skip_to_next_item(input);
+                    parsed.failures.push(ParseFailure {
+                        region: Region::from_span(error.span()),
+                        message: error.to_string(),
+                        skipped_lines: skipped,
+                    });
+                }
+            }
+        }
+        Ok(())
+    };
+    // The closure never returns an error: every failure is recorded instead.
+    let _ = parser.parse2(tokens);
+    parsed
+}
+
+/// Parses `#![...]` attributes at the top of the file; a malformed one is
+/// left for the item loop, which will report it.
+fn parse_inner_attributes(input: ParseStream<'_>, attrs: &mut Vec<syn::Attribute>) {
+    loop {
+        let fork = input.fork();
+        match fork.call(syn::Attribute::parse_inner) {
+            Ok(mut parsed) if !parsed.is_empty() => {
+                input.advance_to(&fork);
+                attrs.append(&mut parsed);
+            }
+            _ => return,
+        }
+    }
+}
+
+/// Keywords that can start an item: where recovery resumes.
+const ITEM_STARTS: &[&str] = &[
+    "fn",
+    "pub",
+    "impl",
+    "struct",
+    "enum",
+    "union",
+    "mod",
+    "use",
+    "trait",
+    "type",
+    "const",
+    "static",
+    "extern",
+    "async",
+    "unsafe",
+    "macro_rules",
+];
+
+/// Skips at least one token tree, then every token tree up to the next one
+/// that could start an item. Returns the first and last skipped lines.
+fn skip_to_next_item(input: ParseStream<'_>) -> (usize, usize) {
+    let mut first: Option<Position> = None;
+    let mut last: Option<Position> = None;
+    let _ = input.step(|cursor| {
+        let mut rest = *cursor;
+        let mut skipped_any = false;
+        while let Some((tree, next)) = rest.token_tree() {
+            if skipped_any && starts_item(&tree, next) {
+                break;
+            }
+            let region = Region::from_span(tree.span());
+            first.get_or_insert(region.start);
+            last = Some(region.end);
+            rest = next;
+            skipped_any = true;
+        }
+        Ok(((), rest))
+    });
+    let first = first.map_or(0, |p| p.line);
+    (first, last.map_or(first, |p| p.line))
+}
+
+fn starts_item(tree: &TokenTree, next: syn::buffer::Cursor<'_>) -> bool {
+    match tree {
+        TokenTree::Ident(ident) => ITEM_STARTS.iter().any(|kw| ident == kw),
+        // `#[...]` (an outer attribute) starts an item; `#` alone does not.
+        TokenTree::Punct(punct) if punct.as_char() == '#' => next.token_tree().is_some_and(
+            |(t, _)| matches!(t, TokenTree::Group(g) if g.delimiter() == Delimiter::Bracket),
+        ),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+
+    fn parse(text: &str) -> ParsedFile {
+        parse_items(TokenStream::from_str(text).expect("the test text tokenises"))
+    }
+
+    #[test]
+    fn a_broken_item_is_skipped_and_its_neighbours_are_kept() {
+        let parsed = parse("fn a() {}\nfn b(x: ) {}\nstruct S;\n#[derive(Debug)]\nstruct T;\n");
+        let names: Vec<String> = parsed
+            .items
+            .iter()
+            .map(|item| match item {
+                syn::Item::Fn(f) => f.sig.ident.to_string(),
+                syn::Item::Struct(s) => s.ident.to_string(),
+                _ => String::from("?"),
+            })
+            .collect();
+        assert_eq!(names, ["a", "S", "T"]);
+        assert_eq!(parsed.failures.len(), 1);
+        assert_eq!(parsed.failures[0].skipped_lines, (2, 2));
+    }
+
+    #[test]
+    fn inner_attributes_are_not_reported_as_failures() {
+        let parsed = parse("#![allow(dead_code)]\n//! doc\nfn a() {}\n");
+        assert!(parsed.failures.is_empty());
+        assert_eq!(parsed.items.len(), 1);
+    }
+
+    #[test]
+    fn nesting_depth_counts_every_bracket_kind() {
+        assert_eq!(nesting_depth("fn a() { let x = [(1)]; }"), 3);
+        assert_eq!(nesting_depth(")))"), 0);
+    }
+}
