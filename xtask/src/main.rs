@@ -8,6 +8,12 @@
 //! - [`workspace`]: where the repository is, whatever the current directory.
 
 mod book;
+mod catalogue;
+mod exit;
+mod grade;
+mod grading;
+mod hint;
+mod progress;
 mod serve;
 mod workspace;
 
@@ -29,6 +35,11 @@ enum Command {
     Book(book::Args),
     /// Build the book, serve it on http://127.0.0.1:3000 and rebuild it on change.
     Serve(serve::Args),
+    /// Run an exercise's graded checks (all exercises without a name), print the score table
+    /// and remember your progress.
+    Grade(grade::Args),
+    /// Show the next hint of an exercise; its reference solution once it passes.
+    Hint(hint::Args),
 }
 
 fn main() -> ExitCode {
@@ -36,6 +47,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Book(args) => book::run(args),
         Command::Serve(args) => serve::run(args),
+        // The learner's commands choose their own exit status (see `exit`).
+        Command::Grade(args) => return grade::run(args),
+        Command::Hint(args) => return hint::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

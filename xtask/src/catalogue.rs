@@ -1,0 +1,247 @@
+//! The catalogue: `exercises/exercises.toml`, the one list of every exercise.
+//!
+//! Everything the runner knows about an exercise comes from here: which crate
+//! to test, which file the learner edits, the hints, the anomalies the
+//! starter must show and the lint rules it must trip. `verify` proves every
+//! entry true, so adding an exercise means adding an entry and its crate.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Where the catalogue lives, relative to the repository root.
+pub const CATALOGUE_PATH: &str = "exercises/exercises.toml";
+
+/// The whole catalogue, in the order a learner takes the exercises.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Catalogue {
+    #[serde(rename = "exercise")]
+    pub exercises: Vec<Exercise>,
+}
+
+/// One exercise.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Exercise {
+    /// The name learners type: `cargo xtask hint ack-ordering`.
+    pub id: String,
+    /// The book folder of the chapter that teaches it (`configuration`);
+    /// that chapter's `index.md` must link to the exercise.
+    pub chapter: String,
+    /// The Cargo package: `cargo test -p <crate>` grades it.
+    #[serde(rename = "crate")]
+    pub package: String,
+    /// The crate's folder, relative to the repository root.
+    pub dir: PathBuf,
+    /// The one file the learner edits, relative to `dir`.
+    pub file: PathBuf,
+    /// The reference solution of `file`, relative to `dir`; compiled in its
+    /// place by the crate's `solution` feature.
+    pub solution: PathBuf,
+    /// A rough time to budget, shown in listings.
+    pub minutes: u32,
+    /// The checks (named after anomalies) the shipped starter must fail;
+    /// every other check must pass on the starter too.
+    pub anomalies: Vec<String>,
+    /// The eda-lint rules the shipped starter must trip (and no others).
+    pub lints: Vec<String>,
+    /// Hints, revealed one at a time, vaguest first.
+    pub hints: Vec<String>,
+}
+
+impl Exercise {
+    /// The learner's file, relative to the repository root.
+    pub fn learner_file(&self) -> PathBuf {
+        self.dir.join(&self.file)
+    }
+
+    /// The reference solution, relative to the repository root.
+    pub fn solution_file(&self) -> PathBuf {
+        self.dir.join(&self.solution)
+    }
+}
+
+/// Why the catalogue could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogueError {
+    #[error("cannot read the catalogue {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the catalogue {path} is not valid: {source}")]
+    Parse {
+        path: PathBuf,
+        source: Box<toml::de::Error>,
+    },
+    #[error("the catalogue {path} is not valid: {problem}")]
+    Invalid { path: PathBuf, problem: String },
+    #[error("there is no exercise `{name}`; the exercises are: {known}")]
+    UnknownExercise { name: String, known: String },
+}
+
+impl Catalogue {
+    /// Reads and checks the catalogue of the repository at `root`.
+    pub fn load(root: &Path) -> Result<Catalogue, CatalogueError> {
+        let path = root.join(CATALOGUE_PATH);
+        let text = std::fs::read_to_string(&path).map_err(|source| CatalogueError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        Catalogue::parse(&text, &path)
+    }
+
+    /// Parses catalogue text; `path` is only used in error messages.
+    pub fn parse(text: &str, path: &Path) -> Result<Catalogue, CatalogueError> {
+        let catalogue: Catalogue =
+            toml::from_str(text).map_err(|source| CatalogueError::Parse {
+                path: path.to_path_buf(),
+                source: Box::new(source),
+            })?;
+        let invalid = |problem: String| CatalogueError::Invalid {
+            path: path.to_path_buf(),
+            problem,
+        };
+        if catalogue.exercises.is_empty() {
+            return Err(invalid("it lists no exercise".into()));
+        }
+        for (index, exercise) in catalogue.exercises.iter().enumerate() {
+            if exercise.id.trim().is_empty() {
+                return Err(invalid(format!("exercise #{} has an empty id", index + 1)));
+            }
+            if catalogue.exercises[..index]
+                .iter()
+                .any(|earlier| earlier.id == exercise.id || earlier.package == exercise.package)
+            {
+                return Err(invalid(format!(
+                    "exercise `{}` appears twice (same id or crate)",
+                    exercise.id
+                )));
+            }
+            if exercise.hints.is_empty() {
+                return Err(invalid(format!("exercise `{}` has no hint", exercise.id)));
+            }
+            for relative in [&exercise.dir, &exercise.file, &exercise.solution] {
+                if relative.is_absolute()
+                    || relative
+                        .components()
+                        .any(|part| matches!(part, std::path::Component::ParentDir))
+                {
+                    return Err(invalid(format!(
+                        "exercise `{}`: path {} must be relative and stay inside the repository",
+                        exercise.id,
+                        relative.display()
+                    )));
+                }
+            }
+        }
+        Ok(catalogue)
+    }
+
+    /// The exercise a learner named: its id (`ack-ordering`), its crate, its
+    /// folder name (`02-ack-ordering`) or its number in the course order (`2`).
+    pub fn find(&self, name: &str) -> Result<&Exercise, CatalogueError> {
+        let by_number = name
+            .parse::<usize>()
+            .ok()
+            .and_then(|number| number.checked_sub(1))
+            .and_then(|index| self.exercises.get(index));
+        by_number
+            .or_else(|| {
+                self.exercises.iter().find(|exercise| {
+                    exercise.id == name
+                        || exercise.package == name
+                        || exercise
+                            .dir
+                            .file_name()
+                            .is_some_and(|folder| folder == name)
+                })
+            })
+            .ok_or_else(|| CatalogueError::UnknownExercise {
+                name: name.to_string(),
+                known: self
+                    .exercises
+                    .iter()
+                    .map(|exercise| exercise.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TWO: &str = r#"
+[[exercise]]
+id = "hello-broker"
+chapter = "distributed-systems"
+crate = "hello-broker"
+dir = "exercises/01-hello-broker"
+file = "src/hello.rs"
+solution = "solution/hello.rs"
+minutes = 20
+anomalies = ["crash-point-not-found"]
+lints = []
+hints = ["one", "two"]
+
+[[exercise]]
+id = "ack-ordering"
+chapter = "configuration"
+crate = "ack-ordering"
+dir = "exercises/02-ack-ordering"
+file = "src/consumer.rs"
+solution = "solution/consumer.rs"
+minutes = 45
+anomalies = ["lost-message"]
+lints = ["auto-ack"]
+hints = ["one"]
+"#;
+
+    fn parse(text: &str) -> Result<Catalogue, CatalogueError> {
+        Catalogue::parse(text, Path::new("exercises.toml"))
+    }
+
+    #[test]
+    fn finds_an_exercise_by_id_crate_folder_or_number() {
+        let catalogue = parse(TWO).expect("valid catalogue");
+        for name in ["ack-ordering", "02-ack-ordering", "2"] {
+            assert_eq!(catalogue.find(name).expect(name).id, "ack-ordering");
+        }
+        assert_eq!(
+            catalogue.exercises[1].learner_file(),
+            Path::new("exercises/02-ack-ordering/src/consumer.rs")
+        );
+    }
+
+    #[test]
+    fn an_unknown_exercise_names_the_known_ones() {
+        let catalogue = parse(TWO).expect("valid catalogue");
+        let error = catalogue.find("outbox").expect_err("no such exercise");
+        assert_eq!(
+            error.to_string(),
+            "there is no exercise `outbox`; the exercises are: hello-broker, ack-ordering"
+        );
+        assert!(catalogue.find("0").is_err());
+        assert!(catalogue.find("3").is_err());
+    }
+
+    #[test]
+    fn rejects_duplicates_unknown_keys_and_escaping_paths() {
+        let twice = format!(
+            "{TWO}\n{}",
+            &TWO[TWO.find("[[exercise]]\nid = \"ack").unwrap_or(0)..]
+        );
+        assert!(matches!(parse(&twice), Err(CatalogueError::Invalid { .. })));
+        let typo = TWO.replace("minutes = 20", "minute = 20");
+        assert!(matches!(parse(&typo), Err(CatalogueError::Parse { .. })));
+        let escaping = TWO.replace("src/hello.rs", "../../etc/passwd");
+        assert!(matches!(
+            parse(&escaping),
+            Err(CatalogueError::Invalid { .. })
+        ));
+        assert!(matches!(parse(""), Err(CatalogueError::Parse { .. })));
+    }
+}

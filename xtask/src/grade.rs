@@ -1,0 +1,355 @@
+//! `cargo xtask grade [exercise]`: run the graded checks and print the score.
+//!
+//! For each exercise: build and run its checks (see [`crate::grading`]),
+//! print the report of every failed check, then the score table — points
+//! per check, per exercise and in total — and record the result in the
+//! learner's progress.
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use crate::catalogue::{Catalogue, Exercise};
+use crate::exit::Status;
+use crate::grading::{self, Graded, Grading, GradingError, Variant};
+use crate::progress::{Progress, Score};
+
+/// Options of `cargo xtask grade`.
+#[derive(clap::Args)]
+#[command(after_help = crate::exit::HELP)]
+pub struct Args {
+    /// The exercise to grade: its id (`ack-ordering`), folder or number.
+    /// Without it, every exercise is graded.
+    pub exercise: Option<String>,
+    /// Seconds the checks may run before they count as hung and are stopped.
+    #[arg(long, default_value_t = 120)]
+    pub timeout: u64,
+    /// Grade the reference solution instead of your file (it does not count
+    /// towards your progress).
+    #[arg(long)]
+    pub solution: bool,
+}
+
+/// Runs `cargo xtask grade`.
+pub fn run(args: Args) -> ExitCode {
+    let root = crate::workspace::root();
+    let catalogue = match Catalogue::load(&root) {
+        Ok(catalogue) => catalogue,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return Status::Usage.into();
+        }
+    };
+    let chosen: Vec<&Exercise> = match &args.exercise {
+        Some(name) => match catalogue.find(name) {
+            Ok(exercise) => vec![exercise],
+            Err(error) => {
+                eprintln!("error: {error}");
+                return Status::Usage.into();
+            }
+        },
+        None => catalogue.exercises.iter().collect(),
+    };
+    let variant = if args.solution {
+        Variant::Solution
+    } else {
+        Variant::Learner
+    };
+    let mut progress = Progress::load(&root);
+    let mut rows = Vec::new();
+    let mut status = Status::Success;
+    for exercise in chosen {
+        let (row, outcome) = grade_one(&root, exercise, variant, Duration::from_secs(args.timeout));
+        if let (Some(graded), Variant::Learner) = (&row.graded, variant) {
+            progress.record(exercise, graded.score());
+        }
+        status = status.worst(outcome);
+        rows.push(row);
+    }
+    if variant == Variant::Learner
+        && let Err(error) = progress.save(&root)
+    {
+        eprintln!("warning: your progress was not saved: {error:#}");
+    }
+    println!();
+    print!("{}", score_table(&rows));
+    if variant == Variant::Learner {
+        print_next_step(&catalogue, &progress);
+    }
+    status.into()
+}
+
+/// One exercise's line in the score table: its checks, or why it has none.
+pub struct Row<'a> {
+    pub exercise: &'a Exercise,
+    pub graded: Option<Graded>,
+    /// Set when the exercise could not be graded ("does not compile").
+    pub trouble: Option<&'static str>,
+}
+
+/// Grades one exercise, printing failed checks' reports and any error.
+pub fn grade_one<'a>(
+    root: &Path,
+    exercise: &'a Exercise,
+    variant: Variant,
+    timeout: Duration,
+) -> (Row<'a>, Status) {
+    println!(
+        "grading {}{} ({})…",
+        exercise.id,
+        if variant == Variant::Solution {
+            " (reference solution)"
+        } else {
+            ""
+        },
+        match variant {
+            Variant::Learner => exercise.learner_file(),
+            Variant::Solution => exercise.solution_file(),
+        }
+        .display()
+    );
+    let grading = Grading {
+        workspace: root,
+        exercise,
+        variant,
+        timeout,
+    };
+    match grading::grade(&grading) {
+        Ok(graded) => {
+            print!("{}", failure_reports(&graded));
+            let status = if graded.all_passed() {
+                Status::Success
+            } else {
+                Status::Failed
+            };
+            (
+                Row {
+                    exercise,
+                    graded: Some(graded),
+                    trouble: None,
+                },
+                status,
+            )
+        }
+        Err(error) => {
+            let (trouble, status) = trouble_of(&error);
+            eprintln!("error: {error}");
+            (
+                Row {
+                    exercise,
+                    graded: None,
+                    trouble: Some(trouble),
+                },
+                status,
+            )
+        }
+    }
+}
+
+/// A short label and the exit status for a grading error.
+pub fn trouble_of(error: &GradingError) -> (&'static str, Status) {
+    match error {
+        GradingError::DoesNotCompile { .. } => ("does not compile", Status::DoesNotCompile),
+        GradingError::Hung { .. } => ("hung (stopped)", Status::Hung),
+        GradingError::Spawn { .. } | GradingError::Harness(_) => ("not graded", Status::Hung),
+    }
+}
+
+/// The report of every failed check, each under a banner, plus any test
+/// that failed without reporting.
+pub fn failure_reports(graded: &Graded) -> String {
+    let mut out = String::new();
+    for check in graded.checks.iter().filter(|check| !check.passed) {
+        out.push_str(&format!(
+            "\n── {} ({} points) FAILED ──\n{}\n",
+            check.check,
+            check.points,
+            check.report.trim_end()
+        ));
+    }
+    for test in &graded.unreported {
+        out.push_str(&format!(
+            "\n── {} FAILED without a report ──\n{}\n",
+            test.test, test.output
+        ));
+    }
+    out
+}
+
+/// The score table: one line per check, a subtotal per exercise, a total.
+pub fn score_table(rows: &[Row<'_>]) -> String {
+    let width = rows
+        .iter()
+        .flat_map(|row| row.graded.iter().flat_map(|graded| &graded.checks))
+        .map(|check| check.check.len() + 2)
+        .chain(rows.iter().map(|row| row.exercise.id.len()))
+        .chain([24])
+        .max()
+        .unwrap_or(24);
+    let mut out = String::new();
+    let mut total = Score { points: 0, max: 0 };
+    let mut complete = true;
+    for row in rows {
+        out.push_str(&format!(
+            "{:width$}  {:>7}  result\n",
+            row.exercise.id, "points"
+        ));
+        match (&row.graded, row.trouble) {
+            (Some(graded), _) => {
+                for check in &graded.checks {
+                    let earned = if check.passed { check.points } else { 0 };
+                    out.push_str(&format!(
+                        "  {:w$}  {:>7}  {}\n",
+                        check.check,
+                        format!("{earned}/{}", check.points),
+                        if check.passed { "passed" } else { "FAILED" },
+                        w = width - 2
+                    ));
+                }
+                for test in &graded.unreported {
+                    complete = false;
+                    out.push_str(&format!(
+                        "  {:w$}  {:>7}  FAILED (no report)\n",
+                        test.test,
+                        "?",
+                        w = width - 2
+                    ));
+                }
+                let score = graded.score();
+                total.points += score.points;
+                total.max += score.max;
+                out.push_str(&format!(
+                    "  {:w$}  {:>7}\n",
+                    "subtotal",
+                    format!("{}/{}", score.points, score.max),
+                    w = width - 2
+                ));
+            }
+            (None, trouble) => {
+                complete = false;
+                out.push_str(&format!(
+                    "  {:w$}  {:>7}  {}\n",
+                    "(no checks ran)",
+                    "-",
+                    trouble.unwrap_or("not graded"),
+                    w = width - 2
+                ));
+            }
+        }
+    }
+    out.push_str(&format!(
+        "{:width$}  {:>7}{}\n",
+        "total",
+        format!("{}/{}", total.points, total.max),
+        if complete {
+            ""
+        } else {
+            "  (some checks did not run)"
+        }
+    ));
+    out
+}
+
+/// Tells the learner what to do next.
+fn print_next_step(catalogue: &Catalogue, progress: &Progress) {
+    match progress.current(catalogue) {
+        Some(next) => println!(
+            "\nnext: {} — edit {}, then `cargo xtask grade {}` (stuck? `cargo xtask hint {}`)",
+            next.id,
+            next.learner_file().display(),
+            next.id,
+            next.id
+        ),
+        None => println!("\nevery exercise passes. Well done!"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::grading::{CheckResult, Unreported};
+
+    fn exercise(id: &str) -> Exercise {
+        Exercise {
+            id: id.into(),
+            chapter: "configuration".into(),
+            package: id.into(),
+            dir: format!("exercises/{id}").into(),
+            file: "src/consumer.rs".into(),
+            solution: "solution/consumer.rs".into(),
+            minutes: 10,
+            anomalies: vec![],
+            lints: vec![],
+            hints: vec!["hint".into()],
+        }
+    }
+
+    fn check(name: &str, points: u32, passed: bool) -> CheckResult {
+        CheckResult {
+            check: name.into(),
+            points,
+            passed,
+            report: format!("report of {name}"),
+        }
+    }
+
+    #[test]
+    fn the_table_adds_points_per_exercise_and_in_total() {
+        let (one, two, three) = (
+            exercise("ack-ordering"),
+            exercise("idempotent-consumer"),
+            exercise("hello-broker"),
+        );
+        let rows = vec![
+            Row {
+                exercise: &one,
+                graded: Some(Graded {
+                    checks: vec![
+                        check("lost-message", 10, false),
+                        check("unsettled-message", 5, true),
+                    ],
+                    unreported: vec![],
+                }),
+                trouble: None,
+            },
+            Row {
+                exercise: &two,
+                graded: Some(Graded {
+                    checks: vec![check("duplicate-side-effect", 20, true)],
+                    unreported: vec![Unreported {
+                        test: "helper".into(),
+                        output: "boom".into(),
+                    }],
+                }),
+                trouble: None,
+            },
+            Row {
+                exercise: &three,
+                graded: None,
+                trouble: Some("does not compile"),
+            },
+        ];
+        let table = score_table(&rows);
+        assert!(
+            table.contains("  lost-message               0/10  FAILED"),
+            "{table}"
+        );
+        assert!(
+            table.contains("  unsettled-message           5/5  passed"),
+            "{table}"
+        );
+        assert!(
+            table.contains("  subtotal                   5/15"),
+            "{table}"
+        );
+        assert!(table.contains("helper"), "{table}");
+        assert!(table.contains("does not compile"), "{table}");
+        assert!(
+            table.ends_with("total                       25/35  (some checks did not run)\n"),
+            "{table}"
+        );
+        let reports = failure_reports(rows[0].graded.as_ref().expect("graded"));
+        assert!(reports.contains("── lost-message (10 points) FAILED ──\nreport of lost-message"));
+        assert!(!reports.contains("unsettled-message"));
+    }
+}

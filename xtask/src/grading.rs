@@ -1,0 +1,490 @@
+//! Running an exercise's graded checks and collecting their reports.
+//!
+//! The runner does what `cargo test -p <crate> --test checks` does, in two
+//! steps, so that it can tell the learner's three kinds of trouble apart:
+//!
+//! 1. build the test binary (`cargo test --no-run`): if the learner's file
+//!    does not compile, the compiler's errors are the answer;
+//! 2. run the binary with `EDA_GRADE_REPORT_DIR` set, under a wall-clock
+//!    deadline: each check writes `<dir>/<check>.json`
+//!    (`{"check","points","passed","report"}`), and a run past the deadline
+//!    is killed and reported as hung rather than hanging the runner.
+//!
+//! `grade`, `watch` and `verify` all grade through [`grade`].
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+
+use crate::catalogue::Exercise;
+use crate::progress::Score;
+
+/// The name of the integration test that holds an exercise's checks.
+pub const CHECKS_TEST: &str = "checks";
+
+/// Which version of the learner's file to grade.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Variant {
+    /// The file in `src/`: the learner's work (or the starter, untouched).
+    Learner,
+    /// The reference solution, compiled in with the crate's `solution` feature.
+    Solution,
+}
+
+/// Where and how to grade.
+pub struct Grading<'a> {
+    /// The workspace to run cargo in: the repository, or a temporary copy
+    /// (`verify` grades the shipped starter in one).
+    pub workspace: &'a Path,
+    pub exercise: &'a Exercise,
+    pub variant: Variant,
+    /// How long the checks may run (wall clock) before they count as hung.
+    pub timeout: Duration,
+}
+
+/// One check's verdict, as the check itself reported it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct CheckResult {
+    /// The anomaly the check is named after: `lost-message`.
+    pub check: String,
+    pub points: u32,
+    pub passed: bool,
+    /// For a failed check: the anomaly, the shortest timeline, the seed, the
+    /// crash point and the command that replays it.
+    #[serde(default)]
+    pub report: String,
+}
+
+/// A test in the checks binary that failed without writing a report: a bug
+/// in the check or the harness rather than a verdict. Shown, never hidden.
+#[derive(Debug, Clone)]
+pub struct Unreported {
+    pub test: String,
+    /// What libtest printed for it (its panic message).
+    pub output: String,
+}
+
+/// Every verdict of one run.
+#[derive(Debug, Clone)]
+pub struct Graded {
+    /// In the order the test binary listed them.
+    pub checks: Vec<CheckResult>,
+    pub unreported: Vec<Unreported>,
+}
+
+impl Graded {
+    /// Points earned out of the points available.
+    pub fn score(&self) -> Score {
+        Score {
+            points: self
+                .checks
+                .iter()
+                .filter(|check| check.passed)
+                .map(|check| check.points)
+                .sum(),
+            max: self.checks.iter().map(|check| check.points).sum(),
+        }
+    }
+
+    /// True when every check passed and nothing failed unreported.
+    pub fn all_passed(&self) -> bool {
+        !self.checks.is_empty()
+            && self.checks.iter().all(|check| check.passed)
+            && self.unreported.is_empty()
+    }
+
+    /// The names of the failed checks, sorted.
+    pub fn failed(&self) -> Vec<String> {
+        let mut failed: Vec<String> = self
+            .checks
+            .iter()
+            .filter(|check| !check.passed)
+            .map(|check| check.check.clone())
+            .collect();
+        failed.sort();
+        failed
+    }
+}
+
+/// Why an exercise could not be graded.
+#[derive(Debug, thiserror::Error)]
+pub enum GradingError {
+    #[error("{file} does not compile:\n{diagnostics}")]
+    DoesNotCompile { file: String, diagnostics: String },
+    #[error(
+        "the checks of {package} were still running after {seconds} s and were stopped; \
+         the code under test probably hangs (a loop that never awaits, or a deadlock). \
+         Checks that finished: {finished}"
+    )]
+    Hung {
+        package: String,
+        seconds: u64,
+        finished: String,
+    },
+    #[error("cannot run {what}: {source}")]
+    Spawn {
+        what: String,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Harness(String),
+}
+
+/// Builds and runs the checks of one exercise.
+pub fn grade(grading: &Grading<'_>) -> Result<Graded, GradingError> {
+    let binary = build(grading)?;
+    run(grading, &binary)
+}
+
+/// The cargo the runner was started by (so the same toolchain builds the
+/// exercise), or the one on the PATH.
+fn cargo() -> Command {
+    Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+}
+
+/// Step 1: build the checks binary; returns its path.
+fn build(grading: &Grading<'_>) -> Result<PathBuf, GradingError> {
+    let exercise = grading.exercise;
+    let mut command = cargo();
+    command
+        .current_dir(grading.workspace)
+        .args([
+            "test",
+            "--no-run",
+            "--message-format=json-render-diagnostics",
+        ])
+        .args(["-p", &exercise.package, "--test", CHECKS_TEST]);
+    if grading.variant == Variant::Solution {
+        command.args(["--features", "solution"]);
+    }
+    let output = command
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|source| GradingError::Spawn {
+            what: "cargo".into(),
+            source,
+        })?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    if !output.status.success() {
+        let file = match grading.variant {
+            Variant::Learner => exercise.learner_file(),
+            Variant::Solution => exercise.solution_file(),
+        };
+        return Err(GradingError::DoesNotCompile {
+            file: file.display().to_string(),
+            diagnostics: compiler_messages(&String::from_utf8_lossy(&output.stderr)),
+        });
+    }
+    stdout
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Artifact>(line).ok())
+        .find(|artifact| {
+            artifact.reason == "compiler-artifact"
+                && artifact.target.name == CHECKS_TEST
+                && artifact.target.kind.iter().any(|kind| kind == "test")
+        })
+        .and_then(|artifact| artifact.executable)
+        .ok_or_else(|| {
+            GradingError::Harness(format!(
+                "cargo built {} but reported no `{CHECKS_TEST}` test binary; \
+                 does {} have tests/{CHECKS_TEST}.rs?",
+                exercise.package,
+                exercise.dir.display()
+            ))
+        })
+}
+
+/// The part of one cargo JSON message the runner needs.
+#[derive(Deserialize)]
+struct Artifact {
+    reason: String,
+    #[serde(default)]
+    target: ArtifactTarget,
+    #[serde(default)]
+    executable: Option<PathBuf>,
+}
+
+#[derive(Default, Deserialize)]
+struct ArtifactTarget {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    kind: Vec<String>,
+}
+
+/// Cargo's stderr without its progress lines ("Compiling x", "Finished …"),
+/// which leaves the compiler's errors and warnings.
+fn compiler_messages(stderr: &str) -> String {
+    const PROGRESS: &[&str] = &[
+        "Compiling",
+        "Checking",
+        "Finished",
+        "Blocking",
+        "Downloading",
+        "Downloaded",
+        "Updating",
+        "Locking",
+        "Adding",
+        "Fresh",
+        "Executable",
+        "Building",
+    ];
+    let kept: Vec<&str> = stderr
+        .lines()
+        .filter(|line| {
+            let trimmed = line.trim_start();
+            let is_progress = line.starts_with(' ')
+                && PROGRESS.iter().any(|word| {
+                    trimmed
+                        .strip_prefix(word)
+                        .is_some_and(|rest| rest.starts_with(' '))
+                });
+            !is_progress
+        })
+        .collect();
+    kept.join("\n").trim_end().to_string()
+}
+
+/// Step 2: run the checks binary under a deadline and read the reports.
+fn run(grading: &Grading<'_>, binary: &Path) -> Result<Graded, GradingError> {
+    let exercise = grading.exercise;
+    let reports = tempfile::tempdir().map_err(|source| GradingError::Spawn {
+        what: "a temporary report folder".into(),
+        source,
+    })?;
+    let crate_dir = grading.workspace.join(&exercise.dir);
+    let mut child = Command::new(binary)
+        .current_dir(&crate_dir)
+        .env("CARGO_MANIFEST_DIR", &crate_dir)
+        .env("EDA_GRADE_REPORT_DIR", reports.path())
+        .args(["--color", "never"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|source| GradingError::Spawn {
+            what: binary.display().to_string(),
+            source,
+        })?;
+    // Drain both pipes on their own threads: a chatty test must never block
+    // on a full pipe while the runner waits for it to exit.
+    let stdout = child.stdout.take().map(drain);
+    let stderr = child.stderr.take().map(drain);
+    let deadline = Instant::now() + grading.timeout;
+    let hung = loop {
+        match child.try_wait() {
+            Ok(Some(_)) => break false,
+            Ok(None) if Instant::now() >= deadline => {
+                // The process may exit between the check and the kill; either
+                // way it is gone afterwards.
+                let _ = child.kill();
+                let _ = child.wait();
+                break true;
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+            Err(source) => {
+                return Err(GradingError::Spawn {
+                    what: binary.display().to_string(),
+                    source,
+                });
+            }
+        }
+    };
+    let stdout = stdout.map(join).unwrap_or_default();
+    let stderr = stderr.map(join).unwrap_or_default();
+    let checks = read_reports(reports.path())?;
+    if hung {
+        let mut finished: Vec<String> = checks
+            .iter()
+            .map(|check| {
+                format!(
+                    "{} ({})",
+                    check.check,
+                    if check.passed { "passed" } else { "failed" }
+                )
+            })
+            .collect();
+        if finished.is_empty() {
+            finished.push("none".into());
+        }
+        return Err(GradingError::Hung {
+            package: exercise.package.clone(),
+            seconds: grading.timeout.as_secs(),
+            finished: finished.join(", "),
+        });
+    }
+    let outcomes = test_outcomes(&stdout);
+    if outcomes.is_empty() && checks.is_empty() {
+        return Err(GradingError::Harness(format!(
+            "the checks binary of {} ran no test:\n{stdout}\n{stderr}",
+            exercise.package
+        )));
+    }
+    let unreported = outcomes
+        .iter()
+        .filter(|(test, passed)| {
+            !passed && !checks.iter().any(|check| test_name(&check.check) == *test)
+        })
+        .map(|(test, _)| Unreported {
+            test: test.clone(),
+            output: failure_output(&stdout, test),
+        })
+        .collect();
+    // Keep the binary's order (alphabetical by test name, as libtest runs).
+    let mut checks = checks;
+    checks.sort_by_key(|check| {
+        outcomes
+            .iter()
+            .position(|(test, _)| *test == test_name(&check.check))
+            .unwrap_or(usize::MAX)
+    });
+    Ok(Graded { checks, unreported })
+}
+
+fn drain(mut pipe: impl Read + Send + 'static) -> std::thread::JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = pipe.read_to_end(&mut bytes);
+        String::from_utf8_lossy(&bytes).into_owned()
+    })
+}
+
+fn join(handle: std::thread::JoinHandle<String>) -> String {
+    handle.join().unwrap_or_default()
+}
+
+/// The `#[test]` function of a check: `lost-message` is `lost_message`.
+pub fn test_name(check: &str) -> String {
+    check.replace('-', "_")
+}
+
+/// Reads every `<check>.json` in the report folder.
+fn read_reports(folder: &Path) -> Result<Vec<CheckResult>, GradingError> {
+    let entries = std::fs::read_dir(folder).map_err(|source| GradingError::Spawn {
+        what: format!("reading {}", folder.display()),
+        source,
+    })?;
+    let mut checks = Vec::new();
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.extension().is_none_or(|extension| extension != "json") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).map_err(|source| GradingError::Spawn {
+            what: format!("reading {}", path.display()),
+            source,
+        })?;
+        let check: CheckResult = serde_json::from_str(&text).map_err(|error| {
+            GradingError::Harness(format!(
+                "the check report {} is not valid: {error}",
+                path.display()
+            ))
+        })?;
+        checks.push(check);
+    }
+    Ok(checks)
+}
+
+/// `(test name, passed)` for every `test <name> ... ok|FAILED` line.
+fn test_outcomes(stdout: &str) -> Vec<(String, bool)> {
+    stdout
+        .lines()
+        .filter_map(|line| {
+            let rest = line.strip_prefix("test ")?;
+            let (name, verdict) = rest.rsplit_once(" ... ")?;
+            match verdict.trim() {
+                "ok" => Some((name.to_string(), true)),
+                "FAILED" => Some((name.to_string(), false)),
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+/// The `---- <test> stdout ----` section libtest prints for a failed test.
+fn failure_output(stdout: &str, test: &str) -> String {
+    let header = format!("---- {test} stdout ----");
+    let Some(start) = stdout.find(&header) else {
+        return String::from("(no output)");
+    };
+    let body = &stdout[start + header.len()..];
+    let end = [body.find("\n---- "), body.find("\nfailures:")]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(body.len());
+    body[..end].trim().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIBTEST: &str = "\nrunning 3 tests\ntest lost_message ... FAILED\n\
+        test unsettled_message ... ok\ntest helper_panics ... FAILED\n\nfailures:\n\n\
+        ---- lost_message stdout ----\nreport one\n\n---- helper_panics stdout ----\n\
+        thread 'helper_panics' panicked at tests/checks.rs:9:5:\nboom\n\nfailures:\n    \
+        lost_message\n    helper_panics\n\ntest result: FAILED. 1 passed; 2 failed\n";
+
+    #[test]
+    fn reads_libtest_verdicts_and_failure_sections() {
+        assert_eq!(
+            test_outcomes(LIBTEST),
+            vec![
+                ("lost_message".to_string(), false),
+                ("unsettled_message".to_string(), true),
+                ("helper_panics".to_string(), false),
+            ]
+        );
+        assert_eq!(
+            failure_output(LIBTEST, "helper_panics"),
+            "thread 'helper_panics' panicked at tests/checks.rs:9:5:\nboom"
+        );
+        assert_eq!(failure_output(LIBTEST, "lost_message"), "report one");
+    }
+
+    #[test]
+    fn reads_a_fake_report_folder() {
+        let folder = tempfile::tempdir().expect("temporary directory");
+        let write = |name: &str, json: &str| {
+            std::fs::write(folder.path().join(name), json).expect("written");
+        };
+        write(
+            "lost-message.json",
+            r#"{"check":"lost-message","points":10,"passed":false,"report":"lost m-2"}"#,
+        );
+        write(
+            "unsettled-message.json",
+            r#"{"check":"unsettled-message","points":5,"passed":true,"report":""}"#,
+        );
+        write("notes.txt", "ignored");
+        let graded = Graded {
+            checks: read_reports(folder.path()).expect("valid reports"),
+            unreported: vec![],
+        };
+        assert_eq!(graded.score(), Score { points: 5, max: 15 });
+        assert_eq!(graded.failed(), vec!["lost-message".to_string()]);
+        assert!(!graded.all_passed());
+
+        write("broken.json", "{");
+        assert!(matches!(
+            read_reports(folder.path()),
+            Err(GradingError::Harness(_))
+        ));
+    }
+
+    #[test]
+    fn keeps_compiler_errors_and_drops_cargo_progress() {
+        let stderr = "   Compiling broker v0.1.0 (/w/exercises/broker)\n\
+            error[E0425]: cannot find value `x` in this scope\n --> src/consumer.rs:3:5\n\
+            \nerror: could not compile `ack-ordering` (lib) due to 1 previous error\n\
+            warning: build failed, waiting for other jobs to finish...\n";
+        let kept = compiler_messages(stderr);
+        assert!(kept.starts_with("error[E0425]"));
+        assert!(!kept.contains("Compiling"));
+        assert!(kept.contains("could not compile"));
+    }
+}

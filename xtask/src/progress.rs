@@ -1,0 +1,217 @@
+//! The learner's progress, kept across runs in `.progress/progress.json` at
+//! the repository root (ignored by git: it is the learner's, not the
+//! project's).
+//!
+//! It remembers, per exercise, the last and best score, whether every check
+//! has passed once, and how many hints were revealed. `grade` and `watch`
+//! write it; `hint` and `watch` read it to pick the next hint and to decide
+//! whether the solution may be shown.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::catalogue::{Catalogue, Exercise};
+
+/// Where progress lives, relative to the repository root.
+pub const PROGRESS_PATH: &str = ".progress/progress.json";
+
+/// Everything remembered, keyed by exercise id.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct Progress {
+    #[serde(default)]
+    pub exercises: BTreeMap<String, ExerciseProgress>,
+}
+
+/// What is remembered about one exercise.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+pub struct ExerciseProgress {
+    /// True once every check has passed in one run. It stays true: the
+    /// solution, once earned, is not taken back by a later experiment.
+    #[serde(default)]
+    pub passed: bool,
+    /// How many hints `hint` or `watch` has revealed.
+    #[serde(default)]
+    pub hints_revealed: usize,
+    /// The points of the last grading run, and out of how many.
+    #[serde(default)]
+    pub last_score: Option<Score>,
+    /// The best points ever scored.
+    #[serde(default)]
+    pub best_points: u32,
+}
+
+/// Points out of a maximum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Score {
+    pub points: u32,
+    pub max: u32,
+}
+
+impl Progress {
+    /// Reads the progress file of the repository at `root`; a missing file is
+    /// a fresh start. A damaged file is moved aside (never deleted: it is the
+    /// learner's) and progress starts afresh, with a warning.
+    pub fn load(root: &Path) -> Progress {
+        let path = root.join(PROGRESS_PATH);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                return Progress::default();
+            }
+            Err(error) => {
+                eprintln!(
+                    "warning: cannot read {} ({error}); starting with no progress",
+                    path.display()
+                );
+                return Progress::default();
+            }
+        };
+        match serde_json::from_str(&text) {
+            Ok(progress) => progress,
+            Err(error) => {
+                let aside = path.with_extension("json.damaged");
+                let moved = std::fs::rename(&path, &aside).is_ok();
+                eprintln!(
+                    "warning: {} is damaged ({error}); {}starting with no progress",
+                    path.display(),
+                    if moved {
+                        format!("kept it as {} and ", aside.display())
+                    } else {
+                        String::new()
+                    }
+                );
+                Progress::default()
+            }
+        }
+    }
+
+    /// Writes the progress file, creating `.progress/` if needed. Written to
+    /// a temporary file then renamed, so a crash never leaves half a file.
+    pub fn save(&self, root: &Path) -> Result<()> {
+        let path: PathBuf = root.join(PROGRESS_PATH);
+        let folder = path.parent().unwrap_or(root);
+        std::fs::create_dir_all(folder)
+            .with_context(|| format!("creating {}", folder.display()))?;
+        let text = serde_json::to_string_pretty(self).context("serialising progress")?;
+        let temporary = path.with_extension("json.tmp");
+        std::fs::write(&temporary, text + "\n")
+            .with_context(|| format!("writing {}", temporary.display()))?;
+        std::fs::rename(&temporary, &path)
+            .with_context(|| format!("replacing {}", path.display()))?;
+        Ok(())
+    }
+
+    /// What is known about `exercise` (nothing yet is a default entry).
+    pub fn of(&self, exercise: &Exercise) -> ExerciseProgress {
+        self.exercises
+            .get(&exercise.id)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// The entry of `exercise`, created if needed.
+    pub fn entry(&mut self, exercise: &Exercise) -> &mut ExerciseProgress {
+        self.exercises.entry(exercise.id.clone()).or_default()
+    }
+
+    /// Records a grading run of `exercise`.
+    pub fn record(&mut self, exercise: &Exercise, score: Score) {
+        let entry = self.entry(exercise);
+        entry.last_score = Some(score);
+        entry.best_points = entry.best_points.max(score.points);
+        if score.max > 0 && score.points == score.max {
+            entry.passed = true;
+        }
+    }
+
+    /// The learner's current exercise: the first, in course order, not yet
+    /// passed. `None` when every exercise has passed.
+    pub fn current<'a>(&self, catalogue: &'a Catalogue) -> Option<&'a Exercise> {
+        catalogue
+            .exercises
+            .iter()
+            .find(|exercise| !self.of(exercise).passed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn exercise(id: &str) -> Exercise {
+        Exercise {
+            id: id.into(),
+            chapter: "configuration".into(),
+            package: id.into(),
+            dir: PathBuf::from("exercises").join(id),
+            file: "src/consumer.rs".into(),
+            solution: "solution/consumer.rs".into(),
+            minutes: 10,
+            anomalies: vec![],
+            lints: vec![],
+            hints: vec!["hint".into()],
+        }
+    }
+
+    #[test]
+    fn passing_once_is_remembered_and_moves_the_learner_on() {
+        let catalogue = Catalogue {
+            exercises: vec![exercise("one"), exercise("two")],
+        };
+        let mut progress = Progress::default();
+        assert_eq!(
+            progress.current(&catalogue).map(|e| e.id.as_str()),
+            Some("one")
+        );
+        progress.record(
+            &catalogue.exercises[0],
+            Score {
+                points: 20,
+                max: 30,
+            },
+        );
+        assert!(!progress.of(&catalogue.exercises[0]).passed);
+        progress.record(
+            &catalogue.exercises[0],
+            Score {
+                points: 30,
+                max: 30,
+            },
+        );
+        progress.record(
+            &catalogue.exercises[0],
+            Score {
+                points: 10,
+                max: 30,
+            },
+        );
+        let one = progress.of(&catalogue.exercises[0]);
+        assert!(one.passed, "a later regression does not take the pass back");
+        assert_eq!(one.best_points, 30);
+        assert_eq!(
+            progress.current(&catalogue).map(|e| e.id.as_str()),
+            Some("two")
+        );
+    }
+
+    #[test]
+    fn survives_a_round_trip_and_a_damaged_file() {
+        let root = tempfile::tempdir().expect("temporary directory");
+        let catalogue = Catalogue {
+            exercises: vec![exercise("one")],
+        };
+        let mut progress = Progress::default();
+        progress.entry(&catalogue.exercises[0]).hints_revealed = 2;
+        progress.save(root.path()).expect("saved");
+        let again = Progress::load(root.path());
+        assert_eq!(again.of(&catalogue.exercises[0]).hints_revealed, 2);
+
+        std::fs::write(root.path().join(PROGRESS_PATH), "{ not json").expect("written");
+        let fresh = Progress::load(root.path());
+        assert_eq!(fresh.of(&catalogue.exercises[0]).hints_revealed, 0);
+        assert!(root.path().join(".progress/progress.json.damaged").exists());
+    }
+}
