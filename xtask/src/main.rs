@@ -15,6 +15,7 @@ mod grading;
 mod hint;
 mod progress;
 mod serve;
+mod watch;
 mod workspace;
 
 use std::process::ExitCode;
@@ -40,6 +41,9 @@ enum Command {
     Grade(grade::Args),
     /// Show the next hint of an exercise; its reference solution once it passes.
     Hint(hint::Args),
+    /// Re-grade your current exercise on every save, show the failing check's report and offer
+    /// hints (`--manual`: re-grade on Enter).
+    Watch(watch::Args),
 }
 
 fn main() -> ExitCode {
@@ -50,6 +54,7 @@ fn main() -> ExitCode {
         // The learner's commands choose their own exit status (see `exit`).
         Command::Grade(args) => return grade::run(args),
         Command::Hint(args) => return hint::run(args),
+        Command::Watch(args) => return watch::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,352 @@
+//! `cargo xtask watch`: re-grade the current exercise on every save.
+//!
+//! The current exercise is the first, in course order, that has not passed.
+//! Each time a `.rs` file in its folder changes, watch rebuilds and re-runs
+//! its checks, shows the first failing check's report (or the compiler's
+//! errors) and the score, and offers the next hint. When every check passes
+//! it records the pass and moves on to the next exercise.
+//!
+//! Some filesystems (network mounts, some containers and VMs) deliver no
+//! change events. `--manual` re-grades when you press Enter instead, and
+//! watch falls back to it by itself if the file watcher cannot start.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::time::{Duration, Instant};
+
+use notify::{RecursiveMode, Watcher};
+
+use crate::catalogue::{Catalogue, Exercise};
+use crate::exit::Status;
+use crate::grade::failure_reports;
+use crate::grading::{self, Graded, Grading, GradingError, Variant};
+use crate::progress::Progress;
+
+/// Options of `cargo xtask watch`.
+#[derive(clap::Args)]
+#[command(
+    after_help = "Keys (type, then Enter): h the next hint, q quit; Enter alone re-grades.\n\
+     Exit status: 0 when you quit or every exercise passes; 2 unknown exercise or bad catalogue."
+)]
+pub struct Args {
+    /// Start from this exercise instead of the first one not yet passed.
+    pub exercise: Option<String>,
+    /// Re-grade when you press Enter instead of on every save: for
+    /// filesystems where watching for changes does not work.
+    #[arg(long)]
+    pub manual: bool,
+    /// Seconds the checks may run before they count as hung and are stopped.
+    #[arg(long, default_value_t = 120)]
+    pub timeout: u64,
+}
+
+/// What wakes the loop up.
+enum Input {
+    /// A source file changed, at this instant (to measure the learner's loop).
+    Saved(Instant),
+    /// A line typed on the terminal.
+    Line(String),
+    /// The terminal closed (stdin reached its end).
+    Closed,
+    /// The file watcher failed while running.
+    WatchFailed(String),
+}
+
+/// Runs `cargo xtask watch`.
+pub fn run(args: Args) -> ExitCode {
+    let root = crate::workspace::root();
+    let catalogue = match Catalogue::load(&root) {
+        Ok(catalogue) => catalogue,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return Status::Usage.into();
+        }
+    };
+    let mut progress = Progress::load(&root);
+    let mut current = match &args.exercise {
+        Some(name) => match catalogue.find(name) {
+            Ok(exercise) => exercise,
+            Err(error) => {
+                eprintln!("error: {error}");
+                return Status::Usage.into();
+            }
+        },
+        None => match progress.current(&catalogue) {
+            Some(exercise) => exercise,
+            None => {
+                println!(
+                    "Every exercise passes. Well done! (`cargo xtask grade` shows the scores.)"
+                );
+                return Status::Success.into();
+            }
+        },
+    };
+
+    let (sender, inputs) = mpsc::channel();
+    spawn_stdin_reader(sender.clone());
+    let mut manual = args.manual;
+    // Bound to a name so the watcher lives as long as the loop runs.
+    let _watcher = if manual {
+        None
+    } else {
+        match start_watcher(&root, sender.clone()) {
+            Ok(watcher) => Some(watcher),
+            Err(error) => {
+                println!(
+                    "Cannot watch files for changes here ({error}); switching to manual mode: \
+                     save, then press Enter to re-grade."
+                );
+                manual = true;
+                None
+            }
+        }
+    };
+
+    let timeout = Duration::from_secs(args.timeout);
+    let mut saved_at = None;
+    loop {
+        let outcome = regrade(&root, current, timeout, saved_at, manual);
+        if let Some(graded) = &outcome {
+            progress.record(current, graded.score());
+            if let Err(error) = progress.save(&root) {
+                eprintln!("warning: your progress was not saved: {error:#}");
+            }
+            if graded.all_passed() {
+                match progress.current(&catalogue) {
+                    Some(next) => {
+                        println!(
+                            "\n{} passes! `cargo xtask hint {}` now shows the reference solution.\n\
+                             Next: {}, in {}. Press Enter to start it.",
+                            current.id,
+                            current.id,
+                            next.id,
+                            next.learner_file().display()
+                        );
+                        current = next;
+                    }
+                    None => {
+                        println!("\nEvery exercise passes. Well done!");
+                        return Status::Success.into();
+                    }
+                }
+            }
+        }
+        // Wait for the next reason to re-grade.
+        saved_at = loop {
+            match inputs.recv() {
+                Ok(Input::Saved(at)) if !manual => break Some(settle(&inputs, at)),
+                Ok(Input::Saved(_)) => continue,
+                Ok(Input::Line(line)) => match line.trim() {
+                    "q" | "quit" | "exit" => return Status::Success.into(),
+                    "h" | "hint" => {
+                        println!(
+                            "\n{}",
+                            crate::hint::next_hint(&root, &mut progress, current)
+                        );
+                        if let Err(error) = progress.save(&root) {
+                            eprintln!("warning: your progress was not saved: {error:#}");
+                        }
+                        print_keys(manual);
+                    }
+                    "" => break None,
+                    other => {
+                        println!("Unknown key `{other}`.");
+                        print_keys(manual);
+                    }
+                },
+                Ok(Input::Closed) if manual => return Status::Success.into(),
+                // With no terminal (stdin closed), keep re-grading on saves.
+                Ok(Input::Closed) => continue,
+                Ok(Input::WatchFailed(error)) => {
+                    println!(
+                        "The file watcher stopped ({error}); switching to manual mode: save, \
+                         then press Enter to re-grade."
+                    );
+                    manual = true;
+                }
+                Err(_) => return Status::Success.into(),
+            }
+        };
+    }
+}
+
+/// Grades `exercise` and shows the result. `saved_at` is when the save that
+/// triggered this run happened: the time from it to the result shown is the
+/// learner's loop, printed so it can be measured.
+fn regrade(
+    root: &Path,
+    exercise: &Exercise,
+    timeout: Duration,
+    saved_at: Option<Instant>,
+    manual: bool,
+) -> Option<Graded> {
+    if std::io::stdout().is_terminal() {
+        // Clear the screen so the newest result is the only one in view.
+        print!("\x1b[2J\x1b[H");
+    }
+    println!(
+        "Exercise {}: edit {} (the README in {} says how).\nGrading…",
+        exercise.id,
+        exercise.learner_file().display(),
+        exercise.dir.display()
+    );
+    let _ = std::io::stdout().flush();
+    let grading = Grading {
+        workspace: root,
+        exercise,
+        variant: Variant::Learner,
+        timeout,
+    };
+    let result = grading::grade(&grading);
+    let graded = match result {
+        Ok(graded) => {
+            show(&graded);
+            Some(graded)
+        }
+        Err(GradingError::DoesNotCompile { file, diagnostics }) => {
+            println!("\n{file} does not compile yet:\n\n{diagnostics}");
+            None
+        }
+        Err(error) => {
+            println!("\n{error}");
+            None
+        }
+    };
+    if let Some(at) = saved_at {
+        println!(
+            "(graded {:.1} s after your save)",
+            at.elapsed().as_secs_f64()
+        );
+    }
+    print_keys(manual);
+    graded
+}
+
+/// The first failing check's report in full, and the score of every check.
+fn show(graded: &Graded) {
+    let first_failure = Graded {
+        checks: graded
+            .checks
+            .iter()
+            .filter(|check| !check.passed)
+            .take(1)
+            .cloned()
+            .collect(),
+        unreported: graded.unreported.iter().take(1).cloned().collect(),
+    };
+    print!("{}", failure_reports(&first_failure));
+    println!();
+    for check in &graded.checks {
+        println!(
+            "  {} {:<28} {}/{}",
+            if check.passed { "✓" } else { "✗" },
+            check.check,
+            if check.passed { check.points } else { 0 },
+            check.points
+        );
+    }
+    let score = graded.score();
+    println!("  score {}/{}", score.points, score.max);
+}
+
+fn print_keys(manual: bool) {
+    if manual {
+        println!(
+            "\nSave your file, then press Enter to re-grade; h + Enter: a hint; q + Enter: quit."
+        );
+    } else {
+        println!("\nWatching for saves. h + Enter: a hint; Enter: re-grade now; q + Enter: quit.");
+    }
+    let _ = std::io::stdout().flush();
+}
+
+/// Editors write a file in several steps (truncate, write, rename): wait
+/// until the events stop for a moment so one save means one re-grade.
+fn settle(inputs: &Receiver<Input>, first: Instant) -> Instant {
+    while let Ok(input) = inputs.recv_timeout(Duration::from_millis(150)) {
+        if !matches!(input, Input::Saved(_)) {
+            // A key pressed mid-save: the re-grade about to run answers it.
+            break;
+        }
+    }
+    first
+}
+
+/// Watches every exercise folder (the learner may move on to the next one
+/// while this runs) and reports changes to `.rs` files.
+fn start_watcher(root: &Path, sender: Sender<Input>) -> notify::Result<notify::RecommendedWatcher> {
+    let events = sender.clone();
+    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        let _ = match event {
+            Ok(event) if is_source_change(&event) => events.send(Input::Saved(Instant::now())),
+            Ok(_) => Ok(()),
+            Err(error) => events.send(Input::WatchFailed(error.to_string())),
+        };
+    })?;
+    let folder: PathBuf = root.join("exercises");
+    watcher.watch(&folder, RecursiveMode::Recursive)?;
+    Ok(watcher)
+}
+
+/// A content change to a Rust source file outside any build folder.
+fn is_source_change(event: &notify::Event) -> bool {
+    use notify::EventKind;
+    matches!(
+        event.kind,
+        EventKind::Modify(_) | EventKind::Create(_) | EventKind::Remove(_)
+    ) && event.paths.iter().any(|path| {
+        path.extension().is_some_and(|extension| extension == "rs")
+            && !path.components().any(|part| part.as_os_str() == "target")
+    })
+}
+
+/// Reads the terminal on its own thread, one line at a time.
+fn spawn_stdin_reader(sender: Sender<Input>) {
+    std::thread::spawn(move || {
+        let stdin = std::io::stdin();
+        for line in stdin.lock().lines() {
+            match line {
+                Ok(line) => {
+                    if sender.send(Input::Line(line)).is_err() {
+                        return;
+                    }
+                }
+                Err(_) => break,
+            }
+        }
+        let _ = sender.send(Input::Closed);
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use notify::event::{AccessKind, DataChange, EventKind, ModifyKind};
+
+    fn event(kind: EventKind, path: &str) -> notify::Event {
+        notify::Event::new(kind).add_path(PathBuf::from(path))
+    }
+
+    #[test]
+    fn only_source_changes_outside_target_trigger_a_regrade() {
+        let write = EventKind::Modify(ModifyKind::Data(DataChange::Content));
+        assert!(is_source_change(&event(
+            write,
+            "/w/exercises/02-ack-ordering/src/consumer.rs"
+        )));
+        assert!(!is_source_change(&event(
+            write,
+            "/w/exercises/02-ack-ordering/README.md"
+        )));
+        assert!(!is_source_change(&event(
+            write,
+            "/w/exercises/target/debug/x.rs"
+        )));
+        assert!(!is_source_change(&event(
+            EventKind::Access(AccessKind::Any),
+            "/w/exercises/02-ack-ordering/src/consumer.rs"
+        )));
+    }
+}
