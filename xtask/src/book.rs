@@ -1,13 +1,295 @@
-//! `cargo xtask book`: build the book with mdBook used as a library.
+//! `cargo xtask book`: build the book with mdBook used as a library, and the
+//! book checks that `cargo xtask verify` runs.
+//!
+//! - [`build`]: `book/` into `book/build`, with two in-process preprocessors
+//!   ([`mermaid`], [`quiz`]); mdBook's own errors are caught by [`diagnostics`].
+//! - [`check_book`]: everything `verify` asks of the book: it builds without
+//!   warnings, no internal link is broken ([`links`]), every quiz parses.
+//!
+//! For `verify` (and any other command):
+//!
+//! ```ignore
+//! let problems = crate::book::check_book(&crate::workspace::root())?;
+//! for problem in &problems { eprintln!("{problem}"); }   // "book/src/x.md: ..."
+//! ```
+//!
+//! `Err` means the checks could not run (an unreadable directory); a book
+//! that fails to build is a [`Problem`], like a broken link.
 
-use anyhow::Result;
+pub mod diagnostics;
+pub mod links;
+pub mod mermaid;
+pub mod quiz;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use mdbook_driver::MDBook;
+
+use diagnostics::{BuildLog, Severity};
+use mermaid::MermaidPreprocessor;
+use quiz::QuizPreprocessor;
 
 /// Options of `cargo xtask book`.
 #[derive(clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Also run the checks of `cargo xtask verify` on the book: no warning,
+    /// no broken internal link, every quiz parses and is used.
+    #[arg(long)]
+    pub check: bool,
+    /// Build another mdBook folder instead of the workshop's `book/` (a test
+    /// fixture, a copy being edited).
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
 
-/// Builds `book/` into `book/build`.
-pub fn run(_args: Args) -> Result<()> {
-    let book = crate::workspace::root().join("book");
-    anyhow::bail!("building {} is being written (issue 4)", book.display())
+/// Builds `book/` into `book/build` and, with `--check`, checks it.
+pub fn run(args: Args) -> Result<()> {
+    let book_root = match args.dir {
+        Some(dir) => std::path::absolute(&dir)
+            .with_context(|| format!("cannot resolve {}", dir.display()))?,
+        None => book_dir(&crate::workspace::root()),
+    };
+    if args.check {
+        let problems = check_book_at(&book_root)?;
+        if problems.is_empty() {
+            println!(
+                "The book builds and passes its checks: {}",
+                book_root.join("build").display()
+            );
+            return Ok(());
+        }
+        for problem in &problems {
+            eprintln!("{problem}");
+        }
+        anyhow::bail!("the book has {} problem(s)", problems.len());
+    }
+    let built = build_book_at(&book_root)?;
+    for warning in &built.warnings {
+        eprintln!("warning (mdBook): {warning}");
+    }
+    println!(
+        "Built the book into {} ({} warning(s)); open {}",
+        built.out_dir.display(),
+        built.warnings.len(),
+        built.out_dir.join("index.html").display()
+    );
+    Ok(())
+}
+
+/// One thing wrong with the book, and the file it is in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub file: PathBuf,
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.file.display(), self.message)
+    }
+}
+
+/// A finished build.
+pub struct BuiltBook {
+    /// Where the HTML is: `book/build`.
+    pub out_dir: PathBuf,
+    /// What mdBook warned about (unbalanced HTML in a chapter, ...).
+    pub warnings: Vec<String>,
+}
+
+/// The book's folder in the repository at `root`.
+pub fn book_dir(root: &Path) -> PathBuf {
+    root.join("book")
+}
+
+/// Builds the book of the repository at `root` into `book/build`.
+///
+/// Fails, naming the file, on anything mdBook reports as an error: a chapter
+/// file missing, an `{{#include}}` of a missing file, a quiz that does not
+/// parse.
+pub fn build(root: &Path) -> Result<BuiltBook> {
+    build_book_at(&book_dir(root))
+}
+
+/// Builds the mdBook whose `book.toml` is in `book_root`.
+pub fn build_book_at(book_root: &Path) -> Result<BuiltBook> {
+    let log = BuildLog::default();
+    let outcome = log.capture(|| -> Result<PathBuf> {
+        let mut book = MDBook::load(book_root)
+            .with_context(|| format!("cannot load the book at {}", book_root.display()))?;
+        book.with_preprocessor(MermaidPreprocessor)
+            .with_preprocessor(QuizPreprocessor);
+        book.build()
+            .with_context(|| format!("building the book at {}", book_root.display()))?;
+        let out_dir = book.build_dir_for("html");
+        let first_chapter = book
+            .book
+            .chapters()
+            .find_map(|chapter| chapter.path.clone());
+        if let Some(first_chapter) = first_chapter {
+            write_front_page(&out_dir, &first_chapter, book.config.book.title.as_deref())?;
+        }
+        Ok(out_dir)
+    });
+    let messages = log.messages();
+    let out_dir = outcome?;
+    let errors: Vec<&str> = messages
+        .iter()
+        .filter(|logged| logged.severity == Severity::Error)
+        .map(|logged| logged.message.as_str())
+        .collect();
+    if !errors.is_empty() {
+        anyhow::bail!(
+            "building the book at {}: mdBook reported {} error(s):\n  {}",
+            book_root.display(),
+            errors.len(),
+            errors.join("\n  ")
+        );
+    }
+    let warnings = messages
+        .into_iter()
+        .filter(|logged| logged.severity == Severity::Warning)
+        .map(|logged| logged.message)
+        .collect();
+    Ok(BuiltBook { out_dir, warnings })
+}
+
+/// Replaces mdBook's `index.html` with a redirect to the first chapter.
+///
+/// mdBook writes the first chapter a second time as `index.html` at the
+/// root, but with the chapter's own relative links: when the chapter lives in
+/// a folder (`welcome/index.md`), every `../other/index.html` link of that
+/// copy is broken, and `http://127.0.0.1:3000/` is the page `serve` prints.
+fn write_front_page(out_dir: &Path, first_chapter: &Path, title: Option<&str>) -> Result<()> {
+    if first_chapter
+        .parent()
+        .is_none_or(|dir| dir.as_os_str().is_empty())
+    {
+        // A chapter at the root has the same links either way.
+        return Ok(());
+    }
+    let target = first_chapter
+        .with_extension("html")
+        .components()
+        .map(|part| part.as_os_str().to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join("/");
+    let title = title
+        .unwrap_or("The book")
+        .replace('&', "&amp;")
+        .replace('<', "&lt;");
+    let page = format!(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <title>{title}</title>\n\
+         <meta http-equiv=\"refresh\" content=\"0; url={target}\">\n\
+         <link rel=\"canonical\" href=\"{target}\">\n</head>\n\
+         <body><p>The book starts at <a href=\"{target}\">{target}</a>.</p></body>\n</html>\n"
+    );
+    let index = out_dir.join("index.html");
+    std::fs::write(&index, page).with_context(|| format!("cannot write {}", index.display()))
+}
+
+/// The book checks of `cargo xtask verify`, for the repository at `root`:
+/// the book builds with no error and no warning, no internal link of the
+/// built HTML is broken, every quiz file parses and is used by a chapter.
+pub fn check_book(root: &Path) -> Result<Vec<Problem>> {
+    check_book_at(&book_dir(root))
+}
+
+/// [`check_book`] for the mdBook whose `book.toml` is in `book_root`.
+pub fn check_book_at(book_root: &Path) -> Result<Vec<Problem>> {
+    let book_root = book_root.to_path_buf();
+    let mut problems = check_quizzes(&book_root.join("src"))?;
+    match build_book_at(&book_root) {
+        Err(error) => problems.push(Problem {
+            file: book_root.join("book.toml"),
+            message: format!("the book does not build: {error:#}"),
+        }),
+        Ok(built) => {
+            problems.extend(built.warnings.into_iter().map(|warning| Problem {
+                file: book_root.clone(),
+                message: format!("mdBook warns: {warning}"),
+            }));
+            problems.extend(links::check_links(&built.out_dir)?);
+        }
+    }
+    Ok(problems)
+}
+
+/// Every quiz under `src_dir`: each `{{#quiz}}` directive names a file that
+/// parses, and each `.toml` file under `src_dir` (where quizzes live) is used
+/// by some chapter.
+pub fn check_quizzes(src_dir: &Path) -> Result<Vec<Problem>> {
+    let mut files = Vec::new();
+    collect_files(src_dir, &mut files)?;
+    files.sort();
+    let mut problems = Vec::new();
+    let mut used = std::collections::HashSet::new();
+    for chapter in files.iter().filter(|file| has_extension(file, "md")) {
+        let content = std::fs::read_to_string(chapter)
+            .with_context(|| format!("cannot read {}", chapter.display()))?;
+        let directives = match quiz::find_directives(&content, chapter) {
+            Ok(directives) => directives,
+            Err(error) => {
+                problems.push(Problem {
+                    file: chapter.clone(),
+                    message: error.to_string(),
+                });
+                continue;
+            }
+        };
+        let chapter_dir = chapter.parent().unwrap_or(src_dir);
+        for directive in directives {
+            let quiz_file = chapter_dir.join(&directive.path);
+            if let Err(error) = quiz::parse_quiz_file(&quiz_file) {
+                problems.push(Problem {
+                    file: chapter.clone(),
+                    message: format!("`{{{{#quiz {}}}}}`: {error}", directive.path),
+                });
+            }
+            used.insert(normalise(&quiz_file));
+        }
+    }
+    for quiz_file in files.iter().filter(|file| has_extension(file, "toml")) {
+        if !used.contains(&normalise(quiz_file)) {
+            problems.push(Problem {
+                file: quiz_file.clone(),
+                message: "no chapter includes this quiz with `{{#quiz ...}}`".into(),
+            });
+        }
+    }
+    Ok(problems)
+}
+
+fn has_extension(path: &Path, extension: &str) -> bool {
+    path.extension().is_some_and(|found| found == extension)
+}
+
+/// `a/b/../c.toml` and `a/c.toml` are the same quiz.
+fn normalise(path: &Path) -> PathBuf {
+    let mut normal = PathBuf::new();
+    for component in path.components() {
+        match component {
+            std::path::Component::ParentDir => {
+                normal.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => normal.push(other),
+        }
+    }
+    normal
+}
+
+fn collect_files(dir: &Path, found: &mut Vec<PathBuf>) -> Result<()> {
+    for entry in std::fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))? {
+        let path = entry?.path();
+        if path.is_dir() {
+            collect_files(&path, found)?;
+        } else {
+            found.push(path);
+        }
+    }
+    Ok(())
 }

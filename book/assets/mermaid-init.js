@@ -1,0 +1,39 @@
+// Renders every ```mermaid block of the page (turned into <pre class="mermaid">
+// by `cargo xtask book`) to an SVG, with the vendored mermaid.min.js.
+//
+// mdBook puts the current theme as a class on <html>; mermaid has no live theme
+// switch, so when the reader moves between a light and a dark theme we reload
+// the page and the diagrams are drawn again in matching colours.
+(() => {
+    const darkThemes = ['ayu', 'navy', 'coal'];
+    const isDark = () =>
+        darkThemes.some((theme) => document.documentElement.classList.contains(theme));
+    const startedDark = isDark();
+
+    mermaid.initialize({
+        startOnLoad: false,
+        theme: startedDark ? 'dark' : 'default',
+        // Diagrams come from the repository, but there is no reason to let
+        // them run scripts or open links.
+        securityLevel: 'strict',
+    });
+
+    // A diagram that does not parse is a bug in the book: say so in the
+    // console (the browser test fails on console errors) and leave its
+    // source visible instead of a blank space.
+    mermaid
+        .run({ querySelector: 'pre.mermaid' })
+        .catch((error) => console.error('mermaid: a diagram failed to render:', error));
+
+    const themeList = document.getElementById('mdbook-theme-list');
+    if (themeList) {
+        themeList.addEventListener('click', () => {
+            // mdBook changes the class after its own click handler runs.
+            setTimeout(() => {
+                if (isDark() !== startedDark) {
+                    window.location.reload();
+                }
+            }, 0);
+        });
+    }
+})();
