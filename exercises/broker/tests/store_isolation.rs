@@ -626,3 +626,32 @@ async fn a_transaction_reads_its_own_writes_and_versions_count_every_write() {
         }
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn serializable_counts_a_delete_that_found_nothing_as_a_read() {
+    // Found by the serializability property test: the second transaction's
+    // snapshot has no row to delete, but the first commits one while the
+    // second waits for the lock. Committing the second would claim it ran
+    // after the first, having seen no row: not serializable.
+    let store = Store::new();
+    let mut first = store.begin(IsolationLevel::Serializable).await;
+    first.upsert("t", "c", json!(0)).await.unwrap();
+    let second = tokio::spawn({
+        let store = store.clone();
+        async move {
+            let mut second = store.begin(IsolationLevel::Serializable).await;
+            let deleted = second.delete("t", "c").await?;
+            second.commit().await.map(|()| deleted)
+        }
+    });
+    settle().await;
+    first.commit().await.unwrap();
+    assert!(matches!(
+        second.await.unwrap(),
+        Err(StoreError::SerializationFailure {
+            reason: ConflictReason::ReadWriteDependency,
+            ..
+        })
+    ));
+    assert!(store.committed("t").contains_key("c"));
+}

@@ -148,9 +148,6 @@ impl Transaction {
             Ok(()) => self.row_for_write(&row),
             Err(error) => Err(error),
         };
-        if result.is_ok() && self.isolation == IsolationLevel::Serializable {
-            self.rows_read.insert(row);
-        }
         self.finish_statement(result)
     }
 
@@ -362,7 +359,11 @@ impl Transaction {
     /// waited (PostgreSQL's EvalPlanQual recheck). Repeatable read and
     /// serializable take the snapshot's version, and fail if a newer one was
     /// committed since: they cannot act on a row they are not allowed to see.
-    fn row_for_write(&self, row: &RowId) -> Result<Option<Row>, StoreError> {
+    ///
+    /// Under serializable the row counts as read: a `DELETE` that found
+    /// nothing in the snapshot "read" that the row was absent, and must fail
+    /// at commit if a concurrent transaction committed that row meanwhile.
+    fn row_for_write(&mut self, row: &RowId) -> Result<Option<Row>, StoreError> {
         if let Some(own) = self.own_rows.get(row) {
             return Ok(own.clone());
         }
@@ -373,6 +374,10 @@ impl Transaction {
         let visible = state.visible(row, snapshot);
         if visible.is_some() && state.last_changed(row) > snapshot {
             return Err(concurrent_update(row));
+        }
+        drop(state);
+        if self.isolation == IsolationLevel::Serializable {
+            self.rows_read.insert(row.clone());
         }
         Ok(visible)
     }
