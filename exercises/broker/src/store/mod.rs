@@ -94,9 +94,57 @@
 //!   retains the log only as long as a replication slot needs it.
 //! - **Old row versions** are pruned when their key is next written and no
 //!   open snapshot needs them, not by a background vacuum.
+//! - **No timeouts.** There is no `lock_timeout` or `statement_timeout`: wrap
+//!   a statement in `tokio::time::timeout` instead. A statement cancelled that
+//!   way leaves its lock queue and aborts its transaction, as a cancelled
+//!   statement does in PostgreSQL.
 //! - **Faults** are injected from outside: [`Store::set_unavailable`] makes
 //!   every statement and commit fail with [`StoreError::Unavailable`] (crash
-//!   points and lost replies are the simulation's business).
+//!   points and lost replies are the simulation's business). [`Store::begin`]
+//!   itself never fails; the first statement reports the outage.
+//!
+//! # Example
+//!
+//! The read-modify-write every service writes, made safe by retrying a
+//! serializable transaction on the errors PostgreSQL says to retry:
+//!
+//! ```
+//! use broker::store::{IsolationLevel, Store, StoreError};
+//! use serde_json::json;
+//!
+//! async fn take_one(store: &Store) -> Result<(), StoreError> {
+//!     loop {
+//!         let mut tx = store.begin(IsolationLevel::Serializable).await;
+//!         let attempt = async {
+//!             let row = tx.get("stock", "widget").await?;
+//!             let count = row.and_then(|row| row.value["count"].as_i64()).unwrap_or(0);
+//!             tx.upsert("stock", "widget", json!({ "count": count - 1 })).await?;
+//!             Ok::<_, StoreError>(())
+//!         };
+//!         match attempt.await {
+//!             Ok(()) => match tx.commit().await {
+//!                 Err(error) if error.is_retryable() => continue,
+//!                 other => return other,
+//!             },
+//!             Err(error) if error.is_retryable() => continue, // `tx` drops: rollback
+//!             Err(error) => return Err(error),
+//!         }
+//!     }
+//! }
+//!
+//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+//! let store = Store::new();
+//! let mut setup = store.begin(IsolationLevel::default()).await;
+//! setup.insert("stock", "widget", json!({ "count": 10 })).await?;
+//! setup.commit().await?;
+//!
+//! take_one(&store).await?;
+//! take_one(&store).await?;
+//! assert_eq!(store.committed("stock")["widget"].value, json!({ "count": 8 }));
+//! assert_eq!(store.changes_since(0).len(), 3); // the insert, two updates
+//! # Ok::<(), StoreError>(())
+//! # }).unwrap();
+//! ```
 //!
 //! # Changes to the agreed API
 //!
