@@ -655,3 +655,79 @@ async fn serializable_counts_a_delete_that_found_nothing_as_a_read() {
     ));
     assert!(store.committed("t").contains_key("c"));
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_old_snapshot_still_reads_its_version_after_many_commits() {
+    let store = stock_of_ten().await;
+    let mut old = store.begin(IsolationLevel::RepeatableRead).await;
+    assert_eq!(
+        count(&old.get("stock", "widget").await.unwrap().unwrap()),
+        10
+    );
+    for n in (0..5).rev() {
+        let mut writer = store.begin(IsolationLevel::ReadCommitted).await;
+        writer
+            .upsert("stock", "widget", json!({ "count": n }))
+            .await
+            .unwrap();
+        writer.commit().await.unwrap();
+    }
+    // Old versions are pruned as they are overwritten, but never the one an
+    // open snapshot still needs.
+    assert_eq!(
+        count(&old.get("stock", "widget").await.unwrap().unwrap()),
+        10
+    );
+    old.commit().await.unwrap();
+    assert_eq!(committed_count(&store), 0);
+    assert_eq!(store.committed("stock")["widget"].version, 6);
+}
+
+#[tokio::test(start_paused = true)]
+async fn repeatable_read_meeting_a_row_inserted_after_its_snapshot() {
+    let store = Store::new();
+    let mut late = store.begin(IsolationLevel::RepeatableRead).await;
+    assert_eq!(late.get("orders", "o-1").await.unwrap(), None);
+    let mut writer = store.begin(IsolationLevel::ReadCommitted).await;
+    writer.insert("orders", "o-1", json!("new")).await.unwrap();
+    writer.commit().await.unwrap();
+
+    // Not visible, so not found: zero rows deleted, no error...
+    assert!(!late.delete("orders", "o-1").await.unwrap());
+    // ...a plain insert hits the unique key, as in PostgreSQL...
+    let mut inserter = store.begin(IsolationLevel::RepeatableRead).await;
+    inserter.get("orders", "other").await.unwrap();
+    let mut writer = store.begin(IsolationLevel::ReadCommitted).await;
+    writer.insert("orders", "o-2", json!("new")).await.unwrap();
+    writer.commit().await.unwrap();
+    assert!(matches!(
+        inserter.insert("orders", "o-2", json!("mine")).await,
+        Err(StoreError::UniqueViolation { .. })
+    ));
+    // ...and an upsert (ON CONFLICT DO UPDATE) is a serialization failure.
+    assert!(matches!(
+        late.upsert("orders", "o-1", json!("mine")).await,
+        Err(StoreError::SerializationFailure {
+            reason: ConflictReason::ConcurrentUpdate,
+            ..
+        })
+    ));
+}
+
+#[tokio::test(start_paused = true)]
+async fn repeatable_read_cannot_delete_a_row_changed_after_its_snapshot() {
+    let store = stock_of_ten().await;
+    let mut late = store.begin(IsolationLevel::RepeatableRead).await;
+    late.get("stock", "widget").await.unwrap();
+    let mut writer = store.begin(IsolationLevel::ReadCommitted).await;
+    writer
+        .upsert("stock", "widget", json!({ "count": 4 }))
+        .await
+        .unwrap();
+    writer.commit().await.unwrap();
+    assert!(matches!(
+        late.delete("stock", "widget").await,
+        Err(StoreError::SerializationFailure { .. })
+    ));
+    assert_eq!(committed_count(&store), 4);
+}

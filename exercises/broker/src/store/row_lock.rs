@@ -161,3 +161,49 @@ impl RowLocks {
         false
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(key: &str) -> RowId {
+        ("t".to_string(), key.to_string())
+    }
+
+    #[test]
+    fn release_hands_each_lock_to_its_first_waiter() {
+        let mut locks = RowLocks::default();
+        assert_eq!(locks.acquire(1, &row("x")), Acquire::Granted);
+        assert_eq!(locks.acquire(1, &row("x")), Acquire::Granted, "re-entrant");
+        assert_eq!(locks.acquire(2, &row("x")), Acquire::MustWait);
+        assert_eq!(locks.acquire(3, &row("x")), Acquire::MustWait);
+        assert_eq!(locks.release_all(1), [2]);
+        assert!(locks.holds(2, &row("x")));
+        assert_eq!(locks.release_all(2), [3]);
+        assert_eq!(locks.release_all(3), Vec::<u64>::new());
+        assert!(locks.holders().is_empty());
+    }
+
+    #[test]
+    fn a_waiter_that_leaves_is_skipped() {
+        let mut locks = RowLocks::default();
+        locks.acquire(1, &row("x"));
+        locks.acquire(2, &row("x"));
+        locks.acquire(3, &row("x"));
+        locks.stop_waiting(2);
+        assert_eq!(locks.release_all(1), [3]);
+    }
+
+    #[test]
+    fn the_wait_that_closes_a_cycle_is_refused() {
+        let mut locks = RowLocks::default();
+        locks.acquire(1, &row("x"));
+        locks.acquire(2, &row("y"));
+        locks.acquire(3, &row("z"));
+        assert_eq!(locks.acquire(1, &row("y")), Acquire::MustWait);
+        assert_eq!(locks.acquire(2, &row("z")), Acquire::MustWait);
+        assert_eq!(locks.acquire(3, &row("x")), Acquire::Deadlock { holder: 1 });
+        // Refused means not queued: 3 waits for nothing.
+        assert_eq!(locks.release_all(1), Vec::<u64>::new());
+    }
+}

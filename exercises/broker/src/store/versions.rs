@@ -81,3 +81,61 @@ impl VersionChain {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn chain(versions: &[(u64, Option<i64>)]) -> VersionChain {
+        let mut chain = VersionChain::default();
+        for &(position, value) in versions {
+            chain.push(RowVersion {
+                position,
+                row: value.map(|value| Row {
+                    version: position,
+                    value: json!(value),
+                }),
+            });
+        }
+        chain
+    }
+
+    fn value_at(chain: &VersionChain, snapshot: u64) -> Option<i64> {
+        chain
+            .visible_at(snapshot)
+            .and_then(|row| row.value.as_i64())
+    }
+
+    #[test]
+    fn a_snapshot_sees_the_newest_version_at_or_before_it() {
+        let chain = chain(&[(2, Some(20)), (5, None), (7, Some(70))]);
+        assert_eq!(value_at(&chain, 1), None, "before the insert");
+        assert_eq!(value_at(&chain, 2), Some(20));
+        assert_eq!(value_at(&chain, 4), Some(20));
+        assert_eq!(value_at(&chain, 5), None, "deleted");
+        assert_eq!(value_at(&chain, 9), Some(70));
+        assert_eq!(chain.last_changed(), 7);
+    }
+
+    #[test]
+    fn pruning_keeps_what_the_oldest_snapshot_sees_and_everything_newer() {
+        let mut pruned = chain(&[(2, Some(20)), (5, Some(50)), (7, Some(70))]);
+        pruned.prune(6);
+        assert_eq!(value_at(&pruned, 6), Some(50));
+        assert_eq!(value_at(&pruned, 7), Some(70));
+        assert_eq!(value_at(&pruned, 4), None, "no snapshot that old is open");
+        pruned.prune(100);
+        assert_eq!(pruned.versions.len(), 1);
+    }
+
+    #[test]
+    fn a_tombstone_every_snapshot_is_past_is_dead() {
+        let mut deleted = chain(&[(2, Some(20)), (5, None)]);
+        deleted.prune(4);
+        assert!(!deleted.is_dead(4), "snapshot 4 still sees the row");
+        deleted.prune(5);
+        assert!(deleted.is_dead(5));
+        assert!(!chain(&[(5, Some(1))]).is_dead(9));
+    }
+}
