@@ -4,8 +4,30 @@
 //!
 //! - [`UserApis`]: the in-house wrappers a team names in config, so that
 //!   `bus.emit(..)` counts as a publish when the team says it is one.
+//! - [`imports`]: names resolved through `use` items; which crates a file uses.
+//! - [`macros`]: the bodies of `select!`, `join!` and friends, read as Rust.
+//! - [`chain`]: method chains flattened (`client.send_message()..send()`).
+//! - [`apis`]: which calls consume, publish, ack, nack or write, per crate.
+//! - [`ids`]: whether a publish carries a message id, and what it is made of.
+//! - [`flow`]: a function's calls in evaluation order, with branches and tasks.
+//! - [`types`]: the event and message types a file declares.
+//! - [`FileAnalysis`]: all of the above for one file, computed once and
+//!   shared by the rules.
+
+pub mod apis;
+pub mod chain;
+pub mod flow;
+pub mod ids;
+pub mod imports;
+pub mod macros;
+pub mod types;
+
+use std::cell::RefCell;
+use std::rc::Rc;
 
 use serde::Deserialize;
+
+use crate::context::FileContext;
 
 /// The in-house APIs a codebase wraps its broker and database in.
 ///
@@ -48,4 +70,80 @@ pub struct UserApis {
     /// not a publish-before-ack.
     #[serde(default)]
     pub outbox: Vec<String>,
+}
+
+/// Everything the rules need to know about one file beyond its syntax tree.
+pub struct FileAnalysis {
+    pub imports: imports::Imports,
+    pub flows: Vec<flow::FnFlow>,
+    pub types: Vec<types::TypeInfo>,
+}
+
+/// The cached analysis and what it was computed from.
+struct CacheEntry {
+    source: String,
+    items: (usize, usize),
+    user: UserApis,
+    analysis: Rc<FileAnalysis>,
+}
+
+thread_local! {
+    /// The last file analysed on this thread, keyed by its text and items:
+    /// every rule asks for the analysis of the same file in turn, and it is
+    /// computed once. The key compares the whole text (cheap next to
+    /// parsing), so a new file at a reused address never gets a stale entry.
+    static LAST: RefCell<Option<CacheEntry>> = const { RefCell::new(None) };
+}
+
+impl FileAnalysis {
+    /// The analysis of the file in `ctx`, computed on first use.
+    pub fn of(ctx: &FileContext<'_>, user: &UserApis) -> Rc<FileAnalysis> {
+        let key = (ctx.items.as_ptr() as usize, ctx.items.len());
+        let cached = LAST.with(|last| {
+            last.borrow().as_ref().and_then(|entry| {
+                (entry.items == key && entry.source == ctx.source && entry.user == *user)
+                    .then(|| Rc::clone(&entry.analysis))
+            })
+        });
+        if let Some(analysis) = cached {
+            return analysis;
+        }
+        let analysis = Rc::new(FileAnalysis::compute(ctx.items, user));
+        LAST.with(|last| {
+            *last.borrow_mut() = Some(CacheEntry {
+                source: ctx.source.to_string(),
+                items: key,
+                user: user.clone(),
+                analysis: Rc::clone(&analysis),
+            });
+        });
+        analysis
+    }
+
+    /// Computes the analysis without the cache.
+    pub fn compute(items: &[syn::Item], user: &UserApis) -> FileAnalysis {
+        let imports = imports::Imports::of(items);
+        let known = apis::Known {
+            imports: &imports,
+            user,
+        };
+        let flows = flow::flows(items, &known);
+        let types = types::types(items, &imports, user);
+        FileAnalysis {
+            imports,
+            flows,
+            types,
+        }
+    }
+}
+
+impl UserApis {
+    /// No wrappers: what a file is linted with when the config names none.
+    pub const NONE: UserApis = UserApis {
+        publish: Vec::new(),
+        ack: Vec::new(),
+        consume: Vec::new(),
+        event_types: Vec::new(),
+        outbox: Vec::new(),
+    };
 }

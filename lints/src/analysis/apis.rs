@@ -1,0 +1,1077 @@
+//! Which calls consume, publish, settle or write, per client crate.
+//!
+//! Rules never see types, only names, so a generic method name (`ack`,
+//! `send`, `commit`, `execute`) counts only with evidence: the file uses the
+//! crate that has it, the chain has that crate's shape (an SQS operation
+//! ends in `.send()`, a Kafka record is a `FutureRecord`), or the user named
+//! the function as a wrapper. Names that only one crate has
+//! (`basic_publish`, `commit_message`) count on their own.
+
+use std::collections::BTreeSet;
+
+use quote::ToTokens;
+use syn::Expr;
+
+use super::UserApis;
+use super::chain::{Chain, root_ident};
+use super::ids::{IdEvidence, Locals, id_evidence};
+use super::imports::Imports;
+use crate::finding::Confidence;
+
+/// What a call does, as far as the rules care.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Op {
+    /// Receives messages (`basic_consume`, `recv`, `receive_message`).
+    Consume,
+    /// Sends a message to a broker.
+    Publish(PublishInfo),
+    /// Settles a consumed message positively: ack, complete, commit its
+    /// offset, delete it from the queue. `message` names the variables that
+    /// identify which message (empty when the call settles "everything so
+    /// far", like a Kafka `commit_consumer_state`).
+    Ack { message: BTreeSet<String> },
+    /// Settles negatively: nack, reject, abandon, dead-letter.
+    Nack,
+    /// Writes to a database. `committed` when the write is durable on its
+    /// own (auto-commit on a pool or connection), not when it runs inside a
+    /// transaction that commits later. `outbox` when it writes the outbox.
+    DbWrite { committed: bool, outbox: bool },
+    /// Commits a database transaction (`tx.commit()`).
+    DbCommit,
+    /// Runs a closure in a database transaction that commits when the
+    /// closure returns (`conn.transaction(|tx| ..)`).
+    DbTransaction,
+    /// A Kafka producer transaction: `send_offsets_to_transaction`,
+    /// `commit_transaction`. Output and consumed offsets commit together.
+    KafkaTransaction,
+    /// Starts a concurrent task (`tokio::spawn`, `JoinSet::spawn`).
+    Spawn,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublishInfo {
+    pub id: IdEvidence,
+    /// Whether this broker can deduplicate on an id the client sets. Core
+    /// NATS, MQTT, Pulsar and Google Pub/Sub cannot, so a missing id there
+    /// is not a `missing-idempotency-key` finding (but a publish before an
+    /// ack still duplicates on redelivery).
+    pub dedup: bool,
+}
+
+/// A recognised call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recognized {
+    pub op: Op,
+    /// The crate it belongs to, for messages: `lapin`, `rdkafka`, `user`.
+    pub api: &'static str,
+    pub confidence: Confidence,
+}
+
+/// What the classifier knows about the file.
+pub struct Known<'a> {
+    pub imports: &'a Imports,
+    pub user: &'a UserApis,
+}
+
+const MESSAGING: &[&str] = &[
+    "lapin",
+    "rdkafka",
+    "async_nats",
+    "aws_sdk_sqs",
+    "azure_messaging_servicebus",
+    "azservicebus",
+    "redis",
+    "google_cloud_pubsub",
+    "gcloud_pubsub",
+    "fe2o3_amqp",
+    "pulsar",
+    "rumqttc",
+    "iggy",
+    "fluvio",
+    "broker",
+];
+const SQL_CRATES: &[&str] = &[
+    "sqlx",
+    "tokio_postgres",
+    "postgres",
+    "deadpool_postgres",
+    "bb8_postgres",
+    "rusqlite",
+    "diesel",
+    "diesel_async",
+    "sea_orm",
+];
+
+impl Known<'_> {
+    fn has(&self, crates: &[&str]) -> bool {
+        self.imports.has_any(crates)
+    }
+
+    fn sure(&self, crates: &[&str]) -> Confidence {
+        if self.has(crates) {
+            Confidence::High
+        } else {
+            Confidence::Medium
+        }
+    }
+
+    /// Whether the user listed this call. A bare entry (`emit`) matches a
+    /// method or function of that name; a path entry (`EventBus::emit`)
+    /// matches a function path ending with those segments, or a method of
+    /// its last name (a method's type is unknowable here).
+    fn user_named(list: &[String], method_or_path: &[String]) -> bool {
+        let Some(last_called) = method_or_path.last() else {
+            return false;
+        };
+        list.iter().any(|entry| {
+            let wanted: Vec<&str> = entry.split("::").collect();
+            let Some(last) = wanted.last() else {
+                return false;
+            };
+            if method_or_path.len() == 1 || wanted.len() == 1 {
+                last_called == last
+            } else {
+                method_or_path.len() >= wanted.len()
+                    && method_or_path[method_or_path.len() - wanted.len()..]
+                        .iter()
+                        .zip(&wanted)
+                        .all(|(have, want)| have == want)
+            }
+        })
+    }
+}
+
+fn recognized(op: Op, api: &'static str, confidence: Confidence) -> Option<Recognized> {
+    Some(Recognized {
+        op,
+        api,
+        confidence,
+    })
+}
+
+/// Roots of the arguments, as the message identity of a settle call.
+fn message_of(args: &[&Expr]) -> BTreeSet<String> {
+    args.iter().filter_map(|arg| root_ident(arg)).collect()
+}
+
+/// The receiver of the segment, as a lowercase name (`self.producer` gives
+/// `producer`).
+fn receiver_name(chain: &Chain<'_>, index: usize) -> String {
+    let receiver: &Expr = if index == 0 {
+        chain.root
+    } else {
+        &chain.segments[index].expr.receiver
+    };
+    root_ident(receiver)
+        .unwrap_or_default()
+        .to_ascii_lowercase()
+}
+
+fn name_has(name: &str, parts: &[&str]) -> bool {
+    parts.iter().any(|part| name.contains(part))
+}
+
+/// A string literal argument, if the expression is one (or a reference to
+/// one).
+pub fn literal(expr: &Expr) -> Option<String> {
+    match expr {
+        Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(text),
+            ..
+        }) => Some(text.value()),
+        Expr::Reference(reference) => literal(&reference.expr),
+        Expr::Paren(paren) => literal(&paren.expr),
+        _ => None,
+    }
+}
+
+/// What a SQL string does: `Some(true)` for a write, `Some(false)` for a
+/// read, `None` if it is not a literal.
+fn sql_writes(sql: &str) -> bool {
+    let upper = sql.trim_start().to_ascii_uppercase();
+    [
+        "INSERT", "UPDATE", "DELETE", "UPSERT", "MERGE", "REPLACE", "WITH",
+    ]
+    .iter()
+    .any(|verb| upper.starts_with(verb))
+        && (!upper.starts_with("WITH")
+            || ["INSERT", "UPDATE", "DELETE"]
+                .iter()
+                .any(|verb| upper.contains(verb)))
+}
+
+fn mentions_outbox(expr_tokens: &str) -> bool {
+    expr_tokens.to_ascii_lowercase().contains("outbox")
+}
+
+/// Whether a database call's executor is a transaction that commits later
+/// (`&mut *tx`, `&mut transaction`, `txn`), rather than a pool or a
+/// connection that commits each statement.
+fn executor_is_transaction(args: &[&Expr], receiver: &str) -> bool {
+    let names: Vec<String> = args
+        .iter()
+        .filter_map(|arg| root_ident(arg))
+        .chain([receiver.to_string()])
+        .collect();
+    names.iter().any(|name| {
+        let name = name.to_ascii_lowercase();
+        name == "tx"
+            || name == "txn"
+            || name.contains("transaction")
+            || name.ends_with("_tx")
+            || name.starts_with("tx_")
+    })
+}
+
+/// Classifies call number `index` of a method chain.
+pub fn classify_segment(
+    chain: &Chain<'_>,
+    index: usize,
+    known: &Known<'_>,
+    locals: &Locals,
+) -> Option<Recognized> {
+    let segment = &chain.segments[index];
+    let method = segment.method.as_str();
+    let args = segment.args.as_slice();
+    let receiver = receiver_name(chain, index);
+
+    // The user's own wrappers come first: they name their code precisely.
+    let as_list = [segment.method.clone()];
+    if Known::user_named(&known.user.outbox, &as_list) {
+        return recognized(
+            Op::DbWrite {
+                committed: false,
+                outbox: true,
+            },
+            "user",
+            Confidence::High,
+        );
+    }
+    if Known::user_named(&known.user.publish, &as_list) {
+        let id = id_evidence(args, locals, &[]);
+        return recognized(
+            Op::Publish(PublishInfo { id, dedup: true }),
+            "user",
+            Confidence::High,
+        );
+    }
+    if Known::user_named(&known.user.ack, &as_list) {
+        let message = if args.is_empty() {
+            root_ident(if index == 0 {
+                chain.root
+            } else {
+                &segment.expr.receiver
+            })
+            .into_iter()
+            .collect()
+        } else {
+            message_of(args)
+        };
+        return recognized(Op::Ack { message }, "user", Confidence::High);
+    }
+    if Known::user_named(&known.user.consume, &as_list) {
+        return recognized(Op::Consume, "user", Confidence::High);
+    }
+
+    let this_receiver = || -> BTreeSet<String> {
+        let receiver: &Expr = if index == 0 {
+            chain.root
+        } else {
+            &segment.expr.receiver
+        };
+        root_ident(receiver).into_iter().collect()
+    };
+
+    match method {
+        // ---- consume ----
+        "basic_consume" | "basic_get" => recognized(Op::Consume, "lapin", Confidence::High),
+        "receive_message"
+        | "receive_messages"
+        | "receive_messages_with_max_wait_time"
+        | "peek_lock_message"
+        | "peek_lock_message2"
+        | "receive_and_delete_message"
+        | "xread_options"
+        | "xautoclaim_options" => recognized(Op::Consume, "broker", Confidence::High),
+        "recv" | "messages" | "fetch" | "poll" | "try_next" | "next"
+            if known.has(MESSAGING)
+                && name_has(
+                    &receiver,
+                    &[
+                        "consumer",
+                        "subscription",
+                        "receiver",
+                        "stream",
+                        "eventloop",
+                        "sub",
+                    ],
+                ) =>
+        {
+            recognized(Op::Consume, "broker", Confidence::Medium)
+        }
+
+        // ---- publish ----
+        "basic_publish" => {
+            // (exchange, routing_key, options, payload, properties) in 2.x-4.x.
+            let id = match args.last() {
+                Some(properties) if args.len() >= 5 => id_evidence(&[properties], locals, &[]),
+                _ => IdEvidence::Unknown,
+            };
+            recognized(
+                Op::Publish(PublishInfo { id, dedup: true }),
+                "lapin",
+                Confidence::High,
+            )
+        }
+        "send" | "send_result" if is_kafka_send(args, &receiver, known, locals) => {
+            let id = match args.first() {
+                Some(record) => id_evidence(&[record], locals, &["key", "headers"])
+                    .restrict_kafka(record, locals),
+                None => IdEvidence::Unknown,
+            };
+            recognized(
+                Op::Publish(PublishInfo { id, dedup: true }),
+                "rdkafka",
+                known.sure(&["rdkafka"]),
+            )
+        }
+        "publish" | "publish_with_headers" | "send_publish"
+            if known.has(&["async_nats"]) && args.len() >= 2 =>
+        {
+            let jetstream = is_jetstream(&receiver, chain, index, locals);
+            let id = match method {
+                "publish" => IdEvidence::Absent,
+                "publish_with_headers" => id_evidence(&[args[1]], locals, &[]),
+                _ => id_evidence(&[args[1]], locals, &[]),
+            };
+            recognized(
+                Op::Publish(PublishInfo {
+                    id,
+                    dedup: jetstream,
+                }),
+                "async-nats",
+                Confidence::High,
+            )
+        }
+        "publish" if known.has(&["rumqttc"]) && args.len() == 4 => {
+            let id = id_evidence(&[args[3]], locals, &[]);
+            recognized(
+                Op::Publish(PublishInfo { id, dedup: false }),
+                "rumqttc",
+                Confidence::High,
+            )
+        }
+        "publish" | "publish_immediately" | "publish_bulk"
+            if known.has(&["google_cloud_pubsub", "gcloud_pubsub"]) && args.len() == 1 =>
+        {
+            let id = id_evidence(args, locals, &[]);
+            recognized(
+                Op::Publish(PublishInfo { id, dedup: false }),
+                "pubsub",
+                Confidence::High,
+            )
+        }
+        "send_message" | "send_message_batch"
+            if args.is_empty() && (known.has(&["aws_sdk_sqs"]) || chain.has("queue_url")) =>
+        {
+            // SQS: the operation's builder; the id is another call of the chain.
+            let id = if chain.has("message_deduplication_id") {
+                id_evidence(
+                    chain.args_of("message_deduplication_id").unwrap_or(&[]),
+                    locals,
+                    &["message_deduplication_id"],
+                )
+            } else if method == "send_message_batch" {
+                let entries: Vec<&Expr> = chain
+                    .segments
+                    .iter()
+                    .flat_map(|s| s.args.iter().copied())
+                    .collect();
+                id_evidence(&entries, locals, &[])
+            } else if chain.has("message_attributes") {
+                // Attributes may carry an id: look at them.
+                let attributes: Vec<&Expr> = chain
+                    .segments
+                    .iter()
+                    .filter(|s| s.method == "message_attributes")
+                    .flat_map(|s| s.args.iter().copied())
+                    .collect();
+                match id_evidence(&attributes, locals, &[]) {
+                    IdEvidence::Absent => IdEvidence::Absent,
+                    other => other,
+                }
+            } else {
+                IdEvidence::Absent
+            };
+            recognized(
+                Op::Publish(PublishInfo { id, dedup: true }),
+                "aws-sdk-sqs",
+                Confidence::High,
+            )
+        }
+        "send_message" | "send_messages" | "schedule_message" | "send_message_batch"
+            if !args.is_empty() && known.has(&["azure_messaging_servicebus", "azservicebus"]) =>
+        {
+            let id = id_evidence(args, locals, &[]);
+            recognized(
+                Op::Publish(PublishInfo { id, dedup: true }),
+                "servicebus",
+                Confidence::High,
+            )
+        }
+        "xadd" | "xadd_map" | "xadd_maxlen" | "xadd_options" | "xadd_maxlen_map"
+            if args.len() >= 3 =>
+        {
+            let id = id_evidence(&args[2..], locals, &[]);
+            let confidence = known.sure(&["redis"]);
+            recognized(
+                Op::Publish(PublishInfo { id, dedup: true }),
+                "redis",
+                confidence,
+            )
+        }
+        "send_non_blocking" if known.has(&["pulsar"]) => {
+            let id = id_evidence(args, locals, &[]);
+            recognized(
+                Op::Publish(PublishInfo { id, dedup: false }),
+                "pulsar",
+                Confidence::High,
+            )
+        }
+        "send" | "send_batchable"
+            if known.has(&["fe2o3_amqp"])
+                && name_has(&receiver, &["sender", "producer"])
+                && args.len() == 1 =>
+        {
+            let id = id_evidence(args, locals, &[]);
+            recognized(
+                Op::Publish(PublishInfo { id, dedup: true }),
+                "fe2o3-amqp",
+                Confidence::High,
+            )
+        }
+        "send" | "send_one"
+            if known.has(&["iggy", "iggy_common"]) && name_has(&receiver, &["producer"]) =>
+        {
+            let id = id_evidence(args, locals, &["id"]);
+            recognized(
+                Op::Publish(PublishInfo { id, dedup: true }),
+                "iggy",
+                Confidence::High,
+            )
+        }
+        "send"
+            if known.has(&["fluvio"]) && name_has(&receiver, &["producer"]) && args.len() == 2 =>
+        {
+            recognized(
+                Op::Publish(PublishInfo {
+                    id: IdEvidence::Unknown,
+                    dedup: false,
+                }),
+                "fluvio",
+                Confidence::High,
+            )
+        }
+        // In-house publishers that were not named in config: counted for
+        // dual writes (where the id does not matter) with less confidence.
+        "publish" | "publish_event" | "publish_message" | "emit" | "send_event" | "publish_all"
+        | "produce"
+            if name_has(
+                &receiver,
+                &[
+                    "publisher",
+                    "producer",
+                    "bus",
+                    "broker",
+                    "events",
+                    "emitter",
+                    "nats",
+                    "kafka",
+                    "rabbit",
+                    "amqp",
+                    "queue",
+                    "topic",
+                    "jetstream",
+                    "js",
+                ],
+            ) =>
+        {
+            recognized(
+                Op::Publish(PublishInfo {
+                    id: IdEvidence::Unknown,
+                    dedup: true,
+                }),
+                "wrapper",
+                Confidence::Medium,
+            )
+        }
+
+        // ---- ack ----
+        "ack"
+        | "double_ack"
+        | "confirmed_ack"
+        | "cumulative_ack"
+        | "ack_with_id"
+        | "cumulative_ack_with_id"
+        | "try_ack"
+            if args.len() <= 2 =>
+        {
+            // `consumer.ack(&msg)` (pulsar, rumqttc) names the message in
+            // its argument; `delivery.ack(BasicAckOptions::default())`
+            // (lapin) and `msg.ack()` (NATS, Pub/Sub) in the receiver.
+            let from_arg: BTreeSet<String> = args
+                .iter()
+                .filter(|arg| !arg.to_token_stream().to_string().contains("Options"))
+                .filter_map(|arg| root_ident(arg))
+                .collect();
+            let message = if from_arg.is_empty() {
+                this_receiver()
+            } else {
+                from_arg
+            };
+            recognized(
+                Op::Ack { message },
+                "broker",
+                if known.has(MESSAGING) {
+                    Confidence::High
+                } else {
+                    Confidence::Medium
+                },
+            )
+        }
+        "ack_with" | "double_ack_with" => {
+            let kind = args
+                .first()
+                .map(|arg| arg.to_token_stream().to_string())
+                .unwrap_or_default();
+            if kind.contains("Nak") || kind.contains("Term") {
+                recognized(Op::Nack, "async-nats", Confidence::High)
+            } else if kind.contains("Progress") || kind.contains("Next") {
+                None
+            } else {
+                recognized(
+                    Op::Ack {
+                        message: this_receiver(),
+                    },
+                    "async-nats",
+                    Confidence::High,
+                )
+            }
+        }
+        "basic_ack" => recognized(
+            Op::Ack {
+                message: message_of(&args[..args.len().min(1)]),
+            },
+            "lapin",
+            Confidence::High,
+        ),
+        "commit_message" | "store_offset_from_message" => recognized(
+            Op::Ack {
+                message: message_of(&args[..args.len().min(1)]),
+            },
+            "rdkafka",
+            Confidence::High,
+        ),
+        "store_offset" if known.has(&["rdkafka", "iggy"]) && !args.is_empty() => recognized(
+            Op::Ack {
+                message: message_of(args),
+            },
+            "rdkafka",
+            Confidence::High,
+        ),
+        "store_offsets" | "commit_consumer_state" => recognized(
+            Op::Ack {
+                message: BTreeSet::new(),
+            },
+            "rdkafka",
+            Confidence::High,
+        ),
+        "commit"
+            if args.len() == 2
+                && (known.has(&["rdkafka"])
+                    || args[1].to_token_stream().to_string().contains("CommitMode")) =>
+        {
+            recognized(
+                Op::Ack {
+                    message: BTreeSet::new(),
+                },
+                "rdkafka",
+                Confidence::High,
+            )
+        }
+        "complete_message" | "complete"
+            if !args.is_empty() && (method == "complete_message" || known.has(&["broker"])) =>
+        {
+            recognized(
+                Op::Ack {
+                    message: message_of(&args[..1]),
+                },
+                "servicebus",
+                Confidence::High,
+            )
+        }
+        "complete" if args.is_empty() && known.has(&["broker"]) => recognized(
+            Op::Ack {
+                message: this_receiver(),
+            },
+            "broker",
+            Confidence::High,
+        ),
+        "delete_message" if args.is_empty() && chain.has("receipt_handle") => {
+            let message = message_of(chain.args_of("receipt_handle").unwrap_or(&[]));
+            recognized(Op::Ack { message }, "aws-sdk-sqs", Confidence::High)
+        }
+        "delete_message_batch"
+            if args.is_empty() && (known.has(&["aws_sdk_sqs"]) || chain.has("queue_url")) =>
+        {
+            recognized(
+                Op::Ack {
+                    message: BTreeSet::new(),
+                },
+                "aws-sdk-sqs",
+                Confidence::High,
+            )
+        }
+        "delete_message"
+            if args.is_empty()
+                && index + 1 == chain.segments.len()
+                && known.has(&["azure_messaging_servicebus"]) =>
+        {
+            recognized(
+                Op::Ack {
+                    message: this_receiver(),
+                },
+                "servicebus",
+                Confidence::High,
+            )
+        }
+        "xack" | "xack_del" if args.len() >= 3 => recognized(
+            Op::Ack {
+                message: message_of(&args[2..]),
+            },
+            "redis",
+            known.sure(&["redis"]),
+        ),
+        "accept" | "accept_all" if known.has(&["fe2o3_amqp"]) && !args.is_empty() => recognized(
+            Op::Ack {
+                message: message_of(args),
+            },
+            "fe2o3-amqp",
+            Confidence::High,
+        ),
+        "offset_commit" if known.has(&["fluvio"]) => recognized(
+            Op::Ack {
+                message: BTreeSet::new(),
+            },
+            "fluvio",
+            Confidence::High,
+        ),
+
+        // ---- negative settle ----
+        "nack"
+        | "reject"
+        | "basic_nack"
+        | "basic_reject"
+        | "abandon_message"
+        | "dead_letter_message"
+        | "defer_message"
+        | "unlock_message"
+        | "xnack"
+        | "release"
+        | "modify"
+        | "nack_with_id"
+        | "abandon"
+        | "dead_letter"
+        | "defer" => {
+            if matches!(
+                method,
+                "release" | "modify" | "abandon" | "dead_letter" | "defer"
+            ) && !known.has(&["fe2o3_amqp", "broker"])
+            {
+                None
+            } else {
+                recognized(Op::Nack, "broker", Confidence::High)
+            }
+        }
+        "change_message_visibility" if args.is_empty() => {
+            recognized(Op::Nack, "aws-sdk-sqs", Confidence::High)
+        }
+
+        // ---- Kafka transactions ----
+        "send_offsets_to_transaction" => {
+            recognized(Op::KafkaTransaction, "rdkafka", Confidence::High)
+        }
+        "begin_transaction" | "commit_transaction" | "init_transactions"
+            if known.has(&["rdkafka"])
+                && (name_has(&receiver, &["producer"]) || !known.has(&["mongodb"])) =>
+        {
+            recognized(Op::KafkaTransaction, "rdkafka", Confidence::High)
+        }
+
+        // ---- databases ----
+        "commit_transaction" if known.has(&["mongodb"]) => {
+            recognized(Op::DbCommit, "mongodb", Confidence::High)
+        }
+        "commit"
+            if args.is_empty() && (known.has(SQL_CRATES) || known.has(&["mongodb", "broker"])) =>
+        {
+            recognized(Op::DbCommit, "database", Confidence::High)
+        }
+        "transaction" | "with_transaction" | "run" | "transaction_async"
+            if args.iter().any(|arg| is_closure_like(arg))
+                && (known.has(SQL_CRATES) || known.has(&["mongodb"]))
+                && (method != "run" || chain.has("build_transaction")) =>
+        {
+            recognized(Op::DbTransaction, "database", Confidence::High)
+        }
+        "execute"
+        | "execute_many"
+        | "get_result"
+        | "get_results"
+        | "fetch_one"
+        | "fetch_optional"
+        | "fetch_all"
+        | "exec"
+        | "exec_with_returning"
+        | "batch_execute"
+        | "execute_batch"
+        | "insert"
+        | "save"
+        | "update"
+        | "delete"
+        | "insert_one"
+        | "insert_many"
+        | "update_one"
+        | "update_many"
+        | "replace_one"
+        | "delete_one"
+        | "delete_many"
+        | "find_one_and_update"
+        | "find_one_and_replace"
+        | "find_one_and_delete"
+        | "upsert"
+        | "update_if_version" => classify_db(chain, index, known),
+        _ => None,
+    }
+}
+
+fn is_closure_like(expr: &Expr) -> bool {
+    matches!(expr, Expr::Closure(_))
+        || matches!(expr, Expr::Reference(r) if matches!(&*r.expr, Expr::Closure(_)))
+}
+
+/// Database writes: sqlx/tokio-postgres/rusqlite `execute`, diesel
+/// `insert_into(..).execute(conn)`, sea-orm `model.insert(&db)` and
+/// `Entity::insert(..).exec(&db)`, mongodb `insert_one`, the workshop
+/// store's `tx.insert(table, ..)`.
+fn classify_db(chain: &Chain<'_>, index: usize, known: &Known<'_>) -> Option<Recognized> {
+    let segment = &chain.segments[index];
+    let method = segment.method.as_str();
+    let args = segment.args.as_slice();
+    let receiver = receiver_name(chain, index);
+    let chain_text = segment.expr.to_token_stream().to_string();
+    let outbox = mentions_outbox(&chain_text);
+    let write = |committed: bool, api: &'static str, confidence: Confidence| {
+        recognized(Op::DbWrite { committed, outbox }, api, confidence)
+    };
+
+    // The SQL text, if the chain starts from a literal query.
+    let sql: Option<String> = match chain.root {
+        Expr::Call(call) => call.args.first().and_then(literal),
+        Expr::Macro(mac) => mac
+            .mac
+            .parse_body_with(syn::punctuated::Punctuated::<Expr, syn::Token![,]>::parse_terminated)
+            .ok()
+            .and_then(|list| list.first().and_then(literal)),
+        _ => None,
+    }
+    .or_else(|| args.first().and_then(|first| literal(first)));
+    let root_path: Vec<String> = chain
+        .root_call()
+        .map(|(path, _)| path.segments.iter().map(|s| s.ident.to_string()).collect())
+        .or_else(|| match chain.root {
+            Expr::Macro(mac) => Some(
+                mac.mac
+                    .path
+                    .segments
+                    .iter()
+                    .map(|s| s.ident.to_string())
+                    .collect(),
+            ),
+            _ => None,
+        })
+        .unwrap_or_default();
+    let root_last = root_path.last().map(String::as_str).unwrap_or("");
+
+    match method {
+        "execute"
+        | "execute_many"
+        | "fetch_one"
+        | "fetch_optional"
+        | "fetch_all"
+        | "get_result"
+        | "get_results"
+        | "exec"
+        | "exec_with_returning"
+        | "batch_execute"
+        | "execute_batch" => {
+            // diesel: `insert_into(t).values(v).execute(conn)`.
+            if matches!(
+                root_last,
+                "insert_into" | "replace_into" | "update" | "delete" | "insert_or_ignore_into"
+            ) && known.has(&["diesel", "diesel_async"])
+            {
+                return write(
+                    !executor_is_transaction(args, &receiver),
+                    "diesel",
+                    Confidence::High,
+                );
+            }
+            // sea-orm: `Entity::insert(am).exec(&db)`, `Entity::update_many()..exec(&db)`.
+            if matches!(method, "exec" | "exec_with_returning") && known.has(&["sea_orm"]) {
+                let writes = chain.root_call().is_some_and(|(path, _)| {
+                    path.segments.last().is_some_and(|s| {
+                        let name = s.ident.to_string();
+                        name.starts_with("insert")
+                            || name.starts_with("update")
+                            || name.starts_with("delete")
+                    })
+                });
+                return if writes {
+                    write(
+                        !executor_is_transaction(args, &receiver),
+                        "sea-orm",
+                        Confidence::High,
+                    )
+                } else {
+                    None
+                };
+            }
+            // SQL text: a literal that reads is not a write.
+            if let Some(sql) = &sql {
+                if !sql_writes(sql) {
+                    return None;
+                }
+                if mentions_outbox(sql) {
+                    return recognized(
+                        Op::DbWrite {
+                            committed: !executor_is_transaction(args, &receiver),
+                            outbox: true,
+                        },
+                        "sql",
+                        Confidence::High,
+                    );
+                }
+            } else if !matches!(
+                method,
+                "execute" | "execute_many" | "batch_execute" | "execute_batch"
+            ) {
+                // A fetch from a query we cannot read is most likely a read.
+                return None;
+            }
+            if !known.has(SQL_CRATES) && !matches!(root_last, "query" | "query_as" | "query_scalar")
+            {
+                return None;
+            }
+            let confidence = if sql.is_some() {
+                Confidence::High
+            } else {
+                Confidence::Medium
+            };
+            write(!executor_is_transaction(args, &receiver), "sql", confidence)
+        }
+        // sea-orm ActiveModel methods and the workshop store's transaction.
+        "insert" | "save" | "update" | "delete" | "upsert" | "update_if_version" => {
+            if known.has(&["broker"])
+                && args.len() >= 2
+                && args.first().and_then(|a| literal(a)).is_some()
+            {
+                // `tx.insert("orders", key, row)`: inside a store transaction.
+                let table = args.first().and_then(|a| literal(a)).unwrap_or_default();
+                return recognized(
+                    Op::DbWrite {
+                        committed: false,
+                        outbox: mentions_outbox(&table),
+                    },
+                    "store",
+                    Confidence::High,
+                );
+            }
+            if known.has(&["sea_orm"]) && args.len() == 1 {
+                return write(
+                    !executor_is_transaction(args, &receiver),
+                    "sea-orm",
+                    Confidence::High,
+                );
+            }
+            // Repositories: `self.orders_repo.save(&order)`.
+            if name_has(
+                &receiver,
+                &["repo", "repository", "dao", "database", "db", "store"],
+            ) && !name_has(&receiver, &["kv", "cache", "map"])
+            {
+                return write(
+                    !executor_is_transaction(args, &receiver),
+                    "repository",
+                    Confidence::Medium,
+                );
+            }
+            None
+        }
+        _ if known.has(&["mongodb"]) => {
+            let in_session = chain.has("session")
+                || args
+                    .iter()
+                    .any(|arg| arg.to_token_stream().to_string().contains("session"));
+            write(!in_session, "mongodb", Confidence::High)
+        }
+        _ => None,
+    }
+}
+
+/// An rdkafka `send`: the record is a `FutureRecord`/`BaseRecord` (inline
+/// or in a local), or the receiver is a producer in a file that uses
+/// rdkafka. `tx.send(x)` on a channel is neither.
+fn is_kafka_send(args: &[&Expr], receiver: &str, known: &Known<'_>, locals: &Locals) -> bool {
+    let Some(record) = args.first() else {
+        return false;
+    };
+    let mentions_record = |expr: &Expr| {
+        let text = expr.to_token_stream().to_string();
+        text.contains("FutureRecord") || text.contains("BaseRecord")
+    };
+    if mentions_record(record) {
+        return true;
+    }
+    if let Some(name) = root_ident(record)
+        && locals.values_of(&name).iter().any(mentions_record)
+    {
+        return true;
+    }
+    known.has(&["rdkafka"]) && name_has(receiver, &["producer"])
+}
+
+/// A JetStream context rather than a core NATS client: core NATS cannot
+/// deduplicate, so only JetStream publishes need an id.
+fn is_jetstream(receiver: &str, chain: &Chain<'_>, index: usize, locals: &Locals) -> bool {
+    if name_has(receiver, &["js", "jetstream", "context", "ctx"]) {
+        return true;
+    }
+    let receiver_expr: &Expr = if index == 0 {
+        chain.root
+    } else {
+        &chain.segments[index].expr.receiver
+    };
+    root_ident(receiver_expr).is_some_and(|name| {
+        locals
+            .values_of(&name)
+            .iter()
+            .any(|value| value.to_token_stream().to_string().contains("jetstream"))
+    })
+}
+
+trait KafkaRecordId {
+    fn restrict_kafka(self, record: &Expr, locals: &Locals) -> IdEvidence;
+}
+
+impl KafkaRecordId for IdEvidence {
+    /// A Kafka record's `headers(..)` call is only an id if the headers
+    /// themselves carry an id-named header; `id_evidence` saw `headers` as a
+    /// setter name, so check again without it.
+    fn restrict_kafka(self, record: &Expr, locals: &Locals) -> IdEvidence {
+        match &self {
+            IdEvidence::Present { .. } => {
+                let again = id_evidence(&[record], locals, &["key"]);
+                match again {
+                    IdEvidence::Present { .. } => again,
+                    IdEvidence::Absent => IdEvidence::Absent,
+                    IdEvidence::Unknown => IdEvidence::Unknown,
+                }
+            }
+            _ => self,
+        }
+    }
+}
+
+/// Classifies a call of a path: spawns and user wrappers called as
+/// functions (`publish_event(&bus, e)`, `outbox::enqueue(&mut tx, e)`).
+pub fn classify_call(
+    call: &syn::ExprCall,
+    known: &Known<'_>,
+    locals: &Locals,
+) -> Option<Recognized> {
+    let Expr::Path(func) = &*call.func else {
+        return None;
+    };
+    let full = known.imports.resolve(&func.path);
+    let written: Vec<String> = func
+        .path
+        .segments
+        .iter()
+        .map(|s| s.ident.to_string())
+        .collect();
+    let last = full.last().map(String::as_str).unwrap_or("");
+    let args: Vec<&Expr> = call.args.iter().collect();
+
+    for path in [&written, &full] {
+        if Known::user_named(&known.user.outbox, path) {
+            return recognized(
+                Op::DbWrite {
+                    committed: false,
+                    outbox: true,
+                },
+                "user",
+                Confidence::High,
+            );
+        }
+        if Known::user_named(&known.user.publish, path) {
+            let id = id_evidence(&args, locals, &[]);
+            return recognized(
+                Op::Publish(PublishInfo { id, dedup: true }),
+                "user",
+                Confidence::High,
+            );
+        }
+        if Known::user_named(&known.user.ack, path) {
+            return recognized(
+                Op::Ack {
+                    message: message_of(&args),
+                },
+                "user",
+                Confidence::High,
+            );
+        }
+        if Known::user_named(&known.user.consume, path) {
+            return recognized(Op::Consume, "user", Confidence::High);
+        }
+    }
+    if matches!(last, "spawn" | "spawn_local" | "spawn_blocking") {
+        let head = full.first().map(String::as_str).unwrap_or("");
+        let is_runtime = full.len() == 1
+            || matches!(
+                head,
+                "tokio"
+                    | "async_std"
+                    | "smol"
+                    | "std"
+                    | "thread"
+                    | "task"
+                    | "actix_rt"
+                    | "glommio"
+                    | "futures"
+            );
+        if is_runtime {
+            return recognized(Op::Spawn, "runtime", Confidence::High);
+        }
+    }
+    None
+}
+
+/// Whether a method call starts a concurrent task: `set.spawn(fut)`,
+/// `handle.spawn(fut)`, `tracker.spawn(fut)`.
+pub fn is_spawn_method(method: &str, args: usize) -> bool {
+    matches!(
+        method,
+        "spawn" | "spawn_local" | "spawn_blocking" | "spawn_on"
+    ) && args >= 1
+}

@@ -1,0 +1,399 @@
+//! Does a publish carry an id that identifies the message?
+//!
+//! Each client crate puts the id somewhere else: lapin's
+//! `BasicProperties::with_message_id`, a Kafka record's `key` or an id
+//! header, the `Nats-Msg-Id` header, SQS's `message_deduplication_id`,
+//! Service Bus's `set_message_id`, an iggy message's `id`, redis's `IDMP`.
+//! This module looks for those in the arguments of a publish and in the
+//! local variables they were built from, and says which names the id was
+//! made of (so `publish-before-ack` can tell an id derived from the consumed
+//! message from a random one).
+
+use std::collections::{BTreeSet, HashMap};
+
+use proc_macro2::{TokenStream, TokenTree};
+use quote::ToTokens;
+use syn::Expr;
+
+use super::chain::{Chain, root_ident};
+
+/// What we know about a publish's id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdEvidence {
+    /// It sets an id; these are the variables the id was computed from, and
+    /// whether it is random (`Uuid::new_v4()`), which makes it useless for
+    /// deduplicating a redelivery.
+    Present {
+        from: BTreeSet<String>,
+        random: bool,
+    },
+    /// Everything that goes into the publish is visible here and none of it
+    /// is an id.
+    Absent,
+    /// Part of the message was built elsewhere (a parameter, a helper
+    /// function): we cannot tell, so no rule reports it.
+    Unknown,
+}
+
+/// The local variables of a function as the walk has met them: each name
+/// with the expressions that gave it its value (`let`, `=`) or changed it
+/// (`m.set_message_id(..)`, `headers.insert(..)`).
+#[derive(Debug, Default, Clone)]
+pub struct Locals {
+    values: HashMap<String, Vec<Expr>>,
+}
+
+impl Locals {
+    /// Starts tracking a variable (a `let`, a parameter, a pattern). A
+    /// parameter has no expression: it is known to be local but built
+    /// elsewhere.
+    pub fn bind(&mut self, name: String, value: Option<Expr>) {
+        let entry = self.values.entry(name).or_default();
+        entry.clear();
+        entry.extend(value);
+    }
+
+    /// Records an assignment or a mutating call on a known variable.
+    pub fn touch(&mut self, name: &str, change: Expr) {
+        if let Some(entry) = self.values.get_mut(name) {
+            entry.push(change);
+        }
+    }
+
+    pub fn is_bound(&self, name: &str) -> bool {
+        self.values.contains_key(name)
+    }
+
+    pub fn values_of(&self, name: &str) -> &[Expr] {
+        self.values.get(name).map(Vec::as_slice).unwrap_or(&[])
+    }
+}
+
+/// Method names that set an identifying id. `key` (Kafka records) and `id`
+/// (iggy's message builder) are added by the caller for their crate.
+const ID_SETTERS: &[&str] = &[
+    "with_message_id",
+    "message_id",
+    "set_message_id",
+    "message_deduplication_id",
+    "set_message_deduplication_id",
+    "idmp",
+    "idmpauto",
+    "with_idempotency_key",
+    "idempotency_key",
+    "set_idempotency_key",
+    "with_event_id",
+    "event_id",
+];
+
+/// Constants that name an id header.
+const ID_CONSTANTS: &[&str] = &[
+    "NATS_MESSAGE_ID",
+    "MESSAGE_ID",
+    "IDEMPOTENCY_KEY",
+    "EVENT_ID",
+    "NATS_MSG_ID",
+];
+
+/// Header, attribute, field or struct-member names that carry a message's
+/// own id. A correlation id is deliberately absent: many messages share one.
+pub fn is_id_name(name: &str) -> bool {
+    let normal = name
+        .trim_matches('"')
+        .to_ascii_lowercase()
+        .replace('-', "_");
+    let normal = normal.trim_start_matches("x_").trim_start_matches("ce_");
+    matches!(
+        normal,
+        "id" | "message_id"
+            | "msg_id"
+            | "messageid"
+            | "event_id"
+            | "eventid"
+            | "nats_msg_id"
+            | "idempotency_key"
+            | "idempotencykey"
+            | "dedup_id"
+            | "dedupe_id"
+            | "deduplication_id"
+            | "dedup_key"
+            | "deduplication_key"
+            | "command_id"
+            | "request_id"
+    )
+}
+
+/// Random ids: fresh on every attempt, so a redelivery publishes a new one.
+const RANDOM_MARKERS: &[&str] = &[
+    "new_v4",
+    "now_v7",
+    "new_v7",
+    "now_v1",
+    "nanoid",
+    "thread_rng",
+    "random",
+    "rng",
+];
+
+/// Looks for an id in `exprs` and in the locals they were built from.
+/// `extra_setters` are the crate-specific ones (`key` for Kafka records).
+/// `needs_visible` are the expressions that must be fully visible for an
+/// "absent" answer (the properties, the record, the message): if one of
+/// them comes from a parameter or a helper call, the answer is `Unknown`.
+pub fn id_evidence(exprs: &[&Expr], locals: &Locals, extra_setters: &[&str]) -> IdEvidence {
+    let mut seen = BTreeSet::new();
+    let mut visible = true;
+    let mut found: Option<(BTreeSet<String>, bool)> = None;
+    for expr in exprs {
+        scan(
+            expr,
+            locals,
+            extra_setters,
+            &mut seen,
+            &mut visible,
+            &mut found,
+            0,
+        );
+    }
+    match found {
+        Some((from, random)) => IdEvidence::Present { from, random },
+        None if visible => IdEvidence::Absent,
+        None => IdEvidence::Unknown,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn scan(
+    expr: &Expr,
+    locals: &Locals,
+    extra_setters: &[&str],
+    seen: &mut BTreeSet<String>,
+    visible: &mut bool,
+    found: &mut Option<(BTreeSet<String>, bool)>,
+    depth: usize,
+) {
+    if depth > 4 {
+        *visible = false;
+        return;
+    }
+    scan_tokens(expr.to_token_stream(), extra_setters, found);
+    if !is_visible(expr) {
+        *visible = false;
+    }
+    // A variable that is not a local built here (a parameter, a field of
+    // `self`, a global) was built elsewhere.
+    if let Some(root) = root_ident(expr)
+        && (!locals.is_bound(&root) || locals.values_of(&root).is_empty())
+    {
+        *visible = false;
+    }
+    // Follow the locals this expression is built from.
+    let mut names = BTreeSet::new();
+    super::chain::collect_idents(expr.to_token_stream(), &mut names);
+    for name in names {
+        if !seen.insert(name.clone()) {
+            continue;
+        }
+        if !locals.is_bound(&name) {
+            continue;
+        }
+        for value in locals.values_of(&name) {
+            scan(
+                value,
+                locals,
+                extra_setters,
+                seen,
+                visible,
+                found,
+                depth + 1,
+            );
+        }
+    }
+}
+
+/// Whether an expression is built right here from constructors and
+/// builders (as opposed to a call to some function we cannot see into).
+fn is_visible(expr: &Expr) -> bool {
+    match expr {
+        Expr::Lit(_) | Expr::Struct(_) | Expr::Array(_) | Expr::Macro(_) | Expr::Tuple(_) => true,
+        Expr::Reference(reference) => is_visible(&reference.expr),
+        Expr::Path(_) | Expr::Field(_) => true,
+        Expr::MethodCall(_) | Expr::Await(_) | Expr::Try(_) | Expr::Paren(_) => {
+            let chain = Chain::of(expr);
+            match chain.root {
+                Expr::Call(call) => is_constructor(&call.func),
+                other => !matches!(other, Expr::MethodCall(_)) && is_visible(other),
+            }
+        }
+        Expr::Call(call) => is_constructor(&call.func),
+        _ => false,
+    }
+}
+
+/// `Type::new`, `Type::default`, `Type::builder`, `FutureRecord::to`,
+/// `Bytes::from`, `Some(..)`: constructors, whose result holds nothing but
+/// what the chain after them adds.
+fn is_constructor(func: &Expr) -> bool {
+    let Expr::Path(path) = func else { return false };
+    let segments: Vec<String> = path
+        .path
+        .segments
+        .iter()
+        .map(|s| s.ident.to_string())
+        .collect();
+    match segments.as_slice() {
+        [single] => matches!(single.as_str(), "Some" | "Ok" | "Box" | "Vec" | "vec"),
+        [.., ty, function] => {
+            ty.starts_with(|c: char| c.is_ascii_uppercase())
+                && matches!(
+                    function.as_str(),
+                    "new"
+                        | "default"
+                        | "builder"
+                        | "build"
+                        | "to"
+                        | "from"
+                        | "from_static"
+                        | "copy_from_slice"
+                        | "with_capacity"
+                        | "empty"
+                        | "from_slice"
+                        | "from_str"
+                )
+        }
+        _ => false,
+    }
+}
+
+fn scan_tokens(
+    tokens: TokenStream,
+    extra_setters: &[&str],
+    found: &mut Option<(BTreeSet<String>, bool)>,
+) {
+    let tokens: Vec<TokenTree> = tokens.into_iter().collect();
+    for (index, token) in tokens.iter().enumerate() {
+        match token {
+            TokenTree::Ident(ident) => {
+                let name = ident.to_string();
+                let after_dot = index > 0
+                    && matches!(&tokens[index - 1], TokenTree::Punct(p) if p.as_char() == '.');
+                let args = match tokens.get(index + 1) {
+                    Some(TokenTree::Group(group))
+                        if group.delimiter() == proc_macro2::Delimiter::Parenthesis =>
+                    {
+                        Some(group.stream())
+                    }
+                    _ => None,
+                };
+                let is_setter = after_dot
+                    && args.is_some()
+                    && (ID_SETTERS.contains(&name.as_str())
+                        || extra_setters.contains(&name.as_str()));
+                // `message_id: Some(..)` in a struct literal (the legacy
+                // Service Bus options), `id: ..` in a message struct.
+                let is_field = !after_dot
+                    && is_id_name(&name)
+                    && matches!(tokens.get(index + 1), Some(TokenTree::Punct(p)) if p.as_char() == ':')
+                    && !matches!(tokens.get(index + 2), Some(TokenTree::Punct(p)) if p.as_char() == ':');
+                if is_setter {
+                    record(found, args.unwrap_or_default());
+                } else if is_field {
+                    record(found, tokens[index + 2..].iter().take(8).cloned().collect());
+                } else if ID_CONSTANTS.contains(&name.as_str()) {
+                    record(found, tokens[index + 1..].iter().take(8).cloned().collect());
+                }
+            }
+            TokenTree::Literal(literal) => {
+                let text = literal.to_string();
+                if text.starts_with('"') && is_id_name(&text) {
+                    // A header or field named like an id, with its value next.
+                    record(found, tokens[index + 1..].iter().take(8).cloned().collect());
+                }
+            }
+            TokenTree::Group(group) => scan_tokens(group.stream(), extra_setters, found),
+            TokenTree::Punct(_) => {}
+        }
+    }
+}
+
+fn record(found: &mut Option<(BTreeSet<String>, bool)>, value: TokenStream) {
+    let mut from = BTreeSet::new();
+    super::chain::collect_idents(value.clone(), &mut from);
+    let text = value.to_string();
+    let random = RANDOM_MARKERS.iter().any(|marker| text.contains(marker))
+        || text.contains("Ulid :: new")
+        || text.contains("Uuid :: new ()");
+    let entry = found.get_or_insert_with(|| (BTreeSet::new(), false));
+    entry.0.extend(from);
+    entry.1 |= random;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn expr(source: &str) -> Expr {
+        syn::parse_str(source).expect("test expression parses")
+    }
+
+    #[test]
+    fn finds_setters_headers_and_fields() {
+        let locals = Locals::default();
+        for source in [
+            "BasicProperties::default().with_message_id(order.id.to_string().into())",
+            "Publish::build().payload(p).message_id(format!(\"{}\", delivery.id))",
+            "SendMessageOptions { broker_properties: Some(SettableBrokerProperties { message_id: Some(id), ..Default::default() }), ..Default::default() }",
+        ] {
+            assert!(
+                matches!(
+                    id_evidence(&[&expr(source)], &locals, &[]),
+                    IdEvidence::Present { .. }
+                ),
+                "{source}"
+            );
+        }
+        assert_eq!(
+            id_evidence(&[&expr("BasicProperties::default()")], &locals, &[]),
+            IdEvidence::Absent
+        );
+        assert!(matches!(
+            id_evidence(
+                &[&expr("FutureRecord::to(\"t\").key(&k)")],
+                &locals,
+                &["key"]
+            ),
+            IdEvidence::Present { .. }
+        ));
+    }
+
+    #[test]
+    fn follows_locals_and_gives_up_on_parameters() {
+        let mut locals = Locals::default();
+        locals.bind("headers".into(), Some(expr("HeaderMap::new()")));
+        locals.touch(
+            "headers",
+            expr("headers.insert(NATS_MESSAGE_ID, id.as_str())"),
+        );
+        assert!(matches!(
+            id_evidence(&[&expr("headers")], &locals, &[]),
+            IdEvidence::Present { .. }
+        ));
+        locals.bind("props".into(), None);
+        assert_eq!(
+            id_evidence(&[&expr("props")], &locals, &[]),
+            IdEvidence::Unknown
+        );
+        assert_eq!(
+            id_evidence(&[&expr("build_props(x)")], &locals, &[]),
+            IdEvidence::Unknown
+        );
+        let random = id_evidence(
+            &[&expr(
+                "Msg::new().with_message_id(Uuid::new_v4().to_string())",
+            )],
+            &locals,
+            &[],
+        );
+        assert!(matches!(random, IdEvidence::Present { random: true, .. }));
+    }
+}

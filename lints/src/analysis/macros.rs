@@ -1,0 +1,268 @@
+//! What runs inside the macros that matter.
+//!
+//! syn leaves a macro's body as tokens, so a rule that only walks the syntax
+//! tree is blind inside `tokio::select!` or `join!`, where much of a real
+//! consumer loop lives. These small grammars read those bodies back as Rust
+//! expressions; spans inside them still point at the user's file.
+
+use proc_macro2::TokenStream;
+use syn::parse::{Parse, ParseStream};
+use syn::punctuated::Punctuated;
+use syn::{Expr, Pat, Token};
+
+/// How a macro's body relates to the code around it.
+pub enum MacroBody {
+    /// `select!`: one branch runs. Each branch binds a pattern to the output
+    /// of its future, then runs its handler.
+    Select(Vec<SelectBranch>),
+    /// `join!`, `try_join!`: the expressions run concurrently.
+    Concurrent(Vec<Expr>),
+    /// Any other macro whose body reads as comma-separated expressions
+    /// (`vec!`, `assert!`): evaluated in order.
+    Sequential(Vec<Expr>),
+    /// Statements (`stream!`, `try_stream!`): evaluated in order.
+    Statements(Vec<syn::Stmt>),
+    /// Printing, logging and formatting: the values only reach a line of
+    /// text for a human. Rules that follow data (local-time) treat this as
+    /// display, never as stored data.
+    Display(Vec<Expr>),
+    /// A body we cannot read as Rust (json!, html!, a DSL).
+    Opaque,
+}
+
+/// One `select!` branch: `<pat> = <future> (, if <guard>)? => <handler>`.
+pub struct SelectBranch {
+    /// `None` for `else =>`, `default =>` and `complete =>`.
+    pub pat: Option<Pat>,
+    pub future: Option<Expr>,
+    pub guard: Option<Expr>,
+    pub handler: Expr,
+}
+
+/// Macros whose arguments only reach a human-readable line.
+pub const DISPLAY_MACROS: &[&str] = &[
+    "println",
+    "print",
+    "eprintln",
+    "eprint",
+    "format",
+    "format_args",
+    "write",
+    "writeln",
+    "panic",
+    "unreachable",
+    "todo",
+    "unimplemented",
+    "assert",
+    "assert_eq",
+    "assert_ne",
+    "debug_assert",
+    "debug_assert_eq",
+    "debug_assert_ne",
+    "info",
+    "debug",
+    "warn",
+    "error",
+    "trace",
+    "event",
+    "log",
+    "span",
+    "info_span",
+    "debug_span",
+    "warn_span",
+    "error_span",
+    "trace_span",
+    "bail",
+    "anyhow",
+    "ensure",
+    "eyre",
+    "dbg",
+    "context",
+];
+
+/// The last segment of a macro's path: `tokio::select` -> `select`.
+pub fn macro_name(mac: &syn::Macro) -> String {
+    mac.path
+        .segments
+        .last()
+        .map(|segment| segment.ident.to_string())
+        .unwrap_or_default()
+}
+
+/// Reads a macro's body according to what the macro is.
+pub fn body(mac: &syn::Macro) -> MacroBody {
+    let name = macro_name(mac);
+    match name.as_str() {
+        "macro_rules" => MacroBody::Opaque,
+        "select" | "select_biased" => match mac.parse_body::<SelectBody>() {
+            Ok(body) => MacroBody::Select(body.0),
+            Err(_) => MacroBody::Opaque,
+        },
+        "join" | "try_join" => match mac.parse_body::<ExprList>() {
+            Ok(list) => MacroBody::Concurrent(list.0),
+            Err(_) => MacroBody::Opaque,
+        },
+        "json" | "html" | "view" | "rsx" | "html_nested" => MacroBody::Opaque,
+        _ if DISPLAY_MACROS.contains(&name.as_str()) => {
+            MacroBody::Display(display_args(mac.tokens.clone()))
+        }
+        "stream" | "try_stream" => match mac.parse_body_with(syn::Block::parse_within) {
+            Ok(stmts) => MacroBody::Statements(stmts),
+            Err(_) => MacroBody::Opaque,
+        },
+        _ => {
+            if let Ok(list) = mac.parse_body::<ExprList>() {
+                MacroBody::Sequential(list.0)
+            } else if let Ok(stmts) = mac.parse_body_with(syn::Block::parse_within) {
+                MacroBody::Statements(stmts)
+            } else {
+                MacroBody::Opaque
+            }
+        }
+    }
+}
+
+/// Format and log macros mix expressions with `key = value`, `%value` and
+/// `?value` (tracing) and `target: ...` (log). Each comma-separated piece is
+/// read as an expression after dropping those sigils; pieces that still do
+/// not parse are skipped (they only matter as display anyway).
+fn display_args(tokens: TokenStream) -> Vec<Expr> {
+    let mut pieces: Vec<TokenStream> = vec![TokenStream::new()];
+    for token in tokens {
+        match &token {
+            proc_macro2::TokenTree::Punct(punct) if punct.as_char() == ',' => {
+                pieces.push(TokenStream::new())
+            }
+            _ => {
+                if let Some(piece) = pieces.last_mut() {
+                    piece.extend(std::iter::once(token));
+                }
+            }
+        }
+    }
+    pieces
+        .into_iter()
+        .filter_map(|piece| {
+            let mut tokens: Vec<proc_macro2::TokenTree> = piece.into_iter().collect();
+            // `name = value` and `target: value`: keep the value.
+            if let Some(position) = tokens.iter().position(|token| {
+                matches!(token, proc_macro2::TokenTree::Punct(p) if p.as_char() == '=' && p.spacing() == proc_macro2::Spacing::Alone)
+            }) {
+                tokens.drain(..=position);
+            }
+            // Leading `%` or `?` sigils of tracing.
+            while matches!(tokens.first(), Some(proc_macro2::TokenTree::Punct(p)) if p.as_char() == '%' || p.as_char() == '?')
+            {
+                tokens.remove(0);
+            }
+            syn::parse2::<Expr>(tokens.into_iter().collect()).ok()
+        })
+        .collect()
+}
+
+/// Comma-separated expressions, with tokio's optional leading `biased;`.
+struct ExprList(Vec<Expr>);
+
+impl Parse for ExprList {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        skip_biased(input);
+        let list = Punctuated::<Expr, Token![,]>::parse_terminated(input)?;
+        Ok(ExprList(list.into_iter().collect()))
+    }
+}
+
+fn skip_biased(input: ParseStream) {
+    let fork = input.fork();
+    if let Ok(ident) = fork.parse::<syn::Ident>()
+        && ident == "biased"
+        && fork.peek(Token![;])
+    {
+        let _ = input.parse::<syn::Ident>();
+        let _ = input.parse::<Token![;]>();
+    }
+}
+
+/// The body of tokio's and futures' `select!`.
+struct SelectBody(Vec<SelectBranch>);
+
+impl Parse for SelectBody {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        skip_biased(input);
+        let mut branches = Vec::new();
+        while !input.is_empty() {
+            let fork = input.fork();
+            let is_fallback = (fork.parse::<Token![else]>().is_ok()
+                || fork
+                    .parse::<syn::Ident>()
+                    .is_ok_and(|ident| ident == "default" || ident == "complete"))
+                && fork.peek(Token![=>]);
+            let (pat, future, guard) = if is_fallback {
+                if input.peek(Token![else]) {
+                    input.parse::<Token![else]>()?;
+                } else {
+                    input.parse::<syn::Ident>()?;
+                }
+                (None, None, None)
+            } else {
+                let pat = Pat::parse_multi_with_leading_vert(input)?;
+                input.parse::<Token![=]>()?;
+                let future: Expr = input.parse()?;
+                let guard = if input.peek(Token![,]) && input.peek2(Token![if]) {
+                    input.parse::<Token![,]>()?;
+                    input.parse::<Token![if]>()?;
+                    Some(input.parse::<Expr>()?)
+                } else {
+                    None
+                };
+                (Some(pat), Some(future), guard)
+            };
+            input.parse::<Token![=>]>()?;
+            let handler: Expr = input.parse()?;
+            if input.peek(Token![,]) {
+                input.parse::<Token![,]>()?;
+            }
+            branches.push(SelectBranch {
+                pat,
+                future,
+                guard,
+                handler,
+            });
+        }
+        Ok(SelectBody(branches))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mac(source: &str) -> syn::Macro {
+        syn::parse_str(source).expect("test macro parses")
+    }
+
+    #[test]
+    fn reads_tokio_select_with_biased_guards_and_else() {
+        let body = body(&mac(
+            "tokio::select! { biased; Some(d) = consumer.next(), if open => { d.ack().await; } _ = shutdown.recv() => break, else => return }",
+        ));
+        let MacroBody::Select(branches) = body else {
+            panic!("select not read")
+        };
+        assert_eq!(branches.len(), 3);
+        assert!(branches[0].guard.is_some());
+        assert!(branches[2].pat.is_none());
+    }
+
+    #[test]
+    fn reads_join_and_tracing_fields() {
+        assert!(
+            matches!(body(&mac("tokio::join!(a(), b())")), MacroBody::Concurrent(list) if list.len() == 2)
+        );
+        let MacroBody::Display(args) = body(&mac(
+            "tracing::info!(at = %Local::now(), ?id, \"done {}\", x)",
+        )) else {
+            panic!("info! not display")
+        };
+        assert_eq!(args.len(), 4);
+    }
+}

@@ -1,0 +1,211 @@
+//! The event, command and message types a file declares.
+//!
+//! Two rules look at type declarations rather than calls: an event type that
+//! is serialized without an id (`missing-idempotency-key`) and one whose
+//! timestamp is in local time (`local-time`). Both need to know which types
+//! are messages: a serialized type whose name says so (`OrderPlacedEvent`,
+//! `ShipCommand`, `Envelope`), or one the user listed in `wrappers.event-types`.
+
+use quote::ToTokens;
+use syn::spanned::Spanned;
+
+use super::UserApis;
+use super::ids::is_id_name;
+use super::imports::Imports;
+use crate::finding::Region;
+
+/// A struct or enum of the file, as the type rules see it.
+#[derive(Debug, Clone)]
+pub struct TypeInfo {
+    pub name: String,
+    /// Where the type's name is.
+    pub region: Region,
+    /// `#[derive(Serialize)]` (or `serde::Serialize`).
+    pub serialized: bool,
+    /// Why the type counts as a message, if it does.
+    pub message_kind: Option<MessageKind>,
+    /// Named fields (of a struct, or of every struct variant of an enum).
+    pub fields: Vec<FieldInfo>,
+    /// An enum whose variants hold no named fields (they wrap other types,
+    /// which are checked on their own), or a tuple struct.
+    pub wraps_only: bool,
+    pub generic: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageKind {
+    /// Listed by the user in `wrappers.event-types`.
+    Configured,
+    /// Named `...Event`, `...Command`, `...Message`, `...Envelope`...
+    Named,
+}
+
+#[derive(Debug, Clone)]
+pub struct FieldInfo {
+    pub name: String,
+    /// The type as written, without spaces: `DateTime<Local>`.
+    pub ty: String,
+    pub region: Region,
+}
+
+impl TypeInfo {
+    /// Whether one of the fields identifies the message. A correlation,
+    /// causation, trace or session id is shared by many messages, so it
+    /// does not count; any other `..._id`, `id`, `key`-like or `Uuid` field
+    /// does (an `order_id` on `OrderPlaced` identifies that event), as does
+    /// a flattened metadata or header field that may carry one.
+    pub fn has_id(&self) -> bool {
+        self.fields.iter().any(|field| {
+            let name = field.name.trim_start_matches("r#").to_ascii_lowercase();
+            let shared = matches!(
+                name.as_str(),
+                "correlation_id"
+                    | "causation_id"
+                    | "trace_id"
+                    | "span_id"
+                    | "session_id"
+                    | "tenant_id"
+                    | "partition_key"
+                    | "ordering_key"
+                    | "group_id"
+                    | "reply_to"
+                    | "parent_id"
+                    | "conversation_id"
+                    | "request_correlation_id"
+            );
+            let ty = field.ty.as_str();
+            let id_typed = [
+                "Uuid",
+                "Ulid",
+                "MessageId",
+                "EventId",
+                "CommandId",
+                "IdempotencyKey",
+            ]
+            .iter()
+            .any(|id| {
+                ty == *id || ty.ends_with(&format!("::{id}")) || ty == format!("Option<{id}>")
+            });
+            let carries = ["Meta", "Header", "Envelope", "Context"]
+                .iter()
+                .any(|part| ty.contains(part));
+            !shared
+                && (is_id_name(&name)
+                    || name.ends_with("_id")
+                    || name.ends_with("_key")
+                        && (name.contains("idempot") || name.contains("dedup"))
+                    || name.ends_with("uuid")
+                    || id_typed
+                    || carries)
+        })
+    }
+}
+
+const MESSAGE_SUFFIXES: &[&str] = &[
+    "Event",
+    "Command",
+    "Cmd",
+    "Message",
+    "Msg",
+    "Envelope",
+    "Notification",
+];
+
+/// The structs and enums of the file (including those in inline modules).
+pub fn types(items: &[syn::Item], _imports: &Imports, user: &UserApis) -> Vec<TypeInfo> {
+    let mut out = Vec::new();
+    collect(items, user, &mut out);
+    out
+}
+
+fn collect(items: &[syn::Item], user: &UserApis, out: &mut Vec<TypeInfo>) {
+    for item in items {
+        match item {
+            syn::Item::Struct(item) => {
+                let fields: Vec<FieldInfo> = item.fields.iter().filter_map(field_info).collect();
+                let wraps_only = fields.is_empty() && !item.fields.is_empty();
+                out.push(info(
+                    &item.ident,
+                    &item.attrs,
+                    fields,
+                    wraps_only,
+                    !item.generics.params.is_empty(),
+                    user,
+                ));
+            }
+            syn::Item::Enum(item) => {
+                let fields: Vec<FieldInfo> = item
+                    .variants
+                    .iter()
+                    .flat_map(|variant| variant.fields.iter().filter_map(field_info))
+                    .collect();
+                let wraps_only = item
+                    .variants
+                    .iter()
+                    .all(|variant| !matches!(variant.fields, syn::Fields::Named(_)));
+                out.push(info(
+                    &item.ident,
+                    &item.attrs,
+                    fields,
+                    wraps_only,
+                    !item.generics.params.is_empty(),
+                    user,
+                ));
+            }
+            syn::Item::Mod(module) => {
+                if let Some((_, items)) = &module.content {
+                    collect(items, user, out);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn field_info(field: &syn::Field) -> Option<FieldInfo> {
+    let ident = field.ident.as_ref()?;
+    Some(FieldInfo {
+        name: ident.to_string(),
+        ty: field.ty.to_token_stream().to_string().replace(' ', ""),
+        region: Region::from_span(field.span()),
+    })
+}
+
+fn info(
+    ident: &syn::Ident,
+    attrs: &[syn::Attribute],
+    fields: Vec<FieldInfo>,
+    wraps_only: bool,
+    generic: bool,
+    user: &UserApis,
+) -> TypeInfo {
+    let name = ident.to_string();
+    let serialized = attrs.iter().any(|attr| {
+        attr.path().is_ident("derive")
+            && attr
+                .meta
+                .to_token_stream()
+                .to_string()
+                .contains("Serialize")
+    });
+    let message_kind = if user
+        .event_types
+        .iter()
+        .any(|listed| listed.rsplit("::").next() == Some(name.as_str()))
+    {
+        Some(MessageKind::Configured)
+    } else if MESSAGE_SUFFIXES.iter().any(|suffix| name.ends_with(suffix)) {
+        Some(MessageKind::Named)
+    } else {
+        None
+    };
+    TypeInfo {
+        name,
+        region: Region::from_span(ident.span()),
+        serialized,
+        message_kind,
+        fields,
+        wraps_only,
+        generic,
+    }
+}
