@@ -133,6 +133,8 @@ pub struct Config {
     pub root: PathBuf,
     /// The file this came from, if any.
     pub origin: Option<PathBuf>,
+    /// The last path segment of every name under `wrappers`, for the pre-filter.
+    wrapper_words: Vec<String>,
 }
 
 impl Default for Config {
@@ -149,6 +151,7 @@ impl Default for Config {
             prefilter: false,
             root: std::env::current_dir().unwrap_or_default(),
             origin: None,
+            wrapper_words: Vec::new(),
         }
     }
 }
@@ -197,6 +200,11 @@ impl Config {
         absolute
             .strip_prefix(&self.root)
             .map_or_else(|_| path.to_path_buf(), Path::to_path_buf)
+    }
+
+    /// The names the user's wrappers are called by (last path segments).
+    pub fn wrapper_names(&self) -> impl Iterator<Item = &str> {
+        self.wrapper_words.iter().map(String::as_str)
     }
 
     /// The severity a finding of `rule` is reported with.
@@ -434,7 +442,62 @@ impl Config {
                 }
             }
         }
+        if let Some(value) = table.get("wrappers") {
+            collect_words(value, &mut config.wrapper_words);
+        }
         Ok(config)
+    }
+}
+
+impl Config {
+    /// This config with `select` / `ignore` replaced or extended from the
+    /// command line: `select` replaces, `ignore` adds.
+    pub fn with_overrides(
+        &self,
+        overrides: &toml::Table,
+        origin: &Path,
+    ) -> Result<Config, ConfigError> {
+        let names = all_names();
+        let mut config = self.clone();
+        if let Some(value) = overrides.get("select") {
+            let select = names_in(value, "--select", origin, &names)?;
+            config.selected = rules::RULES
+                .iter()
+                .map(|rule| rule.name)
+                .filter(|name| select.contains(name) || select.contains(&"all"))
+                .collect();
+        }
+        if let Some(value) = overrides.get("ignore") {
+            for name in names_in(value, "--ignore", origin, &names)? {
+                if diagnostics::by_name(name).is_some_and(|d| d.unanalysed) {
+                    return Err(ConfigError::NotIgnorable {
+                        path: origin.to_path_buf(),
+                        name: name.to_string(),
+                    });
+                }
+                if name == "all" {
+                    config.selected.clear();
+                }
+                config.selected.retain(|selected| *selected != name);
+                if diagnostics::by_name(name).is_some() {
+                    config.ignored_diagnostics.insert(name);
+                }
+            }
+        }
+        Ok(config)
+    }
+}
+
+/// Every string in a TOML value, reduced to its last `::` segment.
+fn collect_words(value: &toml::Value, words: &mut Vec<String>) {
+    match value {
+        toml::Value::String(text) => {
+            let last = text.rsplit("::").next().unwrap_or(text);
+            words.push(last.to_string());
+        }
+        toml::Value::Array(items) => items.iter().for_each(|item| collect_words(item, words)),
+        toml::Value::Table(table) => table.values().for_each(|item| collect_words(item, words)),
+        _ => {}
     }
 }
 

@@ -21,17 +21,27 @@
 //!   guard), [`source`] (positions), [`suppression`] (comments) serve it.
 //! - [`config`]: `eda-lint.toml` / `[*.metadata.eda-lint]`.
 //! - [`report`]: the result for one file.
+//! - [`run`]: the driver: many files in parallel on big-stack threads, each
+//!   behind `catch_unwind`; [`walk`] finds the files, [`prefilter`] can skip
+//!   unrelated ones.
 
+pub mod analysis;
+pub mod baseline;
+pub mod cli;
 pub mod config;
 pub mod context;
 pub mod diagnostics;
 pub mod finding;
 pub mod lint;
+pub mod output;
 pub mod parse;
+pub mod prefilter;
 pub mod report;
 pub mod rules;
+pub mod run;
 pub mod source;
 pub mod suppression;
+pub mod walk;
 
 pub use config::Config;
 pub use lint::lint_source;
