@@ -149,6 +149,11 @@ fn cargo() -> Command {
 fn build(grading: &Grading<'_>) -> Result<PathBuf, GradingError> {
     let exercise = grading.exercise;
     let mut command = cargo();
+    // A temporary workspace (see `shipped`) shares the repository's target
+    // folder, so that only the broker and the exercise are rebuilt in it.
+    if std::env::var_os("CARGO_TARGET_DIR").is_none() {
+        command.env("CARGO_TARGET_DIR", crate::workspace::root().join("target"));
+    }
     command
         .current_dir(grading.workspace)
         .args([

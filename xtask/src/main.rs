@@ -10,11 +10,15 @@
 mod book;
 mod catalogue;
 mod exit;
+mod figures;
 mod grade;
 mod grading;
 mod hint;
+mod linting;
 mod progress;
 mod serve;
+mod shipped;
+mod verify;
 mod watch;
 mod workspace;
 
@@ -44,6 +48,11 @@ enum Command {
     /// Re-grade your current exercise on every save, show the failing check's report and offer
     /// hints (`--manual`: re-grade on Enter).
     Watch(watch::Args),
+    /// Maintainers (CI runs it): prove the catalogue true — solutions pass, shipped starters fail
+    /// exactly as catalogued, lints, chapter links, figures, the book checks.
+    Verify(verify::Args),
+    /// Regenerate the book's failure diagrams (`book/src/figures/`) from real runs of the starters.
+    Figures(figures::Args),
 }
 
 fn main() -> ExitCode {
@@ -55,6 +64,8 @@ fn main() -> ExitCode {
         Command::Grade(args) => return grade::run(args),
         Command::Hint(args) => return hint::run(args),
         Command::Watch(args) => return watch::run(args),
+        Command::Verify(args) => return verify::run(args),
+        Command::Figures(args) => figures::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -187,8 +187,9 @@ fn regrade(
         print!("\x1b[2J\x1b[H");
     }
     println!(
-        "Exercise {}: edit {} (the README in {} says how).\nGrading…",
+        "Exercise {} (about {} minutes): edit {} (the README in {} says how).\nGrading…",
         exercise.id,
+        exercise.minutes,
         exercise.learner_file().display(),
         exercise.dir.display()
     );

@@ -1,0 +1,81 @@
+//! eda-lint, called as a library on one file's text.
+//!
+//! `verify` lints the shipped starter (its committed text, which may not be
+//! on disk) and the solution, and compares the rules reported with the
+//! catalogue. A file the linter could not fully analyse never counts as
+//! clean: that is reported as trouble.
+
+use std::path::Path;
+
+/// What eda-lint said about one file.
+pub struct Linted {
+    /// `(rule, line)` of each finding, in the linter's order.
+    pub findings: Vec<(String, usize)>,
+    /// The linter's diagnostics about the file itself (a parse error, a
+    /// suppression problem): the file was not cleanly analysed.
+    pub trouble: Vec<String>,
+    /// One line per finding, for a failure message.
+    pub listing: String,
+}
+
+impl Linted {
+    /// The rules reported, sorted, each once.
+    pub fn rules(&self) -> Vec<String> {
+        let mut rules: Vec<String> = self.findings.iter().map(|(rule, _)| rule.clone()).collect();
+        rules.sort();
+        rules.dedup();
+        rules
+    }
+}
+
+/// Lints `text` as the file `path` with the default configuration.
+pub fn lint(path: &Path, text: &str) -> Linted {
+    let owned_path = path.to_path_buf();
+    let owned_text = text.to_string();
+    // eda-lint recommends a big stack for deeply nested input; a learner's
+    // file is small, but the linter's advice costs nothing to follow.
+    let worker = std::thread::Builder::new()
+        .stack_size(64 * 1024 * 1024)
+        .spawn(move || {
+            eda_lint::lint_source(&owned_path, &owned_text, &eda_lint::Config::default())
+        });
+    let report = match worker.map(|handle| handle.join()) {
+        Ok(Ok(report)) => report,
+        Ok(Err(_)) => {
+            return trouble(path, "eda-lint panicked on this file");
+        }
+        Err(error) => return trouble(path, &format!("cannot start the lint thread: {error}")),
+    };
+    let describe = |finding: &eda_lint::finding::Finding| {
+        format!(
+            "{}:{}:{}: {}: {}",
+            path.display(),
+            finding.region.start.line,
+            finding.region.start.column,
+            finding.rule,
+            finding.message
+        )
+    };
+    Linted {
+        findings: report
+            .findings
+            .iter()
+            .map(|finding| (finding.rule.to_string(), finding.region.start.line))
+            .collect(),
+        trouble: report.diagnostics.iter().map(describe).collect(),
+        listing: report
+            .findings
+            .iter()
+            .map(describe)
+            .collect::<Vec<_>>()
+            .join("\n"),
+    }
+}
+
+fn trouble(path: &Path, problem: &str) -> Linted {
+    Linted {
+        findings: Vec::new(),
+        trouble: vec![format!("{}: {problem}", path.display())],
+        listing: String::new(),
+    }
+}

@@ -1,0 +1,189 @@
+//! The shipped starters: what `verify` and `figures` must test, whatever a
+//! learner did to their copy.
+//!
+//! A maintainer who has been doing the exercises has edited the learner files
+//! in place. `verify` must still prove that the starters *as shipped* (as
+//! committed at `HEAD`) fail exactly as the catalogue says, without touching
+//! the learner's work. So:
+//!
+//! - if every learner file matches `HEAD` (always true in CI), the repository
+//!   itself is used;
+//! - otherwise a temporary workspace is built: the root manifest and lock
+//!   file, the broker and the exercise crates are copied, and each edited
+//!   learner file is replaced by its `HEAD` version. It shares the
+//!   repository's target folder, so only the broker and the exercises are
+//!   rebuilt, not their dependencies;
+//! - a learner file that is not in `HEAD` (a new exercise being written) is
+//!   used as it is, with a note.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+use crate::catalogue::Catalogue;
+
+/// A workspace whose learner files are the shipped starters.
+pub struct ShippedWorkspace {
+    /// Where to run cargo.
+    pub root: PathBuf,
+    /// What the reader should know: which files were swapped, which are new.
+    pub notes: Vec<String>,
+    /// Kept so the temporary copy lives as long as this value.
+    _copy: Option<tempfile::TempDir>,
+}
+
+/// The shipped text of every learner file: `(path relative to the root, text)`.
+pub fn starter_texts(root: &Path, catalogue: &Catalogue) -> Result<Vec<(PathBuf, String)>> {
+    let mut texts = Vec::new();
+    for exercise in &catalogue.exercises {
+        let path = exercise.learner_file();
+        let text = match committed(root, &path)? {
+            Some(text) => text,
+            None => std::fs::read_to_string(root.join(&path))
+                .with_context(|| format!("reading {}", path.display()))?,
+        };
+        texts.push((path, text));
+    }
+    Ok(texts)
+}
+
+/// The workspace to grade shipped starters in.
+pub fn prepare(root: &Path, catalogue: &Catalogue) -> Result<ShippedWorkspace> {
+    let mut notes = Vec::new();
+    let mut swapped = Vec::new();
+    for exercise in &catalogue.exercises {
+        let path = exercise.learner_file();
+        let working = std::fs::read_to_string(root.join(&path))
+            .with_context(|| format!("reading {}", path.display()))?;
+        match committed(root, &path)? {
+            None => notes.push(format!(
+                "{} is not committed yet: its working copy is taken as the shipped starter",
+                path.display()
+            )),
+            Some(shipped) if shipped != working => {
+                notes.push(format!(
+                    "{} differs from HEAD (a learner's edits?): the committed starter is \
+                     tested, in a temporary copy; your file is not touched",
+                    path.display()
+                ));
+                swapped.push((path, shipped));
+            }
+            Some(_) => {}
+        }
+    }
+    if swapped.is_empty() {
+        return Ok(ShippedWorkspace {
+            root: root.to_path_buf(),
+            notes,
+            _copy: None,
+        });
+    }
+    let copy = tempfile::Builder::new()
+        .prefix("eda-shipped-")
+        .tempdir()
+        .context("creating a temporary workspace")?;
+    let mut members = vec![PathBuf::from("exercises/broker")];
+    members.extend(
+        catalogue
+            .exercises
+            .iter()
+            .map(|exercise| exercise.dir.clone()),
+    );
+    for member in &members {
+        copy_tree(&root.join(member), &copy.path().join(member))?;
+    }
+    std::fs::copy(root.join("Cargo.lock"), copy.path().join("Cargo.lock"))
+        .context("copying Cargo.lock")?;
+    let manifest =
+        std::fs::read_to_string(root.join("Cargo.toml")).context("reading Cargo.toml")?;
+    let mut manifest: toml::Table = toml::from_str(&manifest).context("parsing Cargo.toml")?;
+    let workspace = manifest
+        .get_mut("workspace")
+        .and_then(toml::Value::as_table_mut)
+        .context("Cargo.toml has no [workspace]")?;
+    let member_list: Vec<toml::Value> = members
+        .iter()
+        .map(|member| toml::Value::String(member.display().to_string()))
+        .collect();
+    workspace.insert("members".into(), toml::Value::Array(member_list));
+    workspace.remove("default-members");
+    std::fs::write(
+        copy.path().join("Cargo.toml"),
+        toml::to_string(&manifest).context("writing the temporary Cargo.toml")?,
+    )
+    .context("writing the temporary Cargo.toml")?;
+    for (path, shipped) in swapped {
+        std::fs::write(copy.path().join(&path), shipped)
+            .with_context(|| format!("writing the shipped {}", path.display()))?;
+    }
+    Ok(ShippedWorkspace {
+        root: copy.path().to_path_buf(),
+        notes,
+        _copy: Some(copy),
+    })
+}
+
+/// The text of `path` at `HEAD`; `None` if it is not committed. An error if
+/// git cannot answer at all (no git, not a repository).
+fn committed(root: &Path, path: &Path) -> Result<Option<String>> {
+    let spec = format!("HEAD:{}", path.display());
+    let output = Command::new("git")
+        .current_dir(root)
+        .args(["cat-file", "-e", &spec])
+        .output()
+        .context("running git (verify needs it to find the shipped starters)")?;
+    if !output.status.success() {
+        let inside = Command::new("git")
+            .current_dir(root)
+            .args(["rev-parse", "--verify", "HEAD"])
+            .output()
+            .context("running git")?;
+        if !inside.status.success() {
+            bail!(
+                "{} is not a git checkout with a commit: verify compares the learner files \
+                 with HEAD to test the shipped starters",
+                root.display()
+            );
+        }
+        return Ok(None);
+    }
+    let output = Command::new("git")
+        .current_dir(root)
+        .args(["show", &spec])
+        .output()
+        .context("running git show")?;
+    if !output.status.success() {
+        bail!(
+            "git show {spec} failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    Ok(Some(String::from_utf8(output.stdout).with_context(
+        || format!("{} at HEAD is not UTF-8", path.display()),
+    )?))
+}
+
+/// Copies a crate's folder, leaving out build output.
+fn copy_tree(from: &Path, to: &Path) -> Result<()> {
+    std::fs::create_dir_all(to).with_context(|| format!("creating {}", to.display()))?;
+    for entry in std::fs::read_dir(from).with_context(|| format!("reading {}", from.display()))? {
+        let entry = entry.with_context(|| format!("reading {}", from.display()))?;
+        let name = entry.file_name();
+        if name == "target" {
+            continue;
+        }
+        let source = entry.path();
+        let destination = to.join(&name);
+        let kind = entry
+            .file_type()
+            .with_context(|| format!("reading {}", source.display()))?;
+        if kind.is_dir() {
+            copy_tree(&source, &destination)?;
+        } else if kind.is_file() {
+            std::fs::copy(&source, &destination)
+                .with_context(|| format!("copying {}", source.display()))?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,414 @@
+//! `cargo xtask verify`: prove the catalogue true (for maintainers; CI runs it).
+//!
+//! For every exercise of the catalogue:
+//!
+//! - its files are there (crate, learner file, solution, README, checks) and
+//!   the README names the file to edit;
+//! - the reference solution passes every check, on every seed and fault plan
+//!   its checks explore;
+//! - the shipped starter fails exactly the checks the catalogue lists under
+//!   `anomalies`, and passes the others. "Shipped" means as committed: a
+//!   learner's edits are never graded here (see [`crate::shipped`]);
+//! - eda-lint reports exactly the catalogue's `lints` on the shipped starter,
+//!   and nothing on the solution;
+//! - its chapter page (`book/src/<chapter>/index.md`) points to it by naming
+//!   the learner file;
+//! - its failure figure is what the starter produces today.
+//!
+//! Then the book: it builds, no internal link is broken, every quiz parses
+//! (the book module's checks). Every result is printed; the exit status is 1
+//! if any failed.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use crate::catalogue::{Catalogue, Exercise};
+use crate::exit::Status;
+use crate::grading::{self, Grading, Variant};
+use crate::shipped::ShippedWorkspace;
+
+/// Options of `cargo xtask verify`.
+#[derive(clap::Args)]
+#[command(
+    after_help = "Exit status: 0 everything holds; 1 something does not (each failure is \
+     listed); 2 the catalogue is missing or invalid."
+)]
+pub struct Args {
+    /// Only verify this exercise (the book is still checked unless `--no-book`).
+    #[arg(long)]
+    pub exercise: Option<String>,
+    /// Skip the book checks.
+    #[arg(long)]
+    pub no_book: bool,
+    /// Seconds one exercise's checks may run before they count as hung.
+    #[arg(long, default_value_t = 600)]
+    pub timeout: u64,
+}
+
+/// One proven or disproven claim.
+struct Verdict {
+    subject: String,
+    claim: String,
+    problem: Option<String>,
+}
+
+/// Collects verdicts and prints each as it comes.
+#[derive(Default)]
+struct Verdicts(Vec<Verdict>);
+
+impl Verdicts {
+    fn record(&mut self, subject: &str, claim: impl Into<String>, problem: Option<String>) {
+        let verdict = Verdict {
+            subject: subject.to_string(),
+            claim: claim.into(),
+            problem,
+        };
+        match &verdict.problem {
+            None => println!("  ok    {}: {}", verdict.subject, verdict.claim),
+            Some(problem) => println!(
+                "  FAIL  {}: {}\n{}",
+                verdict.subject,
+                verdict.claim,
+                indent(problem)
+            ),
+        }
+        self.0.push(verdict);
+    }
+}
+
+fn indent(text: &str) -> String {
+    text.lines()
+        .map(|line| format!("        {line}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Runs `cargo xtask verify`.
+pub fn run(args: Args) -> ExitCode {
+    let root = crate::workspace::root();
+    let catalogue = match Catalogue::load(&root) {
+        Ok(catalogue) => catalogue,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return Status::Usage.into();
+        }
+    };
+    let chosen: Vec<&Exercise> = match &args.exercise {
+        Some(name) => match catalogue.find(name) {
+            Ok(exercise) => vec![exercise],
+            Err(error) => {
+                eprintln!("error: {error}");
+                return Status::Usage.into();
+            }
+        },
+        None => catalogue.exercises.iter().collect(),
+    };
+    let mut verdicts = Verdicts::default();
+    let timeout = Duration::from_secs(args.timeout);
+
+    let shipped = match crate::shipped::prepare(&root, &catalogue) {
+        Ok(shipped) => {
+            for note in &shipped.notes {
+                println!("note: {note}");
+            }
+            Some(shipped)
+        }
+        Err(error) => {
+            verdicts.record(
+                "starters",
+                "the shipped starters can be found",
+                Some(format!("{error:#}")),
+            );
+            None
+        }
+    };
+    let starter_texts = crate::shipped::starter_texts(&root, &catalogue);
+
+    for exercise in chosen {
+        println!("\n{} ({})", exercise.id, exercise.dir.display());
+        if !files_present(&root, exercise, &mut verdicts) {
+            continue;
+        }
+        solution_passes(&root, exercise, timeout, &mut verdicts);
+        if let Some(shipped) = &shipped {
+            starter_fails_as_catalogued(shipped, exercise, timeout, &mut verdicts);
+        }
+        match &starter_texts {
+            Ok(texts) => lints_as_catalogued(&root, exercise, texts, &mut verdicts),
+            Err(error) => verdicts.record(
+                &exercise.id,
+                "eda-lint reports the catalogue's rules",
+                Some(format!("the shipped starter cannot be read: {error:#}")),
+            ),
+        }
+        chapter_links(&root, exercise, &mut verdicts);
+        if let Some(shipped) = &shipped {
+            figure_current(&root, shipped, exercise, &mut verdicts);
+        }
+    }
+
+    if !args.no_book {
+        println!("\nbook");
+        match crate::book::check_book(&root) {
+            Ok(problems) if problems.is_empty() => verdicts.record(
+                "book",
+                "builds with no warning, no broken internal link, every quiz parses",
+                None,
+            ),
+            Ok(problems) => verdicts.record(
+                "book",
+                "builds with no warning, no broken internal link, every quiz parses",
+                Some(
+                    problems
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join("\n"),
+                ),
+            ),
+            Err(error) => {
+                verdicts.record("book", "the book checks run", Some(format!("{error:#}")))
+            }
+        }
+    }
+
+    let failed: Vec<&Verdict> = verdicts.0.iter().filter(|v| v.problem.is_some()).collect();
+    println!(
+        "\nverify: {} claims checked, {} failed",
+        verdicts.0.len(),
+        failed.len()
+    );
+    for verdict in &failed {
+        println!("  FAIL  {}: {}", verdict.subject, verdict.claim);
+    }
+    if failed.is_empty() {
+        Status::Success.into()
+    } else {
+        Status::Failed.into()
+    }
+}
+
+/// The crate, the learner file, the solution, the README and the checks are
+/// there, and the README names the file to edit.
+fn files_present(root: &Path, exercise: &Exercise, verdicts: &mut Verdicts) -> bool {
+    let dir = &exercise.dir;
+    let required = [
+        dir.join("Cargo.toml"),
+        exercise.learner_file(),
+        exercise.solution_file(),
+        dir.join("README.md"),
+        dir.join("tests")
+            .join(format!("{}.rs", grading::CHECKS_TEST)),
+    ];
+    let missing: Vec<String> = required
+        .iter()
+        .filter(|path| !root.join(path).is_file())
+        .map(|path| path.display().to_string())
+        .collect();
+    let mut problem = (!missing.is_empty()).then(|| format!("missing: {}", missing.join(", ")));
+    if problem.is_none() {
+        let readme = std::fs::read_to_string(root.join(dir).join("README.md")).unwrap_or_default();
+        let file = exercise.file.display().to_string();
+        if !readme.contains(&file) {
+            problem = Some(format!("the README never names the file to edit, `{file}`"));
+        }
+    }
+    let ok = problem.is_none();
+    verdicts.record(
+        &exercise.id,
+        "crate, learner file, solution, README (naming the file) and checks are present",
+        problem,
+    );
+    ok
+}
+
+/// The reference solution passes every check.
+fn solution_passes(root: &Path, exercise: &Exercise, timeout: Duration, verdicts: &mut Verdicts) {
+    let claim = "the solution passes every check on every explored seed";
+    let grading = Grading {
+        workspace: root,
+        exercise,
+        variant: Variant::Solution,
+        timeout,
+    };
+    let problem = match grading::grade(&grading) {
+        Ok(graded) if graded.all_passed() => None,
+        Ok(graded) => Some(format!(
+            "failed: {}{}\n{}",
+            graded.failed().join(", "),
+            unreported_names(&graded),
+            crate::grade::failure_reports(&graded)
+        )),
+        Err(error) => Some(error.to_string()),
+    };
+    verdicts.record(&exercise.id, claim, problem);
+}
+
+/// The shipped starter fails exactly the catalogue's anomalies.
+fn starter_fails_as_catalogued(
+    shipped: &ShippedWorkspace,
+    exercise: &Exercise,
+    timeout: Duration,
+    verdicts: &mut Verdicts,
+) {
+    let expected: BTreeSet<&str> = exercise.anomalies.iter().map(String::as_str).collect();
+    let claim = format!(
+        "the shipped starter fails exactly [{}]",
+        expected.iter().copied().collect::<Vec<_>>().join(", ")
+    );
+    let grading = Grading {
+        workspace: &shipped.root,
+        exercise,
+        variant: Variant::Learner,
+        timeout,
+    };
+    let problem = match grading::grade(&grading) {
+        Ok(graded) => {
+            let failed = graded.failed();
+            let actual: BTreeSet<&str> = failed.iter().map(String::as_str).collect();
+            let known: BTreeSet<&str> = graded.checks.iter().map(|c| c.check.as_str()).collect();
+            let unknown: Vec<&str> = expected.difference(&known).copied().collect();
+            if !unknown.is_empty() {
+                Some(format!(
+                    "the catalogue names anomalies no check reports: {}",
+                    unknown.join(", ")
+                ))
+            } else if actual != expected || !graded.unreported.is_empty() {
+                Some(format!(
+                    "it fails [{}]{}",
+                    failed.join(", "),
+                    unreported_names(&graded)
+                ))
+            } else {
+                None
+            }
+        }
+        Err(error) => Some(error.to_string()),
+    };
+    verdicts.record(&exercise.id, claim, problem);
+}
+
+fn unreported_names(graded: &grading::Graded) -> String {
+    if graded.unreported.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " and, without a report, [{}]",
+            graded
+                .unreported
+                .iter()
+                .map(|test| test.test.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    }
+}
+
+/// eda-lint reports exactly the catalogue's rules on the shipped starter and
+/// nothing on the solution.
+fn lints_as_catalogued(
+    root: &Path,
+    exercise: &Exercise,
+    starters: &[(std::path::PathBuf, String)],
+    verdicts: &mut Verdicts,
+) {
+    let expected: BTreeSet<&str> = exercise.lints.iter().map(String::as_str).collect();
+    let claim = format!(
+        "eda-lint reports exactly [{}] on the shipped starter",
+        expected.iter().copied().collect::<Vec<_>>().join(", ")
+    );
+    let learner = exercise.learner_file();
+    let problem = match starters.iter().find(|(path, _)| *path == learner) {
+        None => Some(format!("{} was not read", learner.display())),
+        Some((path, text)) => {
+            let report = crate::linting::lint(path, text);
+            let actual = report.rules();
+            if !report.trouble.is_empty() {
+                Some(report.trouble.join("\n"))
+            } else if actual.iter().map(String::as_str).collect::<BTreeSet<_>>() != expected {
+                Some(format!(
+                    "it reports [{}]\n{}",
+                    actual.join(", "),
+                    report.listing
+                ))
+            } else {
+                None
+            }
+        }
+    };
+    verdicts.record(&exercise.id, claim, problem);
+
+    let solution = exercise.solution_file();
+    let problem = match std::fs::read_to_string(root.join(&solution)) {
+        Err(error) => Some(format!("cannot read {}: {error}", solution.display())),
+        Ok(text) => {
+            let report = crate::linting::lint(&solution, &text);
+            if !report.trouble.is_empty() {
+                Some(report.trouble.join("\n"))
+            } else if !report.rules().is_empty() {
+                Some(format!(
+                    "it reports [{}]\n{}",
+                    report.rules().join(", "),
+                    report.listing
+                ))
+            } else {
+                None
+            }
+        }
+    };
+    verdicts.record(
+        &exercise.id,
+        "eda-lint reports nothing on the solution",
+        problem,
+    );
+}
+
+/// The chapter page names the exercise's learner file (so a reader of the
+/// chapter is sent to the exercise).
+fn chapter_links(root: &Path, exercise: &Exercise, verdicts: &mut Verdicts) {
+    let page = Path::new("book/src")
+        .join(&exercise.chapter)
+        .join("index.md");
+    let claim = format!("{} sends the reader to the exercise", page.display());
+    let file = exercise.learner_file().display().to_string();
+    let problem = match std::fs::read_to_string(root.join(&page)) {
+        Err(error) => Some(format!("cannot read {}: {error}", page.display())),
+        Ok(text) if !text.contains(&file) => Some(format!(
+            "the page never names the exercise's file `{file}` (its exercise section must)"
+        )),
+        Ok(text) if !text.contains(&exercise.id) => Some(format!(
+            "the page never names the exercise `{}`",
+            exercise.id
+        )),
+        Ok(_) => None,
+    };
+    verdicts.record(&exercise.id, claim, problem);
+}
+
+/// The committed figure is what the shipped starter draws today.
+fn figure_current(
+    root: &Path,
+    shipped: &ShippedWorkspace,
+    exercise: &Exercise,
+    verdicts: &mut Verdicts,
+) {
+    let path = crate::figures::figure_path(exercise);
+    let claim = format!("{} is current", path.display());
+    let problem = match crate::figures::render(&shipped.root, exercise) {
+        Err(error) => Some(format!("{error:#}")),
+        Ok(fresh) => match std::fs::read_to_string(root.join(&path)) {
+            Err(error) => Some(format!(
+                "cannot read it ({error}); run `cargo xtask figures`"
+            )),
+            Ok(committed) if committed != fresh => Some(
+                "it differs from what the starter produces now; run `cargo xtask figures` \
+                 and commit the result"
+                    .to_string(),
+            ),
+            Ok(_) => None,
+        },
+    };
+    verdicts.record(&exercise.id, claim, problem);
+}
