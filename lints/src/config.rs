@@ -33,6 +33,7 @@ use std::path::{Path, PathBuf};
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
 
+use crate::analysis::UserApis;
 use crate::diagnostics;
 use crate::finding::{Confidence, Severity};
 use crate::rules::{self, Rule};
@@ -135,6 +136,8 @@ pub struct Config {
     pub origin: Option<PathBuf>,
     /// The last path segment of every name under `wrappers`, for the pre-filter.
     wrapper_words: Vec<String>,
+    /// The team's own APIs, from `wrappers`.
+    pub user_apis: UserApis,
 }
 
 impl Default for Config {
@@ -152,6 +155,7 @@ impl Default for Config {
             root: std::env::current_dir().unwrap_or_default(),
             origin: None,
             wrapper_words: Vec::new(),
+            user_apis: UserApis::default(),
         }
     }
 }
@@ -443,6 +447,13 @@ impl Config {
             }
         }
         if let Some(value) = table.get("wrappers") {
+            config.user_apis = value.clone().try_into().map_err(|error: toml::de::Error| {
+                ConfigError::Invalid {
+                    path: path.clone(),
+                    key: String::from("wrappers"),
+                    message: error.message().trim().to_string(),
+                }
+            })?;
             collect_words(value, &mut config.wrapper_words);
         }
         Ok(config)

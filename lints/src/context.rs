@@ -11,4 +11,7 @@ pub struct FileContext<'a> {
     /// The items that parsed. A file that does not parse as a whole is
     /// recovered item by item, so this may hold fewer items than the file.
     pub items: &'a [syn::Item],
+    /// The team's own publish / ack / consume / event / outbox names, from
+    /// the config key `wrappers` (empty by default).
+    pub user_apis: &'a crate::analysis::UserApis,
 }

@@ -91,6 +91,7 @@ pub fn lint_source(path: &Path, source: &str, config: &Config) -> FileReport {
         path,
         source: &text,
         items: &parsed.items,
+        user_apis: &config.user_apis,
     };
     let mut findings = Vec::new();
     for rule in &rules {
