@@ -27,6 +27,11 @@ pub const EXIT_FINDINGS: u8 = 1;
 /// The exit code for errors.
 pub const EXIT_ERROR: u8 = 2;
 
+/// The exit codes, for `--help`.
+pub const EXIT_CODES_HELP: &str = "\
+Exit codes: 0 no findings, 1 findings, 2 usage/config/I/O error or a file that could not be
+analysed at all (--exit-zero turns 1 into 0, never 2).";
+
 const CHECK_AFTER_HELP: &str = "\
 Output: --output-format can be given several times; FORMAT=FILE writes that format to FILE,
 e.g. `--output-format text --output-format sarif=eda-lint.sarif`. --output-file FILE sends the
@@ -51,7 +56,7 @@ pub struct Cli {
 pub enum Command {
     /// Lint files and folders (default: the current folder).
     #[command(after_help = CHECK_AFTER_HELP)]
-    Check(CheckArgs),
+    Check(Box<CheckArgs>),
     /// Explain a rule: what it finds, why it matters, an example and the fix.
     Rule(RuleArgs),
 }
@@ -254,8 +259,22 @@ pub fn check(
     options: &CheckOptions,
     skip_dirs: &[PathBuf],
 ) -> Result<u8, CliError> {
+    let base = match &options.config {
+        Some(file) => Config::from_file(file)?,
+        None => Config::discover(paths.first().map_or(Path::new("."), PathBuf::as_path))?,
+    };
+    check_with_config(paths, options, skip_dirs, base)
+}
+
+/// [`check`] with the config already found (command-line overrides still apply).
+pub fn check_with_config(
+    paths: &[PathBuf],
+    options: &CheckOptions,
+    skip_dirs: &[PathBuf],
+    base: Config,
+) -> Result<u8, CliError> {
     let outputs = plan_outputs(options)?;
-    let config = load_config(paths, options)?;
+    let config = apply_overrides(base, options)?;
     let run_options = RunOptions {
         jobs: options.jobs.unwrap_or(0),
         skip_dirs: skip_dirs.to_vec(),
@@ -330,11 +349,7 @@ fn plan_outputs(options: &CheckOptions) -> Result<Vec<OutputSpec>, CliError> {
     Ok(outputs)
 }
 
-fn load_config(paths: &[PathBuf], options: &CheckOptions) -> Result<Config, CliError> {
-    let mut config = match &options.config {
-        Some(file) => Config::from_file(file)?,
-        None => Config::discover(paths.first().map_or(Path::new("."), PathBuf::as_path))?,
-    };
+fn apply_overrides(mut config: Config, options: &CheckOptions) -> Result<Config, CliError> {
     let mut overrides = toml::Table::new();
     if !options.select.is_empty() {
         overrides.insert(String::from("select"), strings(&options.select));

@@ -24,6 +24,10 @@
 //! - [`run`]: the driver: many files in parallel on big-stack threads, each
 //!   behind `catch_unwind`; [`walk`] finds the files, [`prefilter`] can skip
 //!   unrelated ones.
+//! - [`output`]: text, concise, JSON, SARIF, GitHub and rustc-JSON renderers;
+//!   [`baseline`]: content-keyed baselines.
+//! - [`cli`]: `eda-lint`'s command line and exit codes; [`workspace`]:
+//!   `cargo eda-lint` on top of `cargo metadata`.
 
 pub mod analysis;
 pub mod baseline;
@@ -42,6 +46,7 @@ pub mod run;
 pub mod source;
 pub mod suppression;
 pub mod walk;
+pub mod workspace;
 
 pub use config::Config;
 pub use lint::lint_source;

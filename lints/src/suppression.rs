@@ -51,10 +51,10 @@ pub fn line_comments(tokens: &TokenStream, text: &str) -> Vec<Comment> {
         .iter()
         .chain(std::iter::once(&(text.len()..text.len())))
     {
-        if range.start > gap_start {
-            if let Some(gap) = text.get(gap_start..range.start) {
-                comments_in_gap(gap, gap_start, &mut comments);
-            }
+        if range.start > gap_start
+            && let Some(gap) = text.get(gap_start..range.start)
+        {
+            comments_in_gap(gap, gap_start, &mut comments);
         }
         gap_start = gap_start.max(range.end);
     }
@@ -97,10 +97,10 @@ fn token_ranges(tokens: &TokenStream, ranges: &mut Vec<std::ops::Range<usize>>) 
             None => {
                 stack.pop();
                 // The outermost stream has no closing delimiter.
-                if !stack.is_empty() {
-                    if let Some(close) = closes.pop() {
-                        ranges.push(close);
-                    }
+                if !stack.is_empty()
+                    && let Some(close) = closes.pop()
+                {
+                    ranges.push(close);
                 }
             }
         }

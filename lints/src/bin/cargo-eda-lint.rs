@@ -1,1 +1,6 @@
-fn main() {}
+//! `cargo eda-lint`: lint the packages of a cargo workspace; see
+//! [`eda_lint::workspace`].
+
+fn main() -> std::process::ExitCode {
+    eda_lint::workspace::main()
+}
