@@ -14,6 +14,7 @@ mod figures;
 mod grade;
 mod grading;
 mod hint;
+mod lint_corpus;
 mod linting;
 mod progress;
 mod serve;
@@ -53,6 +54,9 @@ enum Command {
     Verify(verify::Args),
     /// Regenerate the book's failure diagrams (`book/src/figures/`) from real runs of the starters.
     Figures(figures::Args),
+    /// Maintainers (CI runs it): lint every crate in the local cargo registry with a release
+    /// eda-lint and fail on any crash, panic or hang.
+    LintCorpus(lint_corpus::Args),
 }
 
 fn main() -> ExitCode {
@@ -66,6 +70,7 @@ fn main() -> ExitCode {
         Command::Watch(args) => return watch::run(args),
         Command::Verify(args) => return verify::run(args),
         Command::Figures(args) => figures::run(args),
+        Command::LintCorpus(args) => lint_corpus::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
