@@ -5,6 +5,13 @@
 use crate::context::FileContext;
 use crate::finding::{Finding, Severity};
 
+pub mod ack_before_processing;
+pub mod auto_ack;
+pub mod dual_write;
+pub mod local_time;
+pub mod missing_idempotency_key;
+pub mod publish_before_ack;
+
 /// A rule's name, documentation and check, in one place.
 pub struct Rule {
     /// The name users write in config and suppressions: `auto-ack`.
@@ -61,7 +68,14 @@ macro_rules! declare_rule {
 }
 
 /// Every rule, in the order the docs list them.
-pub static RULES: &[&Rule] = &[];
+pub static RULES: &[&Rule] = &[
+    &auto_ack::AUTO_ACK,
+    &ack_before_processing::ACK_BEFORE_PROCESSING,
+    &publish_before_ack::PUBLISH_BEFORE_ACK,
+    &missing_idempotency_key::MISSING_IDEMPOTENCY_KEY,
+    &local_time::LOCAL_TIME,
+    &dual_write::DUAL_WRITE,
+];
 
 /// The rule with this name.
 pub fn by_name(name: &str) -> Option<&'static Rule> {

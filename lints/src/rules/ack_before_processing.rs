@@ -1,0 +1,260 @@
+//! `ack-before-processing`: a message settled before the work it triggers.
+
+use std::collections::BTreeSet;
+
+use crate::analysis::apis::Op;
+use crate::analysis::flow::{Event, EventKind, FnFlow};
+use crate::analysis::{FileAnalysis, user_apis};
+use crate::context::FileContext;
+use crate::declare_rule;
+use crate::finding::{Confidence, Finding, Label};
+
+declare_rule! {
+    /// ## What it does
+    /// Finds a consumed message that is acknowledged, committed, completed
+    /// or deleted before the work it triggers runs: a publish, a database
+    /// write, or a call that handles the message (or a value derived from
+    /// it), later on the same path of the same task. Acking a message that
+    /// is then discarded (the arm ends in `continue` or `return`) is not a
+    /// finding, and neither is work handed to a spawned task.
+    ///
+    /// ## Why is this bad?
+    /// Once the broker has the ack, the message is gone. If the process
+    /// crashes before the work is done (it will, at the worst possible
+    /// time), nobody will ever do it: the message is lost. Ack after the
+    /// work; the price is a possible redelivery, which idempotency handles.
+    ///
+    /// ## Example
+    /// ```rust
+    /// use futures_lite::StreamExt;
+    /// use lapin::options::BasicAckOptions;
+    ///
+    /// async fn run(mut consumer: lapin::Consumer) -> anyhow::Result<()> {
+    ///     while let Some(delivery) = consumer.next().await {
+    ///         let delivery = delivery?;
+    ///         delivery.ack(BasicAckOptions::default()).await?;
+    ///         let order: Order = serde_json::from_slice(&delivery.data)?;
+    ///         ship(order).await?;
+    ///     }
+    ///     Ok(())
+    /// }
+    /// ```
+    ///
+    /// ## Use instead
+    /// ```rust
+    /// use futures_lite::StreamExt;
+    /// use lapin::options::BasicAckOptions;
+    ///
+    /// async fn run(mut consumer: lapin::Consumer) -> anyhow::Result<()> {
+    ///     while let Some(delivery) = consumer.next().await {
+    ///         let delivery = delivery?;
+    ///         let order: Order = serde_json::from_slice(&delivery.data)?;
+    ///         ship(order).await?;
+    ///         delivery.ack(BasicAckOptions::default()).await?;
+    ///     }
+    ///     Ok(())
+    /// }
+    /// ```
+    ///
+    /// ## Known limitations
+    /// The rule follows the message through `let` bindings and patterns in
+    /// one function; work done by a function that receives only an
+    /// unrelated value is not seen unless it publishes or writes to a
+    /// database in the same function. Without types, `ack` on a value that
+    /// is not a broker message is taken for one (lower confidence when the
+    /// file uses no broker crate).
+    ///
+    /// ## Chapter
+    /// Chapter 3, "You did not read the configuration (ack, commit, complete)": `configuration/index.html`.
+    pub static ACK_BEFORE_PROCESSING = {
+        name: "ack-before-processing",
+        summary: "a consumed message acked, committed or deleted before the work it triggers",
+        chapter: "configuration/index.html",
+        severity: Warning,
+        check: check,
+    }
+}
+
+const RULE: &str = "ack-before-processing";
+
+/// Calls that read a message without acting on it: accessors, conversions,
+/// parsing, logging and metrics.
+const NOT_WORK: &[&str] = &[
+    "clone",
+    "to_string",
+    "to_owned",
+    "into",
+    "as_ref",
+    "as_str",
+    "as_bytes",
+    "as_slice",
+    "borrow",
+    "len",
+    "is_empty",
+    "unwrap",
+    "unwrap_or",
+    "unwrap_or_default",
+    "unwrap_or_else",
+    "expect",
+    "ok",
+    "err",
+    "map_err",
+    "context",
+    "with_context",
+    "payload",
+    "payload_view",
+    "data",
+    "body",
+    "key",
+    "key_view",
+    "topic",
+    "partition",
+    "offset",
+    "headers",
+    "properties",
+    "delivery_tag",
+    "message_id",
+    "receipt_handle",
+    "id",
+    "info",
+    "subject",
+    "from_slice",
+    "from_str",
+    "from_utf8",
+    "from_utf8_lossy",
+    "deserialize",
+    "decode",
+    "parse",
+    "try_into",
+    "try_from",
+    "get",
+    "iter",
+    "map",
+    "collect",
+    "to_vec",
+    "ok_or",
+    "ok_or_else",
+    "Some",
+    "Ok",
+    "Err",
+    "drop",
+    "debug",
+    "trace",
+    "warn",
+    "error",
+    "inc",
+    "incr",
+    "increment",
+    "observe",
+    "record",
+    "timestamp",
+    "redelivered",
+    "delivery_count",
+    "body_json",
+    "body_text",
+    "envelope",
+    "value",
+    "from",
+    "new",
+    "as_deref",
+    "lock_token",
+    "sequence_number",
+    "attributes",
+    "message",
+    "message_attributes",
+    "entry",
+    "insert",
+    "push",
+    "contains_key",
+    "extend",
+    "now",
+    "elapsed",
+    "instant",
+    "len_bytes",
+    "and_then",
+    "filter",
+    "cloned",
+    "copied",
+    "next",
+];
+
+fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
+    let analysis = FileAnalysis::of(ctx, user_apis(ctx));
+    for flow in &analysis.flows {
+        for (ack, recognized) in flow.ops() {
+            let Op::Ack { message } = &recognized.op else {
+                continue;
+            };
+            if let Some((work, why)) = first_work_after(flow, ack, message) {
+                let confidence = if recognized.confidence == Confidence::High && why.sure {
+                    Confidence::High
+                } else {
+                    Confidence::Medium
+                };
+                out.push(Finding {
+                    rule: RULE,
+                    region: ack.region,
+                    message: format!("the message is settled here, before its work runs ({}): a crash in between loses it", why.what),
+                    help: Some("settle the message after the work is done (and make the work idempotent for redeliveries)".into()),
+                    labels: vec![Label { region: work.region, message: "the work it triggers runs here".into() }],
+                    confidence,
+                });
+            }
+        }
+    }
+}
+
+struct Why {
+    what: String,
+    sure: bool,
+}
+
+/// The first event after `ack`, on its path, that does the message's work.
+fn first_work_after<'f>(
+    flow: &'f FnFlow,
+    ack: &Event,
+    message: &BTreeSet<String>,
+) -> Option<(&'f Event, Why)> {
+    let derived = if message.is_empty() {
+        BTreeSet::new()
+    } else {
+        flow.derived_from(message)
+    };
+    flow.events
+        .iter()
+        .filter(|event| flow.runs_before(ack, event))
+        .find_map(|event| match &event.kind {
+            EventKind::Op(recognized) => match &recognized.op {
+                Op::Publish(_) => Some((
+                    event,
+                    Why {
+                        what: "a publish".into(),
+                        sure: recognized.confidence == Confidence::High,
+                    },
+                )),
+                Op::DbWrite { .. } | Op::DbCommit | Op::DbTransaction => Some((
+                    event,
+                    Why {
+                        what: "a database write".into(),
+                        sure: recognized.confidence == Confidence::High,
+                    },
+                )),
+                _ => None,
+            },
+            EventKind::Call { name } => {
+                let reads_message = event.reads.iter().any(|name| derived.contains(name));
+                (reads_message && !NOT_WORK.contains(&name.as_str()) && !name.is_empty()).then(
+                    || {
+                        (
+                            event,
+                            Why {
+                                what: format!("`{name}` on the message"),
+                                sure: true,
+                            },
+                        )
+                    },
+                )
+            }
+            EventKind::Bind { .. } => None,
+        })
+}

@@ -1,0 +1,499 @@
+//! `auto-ack`: a consumer that lets the broker or client settle messages on
+//! delivery.
+
+use std::collections::BTreeMap;
+
+use quote::ToTokens;
+use syn::Expr;
+use syn::spanned::Spanned;
+use syn::visit::Visit;
+
+use crate::analysis::apis::literal;
+use crate::analysis::chain::Chain;
+use crate::analysis::imports::Imports;
+use crate::analysis::macros::{self, MacroBody};
+use crate::analysis::{FileAnalysis, user_apis};
+use crate::context::FileContext;
+use crate::declare_rule;
+use crate::finding::{Confidence, Finding, Region};
+
+declare_rule! {
+    /// ## What it does
+    /// Finds consumers configured so that a message counts as handled the
+    /// moment it is delivered: lapin's `no_ack: true`; an rdkafka consumer
+    /// whose config does not set `enable.auto.commit` to `"false"` (unless
+    /// it sets `enable.auto.offset.store` to `"false"` and stores offsets
+    /// itself after processing); async-nats `AckPolicy::None`; Service Bus
+    /// receive-and-delete; redis streams `noack()`; fe2o3-amqp
+    /// `auto_accept(true)`; iggy's default auto-commit; rumqttc without
+    /// manual acks; fluvio's automatic offsets; and the workshop broker's
+    /// receive-and-delete mode.
+    ///
+    /// ## Why is this bad?
+    /// Your app will crash at the worst possible time. If the broker has
+    /// already forgotten the message (or the offset is already committed)
+    /// when the crash comes, the message is lost: at-most-once delivery,
+    /// chosen by a default nobody read. Settle a message yourself, after
+    /// its work is done.
+    ///
+    /// ## Example
+    /// ```rust
+    /// use lapin::options::BasicConsumeOptions;
+    /// use lapin::types::FieldTable;
+    ///
+    /// async fn consume(channel: &lapin::Channel) -> lapin::Result<lapin::Consumer> {
+    ///     channel
+    ///         .basic_consume(
+    ///             "orders".into(),
+    ///             "billing".into(),
+    ///             BasicConsumeOptions { no_ack: true, ..Default::default() },
+    ///             FieldTable::default(),
+    ///         )
+    ///         .await
+    /// }
+    /// ```
+    ///
+    /// ## Use instead
+    /// ```rust
+    /// use lapin::options::BasicConsumeOptions;
+    /// use lapin::types::FieldTable;
+    ///
+    /// async fn consume(channel: &lapin::Channel) -> lapin::Result<lapin::Consumer> {
+    ///     // no_ack: false (the default): ack each delivery after handling it.
+    ///     channel
+    ///         .basic_consume("orders".into(), "billing".into(), BasicConsumeOptions::default(), FieldTable::default())
+    ///         .await
+    /// }
+    /// ```
+    ///
+    /// ## Known limitations
+    /// An rdkafka config is read where it is built with `ClientConfig::new()`
+    /// and literal `set` calls; a config loaded from a file or a map is not
+    /// judged. A consumer whose auto-commit is switched off somewhere else
+    /// in the same file is trusted. rumqttc is reported only when the file
+    /// subscribes with QoS 1 or 2.
+    ///
+    /// ## Chapter
+    /// Chapter 3, "You did not read the configuration": `configuration/index.html`.
+    pub static AUTO_ACK = {
+        name: "auto-ack",
+        summary: "a consumer set up so that the broker or client settles messages on delivery",
+        chapter: "configuration/index.html",
+        severity: Warning,
+        check: check,
+    }
+}
+
+const RULE: &str = "auto-ack";
+
+fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
+    let analysis = FileAnalysis::of(ctx, user_apis(ctx));
+    let file = FileFacts::of(ctx.items);
+    let mut finder = Finder {
+        imports: &analysis.imports,
+        file: &file,
+        out,
+    };
+    for item in ctx.items {
+        finder.visit_item(item);
+    }
+}
+
+/// Facts that decide a consumer's fate from elsewhere in the file.
+#[derive(Default)]
+struct FileFacts {
+    /// `set("enable.auto.commit", "false")` somewhere.
+    auto_commit_off: bool,
+    /// `set("enable.auto.offset.store", "false")` somewhere.
+    offset_store_off: bool,
+    /// `store_offset*` called somewhere.
+    stores_offsets: bool,
+    /// `set_manual_acks(true)` somewhere.
+    manual_acks: bool,
+    /// A subscription with QoS 1 or 2 (rumqttc).
+    subscribes_with_acks: bool,
+}
+
+impl FileFacts {
+    fn of(items: &[syn::Item]) -> FileFacts {
+        let mut facts = FileFacts::default();
+        for item in items {
+            facts.visit_item(item);
+        }
+        facts
+    }
+}
+
+impl<'ast> Visit<'ast> for FileFacts {
+    fn visit_expr_method_call(&mut self, call: &'ast syn::ExprMethodCall) {
+        let method = call.method.to_string();
+        match method.as_str() {
+            "set" if call.args.len() == 2 => {
+                let key = literal(&call.args[0]);
+                let value = literal(&call.args[1]).map(|v| v.to_ascii_lowercase());
+                match (key.as_deref(), value.as_deref()) {
+                    (Some("enable.auto.commit"), Some("false")) => self.auto_commit_off = true,
+                    (Some("enable.auto.offset.store"), Some("false")) => {
+                        self.offset_store_off = true
+                    }
+                    _ => {}
+                }
+            }
+            "store_offset" | "store_offset_from_message" | "store_offsets" => {
+                self.stores_offsets = true
+            }
+            "set_manual_acks" => {
+                if call
+                    .args
+                    .first()
+                    .is_some_and(|arg| arg.to_token_stream().to_string() == "true")
+                {
+                    self.manual_acks = true;
+                }
+            }
+            "subscribe" | "try_subscribe" | "subscribe_many" => {
+                let text = call.args.to_token_stream().to_string();
+                if text.contains("AtLeastOnce") || text.contains("ExactlyOnce") {
+                    self.subscribes_with_acks = true;
+                }
+            }
+            _ => {}
+        }
+        syn::visit::visit_expr_method_call(self, call);
+    }
+
+    fn visit_macro(&mut self, mac: &'ast syn::Macro) {
+        visit_macro_body(self, mac);
+    }
+}
+
+/// Visits what a macro's body holds, for visitors that keep no references.
+fn visit_macro_body<V: for<'x> Visit<'x>>(visitor: &mut V, mac: &syn::Macro) {
+    match macros::body(mac) {
+        MacroBody::Select(branches) => {
+            for branch in &branches {
+                if let Some(future) = &branch.future {
+                    visitor.visit_expr(future);
+                }
+                visitor.visit_expr(&branch.handler);
+            }
+        }
+        MacroBody::Concurrent(exprs) | MacroBody::Sequential(exprs) => {
+            exprs.iter().for_each(|e| visitor.visit_expr(e))
+        }
+        MacroBody::Statements(stmts) => stmts.iter().for_each(|s| visitor.visit_stmt(s)),
+        MacroBody::Display(_) | MacroBody::Opaque => {}
+    }
+}
+
+struct Finder<'a, 'o> {
+    imports: &'a Imports,
+    file: &'a FileFacts,
+    out: &'o mut Vec<Finding>,
+}
+
+impl Finder<'_, '_> {
+    fn report(&mut self, region: Region, message: String, help: &str, confidence: Confidence) {
+        self.out.push(Finding {
+            rule: RULE,
+            region,
+            message,
+            help: Some(help.to_string()),
+            labels: Vec::new(),
+            confidence,
+        });
+    }
+
+    /// Whether `path` names `ty` of one of `crates` (resolved through `use`),
+    /// or names it bare in a file that uses one of them.
+    fn names(&self, path: &syn::Path, crates: &[&str], ty: &str) -> Option<Confidence> {
+        let full = self.imports.resolve(path);
+        if !full.iter().any(|segment| segment == ty) {
+            return None;
+        }
+        if full
+            .first()
+            .is_some_and(|head| crates.contains(&head.as_str()))
+        {
+            Some(Confidence::High)
+        } else if self.imports.has_any(crates) {
+            Some(Confidence::Medium)
+        } else {
+            None
+        }
+    }
+
+    /// rdkafka: a consumer config built in this function.
+    fn kafka_config(&mut self, block: &syn::Block) {
+        if !self.imports.has_crate("rdkafka") {
+            return;
+        }
+        let mut config = KafkaConfig::default();
+        config.visit_block(block);
+        let Some(origin) = config.origin else { return };
+        let consumer = config.settings.contains_key("group.id") || config.mentions_consumer;
+        if !consumer || config.opaque || self.file.auto_commit_off {
+            return;
+        }
+        match config.settings.get("enable.auto.commit") {
+            Some(Some(value)) if value == "false" => return,
+            // Set from a variable: we cannot tell.
+            Some(None) => return,
+            _ => {}
+        }
+        let stores_explicitly = matches!(config.settings.get("enable.auto.offset.store"), Some(Some(v)) if v == "false")
+            || self.file.offset_store_off;
+        if stores_explicitly && self.file.stores_offsets {
+            // The documented at-least-once pattern: auto-commit commits
+            // only offsets stored after processing.
+            return;
+        }
+        let explicit =
+            matches!(config.settings.get("enable.auto.commit"), Some(Some(v)) if v == "true");
+        let (region, message) = match (explicit, config.auto_commit_region) {
+            (true, Some(region)) => (region, "`enable.auto.commit` is `true`: offsets are committed on a timer, whether or not the messages were processed".to_string()),
+            _ => (origin, "this Kafka consumer config does not set `enable.auto.commit` to `false`; librdkafka's default commits offsets on a timer, processed or not".to_string()),
+        };
+        self.report(
+            region,
+            message,
+            "set `enable.auto.commit` to `false` and commit after processing, or set `enable.auto.offset.store` to `false` and call `store_offset_from_message` after processing",
+            Confidence::High,
+        );
+    }
+}
+
+impl<'ast> Visit<'ast> for Finder<'_, '_> {
+    fn visit_item_fn(&mut self, item: &'ast syn::ItemFn) {
+        self.kafka_config(&item.block);
+        syn::visit::visit_item_fn(self, item);
+    }
+
+    fn visit_impl_item_fn(&mut self, item: &'ast syn::ImplItemFn) {
+        self.kafka_config(&item.block);
+        syn::visit::visit_impl_item_fn(self, item);
+    }
+
+    fn visit_expr_struct(&mut self, strukt: &'ast syn::ExprStruct) {
+        // lapin: `BasicConsumeOptions { no_ack: true, .. }`.
+        let lapin = self
+            .names(&strukt.path, &["lapin"], "BasicConsumeOptions")
+            .or_else(|| self.names(&strukt.path, &["lapin"], "BasicGetOptions"));
+        if let Some(confidence) = lapin {
+            for field in &strukt.fields {
+                if matches!(&field.member, syn::Member::Named(name) if name == "no_ack")
+                    && field.expr.to_token_stream().to_string() == "true"
+                {
+                    self.report(
+                        Region::from_span(field.span()),
+                        "`no_ack: true` makes RabbitMQ forget each message as soon as it is delivered".into(),
+                        "leave `no_ack` false and ack each delivery after handling it",
+                        confidence,
+                    );
+                }
+            }
+        }
+        syn::visit::visit_expr_struct(self, strukt);
+    }
+
+    fn visit_expr_path(&mut self, path: &'ast syn::ExprPath) {
+        let full = self.imports.resolve(&path.path);
+        let last_two: Vec<&str> = full.iter().rev().take(2).map(String::as_str).collect();
+        let found = match last_two.as_slice() {
+            ["None", "AckPolicy"] => self.names(&path.path, &["async_nats"], "AckPolicy").map(|c| {
+                (c, "`AckPolicy::None`: the JetStream consumer treats every message as acknowledged on delivery", "use `AckPolicy::Explicit` (the default) and ack after processing")
+            }),
+            ["ReceiveAndDelete", "ReceiveMode" | "ServiceBusReceiveMode"] => {
+                self.names(&path.path, &["azure_messaging_servicebus", "azservicebus", "broker"], "ReceiveAndDelete").map(|c| {
+                    (c, "receive-and-delete mode removes each message from the queue as it is received", "use peek-lock (the default) and complete each message after processing")
+                })
+            }
+            ["Auto", "OffsetManagementStrategy"] => self.names(&path.path, &["fluvio"], "OffsetManagementStrategy").map(|c| {
+                (c, "`OffsetManagementStrategy::Auto` commits each record's offset as the next one is read", "use `OffsetManagementStrategy::Manual` and commit after processing")
+            }),
+            _ => None,
+        };
+        if let Some((confidence, message, help)) = found {
+            self.report(
+                Region::from_span(path.span()),
+                message.into(),
+                help,
+                confidence,
+            );
+        }
+        syn::visit::visit_expr_path(self, path);
+    }
+
+    fn visit_expr_method_call(&mut self, call: &'ast syn::ExprMethodCall) {
+        let method = call.method.to_string();
+        let region = Region {
+            start: Region::from_span(call.method.span()).start,
+            end: Region::from_span(call.paren_token.span.close()).end,
+        };
+        let arg_text = || call.args.to_token_stream().to_string();
+        match method.as_str() {
+            "noack" if call.args.is_empty() && self.imports.has_crate("redis") => self.report(
+                region,
+                "`noack()` reads stream entries without adding them to the pending list: they count as acknowledged on delivery".into(),
+                "drop `noack()` and `xack` each entry after processing",
+                Confidence::High,
+            ),
+            "receive_and_delete_message" if call.args.is_empty() => self.report(
+                region,
+                "`receive_and_delete_message` deletes the message from the queue as it is received".into(),
+                "use `peek_lock_message2` and delete (complete) the message after processing",
+                Confidence::High,
+            ),
+            "receive_and_delete" if call.args.is_empty() && self.imports.has_crate("broker") => self.report(
+                region,
+                "receive-and-delete mode removes each message from the queue as it is received".into(),
+                "receive in peek-lock mode (the default) and complete each delivery after processing",
+                Confidence::High,
+            ),
+            "auto_accept" if arg_text() == "true" && self.imports.has_crate("fe2o3_amqp") => self.report(
+                region,
+                "`auto_accept(true)` accepts every delivery as it arrives".into(),
+                "leave `auto_accept` false and `accept` each delivery after processing",
+                Confidence::High,
+            ),
+            "sender_settle_mode" if arg_text().contains("Settled") && self.imports.has_crate("fe2o3_amqp") => {
+                let chain = Chain::of(&call.receiver);
+                if chain.root.to_token_stream().to_string().contains("Receiver") {
+                    self.report(
+                        region,
+                        "a pre-settled receiver link: messages are settled before your code sees them".into(),
+                        "use the default settle mode and `accept` each delivery after processing",
+                        Confidence::High,
+                    );
+                }
+            }
+            "auto_commit" if self.imports.has_any(&["iggy", "iggy_common"]) => {
+                let text = arg_text();
+                if !(text.contains("Disabled") || text.contains("After")) {
+                    self.report(
+                        region,
+                        "this iggy auto-commit stores the offset when messages are polled, before they are processed".into(),
+                        "use `AutoCommit::Disabled` and `store_offset` after processing",
+                        Confidence::High,
+                    );
+                }
+            }
+            "build" if call.args.is_empty() && self.imports.has_any(&["iggy", "iggy_common"]) => {
+                // A consumer builder without any `auto_commit(..)` call gets
+                // the default, which commits on poll.
+                let chain = Chain::of(&call.receiver);
+                let consumer = chain.segments.iter().any(|s| matches!(s.method.as_str(), "consumer_group" | "consumer") && s.args.len() >= 3);
+                if consumer && !chain.has("auto_commit") {
+                    self.report(
+                        region,
+                        "this iggy consumer keeps the default auto-commit, which stores offsets when messages are polled".into(),
+                        "add `.auto_commit(AutoCommit::Disabled)` and `store_offset` after processing",
+                        Confidence::High,
+                    );
+                }
+            }
+            _ => {}
+        }
+        syn::visit::visit_expr_method_call(self, call);
+    }
+
+    fn visit_expr_call(&mut self, call: &'ast syn::ExprCall) {
+        // rumqttc: `MqttOptions::new(..)` without manual acks, in a file
+        // that subscribes with QoS 1 or 2.
+        if let Expr::Path(func) = &*call.func
+            && let Some(confidence) = self.names(&func.path, &["rumqttc"], "MqttOptions")
+            && func.path.segments.last().is_some_and(|s| s.ident == "new")
+            && self.file.subscribes_with_acks
+            && !self.file.manual_acks
+        {
+            self.report(
+                Region::from_span(call.span()),
+                "rumqttc acknowledges QoS 1/2 publishes on receipt unless manual acks are on"
+                    .into(),
+                "call `set_manual_acks(true)` and `client.ack(&publish)` after processing",
+                confidence.min(Confidence::Medium),
+            );
+        }
+        syn::visit::visit_expr_call(self, call);
+    }
+
+    fn visit_macro(&mut self, mac: &'ast syn::Macro) {
+        visit_macro_body(self, mac);
+    }
+
+    fn visit_item_macro(&mut self, _: &'ast syn::ItemMacro) {}
+}
+
+/// The settings of a Kafka `ClientConfig` built in one function.
+#[derive(Default)]
+struct KafkaConfig {
+    /// Where `ClientConfig::new()` is, if the function builds one.
+    origin: Option<Region>,
+    /// key -> literal value (`None` when the value is not a literal).
+    settings: BTreeMap<String, Option<String>>,
+    auto_commit_region: Option<Region>,
+    /// `StreamConsumer` / `BaseConsumer` appear in the function.
+    mentions_consumer: bool,
+    /// The config is also filled from a map or a file (`extend`,
+    /// `from_iter`, `set` with a non-literal key).
+    opaque: bool,
+}
+
+impl<'ast> Visit<'ast> for KafkaConfig {
+    fn visit_expr_call(&mut self, call: &'ast syn::ExprCall) {
+        if let Expr::Path(func) = &*call.func {
+            let text: Vec<String> = func
+                .path
+                .segments
+                .iter()
+                .map(|s| s.ident.to_string())
+                .collect();
+            if text.iter().any(|s| s == "ClientConfig")
+                && text.last().is_some_and(|s| s == "new" || s == "default")
+            {
+                self.origin.get_or_insert(Region::from_span(call.span()));
+            }
+            if text.last().is_some_and(|s| s == "from_iter")
+                && text.iter().any(|s| s == "ClientConfig")
+            {
+                self.opaque = true;
+            }
+        }
+        syn::visit::visit_expr_call(self, call);
+    }
+
+    fn visit_expr_method_call(&mut self, call: &'ast syn::ExprMethodCall) {
+        let method = call.method.to_string();
+        if method == "set" && call.args.len() == 2 {
+            match literal(&call.args[0]) {
+                Some(key) => {
+                    if key == "enable.auto.commit" {
+                        self.auto_commit_region = Some(Region::from_span(call.span()));
+                    }
+                    self.settings
+                        .insert(key, literal(&call.args[1]).map(|v| v.to_ascii_lowercase()));
+                }
+                None => self.opaque = true,
+            }
+        }
+        if matches!(method.as_str(), "extend" | "set_all") {
+            self.opaque = true;
+        }
+        syn::visit::visit_expr_method_call(self, call);
+    }
+
+    fn visit_path(&mut self, path: &'ast syn::Path) {
+        if path
+            .segments
+            .iter()
+            .any(|s| s.ident == "StreamConsumer" || s.ident == "BaseConsumer")
+        {
+            self.mentions_consumer = true;
+        }
+        syn::visit::visit_path(self, path);
+    }
+
+    fn visit_macro(&mut self, mac: &'ast syn::Macro) {
+        visit_macro_body(self, mac);
+    }
+}

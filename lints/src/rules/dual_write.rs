@@ -1,0 +1,124 @@
+//! `dual-write`: a database commit and a broker publish in one function,
+//! with no outbox between them.
+
+use crate::analysis::apis::Op;
+use crate::analysis::{FileAnalysis, user_apis};
+use crate::context::FileContext;
+use crate::declare_rule;
+use crate::finding::{Finding, Label};
+
+declare_rule! {
+    /// ## What it does
+    /// Finds functions that both commit a database write (an explicit
+    /// `commit()`, a closure transaction such as `conn.transaction(|tx| ..)`,
+    /// or an auto-committed `execute`/`insert`) and publish to a broker,
+    /// with no outbox in between. A function that writes to or reads from
+    /// an outbox (a relay), and one that runs a Kafka producer transaction,
+    /// are not reported.
+    ///
+    /// ## Why is this bad?
+    /// The database and the broker share no transaction. A crash between
+    /// the two (your app will crash at the worst possible time) leaves an
+    /// order with no `OrderPlaced` event, or, publishing first, an event for
+    /// an order that was rolled back. Write the event to an outbox table in
+    /// the same transaction as the data, and let a relay publish it.
+    ///
+    /// ## Example
+    /// ```rust
+    /// use rdkafka::producer::{FutureProducer, FutureRecord};
+    /// use sqlx::PgPool;
+    /// use std::time::Duration;
+    ///
+    /// async fn place_order(pool: &PgPool, producer: &FutureProducer, id: &str) -> anyhow::Result<()> {
+    ///     let mut tx = pool.begin().await?;
+    ///     sqlx::query("INSERT INTO orders (id) VALUES ($1)").bind(id).execute(&mut *tx).await?;
+    ///     tx.commit().await?;
+    ///     producer
+    ///         .send(FutureRecord::to("orders").key(id).payload(id), Duration::from_secs(5))
+    ///         .await
+    ///         .map_err(|(e, _)| e)?;
+    ///     Ok(())
+    /// }
+    /// ```
+    ///
+    /// ## Use instead
+    /// ```rust
+    /// use sqlx::PgPool;
+    ///
+    /// async fn place_order(pool: &PgPool, id: &str, event: &str) -> anyhow::Result<()> {
+    ///     let mut tx = pool.begin().await?;
+    ///     sqlx::query("INSERT INTO orders (id) VALUES ($1)").bind(id).execute(&mut *tx).await?;
+    ///     sqlx::query("INSERT INTO outbox (id, payload) VALUES ($1, $2)").bind(id).bind(event).execute(&mut *tx).await?;
+    ///     tx.commit().await?;
+    ///     // A relay reads the outbox and publishes.
+    ///     Ok(())
+    /// }
+    /// ```
+    ///
+    /// ## Known limitations
+    /// The rule looks at one function at a time: a handler that calls
+    /// `repo.save(..)` and `bus.publish(..)` is found (with medium
+    /// confidence, from the names), but a write and a publish in two
+    /// helpers called one after the other are not. A write inside a
+    /// transaction whose commit happens in a caller is not reported.
+    ///
+    /// ## Chapter
+    /// Chapter 5, "Dual writes: the outbox and CDC": `dual-writes/index.html`.
+    pub static DUAL_WRITE = {
+        name: "dual-write",
+        summary: "a database commit and a broker publish in one function with no outbox",
+        chapter: "dual-writes/index.html",
+        severity: Warning,
+        check: check,
+    }
+}
+
+const RULE: &str = "dual-write";
+
+fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
+    let analysis = FileAnalysis::of(ctx, user_apis(ctx));
+    for flow in &analysis.flows {
+        if flow.mentions_outbox || flow.has_kafka_transaction() {
+            continue;
+        }
+        let mut write = None;
+        let mut publish = None;
+        let mut outbox = false;
+        for (event, recognized) in flow.ops() {
+            match &recognized.op {
+                Op::DbWrite { outbox: true, .. } => outbox = true,
+                Op::DbWrite {
+                    committed: true, ..
+                }
+                | Op::DbCommit
+                | Op::DbTransaction => {
+                    write.get_or_insert((event, recognized));
+                }
+                Op::Publish(_) => {
+                    publish.get_or_insert((event, recognized));
+                }
+                _ => {}
+            }
+        }
+        if outbox {
+            continue;
+        }
+        let (Some((write_event, write_op)), Some((publish_event, publish_op))) = (write, publish)
+        else {
+            continue;
+        };
+        let what = match write_op.op {
+            Op::DbCommit => "commits a database transaction",
+            Op::DbTransaction => "runs a database transaction",
+            _ => "writes to the database",
+        };
+        out.push(Finding {
+            rule: RULE,
+            region: publish_event.region,
+            message: format!("`{}` {what} and publishes to a broker with no outbox: a crash between the two loses or invents an event", flow.name),
+            help: Some("write the event to an outbox table in the same transaction, and publish it from a relay".into()),
+            labels: vec![Label { region: write_event.region, message: "the database write commits here".into() }],
+            confidence: write_op.confidence.min(publish_op.confidence),
+        });
+    }
+}

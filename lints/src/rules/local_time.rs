@@ -1,0 +1,663 @@
+//! `local-time`: a local-time timestamp that reaches an event or stored data.
+
+use std::collections::BTreeMap;
+
+use syn::spanned::Spanned;
+use syn::{Expr, Stmt};
+
+use crate::analysis::imports::Imports;
+use crate::analysis::macros::{self, MacroBody};
+use crate::analysis::types::TypeInfo;
+use crate::analysis::{FileAnalysis, user_apis};
+use crate::context::FileContext;
+use crate::declare_rule;
+use crate::finding::{Confidence, Finding, Region};
+
+declare_rule! {
+    /// ## What it does
+    /// Finds timestamps taken in the machine's local time zone that end up
+    /// in an event, a message or stored data: chrono's `Local::now()`,
+    /// `Local::today()` and `.with_timezone(&Local)`, the time crate's
+    /// `OffsetDateTime::now_local()`, jiff's `Zoned::now()`, and fields of
+    /// type `DateTime<Local>` or `NaiveDateTime` in a serialized event,
+    /// command or message type.
+    ///
+    /// ## Why is this bad?
+    /// Events outlive the machine that wrote them. A consumer in another
+    /// zone, a server moved to another region, or the night the clocks go
+    /// back reads a local timestamp wrongly: orders appear to happen twice
+    /// or in the wrong order, and a naive timestamp does not even say which
+    /// zone it meant. Store and send UTC; convert to local time only to show
+    /// it to a person.
+    ///
+    /// ## Example
+    /// ```rust
+    /// use chrono::{DateTime, Local};
+    /// use serde::Serialize;
+    ///
+    /// #[derive(Serialize)]
+    /// struct OrderPlaced {
+    ///     order_id: String,
+    ///     placed_at: DateTime<Local>,
+    /// }
+    ///
+    /// fn placed(order_id: String) -> OrderPlaced {
+    ///     OrderPlaced { order_id, placed_at: Local::now() }
+    /// }
+    /// ```
+    ///
+    /// ## Use instead
+    /// ```rust
+    /// use chrono::{DateTime, Local, Utc};
+    /// use serde::Serialize;
+    ///
+    /// #[derive(Serialize)]
+    /// struct OrderPlaced {
+    ///     order_id: String,
+    ///     placed_at: DateTime<Utc>,
+    /// }
+    ///
+    /// fn placed(order_id: String) -> OrderPlaced {
+    ///     // Local time is fine in a log line.
+    ///     tracing::info!(at = %Local::now(), "order placed");
+    ///     OrderPlaced { order_id, placed_at: Utc::now() }
+    /// }
+    /// ```
+    ///
+    /// ## Known limitations
+    /// The rule follows a local time through `let` bindings inside one
+    /// function; a value passed to a helper that only logs it is still
+    /// reported, and one formatted into a string with `format!` and then
+    /// published is not. A type counts as a message when it derives
+    /// `Serialize` and its name ends in `Event`, `Command`, `Message`,
+    /// `Envelope` or `Notification`, or when it is listed in the config's
+    /// `wrappers.event-types`.
+    ///
+    /// ## Chapter
+    /// Chapter 10, "You accepted bad event formats": `event-formats/index.html`.
+    pub static LOCAL_TIME = {
+        name: "local-time",
+        summary: "a local-time timestamp that reaches an event, a message or stored data",
+        chapter: "event-formats/index.html",
+        severity: Warning,
+        check: check,
+    }
+}
+
+const RULE: &str = "local-time";
+
+fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
+    let analysis = FileAnalysis::of(ctx, user_apis(ctx));
+    fields(&analysis.types, out);
+    let mut finder = Finder {
+        imports: &analysis.imports,
+        out,
+    };
+    for item in ctx.items {
+        finder.item(item);
+    }
+}
+
+/// `DateTime<Local>` and `NaiveDateTime` fields of serialized message types.
+fn fields(types: &[TypeInfo], out: &mut Vec<Finding>) {
+    for info in types
+        .iter()
+        .filter(|info| info.serialized && info.message_kind.is_some())
+    {
+        for field in &info.fields {
+            let ty = field.ty.as_str();
+            let local = ty.contains("DateTime<Local>")
+                || ty.contains("DateTime<chrono::Local>")
+                || ty.contains("DateTime<chrono::offset::Local>");
+            let naive = ty.contains("NaiveDateTime") || ty.contains("PrimitiveDateTime");
+            if local || naive {
+                out.push(Finding {
+                    rule: RULE,
+                    region: field.region,
+                    message: format!(
+                        "`{}.{}` is a {} timestamp in a serialized message type",
+                        info.name,
+                        field.name,
+                        if local { "local-time" } else { "zone-less (naive)" }
+                    ),
+                    help: Some("store `DateTime<Utc>` (or an offset-carrying UTC time) and convert only for display".into()),
+                    labels: Vec::new(),
+                    confidence: Confidence::High,
+                });
+            }
+        }
+    }
+}
+
+/// How the value of the expression being visited is used.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Use {
+    /// It is kept, sent, stored or returned.
+    Sink,
+    /// It only reaches a log line or a display.
+    Display,
+    /// It is compared, converted to UTC, or reduced to a number (an hour,
+    /// a Unix timestamp): the local zone does not reach data.
+    Neutral,
+    /// It is bound to variables; their uses decide.
+    Bound,
+}
+
+struct Finder<'a, 'o> {
+    imports: &'a Imports,
+    out: &'o mut Vec<Finding>,
+}
+
+/// One local-time source in a function, and the variables it was bound to.
+struct Source {
+    region: Region,
+    what: String,
+    confidence: Confidence,
+}
+
+impl Finder<'_, '_> {
+    fn item(&mut self, item: &syn::Item) {
+        match item {
+            syn::Item::Fn(item) => self.body(&item.block),
+            syn::Item::Impl(item) => {
+                for inner in &item.items {
+                    if let syn::ImplItem::Fn(method) = inner {
+                        self.body(&method.block);
+                    }
+                }
+            }
+            syn::Item::Trait(item) => {
+                for inner in &item.items {
+                    if let syn::TraitItem::Fn(method) = inner
+                        && let Some(block) = &method.default
+                    {
+                        self.body(block);
+                    }
+                }
+            }
+            syn::Item::Mod(module) => {
+                if let Some((_, items)) = &module.content {
+                    for item in items {
+                        self.item(item);
+                    }
+                }
+            }
+            syn::Item::Const(item) => self.body_expr(&item.expr),
+            syn::Item::Static(item) => self.body_expr(&item.expr),
+            _ => {}
+        }
+    }
+
+    fn body_expr(&mut self, expr: &Expr) {
+        let mut walk = Walk::new(self.imports);
+        walk.expr(expr, Use::Sink);
+        self.report(walk);
+    }
+
+    /// One function: find the sources, then follow the variables they are
+    /// bound to through the rest of the body (a few rounds, for
+    /// `let now = Local::now(); let stamp = now.naive_local();`).
+    fn body(&mut self, block: &syn::Block) {
+        let mut walk = Walk::new(self.imports);
+        walk.block(block, Use::Sink);
+        for _ in 0..3 {
+            if walk.tracked.is_empty() || walk.sinks_found_all() {
+                break;
+            }
+            let before = walk.tracked.len();
+            walk.following = true;
+            walk.block(block, Use::Sink);
+            if walk.tracked.len() == before {
+                break;
+            }
+        }
+        self.report(walk);
+    }
+
+    fn report(&mut self, walk: Walk<'_>) {
+        for (index, source) in walk.sources.iter().enumerate() {
+            if let Some(sink) = walk.sunk.get(&index) {
+                let mut labels = Vec::new();
+                if *sink != source.region {
+                    labels.push(crate::finding::Label {
+                        region: *sink,
+                        message: "the local time reaches data here".into(),
+                    });
+                }
+                self.out.push(Finding {
+                    rule: RULE,
+                    region: source.region,
+                    message: format!("`{}` takes the local time zone, and the value reaches stored or sent data", source.what),
+                    help: Some("use `Utc::now()` (or `OffsetDateTime::now_utc()`, `Timestamp::now()`); convert to local time only for display".into()),
+                    labels,
+                    confidence: source.confidence,
+                });
+            }
+        }
+    }
+}
+
+/// The walk of one body.
+struct Walk<'a> {
+    imports: &'a Imports,
+    sources: Vec<Source>,
+    /// Source index -> where its value first reached data.
+    sunk: BTreeMap<usize, Region>,
+    /// Variables that hold a local time, with the source they came from.
+    tracked: BTreeMap<String, usize>,
+    /// The source whose value the expression being visited carries.
+    carrying: Option<usize>,
+    /// Second and later rounds only follow variables (sources are known).
+    following: bool,
+    depth: usize,
+}
+
+impl<'a> Walk<'a> {
+    fn new(imports: &'a Imports) -> Self {
+        Walk {
+            imports,
+            sources: Vec::new(),
+            sunk: BTreeMap::new(),
+            tracked: BTreeMap::new(),
+            carrying: None,
+            following: false,
+            depth: 0,
+        }
+    }
+
+    fn sinks_found_all(&self) -> bool {
+        self.sunk.len() == self.sources.len()
+    }
+
+    fn block(&mut self, block: &syn::Block, tail: Use) {
+        let count = block.stmts.len();
+        for (index, stmt) in block.stmts.iter().enumerate() {
+            let last = index + 1 == count;
+            match stmt {
+                Stmt::Local(local) => {
+                    if let Some(init) = &local.init {
+                        let names = crate::analysis::chain::pattern_names(&local.pat);
+                        let carried = self.value(&init.expr, Use::Bound);
+                        if let Some(source) = carried {
+                            for name in names {
+                                self.tracked.entry(name).or_insert(source);
+                            }
+                        }
+                        if let Some((_, otherwise)) = &init.diverge {
+                            self.expr(otherwise, Use::Neutral);
+                        }
+                    }
+                }
+                Stmt::Expr(expr, semi) => {
+                    let use_ = if last && semi.is_none() {
+                        tail
+                    } else {
+                        Use::Neutral
+                    };
+                    self.expr(expr, use_);
+                }
+                Stmt::Macro(mac) => self.mac(&mac.mac, Use::Neutral),
+                Stmt::Item(_) => {}
+            }
+        }
+    }
+
+    /// Visits `expr` used as `use_`, and returns the source its value
+    /// carries, if any (for bindings).
+    fn value(&mut self, expr: &Expr, use_: Use) -> Option<usize> {
+        let saved = self.carrying.take();
+        self.expr(expr, use_);
+        let carried = self.carrying.take();
+        self.carrying = saved;
+        carried
+    }
+
+    /// The value of a source reaches `use_` at `region`.
+    fn reach(&mut self, source: usize, use_: Use, region: Region) {
+        match use_ {
+            Use::Sink => {
+                self.sunk.entry(source).or_insert(region);
+            }
+            Use::Bound => self.carrying = Some(source),
+            Use::Display | Use::Neutral => {}
+        }
+    }
+
+    fn expr(&mut self, expr: &Expr, use_: Use) {
+        if self.depth > 400 {
+            return;
+        }
+        self.depth += 1;
+        self.expr_inner(expr, use_);
+        self.depth -= 1;
+    }
+
+    fn expr_inner(&mut self, expr: &Expr, use_: Use) {
+        let region = Region::from_span(expr.span());
+        // A source itself: `Local::now()`, `x.with_timezone(&Local)`.
+        if !self.following
+            && let Some((what, confidence)) = self.source(expr)
+        {
+            self.sources.push(Source {
+                region,
+                what,
+                confidence,
+            });
+            let index = self.sources.len() - 1;
+            self.reach(index, use_, region);
+            if let Expr::MethodCall(call) = expr {
+                self.expr(&call.receiver, Use::Neutral);
+            }
+            return;
+        }
+        match expr {
+            Expr::Path(path) if path.path.segments.len() == 1 => {
+                let name = path.path.segments[0].ident.to_string();
+                if self.following
+                    && let Some(source) = self.tracked.get(&name).copied()
+                {
+                    self.reach(source, use_, region);
+                }
+            }
+            Expr::MethodCall(_) => self.chain(expr, use_),
+            Expr::Call(call) => {
+                // `Some(x)`, `Ok(x)`, `Box::new(x)`, `x.into()` keep the
+                // value as it is; any other call takes it as data.
+                let wraps = matches!(&*call.func, Expr::Path(p) if p.path.segments.last().is_some_and(|s| matches!(s.ident.to_string().as_str(), "Some" | "Ok" | "Err" | "new" | "from")) && p.path.segments.len() <= 2);
+                for arg in &call.args {
+                    self.expr(arg, if wraps { use_ } else { Use::Sink });
+                }
+            }
+            Expr::Macro(mac) => self.mac(&mac.mac, use_),
+            Expr::Binary(binary) => {
+                self.expr(&binary.left, Use::Neutral);
+                self.expr(&binary.right, Use::Neutral);
+            }
+            Expr::Reference(inner) => self.expr(&inner.expr, use_),
+            Expr::Paren(inner) => self.expr(&inner.expr, use_),
+            Expr::Group(inner) => self.expr(&inner.expr, use_),
+            Expr::Try(inner) => self.expr(&inner.expr, use_),
+            Expr::Await(inner) => self.expr(&inner.base, use_),
+            Expr::Cast(inner) => self.expr(&inner.expr, Use::Neutral),
+            Expr::Unary(inner) => self.expr(&inner.expr, Use::Neutral),
+            Expr::Field(inner) => self.expr(&inner.base, Use::Neutral),
+            Expr::Struct(strukt) => {
+                for field in &strukt.fields {
+                    self.expr(&field.expr, Use::Sink);
+                }
+                if let Some(rest) = &strukt.rest {
+                    self.expr(rest, Use::Neutral);
+                }
+            }
+            Expr::Tuple(tuple) => tuple.elems.iter().for_each(|elem| self.expr(elem, use_)),
+            Expr::Array(array) => array
+                .elems
+                .iter()
+                .for_each(|elem| self.expr(elem, Use::Sink)),
+            Expr::Assign(assign) => {
+                self.expr(&assign.left, Use::Neutral);
+                // `self.at = x` and `event.at = x` store; `at = x` rebinds.
+                let target = if matches!(&*assign.left, Expr::Path(_)) {
+                    Use::Bound
+                } else {
+                    Use::Sink
+                };
+                let carried = self.value(&assign.right, target);
+                if let (Some(source), Some(name)) =
+                    (carried, crate::analysis::chain::root_ident(&assign.left))
+                {
+                    self.tracked.entry(name).or_insert(source);
+                }
+            }
+            Expr::Return(ret) => {
+                if let Some(value) = &ret.expr {
+                    self.expr(value, Use::Sink);
+                }
+            }
+            Expr::Block(block) => self.block(&block.block, use_),
+            Expr::Unsafe(block) => self.block(&block.block, use_),
+            Expr::Async(block) => self.block(&block.block, Use::Sink),
+            Expr::Closure(closure) => self.expr(&closure.body, Use::Sink),
+            Expr::If(expr_if) => {
+                self.expr(&expr_if.cond, Use::Neutral);
+                self.block(&expr_if.then_branch, use_);
+                if let Some((_, otherwise)) = &expr_if.else_branch {
+                    self.expr(otherwise, use_);
+                }
+            }
+            Expr::Match(expr_match) => {
+                self.expr(&expr_match.expr, Use::Neutral);
+                for arm in &expr_match.arms {
+                    self.expr(&arm.body, use_);
+                }
+            }
+            Expr::Let(expr_let) => self.expr(&expr_let.expr, Use::Neutral),
+            Expr::ForLoop(for_loop) => {
+                self.expr(&for_loop.expr, Use::Neutral);
+                self.block(&for_loop.body, Use::Neutral);
+            }
+            Expr::While(expr_while) => {
+                self.expr(&expr_while.cond, Use::Neutral);
+                self.block(&expr_while.body, Use::Neutral);
+            }
+            Expr::Loop(expr_loop) => self.block(&expr_loop.body, Use::Neutral),
+            Expr::Index(index) => {
+                self.expr(&index.expr, Use::Neutral);
+                self.expr(&index.index, Use::Neutral);
+            }
+            _ => {}
+        }
+    }
+
+    /// A method chain. Conversions to UTC and reductions to a number end
+    /// the local zone's reach; formatting keeps it (a string can be stored
+    /// too); any other method takes its receiver's value as data only if
+    /// the value is passed on, so the receiver carries the chain's use.
+    fn chain(&mut self, expr: &Expr, use_: Use) {
+        let Expr::MethodCall(call) = expr else { return };
+        let method = call.method.to_string();
+        let receiver_use = if neutralises(&method, call) {
+            Use::Neutral
+        } else if matches!(
+            method.as_str(),
+            "format"
+                | "to_rfc3339"
+                | "to_rfc2822"
+                | "to_string"
+                | "clone"
+                | "naive_local"
+                | "date"
+                | "date_naive"
+                | "time"
+                | "into"
+                | "to_owned"
+                | "fixed_offset"
+                | "unwrap"
+                | "expect"
+                | "single"
+                | "earliest"
+                | "latest"
+        ) {
+            use_
+        } else {
+            // `writer.write(now)`: the receiver is a different value.
+            Use::Neutral
+        };
+        self.expr(&call.receiver, receiver_use);
+        for arg in &call.args {
+            self.expr(arg, Use::Sink);
+        }
+    }
+
+    fn mac(&mut self, mac: &syn::Macro, use_: Use) {
+        match macros::body(mac) {
+            MacroBody::Display(args) => {
+                for arg in &args {
+                    self.expr(arg, Use::Display);
+                }
+            }
+            MacroBody::Sequential(exprs) | MacroBody::Concurrent(exprs) => {
+                for expr in &exprs {
+                    self.expr(
+                        expr,
+                        if use_ == Use::Neutral {
+                            Use::Sink
+                        } else {
+                            use_
+                        },
+                    );
+                }
+            }
+            MacroBody::Statements(stmts) => {
+                let block = syn::Block {
+                    brace_token: Default::default(),
+                    stmts,
+                };
+                self.block(&block, use_);
+            }
+            MacroBody::Select(branches) => {
+                for branch in &branches {
+                    if let Some(future) = &branch.future {
+                        self.expr(future, Use::Neutral);
+                    }
+                    self.expr(&branch.handler, use_);
+                }
+            }
+            MacroBody::Opaque => {
+                // `json!({ "at": Local::now() })`: data, read as tokens.
+                if !self.following && tokens_call_local_now(mac.tokens.clone()) {
+                    let region = Region::from_span(mac.path.span());
+                    self.sources.push(Source {
+                        region,
+                        what: "Local::now()".into(),
+                        confidence: Confidence::Medium,
+                    });
+                    let index = self.sources.len() - 1;
+                    self.sunk.insert(index, region);
+                }
+            }
+        }
+    }
+
+    /// Whether `expr` produces a local time, and how sure we are.
+    fn source(&self, expr: &Expr) -> Option<(String, Confidence)> {
+        match expr {
+            Expr::Call(call) => {
+                let Expr::Path(func) = &*call.func else {
+                    return None;
+                };
+                let full = self.imports.resolve(&func.path);
+                let (last, ty) = match full.as_slice() {
+                    [.., ty, last] => (last.as_str(), ty.as_str()),
+                    _ => return None,
+                };
+                let written = func.path.segments.len();
+                let resolved_from = |krate: &str| full.first().is_some_and(|head| head == krate);
+                let confidence = |krate: &str| {
+                    if resolved_from(krate) || self.imports.glob_from(&[krate]) {
+                        Some(Confidence::High)
+                    } else if self.imports.has_crate(krate) {
+                        Some(Confidence::Medium)
+                    } else {
+                        None
+                    }
+                };
+                let found = match (ty, last) {
+                    ("Local", "now" | "today") => {
+                        confidence("chrono").map(|c| (format!("Local::{last}()"), c))
+                    }
+                    ("OffsetDateTime", "now_local") => {
+                        confidence("time").map(|c| ("OffsetDateTime::now_local()".to_string(), c))
+                    }
+                    ("Zoned", "now") => confidence("jiff").map(|c| ("Zoned::now()".to_string(), c)),
+                    _ => None,
+                };
+                let _ = written;
+                found
+            }
+            Expr::MethodCall(call) if call.method == "with_timezone" => {
+                let arg = call.args.first()?;
+                let is_local = match arg {
+                    Expr::Reference(reference) => {
+                        matches!(&*reference.expr, Expr::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "Local"))
+                    }
+                    Expr::Path(p) => p.path.segments.last().is_some_and(|s| s.ident == "Local"),
+                    _ => false,
+                };
+                (is_local && self.imports.has_crate("chrono"))
+                    .then(|| ("with_timezone(&Local)".to_string(), Confidence::High))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Methods after which the local zone no longer matters.
+fn neutralises(method: &str, call: &syn::ExprMethodCall) -> bool {
+    match method {
+        "with_timezone" => call.args.first().is_some_and(|arg| {
+            let text = quote::ToTokens::to_token_stream(arg).to_string();
+            text.contains("Utc") || text.contains("UTC")
+        }),
+        "to_utc"
+        | "naive_utc"
+        | "to_offset"
+        | "timestamp"
+        | "timestamp_millis"
+        | "timestamp_micros"
+        | "timestamp_nanos"
+        | "timestamp_nanos_opt"
+        | "timestamp_subsec_millis"
+        | "unix_timestamp"
+        | "unix_timestamp_nanos"
+        | "hour"
+        | "minute"
+        | "second"
+        | "nanosecond"
+        | "weekday"
+        | "day"
+        | "month"
+        | "year"
+        | "ordinal"
+        | "iso_week"
+        | "offset"
+        | "timezone"
+        | "duration_since"
+        | "signed_duration_since"
+        | "elapsed"
+        | "cmp"
+        | "partial_cmp"
+        | "lt"
+        | "gt"
+        | "le"
+        | "ge"
+        | "eq"
+        | "timestamp_opt"
+        | "to_zoned"
+        | "in_tz"
+        | "with_time_zone"
+        | "timestamp_millis_opt"
+        | "to_offset_utc"
+        | "to_timestamp" => {
+            !(method == "in_tz" || method == "to_zoned")
+                || call.args.first().is_some_and(|arg| {
+                    quote::ToTokens::to_token_stream(arg)
+                        .to_string()
+                        .contains("UTC")
+                })
+        }
+        _ => false,
+    }
+}
+
+/// `Local :: now` or `Local :: today` in a token stream.
+fn tokens_call_local_now(tokens: proc_macro2::TokenStream) -> bool {
+    let tokens: Vec<proc_macro2::TokenTree> = tokens.into_iter().collect();
+    tokens.iter().enumerate().any(|(index, token)| match token {
+        proc_macro2::TokenTree::Ident(ident) if ident == "Local" => {
+            matches!(tokens.get(index + 3), Some(proc_macro2::TokenTree::Ident(next)) if next == "now" || next == "today")
+        }
+        proc_macro2::TokenTree::Group(group) => tokens_call_local_now(group.stream()),
+        _ => false,
+    })
+}

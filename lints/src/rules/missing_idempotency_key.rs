@@ -1,0 +1,188 @@
+//! `missing-idempotency-key`: a publish, or a message type, with no id.
+
+use crate::analysis::apis::{Op, PublishInfo};
+use crate::analysis::ids::IdEvidence;
+use crate::analysis::types::{MessageKind, TypeInfo};
+use crate::analysis::{FileAnalysis, user_apis};
+use crate::context::FileContext;
+use crate::declare_rule;
+use crate::finding::{Confidence, Finding};
+
+declare_rule! {
+    /// ## What it does
+    /// Finds publishes that set no message id or deduplication id (AMQP
+    /// `message_id`, a Kafka record key or id header, `Nats-Msg-Id`, SQS
+    /// `MessageDeduplicationId`, a Service Bus message id, an iggy message
+    /// id, redis `IDMP`), and serialized event, command or message types
+    /// with no field that identifies the message. A correlation id, a
+    /// session id or a partition key is shared by many messages and does
+    /// not count.
+    ///
+    /// ## Why is this bad?
+    /// Delivery is at-least-once: a producer retries after a lost
+    /// confirmation, a consumer is redelivered a message after a crash. With
+    /// an id, the broker's duplicate detection or the consumer's inbox drops
+    /// the second copy; without one, nobody can tell a duplicate from a new
+    /// message, and the customer gets two emails.
+    ///
+    /// ## Example
+    /// ```rust
+    /// use lapin::{BasicProperties, Channel, options::BasicPublishOptions};
+    ///
+    /// async fn publish(channel: &Channel, body: &[u8]) -> lapin::Result<()> {
+    ///     channel
+    ///         .basic_publish("".into(), "orders".into(), BasicPublishOptions::default(), body, BasicProperties::default())
+    ///         .await?;
+    ///     Ok(())
+    /// }
+    /// ```
+    ///
+    /// ## Use instead
+    /// ```rust
+    /// use lapin::{BasicProperties, Channel, options::BasicPublishOptions};
+    ///
+    /// async fn publish(channel: &Channel, order_id: &str, body: &[u8]) -> lapin::Result<()> {
+    ///     let properties = BasicProperties::default().with_message_id(format!("order-placed-{order_id}").into());
+    ///     channel
+    ///         .basic_publish("".into(), "orders".into(), BasicPublishOptions::default(), body, properties)
+    ///         .await?;
+    ///     Ok(())
+    /// }
+    /// ```
+    ///
+    /// ## Known limitations
+    /// A publish is judged only when its message is built in the same
+    /// function; one built by a helper or passed in as a parameter is not
+    /// reported. An id inside the body of the message is not seen. Brokers
+    /// with no client-set id (core NATS, MQTT, Pulsar, Google Pub/Sub) are
+    /// not reported. A type counts as a message when it derives `Serialize`,
+    /// its name ends in `Event`, `Command`, `Message`, `Envelope` or
+    /// `Notification`, and the file uses a broker client (or the type is in
+    /// the config's `wrappers.event-types`).
+    ///
+    /// ## Chapter
+    /// Chapter 4, "Delivery semantics and idempotency": `idempotency/index.html`.
+    pub static MISSING_IDEMPOTENCY_KEY = {
+        name: "missing-idempotency-key",
+        summary: "a publish, or an event type, with no message id or deduplication id",
+        chapter: "idempotency/index.html",
+        severity: Warning,
+        check: check,
+    }
+}
+
+const RULE: &str = "missing-idempotency-key";
+
+fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
+    let user = user_apis(ctx);
+    let analysis = FileAnalysis::of(ctx, user);
+    let mut publishes = 0;
+    for flow in &analysis.flows {
+        for (event, recognized) in flow.ops() {
+            let Op::Publish(PublishInfo { id, dedup }) = &recognized.op else {
+                continue;
+            };
+            publishes += 1;
+            if *dedup && *id == IdEvidence::Absent {
+                out.push(Finding {
+                    rule: RULE,
+                    region: event.region,
+                    message: format!(
+                        "this {} publish sets no message id or deduplication id",
+                        recognized.api
+                    ),
+                    help: Some(help_for(recognized.api).into()),
+                    labels: Vec::new(),
+                    confidence: recognized.confidence,
+                });
+            }
+        }
+    }
+
+    // Message types: only in files that talk to a broker (or for types the
+    // user listed), since `...Message` and `...Event` are common names in
+    // UI and chat code too.
+    let messaging = analysis.imports.has_any(&[
+        "lapin",
+        "rdkafka",
+        "async_nats",
+        "aws_sdk_sqs",
+        "azure_messaging_servicebus",
+        "azservicebus",
+        "redis",
+        "google_cloud_pubsub",
+        "gcloud_pubsub",
+        "fe2o3_amqp",
+        "pulsar",
+        "rumqttc",
+        "iggy",
+        "fluvio",
+        "broker",
+    ]) || publishes > 0;
+    // A generic envelope with an id (`Envelope<T> { id, payload: T }`)
+    // carries the id for every payload type.
+    let envelope = analysis
+        .types
+        .iter()
+        .any(|info| info.generic && info.has_id());
+    for info in &analysis.types {
+        let Some(kind) = info.message_kind else {
+            continue;
+        };
+        if !info.serialized || info.wraps_only || info.has_id() || info.generic {
+            continue;
+        }
+        if kind == MessageKind::Named
+            && (!messaging || envelope || wrapped_with_id(info, &analysis.types))
+        {
+            continue;
+        }
+        let confidence = match kind {
+            MessageKind::Configured => Confidence::High,
+            MessageKind::Named if info.fields.is_empty() => continue,
+            MessageKind::Named => Confidence::Medium,
+        };
+        out.push(Finding {
+            rule: RULE,
+            region: info.region,
+            message: format!("`{}` is a serialized message type with no field that identifies the message", info.name),
+            help: Some("add an id (a UUID or a deterministic key such as `order-placed-{order_id}`) that consumers can deduplicate on".into()),
+            labels: Vec::new(),
+            confidence,
+        });
+    }
+}
+
+/// Whether another type of the file holds this one in a field and has an
+/// id itself: the id lives on the envelope.
+fn wrapped_with_id(info: &TypeInfo, types: &[TypeInfo]) -> bool {
+    types.iter().any(|other| {
+        other.name != info.name
+            && other.has_id()
+            && other.fields.iter().any(|field| {
+                field
+                    .ty
+                    .split(|c: char| !c.is_alphanumeric() && c != '_')
+                    .any(|part| part == info.name)
+            })
+    })
+}
+
+fn help_for(api: &str) -> &'static str {
+    match api {
+        "lapin" => "set `BasicProperties::default().with_message_id(..)` from a deterministic key",
+        "rdkafka" => "give the record a key (or an id header) that identifies the message",
+        "async-nats" => {
+            "use `Publish::build().message_id(..)` or the `Nats-Msg-Id` header so JetStream drops duplicates"
+        }
+        "aws-sdk-sqs" => {
+            "set `.message_deduplication_id(..)` (FIFO queues) or an id attribute consumers deduplicate on"
+        }
+        "servicebus" => "call `set_message_id(..)` so duplicate detection drops retries",
+        "redis" => "use `xadd_options` with `StreamAddOptions::idmp(..)`, or add an id field",
+        "iggy" => "set `IggyMessage::builder().id(..)` from a deterministic key",
+        _ => {
+            "set a message id derived from what the message is about, so duplicates can be dropped"
+        }
+    }
+}

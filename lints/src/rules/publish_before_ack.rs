@@ -1,0 +1,143 @@
+//! `publish-before-ack`: while handling a message, a derived message
+//! published before the ack with nothing to deduplicate it on.
+
+use std::collections::BTreeSet;
+
+use crate::analysis::apis::{Op, PublishInfo};
+use crate::analysis::flow::{Event, FnFlow};
+use crate::analysis::ids::IdEvidence;
+use crate::analysis::{FileAnalysis, user_apis};
+use crate::context::FileContext;
+use crate::declare_rule;
+use crate::finding::{Confidence, Finding, Label};
+
+declare_rule! {
+    /// ## What it does
+    /// Finds, in a consumer, a message published before the consumed
+    /// message is acked, when the published message carries no id (or a
+    /// random one). A publish whose id derives from the consumed message,
+    /// an outbox insert, and a Kafka transaction that commits the consumed
+    /// offsets with the output are not findings.
+    ///
+    /// ## Why is this bad?
+    /// A crash between the publish and the ack means the consumed message
+    /// is redelivered and handled again, and the derived message is
+    /// published a second time. With no id, or a fresh random one, no
+    /// downstream consumer and no broker deduplication can tell the copy
+    /// from a new message. Derive the id from the consumed message (its id
+    /// plus what the step does), so the second publish is a detectable
+    /// duplicate.
+    ///
+    /// ## Example
+    /// ```rust
+    /// use async_nats::jetstream::{self, Message};
+    ///
+    /// async fn handle(js: &jetstream::Context, msg: Message) -> anyhow::Result<()> {
+    ///     let receipt = format!("paid:{}", String::from_utf8_lossy(&msg.payload));
+    ///     js.publish("receipts", receipt.into()).await?.await?;
+    ///     msg.ack().await.map_err(|e| anyhow::anyhow!(e))?;
+    ///     Ok(())
+    /// }
+    /// ```
+    ///
+    /// ## Use instead
+    /// ```rust
+    /// use async_nats::jetstream::{self, Message, context::Publish};
+    ///
+    /// async fn handle(js: &jetstream::Context, msg: Message) -> anyhow::Result<()> {
+    ///     let receipt = format!("paid:{}", String::from_utf8_lossy(&msg.payload));
+    ///     let source = msg.info().map_err(|e| anyhow::anyhow!(e))?.stream_sequence;
+    ///     js.send_publish("receipts", Publish::build().payload(receipt.into()).message_id(format!("receipt-{source}")))
+    ///         .await?
+    ///         .await?;
+    ///     msg.ack().await.map_err(|e| anyhow::anyhow!(e))?;
+    ///     Ok(())
+    /// }
+    /// ```
+    ///
+    /// ## Known limitations
+    /// A publish whose message is built by a helper or passed in is not
+    /// judged (its id cannot be seen). An id set inside the payload rather
+    /// than as the broker's message id is not seen. Only publishes on the
+    /// same path of the same task as the ack are ordered; work in a spawned
+    /// task is treated as concurrent.
+    ///
+    /// ## Chapter
+    /// Chapter 4, "Delivery semantics and idempotency": `idempotency/index.html`.
+    pub static PUBLISH_BEFORE_ACK = {
+        name: "publish-before-ack",
+        summary: "a derived message published before the ack with no idempotency key",
+        chapter: "idempotency/index.html",
+        severity: Warning,
+        check: check,
+    }
+}
+
+const RULE: &str = "publish-before-ack";
+
+fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
+    let analysis = FileAnalysis::of(ctx, user_apis(ctx));
+    for flow in &analysis.flows {
+        if flow.has_kafka_transaction() {
+            continue;
+        }
+        let mut reported = BTreeSet::new();
+        for (ack, ack_op) in flow.ops() {
+            let Op::Ack { message } = &ack_op.op else {
+                continue;
+            };
+            let derived = if message.is_empty() {
+                BTreeSet::new()
+            } else {
+                flow.derived_from(message)
+            };
+            for (publish, publish_op) in flow.ops() {
+                let Op::Publish(PublishInfo { id, .. }) = &publish_op.op else {
+                    continue;
+                };
+                if reported.contains(&publish.seq)
+                    || !flow.runs_before(publish, ack)
+                    || !handling(flow, publish, ack, message)
+                {
+                    continue;
+                }
+                let (message_text, confidence) = match id {
+                    IdEvidence::Absent => (
+                        "is published before the consumed message is acked, with no message id",
+                        Confidence::High,
+                    ),
+                    IdEvidence::Present { from, random: true }
+                        if !from.iter().any(|name| derived.contains(name)) =>
+                    {
+                        (
+                            "is published before the consumed message is acked, with a random id that changes on redelivery",
+                            Confidence::Medium,
+                        )
+                    }
+                    _ => continue,
+                };
+                reported.insert(publish.seq);
+                out.push(Finding {
+                    rule: RULE,
+                    region: publish.region,
+                    message: format!("this message {message_text}: a crash before the ack publishes an undetectable duplicate"),
+                    help: Some("derive the published message's id from the consumed message (or write it to an outbox in the same transaction)".into()),
+                    labels: vec![Label { region: ack.region, message: "the consumed message is acked here".into() }],
+                    confidence: confidence.min(publish_op.confidence).min(ack_op.confidence),
+                });
+            }
+        }
+    }
+}
+
+/// Whether the publish happens while the acked message is being handled:
+/// after the message was received (or it is a parameter of a handler), or,
+/// when the ack names no message (a Kafka `commit`), in the same loop.
+fn handling(flow: &FnFlow, publish: &Event, ack: &Event, message: &BTreeSet<String>) -> bool {
+    if message.is_empty() {
+        return !ack.loops.is_empty() && publish.loops.last() == ack.loops.last();
+    }
+    message
+        .iter()
+        .any(|name| flow.bound_before(name, publish.seq))
+}

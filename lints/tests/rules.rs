@@ -1,0 +1,190 @@
+//! The rules against their own documentation and their fixtures.
+//!
+//! - Every rule's doc `## Example` must trigger the rule and its
+//!   `## Use instead` must not.
+//! - Every fixture `tests/fixtures/<rule>.rs` marks the lines that must be
+//!   reported with a trailing `//~ <rule>` comment; a finding on an unmarked
+//!   line, or a marked line with no finding, fails the test. The findings
+//!   are also snapshotted (line:col, rule, confidence, message), so a change
+//!   in what a rule says is reviewed as a diff.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use eda_lint::finding::Finding;
+use eda_lint::rules::RULES;
+use eda_lint::{Config, lint_source};
+
+/// The findings of `rule` on `source`, through the real pipeline.
+fn findings(rule: &str, path: &str, source: &str) -> Vec<Finding> {
+    let report = lint_source(Path::new(path), source, &Config::default());
+    assert!(
+        !report.is_incomplete(),
+        "{path} was not fully analysed: {:#?}",
+        report.diagnostics
+    );
+    report
+        .findings
+        .into_iter()
+        .filter(|finding| finding.rule == rule)
+        .collect()
+}
+
+/// The first fenced code block after `heading` in a rule's doc.
+fn code_after(doc: &str, heading: &str) -> Option<String> {
+    let rest = &doc[doc.find(heading)? + heading.len()..];
+    let start = rest.find("```")?;
+    let rest = &rest[start..];
+    let body_start = rest.find('\n')? + 1;
+    let body = &rest[body_start..];
+    let end = body.find("```")?;
+    Some(body[..end].to_string())
+}
+
+#[test]
+fn every_rule_documents_itself_completely() {
+    for rule in RULES {
+        for heading in [
+            "## What it does",
+            "## Why is this bad?",
+            "## Example",
+            "## Use instead",
+            "## Known limitations",
+            "## Chapter",
+        ] {
+            assert!(rule.doc.contains(heading), "{} lacks {heading}", rule.name);
+        }
+        assert!(
+            rule.doc.contains(rule.chapter),
+            "{}: the doc names another chapter than {}",
+            rule.name,
+            rule.chapter
+        );
+    }
+    let names: BTreeSet<&str> = RULES.iter().map(|rule| rule.name).collect();
+    assert_eq!(
+        names,
+        BTreeSet::from([
+            "auto-ack",
+            "ack-before-processing",
+            "publish-before-ack",
+            "missing-idempotency-key",
+            "local-time",
+            "dual-write"
+        ])
+    );
+}
+
+#[test]
+fn every_doc_example_fires_and_every_use_instead_is_silent() {
+    for rule in RULES {
+        let example = code_after(rule.doc, "## Example")
+            .unwrap_or_else(|| panic!("{}: no Example code", rule.name));
+        let fixed = code_after(rule.doc, "## Use instead")
+            .unwrap_or_else(|| panic!("{}: no Use instead code", rule.name));
+        let fired = findings(rule.name, "example.rs", &example);
+        assert!(
+            !fired.is_empty(),
+            "{}: its Example does not trigger it",
+            rule.name
+        );
+        let silent = findings(rule.name, "use_instead.rs", &fixed);
+        assert!(
+            silent.is_empty(),
+            "{}: its Use instead triggers it: {silent:#?}",
+            rule.name
+        );
+    }
+}
+
+/// `(line, rule)` pairs marked with `//~ rule` in a fixture.
+fn expected(source: &str) -> BTreeSet<(usize, String)> {
+    source
+        .lines()
+        .enumerate()
+        .flat_map(|(index, line)| {
+            line.split("//~").skip(1).flat_map(move |marks| {
+                marks
+                    .split_whitespace()
+                    .map(move |mark| (index + 1, mark.trim_end_matches(',').to_string()))
+            })
+        })
+        .collect()
+}
+
+/// The compact rendering that is snapshotted.
+fn render(findings: &[Finding]) -> String {
+    findings
+        .iter()
+        .map(|finding| {
+            let mut line = format!(
+                "{}:{} {} [{:?}] {}",
+                finding.region.start.line,
+                finding.region.start.column,
+                finding.rule,
+                finding.confidence,
+                finding.message
+            );
+            for label in &finding.labels {
+                line.push_str(&format!(
+                    "\n    {}:{} {}",
+                    label.region.start.line, label.region.start.column, label.message
+                ));
+            }
+            line
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn check_fixture(rule: &str) {
+    let path = format!("{}/tests/fixtures/{}.rs", env!("CARGO_MANIFEST_DIR"), rule);
+    let source = std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("{path}: {error}"));
+    let found = findings(rule, &path, &source);
+    let got: BTreeSet<(usize, String)> = found
+        .iter()
+        .map(|f| (f.region.start.line, f.rule.to_string()))
+        .collect();
+    let want: BTreeSet<(usize, String)> = expected(&source)
+        .into_iter()
+        .filter(|(_, r)| r == rule)
+        .collect();
+    let missing: Vec<_> = want.difference(&got).collect();
+    let unexpected: Vec<_> = got.difference(&want).collect();
+    assert!(
+        missing.is_empty() && unexpected.is_empty(),
+        "{rule}: missing {missing:?}, unexpected {unexpected:?}\n{}",
+        render(&found)
+    );
+    insta::assert_snapshot!(rule, render(&found));
+}
+
+#[test]
+fn fixture_auto_ack() {
+    check_fixture("auto-ack");
+}
+
+#[test]
+fn fixture_ack_before_processing() {
+    check_fixture("ack-before-processing");
+}
+
+#[test]
+fn fixture_publish_before_ack() {
+    check_fixture("publish-before-ack");
+}
+
+#[test]
+fn fixture_missing_idempotency_key() {
+    check_fixture("missing-idempotency-key");
+}
+
+#[test]
+fn fixture_local_time() {
+    check_fixture("local-time");
+}
+
+#[test]
+fn fixture_dual_write() {
+    check_fixture("dual-write");
+}
