@@ -18,12 +18,17 @@
         securityLevel: 'strict',
     });
 
-    // A diagram that does not parse is a bug in the book: say so in the
-    // console (the browser test fails on console errors) and leave its
-    // source visible instead of a blank space.
-    mermaid
-        .run({ querySelector: 'pre.mermaid' })
-        .catch((error) => console.error('mermaid: a diagram failed to render:', error));
+    // One run per diagram, so that a diagram that does not parse stops only
+    // itself. It is a bug in the book: say which one in the console (the
+    // browser test fails on console errors), mark it for the test, and leave
+    // its source visible instead of a blank space.
+    document.querySelectorAll('pre.mermaid').forEach((diagram, index) => {
+        mermaid.run({ nodes: [diagram] }).catch((error) => {
+            const reason = (error && (error.message || error.str)) || String(error);
+            diagram.dataset.mermaidError = reason;
+            console.error(`mermaid: diagram ${index + 1} of this page does not render: ${reason}`);
+        });
+    });
 
     const themeList = document.getElementById('mdbook-theme-list');
     if (themeList) {

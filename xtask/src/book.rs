@@ -162,6 +162,8 @@ pub fn build_book_at(book_root: &Path) -> Result<BuiltBook> {
 /// root, but with the chapter's own relative links: when the chapter lives in
 /// a folder (`welcome/index.md`), every `../other/index.html` link of that
 /// copy is broken, and `http://127.0.0.1:3000/` is the page `serve` prints.
+/// (The empty icon stops browsers asking for a `/favicon.ico` that mdBook
+/// does not write.)
 fn write_front_page(out_dir: &Path, first_chapter: &Path, title: Option<&str>) -> Result<()> {
     if first_chapter
         .parent()
@@ -184,7 +186,8 @@ fn write_front_page(out_dir: &Path, first_chapter: &Path, title: Option<&str>) -
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <title>{title}</title>\n\
          <meta http-equiv=\"refresh\" content=\"0; url={target}\">\n\
-         <link rel=\"canonical\" href=\"{target}\">\n</head>\n\
+         <link rel=\"canonical\" href=\"{target}\">\n\
+         <link rel=\"icon\" href=\"data:,\">\n</head>\n\
          <body><p>The book starts at <a href=\"{target}\">{target}</a>.</p></body>\n</html>\n"
     );
     let index = out_dir.join("index.html");

@@ -30,6 +30,10 @@ pub struct Args {
     /// The loopback port to listen on (0 picks a free one).
     #[arg(long, default_value_t = 3000)]
     pub port: u16,
+    /// Serve another mdBook folder instead of the workshop's `book/` (a test
+    /// fixture, a copy being edited).
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 /// The path the reload script polls; not a file of the book.
@@ -50,10 +54,15 @@ struct Site {
 /// Builds the book and serves it until interrupted.
 pub fn run(args: Args) -> Result<()> {
     let root = crate::workspace::root();
-    let book_root = book::book_dir(&root);
+    let book_root = match &args.dir {
+        Some(dir) => {
+            std::path::absolute(dir).with_context(|| format!("cannot resolve {}", dir.display()))?
+        }
+        None => book::book_dir(&root),
+    };
 
     let started = Instant::now();
-    let out_dir = match book::build(&root) {
+    let out_dir = match book::build_book_at(&book_root) {
         Ok(built) => {
             report_warnings(&built.warnings);
             println!(
@@ -65,7 +74,7 @@ pub fn run(args: Args) -> Result<()> {
         Err(error) => {
             // Keep serving: the next save that fixes the book rebuilds it.
             eprintln!("error: {error:#}");
-            eprintln!("Serving what is in book/build; fix the error and save to rebuild.");
+            eprintln!("Serving the last build; fix the error and save to rebuild.");
             book_root.join("build")
         }
     };
@@ -91,7 +100,7 @@ pub fn run(args: Args) -> Result<()> {
     });
 
     // The watcher must live as long as the server: dropping it stops it.
-    let _watcher = match watch_book(&root, &book_root, Arc::clone(&site)) {
+    let _watcher = match watch_book(&book_root, Arc::clone(&site)) {
         Ok(watcher) => Some(watcher),
         Err(error) => {
             eprintln!(
@@ -142,11 +151,7 @@ fn next_step(root: &Path, url: &str) -> String {
 
 /// Rebuilds the book when a file under `book/` (but not `book/build`)
 /// changes.
-fn watch_book(
-    root: &Path,
-    book_root: &Path,
-    site: Arc<Site>,
-) -> Result<notify::RecommendedWatcher> {
+fn watch_book(book_root: &Path, site: Arc<Site>) -> Result<notify::RecommendedWatcher> {
     let (changes, changed) = mpsc::channel();
     let build_dir = site.out_dir.clone();
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
@@ -162,7 +167,7 @@ fn watch_book(
         .watch(book_root, RecursiveMode::Recursive)
         .with_context(|| format!("cannot watch {}", book_root.display()))?;
 
-    let root = root.to_path_buf();
+    let book_root = book_root.to_path_buf();
     std::thread::spawn(move || {
         while changed.recv().is_ok() {
             // Let the burst of writes of one save settle.
@@ -173,7 +178,7 @@ fn watch_book(
                     .build_lock
                     .write()
                     .unwrap_or_else(PoisonError::into_inner);
-                book::build(&root)
+                book::build_book_at(&book_root)
             };
             match result {
                 Ok(built) => {

@@ -1,0 +1,450 @@
+//! The book in a real browser: what a reader sees.
+//!
+//! Builds and serves the book with `cargo xtask serve` (the learner's
+//! command), loads every chapter in headless Chromium over the DevTools
+//! Protocol, and checks that:
+//! - every ```` ```mermaid ```` block became an SVG diagram, with no syntax error;
+//! - every quiz is mounted and can be started (it shows its first question);
+//! - search finds a known term and links to the chapter that teaches it;
+//! - no page logs an error to the console (a failed script, a 404, ...);
+//! - the front page leads to the first chapter.
+//!
+//! Chromium comes from the system (`apt-get install chromium`; `CHROMIUM`
+//! names another binary). Without it the test is skipped loudly, except
+//! under CI (`CI` set), where it fails: CI must run it.
+
+#[path = "browser/cdp.rs"]
+mod cdp;
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use cdp::{Browser, Page};
+use serde_json::{Value, json};
+
+/// A term the search must find, and the chapter it must lead to.
+const SEARCH_TERM: &str = "idempotency";
+const SEARCH_EXPECTED_CHAPTER: &str = "idempotency/index.html";
+
+/// The first build compiles xtask and renders the book on a 2-core machine.
+const SERVE_TIMEOUT: Duration = Duration::from_secs(900);
+
+fn workspace_root() -> PathBuf {
+    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir.parent().unwrap_or(manifest_dir).to_path_buf()
+}
+
+/// `CHROMIUM`, or the first Chromium-like program on the `PATH`.
+fn find_chromium() -> Option<PathBuf> {
+    if let Some(explicit) = std::env::var_os("CHROMIUM") {
+        return Some(PathBuf::from(explicit));
+    }
+    let path = std::env::var_os("PATH")?;
+    [
+        "chromium",
+        "chromium-browser",
+        "google-chrome",
+        "google-chrome-stable",
+    ]
+    .iter()
+    .flat_map(|name| std::env::split_paths(&path).map(move |dir| dir.join(name)))
+    .find(|candidate| candidate.is_file())
+}
+
+/// `cargo xtask serve --port 0`, stopped when dropped.
+struct ServedBook {
+    process: Child,
+    url: String,
+}
+
+impl ServedBook {
+    fn start(root: &Path) -> ServedBook {
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let mut process = Command::new(cargo)
+            .args(["xtask", "serve", "--port", "0"])
+            .current_dir(root)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("cannot run `cargo xtask serve`");
+        let (Some(stdout), Some(mut stderr)) = (process.stdout.take(), process.stderr.take())
+        else {
+            panic!("`cargo xtask serve`'s output is not piped");
+        };
+        let (announce, announced) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(rest) = line.strip_prefix("The book is at ") {
+                    let url = rest
+                        .split_whitespace()
+                        .next()
+                        .unwrap_or_default()
+                        .to_string();
+                    let _ = announce.send(url);
+                }
+            }
+        });
+        // Keep stderr for the failure message; it is read to the end only
+        // if the server dies.
+        let url = match announced.recv_timeout(SERVE_TIMEOUT) {
+            Ok(url) => url,
+            Err(_) => {
+                let _ = process.kill();
+                let _ = process.wait();
+                let mut errors = String::new();
+                let _ = stderr.read_to_string(&mut errors);
+                panic!("`cargo xtask serve` did not print its URL; its stderr:\n{errors}");
+            }
+        };
+        // Drain stderr so the server never blocks writing warnings.
+        std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+        ServedBook { process, url }
+    }
+}
+
+impl Drop for ServedBook {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+/// A chapter page of the built book and what it should show.
+#[derive(Debug)]
+struct ChapterPage {
+    /// Relative to the book's root: `configuration/index.html`.
+    path: String,
+    diagrams: usize,
+    quizzes: usize,
+}
+
+/// The chapter pages of the built book, read from the HTML `serve` built.
+fn chapter_pages(out_dir: &Path) -> Vec<ChapterPage> {
+    fn walk(dir: &Path, out_dir: &Path, pages: &mut Vec<ChapterPage>) {
+        let entries = std::fs::read_dir(dir)
+            .unwrap_or_else(|error| panic!("cannot list {}: {error}", dir.display()));
+        for entry in entries.map_while(Result::ok) {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, out_dir, pages);
+                continue;
+            }
+            let Ok(relative) = path.strip_prefix(out_dir) else {
+                continue;
+            };
+            let relative = relative.to_string_lossy().replace('\\', "/");
+            // Not chapters: the front-page redirect, and mdBook's own pages.
+            if !relative.ends_with(".html")
+                || ["index.html", "404.html", "print.html", "toc.html"].contains(&relative.as_str())
+            {
+                continue;
+            }
+            let html = std::fs::read_to_string(&path)
+                .unwrap_or_else(|error| panic!("cannot read {}: {error}", path.display()));
+            pages.push(ChapterPage {
+                diagrams: html.matches("<pre class=\"mermaid\">").count(),
+                quizzes: html.matches("class=\"quiz-placeholder\"").count(),
+                path: relative,
+            });
+        }
+    }
+    let mut pages = Vec::new();
+    walk(out_dir, out_dir, &mut pages);
+    pages.sort_by(|a, b| a.path.cmp(&b.path));
+    pages
+}
+
+/// Loads `url` and waits until the page and its deferred scripts have run.
+fn open(browser: &mut Browser, page: &Page, url: &str) -> Result<(), String> {
+    browser.call(Some(page), "Page.navigate", json!({ "url": url }))?;
+    browser.wait_for(
+        page,
+        &format!(
+            "location.href === {} && document.readyState === 'complete'",
+            json!(url)
+        ),
+        &format!("loading {url}"),
+    )
+}
+
+/// Console errors, uncaught exceptions and failed loads among `events`.
+fn errors_in(events: &[Value], where_: &str) -> Vec<String> {
+    let mut errors = Vec::new();
+    for event in events {
+        let params = &event["params"];
+        match event["method"].as_str() {
+            Some("Runtime.consoleAPICalled")
+                if matches!(params["type"].as_str(), Some("error" | "assert")) =>
+            {
+                let text: Vec<String> = params["args"]
+                    .as_array()
+                    .map(|args| {
+                        args.iter()
+                            .map(|arg| {
+                                arg["value"]
+                                    .as_str()
+                                    .map(str::to_string)
+                                    .or_else(|| arg["description"].as_str().map(str::to_string))
+                                    .unwrap_or_else(|| arg.to_string())
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                errors.push(format!("{where_}: console.error: {}", text.join(" ")));
+            }
+            Some("Runtime.exceptionThrown") => {
+                let details = &params["exceptionDetails"];
+                let description = details["exception"]["description"]
+                    .as_str()
+                    .or_else(|| details["text"].as_str())
+                    .unwrap_or("?");
+                errors.push(format!("{where_}: uncaught exception: {description}"));
+            }
+            Some("Log.entryAdded") if params["entry"]["level"].as_str() == Some("error") => {
+                let entry = &params["entry"];
+                errors.push(format!(
+                    "{where_}: {} {}",
+                    entry["text"].as_str().unwrap_or("?"),
+                    entry["url"].as_str().unwrap_or("")
+                ));
+            }
+            _ => {}
+        }
+    }
+    errors
+}
+
+/// Saves a screenshot next to the test's build files, to look at by hand.
+fn screenshot(browser: &mut Browser, page: &Page, name: &str) -> Result<PathBuf, String> {
+    let shot = browser.call(
+        Some(page),
+        "Page.captureScreenshot",
+        json!({ "format": "png", "captureBeyondViewport": false }),
+    )?;
+    let data = shot["data"].as_str().ok_or("no screenshot data")?;
+    let png = data_encoding::BASE64
+        .decode(data.as_bytes())
+        .map_err(|error| format!("screenshot is not base64: {error}"))?;
+    let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("browser-{name}.png"));
+    std::fs::write(&path, png).map_err(|error| format!("{}: {error}", path.display()))?;
+    Ok(path)
+}
+
+/// Checks one chapter: its diagrams and quizzes.
+fn check_chapter(
+    browser: &mut Browser,
+    page: &Page,
+    base_url: &str,
+    chapter: &ChapterPage,
+) -> Result<(), String> {
+    let url = format!("{base_url}{}", chapter.path);
+    open(browser, page, &url)?;
+    if chapter.diagrams > 0 {
+        // Each diagram ends drawn or marked as failed by mermaid-init.js.
+        browser.wait_for(
+            page,
+            &format!(
+                "document.querySelectorAll('pre.mermaid > svg, pre.mermaid[data-mermaid-error]').length === {}",
+                chapter.diagrams
+            ),
+            &format!("{}: {} mermaid diagram(s) rendered", chapter.path, chapter.diagrams),
+        )?;
+        let broken = browser.evaluate(
+            page,
+            "[...document.querySelectorAll('pre.mermaid')]\
+             .map((diagram, index) => [index + 1, diagram.dataset.mermaidError \
+                 || (/Syntax error|Parse error/i.test(diagram.textContent) ? diagram.textContent : null)])\
+             .filter(([, error]) => error)\
+             .map(([number, error]) => `diagram ${number}: ${error}`)",
+        )?;
+        if broken.as_array().is_some_and(|broken| !broken.is_empty()) {
+            return Err(format!(
+                "{}: mermaid diagram(s) not drawn: {broken}",
+                chapter.path
+            ));
+        }
+    }
+    if chapter.quizzes > 0 {
+        // The front end mounts each quiz into its placeholder: a header and
+        // a button to start it.
+        browser.wait_for(
+            page,
+            &format!(
+                "[...document.querySelectorAll('.quiz-placeholder')]\
+                 .filter((quiz) => quiz.querySelector('.mdbook-quiz button')).length === {}",
+                chapter.quizzes
+            ),
+            &format!("{}: {} quiz(zes) mounted", chapter.path, chapter.quizzes),
+        )?;
+        // Start the first quiz as a reader would; its first question shows.
+        browser.evaluate(
+            page,
+            "document.querySelector('.quiz-placeholder .mdbook-quiz button').click(), true",
+        )?;
+        browser.wait_for(
+            page,
+            "(() => { const quiz = document.querySelector('.quiz-placeholder .mdbook-quiz'); \
+             return quiz.querySelectorAll('input, textarea').length > 0 \
+                 && quiz.querySelector('.prompt, [class*=prompt]') !== null; })()",
+            &format!(
+                "{}: the quiz's first question shows after Start",
+                chapter.path
+            ),
+        )?;
+    }
+    Ok(())
+}
+
+/// Opens the search bar, types `SEARCH_TERM` key by key, reads the results.
+fn check_search(
+    browser: &mut Browser,
+    page: &Page,
+    base_url: &str,
+    start: &str,
+) -> Result<(), String> {
+    open(browser, page, &format!("{base_url}{start}"))?;
+    browser.evaluate(
+        page,
+        "document.getElementById('mdbook-search-toggle').click(), true",
+    )?;
+    browser.wait_for(
+        page,
+        "document.activeElement === document.getElementById('mdbook-searchbar')",
+        "the search bar has the focus after a click on the search button",
+    )?;
+    for key in SEARCH_TERM.chars() {
+        let text = key.to_string();
+        browser.call(
+            Some(page),
+            "Input.dispatchKeyEvent",
+            json!({ "type": "keyDown", "text": text, "key": text }),
+        )?;
+        browser.call(
+            Some(page),
+            "Input.dispatchKeyEvent",
+            json!({ "type": "keyUp", "key": text }),
+        )?;
+    }
+    browser.wait_for(
+        page,
+        &format!(
+            "[...document.querySelectorAll('#mdbook-searchresults li a')]\
+             .some((link) => link.getAttribute('href').includes({}))",
+            json!(SEARCH_EXPECTED_CHAPTER)
+        ),
+        &format!("searching `{SEARCH_TERM}` lists {SEARCH_EXPECTED_CHAPTER}"),
+    )
+}
+
+#[test]
+fn the_book_works_in_a_real_browser() {
+    let Some(chromium) = find_chromium() else {
+        if std::env::var_os("CI").is_some() {
+            panic!(
+                "the browser test must run in CI, but no Chromium was found: \
+                 install it (`apt-get install -y chromium`) or set CHROMIUM to its path"
+            );
+        }
+        eprintln!(
+            "\n\
+             ==================================================================\n\
+             SKIPPED the real-browser test of the book: no Chromium found.\n\
+             Install it (`sudo apt-get install chromium`) or set CHROMIUM=/path.\n\
+             (Under CI, with `CI` set, this is a failure, not a skip.)\n\
+             ==================================================================\n"
+        );
+        return;
+    };
+
+    let root = workspace_root();
+    let served = ServedBook::start(&root);
+    let base_url = served.url.clone();
+
+    let chapters = chapter_pages(&root.join("book").join("build"));
+    assert!(
+        chapters.iter().any(|chapter| chapter.diagrams > 0),
+        "the book has no ```mermaid diagram: the browser test would check nothing ({chapters:?})"
+    );
+    assert!(
+        chapters.iter().any(|chapter| chapter.quizzes > 0),
+        "the book has no {{{{#quiz}}}}: the browser test would check nothing ({chapters:?})"
+    );
+
+    let profile = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("chromium-profile-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&profile);
+    let mut browser =
+        Browser::launch(&chromium, &profile).unwrap_or_else(|error| panic!("{error}"));
+    let page = browser.new_page().unwrap_or_else(|error| panic!("{error}"));
+    for domain in ["Page.enable", "Runtime.enable", "Log.enable"] {
+        browser
+            .call(Some(&page), domain, json!({}))
+            .unwrap_or_else(|error| panic!("{error}"));
+    }
+
+    let mut failures = Vec::new();
+
+    // The URL `serve` prints leads to the first chapter.
+    let front = browser
+        .call(Some(&page), "Page.navigate", json!({ "url": base_url }))
+        .and_then(|_| {
+            browser.wait_for(
+                &page,
+                "location.pathname !== '/' && document.readyState === 'complete' \
+             && document.querySelector('#mdbook-content main h1') !== null",
+                "the front page leads to the first chapter",
+            )
+        });
+    if let Err(error) = front {
+        failures.push(error);
+    }
+    failures.extend(errors_in(&browser.take_events(), "front page"));
+
+    for chapter in &chapters {
+        if let Err(error) = check_chapter(&mut browser, &page, &base_url, chapter) {
+            failures.push(error);
+        }
+        // Pictures of the first diagram and quiz of each chapter, to look at
+        // when this test fails (or by hand): target/tmp/browser-*.png.
+        for (selector, what) in [("pre.mermaid", "diagram"), (".quiz-placeholder", "quiz")] {
+            let shown = browser.evaluate(
+                &page,
+                &format!(
+                    "(() => {{ const element = document.querySelector('{selector}'); \
+                     if (!element) return false; element.scrollIntoView(); return true; }})()"
+                ),
+            );
+            if shown == Ok(Value::Bool(true)) {
+                let name = format!(
+                    "{}-{what}",
+                    chapter.path.trim_end_matches(".html").replace('/', "-")
+                );
+                if let Err(error) = screenshot(&mut browser, &page, &name) {
+                    failures.push(error);
+                }
+            }
+        }
+        failures.extend(errors_in(&browser.take_events(), &chapter.path));
+    }
+
+    let search_start = &chapters[0].path;
+    let searched = check_search(&mut browser, &page, &base_url, search_start)
+        .and_then(|()| screenshot(&mut browser, &page, "search").map(|_| ()));
+    if let Err(error) = searched {
+        failures.push(error);
+    }
+    failures.extend(errors_in(&browser.take_events(), "search"));
+
+    drop(browser);
+    drop(served);
+    let _ = std::fs::remove_dir_all(&profile);
+    assert!(
+        failures.is_empty(),
+        "what a reader would see is wrong:\n  {}",
+        failures.join("\n  ")
+    );
+}
