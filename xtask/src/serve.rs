@@ -156,9 +156,10 @@ fn watch_book(book_root: &Path, site: Arc<Site>) -> Result<notify::RecommendedWa
     let build_dir = site.out_dir.clone();
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
         let Ok(event) = event else { return };
-        // Ignore what the build itself writes, or every build would trigger
-        // the next one.
-        if event.paths.iter().any(|path| !path.starts_with(&build_dir)) {
+        // Ignore what the build itself does, or every build would trigger
+        // the next one: it reads the sources (inotify reports opens) and
+        // writes `build/`.
+        if !event.kind.is_access() && event.paths.iter().any(|path| !path.starts_with(&build_dir)) {
             let _ = changes.send(());
         }
     })
