@@ -249,7 +249,7 @@ fn explain_rule(rule: &crate::rules::Rule) -> String {
         rule.summary,
         output::severity_word(rule.default_severity),
         rule.chapter,
-        rule.doc.trim_end()
+        output::doc_text(rule.doc)
     )
 }
 

@@ -345,12 +345,14 @@ impl Suppressions {
                 .chars()
                 .take(comment_position.column.saturating_sub(1))
                 .any(|c| !c.is_whitespace());
-            let target = if code_before {
-                line
+            if code_before {
+                Scope::Lines(line, nodes.end_of_node_at(line).unwrap_or(line))
             } else {
-                next_code_line(index, line)
-            };
-            Scope::Lines(target, nodes.end_of_node_at(target).unwrap_or(target))
+                // From the next line (so stacked comments are covered too)
+                // to the end of the item or statement on the next code line.
+                let target = next_code_line(index, line);
+                Scope::Lines(line + 1, nodes.end_of_node_at(target).unwrap_or(target))
+            }
         };
         let mut any = false;
         let mut name_start = 0;

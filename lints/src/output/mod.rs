@@ -118,6 +118,17 @@ pub fn help_url(book_url: &str, rule: &str) -> String {
     format!("{base}/{chapter}")
 }
 
+/// A rule's documentation as Markdown: doc comments keep the space after
+/// `///`, which would indent every line.
+pub fn doc_text(doc: &str) -> String {
+    doc.lines()
+        .map(|line| line.strip_prefix(' ').unwrap_or(line))
+        .collect::<Vec<_>>()
+        .join("\n")
+        .trim()
+        .to_string()
+}
+
 /// `warning` or `error`.
 pub fn severity_word(severity: Severity) -> &'static str {
     match severity {

@@ -106,7 +106,7 @@ fn descriptor(
         "name": name,
         "shortDescription": { "text": summary },
         "fullDescription": { "text": summary },
-        "help": { "text": doc, "markdown": doc },
+        "help": { "text": super::doc_text(doc), "markdown": super::doc_text(doc) },
         "helpUri": help_url(context.book_url, name),
         "defaultConfiguration": { "level": level(severity) },
     })

@@ -1,0 +1,220 @@
+//! Hostile inputs: each gets a clear diagnostic, never a crash, an abort or
+//! a hang, and a file that could not be analysed is never reported clean.
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::Duration;
+
+fn run_in(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_eda-lint"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run eda-lint")
+}
+
+fn concise(dir: &Path) -> (i32, String) {
+    let output = run_in(dir, &["check", "--output-format", "concise"]);
+    let code = output
+        .status
+        .code()
+        .unwrap_or_else(|| panic!("eda-lint died by a signal: {:?}", output.status));
+    (code, String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+fn write(dir: &Path, relative: &str, text: impl AsRef<[u8]>) {
+    let path = dir.join(relative);
+    std::fs::create_dir_all(path.parent().expect("has a parent")).expect("create folders");
+    std::fs::write(path, text).expect("write file");
+}
+
+#[test]
+fn twenty_thousand_nested_parentheses_are_refused_not_a_stack_overflow() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let depth = 20_000;
+    let text = format!(
+        "fn f() -> u32 {{ {}1{} }}\n",
+        "(".repeat(depth),
+        ")".repeat(depth)
+    );
+    write(dir.path(), "deep.rs", text);
+    let (code, out) = concise(dir.path());
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("deep.rs:1:1: error[too-deeply-nested] brackets nest 20001 levels deep"),
+        "{out}"
+    );
+}
+
+#[test]
+fn twenty_thousand_nested_blocks_are_refused_not_a_stack_overflow() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let depth = 20_000;
+    let text = format!("fn f() {}{}\n", "{".repeat(depth), "}".repeat(depth));
+    write(dir.path(), "deep.rs", text);
+    let (code, out) = concise(dir.path());
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("too-deeply-nested"), "{out}");
+}
+
+#[test]
+fn nesting_just_under_the_guard_is_parsed_on_the_big_stack() {
+    // 990 levels of parentheses and blocks: a 2 MiB thread would overflow
+    // on either; the driver's worker threads must not.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let depth = 495;
+    let text = format!(
+        "fn f() -> u32 {{ {}{}1{}{} }}\n",
+        "{".repeat(depth),
+        "(".repeat(depth),
+        ")".repeat(depth),
+        "}".repeat(depth)
+    );
+    write(dir.path(), "deep.rs", text);
+    let (code, out) = concise(dir.path());
+    assert_eq!(code, 0, "{out}");
+}
+
+#[test]
+fn a_twenty_thousand_term_expression_without_brackets_is_linted() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let text = format!("fn f() -> u32 {{ 1{} }}\n", " + 1".repeat(20_000));
+    write(dir.path(), "long.rs", text);
+    let (code, out) = concise(dir.path());
+    assert_eq!(code, 0, "{out}");
+}
+
+#[test]
+fn a_non_utf8_file_is_an_io_error_with_its_position() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    write(
+        dir.path(),
+        "latin1.rs",
+        b"// caf\xe9\nfn f() {}\n".as_slice(),
+    );
+    let (code, out) = concise(dir.path());
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("latin1.rs:1:7: error[io-error] is not valid UTF-8"),
+        "{out}"
+    );
+}
+
+#[test]
+fn an_unparsable_item_is_reported_and_the_rest_of_the_file_is_linted() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    write(
+        dir.path(),
+        "broken.rs",
+        "fn before() {}\n\nfn broken(x: ) -> {}\n\n// eda-lint: allow(parse-eror) -- typo, found only because the rest was linted\nfn after() {}\n",
+    );
+    let (code, out) = concise(dir.path());
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("broken.rs:3:14: error[parse-error]"), "{out}");
+    assert!(out.contains("line 3 was skipped"), "{out}");
+    assert!(
+        out.contains("broken.rs:5:20: warning[unknown-rule-in-suppression]"),
+        "{out}"
+    );
+}
+
+#[test]
+fn an_unbalanced_file_is_a_parse_error_never_clean() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    write(
+        dir.path(),
+        "open.rs",
+        "fn f() {\n    let s = \"unterminated;\n",
+    );
+    let (code, out) = concise(dir.path());
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("error[parse-error] the file cannot be split into Rust tokens"),
+        "{out}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_directory_loop_is_reported_not_followed_forever() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    write(dir.path(), "src/lib.rs", "fn f() {}\n");
+    std::os::unix::fs::symlink(dir.path().join("src"), dir.path().join("src/again"))
+        .expect("create a symlink loop");
+    let (code, out) = concise(dir.path());
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("src/again:1:1: error[io-error] this symbolic link loops back to"),
+        "{out}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_fifo_named_like_a_rust_file_does_not_hang() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    write(dir.path(), "src/lib.rs", "fn f() {}\n");
+    let fifo = dir.path().join("src/pipe.rs");
+    let made = Command::new("mkfifo").arg(&fifo).status();
+    if !made.is_ok_and(|s| s.success()) {
+        eprintln!("mkfifo is not available; skipping");
+        return;
+    }
+    let mut child = Command::new(env!("CARGO_BIN_EXE_eda-lint"))
+        .args(["check", "--output-format", "concise"])
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("run eda-lint");
+    // Reading a FIFO blocks until a writer comes; eda-lint must not read it.
+    for _ in 0..600 {
+        if child.try_wait().expect("wait").is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    if child.try_wait().expect("wait").is_none() {
+        let _ = child.kill();
+        panic!("eda-lint hung on a FIFO");
+    }
+    let output = child.wait_with_output().expect("output");
+    let out = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(2), "{out}");
+    assert!(
+        out.contains("src/pipe.rs:1:1: error[io-error] is not a regular file"),
+        "{out}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn an_unreadable_file_is_an_io_error() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("temp dir");
+    write(dir.path(), "secret.rs", "fn f() {}\n");
+    let path = dir.path().join("secret.rs");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o000)).expect("chmod");
+    if std::fs::read(&path).is_ok() {
+        // Root reads any file whatever its mode: nothing to test here.
+        eprintln!("running as root: an unreadable file cannot be made; skipping");
+        return;
+    }
+    let (code, out) = concise(dir.path());
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("secret.rs:1:1: error[io-error] could not be read"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_byte_order_mark_and_a_shebang_are_accepted() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    write(
+        dir.path(),
+        "script.rs",
+        "\u{feff}#!/usr/bin/env run-cargo-script\nfn main() {}\n",
+    );
+    let (code, out) = concise(dir.path());
+    assert_eq!(code, 0, "{out}");
+}
