@@ -477,6 +477,10 @@ impl<'k, 'a> Walker<'k, 'a> {
         let chain = Chain::of(expr);
         let mut reads = self.expr(chain.root);
         let mut receiver_reads = reads.clone();
+        // After an operation is recognised, the calls that follow in the
+        // chain are its builder tail (`.receipt_handle(..).send()`), not
+        // separate work.
+        let mut in_operation = false;
         for index in 0..chain.segments.len() {
             let segment = &chain.segments[index];
             self.note_outbox(&segment.method);
@@ -498,13 +502,23 @@ impl<'k, 'a> Walker<'k, 'a> {
                 start: Region::from_span(segment.expr.method.span()).start,
                 end: Region::from_span(segment.expr.paren_token.span.close()).end,
             };
-            let kind = match recognized {
-                Some(recognized) => EventKind::Op(recognized),
-                None => EventKind::Call {
-                    name: segment.method.clone(),
-                },
-            };
-            self.push(kind, region, call_reads.clone());
+            match recognized {
+                Some(recognized) => {
+                    in_operation = matches!(
+                        recognized.op,
+                        Op::Ack { .. } | Op::Nack | Op::Publish(_) | Op::DbWrite { .. }
+                    );
+                    self.push(EventKind::Op(recognized), region, call_reads.clone());
+                }
+                None if in_operation => {}
+                None => self.push(
+                    EventKind::Call {
+                        name: segment.method.clone(),
+                    },
+                    region,
+                    call_reads.clone(),
+                ),
+            }
             // A method called on a local may change it
             // (`m.set_message_id(..)`, `headers.insert(..)`): remember the
             // call, for the id lookup of a later publish.

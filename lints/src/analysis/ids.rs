@@ -137,76 +137,76 @@ const RANDOM_MARKERS: &[&str] = &[
 
 /// Looks for an id in `exprs` and in the locals they were built from.
 /// `extra_setters` are the crate-specific ones (`key` for Kafka records).
-/// `needs_visible` are the expressions that must be fully visible for an
-/// "absent" answer (the properties, the record, the message): if one of
-/// them comes from a parameter or a helper call, the answer is `Unknown`.
+/// The expressions themselves (the properties, the record, the message)
+/// must be built where we can see them for an "absent" answer: if one comes
+/// from a parameter or a helper call, the answer is `Unknown`.
 pub fn id_evidence(exprs: &[&Expr], locals: &Locals, extra_setters: &[&str]) -> IdEvidence {
-    let mut seen = BTreeSet::new();
-    let mut visible = true;
-    let mut found: Option<(BTreeSet<String>, bool)> = None;
+    let mut scan = Scan {
+        locals,
+        extra_setters,
+        seen: BTreeSet::new(),
+        visible: true,
+        found: None,
+    };
     for expr in exprs {
-        scan(
-            expr,
-            locals,
-            extra_setters,
-            &mut seen,
-            &mut visible,
-            &mut found,
-            0,
-        );
+        scan.scan(expr, true, 0);
     }
-    match found {
+    match scan.found {
         Some((from, random)) => IdEvidence::Present { from, random },
-        None if visible => IdEvidence::Absent,
+        None if scan.visible => IdEvidence::Absent,
         None => IdEvidence::Unknown,
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn scan(
-    expr: &Expr,
-    locals: &Locals,
-    extra_setters: &[&str],
-    seen: &mut BTreeSet<String>,
-    visible: &mut bool,
-    found: &mut Option<(BTreeSet<String>, bool)>,
-    depth: usize,
-) {
-    if depth > 4 {
-        *visible = false;
-        return;
-    }
-    scan_tokens(expr.to_token_stream(), extra_setters, found);
-    if !is_visible(expr) {
-        *visible = false;
-    }
-    // A variable that is not a local built here (a parameter, a field of
-    // `self`, a global) was built elsewhere.
-    if let Some(root) = root_ident(expr)
-        && (!locals.is_bound(&root) || locals.values_of(&root).is_empty())
-    {
-        *visible = false;
-    }
-    // Follow the locals this expression is built from.
-    let mut names = BTreeSet::new();
-    super::chain::collect_idents(expr.to_token_stream(), &mut names);
-    for name in names {
-        if !seen.insert(name.clone()) {
-            continue;
+/// The walk state of one [`id_evidence`] question.
+struct Scan<'l> {
+    locals: &'l Locals,
+    extra_setters: &'l [&'l str],
+    seen: BTreeSet<String>,
+    /// Whether the message object itself (the properties, the record) is
+    /// built where we can see it.
+    visible: bool,
+    found: Option<(BTreeSet<String>, bool)>,
+}
+
+impl Scan<'_> {
+    /// Looks at `expr`. `on_root_path` is true for the publish's own
+    /// argument and for the locals it is a copy or a builder of: only their
+    /// origin decides visibility. Other names the expression mentions (the
+    /// payload, the consumed message) are searched for an id, but where they
+    /// come from does not matter.
+    fn scan(&mut self, expr: &Expr, on_root_path: bool, depth: usize) {
+        if depth > 4 {
+            if on_root_path {
+                self.visible = false;
+            }
+            return;
         }
-        if !locals.is_bound(&name) {
-            continue;
+        scan_tokens(expr.to_token_stream(), self.extra_setters, &mut self.found);
+        let root = root_ident(expr);
+        if on_root_path {
+            if !is_visible(expr) {
+                self.visible = false;
+            }
+            // A variable that is not a local built here (a parameter, a
+            // field of `self`, a global) was built elsewhere.
+            if let Some(root) = &root
+                && (!self.locals.is_bound(root) || self.locals.values_of(root).is_empty())
+            {
+                self.visible = false;
+            }
         }
-        for value in locals.values_of(&name) {
-            scan(
-                value,
-                locals,
-                extra_setters,
-                seen,
-                visible,
-                found,
-                depth + 1,
-            );
+        let mut names = BTreeSet::new();
+        super::chain::collect_idents(expr.to_token_stream(), &mut names);
+        for name in names {
+            if !self.seen.insert(name.clone()) || !self.locals.is_bound(&name) {
+                continue;
+            }
+            let follows_root = on_root_path && root.as_deref() == Some(name.as_str());
+            let locals = self.locals;
+            for value in locals.values_of(&name) {
+                self.scan(value, follows_root, depth + 1);
+            }
         }
     }
 }

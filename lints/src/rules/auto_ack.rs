@@ -468,7 +468,10 @@ impl<'ast> Visit<'ast> for KafkaConfig {
             match literal(&call.args[0]) {
                 Some(key) => {
                     if key == "enable.auto.commit" {
-                        self.auto_commit_region = Some(Region::from_span(call.span()));
+                        self.auto_commit_region = Some(Region {
+                            start: Region::from_span(call.method.span()).start,
+                            end: Region::from_span(call.paren_token.span.close()).end,
+                        });
                     }
                     self.settings
                         .insert(key, literal(&call.args[1]).map(|v| v.to_ascii_lowercase()));

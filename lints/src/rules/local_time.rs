@@ -524,6 +524,17 @@ impl<'a> Walk<'a> {
                 }
             }
             MacroBody::Opaque => {
+                // `json!({ "at": stamp })`: a tracked variable in data.
+                if self.following {
+                    let mut names = std::collections::BTreeSet::new();
+                    crate::analysis::chain::collect_idents(mac.tokens.clone(), &mut names);
+                    let region = Region::from_span(mac.path.span());
+                    for name in names {
+                        if let Some(source) = self.tracked.get(&name).copied() {
+                            self.reach(source, Use::Sink, region);
+                        }
+                    }
+                }
                 // `json!({ "at": Local::now() })`: data, read as tokens.
                 if !self.following && tokens_call_local_now(mac.tokens.clone()) {
                     let region = Region::from_span(mac.path.span());
