@@ -396,10 +396,7 @@ pub fn classify_segment(
                     .filter(|s| s.method == "message_attributes")
                     .flat_map(|s| s.args.iter().copied())
                     .collect();
-                match id_evidence(&attributes, locals, &[]) {
-                    IdEvidence::Absent => IdEvidence::Absent,
-                    other => other,
-                }
+                id_evidence(&attributes, locals, &[])
             } else {
                 IdEvidence::Absent
             };

@@ -148,9 +148,7 @@ impl UserApis {
     };
 }
 
-/// The wrappers a file is linted with. Until the config's `wrappers` table
-/// reaches [`FileContext`], rules see none.
-pub fn user_apis<'a>(_ctx: &FileContext<'a>) -> &'a UserApis {
-    static NONE: UserApis = UserApis::NONE;
-    &NONE
+/// The wrappers a file is linted with (the config's `wrappers` table).
+pub fn user_apis<'a>(ctx: &FileContext<'a>) -> &'a UserApis {
+    ctx.user_apis
 }

@@ -142,14 +142,13 @@ impl<'ast> Visit<'ast> for FileFacts {
             "store_offset" | "store_offset_from_message" | "store_offsets" => {
                 self.stores_offsets = true
             }
-            "set_manual_acks" => {
+            "set_manual_acks"
                 if call
                     .args
                     .first()
-                    .is_some_and(|arg| arg.to_token_stream().to_string() == "true")
-                {
-                    self.manual_acks = true;
-                }
+                    .is_some_and(|arg| arg.to_token_stream().to_string() == "true") =>
+            {
+                self.manual_acks = true;
             }
             "subscribe" | "try_subscribe" | "subscribe_many" => {
                 let text = call.args.to_token_stream().to_string();
