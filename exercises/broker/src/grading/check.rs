@@ -1,0 +1,478 @@
+//! [`Check`]: a scenario, an exploration and invariants, worth points.
+
+use std::fmt::Write;
+use std::path::Path;
+use std::sync::Arc;
+
+use super::replay::{Replay, ReplayError};
+use super::violation::Violation;
+use crate::fault::{Fault, FaultPlan};
+use crate::simulation::{self, Exploration, Interrupted, Run, Scenario};
+use crate::trace::{TraceEvent, events_for_message, render_mermaid, render_timeline};
+
+/// The environment variable that makes a check replay one run (see
+/// [`super::replay`]).
+pub const REPLAY_VAR: &str = "EDA_REPLAY";
+/// The environment variable naming a directory where each check writes
+/// `<check>.json` = `{"check", "points", "passed", "report"}` for
+/// `cargo xtask grade`.
+pub const REPORT_DIR_VAR: &str = "EDA_GRADE_REPORT_DIR";
+
+/// An invariant over a run: `Ok` or the anomaly found.
+pub type Invariant = Arc<dyn Fn(&Run) -> Result<(), Violation> + Send + Sync>;
+
+/// A graded check, named after the anomaly it catches.
+#[derive(Clone)]
+pub struct Check {
+    name: String,
+    points: u32,
+    scenario: Option<Scenario>,
+    exploration: Exploration,
+    invariants: Vec<Invariant>,
+    replay_command: Option<String>,
+}
+
+impl std::fmt::Debug for Check {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Check")
+            .field("name", &self.name)
+            .field("points", &self.points)
+            .field("scenario", &self.scenario)
+            .field("exploration", &self.exploration)
+            .field("invariants", &self.invariants.len())
+            .finish()
+    }
+}
+
+/// The shortest failing run of a check, ready to show.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Failure {
+    /// The anomaly in one sentence.
+    pub sentence: String,
+    /// The message concerned, if any.
+    pub message_id: Option<String>,
+    /// The run's fault plan.
+    pub plan: FaultPlan,
+    /// The seed that drew the plan (0 for crash points).
+    pub seed: u64,
+    /// How many operations the run made.
+    pub operations: u64,
+    /// The run's position in the exploration (0 is the baseline).
+    pub run_index: usize,
+    /// What each planned fault hit, e.g. `crash-after at #4: consumer complete orders order-2`.
+    pub faults_hit: Vec<String>,
+    /// The timeline of the message concerned (or of the whole run).
+    pub timeline: String,
+    /// The same events as a mermaid sequence diagram.
+    pub mermaid: String,
+    /// The one command that replays this run.
+    pub replay: String,
+}
+
+/// The result of running a check.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckReport {
+    /// The check's name (the anomaly).
+    pub check: String,
+    /// What the check is worth.
+    pub points: u32,
+    /// Whether every explored run passed.
+    pub passed: bool,
+    /// How many runs were explored.
+    pub runs: usize,
+    /// How many of them failed.
+    pub failing_runs: usize,
+    /// The shortest failing run, if any failed.
+    pub failure: Option<Failure>,
+    /// The report as text: what a failing test prints.
+    pub text: String,
+}
+
+/// One run's verdict, computed on the worker thread; only failures carry
+/// their (small) rendering back.
+struct Verdict {
+    failure: Option<Failure>,
+}
+
+impl Check {
+    /// A check named after its anomaly (`lost-message`,
+    /// `duplicate-side-effect`, …), worth `points`. Give it a scenario and
+    /// invariants; the exploration defaults to every crash point plus 20
+    /// random plans.
+    pub fn new(name: &str, points: u32) -> Check {
+        Check {
+            name: name.to_owned(),
+            points,
+            scenario: None,
+            exploration: Exploration::default(),
+            invariants: Vec::new(),
+            replay_command: None,
+        }
+    }
+
+    /// The check's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The scenario to explore.
+    pub fn scenario(mut self, scenario: Scenario) -> Check {
+        self.scenario = Some(scenario);
+        self
+    }
+
+    /// Which runs to make.
+    pub fn exploration(mut self, exploration: Exploration) -> Check {
+        self.exploration = exploration;
+        self
+    }
+
+    /// An invariant every run must keep (see [`super::invariants`]). Several
+    /// may be given; the first broken one is reported.
+    pub fn invariant<F>(mut self, invariant: F) -> Check
+    where
+        F: Fn(&Run) -> Result<(), Violation> + Send + Sync + 'static,
+    {
+        self.invariants.push(Arc::new(invariant));
+        self
+    }
+
+    /// The command a learner runs to replay, before `EDA_REPLAY` is put in
+    /// front of it. By default `cargo test -p <package> -- <test> --exact`,
+    /// from the running test's name and `CARGO_PKG_NAME`.
+    pub fn replay_command(mut self, command: impl Into<String>) -> Check {
+        self.replay_command = Some(command.into());
+        self
+    }
+
+    /// Runs the check and panics with the report if it fails: one call in a
+    /// `#[test]`. Also writes the JSON report when `EDA_GRADE_REPORT_DIR` is
+    /// set.
+    pub fn assert(&self) {
+        let report = self.run();
+        if !report.passed {
+            panic!("\n{}", report.text);
+        }
+    }
+
+    /// Runs the check (or, with `EDA_REPLAY` naming it, replays one run) and
+    /// returns the report; writes the JSON report when
+    /// `EDA_GRADE_REPORT_DIR` is set.
+    pub fn run(&self) -> CheckReport {
+        let report = match std::env::var(REPLAY_VAR) {
+            Ok(text) if Replay::names_check(&text, &self.name) => match Replay::parse(&text) {
+                Ok(replay) => self.replay(&replay),
+                Err(error) => self.broken(&error),
+            },
+            _ => self.explore(),
+        };
+        if let Ok(dir) = std::env::var(REPORT_DIR_VAR) {
+            if let Err(error) = write_json(Path::new(&dir), &report) {
+                eprintln!(
+                    "warning: could not write the grade report for `{}` in {dir}: {error}",
+                    self.name
+                );
+            }
+        }
+        report
+    }
+
+    fn explore(&self) -> CheckReport {
+        let Some(scenario) = &self.scenario else {
+            return self.misconfigured("the check has no scenario");
+        };
+        let invariants = self.invariants.clone();
+        let name = self.name.clone();
+        let replay_base = self.replay_base();
+        let explored = simulation::explore(scenario, &self.exploration, {
+            let mut index = 0;
+            move |run: Run| {
+                let verdict = judge(&run, &invariants, &name, &replay_base, index, false);
+                index += 1;
+                verdict
+            }
+        });
+        match explored {
+            Ok(verdicts) => self.summarise(verdicts),
+            Err(interrupted) => self.interrupted(&interrupted),
+        }
+    }
+
+    fn replay(&self, replay: &Replay) -> CheckReport {
+        let Some(scenario) = &self.scenario else {
+            return self.misconfigured("the check has no scenario");
+        };
+        match simulation::run_with(
+            scenario,
+            &replay.plan,
+            replay.seed,
+            self.exploration.watchdog,
+        ) {
+            Ok(run) => {
+                let verdict = judge(
+                    &run,
+                    &self.invariants,
+                    &self.name,
+                    &self.replay_base(),
+                    0,
+                    true,
+                );
+                let mut report = self.summarise(vec![verdict]);
+                let mut text = format!(
+                    "replayed check `{}` with seed {} and plan {}: {}\n\nThe whole run:\n{}\n```mermaid\n{}```\n",
+                    self.name,
+                    replay.seed,
+                    replay.plan,
+                    if report.passed {
+                        "it passes"
+                    } else {
+                        "it fails"
+                    },
+                    indent(&render_timeline(&run.events)),
+                    render_mermaid(&run.events),
+                );
+                if !report.passed {
+                    text.push('\n');
+                    text.push_str(&report.text);
+                }
+                report.text = text;
+                report
+            }
+            Err(interrupted) => self.interrupted(&interrupted),
+        }
+    }
+
+    fn summarise(&self, verdicts: Vec<Verdict>) -> CheckReport {
+        let runs = verdicts.len();
+        let failures: Vec<Failure> = verdicts
+            .into_iter()
+            .filter_map(|verdict| verdict.failure)
+            .collect();
+        let failing_runs = failures.len();
+        // The shortest failing run: fewest operations, then earliest.
+        let failure = failures
+            .into_iter()
+            .min_by_key(|failure| (failure.operations, failure.run_index));
+        let text = match &failure {
+            None => format!(
+                "check `{}` passed ({} of {} points): {runs} run(s) explored, no anomaly\n",
+                self.name, self.points, self.points
+            ),
+            Some(failure) => self.failure_text(failure, runs, failing_runs),
+        };
+        CheckReport {
+            check: self.name.clone(),
+            points: self.points,
+            passed: failure.is_none(),
+            runs,
+            failing_runs,
+            failure,
+            text,
+        }
+    }
+
+    fn failure_text(&self, failure: &Failure, runs: usize, failing_runs: usize) -> String {
+        let mut text = String::new();
+        let _ = writeln!(
+            text,
+            "check `{}` FAILED (0 of {} points)",
+            self.name, self.points
+        );
+        let _ = writeln!(text);
+        let _ = writeln!(text, "{}.", failure.sentence.trim_end_matches('.'));
+        let _ = writeln!(text);
+        let _ = writeln!(
+            text,
+            "Shortest failing run: run {} of {runs} ({failing_runs} failed), {} operations, seed {}, plan {}",
+            failure.run_index, failure.operations, failure.seed, failure.plan
+        );
+        if failure.faults_hit.is_empty() {
+            let _ = writeln!(text, "Crash point: none (it fails without any fault)");
+        }
+        for hit in &failure.faults_hit {
+            let label = if hit.starts_with("crash") {
+                "Crash point"
+            } else {
+                "Fault"
+            };
+            let _ = writeln!(text, "{label}: {hit}");
+        }
+        let _ = writeln!(text);
+        match &failure.message_id {
+            Some(id) => {
+                let _ = writeln!(text, "Timeline of `{id}`:");
+            }
+            None => {
+                let _ = writeln!(text, "Timeline:");
+            }
+        }
+        text.push_str(&indent(&failure.timeline));
+        let _ = writeln!(text);
+        let _ = writeln!(
+            text,
+            "Replay this run (prints the whole trace and its diagram):"
+        );
+        let _ = writeln!(text, "    {}", failure.replay);
+        text
+    }
+
+    fn interrupted(&self, interrupted: &Interrupted) -> CheckReport {
+        let mut text = format!(
+            "check `{}` FAILED (0 of {} points)\n\n{interrupted}.\n",
+            self.name, self.points
+        );
+        if let Interrupted::Hung {
+            plan,
+            seed,
+            last_events,
+            ..
+        } = interrupted
+        {
+            let _ = write!(
+                text,
+                "\nLast events before it hung:\n{}\nReplay this run:\n    {}\n",
+                indent(last_events),
+                replay_line(&self.replay_base(), &self.name, *seed, plan)
+            );
+        }
+        CheckReport {
+            check: self.name.clone(),
+            points: self.points,
+            passed: false,
+            runs: 0,
+            failing_runs: 1,
+            failure: None,
+            text,
+        }
+    }
+
+    fn broken(&self, error: &ReplayError) -> CheckReport {
+        self.misconfigured(&format!(
+            "{REPLAY_VAR} is set for this check but cannot be used: {error}"
+        ))
+    }
+
+    fn misconfigured(&self, why: &str) -> CheckReport {
+        CheckReport {
+            check: self.name.clone(),
+            points: self.points,
+            passed: false,
+            runs: 0,
+            failing_runs: 0,
+            failure: None,
+            text: format!("check `{}` could not run: {why}\n", self.name),
+        }
+    }
+
+    fn replay_base(&self) -> String {
+        if let Some(command) = &self.replay_command {
+            return command.clone();
+        }
+        let package = std::env::var("CARGO_PKG_NAME").unwrap_or_else(|_| "<package>".to_owned());
+        match std::thread::current().name() {
+            Some(test) if test != "main" => format!("cargo test -p {package} -- {test} --exact"),
+            _ => format!("cargo test -p {package}"),
+        }
+    }
+}
+
+/// Judges one run: an abnormal end (panic, stuck, livelock) fails it
+/// whatever the invariants say; otherwise the first broken invariant does.
+fn judge(
+    run: &Run,
+    invariants: &[Invariant],
+    check: &str,
+    replay_base: &str,
+    index: usize,
+    whole_run: bool,
+) -> Verdict {
+    let violation = if run.outcome.is_normal() {
+        invariants.iter().find_map(|invariant| invariant(run).err())
+    } else {
+        Some(Violation::new(run.outcome.describe()))
+    };
+    let Some(violation) = violation else {
+        return Verdict { failure: None };
+    };
+    let events: Vec<TraceEvent> = match (&violation.message_id, whole_run) {
+        (Some(id), false) => events_for_message(&run.events, id),
+        _ => run.events.clone(),
+    };
+    let events = last(events, 60);
+    let faults_hit = run
+        .plan
+        .faults()
+        .iter()
+        .map(|planned| describe_hit(run, planned.operation, planned.fault))
+        .collect();
+    Verdict {
+        failure: Some(Failure {
+            sentence: violation.sentence,
+            message_id: violation.message_id,
+            plan: run.plan.clone(),
+            seed: run.seed,
+            operations: run.operations,
+            run_index: index,
+            faults_hit,
+            timeline: render_timeline(&events),
+            mermaid: render_mermaid(&events),
+            replay: replay_line(replay_base, check, run.seed, &run.plan),
+        }),
+    }
+}
+
+/// "crash-after at #4: consumer complete orders order-2"
+fn describe_hit(run: &Run, operation: u64, fault: Fault) -> String {
+    let what = run
+        .events
+        .iter()
+        .find(|event| event.operation_number == Some(operation) && !event.operation.is_lifecycle())
+        .or_else(|| run.operation(operation))
+        .map(|event| {
+            let mut parts = vec![event.actor.to_string(), event.operation.name().to_owned()];
+            if let Some(target) = &event.target {
+                parts.push(target.to_string());
+            }
+            if let Some(id) = &event.message_id {
+                parts.push(id.to_string());
+            }
+            parts.join(" ")
+        })
+        .unwrap_or_else(|| "not reached in this run".to_owned());
+    let name = match fault {
+        Fault::CrashBefore => "crash before".to_owned(),
+        Fault::CrashAfter => "crash after".to_owned(),
+        other => other.to_string(),
+    };
+    format!("{name} #{operation} ({what})")
+}
+
+fn last(mut events: Vec<TraceEvent>, count: usize) -> Vec<TraceEvent> {
+    if events.len() > count {
+        events.drain(..events.len() - count);
+    }
+    events
+}
+
+fn replay_line(base: &str, check: &str, seed: u64, plan: &FaultPlan) -> String {
+    format!(
+        "{REPLAY_VAR}='{}' {base}",
+        Replay::format(check, seed, plan)
+    )
+}
+
+fn indent(text: &str) -> String {
+    text.lines().map(|line| format!("    {line}\n")).collect()
+}
+
+fn write_json(dir: &Path, report: &CheckReport) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let value = serde_json::json!({
+        "check": report.check,
+        "points": report.points,
+        "passed": report.passed,
+        "report": report.text,
+    });
+    let text = serde_json::to_string_pretty(&value).map_err(std::io::Error::other)?;
+    std::fs::write(dir.join(format!("{}.json", report.check)), text + "\n")
+}

@@ -1,0 +1,89 @@
+//! Replaying one run: the `EDA_REPLAY` variable.
+//!
+//! Its value is `<check>:seed=<seed>:plan=<plan>`, e.g.
+//! `lost-message:seed=0:plan=crash-after@4`. A check whose name matches runs
+//! only that run and prints its whole trace and mermaid diagram; other checks
+//! ignore the variable.
+
+use crate::fault::{FaultPlan, FaultPlanError};
+
+/// A parsed `EDA_REPLAY` value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Replay {
+    /// The check it is for.
+    pub check: String,
+    /// The seed to record.
+    pub seed: u64,
+    /// The plan to run.
+    pub plan: FaultPlan,
+}
+
+/// Why an `EDA_REPLAY` value could not be read.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum ReplayError {
+    /// Not `<check>:seed=<n>:plan=<plan>`.
+    #[error("expected `<check>:seed=<number>:plan=<plan>`, got `{0}`")]
+    Malformed(String),
+    /// The plan part is not a plan.
+    #[error(transparent)]
+    Plan(#[from] FaultPlanError),
+}
+
+impl Replay {
+    /// The text form.
+    pub fn format(check: &str, seed: u64, plan: &FaultPlan) -> String {
+        format!("{check}:seed={seed}:plan={plan}")
+    }
+
+    /// Whether `text` is meant for `check`.
+    pub fn names_check(text: &str, check: &str) -> bool {
+        text.trim().split(':').next() == Some(check)
+    }
+
+    /// Reads the text form.
+    pub fn parse(text: &str) -> Result<Replay, ReplayError> {
+        let malformed = || ReplayError::Malformed(text.to_owned());
+        let mut parts = text.trim().splitn(3, ':');
+        let check = parts
+            .next()
+            .filter(|c| !c.is_empty())
+            .ok_or_else(malformed)?;
+        let seed = parts
+            .next()
+            .and_then(|part| part.strip_prefix("seed="))
+            .and_then(|seed| seed.parse::<u64>().ok())
+            .ok_or_else(malformed)?;
+        let plan = parts
+            .next()
+            .and_then(|part| part.strip_prefix("plan="))
+            .ok_or_else(malformed)?
+            .parse()?;
+        Ok(Replay {
+            check: check.to_owned(),
+            seed,
+            plan,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replays_round_trip() {
+        let plan: FaultPlan = "crash-after@4,lost-response@9".parse().unwrap();
+        let text = Replay::format("lost-message", 17, &plan);
+        assert_eq!(
+            Replay::parse(&text),
+            Ok(Replay {
+                check: "lost-message".to_owned(),
+                seed: 17,
+                plan
+            })
+        );
+        assert!(Replay::names_check(&text, "lost-message"));
+        assert!(!Replay::names_check(&text, "lost-update"));
+        assert!(Replay::parse("lost-message:7").is_err());
+    }
+}

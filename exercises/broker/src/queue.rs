@@ -1,0 +1,291 @@
+//! Queues: where messages wait for a receiver.
+//!
+//! A queue (and each topic subscription, which behaves exactly like one) is
+//! two message stores: the *active* one, which receivers read, and its
+//! dead-letter queue (`<path>/$deadletterqueue`). Within a store every message
+//! is in one of three states: available, locked by a receiver, or deferred.
+//!
+//! Competing consumers are simply several receivers on one queue: each
+//! available message goes to exactly one of them at a time, lowest sequence
+//! number first. That is FIFO *delivery*, not FIFO *processing*: with two
+//! consumers, message 2 can finish before message 1, and an abandoned or
+//! expired message comes back after later ones were handled. Sessions restore
+//! order per key (see [`QueueOptions::requires_session`]).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::envelope::Envelope;
+use crate::lock::{ConnectionId, LockToken};
+
+/// Service Bus's default lock duration: 60 s (the maximum is 5 min).
+pub const DEFAULT_LOCK_DURATION: Duration = Duration::from_secs(60);
+/// Service Bus's default maximum delivery count: 10 (the minimum is 1).
+pub const DEFAULT_MAX_DELIVERY_COUNT: u32 = 10;
+/// Service Bus's default duplicate-detection window: 10 minutes.
+pub const DEFAULT_DUPLICATE_DETECTION_WINDOW: Duration = Duration::from_secs(600);
+
+/// How a queue or subscription behaves. The defaults are Service Bus's.
+///
+/// ```
+/// use std::time::Duration;
+/// use broker::QueueOptions;
+/// let options = QueueOptions::default()
+///     .with_lock_duration(Duration::from_secs(30))
+///     .with_duplicate_detection();
+/// assert_eq!(options.max_delivery_count, 10);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QueueOptions {
+    /// How long a peek-lock lasts before the message is handed to someone
+    /// else. Too short and slow work is done twice; too long and a crashed
+    /// consumer's messages wait that long to be retried.
+    pub lock_duration: Duration,
+    /// After this many deliveries the next abandon or expiry moves the message
+    /// to the dead-letter queue (`MaxDeliveryCountExceeded`). Stops a poison
+    /// message from being retried forever. RabbitMQ quorum queues default to
+    /// 20, NATS to unlimited, SQS only with a redrive policy.
+    pub max_delivery_count: u32,
+    /// How long a message may wait before it expires, unless the message asks
+    /// for less. `None`: forever (Service Bus's default is effectively that).
+    pub default_message_time_to_live: Option<Duration>,
+    /// Whether an expired message goes to the dead-letter queue
+    /// (`TTLExpiredException`) instead of vanishing. Off by default, as in
+    /// Service Bus: an expired message is silently dropped unless you ask.
+    pub dead_lettering_on_message_expiration: bool,
+    /// Whether every message must carry a session id, and messages of one
+    /// session are delivered strictly in order, one at a time.
+    pub requires_session: bool,
+    /// Duplicate detection on this queue: `Some(window)` drops a message whose
+    /// id was seen within the window. Off by default, as in Service Bus (it
+    /// has to be chosen when the queue is created); for topics it is set on the
+    /// topic (see [`crate::TopicOptions`]).
+    pub duplicate_detection_window: Option<Duration>,
+}
+
+impl Default for QueueOptions {
+    fn default() -> QueueOptions {
+        QueueOptions {
+            lock_duration: DEFAULT_LOCK_DURATION,
+            max_delivery_count: DEFAULT_MAX_DELIVERY_COUNT,
+            default_message_time_to_live: None,
+            dead_lettering_on_message_expiration: false,
+            requires_session: false,
+            duplicate_detection_window: None,
+        }
+    }
+}
+
+impl QueueOptions {
+    /// Sets the lock duration.
+    pub fn with_lock_duration(mut self, lock_duration: Duration) -> QueueOptions {
+        self.lock_duration = lock_duration;
+        self
+    }
+
+    /// Sets the maximum delivery count (at least 1).
+    pub fn with_max_delivery_count(mut self, max_delivery_count: u32) -> QueueOptions {
+        self.max_delivery_count = max_delivery_count.max(1);
+        self
+    }
+
+    /// Sets the default time-to-live.
+    pub fn with_default_time_to_live(mut self, time_to_live: Duration) -> QueueOptions {
+        self.default_message_time_to_live = Some(time_to_live);
+        self
+    }
+
+    /// Dead-letters expired messages instead of dropping them.
+    pub fn with_dead_lettering_on_expiration(mut self) -> QueueOptions {
+        self.dead_lettering_on_message_expiration = true;
+        self
+    }
+
+    /// Requires sessions (FIFO per session id).
+    pub fn with_sessions(mut self) -> QueueOptions {
+        self.requires_session = true;
+        self
+    }
+
+    /// Turns duplicate detection on with the default 10-minute window.
+    pub fn with_duplicate_detection(self) -> QueueOptions {
+        self.with_duplicate_detection_window(DEFAULT_DUPLICATE_DETECTION_WINDOW)
+    }
+
+    /// Turns duplicate detection on with a window.
+    pub fn with_duplicate_detection_window(mut self, window: Duration) -> QueueOptions {
+        self.duplicate_detection_window = Some(window);
+        self
+    }
+}
+
+/// Where a stored message stands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum MessageState {
+    /// Waiting for a receiver.
+    Available,
+    /// Handed to a receiver, who must settle it before `until`.
+    Locked {
+        token: LockToken,
+        until: Instant,
+        holder: ConnectionId,
+    },
+    /// Set aside: only [`crate::Broker::receive_deferred`] by sequence number
+    /// returns it.
+    Deferred,
+}
+
+/// A message in a store, with its state.
+#[derive(Clone, Debug)]
+pub(crate) struct StoredMessage {
+    pub(crate) envelope: Envelope,
+    pub(crate) state: MessageState,
+    /// When the time-to-live runs out (tokio time), if it does.
+    pub(crate) expires_at: Option<Instant>,
+    /// Whether the message was deferred before its current lock: abandoning a
+    /// received deferred message defers it again, as in Service Bus.
+    pub(crate) was_deferred: bool,
+}
+
+/// The messages of one queue, subscription or dead-letter queue.
+#[derive(Debug, Default)]
+pub(crate) struct MessageStore {
+    /// Every message, by sequence number. A `BTreeMap`, never a `HashMap`,
+    /// here and everywhere in the broker: iteration order must not depend on a
+    /// random hash seed, or two runs of one scenario would differ.
+    messages: BTreeMap<u64, StoredMessage>,
+    /// The sequence numbers of the available messages: receivers take the
+    /// lowest.
+    available: BTreeSet<u64>,
+    /// Sessions with a locked message, and how many: a session is handed to
+    /// one receiver at a time.
+    busy_sessions: BTreeMap<Arc<str>, usize>,
+}
+
+impl MessageStore {
+    /// Adds an available message.
+    pub(crate) fn insert(&mut self, message: StoredMessage) {
+        let sequence = message.envelope.sequence_number;
+        if message.state == MessageState::Available {
+            self.available.insert(sequence);
+        }
+        self.messages.insert(sequence, message);
+    }
+
+    /// The message to deliver next: the lowest available sequence number; with
+    /// sessions, the lowest one whose session has nothing locked (so each
+    /// session is worked in order, one message at a time).
+    pub(crate) fn next_deliverable(&self, sessions: bool) -> Option<u64> {
+        if !sessions {
+            return self.available.first().copied();
+        }
+        self.available.iter().copied().find(|sequence| {
+            self.messages[sequence]
+                .envelope
+                .session_id
+                .as_ref()
+                .is_none_or(|session| !self.busy_sessions.contains_key(session))
+        })
+    }
+
+    pub(crate) fn get(&self, sequence: u64) -> Option<&StoredMessage> {
+        self.messages.get(&sequence)
+    }
+
+    pub(crate) fn get_mut(&mut self, sequence: u64) -> Option<&mut StoredMessage> {
+        self.messages.get_mut(&sequence)
+    }
+
+    /// Moves a message to a new state, keeping the indexes right.
+    pub(crate) fn set_state(&mut self, sequence: u64, state: MessageState) {
+        let Some(message) = self.messages.get_mut(&sequence) else {
+            return;
+        };
+        let session = message.envelope.session_id.clone();
+        Self::leave(
+            &mut self.available,
+            &mut self.busy_sessions,
+            sequence,
+            session.as_ref(),
+            &message.state,
+        );
+        Self::enter(
+            &mut self.available,
+            &mut self.busy_sessions,
+            sequence,
+            session.as_ref(),
+            &state,
+        );
+        message.state = state;
+    }
+
+    /// Removes a message.
+    pub(crate) fn remove(&mut self, sequence: u64) -> Option<StoredMessage> {
+        let message = self.messages.remove(&sequence)?;
+        Self::leave(
+            &mut self.available,
+            &mut self.busy_sessions,
+            sequence,
+            message.envelope.session_id.as_ref(),
+            &message.state,
+        );
+        Some(message)
+    }
+
+    /// Every message, in sequence order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &StoredMessage> {
+        self.messages.values()
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.messages.len()
+    }
+
+    fn leave(
+        available: &mut BTreeSet<u64>,
+        busy: &mut BTreeMap<Arc<str>, usize>,
+        sequence: u64,
+        session: Option<&Arc<str>>,
+        state: &MessageState,
+    ) {
+        match state {
+            MessageState::Available => {
+                available.remove(&sequence);
+            }
+            MessageState::Locked { .. } => {
+                if let Some(session) = session {
+                    if let Some(count) = busy.get_mut(session) {
+                        *count -= 1;
+                        if *count == 0 {
+                            busy.remove(session);
+                        }
+                    }
+                }
+            }
+            MessageState::Deferred => {}
+        }
+    }
+
+    fn enter(
+        available: &mut BTreeSet<u64>,
+        busy: &mut BTreeMap<Arc<str>, usize>,
+        sequence: u64,
+        session: Option<&Arc<str>>,
+        state: &MessageState,
+    ) {
+        match state {
+            MessageState::Available => {
+                available.insert(sequence);
+            }
+            MessageState::Locked { .. } => {
+                if let Some(session) = session {
+                    *busy.entry(Arc::clone(session)).or_insert(0) += 1;
+                }
+            }
+            MessageState::Deferred => {}
+        }
+    }
+}

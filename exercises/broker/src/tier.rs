@@ -1,0 +1,79 @@
+//! Pricing tiers: what a namespace is allowed to do.
+//!
+//! Chapter 11 ("You assumed the pricing tier was easy to change") is about
+//! this: the tier decides the maximum message size and whole features
+//! (topics, sessions, duplicate detection), and in Service Bus moving from
+//! Standard to Premium means a new namespace. The numbers are Service Bus's:
+//! 256 KB on Basic and Standard, 100 MB on Premium. SQS allows 256 KiB per
+//! message (1 MiB since 2025), Kafka's default `message.max.bytes` is about
+//! 1 MB, RabbitMQ's default `max_message_size` is 128 MiB, NATS's `max_payload`
+//! is 1 MB.
+
+use std::fmt;
+
+/// A namespace's tier.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Tier {
+    /// Queues only: no topics, no sessions, no duplicate detection.
+    Basic,
+    /// Queues, topics, sessions, duplicate detection; 256 KB messages. The
+    /// default, because it is what most teams start on.
+    #[default]
+    Standard,
+    /// Everything Standard has, with 100 MB messages.
+    Premium,
+}
+
+/// A feature that some tiers lack.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Feature {
+    /// Topics and subscriptions (publish/subscribe).
+    Topics,
+    /// Sessions (FIFO per session id).
+    Sessions,
+    /// Duplicate detection by message id.
+    DuplicateDetection,
+}
+
+impl fmt::Display for Feature {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Feature::Topics => "topics",
+            Feature::Sessions => "sessions",
+            Feature::DuplicateDetection => "duplicate detection",
+        })
+    }
+}
+
+impl fmt::Display for Tier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Tier::Basic => "Basic",
+            Tier::Standard => "Standard",
+            Tier::Premium => "Premium",
+        })
+    }
+}
+
+impl Tier {
+    /// The largest message, in bytes, this tier accepts (see
+    /// [`crate::Message::size`]).
+    pub fn max_message_size(self) -> usize {
+        match self {
+            Tier::Basic | Tier::Standard => 256 * 1024,
+            Tier::Premium => 100 * 1024 * 1024,
+        }
+    }
+
+    /// Whether this tier offers `feature`.
+    pub fn supports(self, feature: Feature) -> bool {
+        match self {
+            Tier::Basic => false,
+            Tier::Standard | Tier::Premium => {
+                // Every feature we model exists on Standard and Premium.
+                let _ = feature;
+                true
+            }
+        }
+    }
+}
