@@ -1,7 +1,7 @@
 //! `cargo xtask book`: build the book with mdBook used as a library, and the
 //! book checks that `cargo xtask verify` runs.
 //!
-//! - [`build`]: `book/` into `book/build`, with two in-process preprocessors
+//! - [`build_book_at`]: `book/` into `book/build`, with two in-process preprocessors
 //!   ([`mermaid`], [`quiz`]); mdBook's own errors are caught by [`diagnostics`].
 //! - [`check_book`]: everything `verify` asks of the book: it builds without
 //!   warnings, no internal link is broken ([`links`]), every quiz parses.
@@ -104,16 +104,12 @@ pub fn book_dir(root: &Path) -> PathBuf {
     root.join("book")
 }
 
-/// Builds the book of the repository at `root` into `book/build`.
+/// Builds the mdBook whose `book.toml` is in `book_root` (the workshop's:
+/// [`book_dir`]) into its `build/`.
 ///
 /// Fails, naming the file, on anything mdBook reports as an error: a chapter
 /// file missing, an `{{#include}}` of a missing file, a quiz that does not
 /// parse.
-pub fn build(root: &Path) -> Result<BuiltBook> {
-    build_book_at(&book_dir(root))
-}
-
-/// Builds the mdBook whose `book.toml` is in `book_root`.
 pub fn build_book_at(book_root: &Path) -> Result<BuiltBook> {
     let log = BuildLog::default();
     let outcome = log.capture(|| -> Result<PathBuf> {
@@ -215,10 +211,39 @@ pub fn check_book_at(book_root: &Path) -> Result<Vec<Problem>> {
                 file: book_root.clone(),
                 message: format!("mdBook warns: {warning}"),
             }));
-            problems.extend(links::check_links(&built.out_dir)?);
+            let src_dir = book_root.join("src");
+            problems.extend(
+                links::check_links(&built.out_dir)?
+                    .into_iter()
+                    .map(|problem| point_at_source(problem, &built.out_dir, &src_dir)),
+            );
+        }
+    }
+    // Paths as a maintainer types them: `book/src/...`, from the repository.
+    let repository = book_root.parent().unwrap_or(&book_root).to_path_buf();
+    for problem in &mut problems {
+        if let Ok(relative) = problem.file.strip_prefix(&repository) {
+            problem.file = relative.to_path_buf();
         }
     }
     Ok(problems)
+}
+
+/// A broken link is fixed in the chapter's Markdown, not in the HTML: name
+/// the `.md` file when the page comes from one.
+fn point_at_source(problem: Problem, out_dir: &Path, src_dir: &Path) -> Problem {
+    let Ok(page) = problem.file.strip_prefix(out_dir) else {
+        return problem;
+    };
+    let chapter = src_dir.join(page).with_extension("md");
+    if chapter.is_file() {
+        Problem {
+            message: format!("{} (in the built page {})", problem.message, page.display()),
+            file: chapter,
+        }
+    } else {
+        problem
+    }
 }
 
 /// Every quiz under `src_dir`: each `{{#quiz}}` directive names a file that
@@ -295,4 +320,116 @@ fn collect_files(dir: &Path, found: &mut Vec<PathBuf>) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A small book on disk: `book.toml`, a SUMMARY and the given files.
+    fn fixture(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut all = vec![
+            (
+                "book.toml",
+                "[book]\ntitle = \"Fixture\"\n[build]\nbuild-dir = \"build\"\ncreate-missing = false\n",
+            ),
+            (
+                "src/SUMMARY.md",
+                "# Summary\n\n- [Welcome](welcome/index.md)\n- [Acks](acks/index.md)\n",
+            ),
+            (
+                "src/welcome/index.md",
+                "# Welcome\n\nGo to [acks](../acks/index.md#the-fix).\n",
+            ),
+        ];
+        all.extend_from_slice(files);
+        for (path, content) in all {
+            let path = dir.path().join(path);
+            std::fs::create_dir_all(path.parent().expect("has a parent")).expect("mkdir");
+            std::fs::write(path, content).expect("write");
+        }
+        dir
+    }
+
+    const QUIZ: &str = "[[questions]]\ntype = \"MultipleChoice\"\nprompt.prompt = \"When?\"\n\
+                        prompt.distractors = [\"On receive\"]\nanswer.answer = \"On complete\"\n";
+
+    const CHAPTER: &str = "# Acks\n\n## The fix\n\n```mermaid\nsequenceDiagram\n  B->>C: deliver\n```\n\n{{#quiz quiz.toml}}\n";
+
+    #[test]
+    fn a_book_with_a_diagram_and_a_quiz_builds_and_checks_clean() {
+        let book = fixture(&[("src/acks/index.md", CHAPTER), ("src/acks/quiz.toml", QUIZ)]);
+        let built = build_book_at(book.path()).expect("builds");
+        let page = std::fs::read_to_string(built.out_dir.join("acks/index.html")).expect("page");
+        assert!(
+            page.contains("<pre class=\"mermaid\">sequenceDiagram\n  B-&gt;&gt;C: deliver\n</pre>")
+        );
+        assert!(page.contains("class=\"quiz-placeholder\""));
+        assert!(!page.contains("{{#quiz"));
+        let front = std::fs::read_to_string(built.out_dir.join("index.html")).expect("front");
+        assert!(front.contains("url=welcome/index.html"), "{front}");
+        assert_eq!(check_book_at(book.path()).expect("checks run"), vec![]);
+    }
+
+    #[test]
+    fn a_quiz_that_does_not_parse_fails_the_build_naming_chapter_and_quiz() {
+        let book = fixture(&[
+            ("src/acks/index.md", CHAPTER),
+            (
+                "src/acks/quiz.toml",
+                &QUIZ.replace("answer.answer", "answer.answr"),
+            ),
+        ]);
+        let error = format!("{:#}", build_book_at(book.path()).err().expect("must fail"));
+        assert!(error.contains("acks/index.md"), "{error}");
+        assert!(error.contains("acks/quiz.toml"), "{error}");
+    }
+
+    #[test]
+    fn a_missing_include_fails_the_build_naming_the_file() {
+        let book = fixture(&[(
+            "src/acks/index.md",
+            "# Acks\n\n## The fix\n\n```rust\n{{#include ../../code/missing.rs}}\n```\n",
+        )]);
+        let error = format!("{:#}", build_book_at(book.path()).err().expect("must fail"));
+        assert!(error.contains("missing.rs"), "{error}");
+    }
+
+    #[test]
+    fn broken_links_and_unused_quizzes_are_problems_in_the_markdown_files() {
+        let book = fixture(&[
+            (
+                "src/acks/index.md",
+                "# Acks\n\nSee [nothing](../nowhere/index.md) and [here](#not-here).\n",
+            ),
+            ("src/acks/quiz.toml", QUIZ),
+        ]);
+        let problems = check_book_at(book.path()).expect("checks run");
+        let shown: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        assert_eq!(problems.len(), 4, "{shown:#?}");
+        // The quiz file nobody includes.
+        assert!(
+            shown[0].contains("acks/quiz.toml: no chapter includes"),
+            "{shown:#?}"
+        );
+        // The welcome page's anchor into a page that has no such heading.
+        assert!(
+            shown
+                .iter()
+                .any(|p| p.contains("welcome/index.md: link `../acks/index.html#the-fix`")),
+            "{shown:#?}"
+        );
+        assert!(
+            shown.iter().any(|p| p
+                .contains("acks/index.md: link `../nowhere/index.html` points to a missing file")),
+            "{shown:#?}"
+        );
+        assert!(
+            shown
+                .iter()
+                .any(|p| p.contains("acks/index.md: link `#not-here`")),
+            "{shown:#?}"
+        );
+    }
 }

@@ -18,6 +18,8 @@
 //! ```
 
 use std::collections::{HashMap, HashSet};
+
+use serde::Deserialize as _;
 use std::path::{Path, PathBuf};
 
 use mdbook_preprocessor::book::{Book, BookItem};
@@ -80,10 +82,21 @@ pub fn parse_quiz(text: &str, path: &Path) -> Result<ParsedQuiz, QuizError> {
         path: path.to_path_buf(),
         source: Box::new(source),
     };
-    // Typed parse first: it is what rejects a misspelt key or a wrong type,
-    // with toml's line and column.
-    let quiz: Quiz = toml::from_str(text).map_err(parse_error)?;
     let table: toml::Table = toml::from_str(text).map_err(parse_error)?;
+    // Each question on its own first, so that a missing or misspelt key is
+    // reported with the question's number rather than "line 1".
+    if let Some(toml::Value::Array(questions)) = table.get("questions") {
+        for (index, question) in questions.iter().enumerate() {
+            if let Err(error) = Question::deserialize(question.clone()) {
+                return Err(QuizError::Invalid {
+                    path: path.to_path_buf(),
+                    question: index + 1,
+                    problem: error.message().to_string(),
+                });
+            }
+        }
+    }
+    let quiz: Quiz = toml::from_str(text).map_err(parse_error)?;
     if quiz.questions.is_empty() {
         return Err(QuizError::Empty {
             path: path.to_path_buf(),
