@@ -988,14 +988,13 @@ impl BrokerState {
                 tier: self.tier,
             });
         }
-        if let Ok(Target::Queue(queue)) = self.resolve_send_target(path, "send") {
-            if self.queues[queue].options.requires_session && message.session_id.is_none() {
+        if let Ok(Target::Queue(queue)) = self.resolve_send_target(path, "send")
+            && self.queues[queue].options.requires_session && message.session_id.is_none() {
                 return Err(BrokerError::SessionIdRequired {
                     path: path.to_owned(),
                     message_id: message.message_id.to_string(),
                 });
             }
-        }
         Ok(())
     }
 

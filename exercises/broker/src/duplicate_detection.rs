@@ -47,11 +47,10 @@ impl DuplicateDetection {
             if *seen_at + self.window > now {
                 break;
             }
-            if let Some((seen_at, id)) = self.arrivals.pop_front() {
-                if self.seen.get(&id) == Some(&seen_at) {
+            if let Some((seen_at, id)) = self.arrivals.pop_front()
+                && self.seen.get(&id) == Some(&seen_at) {
                     self.seen.remove(&id);
                 }
-            }
         }
         if self.seen.contains_key(message_id) {
             return true;

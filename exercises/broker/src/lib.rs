@@ -28,7 +28,7 @@
 //! - [`auto_commit`]: a Kafka-style consumer that commits on a timer.
 //! - [`tier`]: pricing tiers: message size limits and features.
 //! - [`clock`]: virtual time and UTC timestamps.
-//! - [`error`]: [`BrokerError`].
+//! - [`error`]: the [`BrokerError`] type.
 //!
 //! The database:
 //!

@@ -256,14 +256,13 @@ impl MessageStore {
                 available.remove(&sequence);
             }
             MessageState::Locked { .. } => {
-                if let Some(session) = session {
-                    if let Some(count) = busy.get_mut(session) {
+                if let Some(session) = session
+                    && let Some(count) = busy.get_mut(session) {
                         *count -= 1;
                         if *count == 0 {
                             busy.remove(session);
                         }
                     }
-                }
             }
             MessageState::Deferred => {}
         }

@@ -159,21 +159,30 @@ impl Check {
     /// returns the report; writes the JSON report when
     /// `EDA_GRADE_REPORT_DIR` is set.
     pub fn run(&self) -> CheckReport {
-        let report = match std::env::var(REPLAY_VAR) {
-            Ok(text) if Replay::names_check(&text, &self.name) => match Replay::parse(&text) {
+        let replay = std::env::var(REPLAY_VAR).ok();
+        let report_dir = std::env::var_os(REPORT_DIR_VAR).map(std::path::PathBuf::from);
+        self.run_with(replay.as_deref(), report_dir.as_deref())
+    }
+
+    /// As [`Check::run`], with the replay value and the report directory
+    /// given instead of read from the environment (for tests, and tools that
+    /// run checks in-process).
+    pub fn run_with(&self, replay: Option<&str>, report_dir: Option<&Path>) -> CheckReport {
+        let report = match replay {
+            Some(text) if Replay::names_check(text, &self.name) => match Replay::parse(text) {
                 Ok(replay) => self.replay(&replay),
                 Err(error) => self.broken(&error),
             },
             _ => self.explore(),
         };
-        if let Ok(dir) = std::env::var(REPORT_DIR_VAR) {
-            if let Err(error) = write_json(Path::new(&dir), &report) {
+        if let Some(dir) = report_dir
+            && let Err(error) = write_json(dir, &report) {
                 eprintln!(
-                    "warning: could not write the grade report for `{}` in {dir}: {error}",
-                    self.name
+                    "warning: could not write the grade report for `{}` in {}: {error}",
+                    self.name,
+                    dir.display()
                 );
             }
-        }
         report
     }
 

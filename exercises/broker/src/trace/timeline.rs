@@ -29,8 +29,14 @@ pub fn render_timeline(events: &[TraceEvent]) -> String {
             .operation_number
             .map(|n| format!("#{n}"))
             .unwrap_or_default();
+        // The operation-number column only when some event has a number.
+        let number = if number_width == 0 {
+            String::new()
+        } else {
+            format!("  {number:>number_width$}")
+        };
         let mut line = format!(
-            "{}  {number:>number_width$}  {:<actor_width$}  {:<operation_width$}  {:<target_width$}  {:<message_width$}  {}",
+            "{}{number}  {:<actor_width$}  {:<operation_width$}  {:<target_width$}  {:<message_width$}  {}",
             format_offset(event.at),
             event.actor,
             event.operation.name(),
@@ -62,10 +68,10 @@ pub(crate) fn describe_outcome(event: &TraceEvent) -> String {
     if let Some(count) = event.delivery_count {
         details.push(format!("delivery {count}"));
     }
-    if let Some(correlation) = &event.correlation_id {
-        if event.message_id.as_deref() != Some(correlation) {
-            details.push(format!("for {correlation}"));
-        }
+    if let Some(correlation) = &event.correlation_id
+        && event.message_id.as_deref() != Some(correlation)
+    {
+        details.push(format!("for {correlation}"));
     }
     if let Some(note) = &event.note {
         details.push(note.to_string());
