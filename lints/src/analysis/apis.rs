@@ -480,7 +480,6 @@ pub fn classify_segment(
                     "producer",
                     "bus",
                     "broker",
-                    "events",
                     "emitter",
                     "nats",
                     "kafka",
@@ -511,7 +510,7 @@ pub fn classify_segment(
         | "ack_with_id"
         | "cumulative_ack_with_id"
         | "try_ack"
-            if args.len() <= 2 =>
+            if args.len() <= 2 && known.has(MESSAGING) =>
         {
             // `consumer.ack(&msg)` (pulsar, rumqttc) names the message in
             // its argument; `delivery.ack(BasicAckOptions::default())`
@@ -526,15 +525,7 @@ pub fn classify_segment(
             } else {
                 from_arg
             };
-            recognized(
-                Op::Ack { message },
-                "broker",
-                if known.has(MESSAGING) {
-                    Confidence::High
-                } else {
-                    Confidence::Medium
-                },
-            )
+            recognized(Op::Ack { message }, "broker", Confidence::High)
         }
         "ack_with" | "double_ack_with" => {
             let kind = args
@@ -901,16 +892,24 @@ fn classify_db(chain: &Chain<'_>, index: usize, known: &Known<'_>) -> Option<Rec
                     Confidence::High,
                 );
             }
-            // Repositories: `self.orders_repo.save(&order)`.
-            if name_has(
-                &receiver,
-                &["repo", "repository", "dao", "database", "db", "store"],
-            ) && !name_has(&receiver, &["kv", "cache", "map"])
-            {
+            // Repositories: `self.orders_repo.save(&order)`. A receiver
+            // named only `db` or `store` may be an in-memory map: low
+            // confidence, which the rules do not report on its own.
+            if name_has(&receiver, &["kv", "cache", "map", "memory", "mem"]) {
+                return None;
+            }
+            if name_has(&receiver, &["repo", "repository", "dao"]) {
                 return write(
                     !executor_is_transaction(args, &receiver),
                     "repository",
                     Confidence::Medium,
+                );
+            }
+            if name_has(&receiver, &["database", "db", "store"]) {
+                return write(
+                    !executor_is_transaction(args, &receiver),
+                    "repository",
+                    Confidence::Low,
                 );
             }
             None

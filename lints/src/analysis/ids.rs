@@ -296,7 +296,12 @@ fn scan_tokens(
                     && matches!(tokens.get(index + 1), Some(TokenTree::Punct(p)) if p.as_char() == ':')
                     && !matches!(tokens.get(index + 2), Some(TokenTree::Punct(p)) if p.as_char() == ':');
                 if is_setter {
-                    record(found, args.unwrap_or_default());
+                    // A constant (`.key("events")`) is shared by every
+                    // message: a partition key, not an id.
+                    let args = args.unwrap_or_default();
+                    if !is_constant(&args) {
+                        record(found, args);
+                    }
                 } else if is_field {
                     record(found, tokens[index + 2..].iter().take(8).cloned().collect());
                 } else if ID_CONSTANTS.contains(&name.as_str()) {
@@ -314,6 +319,15 @@ fn scan_tokens(
             TokenTree::Punct(_) => {}
         }
     }
+}
+
+/// Whether a value names no variable and interpolates nothing: the same
+/// for every message.
+fn is_constant(value: &TokenStream) -> bool {
+    let mut names = BTreeSet::new();
+    super::chain::collect_idents(value.clone(), &mut names);
+    names.retain(|name| !matches!(name.as_str(), "into" | "to_string" | "to_owned" | "from"));
+    names.is_empty() && !value.to_string().contains('{')
 }
 
 fn record(found: &mut Option<(BTreeSet<String>, bool)>, value: TokenStream) {

@@ -92,10 +92,18 @@ fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
                 }
                 | Op::DbCommit
                 | Op::DbTransaction => {
-                    write.get_or_insert((event, recognized));
+                    if write.is_none_or(|(_, best): (_, &crate::analysis::apis::Recognized)| {
+                        recognized.confidence > best.confidence
+                    }) {
+                        write = Some((event, recognized));
+                    }
                 }
                 Op::Publish(_) => {
-                    publish.get_or_insert((event, recognized));
+                    if publish.is_none_or(|(_, best): (_, &crate::analysis::apis::Recognized)| {
+                        recognized.confidence > best.confidence
+                    }) {
+                        publish = Some((event, recognized));
+                    }
                 }
                 _ => {}
             }
@@ -112,13 +120,18 @@ fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
             Op::DbTransaction => "runs a database transaction",
             _ => "writes to the database",
         };
+        let confidence = write_op.confidence.min(publish_op.confidence);
+        if confidence == crate::finding::Confidence::Low {
+            // Two guesses from names alone: not enough to report.
+            continue;
+        }
         out.push(Finding {
             rule: RULE,
             region: publish_event.region,
             message: format!("`{}` {what} and publishes to a broker with no outbox: a crash between the two loses or invents an event", flow.name),
             help: Some("write the event to an outbox table in the same transaction, and publish it from a relay".into()),
             labels: vec![Label { region: write_event.region, message: "the database write commits here".into() }],
-            confidence: write_op.confidence.min(publish_op.confidence),
+            confidence,
         });
     }
 }

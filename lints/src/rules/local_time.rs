@@ -130,10 +130,15 @@ fn fields(types: &[TypeInfo], out: &mut Vec<Finding>) {
 }
 
 /// How the value of the expression being visited is used.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Use {
-    /// It is kept, sent, stored or returned.
-    Sink,
+    /// It is stored or sent: a struct field, a `json!` body, a database
+    /// bind, a publish.
+    Data,
+    /// It is passed to some function or method we cannot see into.
+    Arg,
+    /// It is returned from the function.
+    Returned,
     /// It only reaches a log line or a display.
     Display,
     /// It is compared, converted to UTC, or reduced to a number (an hour,
@@ -141,14 +146,60 @@ enum Use {
     Neutral,
     /// It is bound to variables; their uses decide.
     Bound,
+    /// It is bound to variables as formatted text.
+    BoundText,
 }
+
+impl Use {
+    /// The use of a local time formatted as text: text handed to some
+    /// function or returned is display (a label, a file name, a log line)
+    /// unless it lands in data.
+    fn as_text(self) -> Use {
+        match self {
+            Use::Arg | Use::Returned => Use::Display,
+            Use::Bound => Use::BoundText,
+            other => other,
+        }
+    }
+}
+
+/// Functions and methods that store or send what they are given.
+const DATA_SINKS: &[&str] = &[
+    "bind",
+    "insert",
+    "insert_one",
+    "insert_many",
+    "execute",
+    "send",
+    "publish",
+    "send_message",
+    "basic_publish",
+    "xadd",
+    "save",
+    "create",
+    "values",
+    "set",
+    "with_timestamp",
+    "timestamp",
+    "push",
+    "add",
+    "update",
+    "upsert",
+    "write_event",
+    "append",
+    "emit",
+    "to_vec",
+    "to_string_pretty",
+    "to_writer",
+    "to_value",
+];
 
 struct Finder<'a, 'o> {
     imports: &'a Imports,
     out: &'o mut Vec<Finding>,
 }
 
-/// One local-time source in a function, and the variables it was bound to.
+/// One local-time source in a function.
 struct Source {
     region: Region,
     what: String,
@@ -190,7 +241,7 @@ impl Finder<'_, '_> {
 
     fn body_expr(&mut self, expr: &Expr) {
         let mut walk = Walk::new(self.imports);
-        walk.expr(expr, Use::Sink);
+        walk.expr(expr, Use::Data);
         self.report(walk);
     }
 
@@ -199,14 +250,14 @@ impl Finder<'_, '_> {
     /// `let now = Local::now(); let stamp = now.naive_local();`).
     fn body(&mut self, block: &syn::Block) {
         let mut walk = Walk::new(self.imports);
-        walk.block(block, Use::Sink);
+        walk.block(block, Use::Returned);
+        walk.following = true;
         for _ in 0..3 {
-            if walk.tracked.is_empty() || walk.sinks_found_all() {
+            if walk.tracked.is_empty() {
                 break;
             }
             let before = walk.tracked.len();
-            walk.following = true;
-            walk.block(block, Use::Sink);
+            walk.block(block, Use::Returned);
             if walk.tracked.len() == before {
                 break;
             }
@@ -216,23 +267,24 @@ impl Finder<'_, '_> {
 
     fn report(&mut self, walk: Walk<'_>) {
         for (index, source) in walk.sources.iter().enumerate() {
-            if let Some(sink) = walk.sunk.get(&index) {
-                let mut labels = Vec::new();
-                if *sink != source.region {
-                    labels.push(crate::finding::Label {
-                        region: *sink,
-                        message: "the local time reaches data here".into(),
-                    });
-                }
-                self.out.push(Finding {
-                    rule: RULE,
-                    region: source.region,
-                    message: format!("`{}` takes the local time zone, and the value reaches stored or sent data", source.what),
-                    help: Some("use `Utc::now()` (or `OffsetDateTime::now_utc()`, `Timestamp::now()`); convert to local time only for display".into()),
-                    labels,
-                    confidence: source.confidence,
+            let Some((sink, strength)) = walk.sunk.get(&index) else {
+                continue;
+            };
+            let mut labels = Vec::new();
+            if *sink != source.region {
+                labels.push(crate::finding::Label {
+                    region: *sink,
+                    message: "the local time reaches data here".into(),
                 });
             }
+            self.out.push(Finding {
+                rule: RULE,
+                region: source.region,
+                message: format!("`{}` takes the local time zone, and the value reaches stored or sent data", source.what),
+                help: Some("use `Utc::now()` (or `OffsetDateTime::now_utc()`, `Timestamp::now()`); convert to local time only for display".into()),
+                labels,
+                confidence: source.confidence.min(*strength),
+            });
         }
     }
 }
@@ -241,12 +293,12 @@ impl Finder<'_, '_> {
 struct Walk<'a> {
     imports: &'a Imports,
     sources: Vec<Source>,
-    /// Source index -> where its value first reached data.
-    sunk: BTreeMap<usize, Region>,
-    /// Variables that hold a local time, with the source they came from.
-    tracked: BTreeMap<String, usize>,
+    /// Source index -> where its value reached data, and how surely.
+    sunk: BTreeMap<usize, (Region, Confidence)>,
+    /// Variables that hold a local time: the source, and whether as text.
+    tracked: BTreeMap<String, (usize, bool)>,
     /// The source whose value the expression being visited carries.
-    carrying: Option<usize>,
+    carrying: Option<(usize, bool)>,
     /// Second and later rounds only follow variables (sources are known).
     following: bool,
     depth: usize,
@@ -265,10 +317,6 @@ impl<'a> Walk<'a> {
         }
     }
 
-    fn sinks_found_all(&self) -> bool {
-        self.sunk.len() == self.sources.len()
-    }
-
     fn block(&mut self, block: &syn::Block, tail: Use) {
         let count = block.stmts.len();
         for (index, stmt) in block.stmts.iter().enumerate() {
@@ -277,10 +325,9 @@ impl<'a> Walk<'a> {
                 Stmt::Local(local) => {
                     if let Some(init) = &local.init {
                         let names = crate::analysis::chain::pattern_names(&local.pat);
-                        let carried = self.value(&init.expr, Use::Bound);
-                        if let Some(source) = carried {
+                        if let Some(carried) = self.value(&init.expr, Use::Bound) {
                             for name in names {
-                                self.tracked.entry(name).or_insert(source);
+                                self.tracked.entry(name).or_insert(carried);
                             }
                         }
                         if let Some((_, otherwise)) = &init.diverge {
@@ -304,7 +351,7 @@ impl<'a> Walk<'a> {
 
     /// Visits `expr` used as `use_`, and returns the source its value
     /// carries, if any (for bindings).
-    fn value(&mut self, expr: &Expr, use_: Use) -> Option<usize> {
+    fn value(&mut self, expr: &Expr, use_: Use) -> Option<(usize, bool)> {
         let saved = self.carrying.take();
         self.expr(expr, use_);
         let carried = self.carrying.take();
@@ -314,12 +361,22 @@ impl<'a> Walk<'a> {
 
     /// The value of a source reaches `use_` at `region`.
     fn reach(&mut self, source: usize, use_: Use, region: Region) {
-        match use_ {
-            Use::Sink => {
-                self.sunk.entry(source).or_insert(region);
+        let strength = match use_ {
+            Use::Data => Confidence::High,
+            Use::Arg | Use::Returned => Confidence::Medium,
+            Use::Bound => {
+                self.carrying = Some((source, false));
+                return;
             }
-            Use::Bound => self.carrying = Some(source),
-            Use::Display | Use::Neutral => {}
+            Use::BoundText => {
+                self.carrying = Some((source, true));
+                return;
+            }
+            Use::Display | Use::Neutral => return,
+        };
+        let entry = self.sunk.entry(source).or_insert((region, strength));
+        if strength > entry.1 {
+            *entry = (region, strength);
         }
     }
 
@@ -350,22 +407,41 @@ impl<'a> Walk<'a> {
             }
             return;
         }
+        if self.following && self.source(expr).is_some() {
+            return;
+        }
         match expr {
             Expr::Path(path) if path.path.segments.len() == 1 => {
                 let name = path.path.segments[0].ident.to_string();
                 if self.following
-                    && let Some(source) = self.tracked.get(&name).copied()
+                    && let Some((source, text)) = self.tracked.get(&name).copied()
                 {
-                    self.reach(source, use_, region);
+                    self.reach(source, if text { use_.as_text() } else { use_ }, region);
                 }
             }
             Expr::MethodCall(_) => self.chain(expr, use_),
             Expr::Call(call) => {
-                // `Some(x)`, `Ok(x)`, `Box::new(x)`, `x.into()` keep the
-                // value as it is; any other call takes it as data.
-                let wraps = matches!(&*call.func, Expr::Path(p) if p.path.segments.last().is_some_and(|s| matches!(s.ident.to_string().as_str(), "Some" | "Ok" | "Err" | "new" | "from")) && p.path.segments.len() <= 2);
+                // `Some(x)`, `Ok(x)`, `Box::new(x)` keep the value as it is;
+                // a storing function takes it as data; any other call as an
+                // argument.
+                let last = match &*call.func {
+                    Expr::Path(p) => p
+                        .path
+                        .segments
+                        .last()
+                        .map(|s| s.ident.to_string())
+                        .unwrap_or_default(),
+                    _ => String::new(),
+                };
+                let arg_use = if matches!(last.as_str(), "Some" | "Ok" | "Err" | "Box" | "from") {
+                    use_
+                } else if DATA_SINKS.contains(&last.as_str()) {
+                    Use::Data
+                } else {
+                    Use::Arg
+                };
                 for arg in &call.args {
-                    self.expr(arg, if wraps { use_ } else { Use::Sink });
+                    self.expr(arg, arg_use);
                 }
             }
             Expr::Macro(mac) => self.mac(&mac.mac, use_),
@@ -383,7 +459,7 @@ impl<'a> Walk<'a> {
             Expr::Field(inner) => self.expr(&inner.base, Use::Neutral),
             Expr::Struct(strukt) => {
                 for field in &strukt.fields {
-                    self.expr(&field.expr, Use::Sink);
+                    self.expr(&field.expr, Use::Data);
                 }
                 if let Some(rest) = &strukt.rest {
                     self.expr(rest, Use::Neutral);
@@ -393,31 +469,31 @@ impl<'a> Walk<'a> {
             Expr::Array(array) => array
                 .elems
                 .iter()
-                .for_each(|elem| self.expr(elem, Use::Sink)),
+                .for_each(|elem| self.expr(elem, Use::Data)),
             Expr::Assign(assign) => {
                 self.expr(&assign.left, Use::Neutral);
                 // `self.at = x` and `event.at = x` store; `at = x` rebinds.
                 let target = if matches!(&*assign.left, Expr::Path(_)) {
                     Use::Bound
                 } else {
-                    Use::Sink
+                    Use::Data
                 };
                 let carried = self.value(&assign.right, target);
-                if let (Some(source), Some(name)) =
+                if let (Some(carried), Some(name)) =
                     (carried, crate::analysis::chain::root_ident(&assign.left))
                 {
-                    self.tracked.entry(name).or_insert(source);
+                    self.tracked.entry(name).or_insert(carried);
                 }
             }
             Expr::Return(ret) => {
                 if let Some(value) = &ret.expr {
-                    self.expr(value, Use::Sink);
+                    self.expr(value, Use::Returned);
                 }
             }
             Expr::Block(block) => self.block(&block.block, use_),
             Expr::Unsafe(block) => self.block(&block.block, use_),
-            Expr::Async(block) => self.block(&block.block, Use::Sink),
-            Expr::Closure(closure) => self.expr(&closure.body, Use::Sink),
+            Expr::Async(block) => self.block(&block.block, Use::Arg),
+            Expr::Closure(closure) => self.expr(&closure.body, Use::Arg),
             Expr::If(expr_if) => {
                 self.expr(&expr_if.cond, Use::Neutral);
                 self.block(&expr_if.then_branch, use_);
@@ -450,9 +526,9 @@ impl<'a> Walk<'a> {
     }
 
     /// A method chain. Conversions to UTC and reductions to a number end
-    /// the local zone's reach; formatting keeps it (a string can be stored
-    /// too); any other method takes its receiver's value as data only if
-    /// the value is passed on, so the receiver carries the chain's use.
+    /// the local zone's reach; formatting turns the value into text (which
+    /// counts only where it lands in data); any other method's receiver is
+    /// a different value, and its arguments are stored or passed on.
     fn chain(&mut self, expr: &Expr, use_: Use) {
         let Expr::MethodCall(call) = expr else { return };
         let method = call.method.to_string();
@@ -460,11 +536,12 @@ impl<'a> Walk<'a> {
             Use::Neutral
         } else if matches!(
             method.as_str(),
-            "format"
-                | "to_rfc3339"
-                | "to_rfc2822"
-                | "to_string"
-                | "clone"
+            "format" | "to_rfc3339" | "to_rfc2822" | "to_string" | "to_rfc3339_opts"
+        ) {
+            use_.as_text()
+        } else if matches!(
+            method.as_str(),
+            "clone"
                 | "naive_local"
                 | "date"
                 | "date_naive"
@@ -477,15 +554,21 @@ impl<'a> Walk<'a> {
                 | "single"
                 | "earliest"
                 | "latest"
+                | "unwrap_or_default"
+                | "ok"
         ) {
             use_
         } else {
-            // `writer.write(now)`: the receiver is a different value.
             Use::Neutral
         };
         self.expr(&call.receiver, receiver_use);
+        let arg_use = if DATA_SINKS.contains(&method.as_str()) {
+            Use::Data
+        } else {
+            Use::Arg
+        };
         for arg in &call.args {
-            self.expr(arg, Use::Sink);
+            self.expr(arg, arg_use);
         }
     }
 
@@ -500,8 +583,8 @@ impl<'a> Walk<'a> {
                 for expr in &exprs {
                     self.expr(
                         expr,
-                        if use_ == Use::Neutral {
-                            Use::Sink
+                        if matches!(use_, Use::Neutral | Use::Display) {
+                            Use::Data
                         } else {
                             use_
                         },
@@ -524,27 +607,29 @@ impl<'a> Walk<'a> {
                 }
             }
             MacroBody::Opaque => {
+                let region = Region::from_span(mac.path.span());
                 // `json!({ "at": stamp })`: a tracked variable in data.
                 if self.following {
                     let mut names = std::collections::BTreeSet::new();
                     crate::analysis::chain::collect_idents(mac.tokens.clone(), &mut names);
-                    let region = Region::from_span(mac.path.span());
                     for name in names {
-                        if let Some(source) = self.tracked.get(&name).copied() {
-                            self.reach(source, Use::Sink, region);
+                        if let Some((source, _)) = self.tracked.get(&name).copied() {
+                            self.reach(source, Use::Data, region);
                         }
                     }
                 }
                 // `json!({ "at": Local::now() })`: data, read as tokens.
-                if !self.following && tokens_call_local_now(mac.tokens.clone()) {
-                    let region = Region::from_span(mac.path.span());
+                if !self.following
+                    && tokens_call_local_now(mac.tokens.clone())
+                    && self.imports.has_crate("chrono")
+                {
                     self.sources.push(Source {
                         region,
                         what: "Local::now()".into(),
-                        confidence: Confidence::Medium,
+                        confidence: Confidence::High,
                     });
                     let index = self.sources.len() - 1;
-                    self.sunk.insert(index, region);
+                    self.reach(index, Use::Data, region);
                 }
             }
         }
@@ -562,7 +647,6 @@ impl<'a> Walk<'a> {
                     [.., ty, last] => (last.as_str(), ty.as_str()),
                     _ => return None,
                 };
-                let written = func.path.segments.len();
                 let resolved_from = |krate: &str| full.first().is_some_and(|head| head == krate);
                 let confidence = |krate: &str| {
                     if resolved_from(krate) || self.imports.glob_from(&[krate]) {
@@ -573,7 +657,7 @@ impl<'a> Walk<'a> {
                         None
                     }
                 };
-                let found = match (ty, last) {
+                match (ty, last) {
                     ("Local", "now" | "today") => {
                         confidence("chrono").map(|c| (format!("Local::{last}()"), c))
                     }
@@ -582,9 +666,7 @@ impl<'a> Walk<'a> {
                     }
                     ("Zoned", "now") => confidence("jiff").map(|c| ("Zoned::now()".to_string(), c)),
                     _ => None,
-                };
-                let _ = written;
-                found
+                }
             }
             Expr::MethodCall(call) if call.method == "with_timezone" => {
                 let arg = call.args.first()?;
