@@ -37,7 +37,7 @@ pub fn run(args: Args) -> Result<()> {
         Some(name) => vec![catalogue.find(name)?],
         None => catalogue.exercises.iter().collect(),
     };
-    let shipped = crate::shipped::prepare(&root, &catalogue)?;
+    let shipped = crate::shipped::prepare(&root, &chosen)?;
     for note in &shipped.notes {
         println!("note: {note}");
     }

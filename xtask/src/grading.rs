@@ -264,6 +264,9 @@ fn run(grading: &Grading<'_>, binary: &Path) -> Result<Graded, GradingError> {
     let mut child = Command::new(binary)
         .current_dir(&crate_dir)
         .env("CARGO_MANIFEST_DIR", &crate_dir)
+        // What `cargo test` would set: the checks print replay commands
+        // that name the package.
+        .env("CARGO_PKG_NAME", &exercise.package)
         .env("EDA_GRADE_REPORT_DIR", reports.path())
         .args(["--color", "never"])
         .stdin(Stdio::null())
@@ -338,14 +341,9 @@ fn run(grading: &Grading<'_>, binary: &Path) -> Result<Graded, GradingError> {
             output: failure_output(&stdout, test),
         })
         .collect();
-    // Keep the binary's order (alphabetical by test name, as libtest runs).
+    // Alphabetical, as libtest lists them: the same order on every run.
     let mut checks = checks;
-    checks.sort_by_key(|check| {
-        outcomes
-            .iter()
-            .position(|(test, _)| *test == test_name(&check.check))
-            .unwrap_or(usize::MAX)
-    });
+    checks.sort_by(|a, b| a.check.cmp(&b.check));
     Ok(Graded { checks, unreported })
 }
 

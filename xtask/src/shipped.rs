@@ -21,7 +21,7 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
-use crate::catalogue::Catalogue;
+use crate::catalogue::Exercise;
 
 /// A workspace whose learner files are the shipped starters.
 pub struct ShippedWorkspace {
@@ -33,29 +33,29 @@ pub struct ShippedWorkspace {
     _copy: Option<tempfile::TempDir>,
 }
 
-/// The shipped text of every learner file: `(path relative to the root, text)`.
-pub fn starter_texts(root: &Path, catalogue: &Catalogue) -> Result<Vec<(PathBuf, String)>> {
-    let mut texts = Vec::new();
-    for exercise in &catalogue.exercises {
-        let path = exercise.learner_file();
-        let text = match committed(root, &path)? {
-            Some(text) => text,
-            None => std::fs::read_to_string(root.join(&path))
-                .with_context(|| format!("reading {}", path.display()))?,
-        };
-        texts.push((path, text));
+/// The shipped text of an exercise's learner file: as committed, or the
+/// working copy if it is not committed yet.
+pub fn starter_text(root: &Path, exercise: &Exercise) -> Result<String> {
+    let path = exercise.learner_file();
+    match committed(root, &path)? {
+        Some(text) => Ok(text),
+        None => std::fs::read_to_string(root.join(&path))
+            .with_context(|| format!("reading {}", path.display())),
     }
-    Ok(texts)
 }
 
 /// The workspace to grade shipped starters in.
-pub fn prepare(root: &Path, catalogue: &Catalogue) -> Result<ShippedWorkspace> {
+///
+/// Only `exercises` are compared and copied; one whose learner file is
+/// missing is skipped here (`verify` reports the missing file itself).
+pub fn prepare(root: &Path, exercises: &[&Exercise]) -> Result<ShippedWorkspace> {
     let mut notes = Vec::new();
     let mut swapped = Vec::new();
-    for exercise in &catalogue.exercises {
+    for exercise in exercises {
         let path = exercise.learner_file();
-        let working = std::fs::read_to_string(root.join(&path))
-            .with_context(|| format!("reading {}", path.display()))?;
+        let Ok(working) = std::fs::read_to_string(root.join(&path)) else {
+            continue;
+        };
         match committed(root, &path)? {
             None => notes.push(format!(
                 "{} is not committed yet: its working copy is taken as the shipped starter",
@@ -85,9 +85,9 @@ pub fn prepare(root: &Path, catalogue: &Catalogue) -> Result<ShippedWorkspace> {
         .context("creating a temporary workspace")?;
     let mut members = vec![PathBuf::from("exercises/broker")];
     members.extend(
-        catalogue
-            .exercises
+        exercises
             .iter()
+            .filter(|exercise| root.join(&exercise.dir).is_dir())
             .map(|exercise| exercise.dir.clone()),
     );
     for member in &members {

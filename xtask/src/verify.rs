@@ -108,7 +108,7 @@ pub fn run(args: Args) -> ExitCode {
     let mut verdicts = Verdicts::default();
     let timeout = Duration::from_secs(args.timeout);
 
-    let shipped = match crate::shipped::prepare(&root, &catalogue) {
+    let shipped = match crate::shipped::prepare(&root, &chosen) {
         Ok(shipped) => {
             for note in &shipped.notes {
                 println!("note: {note}");
@@ -124,7 +124,6 @@ pub fn run(args: Args) -> ExitCode {
             None
         }
     };
-    let starter_texts = crate::shipped::starter_texts(&root, &catalogue);
 
     for exercise in chosen {
         println!("\n{} ({})", exercise.id, exercise.dir.display());
@@ -135,14 +134,7 @@ pub fn run(args: Args) -> ExitCode {
         if let Some(shipped) = &shipped {
             starter_fails_as_catalogued(shipped, exercise, timeout, &mut verdicts);
         }
-        match &starter_texts {
-            Ok(texts) => lints_as_catalogued(&root, exercise, texts, &mut verdicts),
-            Err(error) => verdicts.record(
-                &exercise.id,
-                "eda-lint reports the catalogue's rules",
-                Some(format!("the shipped starter cannot be read: {error:#}")),
-            ),
-        }
+        lints_as_catalogued(&root, exercise, &mut verdicts);
         chapter_links(&root, exercise, &mut verdicts);
         if let Some(shipped) = &shipped {
             figure_current(&root, shipped, exercise, &mut verdicts);
@@ -308,22 +300,17 @@ fn unreported_names(graded: &grading::Graded) -> String {
 
 /// eda-lint reports exactly the catalogue's rules on the shipped starter and
 /// nothing on the solution.
-fn lints_as_catalogued(
-    root: &Path,
-    exercise: &Exercise,
-    starters: &[(std::path::PathBuf, String)],
-    verdicts: &mut Verdicts,
-) {
+fn lints_as_catalogued(root: &Path, exercise: &Exercise, verdicts: &mut Verdicts) {
     let expected: BTreeSet<&str> = exercise.lints.iter().map(String::as_str).collect();
     let claim = format!(
         "eda-lint reports exactly [{}] on the shipped starter",
         expected.iter().copied().collect::<Vec<_>>().join(", ")
     );
     let learner = exercise.learner_file();
-    let problem = match starters.iter().find(|(path, _)| *path == learner) {
-        None => Some(format!("{} was not read", learner.display())),
-        Some((path, text)) => {
-            let report = crate::linting::lint(path, text);
+    let problem = match crate::shipped::starter_text(root, exercise) {
+        Err(error) => Some(format!("the shipped starter cannot be read: {error:#}")),
+        Ok(text) => {
+            let report = crate::linting::lint(&learner, &text);
             let actual = report.rules();
             if !report.trouble.is_empty() {
                 Some(report.trouble.join("\n"))

@@ -1,0 +1,93 @@
+//! The rubric: the graded checks of `ack-ordering` and what each is worth.
+//! Do not edit: this is the grader. `tests/checks.rs` runs each check as one
+//! `#[test]`; the book's failure figure is drawn from [`lost_message`].
+//!
+//! Each check is a [`Check`]: the scenario of [`crate::scenario`], the runs
+//! to explore, and the invariant every run must keep. A failing check prints
+//! the anomaly, the shortest run that shows it, and the command that replays
+//! that run.
+
+use crate::order::{INVOICES, ORDERS};
+use crate::scenario::{SERVICE, scenario};
+use broker::grading::{Check, Violation, invariants};
+use broker::simulation::{Exploration, Run};
+use broker::trace::Operation;
+use broker::{DEFAULT_LOCK_DURATION, dead_letter_path};
+
+/// No order may disappear: at every crash point, and under 20 random fault
+/// plans, each order ends with its invoice published or is still in the
+/// queue (or its dead-letter queue) for someone to handle.
+pub fn lost_message() -> Check {
+    Check::new("lost-message", 10)
+        .scenario(scenario())
+        .exploration(Exploration::default())
+        .invariant(invariants::no_lost_message(
+            ORDERS,
+            invariants::result_published_to(INVOICES),
+        ))
+}
+
+/// Every order is settled by the consumer by the end of the run, whatever
+/// crashed: nothing is left locked or waiting in `orders`, and nothing was
+/// dead-lettered by the broker for being delivered too often.
+pub fn unsettled_message() -> Check {
+    Check::new("unsettled-message", 5)
+        .scenario(scenario())
+        .exploration(Exploration::every_crash_point())
+        .invariant(invariants::no_unsettled_message(ORDERS))
+        .invariant(no_dead_letter)
+}
+
+/// Slow work keeps its lock: with no fault at all, no order's lock expires
+/// while the consumer is still pricing it (which would hand the order to
+/// another consumer mid-flight and price it twice).
+pub fn lock_expired() -> Check {
+    Check::new("lock-expired", 10)
+        .scenario(scenario())
+        .exploration(Exploration::happy_path())
+        .invariant(no_lock_expired_mid_flight)
+}
+
+/// `lock-expired`: a lock on `orders` expired although the service holding
+/// it never crashed.
+fn no_lock_expired_mid_flight(run: &Run) -> Result<(), Violation> {
+    let crashed = run
+        .events
+        .iter()
+        .any(|event| event.operation == Operation::Crash && &*event.actor == SERVICE);
+    let expired = run.events.iter().find(|event| {
+        event.operation == Operation::LockExpired && event.target.as_deref() == Some(ORDERS)
+    });
+    match (expired, crashed) {
+        (Some(event), false) => {
+            let id = event.message_id.as_deref().unwrap_or("?");
+            Err(Violation::for_message(
+                id,
+                format!(
+                    "the lock on `{id}` expired after {} s although `{SERVICE}` never crashed: it was \
+                     neither completed nor renewed in time, so the broker handed the order out again. \
+                     Slow work must renew its lock",
+                    DEFAULT_LOCK_DURATION.as_secs()
+                ),
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// `unsettled-message`, the other way: the broker dead-lettered an order
+/// because it was delivered too many times without being completed.
+fn no_dead_letter(run: &Run) -> Result<(), Violation> {
+    match run.remaining(&dead_letter_path(ORDERS)).first() {
+        Some(envelope) => Err(Violation::for_message(
+            envelope.message_id(),
+            format!(
+                "`{}` ended in the dead-letter queue after {} deliveries: the consumer never \
+                 completed it, so the broker gave up on it",
+                envelope.message_id(),
+                envelope.delivery_count
+            ),
+        )),
+        None => Ok(()),
+    }
+}
