@@ -96,30 +96,56 @@ const ID_CONSTANTS: &[&str] = &[
 ];
 
 /// Header, attribute, field or struct-member names that carry a message's
-/// own id. A correlation id is deliberately absent: many messages share one.
+/// own id: `id`, `message_id`, `Nats-Msg-Id`, `idempotency-key`, and any
+/// other `..._id` that names what the message is about (`order_id` on
+/// `OrderPlaced`). A correlation, causation, trace, session, tenant or
+/// partition id is shared by many messages, so it does not count.
 pub fn is_id_name(name: &str) -> bool {
     let normal = name
         .trim_matches('"')
+        .trim_start_matches("r#")
         .to_ascii_lowercase()
         .replace('-', "_");
     let normal = normal.trim_start_matches("x_").trim_start_matches("ce_");
+    if is_shared_id(normal) {
+        return false;
+    }
     matches!(
         normal,
-        "id" | "message_id"
-            | "msg_id"
-            | "messageid"
-            | "event_id"
+        "id" | "messageid"
             | "eventid"
             | "nats_msg_id"
             | "idempotency_key"
             | "idempotencykey"
-            | "dedup_id"
-            | "dedupe_id"
-            | "deduplication_id"
             | "dedup_key"
             | "deduplication_key"
-            | "command_id"
-            | "request_id"
+            | "uuid"
+    ) || normal.ends_with("_id")
+        || normal.ends_with("_uuid")
+}
+
+/// Ids many messages share.
+pub fn is_shared_id(name: &str) -> bool {
+    matches!(
+        name,
+        "correlation_id"
+            | "causation_id"
+            | "trace_id"
+            | "span_id"
+            | "session_id"
+            | "tenant_id"
+            | "partition_id"
+            | "group_id"
+            | "message_group_id"
+            | "parent_id"
+            | "conversation_id"
+            | "request_correlation_id"
+            | "client_id"
+            | "producer_id"
+            | "consumer_id"
+            | "app_id"
+            | "user_id"
+            | "reply_to_id"
     )
 }
 

@@ -10,7 +10,7 @@ use quote::ToTokens;
 use syn::spanned::Spanned;
 
 use super::UserApis;
-use super::ids::is_id_name;
+use super::ids::{is_id_name, is_shared_id};
 use super::imports::Imports;
 use crate::finding::Region;
 
@@ -56,23 +56,6 @@ impl TypeInfo {
     /// a flattened metadata or header field that may carry one.
     pub fn has_id(&self) -> bool {
         self.fields.iter().any(|field| {
-            let name = field.name.trim_start_matches("r#").to_ascii_lowercase();
-            let shared = matches!(
-                name.as_str(),
-                "correlation_id"
-                    | "causation_id"
-                    | "trace_id"
-                    | "span_id"
-                    | "session_id"
-                    | "tenant_id"
-                    | "partition_key"
-                    | "ordering_key"
-                    | "group_id"
-                    | "reply_to"
-                    | "parent_id"
-                    | "conversation_id"
-                    | "request_correlation_id"
-            );
             let ty = field.ty.as_str();
             let id_typed = [
                 "Uuid",
@@ -89,14 +72,8 @@ impl TypeInfo {
             let carries = ["Meta", "Header", "Envelope", "Context"]
                 .iter()
                 .any(|part| ty.contains(part));
-            !shared
-                && (is_id_name(&name)
-                    || name.ends_with("_id")
-                    || name.ends_with("_key")
-                        && (name.contains("idempot") || name.contains("dedup"))
-                    || name.ends_with("uuid")
-                    || id_typed
-                    || carries)
+            let shared = is_shared_id(&field.name.trim_start_matches("r#").to_ascii_lowercase());
+            !shared && (is_id_name(&field.name) || id_typed || carries)
         })
     }
 }

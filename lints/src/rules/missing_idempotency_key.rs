@@ -78,12 +78,18 @@ fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
     let analysis = FileAnalysis::of(ctx, user);
     let mut publishes = 0;
     for flow in &analysis.flows {
+        // A Kafka transaction gives the records it sends exactly-once
+        // semantics: they need no id of their own.
+        let transactional = flow.has_kafka_transaction();
         for (event, recognized) in flow.ops() {
             let Op::Publish(PublishInfo { id, dedup }) = &recognized.op else {
                 continue;
             };
             publishes += 1;
-            if *dedup && *id == IdEvidence::Absent {
+            if *dedup
+                && *id == IdEvidence::Absent
+                && !(transactional && recognized.api == "rdkafka")
+            {
                 out.push(Finding {
                     rule: RULE,
                     region: event.region,
