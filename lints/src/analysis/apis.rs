@@ -447,6 +447,19 @@ pub fn classify_segment(
                 Confidence::High,
             )
         }
+        // The workshop's broker: `ctx.send(QUEUE, message)`, where a
+        // `Message` always carries the id it was built with.
+        "send" | "schedule" if known.has(&["broker"]) && args.len() >= 2 => {
+            let id = workshop_message_id(args[1], locals);
+            recognized(
+                Op::Publish(PublishInfo { id, dedup: true }),
+                "broker",
+                Confidence::High,
+            )
+        }
+        "receive" | "receive_with" | "poll" | "receive_deferred" if known.has(&["broker"]) => {
+            recognized(Op::Consume, "broker", Confidence::High)
+        }
         "send" | "send_one"
             if known.has(&["iggy", "iggy_common"]) && name_has(&receiver, &["producer"]) =>
         {
@@ -872,10 +885,15 @@ fn classify_db(chain: &Chain<'_>, index: usize, known: &Known<'_>) -> Option<Rec
         "insert" | "save" | "update" | "delete" | "upsert" | "update_if_version" => {
             if known.has(&["broker"])
                 && args.len() >= 2
-                && args.first().and_then(|a| literal(a)).is_some()
+                && (args.first().and_then(|a| literal(a)).is_some()
+                    || executor_is_transaction(&[], &receiver))
             {
-                // `tx.insert("orders", key, row)`: inside a store transaction.
-                let table = args.first().and_then(|a| literal(a)).unwrap_or_default();
+                // `tx.insert(ORDERS, key, row)`: inside a store transaction,
+                // which commits with `tx.commit()`.
+                let table = args
+                    .first()
+                    .map(|a| a.to_token_stream().to_string())
+                    .unwrap_or_default();
                 return recognized(
                     Op::DbWrite {
                         committed: false,
@@ -1070,4 +1088,59 @@ pub fn is_spawn_method(method: &str, args: usize) -> bool {
         method,
         "spawn" | "spawn_local" | "spawn_blocking" | "spawn_on"
     ) && args >= 1
+}
+
+/// The id of a workshop-broker `Message`: the first argument of
+/// `Message::new(id, body)` or `Message::json(id, value)`, in the argument
+/// or in the local it was built in. A message built elsewhere is unknown
+/// (never absent: the broker's messages cannot be built without an id).
+fn workshop_message_id(message: &Expr, locals: &Locals) -> IdEvidence {
+    let mut pending = vec![message.clone()];
+    let mut seen = BTreeSet::new();
+    while let Some(expr) = pending.pop() {
+        if let Some(id) = first_arg_of_message_new(expr.to_token_stream()) {
+            let mut from = BTreeSet::new();
+            super::chain::collect_idents(id.clone(), &mut from);
+            let text = id.to_string();
+            let random = ["new_v4", "now_v7", "new_v7", "random", "rng", "nanoid"]
+                .iter()
+                .any(|m| text.contains(m));
+            return IdEvidence::Present { from, random };
+        }
+        if let Some(name) = root_ident(&expr)
+            && seen.insert(name.clone())
+        {
+            pending.extend(locals.values_of(&name).iter().cloned());
+        }
+    }
+    IdEvidence::Unknown
+}
+
+/// The tokens of the first argument of `Message :: new (..)` or
+/// `Message :: json (..)`.
+fn first_arg_of_message_new(tokens: proc_macro2::TokenStream) -> Option<proc_macro2::TokenStream> {
+    use proc_macro2::TokenTree;
+    let tokens: Vec<TokenTree> = tokens.into_iter().collect();
+    for (index, token) in tokens.iter().enumerate() {
+        match token {
+            TokenTree::Ident(ident) if ident == "Message" => {
+                let is_constructor = matches!(tokens.get(index + 3), Some(TokenTree::Ident(f)) if f == "new" || f == "json");
+                if is_constructor && let Some(TokenTree::Group(group)) = tokens.get(index + 4) {
+                    let first: proc_macro2::TokenStream = group
+                        .stream()
+                        .into_iter()
+                        .take_while(|t| !matches!(t, TokenTree::Punct(p) if p.as_char() == ','))
+                        .collect();
+                    return Some(first);
+                }
+            }
+            TokenTree::Group(group) => {
+                if let Some(found) = first_arg_of_message_new(group.stream()) {
+                    return Some(found);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
 }

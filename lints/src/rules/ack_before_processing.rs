@@ -151,6 +151,7 @@ const NOT_WORK: &[&str] = &[
     "redelivered",
     "delivery_count",
     "body_json",
+    "from_envelope",
     "body_text",
     "envelope",
     "value",

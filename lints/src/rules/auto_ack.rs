@@ -343,6 +343,12 @@ impl<'ast> Visit<'ast> for Finder<'_, '_> {
                 "use `peek_lock_message2` and delete (complete) the message after processing",
                 Confidence::High,
             ),
+            "auto_commit_consumer" if self.imports.has_crate("broker") => self.report(
+                region,
+                "an auto-commit consumer completes what it polled on a timer, whether or not it was processed".into(),
+                "receive in peek-lock mode and complete each delivery after processing",
+                Confidence::High,
+            ),
             "receive_and_delete" if call.args.is_empty() && self.imports.has_crate("broker") => self.report(
                 region,
                 "receive-and-delete mode removes each message from the queue as it is received".into(),
@@ -397,6 +403,22 @@ impl<'ast> Visit<'ast> for Finder<'_, '_> {
     }
 
     fn visit_expr_call(&mut self, call: &'ast syn::ExprCall) {
+        // The workshop broker: `ReceiveOptions::receive_and_delete()`.
+        if let Expr::Path(func) = &*call.func
+            && func
+                .path
+                .segments
+                .last()
+                .is_some_and(|s| s.ident == "receive_and_delete")
+            && let Some(confidence) = self.names(&func.path, &["broker"], "ReceiveOptions")
+        {
+            self.report(
+                Region::from_span(call.span()),
+                "receive-and-delete mode removes each message from the queue as it is received".into(),
+                "receive in peek-lock mode (the default) and complete each delivery after processing",
+                confidence,
+            );
+        }
         // rumqttc: `MqttOptions::new(..)` without manual acks, in a file
         // that subscribes with QoS 1 or 2.
         if let Expr::Path(func) = &*call.func
