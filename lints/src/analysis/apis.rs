@@ -154,17 +154,27 @@ fn message_of(args: &[&Expr]) -> BTreeSet<String> {
     args.iter().filter_map(|arg| root_ident(arg)).collect()
 }
 
-/// The receiver of the segment, as a lowercase name (`self.producer` gives
-/// `producer`).
+/// The receiver of the segment as lowercase text, without spaces:
+/// `self.producer` gives `self.producer`, `state.js` gives `state.js`, so a
+/// name check sees every field on the way.
 fn receiver_name(chain: &Chain<'_>, index: usize) -> String {
     let receiver: &Expr = if index == 0 {
         chain.root
     } else {
         &chain.segments[index].expr.receiver
     };
-    root_ident(receiver)
-        .unwrap_or_default()
-        .to_ascii_lowercase()
+    match receiver {
+        Expr::Path(_) | Expr::Field(_) | Expr::Reference(_) | Expr::Paren(_) | Expr::Unary(_) => {
+            receiver
+                .to_token_stream()
+                .to_string()
+                .replace(' ', "")
+                .to_ascii_lowercase()
+        }
+        _ => root_ident(receiver)
+            .unwrap_or_default()
+            .to_ascii_lowercase(),
+    }
 }
 
 fn name_has(name: &str, parts: &[&str]) -> bool {

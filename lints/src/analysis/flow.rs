@@ -529,10 +529,23 @@ impl<'k, 'a> Walker<'k, 'a> {
             };
             if let Some(name) = super::chain::root_ident(receiver)
                 && self.locals.is_bound(&name)
-                && is_mutator(&segment.method)
             {
-                self.locals
-                    .touch(&name, Expr::MethodCall(segment.expr.clone()));
+                if is_mutator(&segment.method) {
+                    self.locals
+                        .touch(&name, Expr::MethodCall(segment.expr.clone()));
+                }
+                // `batch.push(consumer.recv().await?)`: the collection now
+                // holds what the arguments read.
+                if is_collector(&segment.method) && !args_reads.is_empty() {
+                    self.push(
+                        EventKind::Bind {
+                            names: vec![name],
+                            from: args_reads.clone(),
+                        },
+                        region,
+                        BTreeSet::new(),
+                    );
+                }
             }
             reads.extend(args_reads);
             receiver_reads = call_reads;
@@ -543,10 +556,14 @@ impl<'k, 'a> Walker<'k, 'a> {
     /// An argument; a closure's parameters derive from the receiver it is
     /// called on (`stream.for_each(|msg| ..)`).
     fn closure_arg(&mut self, arg: &Expr, receiver_reads: &BTreeSet<String>) -> BTreeSet<String> {
+        // A closure's body runs later (or never): what it reads is not read
+        // by the call it is passed to.
         if let Expr::Closure(closure) = arg {
             for input in &closure.inputs {
                 self.bind(input, receiver_reads.clone(), None);
             }
+            self.expr(arg);
+            return BTreeSet::new();
         }
         self.expr(arg)
     }
@@ -637,6 +654,14 @@ impl<'k, 'a> Walker<'k, 'a> {
         }
         reads
     }
+}
+
+/// Methods that put their arguments into their receiver.
+fn is_collector(method: &str) -> bool {
+    matches!(
+        method,
+        "push" | "push_back" | "push_front" | "insert" | "extend" | "append" | "push_str"
+    )
 }
 
 /// Methods whose call may change their receiver, for the id lookup.

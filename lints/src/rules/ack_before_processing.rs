@@ -216,8 +216,13 @@ fn first_work_after<'f>(
     ack: &Event,
     message: &BTreeSet<String>,
 ) -> Option<(&'f Event, Why)> {
+    // A consumer-wide commit (`commit_consumer_state`) settles whatever
+    // was read from the consumer: follow what it handed out, not the
+    // consumer itself.
     let derived = if message.is_empty() {
-        BTreeSet::new()
+        let mut derived = flow.derived_from(&ack.reads);
+        derived.retain(|name| !ack.reads.contains(name));
+        derived
     } else {
         flow.derived_from(message)
     };
