@@ -1,6 +1,7 @@
 //! [`Check`]: a scenario, an exploration and invariants, worth points.
 
 use std::fmt::Write;
+use std::ops::ControlFlow;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -176,13 +177,14 @@ impl Check {
             _ => self.explore(),
         };
         if let Some(dir) = report_dir
-            && let Err(error) = write_json(dir, &report) {
-                eprintln!(
-                    "warning: could not write the grade report for `{}` in {}: {error}",
-                    self.name,
-                    dir.display()
-                );
-            }
+            && let Err(error) = write_json(dir, &report)
+        {
+            eprintln!(
+                "warning: could not write the grade report for `{}` in {}: {error}",
+                self.name,
+                dir.display()
+            );
+        }
         report
     }
 
@@ -193,12 +195,17 @@ impl Check {
         let invariants = self.invariants.clone();
         let name = self.name.clone();
         let replay_base = self.replay_base();
-        let explored = simulation::explore(scenario, &self.exploration, {
+        let explored = simulation::explore_until(scenario, &self.exploration, {
             let mut index = 0;
             move |run: Run| {
                 let verdict = judge(&run, &invariants, &name, &replay_base, index, false);
                 index += 1;
-                verdict
+                // A baseline that fails needs no faults to explain it.
+                if index == 1 && verdict.failure.is_some() {
+                    ControlFlow::Break(verdict)
+                } else {
+                    ControlFlow::Continue(verdict)
+                }
             }
         });
         match explored {
@@ -258,10 +265,16 @@ impl Check {
             .filter_map(|verdict| verdict.failure)
             .collect();
         let failing_runs = failures.len();
-        // The shortest failing run: fewest operations, then earliest.
-        let failure = failures
-            .into_iter()
-            .min_by_key(|failure| (failure.operations, failure.run_index));
+        // The shortest failing run: the shortest timeline shown, then the
+        // fewest operations, then the earliest (crash points come before
+        // random plans, so the simpler plan wins a tie).
+        let failure = failures.into_iter().min_by_key(|failure| {
+            (
+                failure.timeline.lines().count(),
+                failure.operations,
+                failure.run_index,
+            )
+        });
         let text = match &failure {
             None => format!(
                 "check `{}` passed ({} of {} points): {runs} run(s) explored, no anomaly\n",

@@ -135,13 +135,14 @@ impl ServiceCtx {
         let child_abort = child.abort_handle();
         let watcher = tokio::task::spawn_local(async move {
             if let Err(error) = child.await
-                && error.is_panic() {
-                    let message = super::runtime::panic_message(error.into_panic());
-                    world.stop_with(RunOutcome::Panicked {
-                        service: name.to_string(),
-                        message,
-                    });
-                }
+                && error.is_panic()
+            {
+                let message = super::runtime::panic_message(error.into_panic());
+                world.stop_with(RunOutcome::Panicked {
+                    service: name.to_string(),
+                    message,
+                });
+            }
         });
         let mut children = self
             .inner

@@ -14,6 +14,7 @@
 //! thread is left to die with the process). Nothing here can hang `cargo
 //! test`.
 
+use std::ops::ControlFlow;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -201,15 +202,45 @@ where
     R: Send + 'static,
     V: FnMut(Run) -> R + Send + 'static,
 {
+    explore_until(scenario, exploration, move |run| {
+        ControlFlow::Continue(visit(run))
+    })
+}
+
+/// As [`explore`], but `visit` may stop the exploration early by returning
+/// [`ControlFlow::Break`] (its value is kept as the last result). A grader
+/// stops when the baseline already fails: faults cannot make that clearer.
+pub fn explore_until<R, V>(
+    scenario: &Scenario,
+    exploration: &Exploration,
+    mut visit: V,
+) -> Result<Vec<R>, Interrupted>
+where
+    R: Send + 'static,
+    V: FnMut(Run) -> ControlFlow<R, R> + Send + 'static,
+{
     let scenario = scenario.clone();
     let exploration = exploration.clone();
     on_worker(exploration.watchdog, move |runner| {
         let baseline = runner.run(&scenario, &FaultPlan::none(), 0)?;
         let operations = baseline.operations;
-        let mut results = vec![visit(baseline)];
+        let mut results = Vec::new();
+        match visit(baseline) {
+            ControlFlow::Continue(result) => results.push(result),
+            ControlFlow::Break(result) => {
+                results.push(result);
+                return Ok(results);
+            }
+        }
         for (seed, plan) in exploration.plans_after_baseline(operations) {
             let run = runner.run(&scenario, &plan, seed)?;
-            results.push(visit(run));
+            match visit(run) {
+                ControlFlow::Continue(result) => results.push(result),
+                ControlFlow::Break(result) => {
+                    results.push(result);
+                    break;
+                }
+            }
         }
         Ok(results)
     })

@@ -54,7 +54,9 @@ mod world;
 
 pub use context::{ServiceCtx, Tx};
 pub use downstream::{DownstreamCall, DownstreamError, DownstreamOptions};
-pub use exploration::{DEFAULT_WATCHDOG, Exploration, Interrupted, explore, run, run_with};
+pub use exploration::{
+    DEFAULT_WATCHDOG, Exploration, Interrupted, explore, explore_until, run, run_with,
+};
 pub use runtime::{Run, RunOutcome, SimulationError};
 pub use scenario::{
     DEFAULT_MAX_OPERATIONS, DEFAULT_RESTART_DELAY, DEFAULT_RUN_FOR, Scenario, ServiceResult,

@@ -1,0 +1,303 @@
+//! The grader's teeth: it catches the anomaly, passes correct code, names the
+//! crash point and the replay command, and survives code that panics, spins
+//! or deadlocks.
+
+use std::time::{Duration, Instant};
+
+use broker::grading::{Check, invariants};
+use broker::simulation::{Exploration, Scenario, ServiceCtx};
+use broker::{BrokerError, Message, QueueOptions};
+
+/// Acks before processing: completes, then publishes.
+async fn ack_first(ctx: ServiceCtx) -> Result<(), BrokerError> {
+    loop {
+        let order = ctx.receive("orders").await?;
+        ctx.complete(&order).await?;
+        ctx.send("results", result_for(&order)).await?;
+    }
+}
+
+/// Processes, then acks.
+async fn ack_last(ctx: ServiceCtx) -> Result<(), BrokerError> {
+    loop {
+        let order = ctx.receive("orders").await?;
+        ctx.send("results", result_for(&order)).await?;
+        ctx.complete(&order).await?;
+    }
+}
+
+fn result_for(order: &broker::Delivery) -> Message {
+    Message::new(format!("{}-result", order.message_id()), "ok")
+        .with_correlation_id(order.message_id())
+}
+
+fn lost_message_check<F, Fut>(consumer: F) -> Check
+where
+    F: Fn(ServiceCtx) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), BrokerError>> + 'static,
+{
+    let scenario = Scenario::new("orders")
+        .queue("orders", QueueOptions::default())
+        .queue(
+            "results",
+            QueueOptions::default().with_duplicate_detection(),
+        )
+        .messages(
+            "orders",
+            (1..=3).map(|n| Message::new(format!("order-{n}"), "x")),
+        )
+        .service("consumer", consumer);
+    Check::new("lost-message", 3)
+        .scenario(scenario)
+        .exploration(Exploration::default().with_random_plans(10))
+        .invariant(invariants::no_lost_message(
+            "orders",
+            invariants::result_published_to("results"),
+        ))
+        .replay_command("cargo test -p ack-ordering -- lost_message --exact")
+}
+
+#[test]
+fn an_ack_before_processing_consumer_is_reported_as_lost_message() {
+    let report = lost_message_check(ack_first).run_with(None, None);
+    assert!(!report.passed);
+    let failure = report.failure.as_ref().unwrap();
+    // The shortest failing run: the crash right after the first complete.
+    assert_eq!(failure.plan.to_string(), "crash-after@1");
+    assert_eq!(failure.message_id.as_deref(), Some("order-1"));
+    let text = &report.text;
+    assert!(
+        text.starts_with("check `lost-message` FAILED (0 of 3 points)\n"),
+        "{text}"
+    );
+    assert!(text.contains("message `order-1` was settled on `orders`, but its processing never took effect: it is lost."), "{text}");
+    assert!(text.contains("seed 0, plan crash-after@1"), "{text}");
+    assert!(
+        text.contains("Crash point: crash after #1 (consumer complete orders order-1)"),
+        "{text}"
+    );
+    assert!(text.contains("#1  consumer  CRASH"), "{text}");
+    assert!(text.contains("EDA_REPLAY='lost-message:seed=0:plan=crash-after@1' cargo test -p ack-ordering -- lost_message --exact"), "{text}");
+    // The timeline is about the lost message only.
+    assert!(
+        !failure.timeline.contains("order-2"),
+        "{}",
+        failure.timeline
+    );
+}
+
+#[test]
+fn a_correct_consumer_passes() {
+    let report = lost_message_check(ack_last).run_with(None, None);
+    assert!(report.passed, "{}", report.text);
+    assert!(report.runs > 20);
+    assert_eq!(
+        report.text,
+        format!(
+            "check `lost-message` passed (3 of 3 points): {} run(s) explored, no anomaly\n",
+            report.runs
+        )
+    );
+}
+
+#[test]
+#[should_panic(expected = "check `lost-message` FAILED")]
+fn assert_panics_with_the_report() {
+    lost_message_check(ack_first).assert();
+}
+
+#[test]
+fn replaying_prints_the_whole_run_and_its_diagram() {
+    let report = lost_message_check(ack_first)
+        .run_with(Some("lost-message:seed=0:plan=crash-after@1"), None);
+    assert!(!report.passed);
+    assert_eq!(report.runs, 1);
+    assert!(
+        report.text.starts_with(
+            "replayed check `lost-message` with seed 0 and plan crash-after@1: it fails"
+        ),
+        "{}",
+        report.text
+    );
+    assert!(report.text.contains("```mermaid\nsequenceDiagram\n"));
+    assert!(
+        report.text.contains("order-3"),
+        "the whole run, not one message"
+    );
+    // The same replay, twice, is the same text.
+    let again = lost_message_check(ack_first)
+        .run_with(Some("lost-message:seed=0:plan=crash-after@1"), None);
+    assert_eq!(report.text, again.text);
+}
+
+#[test]
+fn a_replay_for_another_check_is_ignored_and_a_broken_one_is_reported() {
+    let other =
+        lost_message_check(ack_last).run_with(Some("lost-update:seed=0:plan=crash-after@1"), None);
+    assert!(other.passed);
+    assert!(other.runs > 20);
+    let broken =
+        lost_message_check(ack_last).run_with(Some("lost-message:seed=0:plan=explode@1"), None);
+    assert!(!broken.passed);
+    assert!(
+        broken.text.contains(
+            "EDA_REPLAY is set for this check but cannot be used: unknown fault `explode`"
+        ),
+        "{}",
+        broken.text
+    );
+}
+
+#[test]
+fn the_grade_report_is_written_as_json() {
+    let dir = std::env::temp_dir().join(format!("eda-grade-{}", std::process::id()));
+    let report = lost_message_check(ack_first).run_with(None, Some(&dir));
+    let text = std::fs::read_to_string(dir.join("lost-message.json")).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(json["check"], "lost-message");
+    assert_eq!(json["points"], 3);
+    assert_eq!(json["passed"], false);
+    assert_eq!(json["report"], report.text.as_str());
+    assert_eq!(json.as_object().unwrap().len(), 4);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Sends an email, then acks: a crash in between sends it twice.
+async fn email_then_ack(ctx: ServiceCtx) -> Result<(), BrokerError> {
+    loop {
+        let order = ctx.receive("orders").await?;
+        let _ = ctx
+            .call_downstream("email", order.message_id(), "your order shipped")
+            .await;
+        ctx.complete(&order).await?;
+    }
+}
+
+#[test]
+fn a_side_effect_repeated_after_a_crash_is_a_duplicate_side_effect() {
+    let scenario = Scenario::new("emails")
+        .queue("orders", QueueOptions::default())
+        .message("orders", Message::new("order-1", "x"))
+        .service("mailer", email_then_ack);
+    let report = Check::new("duplicate-side-effect", 2)
+        .scenario(scenario)
+        .invariant(invariants::no_duplicate_side_effect("email"))
+        .run_with(None, None);
+    assert!(!report.passed);
+    assert!(
+        report
+            .text
+            .contains("`email` was called 2 times for `order-1`"),
+        "{}",
+        report.text
+    );
+    assert!(
+        report
+            .text
+            .contains("crash after #1 (mailer call email order-1)"),
+        "{}",
+        report.text
+    );
+}
+
+async fn panics_on_receive(ctx: ServiceCtx) -> Result<(), BrokerError> {
+    let _ = ctx.receive("orders").await?;
+    panic!("index out of bounds: the len is 0 but the index is 3");
+}
+
+async fn deadlocks(ctx: ServiceCtx) -> Result<(), BrokerError> {
+    let delivery = ctx.receive("orders").await?;
+    let lock = tokio::sync::Mutex::new(());
+    let _held = lock.lock().await;
+    // Locks the same mutex again: waits for itself, forever.
+    let _again = lock.lock().await;
+    ctx.complete(&delivery).await
+}
+
+async fn spins_with_awaits(ctx: ServiceCtx) -> Result<(), BrokerError> {
+    loop {
+        // No message comes back without a wait, and no time passes.
+        let _ = ctx
+            .receive_with(
+                "nowhere",
+                broker::ReceiveOptions::wait_at_most(Duration::ZERO),
+            )
+            .await;
+    }
+}
+
+fn any_check<F, Fut>(consumer: F) -> Check
+where
+    F: Fn(ServiceCtx) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), BrokerError>> + 'static,
+{
+    let scenario = Scenario::new("bad code")
+        .queue("orders", QueueOptions::default())
+        .queue("nowhere", QueueOptions::default())
+        .message("orders", Message::new("order-1", "x"))
+        .max_operations(20_000)
+        .service("consumer", consumer);
+    Check::new("unsettled-message", 1)
+        .scenario(scenario)
+        .invariant(invariants::no_unsettled_message("orders"))
+}
+
+#[test]
+fn code_that_panics_gets_a_clear_report_quickly() {
+    let started = Instant::now();
+    let report = any_check(panics_on_receive).run_with(None, None);
+    assert!(started.elapsed() < Duration::from_secs(3));
+    assert!(!report.passed);
+    assert!(
+        report
+            .text
+            .contains("service `consumer` panicked: index out of bounds"),
+        "{}",
+        report.text
+    );
+    assert!(
+        report
+            .text
+            .contains("EDA_REPLAY='unsettled-message:seed=0:plan=none'"),
+        "{}",
+        report.text
+    );
+}
+
+#[test]
+fn code_that_deadlocks_gets_a_clear_report_quickly() {
+    let started = Instant::now();
+    let report = any_check(deadlocks).run_with(None, None);
+    assert!(started.elapsed() < Duration::from_secs(3));
+    assert!(!report.passed);
+    assert!(
+        report
+            .text
+            .contains("service `consumer` made no progress for 1800 s of virtual time"),
+        "{}",
+        report.text
+    );
+}
+
+#[test]
+fn code_that_loops_forever_with_awaits_gets_a_clear_report_quickly() {
+    let started = Instant::now();
+    let report = any_check(spins_with_awaits).run_with(None, None);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(!report.passed);
+    assert!(report.text.contains("the run made more than 20000 operations (the last by `consumer`): a loop that never waits"), "{}", report.text);
+}
+
+#[test]
+fn the_demo_prints_the_same_bytes_every_time() {
+    let first = broker::demo::crash_demo();
+    let second = broker::demo::crash_demo();
+    assert_eq!(first, second);
+    assert!(first.contains("check `lost-message` FAILED"));
+    assert!(first.contains("```mermaid\nsequenceDiagram\n"));
+    assert!(first.contains("check `lost-message` passed (1 of 1 points)"));
+}

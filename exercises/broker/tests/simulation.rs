@@ -1,0 +1,440 @@
+//! The simulation runtime: crashes, faults, restarts, determinism, and what
+//! happens to code that panics, deadlocks or spins.
+
+use std::time::{Duration, Instant};
+
+use broker::fault::{Fault, FaultKind, FaultPlan};
+use broker::simulation::{self, DownstreamOptions, Exploration, RunOutcome, Scenario, ServiceCtx};
+use broker::store::IsolationLevel;
+use broker::trace::{Operation, render_mermaid, render_timeline};
+use broker::{BrokerError, Message, QueueOptions, ReceiveOptions};
+
+fn plan(text: &str) -> FaultPlan {
+    text.parse().unwrap()
+}
+
+/// Sends `count` numbered messages, numbering them from its own memory.
+async fn counting_producer(ctx: ServiceCtx) -> Result<(), BrokerError> {
+    for n in 0..3 {
+        ctx.send("out", Message::new(format!("msg-{n}"), "x"))
+            .await?;
+    }
+    Ok(())
+}
+
+async fn effect_then_complete(ctx: ServiceCtx) -> Result<(), BrokerError> {
+    loop {
+        let delivery = ctx.receive("in").await?;
+        ctx.call_downstream("effects", delivery.message_id(), "done")
+            .await
+            .ok();
+        match ctx.complete(&delivery).await {
+            Ok(()) | Err(BrokerError::LockLost { .. }) => {}
+            Err(other) => return Err(other),
+        }
+    }
+}
+
+async fn slow_auto_committing_consumer(ctx: ServiceCtx) -> Result<(), BrokerError> {
+    let consumer = ctx.auto_commit_consumer("in", broker::DEFAULT_AUTO_COMMIT_INTERVAL);
+    loop {
+        let record = consumer.poll().await?;
+        // Ten seconds of work: the 5-second tick commits meanwhile.
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        ctx.send(
+            "out",
+            Message::new("result", "x").with_correlation_id(record.message_id()),
+        )
+        .await?;
+    }
+}
+
+async fn receive_and_complete(ctx: ServiceCtx) -> Result<(), BrokerError> {
+    loop {
+        let delivery = ctx.receive("in").await?;
+        ctx.complete(&delivery).await?;
+    }
+}
+
+#[test]
+fn a_crash_throws_away_memory_and_the_runtime_restarts_the_service() {
+    let scenario = Scenario::new("restart")
+        .queue("out", QueueOptions::default())
+        .service("producer", counting_producer);
+    let run = simulation::run(&scenario, &plan("crash-after@1")).unwrap();
+    assert_eq!(run.outcome, RunOutcome::Finished);
+    // msg-0 and msg-1 were durably sent before the crash; the restarted
+    // producer remembers nothing and starts from msg-0 again.
+    let ids: Vec<String> = run
+        .remaining("out")
+        .iter()
+        .map(|e| e.message_id().to_owned())
+        .collect();
+    assert_eq!(ids, vec!["msg-0", "msg-1", "msg-0", "msg-1", "msg-2"]);
+    let restarts = run
+        .events
+        .iter()
+        .filter(|e| e.operation == Operation::Start && e.note.is_some())
+        .count();
+    assert_eq!(restarts, 1);
+}
+
+#[test]
+fn crash_before_means_the_operation_never_happened() {
+    let scenario = Scenario::new("restart")
+        .queue("out", QueueOptions::default())
+        .service("producer", counting_producer);
+    let run = simulation::run(&scenario, &plan("crash-before@1")).unwrap();
+    let ids: Vec<String> = run
+        .remaining("out")
+        .iter()
+        .map(|e| e.message_id().to_owned())
+        .collect();
+    assert_eq!(ids, vec!["msg-0", "msg-0", "msg-1", "msg-2"]);
+}
+
+#[test]
+fn a_crash_rolls_back_the_open_transaction_and_releases_its_locks() {
+    let scenario = Scenario::new("tx").service("writer", |ctx: ServiceCtx| async move {
+        let mut tx = ctx.begin(IsolationLevel::ReadCommitted).await?;
+        tx.insert("orders", "o-1", serde_json::json!({"qty": 1}))
+            .await?;
+        tx.get_for_update("orders", "o-1").await?;
+        tx.commit().await
+    });
+    // Crash before the commit (operation #3): the first life's transaction is
+    // rolled back; the restarted writer commits its own.
+    let run = simulation::run(&scenario, &plan("crash-before@3")).unwrap();
+    assert_eq!(run.outcome, RunOutcome::Finished);
+    assert_eq!(run.store.committed("orders").len(), 1);
+    assert!(run.store.open_transactions().is_empty());
+    assert!(run.store.row_locks().is_empty());
+    let commits = run
+        .events
+        .iter()
+        .filter(|e| e.operation == Operation::Commit)
+        .count();
+    assert_eq!(commits, 1);
+}
+
+#[test]
+fn a_lost_response_reports_a_timeout_for_work_that_was_done() {
+    let scenario = Scenario::new("two-generals")
+        .queue("out", QueueOptions::default())
+        .service("producer", |ctx: ServiceCtx| async move {
+            let outcome = ctx.send("out", Message::new("m-1", "x")).await;
+            ctx.call_downstream("log", "outcome", format!("{outcome:?}"))
+                .await
+                .ok();
+        });
+    let run = simulation::run(&scenario, &plan("lost-response@0")).unwrap();
+    assert_eq!(run.remaining("out").len(), 1, "the message was stored");
+    assert_eq!(run.calls_to("log")[0].detail, "Err(Timeout)");
+}
+
+#[test]
+fn unavailable_means_nothing_happened() {
+    let scenario = Scenario::new("down")
+        .queue("out", QueueOptions::default())
+        .service("producer", |ctx: ServiceCtx| async move {
+            let outcome = ctx.send("out", Message::new("m-1", "x")).await;
+            ctx.call_downstream("log", "outcome", format!("{outcome:?}"))
+                .await
+                .ok();
+        });
+    let run = simulation::run(&scenario, &plan("unavailable@0")).unwrap();
+    assert!(run.remaining("out").is_empty());
+    assert_eq!(run.calls_to("log")[0].detail, "Err(Unavailable)");
+}
+
+#[test]
+fn an_outage_takes_the_broker_down_for_everyone_for_its_duration() {
+    let scenario = Scenario::new("outage")
+        .queue("out", QueueOptions::default())
+        .service("producer", |ctx: ServiceCtx| async move {
+            let mut attempts = 0;
+            for n in 0..2 {
+                loop {
+                    attempts += 1;
+                    match ctx.send("out", Message::new(format!("m-{n}"), "x")).await {
+                        Ok(()) => break,
+                        Err(_) => tokio::time::sleep(Duration::from_secs(1)).await,
+                    }
+                }
+            }
+            ctx.call_downstream("log", "attempts", attempts.to_string())
+                .await
+                .ok();
+        });
+    let run = simulation::run(&scenario, &plan("outage-10000ms@0")).unwrap();
+    assert_eq!(run.remaining("out").len(), 2);
+    // Tried at 0 s, 1 s, … 9 s while down, then succeeded at 10 s.
+    assert_eq!(run.calls_to("log")[0].detail, "12");
+    assert_eq!(run.calls_to("log")[0].at, Duration::from_secs(10));
+}
+
+#[test]
+fn a_downstream_outage_window_fails_calls_inside_it_only() {
+    let scenario = Scenario::new("email-outage")
+        .downstream(
+            "email",
+            DownstreamOptions::default()
+                .with_outage(Duration::from_secs(10), Duration::from_secs(20)),
+        )
+        .service("sender", |ctx: ServiceCtx| async move {
+            for second in 0..40u64 {
+                let _ = ctx
+                    .call_downstream("email", &format!("mail-{second}"), "hello")
+                    .await;
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        });
+    let run = simulation::run(&scenario, &FaultPlan::none()).unwrap();
+    assert_eq!(run.calls_to("email").len(), 20);
+}
+
+#[test]
+fn a_duplicate_delivery_hands_the_same_message_out_twice() {
+    let scenario = Scenario::new("dup")
+        .queue("in", QueueOptions::default())
+        .message("in", Message::new("m-1", "x"))
+        .service("consumer", effect_then_complete);
+    let run = simulation::run(&scenario, &plan("duplicate-delivery@0")).unwrap();
+    assert_eq!(run.calls_to("effects").len(), 2);
+    assert_eq!(run.deliveries("in", "m-1"), 2);
+    assert!(run.remaining("in").is_empty());
+}
+
+#[test]
+fn a_delay_on_one_producer_reorders_messages() {
+    let scenario = Scenario::new("reorder")
+        .queue("in", QueueOptions::default())
+        .service("first", |ctx: ServiceCtx| async move {
+            ctx.send("in", Message::new("first", "x")).await
+        })
+        .service("second", |ctx: ServiceCtx| async move {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+            ctx.send("in", Message::new("second", "x")).await
+        });
+    let in_order = simulation::run(&scenario, &FaultPlan::none()).unwrap();
+    let reordered = simulation::run(&scenario, &plan("delay-500ms@0")).unwrap();
+    let ids = |run: &simulation::Run| -> Vec<String> {
+        run.remaining("in")
+            .iter()
+            .map(|e| e.message_id().to_owned())
+            .collect()
+    };
+    assert_eq!(ids(&in_order), vec!["first", "second"]);
+    assert_eq!(ids(&reordered), vec!["second", "first"]);
+}
+
+#[test]
+fn a_kafka_style_auto_commit_loses_a_message_when_processing_outlives_the_tick() {
+    let scenario = Scenario::new("auto-commit")
+        .queue("in", QueueOptions::default())
+        .queue("out", QueueOptions::default())
+        .message("in", Message::new("m-1", "x"))
+        .service("consumer", slow_auto_committing_consumer);
+    let fine = simulation::run(&scenario, &FaultPlan::none()).unwrap();
+    assert!(fine.published_for("out", "m-1"));
+    let crashed = simulation::run(&scenario, &plan("crash-before@1")).unwrap();
+    assert!(!crashed.published_for("out", "m-1"));
+    assert!(
+        crashed.remaining("in").is_empty(),
+        "committed, so never redelivered"
+    );
+    assert!(
+        crashed
+            .events
+            .iter()
+            .any(|e| e.operation == Operation::AutoCommit)
+    );
+}
+
+/// A scenario with something of everything, for determinism.
+fn busy_scenario() -> Scenario {
+    Scenario::new("busy")
+        .queue(
+            "orders",
+            QueueOptions::default().with_lock_duration(Duration::from_secs(20)),
+        )
+        .queue(
+            "results",
+            QueueOptions::default().with_duplicate_detection(),
+        )
+        .messages(
+            "orders",
+            (0..6).map(|n| {
+                Message::new(format!("o-{n}"), "x").with_session_id(format!("s{}", n % 2))
+            }),
+        )
+        .replicas("worker", 2, busy_worker)
+        .run_for(Duration::from_secs(600))
+}
+
+async fn busy_worker(ctx: ServiceCtx) {
+    loop {
+        let delivery = match ctx.receive("orders").await {
+            Ok(delivery) => delivery,
+            Err(_) => {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        if let Ok(mut tx) = ctx.begin(IsolationLevel::ReadCommitted).await {
+            let _ = tx
+                .upsert("seen", delivery.message_id(), serde_json::json!(1))
+                .await;
+            let _ = tx.commit().await;
+        }
+        let _ = ctx
+            .call_downstream("email", delivery.message_id(), "sent")
+            .await;
+        let _ = ctx
+            .send(
+                "results",
+                Message::new(format!("r-{}", delivery.message_id()), "x")
+                    .with_correlation_id(delivery.message_id()),
+            )
+            .await;
+        let _ = ctx.complete(&delivery).await;
+    }
+}
+
+#[test]
+fn the_same_plan_gives_a_byte_identical_trace() {
+    let scenario = busy_scenario();
+    for seed in [1, 7, 42] {
+        let plan = FaultPlan::random(seed, 40, &FaultKind::ALL);
+        let first = simulation::run_with(&scenario, &plan, seed, Duration::from_secs(5)).unwrap();
+        let second = simulation::run_with(&scenario, &plan, seed, Duration::from_secs(5)).unwrap();
+        assert!(first.events.len() > 20, "the scenario does something");
+        assert_eq!(
+            render_timeline(&first.events),
+            render_timeline(&second.events),
+            "plan {plan}"
+        );
+        assert_eq!(
+            render_mermaid(&first.events),
+            render_mermaid(&second.events),
+            "plan {plan}"
+        );
+        assert_eq!(first.downstream_calls, second.downstream_calls);
+    }
+}
+
+#[test]
+fn exploration_runs_the_baseline_every_crash_point_and_the_random_plans() {
+    let scenario = Scenario::new("restart")
+        .queue("out", QueueOptions::default())
+        .service("producer", counting_producer);
+    let plans = simulation::explore(
+        &scenario,
+        &Exploration::default().with_random_plans(5),
+        |run| run.plan.to_string(),
+    )
+    .unwrap();
+    // Three sends: six crash points, plus the baseline and five random plans.
+    assert_eq!(plans.len(), 1 + 6 + 5);
+    assert_eq!(&plans[..3], ["none", "crash-before@0", "crash-after@0"]);
+    let again = simulation::explore(
+        &scenario,
+        &Exploration::default().with_random_plans(5),
+        |run| run.plan.to_string(),
+    )
+    .unwrap();
+    assert_eq!(plans, again);
+}
+
+#[test]
+fn a_panicking_service_ends_the_run_with_its_message() {
+    let scenario = Scenario::new("panic")
+        .queue("in", QueueOptions::default())
+        .message("in", Message::new("m-1", "x"))
+        .service("consumer", |ctx: ServiceCtx| async move {
+            let delivery = ctx.receive("in").await?;
+            let quantity: u32 = delivery
+                .body_text()
+                .unwrap_or_default()
+                .parse()
+                .expect("the body is a number");
+            ctx.call_downstream("stock", "quantity", quantity.to_string())
+                .await
+                .ok();
+            Ok::<_, BrokerError>(())
+        });
+    let run = simulation::run(&scenario, &FaultPlan::none()).unwrap();
+    match run.outcome {
+        RunOutcome::Panicked { service, message } => {
+            assert_eq!(service, "consumer");
+            assert!(message.contains("the body is a number"), "{message}");
+        }
+        other => panic!("expected a panic, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_deadlocked_service_is_reported_stuck_quickly() {
+    let scenario = Scenario::new("deadlock").service("waiter", |ctx: ServiceCtx| async move {
+        ctx.call_downstream("log", "start", "").await.ok();
+        // Waits for a value nobody will ever send: an await that never ends.
+        let (_keep, never) = tokio::sync::oneshot::channel::<()>();
+        let _ = never.await;
+    });
+    let started = Instant::now();
+    let run = simulation::run(&scenario, &FaultPlan::none()).unwrap();
+    assert!(started.elapsed() < Duration::from_secs(2));
+    assert!(
+        matches!(run.outcome, RunOutcome::Stuck { ref service, .. } if service == "waiter"),
+        "{:?}",
+        run.outcome
+    );
+}
+
+#[test]
+fn an_idle_consumer_is_not_stuck() {
+    let scenario = Scenario::new("idle")
+        .queue("in", QueueOptions::default())
+        .service("consumer", receive_and_complete);
+    let run = simulation::run(&scenario, &FaultPlan::none()).unwrap();
+    assert_eq!(run.outcome, RunOutcome::DeadlineReached);
+}
+
+async fn spinning_poller(ctx: ServiceCtx) {
+    loop {
+        // Polls with no wait: virtual time never moves.
+        let _ = ctx
+            .receive_with("in", ReceiveOptions::wait_at_most(Duration::ZERO))
+            .await;
+    }
+}
+
+#[test]
+fn a_loop_that_never_waits_exhausts_the_operation_budget() {
+    let scenario = Scenario::new("spin")
+        .queue("in", QueueOptions::default())
+        .max_operations(10_000)
+        .service("poller", spinning_poller);
+    let started = Instant::now();
+    let run = simulation::run(&scenario, &FaultPlan::none()).unwrap();
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(
+        run.outcome,
+        RunOutcome::TooManyOperations {
+            service: "poller".to_owned(),
+            limit: 10_000
+        }
+    );
+}
+
+#[test]
+fn a_planned_fault_is_shown_in_the_trace() {
+    let scenario = Scenario::new("restart")
+        .queue("out", QueueOptions::default())
+        .service("producer", counting_producer);
+    let run = simulation::run(&scenario, &FaultPlan::single(0, Fault::LostResponse)).unwrap();
+    let first = run.operation(0).unwrap();
+    assert_eq!(first.fault, Some(Fault::LostResponse));
+    assert!(render_timeline(&run.events).contains("[fault: lost-response]"));
+    assert!(render_mermaid(&run.events).contains("reply lost"));
+}
