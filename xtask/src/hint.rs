@@ -51,7 +51,8 @@ pub fn run(args: Args) -> ExitCode {
             }
         },
     };
-    print!("{}", next_hint(&root, &mut progress, exercise));
+    let again = format!("`cargo xtask hint {}`", exercise.id);
+    print!("{}", next_hint(&root, &mut progress, exercise, &again));
     if let Err(error) = progress.save(&root) {
         eprintln!("warning: your progress was not saved: {error:#}");
     }
@@ -60,7 +61,8 @@ pub fn run(args: Args) -> ExitCode {
 
 /// Reveals one more hint of `exercise` (recording it in `progress`) and
 /// returns the text to show; after a pass, the reference solution instead.
-pub fn next_hint(root: &Path, progress: &mut Progress, exercise: &Exercise) -> String {
+/// `again` says how to ask for the next one (`h + Enter` in watch).
+pub fn next_hint(root: &Path, progress: &mut Progress, exercise: &Exercise, again: &str) -> String {
     if progress.of(exercise).passed {
         return solution_text(root, exercise);
     }
@@ -87,10 +89,7 @@ pub fn next_hint(root: &Path, progress: &mut Progress, exercise: &Exercise) -> S
             exercise.id
         ));
     } else {
-        out.push_str(&format!(
-            "\nAnother hint: `cargo xtask hint {}`.\n",
-            exercise.id
-        ));
+        out.push_str(&format!("\nAnother hint: {again}.\n"));
     }
     out
 }
@@ -145,13 +144,13 @@ mod tests {
         let exercise = exercise();
         let mut progress = Progress::default();
 
-        let first = next_hint(root.path(), &mut progress, &exercise);
+        let first = next_hint(root.path(), &mut progress, &exercise, "again");
         assert!(first.contains("(1 of 2)") && first.contains("1. (new) Look at"));
         assert!(!first.contains("Complete last"));
-        let second = next_hint(root.path(), &mut progress, &exercise);
+        let second = next_hint(root.path(), &mut progress, &exercise, "again");
         assert!(second.contains("1. Look at") && second.contains("2. (new) Complete last."));
         assert!(second.contains("last hint") && !second.contains("fn fixed"));
-        let third = next_hint(root.path(), &mut progress, &exercise);
+        let third = next_hint(root.path(), &mut progress, &exercise, "again");
         assert!(third.contains("(2 of 2)") && !third.contains("(new)"));
         assert_eq!(progress.of(&exercise).hints_revealed, 2);
 
@@ -162,7 +161,7 @@ mod tests {
                 max: 30,
             },
         );
-        let solution = next_hint(root.path(), &mut progress, &exercise);
+        let solution = next_hint(root.path(), &mut progress, &exercise, "again");
         assert!(solution.contains("ex/solution/consumer.rs") && solution.contains("fn fixed"));
     }
 }

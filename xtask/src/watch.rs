@@ -44,8 +44,9 @@ pub struct Args {
 
 /// What wakes the loop up.
 enum Input {
-    /// A source file changed, at this instant (to measure the learner's loop).
-    Saved(Instant),
+    /// Source files changed, at this instant (to measure the learner's
+    /// loop).
+    Saved(Instant, Vec<PathBuf>),
     /// A line typed on the terminal.
     Line(String),
     /// The terminal closed (stdin reached its end).
@@ -107,7 +108,7 @@ pub fn run(args: Args) -> ExitCode {
     let timeout = Duration::from_secs(args.timeout);
     let mut saved_at = None;
     loop {
-        let outcome = regrade(&root, current, timeout, saved_at, manual);
+        let outcome = regrade(&root, current, timeout, saved_at);
         if let Some(graded) = &outcome {
             progress.record(current, graded.score());
             if let Err(error) = progress.save(&root) {
@@ -133,17 +134,27 @@ pub fn run(args: Args) -> ExitCode {
                 }
             }
         }
+        print_keys(manual);
         // Wait for the next reason to re-grade.
         saved_at = loop {
             match inputs.recv() {
-                Ok(Input::Saved(at)) if !manual => break Some(settle(&inputs, at)),
-                Ok(Input::Saved(_)) => continue,
+                // Only saves in the current exercise count: the learner's file
+                // is there (and so is anything else they may have touched).
+                Ok(Input::Saved(at, paths))
+                    if !manual
+                        && paths
+                            .iter()
+                            .any(|path| path.starts_with(root.join(&current.dir))) =>
+                {
+                    break Some(settle(&inputs, at));
+                }
+                Ok(Input::Saved(..)) => continue,
                 Ok(Input::Line(line)) => match line.trim() {
                     "q" | "quit" | "exit" => return Status::Success.into(),
                     "h" | "hint" => {
                         println!(
                             "\n{}",
-                            crate::hint::next_hint(&root, &mut progress, current)
+                            crate::hint::next_hint(&root, &mut progress, current, "h + Enter")
                         );
                         if let Err(error) = progress.save(&root) {
                             eprintln!("warning: your progress was not saved: {error:#}");
@@ -180,7 +191,6 @@ fn regrade(
     exercise: &Exercise,
     timeout: Duration,
     saved_at: Option<Instant>,
-    manual: bool,
 ) -> Option<Graded> {
     if std::io::stdout().is_terminal() {
         // Clear the screen so the newest result is the only one in view.
@@ -221,7 +231,6 @@ fn regrade(
             at.elapsed().as_secs_f64()
         );
     }
-    print_keys(manual);
     graded
 }
 
@@ -267,7 +276,7 @@ fn print_keys(manual: bool) {
 /// until the events stop for a moment so one save means one re-grade.
 fn settle(inputs: &Receiver<Input>, first: Instant) -> Instant {
     while let Ok(input) = inputs.recv_timeout(Duration::from_millis(150)) {
-        if !matches!(input, Input::Saved(_)) {
+        if !matches!(input, Input::Saved(..)) {
             // A key pressed mid-save: the re-grade about to run answers it.
             break;
         }
@@ -281,7 +290,9 @@ fn start_watcher(root: &Path, sender: Sender<Input>) -> notify::Result<notify::R
     let events = sender.clone();
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
         let _ = match event {
-            Ok(event) if is_source_change(&event) => events.send(Input::Saved(Instant::now())),
+            Ok(event) if is_source_change(&event) => {
+                events.send(Input::Saved(Instant::now(), event.paths))
+            }
             Ok(_) => Ok(()),
             Err(error) => events.send(Input::WatchFailed(error.to_string())),
         };
