@@ -229,6 +229,27 @@ hints = ["one"]
     }
 
     #[test]
+    fn the_workshop_catalogue_is_valid_and_its_files_exist() {
+        let root = crate::workspace::root();
+        let catalogue = Catalogue::load(&root).expect("exercises/exercises.toml is valid");
+        for exercise in &catalogue.exercises {
+            for path in [
+                exercise.dir.join("Cargo.toml"),
+                exercise.dir.join("README.md"),
+                exercise.learner_file(),
+                exercise.solution_file(),
+            ] {
+                assert!(root.join(&path).is_file(), "{} is missing", path.display());
+            }
+            assert!(
+                !exercise.anomalies.is_empty(),
+                "{}: a starter that fails no check teaches nothing",
+                exercise.id
+            );
+        }
+    }
+
+    #[test]
     fn rejects_duplicates_unknown_keys_and_escaping_paths() {
         let twice = format!(
             "{TWO}\n{}",

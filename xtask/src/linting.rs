@@ -79,3 +79,33 @@ fn trouble(path: &Path, problem: &str) -> Linted {
         listing: String::new(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reports_the_rules_a_file_trips_and_nothing_on_a_clean_one() {
+        let auto_ack = "use broker::{ReceiveMode, ReceiveOptions};\n\
+            fn options() -> ReceiveOptions {\n\
+                ReceiveOptions::default().with_mode(ReceiveMode::ReceiveAndDelete)\n\
+            }\n";
+        let linted = lint(Path::new("consumer.rs"), auto_ack);
+        assert_eq!(
+            linted.rules(),
+            vec!["auto-ack".to_string()],
+            "{}",
+            linted.listing
+        );
+        assert!(linted.trouble.is_empty());
+
+        let clean = lint(Path::new("clean.rs"), "fn main() {}\n");
+        assert!(clean.rules().is_empty() && clean.trouble.is_empty());
+    }
+
+    #[test]
+    fn a_file_that_does_not_parse_is_trouble_not_clean() {
+        let broken = lint(Path::new("broken.rs"), "fn main( {\n");
+        assert!(!broken.trouble.is_empty());
+    }
+}
