@@ -1,5 +1,6 @@
-// Renders every ```mermaid block of the page (turned into <pre class="mermaid">
-// by `cargo xtask book`) to an SVG, with the vendored mermaid.min.js.
+// Renders every ```mermaid block of the page (turned into
+// <pre class="mermaid" data-diagram="..."> by `cargo xtask book`) to an SVG,
+// with the vendored mermaid.min.js.
 //
 // mdBook puts the current theme as a class on <html>; mermaid has no live theme
 // switch, so when the reader moves between a light and a dark theme we reload
@@ -23,6 +24,12 @@
     // browser test fails on console errors), mark it for the test, and leave
     // its source visible instead of a blank space.
     document.querySelectorAll('pre.mermaid').forEach((diagram, index) => {
+        // `cargo xtask book` keeps the source in an attribute, out of the
+        // search index (xtask/src/book/mermaid.rs); mermaid reads the text.
+        if (diagram.dataset.diagram !== undefined) {
+            diagram.textContent = diagram.dataset.diagram;
+            delete diagram.dataset.diagram;
+        }
         mermaid.run({ nodes: [diagram] }).catch((error) => {
             const reason = (error && (error.message || error.str)) || String(error);
             diagram.dataset.mermaidError = reason;

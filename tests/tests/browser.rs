@@ -146,7 +146,7 @@ fn chapter_pages(out_dir: &Path) -> Vec<ChapterPage> {
             let html = std::fs::read_to_string(&path)
                 .unwrap_or_else(|error| panic!("cannot read {}: {error}", path.display()));
             pages.push(ChapterPage {
-                diagrams: html.matches("<pre class=\"mermaid\">").count(),
+                diagrams: html.matches("<pre class=\"mermaid\"").count(),
                 quizzes: html.matches("class=\"quiz-placeholder\"").count(),
                 path: relative,
             });
@@ -337,7 +337,23 @@ fn check_search(
             json!(SEARCH_EXPECTED_CHAPTER)
         ),
         &format!("searching `{SEARCH_TERM}` lists {SEARCH_EXPECTED_CHAPTER}"),
-    )
+    )?;
+    // The results quote prose, not the source of the diagrams on the page.
+    let diagram_syntax = browser.evaluate(
+        page,
+        "[...document.querySelectorAll('#mdbook-searchresults li')]\
+         .map((result) => result.textContent)\
+         .filter((text) => /->>|-->>|--x|sequenceDiagram/.test(text))",
+    )?;
+    if diagram_syntax
+        .as_array()
+        .is_some_and(|found| !found.is_empty())
+    {
+        return Err(format!(
+            "search results quote mermaid source: {diagram_syntax}"
+        ));
+    }
+    Ok(())
 }
 
 #[test]
@@ -380,7 +396,12 @@ fn the_book_works_in_a_real_browser() {
     let mut browser =
         Browser::launch(&chromium, &profile).unwrap_or_else(|error| panic!("{error}"));
     let page = browser.new_page().unwrap_or_else(|error| panic!("{error}"));
-    for domain in ["Page.enable", "Runtime.enable", "Log.enable"] {
+    for domain in [
+        "Page.enable",
+        "Runtime.enable",
+        "Log.enable",
+        "Network.enable",
+    ] {
         browser
             .call(Some(&page), domain, json!({}))
             .unwrap_or_else(|error| panic!("{error}"));

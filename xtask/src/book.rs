@@ -363,7 +363,8 @@ mod tests {
         let built = build_book_at(book.path()).expect("builds");
         let page = std::fs::read_to_string(built.out_dir.join("acks/index.html")).expect("page");
         assert!(
-            page.contains("<pre class=\"mermaid\">sequenceDiagram\n  B-&gt;&gt;C: deliver\n</pre>")
+            page.contains("<pre class=\"mermaid\" data-diagram=\"sequenceDiagram\n  B-&gt;&gt;C: deliver\n\"></pre>"),
+            "{page}"
         );
         assert!(page.contains("class=\"quiz-placeholder\""));
         assert!(!page.contains("{{#quiz"));

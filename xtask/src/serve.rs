@@ -1,8 +1,8 @@
 //! `cargo xtask serve`: build the book, serve it on loopback, rebuild it when
 //! a file under `book/` changes, and reload the open pages.
 //!
-//! - The server is `tiny_http` on one thread, a thread per request: a reader
-//!   and a few scripts, no need for an async runtime.
+//! - The server is [`http`], a thread per connection: one reader and a few
+//!   scripts need no async runtime.
 //! - Only `127.0.0.1`: the book is for the learner at this machine.
 //! - Live reload is polling, which costs one tiny request a second: every
 //!   HTML page gets a script that asks `/__xtask/generation` and reloads when
@@ -10,7 +10,10 @@
 //! - A rebuild takes the write side of a lock that every request reads under,
 //!   so no one is served a half-written book.
 
+mod http;
+
 use std::io::Write as _;
+use std::net::TcpListener;
 use std::path::{Component, Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
@@ -79,18 +82,17 @@ pub fn run(args: Args) -> Result<()> {
         }
     };
 
-    let server = tiny_http::Server::http(("127.0.0.1", args.port)).map_err(|error| {
+    let listener = TcpListener::bind(("127.0.0.1", args.port)).map_err(|error| {
         anyhow::anyhow!(
             "cannot listen on 127.0.0.1:{}: {error} (is another `cargo xtask serve` running? try --port {})",
             args.port,
             args.port.wrapping_add(1)
         )
     })?;
-    let port = server
-        .server_addr()
-        .to_ip()
-        .map(|address| address.port())
-        .context("the server is not listening on an IP address")?;
+    let port = listener
+        .local_addr()
+        .context("the listening socket has no address")?
+        .port();
     let url = format!("http://127.0.0.1:{port}/");
 
     let site = Arc::new(Site {
@@ -116,10 +118,7 @@ pub fn run(args: Args) -> Result<()> {
     // The URL line is what scripts and the browser test wait for.
     let _ = std::io::stdout().flush();
 
-    for request in server.incoming_requests() {
-        let site = Arc::clone(&site);
-        std::thread::spawn(move || respond(&site, request));
-    }
+    http::serve(listener, move |request| respond(&site, request));
     Ok(())
 }
 
@@ -198,31 +197,28 @@ fn watch_book(book_root: &Path, site: Arc<Site>) -> Result<notify::RecommendedWa
 }
 
 /// Answers one request: the reload counter, a file of the book, or 404.
-fn respond(site: &Site, request: tiny_http::Request) {
-    let url_path = request
-        .url()
-        .split(['?', '#'])
-        .next()
-        .unwrap_or("/")
-        .to_string();
-    if url_path == GENERATION_PATH {
-        let generation = site.generation.load(Ordering::SeqCst).to_string();
-        let _ = request.respond(with_headers(
-            tiny_http::Response::from_string(generation),
-            "text/plain",
-        ));
-        return;
+fn respond(site: &Site, request: &http::Request) -> http::Response {
+    if request.path == GENERATION_PATH {
+        return http::Response {
+            status: 200,
+            content_type: "text/plain; charset=utf-8",
+            body: site
+                .generation
+                .load(Ordering::SeqCst)
+                .to_string()
+                .into_bytes(),
+        };
     }
     let found = {
         let _reading = site
             .build_lock
             .read()
             .unwrap_or_else(PoisonError::into_inner);
-        file_for(&site.out_dir, &url_path)
+        file_for(&site.out_dir, &request.path)
             .and_then(|path| std::fs::read(&path).ok().map(|bytes| (path, bytes)))
     };
     let generation = site.generation.load(Ordering::SeqCst);
-    let (status, path, bytes) = match found {
+    let (status, path, body) = match found {
         Some((path, bytes)) => (200, path, bytes),
         None => {
             let not_found = site.out_dir.join("404.html");
@@ -232,29 +228,16 @@ fn respond(site: &Site, request: tiny_http::Request) {
         }
     };
     let content_type = content_type(&path);
-    let bytes = if content_type.starts_with("text/html") {
-        with_reload_script(bytes, generation)
+    let body = if content_type.starts_with("text/html") {
+        with_reload_script(body, generation)
     } else {
-        bytes
+        body
     };
-    let response = tiny_http::Response::from_data(bytes).with_status_code(status);
-    let _ = request.respond(with_headers(response, content_type));
-}
-
-fn with_headers<R: std::io::Read>(
-    mut response: tiny_http::Response<R>,
-    content_type: &str,
-) -> tiny_http::Response<R> {
-    for (name, value) in [
-        ("Content-Type", content_type),
-        // Always revalidate: after a rebuild the reader must get new files.
-        ("Cache-Control", "no-cache"),
-    ] {
-        if let Ok(header) = tiny_http::Header::from_bytes(name, value) {
-            response.add_header(header);
-        }
+    http::Response {
+        status,
+        content_type,
+        body,
     }
-    response
 }
 
 /// Maps a URL path to a file under `out_dir`; `None` if there is none or the

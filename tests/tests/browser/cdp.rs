@@ -161,6 +161,31 @@ impl Browser {
         }
     }
 
+    /// The requests (from `Network` events not yet taken) that neither
+    /// finished nor failed: what a page stuck "loading" is waiting for.
+    fn unfinished_requests(&self) -> String {
+        let mut pending = std::collections::BTreeMap::new();
+        for event in &self.events {
+            let id = event["params"]["requestId"].to_string();
+            match event["method"].as_str() {
+                Some("Network.requestWillBeSent") => {
+                    let url = event["params"]["request"]["url"].as_str().unwrap_or("?");
+                    pending.insert(id, url.to_string());
+                }
+                Some("Network.loadingFinished" | "Network.loadingFailed") => {
+                    pending.remove(&id);
+                }
+                _ => {}
+            }
+        }
+        if pending.is_empty() {
+            String::new()
+        } else {
+            let urls: Vec<String> = pending.into_values().collect();
+            format!("; requests still unanswered: {}", urls.join(", "))
+        }
+    }
+
     /// The events received so far, in order; the buffer is emptied.
     pub fn take_events(&mut self) -> Vec<Value> {
         self.events.drain(..).collect()
@@ -191,7 +216,13 @@ impl Browser {
                 return Ok(());
             }
             if Instant::now() > deadline {
-                return Err(format!("{what}: still not true after 60 s: {condition}"));
+                let at = self
+                    .evaluate(page, "`${location.href} (${document.readyState})`")
+                    .unwrap_or_else(Value::String);
+                return Err(format!(
+                    "{what}: still not true after 60 s, at {at}: {condition}{}",
+                    self.unfinished_requests()
+                ));
             }
             std::thread::sleep(Duration::from_millis(100));
         }

@@ -1,9 +1,11 @@
 //! ```` ```mermaid ```` fenced blocks become diagrams.
 //!
-//! The approach of mdbook-mermaid: the block becomes `<pre class="mermaid">`
-//! with its source HTML-escaped, and the vendored `mermaid.min.js`
-//! (`book/assets/mermaid/`) draws it as an SVG when the page loads, so the
-//! book needs no network. Written here rather than taken from the
+//! The approach of mdbook-mermaid: the block becomes `<pre class="mermaid">`,
+//! and the vendored `mermaid.min.js` (`book/assets/mermaid/`) draws it as an
+//! SVG when the page loads, so the book needs no network. One difference: the
+//! diagram's source is in the `data-diagram` attribute (HTML-escaped), and
+//! `book/assets/mermaid-init.js` moves it into the element before drawing,
+//! which keeps diagram syntax out of the search index. Written here rather than taken from the
 //! `mdbook-mermaid` crate because that crate drags its command-line
 //! dependencies (clap, env_logger, toml_edit, another pulldown-cmark) into
 //! every learner's first build, for twenty lines of work.
@@ -61,11 +63,13 @@ pub fn render_mermaid_blocks(markdown: &str) -> Option<String> {
     let mut copied_up_to = 0;
     for block in blocks {
         rewritten.push_str(&markdown[copied_up_to..block.range.start]);
-        // Blank lines around it make the <pre> an HTML block of its own;
-        // inside <pre>, CommonMark keeps blank lines of the diagram as they are.
-        rewritten.push_str("\n\n<pre class=\"mermaid\">");
+        // Blank lines around it make the <pre> an HTML block of its own. The
+        // source goes in an attribute, not in the text, because mdBook's
+        // search indexes every text node: readers searching "idempotency key"
+        // would get diagram syntax (`M-->>C: sent`) as results.
+        rewritten.push_str("\n\n<pre class=\"mermaid\" data-diagram=\"");
         rewritten.push_str(&escape_html(&block.source.replace("\r\n", "\n")));
-        rewritten.push_str("</pre>\n\n");
+        rewritten.push_str("\"></pre>\n\n");
         copied_up_to = block.range.end;
     }
     rewritten.push_str(&markdown[copied_up_to..]);
@@ -128,7 +132,7 @@ mod tests {
         let html = render_mermaid_blocks(markdown).expect("one block");
         assert!(html.starts_with("Before\n\n"));
         assert!(html.contains(
-            "<pre class=\"mermaid\">sequenceDiagram\n  A-&gt;&gt;B: ack &lt;now&gt; &amp; &quot;then&quot;\n</pre>"
+            "<pre class=\"mermaid\" data-diagram=\"sequenceDiagram\n  A-&gt;&gt;B: ack &lt;now&gt; &amp; &quot;then&quot;\n\"></pre>"
         ));
         assert!(html.ends_with("\n\nAfter\n"));
     }
@@ -145,7 +149,7 @@ mod tests {
         let markdown = "- step\n\n  ```mermaid\n  graph TD\n  A-->B\n  ```\n";
         let html = render_mermaid_blocks(markdown).expect("one block");
         assert!(
-            html.contains("<pre class=\"mermaid\">graph TD\nA--&gt;B\n</pre>"),
+            html.contains("<pre class=\"mermaid\" data-diagram=\"graph TD\nA--&gt;B\n\"></pre>"),
             "{html}"
         );
     }
