@@ -113,6 +113,7 @@ pub fn grade_one<'a>(
         exercise,
         variant,
         timeout,
+        random_plans: None,
     };
     match grading::grade(&grading) {
         Ok(graded) => {

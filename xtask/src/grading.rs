@@ -43,6 +43,9 @@ pub struct Grading<'a> {
     pub variant: Variant,
     /// How long the checks may run (wall clock) before they count as hung.
     pub timeout: Duration,
+    /// How many random fault plans checks that use them explore, if not
+    /// their default (20): passed as `EDA_RANDOM_PLANS`.
+    pub random_plans: Option<u64>,
 }
 
 /// One check's verdict, as the check itself reported it.
@@ -268,6 +271,11 @@ fn run(grading: &Grading<'_>, binary: &Path) -> Result<Graded, GradingError> {
         // that name the package.
         .env("CARGO_PKG_NAME", &exercise.package)
         .env("EDA_GRADE_REPORT_DIR", reports.path())
+        .envs(
+            grading
+                .random_plans
+                .map(|plans| ("EDA_RANDOM_PLANS", plans.to_string())),
+        )
         .args(["--color", "never"])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

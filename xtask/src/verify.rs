@@ -45,6 +45,10 @@ pub struct Args {
     /// Seconds one exercise's checks may run before they count as hung.
     #[arg(long, default_value_t = 600)]
     pub timeout: u64,
+    /// Random fault plans (seeds) each check that uses them explores, for
+    /// solutions and starters alike (a learner's run explores 20).
+    #[arg(long, default_value_t = 200)]
+    pub random_plans: u64,
 }
 
 /// One proven or disproven claim.
@@ -130,9 +134,15 @@ pub fn run(args: Args) -> ExitCode {
         if !files_present(&root, exercise, &mut verdicts) {
             continue;
         }
-        solution_passes(&root, exercise, timeout, &mut verdicts);
+        solution_passes(&root, exercise, timeout, args.random_plans, &mut verdicts);
         if let Some(shipped) = &shipped {
-            starter_fails_as_catalogued(shipped, exercise, timeout, &mut verdicts);
+            starter_fails_as_catalogued(
+                shipped,
+                exercise,
+                timeout,
+                args.random_plans,
+                &mut verdicts,
+            );
         }
         lints_as_catalogued(&root, exercise, &mut verdicts);
         chapter_links(&root, exercise, &mut verdicts);
@@ -217,13 +227,23 @@ fn files_present(root: &Path, exercise: &Exercise, verdicts: &mut Verdicts) -> b
 }
 
 /// The reference solution passes every check.
-fn solution_passes(root: &Path, exercise: &Exercise, timeout: Duration, verdicts: &mut Verdicts) {
-    let claim = "the solution passes every check on every explored seed";
+fn solution_passes(
+    root: &Path,
+    exercise: &Exercise,
+    timeout: Duration,
+    random_plans: u64,
+    verdicts: &mut Verdicts,
+) {
+    let claim = format!(
+        "the solution passes every check (crash points, and {random_plans} random plans where a \
+         check uses them)"
+    );
     let grading = Grading {
         workspace: root,
         exercise,
         variant: Variant::Solution,
         timeout,
+        random_plans: Some(random_plans),
     };
     let problem = match grading::grade(&grading) {
         Ok(graded) if graded.all_passed() => None,
@@ -243,6 +263,7 @@ fn starter_fails_as_catalogued(
     shipped: &ShippedWorkspace,
     exercise: &Exercise,
     timeout: Duration,
+    random_plans: u64,
     verdicts: &mut Verdicts,
 ) {
     let expected: BTreeSet<&str> = exercise.anomalies.iter().map(String::as_str).collect();
@@ -255,6 +276,7 @@ fn starter_fails_as_catalogued(
         exercise,
         variant: Variant::Learner,
         timeout,
+        random_plans: Some(random_plans),
     };
     let problem = match grading::grade(&grading) {
         Ok(graded) => {

@@ -209,6 +209,7 @@ fn regrade(
         exercise,
         variant: Variant::Learner,
         timeout,
+        random_plans: None,
     };
     let result = grading::grade(&grading);
     let graded = match result {
