@@ -112,6 +112,9 @@ struct BrokerState {
     /// Scheduled messages not yet activated, by target and reserved sequence
     /// number.
     scheduled: BTreeMap<(Target, u64), Message>,
+    /// Dead-letter reasons, descriptions and trace notes, shared: a storm
+    /// dead-letters a million messages with the same few reasons.
+    texts: BTreeMap<Box<str>, Arc<str>>,
 }
 
 #[derive(Debug)]
@@ -241,6 +244,7 @@ impl Broker {
                     next_connection: 0,
                     closed_connections: BTreeSet::new(),
                     scheduled: BTreeMap::new(),
+                    texts: BTreeMap::new(),
                 }),
                 changes,
                 trace,
@@ -478,7 +482,7 @@ impl Broker {
                 }
                 if deadline.is_some_and(|deadline| deadline <= now) {
                     let mut event = state.event(meta, operation, now);
-                    event.target = Some(Arc::from(path));
+                    event.target = Some(state.path_arc(path));
                     event.note = Some("no message".into());
                     state.trace.record(event);
                     return Ok(None);
@@ -698,6 +702,27 @@ impl BrokerState {
         }
     }
 
+    /// The shared name of a path, so a trace event does not allocate a copy.
+    fn path_arc(&self, path: &str) -> Arc<str> {
+        if let Some((name, _)) = self.names.get_key_value(path) {
+            return Arc::clone(name);
+        }
+        if let Ok(store) = self.resolve_store(path, "trace") {
+            return self.store_path(store);
+        }
+        Arc::from(path)
+    }
+
+    /// One shared copy of a text that recurs (a reason, a note).
+    fn intern(&mut self, text: &str) -> Arc<str> {
+        if let Some(shared) = self.texts.get(text) {
+            return Arc::clone(shared);
+        }
+        let shared: Arc<str> = Arc::from(text);
+        self.texts.insert(Box::from(text), Arc::clone(&shared));
+        shared
+    }
+
     fn is_subscription(&self, queue: usize) -> bool {
         self.topics
             .iter()
@@ -775,7 +800,7 @@ impl BrokerState {
         error: &BrokerError,
     ) {
         let mut event = self.event(meta, operation, Instant::now());
-        event.target = Some(Arc::from(path));
+        event.target = Some(self.path_arc(path));
         if let Some(message) = message {
             event.message_id = Some(Arc::clone(&message.message_id));
             event.correlation_id = message.correlation_id.clone();
@@ -949,27 +974,31 @@ impl BrokerState {
         at: Instant,
         requested_by: Option<&OpMeta>,
     ) {
-        let entity = &mut self.queues[queue];
-        let Some(mut message) = entity.active.remove(sequence) else {
+        let Some(mut message) = self.queues[queue].active.remove(sequence) else {
             return;
         };
-        message.envelope.dead_letter_reason = Some(Arc::from(reason));
-        message.envelope.dead_letter_description = Some(Arc::from(description));
+        message.envelope.dead_letter_reason = Some(self.intern(reason));
+        message.envelope.dead_letter_description = Some(self.intern(description));
         message.state = MessageState::Available;
         message.was_deferred = false;
         // TTL is not observed in a dead-letter queue.
         message.expires_at = None;
-        let path = Arc::clone(&entity.path);
+        let path = Arc::clone(&self.queues[queue].path);
+        let note = self.intern(&format!("reason {reason}"));
         let event = match requested_by {
             Some(meta) => {
                 let mut event = self.event(meta, Operation::DeadLetter, at);
                 event.target = Some(Arc::clone(&path));
                 describe_message(&mut event, &message.envelope);
-                event.with_note(format!("reason {reason}"))
+                event.note = Some(note);
+                event
             }
-            None => self
-                .internal_event(&path, Operation::DeadLettered, at, &message.envelope)
-                .with_note(format!("reason {reason}")),
+            None => {
+                let mut event =
+                    self.internal_event(&path, Operation::DeadLettered, at, &message.envelope);
+                event.note = Some(note);
+                event
+            }
         };
         self.trace.record(event);
         self.queues[queue].dead_letters.insert(message);
@@ -977,7 +1006,12 @@ impl BrokerState {
 
     // --- Sending --------------------------------------------------------------
 
-    fn check_message(&self, path: &str, message: &Message) -> Result<(), BrokerError> {
+    fn check_message(
+        &self,
+        target: Target,
+        path: &str,
+        message: &Message,
+    ) -> Result<(), BrokerError> {
         let size = message.size();
         let limit = self.tier.max_message_size();
         if size > limit {
@@ -988,13 +1022,15 @@ impl BrokerState {
                 tier: self.tier,
             });
         }
-        if let Ok(Target::Queue(queue)) = self.resolve_send_target(path, "send")
-            && self.queues[queue].options.requires_session && message.session_id.is_none() {
-                return Err(BrokerError::SessionIdRequired {
-                    path: path.to_owned(),
-                    message_id: message.message_id.to_string(),
-                });
-            }
+        if let Target::Queue(queue) = target
+            && self.queues[queue].options.requires_session
+            && message.session_id.is_none()
+        {
+            return Err(BrokerError::SessionIdRequired {
+                path: path.to_owned(),
+                message_id: message.message_id.to_string(),
+            });
+        }
         Ok(())
     }
 
@@ -1013,7 +1049,7 @@ impl BrokerState {
         self.advance(now);
         let checked = self
             .resolve_send_target(path, "send")
-            .and_then(|target| self.check_message(path, &message).map(|()| target));
+            .and_then(|target| self.check_message(target, path, &message).map(|()| target));
         let target = match checked {
             Ok(target) => target,
             Err(error) => {
@@ -1022,7 +1058,7 @@ impl BrokerState {
             }
         };
         let mut event = self.event(meta, Operation::Send, now);
-        event.target = Some(Arc::from(path));
+        event.target = Some(self.path_arc(path));
         event.message_id = Some(Arc::clone(&message.message_id));
         event.correlation_id = message.correlation_id.clone();
         if self.is_duplicate(target, &message, now) {
@@ -1033,7 +1069,7 @@ impl BrokerState {
         }
         let (sequence, note) = self.deliver_to(target, message, now);
         event.sequence_number = Some(sequence);
-        event.note = note.map(String::into_boxed_str);
+        event.note = note.map(Arc::from);
         self.trace.record(event);
         Ok(())
     }
@@ -1114,7 +1150,7 @@ impl BrokerState {
         self.advance(now);
         let checked = self
             .resolve_send_target(path, "schedule")
-            .and_then(|target| self.check_message(path, &message).map(|()| target));
+            .and_then(|target| self.check_message(target, path, &message).map(|()| target));
         let target = match checked {
             Ok(target) => target,
             Err(error) => {
@@ -1123,7 +1159,7 @@ impl BrokerState {
             }
         };
         let mut event = self.event(meta, Operation::Schedule, now);
-        event.target = Some(Arc::from(path));
+        event.target = Some(self.path_arc(path));
         event.message_id = Some(Arc::clone(&message.message_id));
         event.correlation_id = message.correlation_id.clone();
         // Scheduled messages take part in duplicate detection, at the send.
@@ -1193,7 +1229,7 @@ impl BrokerState {
         match result {
             Ok(message) => {
                 let mut event = self.event(meta, Operation::CancelScheduled, now);
-                event.target = Some(Arc::from(path));
+                event.target = Some(self.path_arc(path));
                 event.message_id = Some(message.message_id);
                 event.sequence_number = Some(sequence_number);
                 self.trace.record(event);

@@ -266,7 +266,7 @@ impl ServiceCtx {
         event.target = Some(Arc::from(target));
         event.message_id = message_id.map(Arc::from);
         event.fault = Some(fault);
-        event.note = Some(format!("{when} {}", operation.name()).into_boxed_str());
+        event.note = Some(format!("{when} {}", operation.name()).into());
         world.trace.record(event);
         self.inner.life.crashed.store(true, Ordering::SeqCst);
         self.inner.life.crash.notify_one();
@@ -685,7 +685,7 @@ impl ServiceCtx {
         event.operation_number = planned.number;
         event.target = Some(Arc::from(STORE_TARGET));
         event.fault = planned.fault;
-        event.note = note.map(String::into_boxed_str);
+        event.note = note.map(Arc::from);
         if let Err(error) = result {
             event.outcome = Outcome::Failed(error.to_string().into_boxed_str());
         }

@@ -328,11 +328,7 @@ where
                     let last_events = current
                         .trace
                         .as_ref()
-                        .map(|trace| {
-                            trace.with_events(|events| {
-                                render_timeline(&events[events.len().saturating_sub(12)..])
-                            })
-                        })
+                        .map(|trace| render_timeline(&trace.last_events(12)))
                         .unwrap_or_default();
                     return Err(Interrupted::Hung {
                         plan: current.plan.clone(),

@@ -265,7 +265,7 @@ fn find_stuck(world: &World, stall: Duration) -> Option<RunOutcome> {
             let idle_for = now.saturating_duration_since(status.last_activity);
             let mut event =
                 TraceEvent::new(world.clock.elapsed(), Arc::clone(&name), Operation::Stuck);
-            event.note = Some(format!("no progress for {} s", idle_for.as_secs()).into_boxed_str());
+            event.note = Some(format!("no progress for {} s", idle_for.as_secs()).into());
             world.trace.record(event);
             RunOutcome::Stuck {
                 service: name.to_string(),

@@ -235,7 +235,7 @@ pub struct TraceEvent {
     /// The fault injected into it, if any.
     pub fault: Option<Fault>,
     /// Anything else worth a reader's eye ("duplicate: dropped", a reason).
-    pub note: Option<Box<str>>,
+    pub note: Option<Arc<str>>,
 }
 
 impl TraceEvent {
@@ -266,7 +266,7 @@ impl TraceEvent {
 
     /// Sets a note.
     pub fn with_note(mut self, note: impl Into<String>) -> TraceEvent {
-        self.note = Some(note.into().into_boxed_str());
+        self.note = Some(Arc::from(note.into()));
         self
     }
 
@@ -284,7 +284,38 @@ impl TraceEvent {
 pub struct Trace {
     /// A std mutex, not a tokio one: no `.await` happens while it is held, and
     /// appending must work from synchronous broker code.
-    events: Arc<Mutex<Vec<TraceEvent>>>,
+    log: Arc<Mutex<TraceLog>>,
+}
+
+/// The events, in fixed-size chunks. A single `Vec` would double its
+/// capacity as it grows, and copy everything each time: a trace of millions
+/// of events (an overnight dead-letter storm) would need twice its size in
+/// memory at the worst moment. Chunks never move once allocated.
+#[derive(Debug, Default)]
+struct TraceLog {
+    chunks: Vec<Vec<TraceEvent>>,
+    len: usize,
+}
+
+/// Events per chunk.
+const CHUNK: usize = 4096;
+
+impl TraceLog {
+    fn push(&mut self, event: TraceEvent) {
+        match self.chunks.last_mut() {
+            Some(chunk) if chunk.len() < CHUNK => chunk.push(event),
+            _ => {
+                let mut chunk = Vec::with_capacity(CHUNK);
+                chunk.push(event);
+                self.chunks.push(chunk);
+            }
+        }
+        self.len += 1;
+    }
+
+    fn iter(&self) -> impl DoubleEndedIterator<Item = &TraceEvent> {
+        self.chunks.iter().flatten()
+    }
 }
 
 impl Trace {
@@ -300,44 +331,50 @@ impl Trace {
 
     /// How many events were recorded.
     pub fn len(&self) -> usize {
-        self.lock().len()
+        self.lock().len
     }
 
     /// Whether nothing was recorded.
     pub fn is_empty(&self) -> bool {
-        self.lock().is_empty()
+        self.lock().len == 0
     }
 
     /// A copy of every event.
     pub fn events(&self) -> Vec<TraceEvent> {
-        self.lock().clone()
+        let log = self.lock();
+        let mut events = Vec::with_capacity(log.len);
+        events.extend(log.iter().cloned());
+        events
     }
 
-    /// Runs `f` on the events without copying them.
-    pub fn with_events<R>(&self, f: impl FnOnce(&[TraceEvent]) -> R) -> R {
-        f(&self.lock())
+    /// A copy of the last `count` events.
+    pub fn last_events(&self, count: usize) -> Vec<TraceEvent> {
+        let log = self.lock();
+        let mut events: Vec<TraceEvent> = log.iter().rev().take(count).cloned().collect();
+        events.reverse();
+        events
     }
 
     /// The events about one message (by id or correlation id), plus the
     /// crashes and restarts of the services that touched it.
     pub fn events_for_message(&self, message_id: &str) -> Vec<TraceEvent> {
-        self.with_events(|events| events_for_message(events, message_id))
+        events_for_message(&self.events(), message_id)
     }
 
     /// The whole trace as a text timeline.
     pub fn timeline(&self) -> String {
-        self.with_events(render_timeline)
+        render_timeline(&self.events())
     }
 
     /// The whole trace as a mermaid sequence diagram.
     pub fn mermaid(&self) -> String {
-        self.with_events(render_mermaid)
+        render_mermaid(&self.events())
     }
 
     /// Takes the lock. A panic elsewhere while it was held (in learner code,
     /// say) must not make the trace unreadable: the report needs it most then.
-    fn lock(&self) -> MutexGuard<'_, Vec<TraceEvent>> {
-        self.events.lock().unwrap_or_else(PoisonError::into_inner)
+    fn lock(&self) -> MutexGuard<'_, TraceLog> {
+        self.log.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
