@@ -32,8 +32,11 @@ use crate::shipped::ShippedWorkspace;
 /// Options of `cargo xtask verify`.
 #[derive(clap::Args)]
 #[command(
-    after_help = "Exit status: 0 everything holds; 1 something does not (each failure is \
-     listed); 2 the catalogue is missing or invalid."
+    after_help = "The starters are tested as committed (HEAD): if a learner file differs from \
+     HEAD, the committed starter is graded in a temporary copy of the workspace and the edited \
+     file is left alone.\n\
+     Exit status: 0 everything holds; 1 something does not (each failure is listed); 2 the \
+     catalogue is missing or invalid."
 )]
 pub struct Args {
     /// Only verify this exercise (the book is still checked unless `--no-book`).

@@ -134,6 +134,7 @@ pub fn run(args: Args) -> ExitCode {
                 }
             }
         }
+        offer_hint(&progress, current);
         print_keys(manual);
         // Wait for the next reason to re-grade.
         saved_at = loop {
@@ -260,6 +261,23 @@ fn show(graded: &Graded) {
     }
     let score = graded.score();
     println!("  score {}/{}", score.points, score.max);
+}
+
+/// Offers the next hint of an exercise that does not pass yet.
+fn offer_hint(progress: &Progress, exercise: &Exercise) {
+    let state = progress.of(exercise);
+    if state.passed {
+        return;
+    }
+    let total = exercise.hints.len();
+    if state.hints_revealed < total {
+        println!(
+            "\nStuck? h + Enter shows hint {} of {total}.",
+            state.hints_revealed + 1
+        );
+    } else {
+        println!("\nYou have seen all {total} hints: h + Enter shows them again.");
+    }
 }
 
 fn print_keys(manual: bool) {
