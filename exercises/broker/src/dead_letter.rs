@@ -12,7 +12,7 @@
 //!
 //! A dead-letter queue is read like any queue (receive, complete). Its
 //! messages never expire and cannot be dead-lettered again; nothing empties it
-//! but you. Resubmitting ([`crate::Broker::resubmit_dead_letter`]) puts a
+//! but you. Resubmitting ([`crate::Client::resubmit_dead_letter`]) puts a
 //! message back into its entity as a new message. In Service Bus that is a
 //! tool's job (receive from the DLQ, send a copy, complete the dead letter);
 //! note that a resubmitted message arrives *after* newer ones: replaying dead

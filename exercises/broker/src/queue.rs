@@ -58,6 +58,14 @@ pub struct QueueOptions {
     pub dead_lettering_on_message_expiration: bool,
     /// Whether every message must carry a session id, and messages of one
     /// session are delivered strictly in order, one at a time.
+    ///
+    /// The model: a session's next message is handed out only when none of
+    /// its messages is locked, to whichever receiver asks first. That is SQS
+    /// FIFO's message groups exactly. Service Bus goes one step further: a
+    /// receiver *accepts* a session and holds a session lock across many
+    /// messages (and session state); the ordering guarantee is the same.
+    /// Kafka orders per partition, chosen by the record key; RabbitMQ only
+    /// per queue with a single active consumer.
     pub requires_session: bool,
     /// Duplicate detection on this queue: `Some(window)` drops a message whose
     /// id was seen within the window. Off by default, as in Service Bus (it
@@ -133,8 +141,10 @@ pub(crate) enum MessageState {
         until: Instant,
         holder: ConnectionId,
     },
-    /// Set aside: only [`crate::Broker::receive_deferred`] by sequence number
+    /// Set aside: only [`crate::Client::receive_deferred`] by sequence number
     /// returns it.
+    /// Deferred messages ignore their time-to-live here (Service Bus does not
+    /// dead-letter them on expiry either; it removes them lazily).
     Deferred,
 }
 

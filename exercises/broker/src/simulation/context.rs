@@ -124,7 +124,10 @@ impl ServiceCtx {
     /// Spawns a task that belongs to this service: it is aborted when the
     /// service crashes (a crash takes the whole process), and a panic in it
     /// fails the run like a panic in the service. Use this rather than
-    /// `tokio::spawn` inside a simulated service.
+    /// `tokio::spawn` inside a simulated service (a `tokio::spawn`ed task
+    /// would survive its service's crash, which no real process does). Call it
+    /// from the service's own task or a task it spawned this way: the tasks of
+    /// a run live on a `LocalSet`, so the future need not be `Send`.
     pub fn spawn<F>(&self, future: F)
     where
         F: Future<Output = ()> + 'static,
@@ -449,6 +452,15 @@ impl ServiceCtx {
             .receive_as(&self.meta(&planned), path, options, lose_lock, operation)
             .await;
         world.update_service(&self.inner.name, |status| status.waiting = false);
+        let id = match &result {
+            Ok(Some(delivery)) => Some(Arc::clone(&delivery.message_id)),
+            _ => None,
+        };
+        let result = self
+            .finish(&planned, operation, path, id.as_deref(), result)
+            .await;
+        // Only a record the application actually got is auto-committed: a
+        // lost reply or a crash before the poll returned hands it to nobody.
         if let (Ok(Some(delivery)), Some(due)) = (&result, auto_commit_at) {
             world.broker.auto_commit_at(
                 delivery,
@@ -457,12 +469,7 @@ impl ServiceCtx {
                 Arc::clone(&self.inner.name),
             );
         }
-        let id = match &result {
-            Ok(Some(delivery)) => Some(Arc::clone(&delivery.message_id)),
-            _ => None,
-        };
-        self.finish(&planned, operation, path, id.as_deref(), result)
-            .await
+        result
     }
 
     /// Settles: processed, remove it.

@@ -71,6 +71,11 @@ pub(crate) enum EntitySpec {
 ///     .run_for(Duration::from_secs(120));
 /// assert_eq!(scenario.name(), "drain");
 /// ```
+///
+/// Write services as `async fn name(ctx: ServiceCtx) -> Result<(), E>`, as
+/// above. A closure works too, but one whose body loops forever has no type
+/// for its result: the compiler cannot infer one from `?` alone. Spell it
+/// out (`Ok::<(), BrokerError>(())` after the loop) or use a named function.
 #[derive(Clone)]
 pub struct Scenario {
     pub(crate) name: String,
