@@ -187,3 +187,96 @@ fn copy_tree(from: &Path, to: &Path) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn git(root: &Path, args: &[&str]) {
+        let status = Command::new("git")
+            .current_dir(root)
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+            .args(args)
+            .output()
+            .expect("git runs");
+        assert!(status.status.success(), "git {args:?}: {status:?}");
+    }
+
+    fn exercise() -> Exercise {
+        Exercise {
+            id: "ack-ordering".into(),
+            chapter: "configuration".into(),
+            package: "ack-ordering".into(),
+            dir: "exercises/02-ack-ordering".into(),
+            file: "src/consumer.rs".into(),
+            solution: "solution/consumer.rs".into(),
+            minutes: 10,
+            anomalies: vec!["lost-message".into()],
+            lints: vec![],
+            hints: vec!["hint".into()],
+        }
+    }
+
+    #[test]
+    fn an_edited_starter_is_replaced_by_the_committed_one_in_a_copy() {
+        let repo = tempfile::tempdir().expect("temporary directory");
+        let root = repo.path();
+        let write = |path: &str, text: &str| {
+            let path = root.join(path);
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("folder");
+            std::fs::write(path, text).expect("written");
+        };
+        write(
+            "Cargo.toml",
+            "[workspace]\nmembers = [\"exercises/broker\", \"lints\"]\ndefault-members = [\"lints\"]\n",
+        );
+        write("Cargo.lock", "version = 4\n");
+        write("exercises/broker/src/lib.rs", "// broker\n");
+        write(
+            "exercises/02-ack-ordering/src/consumer.rs",
+            "// shipped starter\n",
+        );
+        git(root, &["init", "-q"]);
+        git(root, &["add", "."]);
+        git(root, &["commit", "-q", "-m", "ship"]);
+        let exercise = exercise();
+
+        let untouched = prepare(root, &[&exercise]).expect("prepared");
+        assert_eq!(
+            untouched.root, root,
+            "an untouched starter is tested in place"
+        );
+
+        write(
+            "exercises/02-ack-ordering/src/consumer.rs",
+            "// the learner's fix\n",
+        );
+        let shipped = prepare(root, &[&exercise]).expect("prepared");
+        assert_ne!(shipped.root, root);
+        let copied = |path: &str| std::fs::read_to_string(shipped.root.join(path)).expect(path);
+        assert_eq!(
+            copied("exercises/02-ack-ordering/src/consumer.rs"),
+            "// shipped starter\n"
+        );
+        assert_eq!(copied("exercises/broker/src/lib.rs"), "// broker\n");
+        let manifest: toml::Table = toml::from_str(&copied("Cargo.toml")).expect("toml");
+        let workspace = manifest["workspace"].as_table().expect("workspace");
+        assert!(!workspace.contains_key("default-members"));
+        assert_eq!(
+            workspace["members"].as_array().expect("members").len(),
+            2,
+            "the broker and the exercise"
+        );
+        assert!(shipped.notes[0].contains("differs from HEAD"));
+        assert_eq!(
+            std::fs::read_to_string(root.join("exercises/02-ack-ordering/src/consumer.rs"))
+                .expect("read"),
+            "// the learner's fix\n",
+            "the learner's file is left alone"
+        );
+        assert_eq!(
+            starter_text(root, &exercise).expect("starter"),
+            "// shipped starter\n"
+        );
+    }
+}
