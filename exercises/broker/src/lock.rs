@@ -18,10 +18,11 @@
 //!
 //! The same idea under other names: SQS's visibility timeout (30 s default,
 //! settled with `DeleteMessage`), NATS JetStream's `AckWait` (30 s, `ack`),
-//! RabbitMQ's unacked deliveries (no timer by default; they return when the
-//! channel closes, or after `consumer_timeout`, 30 min). Kafka has no
-//! per-message lock at all: a partition belongs to one consumer of a group,
-//! and the committed offset says how far it got.
+//! RabbitMQ's unacked deliveries (no per-message timer: they are requeued
+//! when the channel or connection closes, and a delivery left unacked for
+//! `consumer_timeout`, 30 min by default, gets the channel closed). Kafka has
+//! no per-message lock at all: a partition belongs to one consumer of a
+//! group, and the committed offset says how far it got.
 
 use std::fmt;
 

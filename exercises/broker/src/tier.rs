@@ -4,10 +4,12 @@
 //! this: the tier decides the maximum message size and whole features
 //! (topics, sessions, duplicate detection), and in Service Bus moving from
 //! Standard to Premium means a new namespace. The numbers are Service Bus's:
-//! 256 KB on Basic and Standard, 100 MB on Premium. SQS allows 256 KiB per
-//! message (1 MiB since 2025), Kafka's default `message.max.bytes` is about
-//! 1 MB, RabbitMQ's default `max_message_size` is 128 MiB, NATS's `max_payload`
-//! is 1 MB.
+//! 256 KB on Basic and Standard, 100 MB on Premium. Other brokers cap
+//! message size by configuration rather than by price (Kafka's
+//! `message.max.bytes` is about 1 MB by default, NATS's `max_payload` 1 MB);
+//! either way, a payload that grows past the limit fails at the worst time,
+//! and the claim-check pattern (store the payload, send a reference) is the
+//! way out.
 
 use std::fmt;
 
