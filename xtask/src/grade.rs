@@ -74,7 +74,13 @@ pub fn run(args: Args) -> ExitCode {
     println!();
     print!("{}", score_table(&rows));
     if variant == Variant::Learner {
-        print_next_step(&catalogue, &progress);
+        // Keep the learner on the exercise they are working on, if it
+        // does not pass yet; otherwise send them to the next one.
+        let unfinished = rows
+            .iter()
+            .find(|row| !row.graded.as_ref().is_some_and(Graded::all_passed))
+            .map(|row| row.exercise);
+        print_next_step(unfinished.or_else(|| progress.current(&catalogue)));
     }
     status.into()
 }
@@ -252,8 +258,8 @@ pub fn score_table(rows: &[Row<'_>]) -> String {
 }
 
 /// Tells the learner what to do next.
-fn print_next_step(catalogue: &Catalogue, progress: &Progress) {
-    match progress.current(catalogue) {
+fn print_next_step(next: Option<&Exercise>) {
+    match next {
         Some(next) => println!(
             "\nnext: {} — edit {}, then `cargo xtask grade {}` (stuck? `cargo xtask hint {}`)",
             next.id,

@@ -250,7 +250,9 @@ fn compiler_messages(stderr: &str) -> String {
                         .strip_prefix(word)
                         .is_some_and(|rest| rest.starts_with(' '))
                 });
-            !is_progress
+            // Cargo's own chatter about the failed build, not the compiler's.
+            let is_chatter = line.starts_with("warning: build failed");
+            !is_progress && !is_chatter
         })
         .collect();
     kept.join("\n").trim_end().to_string()
