@@ -4,14 +4,19 @@
 //! command), loads every chapter in headless Chromium over the DevTools
 //! Protocol, and checks that:
 //! - every ```` ```mermaid ```` block became an SVG diagram, with no syntax error;
-//! - every quiz is mounted and can be started (it shows its first question);
-//! - search finds a known term and links to the chapter that teaches it;
+//! - every quiz is mounted, and answering all its questions right (clicking
+//!   the choices, typing the short answers) ends in "You answered N/N";
+//! - search finds a known term and links to the chapter that teaches it, and
+//!   its results quote prose, not diagram source;
 //! - no page logs an error to the console (a failed script, a 404, ...);
 //! - the front page leads to the first chapter.
 //!
 //! Chromium comes from the system (`apt-get install chromium`; `CHROMIUM`
 //! names another binary). Without it the test is skipped loudly, except
 //! under CI (`CI` set), where it fails: CI must run it.
+//!
+//! Screenshots of each chapter's first diagram and quiz, and of the search,
+//! are written to `target/tmp/browser-*.png` to look at by hand.
 
 #[path = "browser/cdp.rs"]
 mod cdp;
@@ -280,21 +285,97 @@ fn check_chapter(
             ),
             &format!("{}: {} quiz(zes) mounted", chapter.path, chapter.quizzes),
         )?;
-        // Start the first quiz as a reader would; its first question shows.
-        browser.evaluate(
+        // Take every quiz as a reader would, answering right; the quiz must
+        // then say every answer was correct. This proves the questions and
+        // answers of the TOML reached the front end intact.
+        for quiz in 0..chapter.quizzes {
+            take_quiz(browser, page, quiz)
+                .map_err(|error| format!("{}: quiz {}: {error}", chapter.path, quiz + 1))?;
+        }
+    }
+    Ok(())
+}
+
+/// Starts the `index`-th quiz of the page and answers every question with
+/// the right answer from its own data: clicks the right choices, types the
+/// short answers, submits, and expects the final "You answered N/N".
+fn take_quiz(browser: &mut Browser, page: &Page, index: usize) -> Result<(), String> {
+    let quiz = format!("document.querySelectorAll('.quiz-placeholder')[{index}]");
+    let total = browser
+        .evaluate(
             page,
-            "document.querySelector('.quiz-placeholder .mdbook-quiz button').click(), true",
-        )?;
-        browser.wait_for(
+            &format!("JSON.parse({quiz}.dataset.quizQuestions).questions.length"),
+        )?
+        .as_u64()
+        .ok_or("the quiz has no questions array")?;
+    let counter = |text: String| {
+        format!(
+            "{quiz}.querySelector('.mdbook-quiz header .counter').textContent === {}",
+            json!(text)
+        )
+    };
+    browser.evaluate(
+        page,
+        &format!("{quiz}.querySelector('button.start').click(), true"),
+    )?;
+    browser.wait_for(
+        page,
+        &counter(format!("Question 1 / {total}")),
+        "Start shows question 1",
+    )?;
+    for question in 0..total {
+        // Choose the right answers of a multiple-choice question (the
+        // inputs' values are the answers' Markdown), or put the cursor in
+        // the text box of a short-answer one and return what to type.
+        let to_type = browser.evaluate(
             page,
-            "(() => { const quiz = document.querySelector('.quiz-placeholder .mdbook-quiz'); \
-             return quiz.querySelectorAll('input, textarea').length > 0 \
-                 && quiz.querySelector('.prompt, [class*=prompt]') !== null; })()",
             &format!(
-                "{}: the quiz's first question shows after Start",
-                chapter.path
+                "(() => {{\
+                   const quiz = {quiz};\
+                   const question = JSON.parse(quiz.dataset.quizQuestions).questions[{question}];\
+                   const response = quiz.querySelector('.mdbook-quiz .response');\
+                   if (question.type === 'MultipleChoice') {{\
+                     const right = [].concat(question.answer.answer);\
+                     const inputs = [...response.querySelectorAll('input[type=radio], input[type=checkbox]')];\
+                     const chosen = inputs.filter((input) => right.includes(input.value));\
+                     if (chosen.length !== right.length) throw new Error('the right answers are not among the choices shown');\
+                     chosen.forEach((input) => input.click());\
+                     return null;\
+                   }}\
+                   if (question.type === 'ShortAnswer') {{\
+                     response.querySelector('input[type=text], textarea').focus();\
+                     return question.answer.answer;\
+                   }}\
+                   throw new Error(`the browser test cannot answer a ${{question.type}} question yet`);\
+                 }})()"
             ),
         )?;
+        if let Some(text) = to_type.as_str() {
+            browser.call(Some(page), "Input.insertText", json!({ "text": text }))?;
+        }
+        browser.evaluate(
+            page,
+            &format!(
+                "{quiz}.querySelector('.mdbook-quiz .response input[type=submit]').click(), true"
+            ),
+        )?;
+        let what = format!("question {} accepted", question + 1);
+        if question + 1 < total {
+            browser.wait_for(
+                page,
+                &counter(format!("Question {} / {total}", question + 2)),
+                &what,
+            )?;
+        } else {
+            browser.wait_for(
+                page,
+                &format!(
+                    "{quiz}.querySelector('.mdbook-quiz section').textContent.includes({})",
+                    json!(format!("You answered {total}/{total} questions correctly"))
+                ),
+                "the quiz says every right answer was right",
+            )?;
+        }
     }
     Ok(())
 }
