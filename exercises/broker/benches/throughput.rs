@@ -107,8 +107,14 @@ async fn correct_consumer(ctx: ServiceCtx) -> Result<(), BrokerError> {
 fn crash_points_of(count: usize) -> (usize, Duration, bool) {
     let scenario = Scenario::new("hundred")
         .queue("orders", QueueOptions::default())
-        .queue("results", QueueOptions::default().with_duplicate_detection())
-        .messages("orders", (0..count).map(|n| Message::new(format!("order-{n}"), "x")))
+        .queue(
+            "results",
+            QueueOptions::default().with_duplicate_detection(),
+        )
+        .messages(
+            "orders",
+            (0..count).map(|n| Message::new(format!("order-{n}"), "x")),
+        )
         .service("consumer", correct_consumer);
     let check = Check::new("lost-message", 1)
         .scenario(scenario)
@@ -149,11 +155,19 @@ fn dead_letter_storm(count: usize) -> (Duration, Duration, usize) {
                 .expect("send");
         }
         let options = ReceiveOptions::wait_at_most(Duration::ZERO);
-        while let Some(delivery) = client.receive_with("orders", options).await.expect("receive") {
+        while let Some(delivery) = client
+            .receive_with("orders", options)
+            .await
+            .expect("receive")
+        {
             // One virtual millisecond of "calling the downstream that is down".
             tokio::time::sleep(Duration::from_millis(1)).await;
             client
-                .dead_letter(&delivery, "DownstreamUnavailable", "the payment API is down")
+                .dead_letter(
+                    &delivery,
+                    "DownstreamUnavailable",
+                    "the payment API is down",
+                )
                 .await
                 .expect("dead-letter");
         }
@@ -170,7 +184,14 @@ fn main() {
     let quick = !std::env::args().any(|arg| arg == "--bench");
     let scale = if quick { 100 } else { 1 };
 
-    println!("broker benchmark{}", if quick { " (quick mode: cargo bench runs the full one)" } else { "" });
+    println!(
+        "broker benchmark{}",
+        if quick {
+            " (quick mode: cargo bench runs the full one)"
+        } else {
+            ""
+        }
+    );
     println!();
 
     let count = THROUGHPUT_MESSAGES / scale;
@@ -182,7 +203,10 @@ fn main() {
     println!("send -> receive -> complete, {count} messages, tracing on:");
     println!("  broker:              {broker_rate:>12.0} messages/s");
     println!("  tokio::sync::mpsc:   {mpsc_rate:>12.0} messages/s");
-    println!("  ratio broker / mpsc: {:>12.3}x  (target: at least 0.1x)", broker_rate / mpsc_rate);
+    println!(
+        "  ratio broker / mpsc: {:>12.3}x  (target: at least 0.1x)",
+        broker_rate / mpsc_rate
+    );
     println!();
 
     let started = Instant::now();

@@ -48,9 +48,10 @@ impl DuplicateDetection {
                 break;
             }
             if let Some((seen_at, id)) = self.arrivals.pop_front()
-                && self.seen.get(&id) == Some(&seen_at) {
-                    self.seen.remove(&id);
-                }
+                && self.seen.get(&id) == Some(&seen_at)
+            {
+                self.seen.remove(&id);
+            }
         }
         if self.seen.contains_key(message_id) {
             return true;

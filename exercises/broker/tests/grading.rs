@@ -111,6 +111,7 @@ fn replaying_prints_the_whole_run_and_its_diagram() {
     let report = lost_message_check(ack_first)
         .run_with(Some("lost-message:seed=0:plan=crash-after@1"), None);
     assert!(!report.passed);
+    assert!(report.replayed);
     assert_eq!(report.runs, 1);
     assert!(
         report.text.starts_with(

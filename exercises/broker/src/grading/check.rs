@@ -87,6 +87,9 @@ pub struct CheckReport {
     pub failure: Option<Failure>,
     /// The report as text: what a failing test prints.
     pub text: String,
+    /// Whether this was a replay of one run (`EDA_REPLAY`), not an
+    /// exploration.
+    pub replayed: bool,
 }
 
 /// One run's verdict, computed on the worker thread; only failures carry
@@ -149,10 +152,18 @@ impl Check {
     /// Runs the check and panics with the report if it fails: one call in a
     /// `#[test]`. Also writes the JSON report when `EDA_GRADE_REPORT_DIR` is
     /// set.
+    ///
+    /// A replayed run that passes prints its trace anyway, straight to
+    /// stderr (past the test harness's output capture): whoever asked for a
+    /// replay wants to read it.
     pub fn assert(&self) {
         let report = self.run();
         if !report.passed {
             panic!("\n{}", report.text);
+        }
+        if report.replayed {
+            use std::io::Write as _;
+            let _ = std::io::stderr().write_all(report.text.as_bytes());
         }
     }
 
@@ -252,6 +263,7 @@ impl Check {
                     text.push_str(&report.text);
                 }
                 report.text = text;
+                report.replayed = true;
                 report
             }
             Err(interrupted) => self.interrupted(&interrupted),
@@ -290,6 +302,7 @@ impl Check {
             failing_runs,
             failure,
             text,
+            replayed: false,
         }
     }
 
@@ -365,6 +378,7 @@ impl Check {
             failing_runs: 1,
             failure: None,
             text,
+            replayed: false,
         }
     }
 
@@ -383,6 +397,7 @@ impl Check {
             failing_runs: 0,
             failure: None,
             text: format!("check `{}` could not run: {why}\n", self.name),
+            replayed: false,
         }
     }
 
