@@ -57,7 +57,8 @@ impl Client {
     }
 
     /// Schedules a message to be enqueued at `enqueue_at`; returns the
-    /// sequence number that cancels it.
+    /// sequence number that cancels it (0 if duplicate detection dropped it:
+    /// there is nothing to cancel).
     pub async fn schedule(
         &self,
         path: &str,
