@@ -114,7 +114,7 @@ pub fn run(args: Args) -> Result<()> {
     };
 
     println!("The book is at {url}  (Ctrl-C to stop)");
-    println!("{}", next_step(&root, &url));
+    println!("{}", next_step(&root, &book_root, &url));
     // The URL line is what scripts and the browser test wait for.
     let _ = std::io::stdout().flush();
 
@@ -130,22 +130,39 @@ fn report_warnings(warnings: &[String]) {
 
 /// What the learner should do next: the current exercise from the catalogue
 /// and their progress, or where to start reading.
-fn next_step(root: &Path, url: &str) -> String {
+fn next_step(root: &Path, book_root: &Path, url: &str) -> String {
     let catalogue = match Catalogue::load(root) {
         Ok(catalogue) => catalogue,
         Err(_) => return format!("Start reading at {url}"),
     };
-    match Progress::load(root).current(&catalogue) {
-        Some(exercise) => format!(
-            "Your next exercise: {id}. Read {url}{chapter}/index.html, then edit {file} and run `cargo xtask watch` (or `cargo xtask grade {id}`).",
-            id = exercise.id,
-            chapter = exercise.chapter,
-            file = exercise.learner_file().display(),
+    let Some(exercise) = Progress::load(root).current(&catalogue) else {
+        return format!(
+            "You have passed every exercise. Take your time with the book at {url}, or run eda-lint on your own code."
+        );
+    };
+    let chapter = &exercise.chapter;
+    let mut lines = vec![
+        format!(
+            "Your next exercise: {} (about {} min).",
+            exercise.id, exercise.minutes
         ),
-        None => format!(
-            "You have passed every exercise. Take your time with the book at {url}, or try `cargo eda-lint` on your own code."
-        ),
+        format!("  Read the chapter:  {url}{chapter}/index.html"),
+    ];
+    // The chapter's exercise page, where the book has one.
+    if book_root
+        .join("src")
+        .join(chapter)
+        .join("exercise.md")
+        .is_file()
+    {
+        lines.push(format!("  Then the exercise: {url}{chapter}/exercise.html"));
     }
+    lines.push(format!(
+        "  Edit {} and run `cargo xtask watch` (or `cargo xtask grade {}`).",
+        exercise.learner_file().display(),
+        exercise.id
+    ));
+    lines.join("\n")
 }
 
 /// Rebuilds the book when a file under `book/` (but not `book/build`)
