@@ -201,6 +201,7 @@ pub fn check_book(root: &Path) -> Result<Vec<Problem>> {
 pub fn check_book_at(book_root: &Path) -> Result<Vec<Problem>> {
     let book_root = book_root.to_path_buf();
     let mut problems = check_quizzes(&book_root.join("src"))?;
+    problems.extend(check_include_anchors(&book_root.join("src"))?);
     match build_book_at(&book_root) {
         Err(error) => problems.push(Problem {
             file: book_root.join("book.toml"),
@@ -244,6 +245,70 @@ fn point_at_source(problem: Problem, out_dir: &Path, src_dir: &Path) -> Problem 
     } else {
         problem
     }
+}
+
+/// Every `{{#include file:anchor}}` (and `rustdoc_include`) of a chapter
+/// names an anchor that the file has. mdBook silently includes nothing for
+/// an anchor it cannot find, so a renamed anchor would leave a chapter with
+/// an empty code block and no error.
+pub fn check_include_anchors(src_dir: &Path) -> Result<Vec<Problem>> {
+    let mut files = Vec::new();
+    collect_files(src_dir, &mut files)?;
+    files.sort();
+    let mut problems = Vec::new();
+    for chapter in files.iter().filter(|file| has_extension(file, "md")) {
+        let content = std::fs::read_to_string(chapter)
+            .with_context(|| format!("cannot read {}", chapter.display()))?;
+        let chapter_dir = chapter.parent().unwrap_or(src_dir);
+        for (path, anchor) in anchored_includes(&content) {
+            let included = chapter_dir.join(path);
+            // A missing file is the build's error; only anchors are checked here.
+            let Ok(text) = std::fs::read_to_string(&included) else {
+                continue;
+            };
+            let has = |marker: &str| {
+                text.lines().any(|line| {
+                    line.split_once(marker).is_some_and(|(_, name)| {
+                        name.trim().trim_end_matches("*/").trim() == anchor
+                    })
+                })
+            };
+            if !has("ANCHOR:") || !has("ANCHOR_END:") {
+                problems.push(Problem {
+                    file: chapter.clone(),
+                    message: format!(
+                        "`{{{{#include {path}:{anchor}}}}}`: {} has no `ANCHOR: {anchor}` ... `ANCHOR_END: {anchor}` pair, so the page would show nothing",
+                        included.display()
+                    ),
+                });
+            }
+        }
+    }
+    Ok(problems)
+}
+
+/// The `(path, anchor)` of each include with a named anchor (not a line
+/// range like `:10:20`).
+fn anchored_includes(content: &str) -> Vec<(&str, &str)> {
+    let mut found = Vec::new();
+    for opening in ["{{#include ", "{{#rustdoc_include "] {
+        let mut rest = content;
+        while let Some(start) = rest.find(opening) {
+            let after = &rest[start + opening.len()..];
+            let Some(end) = after.find("}}") else { break };
+            let escaped = rest[..start].ends_with('\\');
+            let target = after[..end].trim();
+            if !escaped
+                && let Some((path, anchor)) = target.split_once(':')
+                && !anchor.is_empty()
+                && !anchor.starts_with(|c: char| c.is_ascii_digit())
+            {
+                found.push((path.trim(), anchor.trim()));
+            }
+            rest = &after[end..];
+        }
+    }
+    found
 }
 
 /// Every quiz under `src_dir`: each `{{#quiz}}` directive names a file that
@@ -395,6 +460,25 @@ mod tests {
         )]);
         let error = format!("{:#}", build_book_at(book.path()).err().expect("must fail"));
         assert!(error.contains("missing.rs"), "{error}");
+    }
+
+    #[test]
+    fn an_include_of_an_anchor_the_file_lacks_is_a_problem() {
+        let book = fixture(&[
+            (
+                "src/acks/index.md",
+                "# Acks\n\n## The fix\n\n```rust\n{{#include code.rs:fix}}\n```\n\n\
+                 ```rust\n{{#include code.rs:gone}}\n```\n\n```rust\n{{#include code.rs:2:3}}\n```\n",
+            ),
+            (
+                "src/acks/code.rs",
+                "// ANCHOR: fix\nfn fix() {}\n// ANCHOR_END: fix\n",
+            ),
+        ]);
+        let problems = check_book_at(book.path()).expect("checks run");
+        let shown: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        assert_eq!(shown.len(), 1, "{shown:#?}");
+        assert!(shown[0].contains("{{#include code.rs:gone}}"), "{shown:#?}");
     }
 
     #[test]
