@@ -640,6 +640,7 @@ impl BrokerState {
 
     fn add_queue(&mut self, path: &str, options: QueueOptions) -> usize {
         let index = self.queues.len();
+        let ordering = options.ordering();
         self.queues.push(QueueEntity {
             path: Arc::from(path),
             dead_letter_path: Arc::from(format!("{path}{DEAD_LETTER_QUEUE_SUFFIX}")),
@@ -647,7 +648,7 @@ impl BrokerState {
                 .duplicate_detection_window
                 .map(DuplicateDetection::new),
             options,
-            active: MessageStore::default(),
+            active: MessageStore::ordered_by(ordering),
             dead_letters: MessageStore::default(),
             last_sequence: 0,
         });
@@ -1260,8 +1261,7 @@ impl BrokerState {
                 return Err(error);
             }
         };
-        let sessions = !store.dead_letter && self.queues[store.queue].options.requires_session;
-        let Some(sequence) = self.store(store).next_deliverable(sessions) else {
+        let Some(sequence) = self.store(store).next_deliverable() else {
             return Ok(None);
         };
         let delivery = self.deliver(meta, store, sequence, mode, now, operation);

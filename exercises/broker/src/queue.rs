@@ -10,7 +10,8 @@
 //! number first. That is FIFO *delivery*, not FIFO *processing*: with two
 //! consumers, message 2 can finish before message 1, and an abandoned or
 //! expired message comes back after later ones were handled. Sessions restore
-//! order per key (see [`QueueOptions::requires_session`]).
+//! order per key (see [`QueueOptions::requires_session`]), and so do
+//! partition keys, Kafka-style (see [`QueueOptions::fifo_per_partition_key`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -67,6 +68,13 @@ pub struct QueueOptions {
     /// Kafka orders per partition, chosen by the record key; RabbitMQ only
     /// per queue with a single active consumer.
     pub requires_session: bool,
+    /// Kafka-style ordering: messages with the same partition key are
+    /// delivered in order, one at a time, as a Kafka partition is consumed by
+    /// one consumer of a group; messages without a key are not ordered.
+    /// Ignored when the entity requires sessions (the session id is then the
+    /// key). Off by default: Service Bus uses the partition key only to pick
+    /// a partition, and promises order only with sessions.
+    pub fifo_per_partition_key: bool,
     /// Duplicate detection on this queue: `Some(window)` drops a message whose
     /// id was seen within the window. Off by default, as in Service Bus (it
     /// has to be chosen when the queue is created); for topics it is set on the
@@ -82,6 +90,7 @@ impl Default for QueueOptions {
             default_message_time_to_live: None,
             dead_lettering_on_message_expiration: false,
             requires_session: false,
+            fifo_per_partition_key: false,
             duplicate_detection_window: None,
         }
     }
@@ -118,6 +127,12 @@ impl QueueOptions {
         self
     }
 
+    /// Delivers messages of one partition key in order, one at a time.
+    pub fn with_fifo_per_partition_key(mut self) -> QueueOptions {
+        self.fifo_per_partition_key = true;
+        self
+    }
+
     /// Turns duplicate detection on with the default 10-minute window.
     pub fn with_duplicate_detection(self) -> QueueOptions {
         self.with_duplicate_detection_window(DEFAULT_DUPLICATE_DETECTION_WINDOW)
@@ -127,6 +142,39 @@ impl QueueOptions {
     pub fn with_duplicate_detection_window(mut self, window: Duration) -> QueueOptions {
         self.duplicate_detection_window = Some(window);
         self
+    }
+
+    /// Which envelope field orders delivery on this entity.
+    pub(crate) fn ordering(&self) -> OrderingKey {
+        if self.requires_session {
+            OrderingKey::SessionId
+        } else if self.fifo_per_partition_key {
+            OrderingKey::PartitionKey
+        } else {
+            OrderingKey::None
+        }
+    }
+}
+
+/// What groups messages that must be delivered in order, one at a time.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum OrderingKey {
+    /// Nothing: any available message may go to any receiver.
+    #[default]
+    None,
+    /// The session id (Service Bus sessions, SQS FIFO message groups).
+    SessionId,
+    /// The partition key (Kafka's record key).
+    PartitionKey,
+}
+
+impl OrderingKey {
+    fn of(self, envelope: &Envelope) -> Option<&Arc<str>> {
+        match self {
+            OrderingKey::None => None,
+            OrderingKey::SessionId => envelope.session_id.as_ref(),
+            OrderingKey::PartitionKey => envelope.partition_key.as_ref(),
+        }
     }
 }
 
@@ -173,9 +221,12 @@ pub(crate) struct MessageStore {
     /// The sequence numbers of the available messages: receivers take the
     /// lowest.
     available: BTreeSet<u64>,
-    /// Sessions with a locked message, and how many: a session is handed to
-    /// one receiver at a time.
+    /// Ordering keys (sessions) with a locked message, and how many: a key is
+    /// handed to one receiver at a time.
     busy_sessions: BTreeMap<Arc<str>, usize>,
+    /// Which field is the ordering key in this store (none in a dead-letter
+    /// queue: dead letters are for people, not for ordered processing).
+    ordering: OrderingKey,
 }
 
 impl MessageStore {
@@ -191,17 +242,23 @@ impl MessageStore {
     /// The message to deliver next: the lowest available sequence number; with
     /// sessions, the lowest one whose session has nothing locked (so each
     /// session is worked in order, one message at a time).
-    pub(crate) fn next_deliverable(&self, sessions: bool) -> Option<u64> {
-        if !sessions {
+    pub(crate) fn next_deliverable(&self) -> Option<u64> {
+        if self.ordering == OrderingKey::None {
             return self.available.first().copied();
         }
         self.available.iter().copied().find(|sequence| {
-            self.messages[sequence]
-                .envelope
-                .session_id
-                .as_ref()
-                .is_none_or(|session| !self.busy_sessions.contains_key(session))
+            self.ordering
+                .of(&self.messages[sequence].envelope)
+                .is_none_or(|key| !self.busy_sessions.contains_key(key))
         })
+    }
+
+    /// An empty store ordered by `ordering`.
+    pub(crate) fn ordered_by(ordering: OrderingKey) -> MessageStore {
+        MessageStore {
+            ordering,
+            ..MessageStore::default()
+        }
     }
 
     pub(crate) fn get(&self, sequence: u64) -> Option<&StoredMessage> {
@@ -219,7 +276,7 @@ impl MessageStore {
         let Some(message) = self.messages.get_mut(&sequence) else {
             return;
         };
-        let session = message.envelope.session_id.clone();
+        let session = self.ordering.of(&message.envelope).cloned();
         Self::leave(
             &mut self.available,
             &mut self.busy_sessions,
@@ -244,7 +301,7 @@ impl MessageStore {
             &mut self.available,
             &mut self.busy_sessions,
             sequence,
-            message.envelope.session_id.as_ref(),
+            self.ordering.of(&message.envelope),
             &message.state,
         );
         Some(message)

@@ -648,3 +648,35 @@ async fn the_trace_records_what_the_broker_did_on_its_own() {
          +00:01:00.000  orders    dead-lettered  orders  o-1  seq 1, reason MaxDeliveryCountExceeded\n"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn partition_keys_order_delivery_kafka_style_when_asked() {
+    let broker = Broker::new();
+    broker
+        .create_queue(
+            "keyed",
+            QueueOptions::default().with_fifo_per_partition_key(),
+        )
+        .unwrap();
+    broker
+        .create_queue("unkeyed", QueueOptions::default())
+        .unwrap();
+    let producer = broker.client("producer");
+    for queue in ["keyed", "unkeyed"] {
+        for (id, key) in [("k1", "K"), ("k2", "K"), ("j1", "J")] {
+            producer
+                .send(queue, Message::new(id, "x").with_partition_key(key))
+                .await
+                .unwrap();
+        }
+    }
+    let (one, two) = (broker.client("one"), broker.client("two"));
+    // Keyed: the second consumer skips k2 (its key is busy) and gets j1.
+    let first = one.receive("keyed").await.unwrap();
+    let second = two.receive("keyed").await.unwrap();
+    assert_eq!((first.message_id(), second.message_id()), ("k1", "j1"));
+    // Unkeyed: plain competing consumers, k2 goes out while k1 is in flight.
+    let first = one.receive("unkeyed").await.unwrap();
+    let second = two.receive("unkeyed").await.unwrap();
+    assert_eq!((first.message_id(), second.message_id()), ("k1", "k2"));
+}
