@@ -209,7 +209,7 @@ impl Check {
         let explored = simulation::explore_until(scenario, &self.exploration, {
             let mut index = 0;
             move |run: Run| {
-                let verdict = judge(&run, &invariants, &name, &replay_base, index, false);
+                let verdict = judge(&run, &invariants, &name, &replay_base, index);
                 index += 1;
                 // A baseline that fails needs no faults to explain it.
                 if index == 1 && verdict.failure.is_some() {
@@ -236,14 +236,7 @@ impl Check {
             self.exploration.watchdog,
         ) {
             Ok(run) => {
-                let verdict = judge(
-                    &run,
-                    &self.invariants,
-                    &self.name,
-                    &self.replay_base(),
-                    0,
-                    true,
-                );
+                let verdict = judge(&run, &self.invariants, &self.name, &self.replay_base(), 0);
                 let mut report = self.summarise(vec![verdict]);
                 let mut text = format!(
                     "replayed check `{}` with seed {} and plan {}: {}\n\nThe whole run:\n{}\n```mermaid\n{}```\n",
@@ -421,7 +414,6 @@ fn judge(
     check: &str,
     replay_base: &str,
     index: usize,
-    whole_run: bool,
 ) -> Verdict {
     let violation = if run.outcome.is_normal() {
         invariants.iter().find_map(|invariant| invariant(run).err())
@@ -431,9 +423,9 @@ fn judge(
     let Some(violation) = violation else {
         return Verdict { failure: None };
     };
-    let events: Vec<TraceEvent> = match (&violation.message_id, whole_run) {
-        (Some(id), false) => events_for_message(&run.events, id),
-        _ => run.events.clone(),
+    let events: Vec<TraceEvent> = match &violation.message_id {
+        Some(id) => events_for_message(&run.events, id),
+        None => run.events.clone(),
     };
     let events = last(events, 60);
     let faults_hit = run
