@@ -33,7 +33,6 @@ pub fn lint_source(path: &Path, source: &str, config: &Config) -> FileReport {
         ..FileReport::default()
     };
     let text = source::sanitize(source);
-    let index = LineIndex::new(&text);
 
     let depth = parse::nesting_depth(&text);
     if depth > parse::MAX_NESTING {
@@ -48,39 +47,55 @@ pub fn lint_source(path: &Path, source: &str, config: &Config) -> FileReport {
         return report;
     }
 
+    // Filled only when part of the file had to be blanked to tokenise.
+    let mut masked_text = String::new();
+    // Most files hold no directive: skip the comment scan for them.
+    let has_directives = text.contains(suppression::MARKER);
     let (comments, parsed) = match TokenStream::from_str(&text) {
         Ok(tokens) => (
-            suppression::line_comments(&tokens, &text),
+            if has_directives {
+                suppression::line_comments(&tokens, &text)
+            } else {
+                Vec::new()
+            },
             parse::parse_items(tokens),
         ),
-        Err(error) => {
-            let start = error.span().start();
-            let position = Position {
-                line: start.line.max(1),
-                column: start.column + 1,
-            };
-            report.diagnostics.push(Finding {
-                rule: diagnostics::PARSE_ERROR,
-                region: Region {
-                    start: position,
-                    end: position,
-                },
-                message: format!(
-                    "the file cannot be split into Rust tokens ({error}); nothing in it was linted"
-                ),
-                help: Some(String::from(
-                    "look for an unclosed delimiter, string or comment near here",
-                )),
-                labels: Vec::new(),
-                confidence: Confidence::High,
-            });
-            let parsed = ParsedFile {
-                attrs: Vec::new(),
-                items: Vec::new(),
-                failures: Vec::new(),
-            };
-            (suppression::line_comments_by_lines(&text), parsed)
-        }
+        Err(error) => match parse::mask_untokenisable(&text) {
+            // Some stretches do not tokenise: blank them, lint the rest.
+            Some((masked, failures)) => {
+                for failure in failures {
+                    report
+                        .diagnostics
+                        .push(lex_failure(failure.position, Some(failure.lines)));
+                }
+                masked_text = masked;
+                match TokenStream::from_str(&masked_text) {
+                    Ok(tokens) => (
+                        suppression::line_comments(&tokens, &masked_text),
+                        parse::parse_items(tokens),
+                    ),
+                    // `mask_untokenisable` checked this; stay safe anyway.
+                    Err(_) => (Vec::new(), ParsedFile::default()),
+                }
+            }
+            None => {
+                let start = error.span().start();
+                let position = Position {
+                    line: start.line.max(1),
+                    column: start.column + 1,
+                };
+                report.diagnostics.push(lex_failure(position, None));
+                (
+                    suppression::line_comments_by_lines(&text),
+                    ParsedFile::default(),
+                )
+            }
+        },
+    };
+    let text: &str = if masked_text.is_empty() {
+        &text
+    } else {
+        &masked_text
     };
     for failure in &parsed.failures {
         report.diagnostics.push(parse_failure(failure));
@@ -89,7 +104,7 @@ pub fn lint_source(path: &Path, source: &str, config: &Config) -> FileReport {
     let rules = config.rules_for(path);
     let context = FileContext {
         path,
-        source: &text,
+        source: text,
         items: &parsed.items,
         user_apis: &config.user_apis,
     };
@@ -119,6 +134,7 @@ pub fn lint_source(path: &Path, source: &str, config: &Config) -> FileReport {
             _ => Some(known),
         }
     };
+    let index = LineIndex::new(text);
     let mut suppressions =
         Suppressions::parse(&comments, &index, &parsed.items, &suppressible, &names);
 
@@ -148,6 +164,33 @@ pub(crate) fn whole_file(rule: &'static str, message: String, help: &str) -> Fin
         region: Region { start, end: start },
         message,
         help: Some(help.to_string()),
+        labels: Vec::new(),
+        confidence: Confidence::High,
+    }
+}
+
+/// A `parse-error` for text that does not tokenise; `lines` is the blanked
+/// stretch when the rest of the file could still be linted.
+fn lex_failure(position: Position, lines: Option<(usize, usize)>) -> Finding {
+    let message = match lines {
+        Some((first, last)) if first == last => format!(
+            "this cannot be split into Rust tokens; line {first} was skipped, the rest of the file was linted"
+        ),
+        Some((first, last)) => format!(
+            "this cannot be split into Rust tokens; lines {first}-{last} were skipped, the rest of the file was linted"
+        ),
+        None => String::from("the file cannot be split into Rust tokens; nothing in it was linted"),
+    };
+    Finding {
+        rule: diagnostics::PARSE_ERROR,
+        region: Region {
+            start: position,
+            end: position,
+        },
+        message,
+        help: Some(String::from(
+            "look for an unclosed delimiter, string or comment near here",
+        )),
         labels: Vec::new(),
         confidence: Confidence::High,
     }

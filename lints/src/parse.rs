@@ -53,6 +53,7 @@ pub struct ParseFailure {
 }
 
 /// What could be made of one file.
+#[derive(Default)]
 pub struct ParsedFile {
     /// The file's inner attributes (`#![...]`).
     pub attrs: Vec<syn::Attribute>,
@@ -164,6 +165,108 @@ fn starts_item(tree: &TokenTree, next: syn::buffer::Cursor<'_>) -> bool {
     }
 }
 
+/// A stretch of the file that does not even tokenise (an unclosed string,
+/// comment or delimiter), found by [`mask_untokenisable`].
+#[derive(Debug, Clone)]
+pub struct LexFailure {
+    /// Where the tokenizer stopped, in file positions.
+    pub position: Position,
+    /// The first and last lines of the blanked stretch.
+    pub lines: (usize, usize),
+}
+
+/// Lines that start a top-level item at column 0: where a file is cut into
+/// stretches that can be tokenised on their own.
+fn starts_top_level_item(line: &str) -> bool {
+    const STARTS: &[&str] = &[
+        "pub ",
+        "pub(",
+        "fn ",
+        "impl",
+        "struct ",
+        "enum ",
+        "union ",
+        "mod ",
+        "use ",
+        "trait ",
+        "type ",
+        "const ",
+        "static ",
+        "extern ",
+        "async ",
+        "unsafe ",
+        "macro_rules!",
+        "#[",
+        "#![",
+        // A comment at column 0 usually introduces the next item.
+        "//",
+    ];
+    STARTS.iter().any(|start| line.starts_with(start))
+}
+
+/// Recovery for a file that does not tokenise as a whole: cuts it into
+/// stretches at lines that start a top-level item, tokenises each stretch
+/// alone, and blanks the ones that fail. Blanking replaces each character
+/// by as many spaces as it has bytes and keeps every line break, so byte
+/// offsets, line numbers and the columns of the lines kept are unchanged and
+/// spans of the rest still point into the user's file.
+///
+/// Returns `None` if nothing can be salvaged this way (for example the only
+/// stretch is the broken one, or the kept stretches do not tokenise
+/// together because a string or comment spans a cut).
+pub fn mask_untokenisable(text: &str) -> Option<(String, Vec<LexFailure>)> {
+    use std::str::FromStr;
+    // Byte offsets where each stretch starts.
+    let mut cuts = vec![0];
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        if offset > 0 && starts_top_level_item(line) {
+            cuts.push(offset);
+        }
+        offset += line.len();
+    }
+    cuts.push(text.len());
+    let mut masked = String::with_capacity(text.len());
+    let mut failures = Vec::new();
+    let mut kept_any = false;
+    let mut first_line = 1;
+    for window in cuts.windows(2) {
+        let stretch = &text[window[0]..window[1]];
+        let line_count = stretch.matches('\n').count();
+        match TokenStream::from_str(stretch) {
+            Ok(_) => {
+                masked.push_str(stretch);
+                kept_any |= !stretch.trim().is_empty();
+            }
+            Err(error) => {
+                let at = error.span().start();
+                failures.push(LexFailure {
+                    position: Position {
+                        line: first_line + at.line.max(1) - 1,
+                        column: at.column + 1,
+                    },
+                    lines: (
+                        first_line,
+                        first_line + stretch.trim_end_matches('\n').matches('\n').count(),
+                    ),
+                });
+                for c in stretch.chars() {
+                    if c == '\n' {
+                        masked.push('\n');
+                    } else {
+                        masked.extend(std::iter::repeat_n(' ', c.len_utf8()));
+                    }
+                }
+            }
+        }
+        first_line += line_count;
+    }
+    if failures.is_empty() || !kept_any || TokenStream::from_str(&masked).is_err() {
+        return None;
+    }
+    Some((masked, failures))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -195,6 +298,17 @@ mod tests {
         let parsed = parse("#![allow(dead_code)]\n//! doc\nfn a() {}\n");
         assert!(parsed.failures.is_empty());
         assert_eq!(parsed.items.len(), 1);
+    }
+
+    #[test]
+    fn an_unclosed_item_is_blanked_and_the_others_are_kept() {
+        let text = "fn a() {}\nfn b() {\n    let s = \"open;\n}\n#[derive(Debug)]\nstruct T;\n";
+        let (masked, failures) = mask_untokenisable(text).expect("recoverable");
+        assert_eq!(masked.len(), text.len());
+        assert_eq!(failures.len(), 1);
+        assert_eq!(failures[0].lines.0, 2);
+        let parsed = parse(&masked);
+        assert_eq!(parsed.items.len(), 2);
     }
 
     #[test]

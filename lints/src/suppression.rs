@@ -30,7 +30,7 @@ use crate::finding::{Confidence, Finding, Region};
 use crate::source::LineIndex;
 
 /// The marker that starts a directive inside a `//` comment.
-const MARKER: &str = "eda-lint:";
+pub const MARKER: &str = "eda-lint:";
 
 /// A `//` comment found in the gaps between tokens.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -249,11 +249,19 @@ impl Suppressions {
         is_rule: &dyn Fn(&str) -> Option<&'static str>,
         known_names: &[&'static str],
     ) -> Self {
+        let mut suppressions = Suppressions::default();
+        if !comments
+            .iter()
+            .any(|c| c.text.trim_start().starts_with(MARKER))
+        {
+            return suppressions;
+        }
+        // Only files with directives pay for this walk: a node's span is
+        // computed from its tokens, which is not cheap.
         let mut nodes = NodeLines::default();
         for item in items {
             nodes.visit_item(item);
         }
-        let mut suppressions = Suppressions::default();
         for comment in comments {
             let trimmed = comment.text.trim_start();
             let Some(directive) = trimmed.strip_prefix(MARKER) else {

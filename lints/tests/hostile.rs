@@ -134,6 +134,23 @@ fn an_unbalanced_file_is_a_parse_error_never_clean() {
     );
 }
 
+#[test]
+fn an_unclosed_string_in_one_item_does_not_hide_the_others() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    write(
+        dir.path(),
+        "half.rs",
+        "fn before() {}\n\nfn open() {\n    let s = \"never closed;\n}\n\n// eda-lint: allow(parse-eror) -- typo, found only because the rest was linted\nfn after() {}\n",
+    );
+    let (code, out) = concise(dir.path());
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("half.rs:4:13: error[parse-error] this cannot be split into Rust tokens; lines 3-5 were skipped"), "{out}");
+    assert!(
+        out.contains("half.rs:7:20: warning[unknown-rule-in-suppression]"),
+        "{out}"
+    );
+}
+
 #[cfg(unix)]
 #[test]
 fn a_directory_loop_is_reported_not_followed_forever() {

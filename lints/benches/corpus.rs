@@ -1,0 +1,169 @@
+//! `cargo bench -p eda-lint`: how fast is linting next to parsing alone?
+//!
+//! Reads every `.rs` file under the local cargo registry sources into
+//! memory (hundreds of real crates once the workspace's dependencies are
+//! fetched), then times, on the same files and the same big-stack thread
+//! pool the driver uses:
+//!
+//! 1. parse only: `syn::parse_file` on every file;
+//! 2. lint: [`eda_lint::lint_source`] with every rule;
+//! 3. lint with the pre-filter: files mentioning no relevant crate skipped.
+//!
+//! It prints files, lines, lines per second and the ratio lint ÷ parse-only
+//! for 2 and 3. Each pass runs `ROUNDS` times and the fastest counts, which
+//! is the figure least disturbed by other work on the machine. Reading the
+//! files is not timed. `EDA_LINT_CORPUS=DIR` benches another folder.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use eda_lint::Config;
+use eda_lint::prefilter::Prefilter;
+use rayon::prelude::*;
+
+const ROUNDS: usize = 3;
+
+fn main() {
+    let roots = corpus_roots();
+    let mut files: Vec<(PathBuf, String)> = Vec::new();
+    for root in &roots {
+        collect(root, &mut files);
+    }
+    files.sort_by(|a, b| a.0.cmp(&b.0));
+    if files.is_empty() {
+        println!("no .rs files under {roots:?}; run `cargo fetch` first");
+        return;
+    }
+    // Files the depth guard refuses would overflow a parse-only pass too.
+    files.retain(|(_, text)| eda_lint::parse::nesting_depth(text) <= eda_lint::parse::MAX_NESTING);
+    let lines: usize = files.iter().map(|(_, text)| text.lines().count()).sum();
+    let bytes: usize = files.iter().map(|(_, text)| text.len()).sum();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .stack_size(eda_lint::run::STACK_SIZE)
+        .build()
+        .expect("a thread pool");
+    println!(
+        "corpus: {} files, {lines} lines, {:.1} MB, {threads} threads",
+        files.len(),
+        bytes as f64 / 1e6
+    );
+
+    let config = Config::default();
+    let prefilter = Prefilter::new(config.wrapper_names());
+    let parse = best_of(|| {
+        pool.install(|| {
+            files
+                .par_iter()
+                .filter(|(_, text)| {
+                    let parsed = syn::parse_file(text).is_ok();
+                    proc_macro2::extra::invalidate_current_thread_spans();
+                    parsed
+                })
+                .count()
+        })
+    });
+    let lint = best_of(|| {
+        pool.install(|| {
+            files
+                .par_iter()
+                .map(|(path, text)| {
+                    let report = eda_lint::lint_source(path, text, &config);
+                    proc_macro2::extra::invalidate_current_thread_spans();
+                    report.findings.len()
+                })
+                .sum::<usize>()
+        })
+    });
+    let filtered = best_of(|| {
+        pool.install(|| {
+            files
+                .par_iter()
+                .filter(|(_, text)| prefilter.is_relevant(text))
+                .map(|(path, text)| {
+                    let report = eda_lint::lint_source(path, text, &config);
+                    proc_macro2::extra::invalidate_current_thread_spans();
+                    report.findings.len()
+                })
+                .sum::<usize>()
+        })
+    });
+    let kept = files
+        .iter()
+        .filter(|(_, text)| prefilter.is_relevant(text))
+        .count();
+
+    let per_second = |time: Duration| lines as f64 / time.as_secs_f64();
+    println!(
+        "parse only:            {:>8.3} s  {:>12.0} lines/s  ({} of {} files parse as a whole)",
+        parse.0.as_secs_f64(),
+        per_second(parse.0),
+        parse.1,
+        files.len()
+    );
+    println!(
+        "lint:                  {:>8.3} s  {:>12.0} lines/s  ratio lint/parse {:.2}  ({} findings)",
+        lint.0.as_secs_f64(),
+        per_second(lint.0),
+        lint.0.as_secs_f64() / parse.0.as_secs_f64(),
+        lint.1
+    );
+    println!(
+        "lint with pre-filter:  {:>8.3} s  {:>12.0} lines/s  ratio lint/parse {:.2}  ({} findings; {kept} of {} files linted)",
+        filtered.0.as_secs_f64(),
+        per_second(filtered.0),
+        filtered.0.as_secs_f64() / parse.0.as_secs_f64(),
+        filtered.1,
+        files.len()
+    );
+}
+
+/// The fastest of `ROUNDS` runs, after one warm-up, and the run's result.
+fn best_of<T>(mut pass: impl FnMut() -> T) -> (Duration, T) {
+    let mut result = pass();
+    let mut best = Duration::MAX;
+    for _ in 0..ROUNDS {
+        let started = Instant::now();
+        result = pass();
+        best = best.min(started.elapsed());
+    }
+    (best, result)
+}
+
+fn corpus_roots() -> Vec<PathBuf> {
+    if let Some(dir) = std::env::var_os("EDA_LINT_CORPUS") {
+        return vec![PathBuf::from(dir)];
+    }
+    let home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")));
+    let Some(home) = home else { return Vec::new() };
+    std::fs::read_dir(home.join("registry").join("src"))
+        .map(|entries| entries.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+        .unwrap_or_default()
+}
+
+/// Every UTF-8 `.rs` file under `dir` (iteratively; symlinks not followed).
+fn collect(dir: &Path, files: &mut Vec<(PathBuf, String)>) {
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.filter_map(|e| e.ok()) {
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            let path = entry.path();
+            if kind.is_dir() {
+                stack.push(path);
+            } else if kind.is_file()
+                && path.extension().is_some_and(|e| e == "rs")
+                && let Ok(text) = std::fs::read_to_string(&path)
+            {
+                files.push((path, text));
+            }
+        }
+    }
+}
