@@ -438,3 +438,65 @@ fn a_planned_fault_is_shown_in_the_trace() {
     assert!(render_timeline(&run.events).contains("[fault: lost-response]"));
     assert!(render_mermaid(&run.events).contains("reply lost"));
 }
+
+async fn change_feed_tailer(ctx: ServiceCtx) -> Result<(), broker::store::StoreError> {
+    let mut position = 0;
+    loop {
+        ctx.wait_for_changes(position).await;
+        for change in ctx.changes_since(position).await? {
+            ctx.call_downstream("projection", &change.key, format!("{:?}", change.kind))
+                .await
+                .ok();
+            position = change.position;
+        }
+    }
+}
+
+#[test]
+fn a_tailer_waiting_for_changes_is_idle_not_stuck_and_sees_every_commit() {
+    let scenario = Scenario::new("cdc")
+        .service("tailer", change_feed_tailer)
+        .service("writer", |ctx: ServiceCtx| async move {
+            for n in 0..3 {
+                let mut tx = ctx.begin(IsolationLevel::ReadCommitted).await?;
+                tx.insert("orders", &format!("o-{n}"), serde_json::json!(n))
+                    .await?;
+                tx.commit().await?;
+            }
+            Ok::<(), broker::store::StoreError>(())
+        });
+    let run = simulation::run(&scenario, &FaultPlan::none()).unwrap();
+    assert_eq!(run.outcome, RunOutcome::DeadlineReached);
+    let keys: Vec<&str> = run
+        .calls_to("projection")
+        .iter()
+        .map(|call| &*call.key)
+        .collect();
+    assert_eq!(keys, vec!["o-0", "o-1", "o-2"]);
+}
+
+#[test]
+fn a_store_statement_that_fails_aborts_its_transaction() {
+    let scenario = Scenario::new("store-down").service("writer", |ctx: ServiceCtx| async move {
+        let mut tx = ctx.begin(IsolationLevel::ReadCommitted).await?;
+        let first = tx.insert("orders", "o-1", serde_json::json!(1)).await;
+        let second = tx.insert("orders", "o-2", serde_json::json!(2)).await;
+        let commit = tx.commit().await;
+        ctx.call_downstream(
+            "log",
+            "outcome",
+            format!("{first:?} / {second:?} / {commit:?}"),
+        )
+        .await
+        .ok();
+        Ok::<(), broker::store::StoreError>(())
+    });
+    // Operation #1 is the first insert.
+    let run = simulation::run(&scenario, &plan("unavailable@1")).unwrap();
+    assert!(run.store.committed("orders").is_empty());
+    let outcome = &run.calls_to("log")[0].detail;
+    assert!(
+        outcome.starts_with("Err(Unavailable) / Err(TransactionAborted) / Err("),
+        "{outcome}"
+    );
+}
