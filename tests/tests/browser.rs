@@ -21,7 +21,7 @@
 #[path = "browser/cdp.rs"]
 mod cdp;
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -446,7 +446,10 @@ fn the_book_works_in_a_real_browser() {
                  install it (`apt-get install -y chromium`) or set CHROMIUM to its path"
             );
         }
-        eprintln!(
+        // Straight to stderr, not `eprintln!`: the test harness captures the
+        // macros' output of a passing test, and this skip must be seen.
+        let _ = writeln!(
+            std::io::stderr(),
             "\n\
              ==================================================================\n\
              SKIPPED the real-browser test of the book: no Chromium found.\n\
