@@ -74,7 +74,7 @@ pub struct CheckArgs {
 /// Options shared by `eda-lint check` and `cargo eda-lint`.
 #[derive(Debug, Args, Clone)]
 pub struct CheckOptions {
-    /// Output format, optionally with a file: FORMAT or FORMAT=FILE. Repeatable.
+    /// Output format: text, concise, json, sarif, github or rustc-json; FORMAT=FILE writes it to FILE. Repeatable.
     #[arg(long = "output-format", value_name = "FORMAT[=FILE]", value_parser = parse_output)]
     pub output_format: Vec<OutputSpec>,
     /// Write the format given without a file (default: text) to FILE instead of standard output.

@@ -451,7 +451,7 @@ impl Config {
                 ConfigError::Invalid {
                     path: path.clone(),
                     key: String::from("wrappers"),
-                    message: error.message().trim().to_string(),
+                    message: with_suggestion(error.message().trim()),
                 }
             })?;
             collect_words(value, &mut config.wrapper_words);
@@ -496,6 +496,22 @@ impl Config {
             }
         }
         Ok(config)
+    }
+}
+
+/// serde's "unknown field `publsh`, expected one of `publish`, ..." with
+/// the nearest candidate named, as for every other key.
+fn with_suggestion(message: &str) -> String {
+    let Some(rest) = message.strip_prefix("unknown field `") else {
+        return message.to_string();
+    };
+    let Some((field, expected)) = rest.split_once('`') else {
+        return message.to_string();
+    };
+    let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+    match nearest(field, candidates) {
+        Some(near) => format!("unknown key `{field}`; did you mean `{near}`?"),
+        None => message.to_string(),
     }
 }
 
@@ -606,6 +622,22 @@ mod tests {
             error.to_string(),
             "eda-lint.toml: unknown rule `unused-supression` in `ignore`; did you mean `unused-suppression`?"
         );
+    }
+
+    #[test]
+    fn an_unknown_wrapper_key_suggests_the_nearest_one() {
+        let error = parse("[wrappers]\npublsh = [\"bus::emit\"]").expect_err("unknown key");
+        assert_eq!(
+            error.to_string(),
+            "eda-lint.toml: `wrappers`: unknown key `publsh`; did you mean `publish`?"
+        );
+    }
+
+    #[test]
+    fn wrappers_reach_the_rules_and_the_prefilter() {
+        let config = parse("[wrappers]\npublish = [\"bus::emit\"]").expect("valid");
+        assert_eq!(config.user_apis.publish, ["bus::emit"]);
+        assert_eq!(config.wrapper_names().collect::<Vec<_>>(), ["emit"]);
     }
 
     #[test]

@@ -17,8 +17,10 @@
 //! - [`context`]: what a rule sees of one file.
 //! - [`rules`]: the rules and their registry.
 //! - [`diagnostics`]: what the linter says about a file itself (parse errors, suppressions).
-//! - [`lint`]: linting one file's text; [`parse`] (recovering parser, depth
-//!   guard), [`source`] (positions), [`suppression`] (comments) serve it.
+//! - [`lint`]: linting one file's text; [`parse`] (item-by-item recovery,
+//!   blanking of text that does not tokenise, the depth guard), [`source`]
+//!   (positions), [`suppression`] (comment directives) serve it.
+//! - [`analysis`]: what the rules share about a file (imports, APIs, flows).
 //! - [`config`]: `eda-lint.toml` / `[*.metadata.eda-lint]`.
 //! - [`report`]: the result for one file.
 //! - [`run`]: the driver: many files in parallel on big-stack threads, each
