@@ -225,6 +225,17 @@ fn an_unreadable_file_is_an_io_error() {
 }
 
 #[test]
+fn a_huge_file_is_refused_not_read() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = std::fs::File::create(dir.path().join("huge.rs")).expect("create");
+    // Sparse: 40 MiB on paper, nothing on disk.
+    file.set_len(40 * 1024 * 1024).expect("set length");
+    let (code, out) = concise(dir.path());
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("huge.rs:1:1: error[io-error] is 40 MiB, larger than the 32 MiB eda-lint reads"), "{out}");
+}
+
+#[test]
 fn a_byte_order_mark_and_a_shebang_are_accepted() {
     let dir = tempfile::tempdir().expect("temp dir");
     write(
