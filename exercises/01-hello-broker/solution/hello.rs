@@ -4,7 +4,7 @@ use broker::simulation::ServiceCtx;
 use broker::trace::{Operation, TraceEvent};
 use broker::{BrokerError, Message};
 
-use crate::world::{GREETING_ID, GREETING_TEXT, GREETINGS, print};
+use crate::world::{GREETING_ID, GREETING_TEXT, GREETINGS, print_message};
 
 /// Step 1: send the greeting (`GREETING_TEXT`, with message id
 /// `GREETING_ID`) to the `GREETINGS` queue.
@@ -14,13 +14,13 @@ pub async fn send_greeting(ctx: &ServiceCtx) -> Result<(), BrokerError> {
 }
 
 /// Step 2: receive the greeting from the `GREETINGS` queue, print it with
-/// [`print`], and settle it.
+/// [`print_message`], and settle it.
 pub async fn receive_greeting(ctx: &ServiceCtx) -> Result<(), BrokerError> {
     // ANCHOR: solution
     // ANCHOR: solution-handler
     // Peek-lock (the default): the broker only locks the message...
     let delivery = ctx.receive(GREETINGS).await?;
-    print(ctx, &delivery).await;
+    print_message(ctx, &delivery).await;
     // ...until we say we are done with it, after the work. Without this, the
     // lock expires after 60 s and the greeting is delivered (and printed)
     // again, and again.

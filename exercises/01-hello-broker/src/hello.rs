@@ -8,7 +8,7 @@ use broker::simulation::ServiceCtx;
 use broker::trace::TraceEvent;
 use broker::{BrokerError, Message};
 
-use crate::world::{GREETING_ID, GREETING_TEXT, GREETINGS, print};
+use crate::world::{GREETING_ID, GREETING_TEXT, GREETINGS, print_message};
 
 /// Step 1: send the greeting (`GREETING_TEXT`, with message id
 /// `GREETING_ID`) to the `GREETINGS` queue.
@@ -18,12 +18,12 @@ pub async fn send_greeting(ctx: &ServiceCtx) -> Result<(), BrokerError> {
 }
 
 /// Step 2: receive the greeting from the `GREETINGS` queue, print it with
-/// [`print`], and settle it.
+/// [`print_message`], and settle it.
 pub async fn receive_greeting(ctx: &ServiceCtx) -> Result<(), BrokerError> {
     // ANCHOR: starter
     // ANCHOR: starter-handler
     let delivery = ctx.receive(GREETINGS).await?;
-    print(ctx, &delivery).await;
+    print_message(ctx, &delivery).await;
     Ok(())
     // ANCHOR_END: starter-handler
     // ANCHOR_END: starter

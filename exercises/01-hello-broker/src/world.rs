@@ -2,7 +2,7 @@
 //!
 //! - [`greeting`]: a `sender` service runs your `send_greeting`, a
 //!   `receiver` service runs your `receive_greeting` in a loop, which prints
-//!   what it gets with [`print`].
+//!   what it gets with [`print_message`].
 //! - [`order_pipeline`]: a small consumer that receives two orders,
 //!   publishes a result for each and completes it. It is correct; the graders
 //!   crash it at each of its crash points and ask your `find_crash_point`
@@ -21,7 +21,7 @@ pub const GREETINGS: &str = "greetings";
 pub const GREETING_ID: &str = "greeting-1";
 /// The greeting's text.
 pub const GREETING_TEXT: &str = "hello, broker";
-/// Where [`print`] prints: a downstream system, so the graders can see it in
+/// Where [`print_message`] prints: a downstream system, so the graders can see it in
 /// the trace.
 pub const CONSOLE: &str = "console";
 
@@ -47,7 +47,7 @@ async fn receiver(ctx: ServiceCtx) -> Result<(), BrokerError> {
 
 /// Prints a received message's text. It goes to the `console`, a downstream
 /// system, so that the graders can see what was printed, and when.
-pub async fn print(ctx: &ServiceCtx, delivery: &Delivery) {
+pub async fn print_message(ctx: &ServiceCtx, delivery: &Delivery) {
     let text = delivery.body_text().unwrap_or("(not text)").to_string();
     // Printing cannot fail in a way that matters here.
     let _ = ctx

@@ -15,8 +15,9 @@ use broker::trace::Operation;
 use broker::{DEFAULT_LOCK_DURATION, dead_letter_path};
 
 /// No order may disappear: at every crash point, and under 20 random fault
-/// plans ([`random_plans`]), each order ends with its invoice published or is still in the
-/// queue (or its dead-letter queue) for someone to handle.
+/// plans (more when `EDA_RANDOM_PLANS` says so), each order ends with its
+/// invoice published, or is still in the queue (or its dead-letter queue)
+/// for someone to handle.
 pub fn lost_message() -> Check {
     Check::new("lost-message", 10)
         .scenario(scenario())
