@@ -66,10 +66,15 @@ struct ServedBook {
 }
 
 impl ServedBook {
-    fn start(root: &Path) -> ServedBook {
+    /// Serves the workshop's book, or the mdBook in `book_dir`.
+    fn start(root: &Path, book_dir: Option<&Path>) -> ServedBook {
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let mut process = Command::new(cargo)
-            .args(["xtask", "serve", "--port", "0"])
+        let mut command = Command::new(cargo);
+        command.args(["xtask", "serve", "--port", "0"]);
+        if let Some(book_dir) = book_dir {
+            command.arg("--dir").arg(book_dir);
+        }
+        let mut process = command
             .current_dir(root)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -437,31 +442,70 @@ fn check_search(
     Ok(())
 }
 
+/// The Chromium to use; `None` (after saying so loudly) when there is none
+/// outside CI. Under CI a missing Chromium fails the test.
+fn chromium_or_skip() -> Option<PathBuf> {
+    if let Some(chromium) = find_chromium() {
+        return Some(chromium);
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!(
+            "the browser test must run in CI, but no Chromium was found: \
+             install it (`apt-get install -y chromium`) or set CHROMIUM to its path"
+        );
+    }
+    // Straight to stderr, not `eprintln!`: the test harness captures the
+    // macros' output of a passing test, and this skip must be seen.
+    let _ = writeln!(
+        std::io::stderr(),
+        "\n\
+         ==================================================================\n\
+         SKIPPED the real-browser test of the book: no Chromium found.\n\
+         Install it (`sudo apt-get install chromium`) or set CHROMIUM=/path.\n\
+         (Under CI, with `CI` set, this is a failure, not a skip.)\n\
+         ==================================================================\n"
+    );
+    None
+}
+
+/// The tests of this file each start a server and a browser; on a 2-core
+/// machine they run one after the other.
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static BROWSER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    BROWSER
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// A browser on a fresh profile under the test's temporary folder.
+fn launch_browser(chromium: &Path, name: &str) -> (Browser, Page, PathBuf) {
+    let profile = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("chromium-profile-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&profile);
+    let mut browser = Browser::launch(chromium, &profile).unwrap_or_else(|error| panic!("{error}"));
+    let page = browser.new_page().unwrap_or_else(|error| panic!("{error}"));
+    for domain in [
+        "Page.enable",
+        "Runtime.enable",
+        "Log.enable",
+        "Network.enable",
+    ] {
+        browser
+            .call(Some(&page), domain, json!({}))
+            .unwrap_or_else(|error| panic!("{error}"));
+    }
+    (browser, page, profile)
+}
+
 #[test]
 fn the_book_works_in_a_real_browser() {
-    let Some(chromium) = find_chromium() else {
-        if std::env::var_os("CI").is_some() {
-            panic!(
-                "the browser test must run in CI, but no Chromium was found: \
-                 install it (`apt-get install -y chromium`) or set CHROMIUM to its path"
-            );
-        }
-        // Straight to stderr, not `eprintln!`: the test harness captures the
-        // macros' output of a passing test, and this skip must be seen.
-        let _ = writeln!(
-            std::io::stderr(),
-            "\n\
-             ==================================================================\n\
-             SKIPPED the real-browser test of the book: no Chromium found.\n\
-             Install it (`sudo apt-get install chromium`) or set CHROMIUM=/path.\n\
-             (Under CI, with `CI` set, this is a failure, not a skip.)\n\
-             ==================================================================\n"
-        );
+    let Some(chromium) = chromium_or_skip() else {
         return;
     };
+    let _one_browser_at_a_time = one_at_a_time();
 
     let root = workspace_root();
-    let served = ServedBook::start(&root);
+    let served = ServedBook::start(&root, None);
     let base_url = served.url.clone();
 
     let chapters = chapter_pages(&root.join("book").join("build"));
@@ -474,22 +518,7 @@ fn the_book_works_in_a_real_browser() {
         "the book has no {{{{#quiz}}}}: the browser test would check nothing ({chapters:?})"
     );
 
-    let profile = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("chromium-profile-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&profile);
-    let mut browser =
-        Browser::launch(&chromium, &profile).unwrap_or_else(|error| panic!("{error}"));
-    let page = browser.new_page().unwrap_or_else(|error| panic!("{error}"));
-    for domain in [
-        "Page.enable",
-        "Runtime.enable",
-        "Log.enable",
-        "Network.enable",
-    ] {
-        browser
-            .call(Some(&page), domain, json!({}))
-            .unwrap_or_else(|error| panic!("{error}"));
-    }
+    let (mut browser, page, profile) = launch_browser(&chromium, "book");
 
     let mut failures = Vec::new();
 
@@ -552,4 +581,70 @@ fn the_book_works_in_a_real_browser() {
         "what a reader would see is wrong:\n  {}",
         failures.join("\n  ")
     );
+}
+
+/// `cargo xtask serve` rebuilds the book when a chapter is saved, and the
+/// page open in the browser reloads by itself and shows the change. Run on
+/// a copy of a small fixture book, so the test edits no file of the
+/// repository.
+#[test]
+fn saving_a_chapter_reloads_the_open_page() {
+    let Some(chromium) = chromium_or_skip() else {
+        return;
+    };
+    let _one_browser_at_a_time = one_at_a_time();
+
+    let root = workspace_root();
+    let book =
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("reload-book-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&book);
+    copy_dir(&root.join("tests/fixtures/book-smoke"), &book);
+    let served = ServedBook::start(&root, Some(&book));
+    let (mut browser, page, profile) = launch_browser(&chromium, "reload");
+
+    let url = format!("{}chapter/index.html", served.url);
+    let chapter = book.join("src/chapter/index.md");
+    let outcome = open(&mut browser, &page, &url)
+        // A mark that only this load of the page carries.
+        .and_then(|()| browser.evaluate(&page, "window.loadedBeforeTheEdit = true"))
+        .and_then(|_| {
+            let text = std::fs::read_to_string(&chapter).map_err(|error| error.to_string())?;
+            std::fs::write(&chapter, format!("{text}\nA sentence added while the page was open.\n"))
+                .map_err(|error| error.to_string())
+        })
+        .and_then(|()| {
+            browser.wait_for(
+                &page,
+                "window.loadedBeforeTheEdit === undefined && document.readyState === 'complete' \
+                 && document.querySelector('main').textContent.includes('added while the page was open')",
+                "the page reloads with the saved change",
+            )
+        });
+    let errors = errors_in(&browser.take_events(), "reload");
+
+    drop(browser);
+    drop(served);
+    let _ = std::fs::remove_dir_all(&profile);
+    let _ = std::fs::remove_dir_all(&book);
+    if let Err(error) = outcome {
+        panic!("{error}");
+    }
+    assert!(errors.is_empty(), "console errors: {errors:#?}");
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap_or_else(|error| panic!("{}: {error}", to.display()));
+    let entries =
+        std::fs::read_dir(from).unwrap_or_else(|error| panic!("{}: {error}", from.display()));
+    for entry in entries.map_while(Result::ok) {
+        let path = entry.path();
+        let target = to.join(entry.file_name());
+        if path.is_dir() {
+            copy_dir(&path, &target);
+        } else {
+            std::fs::copy(&path, &target).unwrap_or_else(|error| {
+                panic!("{} -> {}: {error}", path.display(), target.display())
+            });
+        }
+    }
 }
