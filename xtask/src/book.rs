@@ -4,7 +4,8 @@
 //! - [`build_book_at`]: `book/` into `book/build`, with two in-process preprocessors
 //!   ([`mermaid`], [`quiz`]); mdBook's own errors are caught by [`diagnostics`].
 //! - [`check_book`]: everything `verify` asks of the book: it builds without
-//!   warnings, no internal link is broken ([`links`]), every quiz parses.
+//!   warnings, no internal link is broken ([`links`]), every `{{#include
+//!   file:anchor}}` finds its anchor, every quiz parses and is used.
 //!
 //! For `verify` (and any other command):
 //!
@@ -35,7 +36,8 @@ use quiz::QuizPreprocessor;
 #[derive(clap::Args)]
 pub struct Args {
     /// Also run the checks of `cargo xtask verify` on the book: no warning,
-    /// no broken internal link, every quiz parses and is used.
+    /// no broken internal link, no include of a missing anchor, every quiz
+    /// parses and is used.
     #[arg(long)]
     pub check: bool,
     /// Build another mdBook folder instead of the workshop's `book/` (a test
@@ -192,7 +194,8 @@ fn write_front_page(out_dir: &Path, first_chapter: &Path, title: Option<&str>) -
 
 /// The book checks of `cargo xtask verify`, for the repository at `root`:
 /// the book builds with no error and no warning, no internal link of the
-/// built HTML is broken, every quiz file parses and is used by a chapter.
+/// built HTML is broken, every anchored include finds its anchor, every quiz
+/// file parses and is used by a chapter.
 pub fn check_book(root: &Path) -> Result<Vec<Problem>> {
     check_book_at(&book_dir(root))
 }
