@@ -414,13 +414,50 @@ fn figure_current(
             Err(error) => Some(format!(
                 "cannot read it ({error}); run `cargo xtask figures`"
             )),
-            Ok(committed) if committed != fresh => Some(
-                "it differs from what the starter produces now; run `cargo xtask figures` \
-                 and commit the result"
-                    .to_string(),
-            ),
+            Ok(committed) if committed != fresh => Some(format!(
+                "it differs from what the starter produces now ({}); run `cargo xtask figures` \
+                 and commit the result",
+                first_difference(&committed, &fresh)
+            )),
             Ok(_) => None,
         },
     };
     verdicts.record(&exercise.id, claim, problem);
+}
+
+/// Where two texts first differ, for a drift message: "line 7: committed
+/// `…`, now `…`".
+fn first_difference(committed: &str, fresh: &str) -> String {
+    let mut committed_lines = committed.lines();
+    let mut fresh_lines = fresh.lines();
+    let mut number = 1;
+    loop {
+        match (committed_lines.next(), fresh_lines.next()) {
+            (Some(old), Some(new)) if old == new => number += 1,
+            (old, new) => {
+                return format!(
+                    "line {number}: committed `{}`, now `{}`",
+                    old.unwrap_or("(end)").trim(),
+                    new.unwrap_or("(end)").trim()
+                );
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::first_difference;
+
+    #[test]
+    fn names_the_first_line_that_drifted() {
+        assert_eq!(
+            first_difference("a\nb\nc\n", "a\nB\nc\n"),
+            "line 2: committed `b`, now `B`"
+        );
+        assert_eq!(
+            first_difference("a\n", "a\nb\n"),
+            "line 2: committed `(end)`, now `b`"
+        );
+    }
 }
