@@ -58,10 +58,15 @@ pub fn run(args: Args) -> ExitCode {
     let mut progress = Progress::load(&root);
     let mut rows = Vec::new();
     let mut status = Status::Success;
+    let mut newly_passed = Vec::new();
     for exercise in chosen {
         let (row, outcome) = grade_one(&root, exercise, variant, Duration::from_secs(args.timeout));
         if let (Some(graded), Variant::Learner) = (&row.graded, variant) {
+            let passed_before = progress.of(exercise).passed;
             progress.record(exercise, graded.score());
+            if graded.all_passed() && !passed_before {
+                newly_passed.push(exercise.id.as_str());
+            }
         }
         status = status.worst(outcome);
         rows.push(row);
@@ -73,6 +78,12 @@ pub fn run(args: Args) -> ExitCode {
     }
     println!();
     print!("{}", score_table(&rows));
+    for id in newly_passed {
+        println!(
+            "\n{id} passes for the first time! `cargo xtask hint {id}` now shows the reference \
+             solution, to compare with yours."
+        );
+    }
     if variant == Variant::Learner {
         // Keep the learner on the exercise they are working on, if it
         // does not pass yet; otherwise send them to the next one.

@@ -361,6 +361,14 @@ mod tests {
     }
 
     #[test]
+    fn a_watcher_that_cannot_start_is_an_error_not_a_panic() {
+        // watch falls back to manual mode on this error.
+        let (sender, _inputs) = mpsc::channel();
+        let missing = tempfile::tempdir().expect("temporary directory");
+        assert!(start_watcher(&missing.path().join("nowhere"), sender).is_err());
+    }
+
+    #[test]
     fn only_source_changes_outside_target_trigger_a_regrade() {
         let write = EventKind::Modify(ModifyKind::Data(DataChange::Content));
         assert!(is_source_change(&event(
