@@ -1,11 +1,13 @@
 //! `cargo xtask figures`: regenerate the book's failure diagrams from real runs.
 //!
 //! Each exercise crate has an example, `failure_figure`, that runs the
-//! shipped starter under the fault that breaks it and prints the trace of
-//! that run as a mermaid `sequenceDiagram`. This command writes it to
-//! `book/src/figures/<exercise>-failure.mmd`, which the chapter includes.
-//! `verify` renders them again and fails if a committed figure differs: the
-//! book's pictures of the failures cannot drift from what the code does.
+//! shipped starter's failing check and prints the trace of its failing run
+//! as a mermaid `sequenceDiagram` (or, with the argument `report`, the
+//! check's report as `cargo test` prints it). This command writes them to
+//! `book/src/figures/<exercise>-failure.mmd` and `<exercise>-report.txt`,
+//! which the chapters include. `verify` renders them again and fails if a
+//! committed file differs: the book's pictures and quotes of the failures
+//! cannot drift from what the code does.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -24,9 +26,27 @@ pub struct Args {
     pub exercise: Option<String>,
 }
 
-/// Where an exercise's figure lives, relative to the repository root.
-pub fn figure_path(exercise: &Exercise) -> PathBuf {
-    PathBuf::from("book/src/figures").join(format!("{}-failure.mmd", exercise.id))
+/// What the book shows of a starter's failure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Figure {
+    /// The failing run as a mermaid sequence diagram.
+    Diagram,
+    /// The failing check's report, as `cargo test` prints it.
+    Report,
+}
+
+impl Figure {
+    /// Both, in the order they are written and checked.
+    pub const ALL: [Figure; 2] = [Figure::Diagram, Figure::Report];
+
+    /// Where this figure of an exercise lives, relative to the repository root.
+    pub fn path(self, exercise: &Exercise) -> PathBuf {
+        let name = match self {
+            Figure::Diagram => format!("{}-failure.mmd", exercise.id),
+            Figure::Report => format!("{}-report.txt", exercise.id),
+        };
+        PathBuf::from("book/src/figures").join(name)
+    }
 }
 
 /// Regenerates the figures (from the shipped starters, like `verify`).
@@ -42,34 +62,39 @@ pub fn run(args: Args) -> Result<()> {
         println!("note: {note}");
     }
     for exercise in chosen {
-        let figure = render(&shipped.root, exercise)?;
-        let path = root.join(figure_path(exercise));
-        if let Some(folder) = path.parent() {
-            std::fs::create_dir_all(folder)
-                .with_context(|| format!("creating {}", folder.display()))?;
+        for figure in Figure::ALL {
+            let text = render(&shipped.root, exercise, figure)?;
+            let path = root.join(figure.path(exercise));
+            if let Some(folder) = path.parent() {
+                std::fs::create_dir_all(folder)
+                    .with_context(|| format!("creating {}", folder.display()))?;
+            }
+            std::fs::write(&path, &text).with_context(|| format!("writing {}", path.display()))?;
+            println!("wrote {}", figure.path(exercise).display());
         }
-        std::fs::write(&path, &figure).with_context(|| format!("writing {}", path.display()))?;
-        println!("wrote {}", figure_path(exercise).display());
     }
     Ok(())
 }
 
-/// Runs the exercise's figure example in `workspace` and returns the diagram.
-pub fn render(workspace: &Path, exercise: &Exercise) -> Result<String> {
+/// Runs the exercise's figure example in `workspace` and returns what it
+/// printed for `figure`.
+pub fn render(workspace: &Path, exercise: &Exercise, figure: Figure) -> Result<String> {
     let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     if std::env::var_os("CARGO_TARGET_DIR").is_none() {
         command.env("CARGO_TARGET_DIR", crate::workspace::root().join("target"));
     }
+    command.current_dir(workspace).args([
+        "run",
+        "--quiet",
+        "-p",
+        &exercise.package,
+        "--example",
+        FIGURE_EXAMPLE,
+    ]);
+    if figure == Figure::Report {
+        command.args(["--", "report"]);
+    }
     let output = command
-        .current_dir(workspace)
-        .args([
-            "run",
-            "--quiet",
-            "-p",
-            &exercise.package,
-            "--example",
-            FIGURE_EXAMPLE,
-        ])
         .stdin(Stdio::null())
         .output()
         .context("running cargo")?;
@@ -80,13 +105,21 @@ pub fn render(workspace: &Path, exercise: &Exercise) -> Result<String> {
             String::from_utf8_lossy(&output.stderr).trim_end()
         );
     }
-    let figure = String::from_utf8(output.stdout)
+    let text = String::from_utf8(output.stdout)
         .with_context(|| format!("the figure of {} is not UTF-8", exercise.id))?;
-    if !figure.starts_with("sequenceDiagram") {
+    let expected_start = match figure {
+        Figure::Diagram => "sequenceDiagram",
+        Figure::Report => "check `",
+    };
+    if !text.starts_with(expected_start) {
         bail!(
-            "the {FIGURE_EXAMPLE} example of {} printed no mermaid sequenceDiagram",
-            exercise.package
+            "the {FIGURE_EXAMPLE} example of {} printed no {}",
+            exercise.package,
+            match figure {
+                Figure::Diagram => "mermaid sequenceDiagram",
+                Figure::Report => "check report",
+            }
         );
     }
-    Ok(figure)
+    Ok(text)
 }

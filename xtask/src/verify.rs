@@ -13,7 +13,8 @@
 //!   and nothing on the solution;
 //! - its chapter page (`book/src/<chapter>/index.md`) points to it by naming
 //!   the learner file;
-//! - its failure figure is what the starter produces today.
+//! - its failure figures (diagram and report) are what the starter produces
+//!   today.
 //!
 //! Then the book: it builds, no internal link is broken, every quiz parses
 //! (the book module's checks). Every result is printed; the exit status is 1
@@ -26,6 +27,7 @@ use std::time::Duration;
 
 use crate::catalogue::{Catalogue, Exercise};
 use crate::exit::Status;
+use crate::figures::Figure;
 use crate::grading::{self, Grading, Variant};
 use crate::shipped::ShippedWorkspace;
 
@@ -399,30 +401,33 @@ fn chapter_links(root: &Path, exercise: &Exercise, verdicts: &mut Verdicts) {
     verdicts.record(&exercise.id, claim, problem);
 }
 
-/// The committed figure is what the shipped starter draws today.
+/// The committed figures (diagram and report) are what the shipped starter
+/// produces today.
 fn figure_current(
     root: &Path,
     shipped: &ShippedWorkspace,
     exercise: &Exercise,
     verdicts: &mut Verdicts,
 ) {
-    let path = crate::figures::figure_path(exercise);
-    let claim = format!("{} is current", path.display());
-    let problem = match crate::figures::render(&shipped.root, exercise) {
-        Err(error) => Some(format!("{error:#}")),
-        Ok(fresh) => match std::fs::read_to_string(root.join(&path)) {
-            Err(error) => Some(format!(
-                "cannot read it ({error}); run `cargo xtask figures`"
-            )),
-            Ok(committed) if committed != fresh => Some(format!(
-                "it differs from what the starter produces now ({}); run `cargo xtask figures` \
-                 and commit the result",
-                first_difference(&committed, &fresh)
-            )),
-            Ok(_) => None,
-        },
-    };
-    verdicts.record(&exercise.id, claim, problem);
+    for figure in Figure::ALL {
+        let path = figure.path(exercise);
+        let claim = format!("{} is current", path.display());
+        let problem = match crate::figures::render(&shipped.root, exercise, figure) {
+            Err(error) => Some(format!("{error:#}")),
+            Ok(fresh) => match std::fs::read_to_string(root.join(&path)) {
+                Err(error) => Some(format!(
+                    "cannot read it ({error}); run `cargo xtask figures`"
+                )),
+                Ok(committed) if committed != fresh => Some(format!(
+                    "it differs from what the starter produces now ({}); run `cargo xtask \
+                     figures` and commit the result",
+                    first_difference(&committed, &fresh)
+                )),
+                Ok(_) => None,
+            },
+        };
+        verdicts.record(&exercise.id, claim, problem);
+    }
 }
 
 /// Where two texts first differ, for a drift message: "line 7: committed

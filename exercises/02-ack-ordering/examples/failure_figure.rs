@@ -1,20 +1,30 @@
 //! Draws the starter's failure for the book: `cargo xtask figures` runs this
-//! and writes `book/src/figures/ack-ordering-failure.mmd`; `cargo xtask
-//! verify` runs it again and fails if the committed figure differs.
+//! and writes `book/src/figures/ack-ordering-failure.mmd` (the diagram) and
+//! `book/src/figures/ack-ordering-report.txt` (with the argument `report`:
+//! the check's report, as `cargo test` prints it); `cargo xtask verify` runs
+//! it again and fails if a committed file differs.
 //!
-//! It runs the `lost-message` check and prints its shortest failing run (the
-//! events of the lost order) as a mermaid sequence diagram.
+//! Both come from the `lost-message` check: its report, and its shortest
+//! failing run (the events of the lost order) as a mermaid sequence diagram.
 
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let report = ack_ordering::rubric::lost_message().run_with(None, None);
-    match report.failure {
-        Some(failure) => {
+    let report = ack_ordering::rubric::lost_message()
+        // The command a learner sees in `cargo test`'s report (this example
+        // is not a test, so the check cannot work it out).
+        .replay_command("cargo test -p ack-ordering -- lost_message --exact")
+        .run_with(None, None);
+    match (report.failure, std::env::args().nth(1).as_deref()) {
+        (Some(_), Some("report")) => {
+            print!("{}", report.text);
+            ExitCode::SUCCESS
+        }
+        (Some(failure), _) => {
             print!("{}", failure.mermaid);
             ExitCode::SUCCESS
         }
-        None => {
+        (None, _) => {
             eprintln!(
                 "`lost-message` passes, so there is no failure to draw: is src/consumer.rs the \
                  shipped starter?\n{}",
