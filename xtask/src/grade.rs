@@ -132,6 +132,9 @@ pub fn grade_one<'a>(
         timeout,
         random_plans: None,
     };
+    if variant == Variant::Learner {
+        warn_about_other_edits(root, exercise);
+    }
     match grading::grade(&grading) {
         Ok(graded) => {
             print!("{}", failure_reports(&graded));
@@ -162,6 +165,26 @@ pub fn grade_one<'a>(
             )
         }
     }
+}
+
+/// Says so when the learner changed files of the exercise other than the
+/// one they edit: the grade would not mean what it says.
+pub fn warn_about_other_edits(root: &Path, exercise: &Exercise) {
+    let edits = crate::shipped::other_edits(root, exercise);
+    if edits.is_empty() {
+        return;
+    }
+    let list: Vec<String> = edits
+        .iter()
+        .map(|path| path.display().to_string())
+        .collect();
+    eprintln!(
+        "warning: you changed {}, but this exercise asks you to edit only {}. The grade \
+         counts only if the rest is as shipped: `git checkout -- {}` restores it.",
+        list.join(", "),
+        exercise.learner_file().display(),
+        list.join(" ")
+    );
 }
 
 /// A short label and the exit status for a grading error.

@@ -124,6 +124,38 @@ pub fn prepare(root: &Path, exercises: &[&Exercise]) -> Result<ShippedWorkspace>
     })
 }
 
+/// Files of the exercise's crate, other than the learner's file, that differ
+/// from `HEAD` (edited, added or deleted): the grader and the world are not
+/// the learner's to change, and a grade earned by editing them means
+/// nothing. Empty when git cannot tell (not a checkout, no git).
+pub fn other_edits(root: &Path, exercise: &Exercise) -> Vec<PathBuf> {
+    let output = Command::new("git")
+        .current_dir(root)
+        .args([
+            "status",
+            "--porcelain",
+            "--no-renames",
+            "--untracked-files=all",
+            "--",
+        ])
+        .arg(&exercise.dir)
+        .output();
+    let Ok(output) = output else {
+        return Vec::new();
+    };
+    if !output.status.success() {
+        return Vec::new();
+    }
+    let learner = exercise.learner_file();
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        // `XY path`: two status letters, a space, the path from the root.
+        .filter_map(|line| line.get(3..))
+        .map(|path| PathBuf::from(path.trim_matches('"')))
+        .filter(|path| *path != learner)
+        .collect()
+}
+
 /// The text of `path` at `HEAD`; `None` if it is not committed. An error if
 /// git cannot answer at all (no git, not a repository).
 fn committed(root: &Path, path: &Path) -> Result<Option<String>> {
@@ -277,6 +309,19 @@ mod tests {
         assert_eq!(
             starter_text(root, &exercise).expect("starter"),
             "// shipped starter\n"
+        );
+
+        assert!(
+            other_edits(root, &exercise).is_empty(),
+            "the learner's file is theirs"
+        );
+        write(
+            "exercises/02-ack-ordering/tests/checks.rs",
+            "// made to pass\n",
+        );
+        assert_eq!(
+            other_edits(root, &exercise),
+            vec![PathBuf::from("exercises/02-ack-ordering/tests/checks.rs")]
         );
     }
 }

@@ -205,6 +205,7 @@ fn regrade(
         exercise.dir.display()
     );
     let _ = std::io::stdout().flush();
+    crate::grade::warn_about_other_edits(root, exercise);
     let grading = Grading {
         workspace: root,
         exercise,
