@@ -90,6 +90,35 @@ const MESSAGING: &[&str] = &[
     "fluvio",
     "broker",
 ];
+/// Every crate whose calls the flows recognise.
+pub const OPERATION_CRATES: &[&str] = &[
+    "lapin",
+    "rdkafka",
+    "async_nats",
+    "aws_sdk_sqs",
+    "azure_messaging_servicebus",
+    "azservicebus",
+    "redis",
+    "google_cloud_pubsub",
+    "gcloud_pubsub",
+    "fe2o3_amqp",
+    "pulsar",
+    "rumqttc",
+    "iggy",
+    "fluvio",
+    "broker",
+    "sqlx",
+    "tokio_postgres",
+    "postgres",
+    "deadpool_postgres",
+    "bb8_postgres",
+    "rusqlite",
+    "diesel",
+    "diesel_async",
+    "sea_orm",
+    "mongodb",
+];
+
 const SQL_CRATES: &[&str] = &[
     "sqlx",
     "tokio_postgres",

@@ -217,8 +217,11 @@ impl<'ast> Visit<'ast> for Collector {
 
     fn visit_path(&mut self, path: &'ast syn::Path) {
         if path.segments.len() >= 2 {
-            let head = path.segments[0].ident.to_string();
-            self.note_crate(&head);
+            // Compared in place: this runs on every path of every file.
+            let head = &path.segments[0].ident;
+            if let Some(known) = KNOWN_CRATES.iter().find(|known| head == *known) {
+                self.imports.crates.insert(known);
+            }
         }
         syn::visit::visit_path(self, path);
     }

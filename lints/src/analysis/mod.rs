@@ -108,7 +108,7 @@ impl FileAnalysis {
         if let Some(analysis) = cached {
             return analysis;
         }
-        let analysis = Rc::new(FileAnalysis::compute(ctx.items, user));
+        let analysis = Rc::new(FileAnalysis::compute_for(ctx.items, Some(ctx.source), user));
         LAST.with(|last| {
             *last.borrow_mut() = Some(CacheEntry {
                 source: ctx.source.to_string(),
@@ -122,12 +122,36 @@ impl FileAnalysis {
 
     /// Computes the analysis without the cache.
     pub fn compute(items: &[syn::Item], user: &UserApis) -> FileAnalysis {
+        FileAnalysis::compute_for(items, None, user)
+    }
+
+    /// Computes the analysis; with the file's text, the flow walk is
+    /// skipped for files that can hold no operation at all (no broker or
+    /// database crate, no configured wrapper, none of the words the
+    /// name-based recognisers look for), which is most files of most
+    /// codebases.
+    pub fn compute_for(items: &[syn::Item], source: Option<&str>, user: &UserApis) -> FileAnalysis {
         let imports = imports::Imports::of(items);
         let known = apis::Known {
             imports: &imports,
             user,
         };
-        let flows = flow::flows(items, &known);
+        let has_user_apis = !(user.publish.is_empty()
+            && user.ack.is_empty()
+            && user.consume.is_empty()
+            && user.outbox.is_empty());
+        let may_have_ops = has_user_apis
+            || imports.has_any(apis::OPERATION_CRATES)
+            || source.is_none_or(|text| {
+                ["publish", "emit", "produce", "send_event", "spawn"]
+                    .iter()
+                    .any(|word| text.contains(word))
+            });
+        let flows = if may_have_ops {
+            flow::flows(items, &known)
+        } else {
+            Vec::new()
+        };
         let types = types::types(items, &imports, user);
         FileAnalysis {
             imports,

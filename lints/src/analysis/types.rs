@@ -99,7 +99,12 @@ fn collect(items: &[syn::Item], user: &UserApis, out: &mut Vec<TypeInfo>) {
     for item in items {
         match item {
             syn::Item::Struct(item) => {
-                let fields: Vec<FieldInfo> = item.fields.iter().filter_map(field_info).collect();
+                // Field types are only read for serialized types.
+                let fields: Vec<FieldInfo> = if is_serialized(&item.attrs) {
+                    item.fields.iter().filter_map(field_info).collect()
+                } else {
+                    Vec::new()
+                };
                 let wraps_only = fields.is_empty() && !item.fields.is_empty();
                 out.push(info(
                     &item.ident,
@@ -107,6 +112,16 @@ fn collect(items: &[syn::Item], user: &UserApis, out: &mut Vec<TypeInfo>) {
                     fields,
                     wraps_only,
                     !item.generics.params.is_empty(),
+                    user,
+                ));
+            }
+            syn::Item::Enum(item) if !is_serialized(&item.attrs) => {
+                out.push(info(
+                    &item.ident,
+                    &item.attrs,
+                    Vec::new(),
+                    true,
+                    false,
                     user,
                 ));
             }
@@ -157,14 +172,7 @@ fn info(
     user: &UserApis,
 ) -> TypeInfo {
     let name = ident.to_string();
-    let serialized = attrs.iter().any(|attr| {
-        attr.path().is_ident("derive")
-            && attr
-                .meta
-                .to_token_stream()
-                .to_string()
-                .contains("Serialize")
-    });
+    let serialized = is_serialized(attrs);
     let message_kind = if user
         .event_types
         .iter()
@@ -185,4 +193,16 @@ fn info(
         wraps_only,
         generic,
     }
+}
+
+/// `#[derive(Serialize)]` or `#[derive(serde::Serialize)]`.
+fn is_serialized(attrs: &[syn::Attribute]) -> bool {
+    attrs.iter().any(|attr| {
+        attr.path().is_ident("derive")
+            && attr
+                .meta
+                .to_token_stream()
+                .to_string()
+                .contains("Serialize")
+    })
 }

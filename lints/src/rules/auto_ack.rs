@@ -88,6 +88,23 @@ const RULE: &str = "auto-ack";
 
 fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
     let analysis = FileAnalysis::of(ctx, user_apis(ctx));
+    // Every setting this rule knows belongs to one of these crates.
+    if !analysis.imports.has_any(&[
+        "lapin",
+        "rdkafka",
+        "async_nats",
+        "azure_messaging_servicebus",
+        "azservicebus",
+        "redis",
+        "fe2o3_amqp",
+        "rumqttc",
+        "iggy",
+        "iggy_common",
+        "fluvio",
+        "broker",
+    ]) {
+        return;
+    }
     let file = FileFacts::of(ctx.items);
     let mut finder = Finder {
         imports: &analysis.imports,

@@ -89,6 +89,10 @@ const RULE: &str = "local-time";
 fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
     let analysis = FileAnalysis::of(ctx, user_apis(ctx));
     fields(&analysis.types, out);
+    // Every local-time source this rule knows comes from these crates.
+    if !analysis.imports.has_any(&["chrono", "time", "jiff"]) {
+        return;
+    }
     let mut finder = Finder {
         imports: &analysis.imports,
         out,
@@ -562,7 +566,12 @@ impl<'a> Walk<'a> {
             Use::Neutral
         };
         self.expr(&call.receiver, receiver_use);
-        let arg_use = if DATA_SINKS.contains(&method.as_str()) {
+        // `Local.from_local_datetime(&ndt)`, `Utc.from_utc_datetime(..)`:
+        // the time zone's own conversions, not a destination.
+        let on_time_zone = matches!(&*call.receiver, Expr::Path(p) if p.path.segments.last().is_some_and(|s| matches!(s.ident.to_string().as_str(), "Local" | "Utc" | "FixedOffset" | "Tz")));
+        let arg_use = if on_time_zone {
+            Use::Neutral
+        } else if DATA_SINKS.contains(&method.as_str()) {
             Use::Data
         } else {
             Use::Arg
