@@ -17,7 +17,11 @@ use eda_lint::{Config, lint_source};
 
 /// The findings of `rule` on `source`, through the real pipeline.
 fn findings(rule: &str, path: &str, source: &str) -> Vec<Finding> {
-    let report = lint_source(Path::new(path), source, &Config::default());
+    findings_with(rule, path, source, &Config::default())
+}
+
+fn findings_with(rule: &str, path: &str, source: &str, config: &Config) -> Vec<Finding> {
+    let report = lint_source(Path::new(path), source, config);
     assert!(
         !report.is_incomplete(),
         "{path} was not fully analysed: {:#?}",
@@ -138,9 +142,13 @@ fn render(findings: &[Finding]) -> String {
 }
 
 fn check_fixture(rule: &str) {
-    let path = format!("{}/tests/fixtures/{}.rs", env!("CARGO_MANIFEST_DIR"), rule);
+    check_fixture_file(rule, rule, &Config::default());
+}
+
+fn check_fixture_file(file: &str, rule: &str, config: &Config) {
+    let path = format!("{}/tests/fixtures/{}.rs", env!("CARGO_MANIFEST_DIR"), file);
     let source = std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("{path}: {error}"));
-    let found = findings(rule, &path, &source);
+    let found = findings_with(rule, &path, &source, config);
     let got: BTreeSet<(usize, String)> = found
         .iter()
         .map(|f| (f.region.start.line, f.rule.to_string()))
@@ -156,7 +164,12 @@ fn check_fixture(rule: &str) {
         "{rule}: missing {missing:?}, unexpected {unexpected:?}\n{}",
         render(&found)
     );
-    insta::assert_snapshot!(rule, render(&found));
+    let name = if file == rule {
+        rule.to_string()
+    } else {
+        format!("{file}-{rule}")
+    };
+    insta::assert_snapshot!(name, render(&found));
 }
 
 #[test]
@@ -187,4 +200,31 @@ fn fixture_local_time() {
 #[test]
 fn fixture_dual_write() {
     check_fixture("dual-write");
+}
+
+#[test]
+fn fixture_wrappers() {
+    // As `[wrappers]` in eda-lint.toml would give them.
+    let wrappers: eda_lint::analysis::UserApis = toml::from_str(
+        r#"
+        publish = ["EventBus::emit"]
+        ack = ["Inbox::done"]
+        consume = ["next_job"]
+        event-types = ["OrderPlaced"]
+        outbox = ["outbox::enqueue"]
+        "#,
+    )
+    .expect("the wrappers parse");
+    let mut config = Config::default();
+    config.user_apis = wrappers;
+    for rule in RULES {
+        check_fixture_file("wrappers", rule.name, &config);
+    }
+}
+
+#[test]
+fn unknown_wrapper_keys_are_rejected() {
+    let error = toml::from_str::<eda_lint::analysis::UserApis>("publishes = [\"emit\"]")
+        .expect_err("unknown key");
+    assert!(error.to_string().contains("publishes"), "{error}");
 }
