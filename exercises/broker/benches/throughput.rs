@@ -183,6 +183,15 @@ fn main() {
     // `cargo test --benches` runs this with `--bench` absent: keep it quick.
     let quick = !std::env::args().any(|arg| arg == "--bench");
     let scale = if quick { 100 } else { 1 };
+    // `cargo bench -p broker -- storm` runs only the sections whose name
+    // contains one of the words given: throughput, exploration, crash-points,
+    // storm.
+    let filters: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|arg| !arg.starts_with('-'))
+        .collect();
+    let wanted =
+        |section: &str| filters.is_empty() || filters.iter().any(|f| section.contains(f.as_str()));
 
     println!(
         "broker benchmark{}",
@@ -194,7 +203,21 @@ fn main() {
     );
     println!();
 
-    let count = THROUGHPUT_MESSAGES / scale;
+    if wanted("throughput") {
+        throughput(THROUGHPUT_MESSAGES / scale);
+    }
+    if wanted("exploration") {
+        exploration_rate(quick);
+    }
+    if wanted("crash-points") {
+        hundred_messages();
+    }
+    if wanted("storm") {
+        storm(1_000_000 / scale);
+    }
+}
+
+fn throughput(count: usize) {
     // Warm up both, then measure each three times and keep the best.
     broker_throughput(count / 10);
     mpsc_throughput(count / 10);
@@ -208,7 +231,9 @@ fn main() {
         broker_rate / mpsc_rate
     );
     println!();
+}
 
+fn exploration_rate(quick: bool) {
     let started = Instant::now();
     let mut runs = 0;
     let rounds = if quick { 1 } else { 20 };
@@ -224,7 +249,9 @@ fn main() {
     println!("exploration rate (the crash demo, {runs} runs):");
     println!("  {:>12.0} runs/s", runs as f64 / elapsed.as_secs_f64());
     println!();
+}
 
+fn hundred_messages() {
     let (runs, elapsed, passed) = crash_points_of(100);
     println!("every crash point of a 100-message scenario:");
     println!(
@@ -233,8 +260,9 @@ fn main() {
         if passed { "all passed" } else { "SOME FAILED" }
     );
     println!();
+}
 
-    let storm = 1_000_000 / scale;
+fn storm(storm: usize) {
     let before = peak_memory_bytes();
     let (real, virtual_time, dead) = dead_letter_storm(storm);
     let after = peak_memory_bytes();

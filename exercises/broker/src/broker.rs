@@ -14,9 +14,10 @@
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
+use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use tokio::sync::watch;
+use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use crate::clock::{Clock, UtcTime};
@@ -55,10 +56,13 @@ pub struct Broker {
 #[derive(Debug)]
 struct Shared {
     state: Mutex<BrokerState>,
-    /// Bumped after every change, so that waiting receivers look again. A
-    /// `watch` rather than a `Notify` because a receiver subscribes *before*
-    /// it looks, and then cannot miss a change that happens in between.
-    changes: watch::Sender<u64>,
+    /// Wakes waiting receivers after a change, so that they look again. A
+    /// receiver registers (`Notified::enable`) *before* it looks, so a change
+    /// in between still wakes it.
+    changes: Notify,
+    /// How many receivers are waiting: with none (the common case under
+    /// load), a change costs no notification at all.
+    waiting: AtomicUsize,
     trace: Trace,
     clock: Clock,
 }
@@ -228,7 +232,6 @@ impl Broker {
     /// between the broker, the store and the services).
     pub fn with_trace(tier: Tier, trace: Trace) -> Broker {
         let clock = Clock::start();
-        let (changes, _) = watch::channel(0);
         Broker {
             shared: Arc::new(Shared {
                 state: Mutex::new(BrokerState {
@@ -246,7 +249,8 @@ impl Broker {
                     scheduled: BTreeMap::new(),
                     texts: BTreeMap::new(),
                 }),
-                changes,
+                changes: Notify::new(),
+                waiting: AtomicUsize::new(0),
                 trace,
                 clock,
             }),
@@ -406,7 +410,7 @@ impl Broker {
         Ok(state
             .store(store)
             .iter()
-            .map(|message| message.envelope.clone())
+            .map(|message| Envelope::clone(&message.envelope))
             .collect())
     }
 
@@ -466,9 +470,14 @@ impl Broker {
         operation: Operation,
     ) -> Result<Option<Delivery>, BrokerError> {
         let deadline = options.max_wait.map(|wait| Instant::now() + wait);
+        // Counted as waiting from before the first look until we return, so a
+        // change that happens at any point in between notifies us.
+        let _waiting = WaitingReceiver::new(&self.shared.waiting);
         loop {
-            // Subscribe first, then look: a change after the look still wakes us.
-            let mut changes = self.shared.changes.subscribe();
+            // Register first, then look: a change after the look still wakes us.
+            let changed = self.shared.changes.notified();
+            let mut changed = std::pin::pin!(changed);
+            changed.as_mut().enable();
             let next_timer = {
                 let mut state = self.state();
                 let now = Instant::now();
@@ -492,7 +501,7 @@ impl Broker {
             let wake = [next_timer, deadline].into_iter().flatten().min();
             tokio::select! {
                 biased;
-                _ = changes.changed() => {}
+                _ = changed => {}
                 _ = sleep_until_or_forever(wake) => {}
             }
         }
@@ -565,9 +574,9 @@ impl Broker {
     }
 
     fn changed(&self) {
-        self.shared
-            .changes
-            .send_modify(|version| *version = version.wrapping_add(1));
+        if self.shared.waiting.load(AtomicOrdering::SeqCst) > 0 {
+            self.shared.changes.notify_waiters();
+        }
     }
 
     /// Takes the state lock. The state is only changed in short sections that
@@ -591,6 +600,22 @@ pub(crate) enum Settlement<'a> {
         description: &'a str,
     },
     Defer,
+}
+
+/// Counts a receiver as waiting for as long as it lives.
+struct WaitingReceiver<'a>(&'a AtomicUsize);
+
+impl<'a> WaitingReceiver<'a> {
+    fn new(waiting: &'a AtomicUsize) -> WaitingReceiver<'a> {
+        waiting.fetch_add(1, AtomicOrdering::SeqCst);
+        WaitingReceiver(waiting)
+    }
+}
+
+impl Drop for WaitingReceiver<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, AtomicOrdering::SeqCst);
+    }
 }
 
 async fn sleep_until_or_forever(wake: Option<Instant>) {
@@ -978,8 +1003,11 @@ impl BrokerState {
         let Some(mut message) = self.queues[queue].active.remove(sequence) else {
             return;
         };
-        message.envelope.dead_letter_reason = Some(self.intern(reason));
-        message.envelope.dead_letter_description = Some(self.intern(description));
+        let reason_text = self.intern(reason);
+        let description_text = self.intern(description);
+        let envelope = Arc::make_mut(&mut message.envelope);
+        envelope.dead_letter_reason = Some(reason_text);
+        envelope.dead_letter_description = Some(description_text);
         message.state = MessageState::Available;
         message.was_deferred = false;
         // TTL is not observed in a dead-letter queue.
@@ -1122,12 +1150,12 @@ impl BrokerState {
             (a, b) => a.or(b),
         };
         let expires_at = time_to_live.map(|ttl| now + ttl);
-        let envelope = Envelope::accepted(
+        let envelope = Arc::new(Envelope::accepted(
             message,
             sequence,
             clock.utc_at(now),
             expires_at.map(|at| clock.utc_at(at)),
-        );
+        ));
         entity.active.insert(StoredMessage {
             envelope,
             state: MessageState::Available,
@@ -1295,8 +1323,8 @@ impl BrokerState {
         let messages = self.store_mut(store);
         let envelope = match messages.get_mut(sequence) {
             Some(message) => {
-                message.envelope.delivery_count += 1;
-                message.envelope.clone()
+                Arc::make_mut(&mut message.envelope).delivery_count += 1;
+                Arc::clone(&message.envelope)
             }
             None => unreachable_message(sequence),
         };

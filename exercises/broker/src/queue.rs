@@ -199,7 +199,10 @@ pub(crate) enum MessageState {
 /// A message in a store, with its state.
 #[derive(Clone, Debug)]
 pub(crate) struct StoredMessage {
-    pub(crate) envelope: Envelope,
+    /// Shared with the deliveries handed out: a delivery costs a reference
+    /// count, not a copy. Changed (delivery count, dead-letter reason) by
+    /// copy-on-write, so a receiver's delivery never changes under it.
+    pub(crate) envelope: Arc<Envelope>,
     pub(crate) state: MessageState,
     /// When the time-to-live runs out (tokio time), if it does.
     pub(crate) expires_at: Option<Instant>,
@@ -214,9 +217,9 @@ pub(crate) struct MessageStore {
     /// Every message, by sequence number. A `BTreeMap`, never a `HashMap`,
     /// here and everywhere in the broker: iteration order must not depend on a
     /// random hash seed, or two runs of one scenario would differ. Boxed:
-    /// B-tree nodes filled in sequence order stay about half full, and half
-    /// empty slots of pointers waste far less than half-empty slots of whole
-    /// messages (it matters for a million dead letters).
+    /// B-tree nodes filled in sequence order stay about half full, and
+    /// half-empty slots of pointers waste far less than half-empty slots of
+    /// whole messages (it matters for a million dead letters).
     messages: BTreeMap<u64, Box<StoredMessage>>,
     /// The sequence numbers of the available messages: receivers take the
     /// lowest.

@@ -74,7 +74,7 @@ impl ReceiveOptions {
 /// holding it to decide what to do.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Delivery {
-    pub(crate) envelope: Envelope,
+    pub(crate) envelope: Arc<Envelope>,
     /// The path it was received from (a queue, a subscription, or one of
     /// their dead-letter queues).
     pub(crate) path: Arc<str>,

@@ -16,11 +16,14 @@
 //! Both depend only on the events, and the events only on the scenario, the
 //! seed and the fault plan: the same run renders byte-identically every time.
 
+mod log;
 mod mermaid;
 mod timeline;
 
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use log::TraceLog;
 use std::time::Duration;
 
 pub use mermaid::render_mermaid;
@@ -287,37 +290,6 @@ pub struct Trace {
     log: Arc<Mutex<TraceLog>>,
 }
 
-/// The events, in fixed-size chunks. A single `Vec` would double its
-/// capacity as it grows, and copy everything each time: a trace of millions
-/// of events (an overnight dead-letter storm) would need twice its size in
-/// memory at the worst moment. Chunks never move once allocated.
-#[derive(Debug, Default)]
-struct TraceLog {
-    chunks: Vec<Vec<TraceEvent>>,
-    len: usize,
-}
-
-/// Events per chunk.
-const CHUNK: usize = 4096;
-
-impl TraceLog {
-    fn push(&mut self, event: TraceEvent) {
-        match self.chunks.last_mut() {
-            Some(chunk) if chunk.len() < CHUNK => chunk.push(event),
-            _ => {
-                let mut chunk = Vec::with_capacity(CHUNK);
-                chunk.push(event);
-                self.chunks.push(chunk);
-            }
-        }
-        self.len += 1;
-    }
-
-    fn iter(&self) -> impl DoubleEndedIterator<Item = &TraceEvent> {
-        self.chunks.iter().flatten()
-    }
-}
-
 impl Trace {
     /// An empty trace.
     pub fn new() -> Trace {
@@ -331,26 +303,26 @@ impl Trace {
 
     /// How many events were recorded.
     pub fn len(&self) -> usize {
-        self.lock().len
+        self.lock().len()
     }
 
     /// Whether nothing was recorded.
     pub fn is_empty(&self) -> bool {
-        self.lock().len == 0
+        self.lock().len() == 0
     }
 
     /// A copy of every event.
     pub fn events(&self) -> Vec<TraceEvent> {
         let log = self.lock();
-        let mut events = Vec::with_capacity(log.len);
-        events.extend(log.iter().cloned());
+        let mut events = Vec::with_capacity(log.len());
+        events.extend(log.iter());
         events
     }
 
     /// A copy of the last `count` events.
     pub fn last_events(&self, count: usize) -> Vec<TraceEvent> {
         let log = self.lock();
-        let mut events: Vec<TraceEvent> = log.iter().rev().take(count).cloned().collect();
+        let mut events: Vec<TraceEvent> = log.iter().rev().take(count).collect();
         events.reverse();
         events
     }
