@@ -66,11 +66,15 @@ struct ServedBook {
 }
 
 impl ServedBook {
-    /// Serves the workshop's book, or the mdBook in `book_dir`.
-    fn start(root: &Path, book_dir: Option<&Path>) -> ServedBook {
+    /// Serves the workshop's book, or the mdBook in `book_dir`, built into
+    /// `build_dir` (mdBook reads `MDBOOK_BUILD__BUILD_DIR`), so that the test
+    /// never overwrites the `book/build` a reader may be serving.
+    fn start(root: &Path, book_dir: Option<&Path>, build_dir: &Path) -> ServedBook {
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         let mut command = Command::new(cargo);
-        command.args(["xtask", "serve", "--port", "0"]);
+        command
+            .args(["xtask", "serve", "--port", "0"])
+            .env("MDBOOK_BUILD__BUILD_DIR", build_dir);
         if let Some(book_dir) = book_dir {
             command.arg("--dir").arg(book_dir);
         }
@@ -505,10 +509,12 @@ fn the_book_works_in_a_real_browser() {
     let _one_browser_at_a_time = one_at_a_time();
 
     let root = workspace_root();
-    let served = ServedBook::start(&root, None);
+    let build_dir =
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("book-build-{}", std::process::id()));
+    let served = ServedBook::start(&root, None, &build_dir);
     let base_url = served.url.clone();
 
-    let chapters = chapter_pages(&root.join("book").join("build"));
+    let chapters = chapter_pages(&build_dir);
     assert!(
         chapters.iter().any(|chapter| chapter.diagrams > 0),
         "the book has no ```mermaid diagram: the browser test would check nothing ({chapters:?})"
@@ -576,6 +582,7 @@ fn the_book_works_in_a_real_browser() {
     drop(browser);
     drop(served);
     let _ = std::fs::remove_dir_all(&profile);
+    let _ = std::fs::remove_dir_all(&build_dir);
     assert!(
         failures.is_empty(),
         "what a reader would see is wrong:\n  {}",
@@ -599,7 +606,7 @@ fn saving_a_chapter_reloads_the_open_page() {
         Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("reload-book-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&book);
     copy_dir(&root.join("tests/fixtures/book-smoke"), &book);
-    let served = ServedBook::start(&root, Some(&book));
+    let served = ServedBook::start(&root, Some(&book), &book.join("build"));
     let (mut browser, page, profile) = launch_browser(&chromium, "reload");
 
     let url = format!("{}chapter/index.html", served.url);
