@@ -93,8 +93,11 @@ fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
     if !analysis.imports.has_any(&["chrono", "time", "jiff"]) {
         return;
     }
+    let declared = declared_types(ctx.items);
     let mut finder = Finder {
         imports: &analysis.imports,
+        declared: &declared,
+        self_type: None,
         out,
     };
     for item in ctx.items {
@@ -200,6 +203,11 @@ const DATA_SINKS: &[&str] = &[
 
 struct Finder<'a, 'o> {
     imports: &'a Imports,
+    /// The structs and enum variants this file declares, and whether each
+    /// is persisted or sent (derives `Serialize` or a database model).
+    declared: &'a BTreeMap<String, bool>,
+    /// The type of the `impl` being walked, for `Self { .. }`.
+    self_type: Option<String>,
     out: &'o mut Vec<Finding>,
 }
 
@@ -215,11 +223,16 @@ impl Finder<'_, '_> {
         match item {
             syn::Item::Fn(item) => self.body(&item.block),
             syn::Item::Impl(item) => {
+                self.self_type = match &*item.self_ty {
+                    syn::Type::Path(path) => path.path.segments.last().map(|s| s.ident.to_string()),
+                    _ => None,
+                };
                 for inner in &item.items {
                     if let syn::ImplItem::Fn(method) = inner {
                         self.body(&method.block);
                     }
                 }
+                self.self_type = None;
             }
             syn::Item::Trait(item) => {
                 for inner in &item.items {
@@ -244,7 +257,7 @@ impl Finder<'_, '_> {
     }
 
     fn body_expr(&mut self, expr: &Expr) {
-        let mut walk = Walk::new(self.imports);
+        let mut walk = Walk::new(self.imports, self.declared, self.self_type.clone());
         walk.expr(expr, Use::Data);
         self.report(walk);
     }
@@ -253,7 +266,7 @@ impl Finder<'_, '_> {
     /// bound to through the rest of the body (a few rounds, for
     /// `let now = Local::now(); let stamp = now.naive_local();`).
     fn body(&mut self, block: &syn::Block) {
-        let mut walk = Walk::new(self.imports);
+        let mut walk = Walk::new(self.imports, self.declared, self.self_type.clone());
         walk.block(block, Use::Returned);
         walk.following = true;
         for _ in 0..3 {
@@ -296,6 +309,8 @@ impl Finder<'_, '_> {
 /// The walk of one body.
 struct Walk<'a> {
     imports: &'a Imports,
+    declared: &'a BTreeMap<String, bool>,
+    self_type: Option<String>,
     sources: Vec<Source>,
     /// Source index -> where its value reached data, and how surely.
     sunk: BTreeMap<usize, (Region, Confidence)>,
@@ -309,9 +324,15 @@ struct Walk<'a> {
 }
 
 impl<'a> Walk<'a> {
-    fn new(imports: &'a Imports) -> Self {
+    fn new(
+        imports: &'a Imports,
+        declared: &'a BTreeMap<String, bool>,
+        self_type: Option<String>,
+    ) -> Self {
         Walk {
             imports,
+            declared,
+            self_type,
             sources: Vec::new(),
             sunk: BTreeMap::new(),
             tracked: BTreeMap::new(),
@@ -462,8 +483,27 @@ impl<'a> Walk<'a> {
             Expr::Unary(inner) => self.expr(&inner.expr, Use::Neutral),
             Expr::Field(inner) => self.expr(&inner.base, Use::Neutral),
             Expr::Struct(strukt) => {
+                // A type of this file that is neither serialized nor a
+                // database model is in-memory state (a timer, a UI model);
+                // one from elsewhere may be either.
+                let name = strukt
+                    .path
+                    .segments
+                    .last()
+                    .map(|s| s.ident.to_string())
+                    .unwrap_or_default();
+                let name = if name == "Self" {
+                    self.self_type.clone().unwrap_or(name)
+                } else {
+                    name
+                };
+                let field_use = match self.declared.get(&name) {
+                    Some(true) => Use::Data,
+                    Some(false) => Use::Neutral,
+                    None => Use::Arg,
+                };
                 for field in &strukt.fields {
-                    self.expr(&field.expr, Use::Data);
+                    self.expr(&field.expr, field_use);
                 }
                 if let Some(rest) = &strukt.rest {
                     self.expr(rest, Use::Neutral);
@@ -692,6 +732,52 @@ impl<'a> Walk<'a> {
             _ => None,
         }
     }
+}
+
+/// The structs and enum variants of the file, each with whether it is
+/// persisted or sent: it derives `Serialize` or a database model trait.
+fn declared_types(items: &[syn::Item]) -> BTreeMap<String, bool> {
+    fn persisted(attrs: &[syn::Attribute]) -> bool {
+        attrs.iter().any(|attr| {
+            let text = quote::ToTokens::to_token_stream(attr).to_string();
+            [
+                "Serialize",
+                "Insertable",
+                "Queryable",
+                "AsChangeset",
+                "FromRow",
+                "DeriveEntityModel",
+                "Selectable",
+                "Encode",
+                "Message",
+                "table_name",
+                "sea_orm",
+            ]
+            .iter()
+            .any(|marker| text.contains(marker))
+        })
+    }
+    let mut out = BTreeMap::new();
+    for item in items {
+        match item {
+            syn::Item::Struct(item) => {
+                out.insert(item.ident.to_string(), persisted(&item.attrs));
+            }
+            syn::Item::Enum(item) => {
+                let kept = persisted(&item.attrs);
+                for variant in &item.variants {
+                    out.insert(variant.ident.to_string(), kept);
+                }
+            }
+            syn::Item::Mod(module) => {
+                if let Some((_, items)) = &module.content {
+                    out.extend(declared_types(items));
+                }
+            }
+            _ => {}
+        }
+    }
+    out
 }
 
 /// Methods after which the local zone no longer matters.
