@@ -1,7 +1,8 @@
 //! `dual-write`: a database commit and a broker publish in one function,
 //! with no outbox between them.
 
-use crate::analysis::apis::Op;
+use crate::analysis::apis::{Op, Recognized};
+use crate::analysis::flow::Event;
 use crate::analysis::{FileAnalysis, user_apis};
 use crate::context::FileContext;
 use crate::declare_rule;
@@ -84,6 +85,10 @@ fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
         let mut write = None;
         let mut publish = None;
         let mut outbox = false;
+        // Keep the most certain write and publish, for the message.
+        let better = |current: Option<(&Event, &Recognized)>, candidate: &Recognized| {
+            current.is_none_or(|(_, best)| candidate.confidence > best.confidence)
+        };
         for (event, recognized) in flow.ops() {
             match &recognized.op {
                 Op::DbWrite { outbox: true, .. } => outbox = true,
@@ -91,19 +96,13 @@ fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
                     committed: true, ..
                 }
                 | Op::DbCommit
-                | Op::DbTransaction => {
-                    if write.is_none_or(|(_, best): (_, &crate::analysis::apis::Recognized)| {
-                        recognized.confidence > best.confidence
-                    }) {
-                        write = Some((event, recognized));
-                    }
+                | Op::DbTransaction
+                    if better(write, recognized) =>
+                {
+                    write = Some((event, recognized));
                 }
-                Op::Publish(_) => {
-                    if publish.is_none_or(|(_, best): (_, &crate::analysis::apis::Recognized)| {
-                        recognized.confidence > best.confidence
-                    }) {
-                        publish = Some((event, recognized));
-                    }
+                Op::Publish(_) if better(publish, recognized) => {
+                    publish = Some((event, recognized))
                 }
                 _ => {}
             }
