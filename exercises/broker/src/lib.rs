@@ -45,6 +45,21 @@
 //! - [`grading`]: checks named after anomalies (`lost-message`,
 //!   `duplicate-side-effect`, …), their reports and replay commands.
 //! - [`demo`]: the crash demo (`cargo run -p broker --example crash-demo`).
+//!
+//! # How a graded run works
+//!
+//! An exercise's test calls [`grading::Check::assert`]. The check hands its
+//! [`simulation::Scenario`] to a worker thread, which runs it on a fresh
+//! single-threaded tokio runtime with a paused clock: once with no faults
+//! (counting the operations: each is two crash points), then once per crash
+//! point, then with seeded random fault plans. Every service operation passes
+//! through its [`simulation::ServiceCtx`], which numbers it, crashes the
+//! service or injects the planned fault, and records it in the
+//! [`trace::Trace`]. After each run the check's invariants read the trace and
+//! the final state of the broker, the store and the downstream systems. The
+//! failing run with the shortest timeline becomes the report, with the one
+//! command (`EDA_REPLAY=…`) that replays it exactly. Meanwhile the calling
+//! thread watches the clock, so code that never yields cannot hang the test.
 
 pub mod auto_commit;
 pub mod broker;
