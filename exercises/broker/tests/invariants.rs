@@ -165,3 +165,17 @@ fn duplicate_side_effects_are_counted_per_key() {
         "`email` was called 2 times for `o-1`: the side effect happened more than once"
     );
 }
+
+#[test]
+fn an_invariant_naming_an_unknown_entity_fails_loudly() {
+    let run = run(&orders(store_then_complete), "none");
+    let typo = invariants::no_unsettled_message("order")(&run).unwrap_err();
+    assert_eq!(
+        typo.sentence,
+        "the check is misconfigured: it reads `order`, but messaging entity `order` could not be found in scenario `orders`"
+    );
+    assert!(
+        invariants::no_lost_message("order", invariants::row_committed_in("orders"))(&run).is_err()
+    );
+    assert!(invariants::dead_letters_at_most("order", 0)(&run).is_err());
+}

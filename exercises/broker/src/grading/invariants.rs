@@ -26,6 +26,7 @@ where
 {
     let input = input.to_owned();
     move |run: &Run| {
+        entity_exists(run, &input)?;
         for id in run.accepted(&input) {
             if processed(run, &id) || run.still_held(&input, &id) {
                 continue;
@@ -99,7 +100,10 @@ pub fn no_unsettled_message(
     path: &str,
 ) -> impl Fn(&Run) -> Result<(), Violation> + Send + Sync + 'static {
     let path = path.to_owned();
-    move |run: &Run| match run.remaining(&path).first() {
+    move |run: &Run| match entity_exists(run, &path)
+        .map(|()| run.remaining(&path))?
+        .first()
+    {
         Some(envelope) => Err(Violation::for_message(
             envelope.message_id.to_string(),
             format!(
@@ -119,6 +123,7 @@ pub fn dead_letters_at_most(
 ) -> impl Fn(&Run) -> Result<(), Violation> + Send + Sync + 'static {
     let path = path.to_owned();
     move |run: &Run| {
+        entity_exists(run, &path)?;
         let dead = run.remaining(&crate::dead_letter::dead_letter_path(&path));
         if dead.len() <= limit {
             return Ok(());
@@ -130,5 +135,17 @@ pub fn dead_letters_at_most(
                 dead.len()
             ),
         ))
+    }
+}
+
+/// A grader that names an entity the scenario does not have would pass
+/// every run vacuously: make that a loud failure instead.
+fn entity_exists(run: &Run, path: &str) -> Result<(), Violation> {
+    match run.broker.stats(path) {
+        Ok(_) => Ok(()),
+        Err(error) => Err(Violation::new(format!(
+            "the check is misconfigured: it reads `{path}`, but {error} in scenario `{}`",
+            run.scenario
+        ))),
     }
 }
