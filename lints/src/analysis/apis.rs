@@ -448,7 +448,21 @@ pub fn classify_segment(
         "send_message" | "send_messages" | "schedule_message" | "send_message_batch"
             if !args.is_empty() && known.has(&["azure_messaging_servicebus", "azservicebus"]) =>
         {
-            let id = id_evidence(args, locals, &[]);
+            // The legacy REST crate (`QueueClient::send_message(&str,
+            // Option<SendMessageOptions>)`) takes a body string; the id can
+            // only be in the options. The AMQP crates take a message.
+            let legacy = method == "send_message"
+                && args.len() == 2
+                && (name_has(&receiver, &["queue", "topic"])
+                    || matches!(args[0], Expr::Lit(_) | Expr::Reference(_)));
+            let id = if legacy {
+                match args[1] {
+                    Expr::Path(path) if path.path.is_ident("None") => IdEvidence::Absent,
+                    options => id_evidence(&[options], locals, &[]),
+                }
+            } else {
+                id_evidence(args, locals, &[])
+            };
             recognized(
                 Op::Publish(PublishInfo { id, dedup: true }),
                 "servicebus",

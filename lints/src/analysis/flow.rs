@@ -368,7 +368,23 @@ impl<'k, 'a> Walker<'k, 'a> {
             }
             Expr::Lit(lit) => {
                 if let syn::Lit::Str(text) = &lit.lit {
-                    self.note_outbox(&text.value());
+                    let text = text.value();
+                    self.note_outbox(&text);
+                    // A relay by another name: SQL that reads or marks
+                    // events as published.
+                    let lower = text.to_ascii_lowercase();
+                    if [
+                        "published_at",
+                        "sent_at",
+                        "dispatched_at",
+                        "is_published",
+                        "published = ",
+                    ]
+                    .iter()
+                    .any(|marker| lower.contains(marker))
+                    {
+                        self.flow.mentions_outbox = true;
+                    }
                 }
                 BTreeSet::new()
             }

@@ -248,7 +248,9 @@ impl Finder<'_, '_> {
         config.visit_block(block);
         let Some(origin) = config.origin else { return };
         let consumer = config.settings.contains_key("group.id") || config.mentions_consumer;
-        if !consumer || config.opaque || self.file.auto_commit_off {
+        // A config created here is judged on its own; one handed back to a
+        // caller may get its auto-commit setting elsewhere in the file.
+        if !consumer || config.opaque || (self.file.auto_commit_off && !config.creates) {
             return;
         }
         match config.settings.get("enable.auto.commit") {
@@ -475,6 +477,8 @@ struct KafkaConfig {
     /// The config is also filled from a map or a file (`extend`,
     /// `from_iter`, `set` with a non-literal key).
     opaque: bool,
+    /// `.create()` is called on it here: the config is complete.
+    creates: bool,
 }
 
 impl<'ast> Visit<'ast> for KafkaConfig {
@@ -519,6 +523,9 @@ impl<'ast> Visit<'ast> for KafkaConfig {
         }
         if matches!(method.as_str(), "extend" | "set_all") {
             self.opaque = true;
+        }
+        if matches!(method.as_str(), "create" | "create_with_context") {
+            self.creates = true;
         }
         syn::visit::visit_expr_method_call(self, call);
     }
