@@ -142,6 +142,9 @@ fn clean(text: &str) -> String {
         .map(|c| match c {
             ';' => ',',
             '#' => 'n',
+            // Mermaid reads `<br>` and friends as HTML in labels.
+            '<' => '(',
+            '>' => ')',
             '\n' => ' ',
             other => other,
         })
