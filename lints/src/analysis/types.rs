@@ -53,7 +53,8 @@ impl TypeInfo {
     /// causation, trace or session id is shared by many messages, so it
     /// does not count; any other `..._id`, `id`, `key`-like or `Uuid` field
     /// does (an `order_id` on `OrderPlaced` identifies that event), as does
-    /// a flattened metadata or header field that may carry one.
+    /// a flattened metadata or header field that may carry one, and a
+    /// version or sequence number (with the entity's key, it names the event).
     pub fn has_id(&self) -> bool {
         self.fields.iter().any(|field| {
             let ty = field.ty.as_str();
@@ -72,8 +73,15 @@ impl TypeInfo {
             let carries = ["Meta", "Header", "Envelope", "Context"]
                 .iter()
                 .any(|part| ty.contains(part));
-            let shared = is_shared_id(&field.name.trim_start_matches("r#").to_ascii_lowercase());
-            !shared && (is_id_name(&field.name) || id_typed || carries)
+            let name = field.name.trim_start_matches("r#").to_ascii_lowercase();
+            let shared = is_shared_id(&name);
+            // An entity's version or sequence number, with the entity's
+            // key, identifies the event too (`sku` + `version`).
+            let versioned = matches!(
+                name.as_str(),
+                "version" | "sequence" | "sequence_number" | "seq" | "revision"
+            );
+            !shared && (is_id_name(&field.name) || id_typed || carries || versioned)
         })
     }
 }
