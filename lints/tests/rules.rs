@@ -228,3 +228,32 @@ fn unknown_wrapper_keys_are_rejected() {
         .expect_err("unknown key");
     assert!(error.to_string().contains("publishes"), "{error}");
 }
+
+/// The rustc-style text a user sees for each fixture, through the real
+/// binary: reviewing a rule change means reading this diff too.
+#[test]
+fn fixtures_render_as_users_see_them() {
+    for rule in RULES {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_eda-lint"))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .args([
+                "check",
+                &format!("tests/fixtures/{}.rs", rule.name),
+                "--select",
+                rule.name,
+                "--color",
+                "never",
+            ])
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("the eda-lint binary runs");
+        assert_eq!(
+            output.status.code(),
+            Some(1),
+            "{}: findings exit with 1",
+            rule.name
+        );
+        let text = String::from_utf8(output.stdout).expect("the text output is UTF-8");
+        insta::assert_snapshot!(format!("text-{}", rule.name), text);
+    }
+}
