@@ -68,8 +68,8 @@ declare_rule! {
     ///
     /// ## Known limitations
     /// An rdkafka config is read where it is built with `ClientConfig::new()`
-    /// and literal `set` calls; a config loaded from a file or a map is not
-    /// judged. A consumer whose auto-commit is switched off somewhere else
+    /// and literal `set` calls, and counts as a consumer's when it sets a
+    /// `group.id`; a config loaded from a file or a map is not judged. A consumer whose auto-commit is switched off somewhere else
     /// in the same file is trusted. rumqttc is reported only when the file
     /// subscribes with QoS 1 or 2.
     ///
@@ -247,7 +247,9 @@ impl Finder<'_, '_> {
         let mut config = KafkaConfig::default();
         config.visit_block(block);
         let Some(origin) = config.origin else { return };
-        let consumer = config.settings.contains_key("group.id") || config.mentions_consumer;
+        // Without a `group.id` there is no group to commit offsets to (an
+        // `assign()`-only reader), so auto-commit does not apply.
+        let consumer = config.settings.contains_key("group.id");
         // A config created here is judged on its own; one handed back to a
         // caller may get its auto-commit setting elsewhere in the file.
         if !consumer || config.opaque || (self.file.auto_commit_off && !config.creates) {
@@ -472,8 +474,6 @@ struct KafkaConfig {
     /// key -> literal value (`None` when the value is not a literal).
     settings: BTreeMap<String, Option<String>>,
     auto_commit_region: Option<Region>,
-    /// `StreamConsumer` / `BaseConsumer` appear in the function.
-    mentions_consumer: bool,
     /// The config is also filled from a map or a file (`extend`,
     /// `from_iter`, `set` with a non-literal key).
     opaque: bool,
@@ -528,17 +528,6 @@ impl<'ast> Visit<'ast> for KafkaConfig {
             self.creates = true;
         }
         syn::visit::visit_expr_method_call(self, call);
-    }
-
-    fn visit_path(&mut self, path: &'ast syn::Path) {
-        if path
-            .segments
-            .iter()
-            .any(|s| s.ident == "StreamConsumer" || s.ident == "BaseConsumer")
-        {
-            self.mentions_consumer = true;
-        }
-        syn::visit::visit_path(self, path);
     }
 
     fn visit_macro(&mut self, mac: &'ast syn::Macro) {
