@@ -96,7 +96,7 @@ pub struct CheckOptions {
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
     /// Record every current finding in FILE (then report only what a baseline cannot hide).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "baseline")]
     pub write_baseline: Option<PathBuf>,
     /// Exit 0 even when there are findings (errors still exit 2).
     #[arg(long)]

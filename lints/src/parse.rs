@@ -130,16 +130,23 @@ const ITEM_STARTS: &[&str] = &[
     "macro_rules",
 ];
 
-/// Skips at least one token tree, then every token tree up to the next one
-/// that could start an item. Returns the first and last skipped lines.
+/// Skips the item that failed to parse: its attributes, then token trees up
+/// to and including the first top-level `{...}` block or `;` (where an item
+/// ends), or up to a keyword that starts the next item, whichever comes
+/// first. Skipping whole items means one broken item gives one diagnostic,
+/// not one for its attributes and another for its body. Returns the first
+/// and last skipped lines.
 fn skip_to_next_item(input: ParseStream<'_>) -> (usize, usize) {
     let mut first: Option<Position> = None;
     let mut last: Option<Position> = None;
     let _ = input.step(|cursor| {
         let mut rest = *cursor;
         let mut skipped_any = false;
+        // While only attributes were skipped, an item keyword is still part
+        // of the same broken item.
+        let mut only_attributes = true;
         while let Some((tree, next)) = rest.token_tree() {
-            if skipped_any && starts_item(&tree, next) {
+            if skipped_any && !only_attributes && starts_item(&tree, next) {
                 break;
             }
             let region = Region::from_span(tree.span());
@@ -147,6 +154,13 @@ fn skip_to_next_item(input: ParseStream<'_>) -> (usize, usize) {
             last = Some(region.end);
             rest = next;
             skipped_any = true;
+            match &tree {
+                TokenTree::Group(group) if group.delimiter() == Delimiter::Brace => break,
+                TokenTree::Punct(punct) if punct.as_char() == ';' => break,
+                TokenTree::Punct(punct) if punct.as_char() == '#' => {}
+                TokenTree::Group(group) if group.delimiter() == Delimiter::Bracket => {}
+                _ => only_attributes = false,
+            }
         }
         Ok(((), rest))
     });
@@ -291,6 +305,17 @@ mod tests {
         assert_eq!(names, ["a", "S", "T"]);
         assert_eq!(parsed.failures.len(), 1);
         assert_eq!(parsed.failures[0].skipped_lines, (2, 2));
+    }
+
+    #[test]
+    fn a_broken_item_with_attributes_is_one_failure() {
+        let parsed = parse(
+            "#[test]\n#[cfg(x)]\nfn broken() {\n    impl !Trait {}\n}\nfn after() {}\nstray tokens here\nfn last() {}\n",
+        );
+        assert_eq!(parsed.failures.len(), 2);
+        assert_eq!(parsed.failures[0].skipped_lines, (1, 5));
+        assert_eq!(parsed.failures[1].skipped_lines, (7, 7));
+        assert_eq!(parsed.items.len(), 2);
     }
 
     #[test]

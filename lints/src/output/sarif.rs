@@ -79,7 +79,8 @@ pub fn render(entries: &[Entry<'_>], context: &Context<'_>) -> String {
             "originalUriBaseIds": { "%SRCROOT%": { "uri": root } },
             "columnKind": "unicodeCodePoints",
             "invocations": [{
-                "executionSuccessful": true,
+                // False when some file could not be analysed at all.
+                "executionSuccessful": !context.report.reports().any(|r| r.is_fatal()),
                 "toolExecutionNotifications": notifications,
             }],
             "results": results,
