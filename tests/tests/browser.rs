@@ -8,6 +8,7 @@
 //!   the choices, typing the short answers) ends in "You answered N/N";
 //! - search finds a known term and links to the chapter that teaches it, and
 //!   its results quote prose, not diagram source;
+//! - choosing a dark theme redraws the diagrams in dark colours;
 //! - no page logs an error to the console (a failed script, a 404, ...);
 //! - the front page leads to the first chapter.
 //!
@@ -389,6 +390,52 @@ fn take_quiz(browser: &mut Browser, page: &Page, index: usize) -> Result<(), Str
     Ok(())
 }
 
+/// Switches a page with diagrams to a dark theme, as a reader would with
+/// the theme menu: the page reloads (mermaid has no live theme switch) and
+/// the diagrams are drawn again in dark colours. The theme is then set back.
+fn check_dark_theme(
+    browser: &mut Browser,
+    page: &Page,
+    url: &str,
+    diagrams: usize,
+) -> Result<(), String> {
+    open(browser, page, url)?;
+    let drawn = format!("document.querySelectorAll('pre.mermaid > svg').length === {diagrams}");
+    browser.wait_for(page, &drawn, "diagrams drawn in the light theme")?;
+    browser.evaluate(
+        page,
+        "window.beforeTheThemeChange = true;\
+         document.getElementById('mdbook-theme-toggle').click();\
+         document.getElementById('mdbook-theme-navy').click(), true",
+    )?;
+    let result = browser.wait_for(
+        page,
+        &format!(
+            "window.beforeTheThemeChange === undefined && document.readyState === 'complete' \
+             && document.documentElement.classList.contains('navy') && {drawn} \
+             && document.querySelector('pre.mermaid > svg').innerHTML.toLowerCase().includes('#1f2020')"
+        ),
+        "after choosing Navy, the page reloads and the diagrams use mermaid's dark theme",
+    );
+    // Back to light; that reloads the page too: wait for it, or the reload
+    // would cancel the next navigation.
+    browser.evaluate(
+        page,
+        "window.beforeTheThemeChange = true;\
+         document.getElementById('mdbook-theme-toggle').click();\
+         document.getElementById('mdbook-theme-light').click(), true",
+    )?;
+    browser.wait_for(
+        page,
+        &format!(
+            "window.beforeTheThemeChange === undefined && document.readyState === 'complete' \
+             && document.documentElement.classList.contains('light') && {drawn}"
+        ),
+        "back to the light theme",
+    )?;
+    result
+}
+
 /// Opens the search bar, types `SEARCH_TERM` key by key, reads the results.
 fn check_search(
     browser: &mut Browser,
@@ -569,6 +616,14 @@ fn the_book_works_in_a_real_browser() {
             }
         }
         failures.extend(errors_in(&browser.take_events(), &chapter.path));
+    }
+
+    if let Some(with_diagrams) = chapters.iter().find(|chapter| chapter.diagrams > 0) {
+        let url = format!("{base_url}{}", with_diagrams.path);
+        if let Err(error) = check_dark_theme(&mut browser, &page, &url, with_diagrams.diagrams) {
+            failures.push(error);
+        }
+        failures.extend(errors_in(&browser.take_events(), "dark theme"));
     }
 
     let search_start = &chapters[0].path;

@@ -211,16 +211,27 @@ impl Browser {
     /// than for a time; the deadline only turns a hang into a failure.
     pub fn wait_for(&mut self, page: &Page, condition: &str, what: &str) -> Result<(), String> {
         let deadline = Instant::now() + ANSWER_TIMEOUT;
+        let mut last_error = String::new();
         loop {
-            if self.evaluate(page, condition)? == Value::Bool(true) {
-                return Ok(());
+            // While the page navigates, evaluating fails ("Inspected target
+            // navigated", a half-built document): that is "not yet", not a
+            // failure. The last such error is reported if time runs out.
+            match self.evaluate(page, condition) {
+                Ok(Value::Bool(true)) => return Ok(()),
+                Ok(_) => last_error.clear(),
+                Err(error) => last_error = error,
             }
             if Instant::now() > deadline {
                 let at = self
                     .evaluate(page, "`${location.href} (${document.readyState})`")
                     .unwrap_or_else(Value::String);
+                let last_error = if last_error.is_empty() {
+                    String::new()
+                } else {
+                    format!("; last error: {last_error}")
+                };
                 return Err(format!(
-                    "{what}: still not true after 60 s, at {at}: {condition}{}",
+                    "{what}: still not true after 60 s, at {at}: {condition}{last_error}{}",
                     self.unfinished_requests()
                 ));
             }
