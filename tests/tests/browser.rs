@@ -582,7 +582,7 @@ fn the_book_works_in_a_real_browser() {
             browser.wait_for(
                 &page,
                 "location.pathname !== '/' && document.readyState === 'complete' \
-             && document.querySelector('#mdbook-content main h1') !== null",
+                 && document.querySelector('#mdbook-content main h1') !== null",
                 "the front page leads to the first chapter",
             )
         });
