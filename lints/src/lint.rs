@@ -100,6 +100,9 @@ pub fn lint_source(path: &Path, source: &str, config: &Config) -> FileReport {
     for failure in &parsed.failures {
         report.diagnostics.push(parse_failure(failure));
     }
+    // A suppression can only be judged unused if the whole file was read:
+    // its finding may sit in the part that did not parse.
+    let complete = report.diagnostics.is_empty();
 
     let rules = config.rules_for(path);
     let context = FileContext {
@@ -149,7 +152,9 @@ pub fn lint_source(path: &Path, source: &str, config: &Config) -> FileReport {
         rules.iter().any(|rule| rule.name == name)
             || (diagnostics::by_name(name).is_some() && config.reports(name, path))
     };
-    hygiene.extend(suppressions.unused(&ran));
+    if complete {
+        hygiene.extend(suppressions.unused(&ran));
+    }
     hygiene.retain(|diagnostic| config.reports(diagnostic.rule, path));
     report.diagnostics.extend(hygiene);
     report.diagnostics.sort_by(report::order);

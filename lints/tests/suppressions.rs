@@ -81,6 +81,13 @@ fn an_allow_of_a_rule_that_did_not_run_is_not_judged() {
 }
 
 #[test]
+fn an_allow_in_a_file_that_did_not_fully_parse_is_not_judged_unused() {
+    // Its finding may be in the part that could not be read.
+    let text = "// eda-lint: allow-file(local-time) -- legacy\nfn broken(x: ) { let t = chrono::Local::now(); }\n";
+    assert_eq!(rules(&lint(text)), [(2, "parse-error")]);
+}
+
+#[test]
 fn a_suppression_in_a_string_is_not_a_suppression() {
     let text = format!(
         "{STAMP}pub fn make() -> Event {{\n    let _doc = \"// eda-lint: allow(local-time) -- no\";\n    Event {{ at: Local::now().to_rfc3339() }}\n}}\n"
