@@ -190,7 +190,10 @@ fn precision_and_recall_stay_above_the_targets() {
                 }
             }
         }
-        print_table(&format!("batch {batch} ({} files)", files.len()), &batch_counts);
+        print_table(
+            &format!("batch {batch} ({} files)", files.len()),
+            &batch_counts,
+        );
     }
 
     let overall = print_table("all batches", &per_rule);

@@ -180,7 +180,20 @@ fn recognized(op: Op, api: &'static str, confidence: Confidence) -> Option<Recog
 
 /// Roots of the arguments, as the message identity of a settle call.
 fn message_of(args: &[&Expr]) -> BTreeSet<String> {
-    args.iter().filter_map(|arg| root_ident(arg)).collect()
+    fn roots(expr: &Expr, out: &mut BTreeSet<String>) {
+        match expr {
+            // `xack(key, group, &[&entry.id])`: the ids of a slice.
+            Expr::Array(array) => array.elems.iter().for_each(|elem| roots(elem, out)),
+            Expr::Reference(inner) => roots(&inner.expr, out),
+            Expr::Paren(inner) => roots(&inner.expr, out),
+            _ => out.extend(root_ident(expr)),
+        }
+    }
+    let mut out = BTreeSet::new();
+    for arg in args {
+        roots(arg, &mut out);
+    }
+    out
 }
 
 /// The receiver of the segment as lowercase text, without spaces:

@@ -15,6 +15,9 @@ pub struct Segment<'a> {
     pub args: Vec<&'a Expr>,
     /// The method call expression itself (from its receiver to its `)`).
     pub expr: &'a syn::ExprMethodCall,
+    /// The call's future is awaited right away (`.insert(row).await`): it
+    /// does I/O, whatever its name suggests.
+    pub awaited: bool,
 }
 
 /// A receiver and the method calls made on it, innermost first.
@@ -30,6 +33,7 @@ impl<'a> Chain<'a> {
     pub fn of(expr: &'a Expr) -> Chain<'a> {
         let mut segments = Vec::new();
         let mut current = expr;
+        let mut awaited = false;
         loop {
             match current {
                 Expr::MethodCall(call) => {
@@ -37,10 +41,15 @@ impl<'a> Chain<'a> {
                         method: call.method.to_string(),
                         args: call.args.iter().collect(),
                         expr: call,
+                        awaited,
                     });
+                    awaited = false;
                     current = &call.receiver;
                 }
-                Expr::Await(inner) => current = &inner.base,
+                Expr::Await(inner) => {
+                    awaited = true;
+                    current = &inner.base;
+                }
                 Expr::Try(inner) => current = &inner.expr,
                 Expr::Paren(inner) => current = &inner.expr,
                 Expr::Group(inner) => current = &inner.expr,
@@ -184,6 +193,10 @@ fn is_keyword(name: &str) -> bool {
 
 /// The names a pattern binds.
 pub fn pattern_names(pat: &syn::Pat) -> Vec<String> {
+    // `let _: usize = ..` binds nothing: the type is not a name.
+    if let syn::Pat::Type(typed) = pat {
+        return pattern_names(&typed.pat);
+    }
     let mut out = std::collections::BTreeSet::new();
     // Bindings in patterns are lowercase identifiers; enum variants and
     // types are capitalised, so the same scan works.

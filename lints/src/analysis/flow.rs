@@ -52,7 +52,8 @@ pub enum EventKind {
     /// A call a rule cares about.
     Op(Recognized),
     /// Any other call: a candidate "work" call if it reads the message.
-    Call { name: String },
+    /// `awaited`: its future is awaited at once, so it does I/O.
+    Call { name: String, awaited: bool },
     /// `let names = <expr reading from>`, a pattern, a parameter.
     Bind {
         names: Vec<String>,
@@ -221,6 +222,8 @@ struct Walker<'k, 'a> {
     loops: Vec<u32>,
     next_id: u32,
     depth: usize,
+    /// The method chain about to be walked is awaited (`x.insert(r).await`).
+    await_next: bool,
 }
 
 impl<'k, 'a> Walker<'k, 'a> {
@@ -240,6 +243,7 @@ impl<'k, 'a> Walker<'k, 'a> {
             loops: Vec::new(),
             next_id: 0,
             depth: 0,
+            await_next: false,
         }
     }
 
@@ -389,7 +393,14 @@ impl<'k, 'a> Walker<'k, 'a> {
                 BTreeSet::new()
             }
             Expr::MethodCall(_) => self.method_chain(expr),
-            Expr::Call(call) => self.call(call),
+            Expr::Await(inner) if matches!(&*inner.base, Expr::MethodCall(_)) => {
+                self.await_next = true;
+                self.expr(&inner.base)
+            }
+            Expr::Call(call) => match desugar_trait_call(call) {
+                Some(method_call) => self.method_chain(&method_call),
+                None => self.call(call),
+            },
             Expr::Macro(mac) => self.mac(&mac.mac),
             Expr::Block(block) => self.block(&block.block),
             Expr::Unsafe(block) => self.block(&block.block),
@@ -490,6 +501,7 @@ impl<'k, 'a> Walker<'k, 'a> {
     }
 
     fn method_chain(&mut self, expr: &Expr) -> BTreeSet<String> {
+        let tail_awaited = std::mem::take(&mut self.await_next);
         let chain = Chain::of(expr);
         let mut reads = self.expr(chain.root);
         let mut receiver_reads = reads.clone();
@@ -530,6 +542,8 @@ impl<'k, 'a> Walker<'k, 'a> {
                 None => self.push(
                     EventKind::Call {
                         name: segment.method.clone(),
+                        awaited: segment.awaited
+                            || (tail_awaited && index + 1 == chain.segments.len()),
                     },
                     region,
                     call_reads.clone(),
@@ -594,7 +608,12 @@ impl<'k, 'a> Walker<'k, 'a> {
             } else {
                 self.expr(arg)
             };
-            reads.extend(arg_reads);
+            // A closure or an async block handed to a call
+            // (`Box::pin(async move { .. })`) runs later, on its own: the
+            // call does not read what the block reads.
+            if !matches!(arg, Expr::Closure(_) | Expr::Async(_)) {
+                reads.extend(arg_reads);
+            }
         }
         let name = match &*call.func {
             Expr::Path(path) => path
@@ -615,7 +634,10 @@ impl<'k, 'a> Walker<'k, 'a> {
         };
         let kind = match recognized {
             Some(recognized) => EventKind::Op(recognized),
-            None => EventKind::Call { name },
+            None => EventKind::Call {
+                name,
+                awaited: false,
+            },
         };
         self.push(kind, region, reads.clone());
         reads
@@ -670,6 +692,58 @@ impl<'k, 'a> Walker<'k, 'a> {
         }
         reads
     }
+}
+
+/// Traits whose methods are called in the fully qualified form
+/// (`AsyncCommands::xadd(&mut con, ..)`, `Consumer::commit_message(&c, ..)`)
+/// often enough to matter; besides these, any trait named `...Commands` or
+/// `...Ext`.
+const CALLED_TRAITS: &[&str] = &[
+    "Consumer",
+    "Producer",
+    "ConnectionLike",
+    "ActiveModelTrait",
+    "EntityTrait",
+    "ConnectionTrait",
+    "TransactionTrait",
+    "Executor",
+];
+
+/// `Trait::method(receiver, args..)` read as `receiver.method(args..)`, so
+/// that the fully qualified form of a broker or database call is
+/// recognised like the method form. Only for the traits above: a path like
+/// `Message::new(x)` is a constructor, not a method of `x`.
+fn desugar_trait_call(call: &syn::ExprCall) -> Option<Expr> {
+    let Expr::Path(func) = &*call.func else {
+        return None;
+    };
+    let segments: Vec<&syn::PathSegment> = func.path.segments.iter().collect();
+    let [.., owner, method] = segments.as_slice() else {
+        return None;
+    };
+    let owner_name = owner.ident.to_string();
+    let is_trait = CALLED_TRAITS.contains(&owner_name.as_str())
+        || (owner_name.len() > "Commands".len() && owner_name.ends_with("Commands"))
+        || owner_name == "Commands"
+        || (owner_name.len() > 3 && owner_name.ends_with("Ext"));
+    let method_name = method.ident.to_string();
+    if !is_trait
+        || func.qself.is_some()
+        || matches!(method_name.as_str(), "new" | "default" | "from" | "builder")
+    {
+        return None;
+    }
+    let mut args = call.args.iter();
+    let receiver = args.next()?.clone();
+    Some(Expr::MethodCall(syn::ExprMethodCall {
+        attrs: call.attrs.clone(),
+        receiver: Box::new(receiver),
+        dot_token: Default::default(),
+        method: method.ident.clone(),
+        turbofish: None,
+        paren_token: call.paren_token,
+        args: args.cloned().collect(),
+    }))
 }
 
 /// Methods that put their arguments into their receiver.

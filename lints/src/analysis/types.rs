@@ -38,6 +38,15 @@ pub enum MessageKind {
     Configured,
     /// Named `...Event`, `...Command`, `...Message`, `...Envelope`...
     Named,
+    /// Named for something that happened, in the past tense:
+    /// `OrderPlaced`, `PaymentCaptured`, `InvoiceSent`. That is how domain
+    /// events are named, and other serialized types (requests, responses,
+    /// rows, settings) almost never are.
+    PastTense,
+    /// None of the above, but it has a field that only a message has
+    /// (`event_id`, `message_id`, `command_id`): it is a message whatever
+    /// its name. (It has an id, so only `local-time` looks at it.)
+    Identified,
 }
 
 #[derive(Debug, Clone)]
@@ -95,6 +104,120 @@ const MESSAGE_SUFFIXES: &[&str] = &[
     "Envelope",
     "Notification",
 ];
+
+/// Words that end in `-ed` but do not name something that happened, or
+/// that qualify a type rather than report an event (`LinkShared` is an
+/// event; `ConfigShared` is rare next to `Shared` alone, but adjectives like
+/// these are how non-event types end when they do).
+const NOT_PARTICIPLES: &[&str] = &[
+    "Embed",
+    "Speed",
+    "Breed",
+    "Greed",
+    "Tweed",
+    "Creed",
+    "Proceed",
+    "Exceed",
+    "Succeed",
+    "Indeed",
+    "Hundred",
+    "Kindred",
+    "Sacred",
+    "Wicked",
+    "Naked",
+    "Detailed",
+    "Limited",
+    "Nested",
+    "Mixed",
+    "Fixed",
+    "Advanced",
+    "Extended",
+    "Compressed",
+    "Encrypted",
+    "Signed",
+    "Unsigned",
+    "Typed",
+    "Tagged",
+    "Keyed",
+    "Timed",
+    "Cached",
+    "Combined",
+    "Parsed",
+    "Serialized",
+    "Normalized",
+    "Flattened",
+    "Localized",
+    "Scoped",
+    "Bounded",
+    "Based",
+    "Weighted",
+    "Paginated",
+    "Embedded",
+    "Seeded",
+    "Boxed",
+    "Pinned",
+    "Owned",
+    "Borrowed",
+    "Shared",
+    "Managed",
+    "Unmanaged",
+    "Required",
+    "Optional",
+    "Deprecated",
+    "Detached",
+];
+
+/// Past participles that do not end in `-ed`, as event names use them.
+const IRREGULAR_PARTICIPLES: &[&str] = &[
+    "Sent",
+    "Paid",
+    "Built",
+    "Made",
+    "Sold",
+    "Held",
+    "Lost",
+    "Won",
+    "Begun",
+    "Drawn",
+    "Given",
+    "Taken",
+    "Written",
+    "Chosen",
+    "Frozen",
+    "Hidden",
+    "Spent",
+    "Split",
+    "Withdrawn",
+    "Undone",
+];
+
+/// `OrderPlaced`, `InvoiceSent`: at least two words, the last a past
+/// participle.
+fn past_tense(name: &str) -> bool {
+    let words: Vec<&str> = {
+        let mut words = Vec::new();
+        let mut start = 0;
+        for (index, c) in name.char_indices().skip(1) {
+            if c.is_ascii_uppercase() {
+                words.push(&name[start..index]);
+                start = index;
+            }
+        }
+        words.push(&name[start..]);
+        words
+    };
+    let [.., before, last] = words.as_slice() else {
+        return false;
+    };
+    // `IOError`-style runs of capitals are acronyms, not words.
+    if before.len() < 2 || !last.starts_with(|c: char| c.is_ascii_uppercase()) {
+        return false;
+    }
+    if NOT_PARTICIPLES.contains(last) {
+        return false;
+    }
+    (last.len() >= 5 && last.ends_with("ed")) || IRREGULAR_PARTICIPLES.contains(last)
+}
 
 /// The structs and enums of the file (including those in inline modules).
 pub fn types(items: &[syn::Item], _imports: &Imports, user: &UserApis) -> Vec<TypeInfo> {
@@ -189,6 +312,15 @@ fn info(
         Some(MessageKind::Configured)
     } else if MESSAGE_SUFFIXES.iter().any(|suffix| name.ends_with(suffix)) {
         Some(MessageKind::Named)
+    } else if past_tense(&name) {
+        Some(MessageKind::PastTense)
+    } else if fields.iter().any(|field| {
+        matches!(
+            field.name.trim_start_matches("r#"),
+            "event_id" | "message_id" | "msg_id" | "command_id" | "idempotency_key"
+        )
+    }) {
+        Some(MessageKind::Identified)
     } else {
         None
     };

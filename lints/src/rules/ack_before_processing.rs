@@ -60,7 +60,9 @@ declare_rule! {
     /// The rule follows the message through `let` bindings and patterns in
     /// one function; work done by a function that receives only an
     /// unrelated value is not seen unless it publishes or writes to a
-    /// database in the same function. Without types, `ack` on a value that
+    /// database in the same function. Calls in the fully qualified form
+    /// (`AsyncCommands::xack(con, ..)`) are read like method calls for the
+    /// broker and database traits the rule knows. Without types, `ack` on a value that
     /// is not a broker message is taken for one (lower confidence when the
     /// file uses no broker crate).
     ///
@@ -179,6 +181,10 @@ const NOT_WORK: &[&str] = &[
     "next",
 ];
 
+/// Names in [`NOT_WORK`] that do work when their future is awaited: an
+/// async `insert` or `append` writes to a store, a map's does not.
+const AWAITED_WORK: &[&str] = &["insert", "push", "extend", "append", "record", "from"];
+
 fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
     let analysis = FileAnalysis::of(ctx, user_apis(ctx));
     for flow in &analysis.flows {
@@ -247,19 +253,21 @@ fn first_work_after<'f>(
                 )),
                 _ => None,
             },
-            EventKind::Call { name } => {
+            EventKind::Call { name, awaited } => {
                 let reads_message = event.reads.iter().any(|name| derived.contains(name));
-                (reads_message && !NOT_WORK.contains(&name.as_str()) && !name.is_empty()).then(
-                    || {
-                        (
-                            event,
-                            Why {
-                                what: format!("`{name}` on the message"),
-                                sure: true,
-                            },
-                        )
-                    },
-                )
+                // `map.insert(k, v)` is bookkeeping; `store.insert(row).await`
+                // writes somewhere.
+                let io = *awaited && AWAITED_WORK.contains(&name.as_str());
+                let work = io || !NOT_WORK.contains(&name.as_str());
+                (reads_message && work && !name.is_empty()).then(|| {
+                    (
+                        event,
+                        Why {
+                            what: format!("`{name}` on the message"),
+                            sure: true,
+                        },
+                    )
+                })
             }
             EventKind::Bind { .. } => None,
         })

@@ -69,9 +69,12 @@ declare_rule! {
     /// ## Known limitations
     /// An rdkafka config is read where it is built with `ClientConfig::new()`
     /// and literal `set` calls, and counts as a consumer's when it sets a
-    /// `group.id`; a config loaded from a file or a map is not judged. A consumer whose auto-commit is switched off somewhere else
-    /// in the same file is trusted. rumqttc is reported only when the file
-    /// subscribes with QoS 1 or 2.
+    /// `group.id`; a config loaded from a file or a map is not judged. A
+    /// config built and created in one function is judged on its own; one
+    /// handed back to a caller is trusted when auto-commit is switched off
+    /// anywhere in the file. rumqttc is reported only when the file
+    /// subscribes with QoS 1 or 2, and `MqttOptions` are judged by the
+    /// function that builds them (or, when it returns them, by the file).
     ///
     /// ## Chapter
     /// Chapter 3, "You did not read the configuration": `configuration/index.html`.
@@ -109,6 +112,7 @@ fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
     let mut finder = Finder {
         imports: &analysis.imports,
         file: &file,
+        current_fn: None,
         out,
     };
     for item in ctx.items {
@@ -205,6 +209,9 @@ fn visit_macro_body<V: for<'x> Visit<'x>>(visitor: &mut V, mac: &syn::Macro) {
 struct Finder<'a, 'o> {
     imports: &'a Imports,
     file: &'a FileFacts,
+    /// The function being walked: its own settings, and whether it hands
+    /// an `MqttOptions` back to its caller (who may turn manual acks on).
+    current_fn: Option<(FileFacts, bool)>,
     out: &'o mut Vec<Finding>,
 }
 
@@ -283,15 +290,47 @@ impl Finder<'_, '_> {
     }
 }
 
+impl Finder<'_, '_> {
+    /// Walks one function with its own facts at hand.
+    fn in_fn(&mut self, sig: &syn::Signature, block: &syn::Block, walk: impl FnOnce(&mut Self)) {
+        self.kafka_config(block);
+        let mut facts = FileFacts::default();
+        facts.visit_block(block);
+        let hands_back_options = match &sig.output {
+            syn::ReturnType::Type(_, ty) => {
+                ty.to_token_stream().to_string().contains("MqttOptions")
+            }
+            syn::ReturnType::Default => false,
+        };
+        let outer = self.current_fn.replace((facts, hands_back_options));
+        walk(self);
+        self.current_fn = outer;
+    }
+
+    /// Whether the `MqttOptions` built at the call being visited get manual
+    /// acks: in the same function, or (for options handed back to a
+    /// caller) anywhere in the file.
+    fn mqtt_manual_acks(&self) -> bool {
+        match &self.current_fn {
+            Some((facts, hands_back)) => {
+                facts.manual_acks || (*hands_back && self.file.manual_acks)
+            }
+            None => self.file.manual_acks,
+        }
+    }
+}
+
 impl<'ast> Visit<'ast> for Finder<'_, '_> {
     fn visit_item_fn(&mut self, item: &'ast syn::ItemFn) {
-        self.kafka_config(&item.block);
-        syn::visit::visit_item_fn(self, item);
+        self.in_fn(&item.sig, &item.block, |this| {
+            syn::visit::visit_item_fn(this, item)
+        });
     }
 
     fn visit_impl_item_fn(&mut self, item: &'ast syn::ImplItemFn) {
-        self.kafka_config(&item.block);
-        syn::visit::visit_impl_item_fn(self, item);
+        self.in_fn(&item.sig, &item.block, |this| {
+            syn::visit::visit_impl_item_fn(this, item)
+        });
     }
 
     fn visit_expr_struct(&mut self, strukt: &'ast syn::ExprStruct) {
@@ -446,7 +485,7 @@ impl<'ast> Visit<'ast> for Finder<'_, '_> {
             && let Some(confidence) = self.names(&func.path, &["rumqttc"], "MqttOptions")
             && func.path.segments.last().is_some_and(|s| s.ident == "new")
             && self.file.subscribes_with_acks
-            && !self.file.manual_acks
+            && !self.mqtt_manual_acks()
         {
             self.report(
                 Region::from_span(call.span()),

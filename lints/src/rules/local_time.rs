@@ -70,8 +70,9 @@ declare_rule! {
     /// reported, and one formatted into a string with `format!` and then
     /// published is not. A type counts as a message when it derives
     /// `Serialize` and its name ends in `Event`, `Command`, `Message`,
-    /// `Envelope` or `Notification`, or when it is listed in the config's
-    /// `wrappers.event-types`.
+    /// `Envelope` or `Notification`, is in the past tense (`OrderPlaced`,
+    /// `InvoiceSent`), or has an `event_id` or `message_id` field, or when it
+    /// is listed in the config's `wrappers.event-types`.
     ///
     /// ## Chapter
     /// Chapter 10, "You accepted bad event formats": `event-formats/index.html`.
@@ -471,7 +472,15 @@ impl<'a> Walk<'a> {
             }
             Expr::Macro(mac) => self.mac(&mac.mac, use_),
             Expr::Binary(binary) => {
-                self.expr(&binary.left, Use::Neutral);
+                // `now + Duration::hours(1)` and `now - TimeDelta::days(1)`
+                // are still local times; a comparison or the difference of
+                // two times is not.
+                let shifted = match binary.op {
+                    syn::BinOp::Add(_) => true,
+                    syn::BinOp::Sub(_) => is_duration(&binary.right),
+                    _ => false,
+                };
+                self.expr(&binary.left, if shifted { use_ } else { Use::Neutral });
                 self.expr(&binary.right, Use::Neutral);
             }
             Expr::Reference(inner) => self.expr(&inner.expr, use_),
@@ -600,6 +609,31 @@ impl<'a> Walk<'a> {
                 | "latest"
                 | "unwrap_or_default"
                 | "ok"
+                // Shifted or rounded, a local time stays local.
+                | "checked_add"
+                | "checked_sub"
+                | "saturating_add"
+                | "saturating_sub"
+                | "checked_add_signed"
+                | "checked_sub_signed"
+                | "add"
+                | "with_hour"
+                | "with_minute"
+                | "with_second"
+                | "with_nanosecond"
+                | "with_day"
+                | "with_month"
+                | "with_year"
+                | "round"
+                | "trunc_subsecs"
+                | "round_subsecs"
+                | "start_of_day"
+                | "end_of_day"
+                | "replace_time"
+                | "replace_date"
+                | "replace_hour"
+                | "replace_minute"
+                | "replace_second"
         ) {
             use_
         } else {
@@ -778,6 +812,25 @@ fn declared_types(items: &[syn::Item]) -> BTreeMap<String, bool> {
         }
     }
     out
+}
+
+/// Whether `expr` is a span of time (`Duration::hours(1)`,
+/// `TimeDelta::days(2)`, `chrono::Duration::minutes(5)`, `1.hours()`):
+/// what a time minus it is still a time.
+fn is_duration(expr: &Expr) -> bool {
+    let text = quote::ToTokens::to_token_stream(expr).to_string();
+    [
+        "Duration",
+        "TimeDelta",
+        "Span",
+        "days",
+        "hours",
+        "minutes",
+        "seconds",
+        "weeks",
+    ]
+    .iter()
+    .any(|word| text.contains(word))
 }
 
 /// Methods after which the local zone no longer matters.

@@ -55,10 +55,13 @@ declare_rule! {
     /// function; one built by a helper or passed in as a parameter is not
     /// reported. An id inside the body of the message is not seen. Brokers
     /// with no client-set id (core NATS, MQTT, Pulsar, Google Pub/Sub) are
-    /// not reported. A type counts as a message when it derives `Serialize`,
-    /// its name ends in `Event`, `Command`, `Message`, `Envelope` or
-    /// `Notification`, and the file uses a broker client (or the type is in
-    /// the config's `wrappers.event-types`).
+    /// not reported. A type counts as a message when it derives `Serialize`
+    /// and either its name ends in `Event`, `Command`, `Message`, `Envelope`
+    /// or `Notification` and the file uses a broker client, or its name is
+    /// in the past tense (`OrderPlaced`, `InvoiceSent`: how domain events are
+    /// named, in whatever file declares them), or it is in the config's
+    /// `wrappers.event-types`. Any `..._id` field other than a correlation,
+    /// causation or similar shared id counts as the message's id.
     ///
     /// ## Chapter
     /// Chapter 4, "Delivery semantics and idempotency": `idempotency/index.html`.
@@ -138,15 +141,23 @@ fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
         if !info.serialized || info.wraps_only || info.has_id() || info.generic {
             continue;
         }
-        if kind == MessageKind::Named
-            && (!messaging || envelope || wrapped_with_id(info, &analysis.types))
+        // A past-tense name is an event's name even in a file that only
+        // declares the events (`events.rs` imports serde, not the broker);
+        // `...Message` and `...Event` also name chat and UI types, so they
+        // need a file that talks to a broker.
+        let inferred = matches!(kind, MessageKind::Named | MessageKind::PastTense);
+        if inferred
+            && ((kind == MessageKind::Named && !messaging)
+                || envelope
+                || wrapped_with_id(info, &analysis.types))
         {
             continue;
         }
         let confidence = match kind {
             MessageKind::Configured => Confidence::High,
-            MessageKind::Named if info.fields.is_empty() => continue,
-            MessageKind::Named => Confidence::Medium,
+            MessageKind::Identified => continue,
+            _ if info.fields.is_empty() => continue,
+            MessageKind::Named | MessageKind::PastTense => Confidence::Medium,
         };
         out.push(Finding {
             rule: RULE,

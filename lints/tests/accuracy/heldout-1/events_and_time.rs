@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 #[derive(Debug, Serialize, Deserialize)]
-pub struct PaymentCaptured { //~ missing-idempotency-key
+pub struct PaymentCaptured {
     pub order_id: String,
     pub amount_cents: i64,
     pub captured_at: DateTime<Utc>,

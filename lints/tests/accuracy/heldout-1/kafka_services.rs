@@ -27,10 +27,10 @@ pub struct EventForwarder {
 
 impl EventForwarder {
     pub fn new(bootstrap_servers: String, group_id: String) -> Self {
-        let consumer: StreamConsumer = ClientConfig::new() //~ auto-ack
+        let consumer: StreamConsumer = ClientConfig::new()
             .set("group.id", group_id)
             .set("bootstrap.servers", bootstrap_servers)
-            .set("enable.auto.commit", "true")
+            .set("enable.auto.commit", "true") //~ auto-ack
             .set("enable.partition.eof", "false")
             .create()
             .expect("consumer");

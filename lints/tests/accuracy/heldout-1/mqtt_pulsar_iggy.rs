@@ -98,10 +98,10 @@ pub async fn produce_jobs(pulsar: Pulsar<TokioExecutor>, jobs: Vec<TestData>) ->
 /// An iggy consumer group left on the default auto-commit.
 pub async fn iggy_consume(client: &IggyClient, store: &Store) -> Result<(), IggyError> {
     let mut consumer = client
-        .consumer_group("analytics", "app", "events")? //~ auto-ack
+        .consumer_group("analytics", "app", "events")?
         .polling_strategy(PollingStrategy::next())
         .batch_length(100)
-        .build();
+        .build(); //~ auto-ack
     consumer.init().await?;
     while let Some(message) = consumer.next().await {
         let message = message?;
