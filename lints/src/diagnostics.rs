@@ -49,7 +49,7 @@ pub static TOOL_DIAGNOSTICS: &[ToolDiagnostic] = &[
     },
     ToolDiagnostic {
         name: TOO_DEEPLY_NESTED,
-        summary: "a file nests brackets deeper than the parser can safely follow; it was not linted",
+        summary: "a file nests brackets, or chains operators in one expression, deeper than the parser can safely follow; it was not linted",
         severity: Severity::Error,
         unanalysed: true,
         fatal: true,

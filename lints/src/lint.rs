@@ -52,6 +52,18 @@ pub fn lint_source(path: &Path, source: &str, config: &Config) -> FileReport {
     // Most files hold no directive: skip the comment scan for them.
     let has_directives = text.contains(suppression::MARKER);
     let (comments, parsed) = match TokenStream::from_str(&text) {
+        Ok(tokens) if parse::longest_expression(&tokens) > parse::MAX_EXPRESSION_TOKENS => {
+            report.diagnostics.push(whole_file(
+                diagnostics::TOO_DEEPLY_NESTED,
+                format!(
+                    "an expression runs {} tokens without a `;`, a `,` or the end of a block, more than the {} this linter parses safely; the file was not linted",
+                    parse::longest_expression(&tokens),
+                    parse::MAX_EXPRESSION_TOKENS
+                ),
+                "generated code is best excluded with `exclude` in the config",
+            ));
+            return report;
+        }
         Ok(tokens) => (
             if has_directives {
                 suppression::line_comments(&tokens, &text)

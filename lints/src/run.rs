@@ -28,9 +28,11 @@ use crate::source::invalid_utf8_position;
 use crate::walk;
 
 /// The stack of each worker thread. syn needs about 1.3 KiB per nesting
-/// level in release builds and several times that in debug builds;
-/// [`crate::parse::MAX_NESTING`] levels fit with a wide margin.
-pub const STACK_SIZE: usize = 512 * 1024 * 1024;
+/// level in release builds and several times that in debug builds, and the
+/// costliest shapes far more (see [`crate::parse::MAX_EXPRESSION_TOKENS`]);
+/// [`crate::parse::MAX_NESTING`] brackets and that many chained tokens fit
+/// with a margin. It is only reserved address space until touched.
+pub const STACK_SIZE: usize = 1024 * 1024 * 1024;
 
 /// Files larger than this are not read: no hand-written Rust file is, and
 /// generated ones belong in `exclude`.

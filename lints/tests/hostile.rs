@@ -76,12 +76,59 @@ fn nesting_just_under_the_guard_is_parsed_on_the_big_stack() {
 }
 
 #[test]
-fn a_twenty_thousand_term_expression_without_brackets_is_linted() {
+fn a_four_thousand_term_expression_without_brackets_is_linted() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let text = format!("fn f() -> u32 {{ 1{} }}\n", " + 1".repeat(20_000));
+    let text = format!("fn f() -> u32 {{ 1{} }}\n", " + 1".repeat(4_000));
     write(dir.path(), "long.rs", text);
     let (code, out) = concise(dir.path());
     assert_eq!(code, 0, "{out}");
+}
+
+#[test]
+fn generated_items_without_semicolons_are_not_mistaken_for_one_deep_expression() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let text = "#[repr(C)]\npub struct S { pub a: u32 }\nimpl Copy for S {}\nimpl Clone for S { fn clone(&self) -> Self { *self } }\n".repeat(3_000);
+    write(dir.path(), "bindings.rs", text);
+    let (code, out) = concise(dir.path());
+    assert_eq!(code, 0, "{out}");
+}
+
+#[test]
+fn twenty_thousand_levels_of_any_unbracketed_shape_are_refused_not_a_stack_overflow() {
+    // Each builds a tree 20 000 deep without a single bracket.
+    let shapes = [
+        (
+            "not.rs",
+            format!("fn f() -> bool {{ {}true }}\n", "!".repeat(20_000)),
+        ),
+        ("refs.rs", format!("type T = {}u8;\n", "&".repeat(20_000))),
+        (
+            "sum.rs",
+            format!("fn f() -> u32 {{ 1{} }}\n", " + 1".repeat(20_000)),
+        ),
+        (
+            "try.rs",
+            format!("fn f() -> Option<u8> {{ x{} }}\n", "?".repeat(20_000)),
+        ),
+        (
+            "million.rs",
+            format!("fn f() -> bool {{ {}true }}\n", "!".repeat(1_000_000)),
+        ),
+    ];
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (name, text) in &shapes {
+        write(dir.path(), name, text);
+    }
+    let (code, out) = concise(dir.path());
+    assert_eq!(code, 2, "{out}");
+    for (name, _) in &shapes {
+        assert!(
+            out.contains(&format!(
+                "{name}:1:1: error[too-deeply-nested] an expression runs"
+            )),
+            "{out}"
+        );
+    }
 }
 
 #[test]
@@ -232,7 +279,12 @@ fn a_huge_file_is_refused_not_read() {
     file.set_len(40 * 1024 * 1024).expect("set length");
     let (code, out) = concise(dir.path());
     assert_eq!(code, 2, "{out}");
-    assert!(out.contains("huge.rs:1:1: error[io-error] is 40 MiB, larger than the 32 MiB eda-lint reads"), "{out}");
+    assert!(
+        out.contains(
+            "huge.rs:1:1: error[io-error] is 40 MiB, larger than the 32 MiB eda-lint reads"
+        ),
+        "{out}"
+    );
 }
 
 #[test]
