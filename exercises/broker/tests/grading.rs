@@ -227,6 +227,32 @@ async fn spins_with_awaits(ctx: ServiceCtx) -> Result<(), BrokerError> {
     }
 }
 
+async fn yields_forever(ctx: ServiceCtx) -> Result<(), BrokerError> {
+    let delivery = ctx.receive("orders").await?;
+    // "Wait until it is processed", by yielding: the flag can never change,
+    // and the clock cannot move while this task is always ready to run.
+    while std::hint::black_box(delivery.delivery_count) > 0 {
+        tokio::task::yield_now().await;
+    }
+    ctx.complete(&delivery).await
+}
+
+async fn polls_a_flag_every_millisecond(ctx: ServiceCtx) -> Result<(), BrokerError> {
+    let delivery = ctx.receive("orders").await?;
+    // Time moves here, a millisecond at a time, for nothing.
+    while std::hint::black_box(delivery.delivery_count) > 0 {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    ctx.complete(&delivery).await
+}
+
+async fn panics_in_a_spawned_task(ctx: ServiceCtx) -> Result<(), BrokerError> {
+    let delivery = ctx.receive("orders").await?;
+    ctx.spawn(async { panic!("the audit task failed") });
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    ctx.complete(&delivery).await
+}
+
 fn any_check<F, Fut>(consumer: F) -> Check
 where
     F: Fn(ServiceCtx) -> Fut + Send + Sync + 'static,
@@ -291,6 +317,68 @@ fn code_that_loops_forever_with_awaits_gets_a_clear_report_quickly() {
     );
     assert!(!report.passed);
     assert!(report.text.contains("the run made more than 20000 operations (the last by `consumer`): a loop that never waits"), "{}", report.text);
+}
+
+#[test]
+fn code_that_yields_forever_gets_a_clear_report_quickly() {
+    let started = Instant::now();
+    let report = any_check(yields_forever).run_with(None, None);
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(!report.passed);
+    assert!(
+        report.text.contains(
+            "service `consumer` woke up more than 100000 times without a single broker, store or downstream operation"
+        ),
+        "{}",
+        report.text
+    );
+}
+
+#[test]
+fn code_that_polls_with_tiny_sleeps_forever_gets_a_clear_report_quickly() {
+    let started = Instant::now();
+    let report = any_check(polls_a_flag_every_millisecond).run_with(None, None);
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(!report.passed);
+    assert!(
+        report.text.contains("woke up more than 100000 times"),
+        "{}",
+        report.text
+    );
+    // The trace stays in time order: the lock that expired meanwhile comes
+    // before the STUCK event.
+    let timeline = &report.failure.as_ref().unwrap().timeline;
+    let expired = timeline.find("lock-expired").expect(timeline);
+    let stuck = timeline.find("STUCK").expect(timeline);
+    assert!(expired < stuck, "{timeline}");
+}
+
+#[test]
+fn a_panic_in_a_spawned_task_is_reported_and_shown_in_the_timeline() {
+    let report = any_check(panics_in_a_spawned_task).run_with(None, None);
+    assert!(!report.passed);
+    assert!(
+        report
+            .text
+            .contains("service `consumer` panicked: the audit task failed"),
+        "{}",
+        report.text
+    );
+    assert!(
+        report
+            .text
+            .contains("PANIC    -       -        in a spawned task: the audit task failed"),
+        "{}",
+        report.text
+    );
 }
 
 #[test]

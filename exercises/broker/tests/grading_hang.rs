@@ -1,7 +1,7 @@
-//! A service that loops forever without ever reaching an `.await` cannot be
-//! interrupted: the watchdog reports it within its real-time limit, and the
-//! stuck thread dies with the test process. Alone in its own test binary so
-//! that the spinning thread slows no other test.
+//! A service that loops forever without ever reaching an `.await`, or blocks
+//! its thread, cannot be interrupted: the watchdog reports it within its
+//! real-time limit, and the stuck thread dies with the test process. Alone
+//! in their own test binary so that the spinning thread slows no other test.
 
 use std::time::{Duration, Instant};
 
@@ -47,6 +47,38 @@ fn a_busy_loop_without_await_is_reported_as_hung_within_the_watchdog_limit() {
         report
             .text
             .contains("EDA_REPLAY='unsettled-message:seed=0:plan=none'"),
+        "{}",
+        report.text
+    );
+}
+
+async fn locks_a_std_mutex_twice(ctx: ServiceCtx) -> Result<(), BrokerError> {
+    let delivery = ctx.receive("orders").await?;
+    let counts = std::sync::Mutex::new(0);
+    let _first = counts.lock();
+    // A std mutex is not reentrant: the thread blocks on itself, for good.
+    let _second = counts.lock();
+    ctx.complete(&delivery).await
+}
+
+#[test]
+fn a_blocking_deadlock_is_reported_as_hung_within_the_watchdog_limit() {
+    let scenario = Scenario::new("blocking deadlock")
+        .queue("orders", QueueOptions::default())
+        .message("orders", Message::new("order-1", "x"))
+        .service("consumer", locks_a_std_mutex_twice);
+    let check = Check::new("unsettled-message", 1)
+        .scenario(scenario)
+        .exploration(Exploration::default().with_watchdog(Duration::from_secs(1)))
+        .invariant(invariants::no_unsettled_message("orders"));
+    let started = Instant::now();
+    let report = check.run_with(None, None);
+    assert!(started.elapsed() < Duration::from_secs(3));
+    assert!(!report.passed);
+    assert!(
+        report
+            .text
+            .contains("did not finish within 1 s of real time"),
         "{}",
         report.text
     );

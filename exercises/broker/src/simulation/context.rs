@@ -19,7 +19,7 @@
 //! stays until it expires), and starts the service again.
 
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -72,11 +72,25 @@ pub(crate) struct Life {
     pub(crate) crash: Notify,
     /// Tasks the service spawned with [`ServiceCtx::spawn`]: they die with it.
     pub(crate) children: Mutex<Vec<AbortHandle>>,
+    /// How many times the service's task was woken since its last operation
+    /// began, not counting wake-ups while it waits for a message or a change.
+    /// A loop that awaits without ever waiting for anything real
+    /// (`yield_now`, a 1 ms sleep) wakes up endlessly and does nothing: the
+    /// runtime stops it by this count (see `runtime::Watched`).
+    pub(crate) wakeups_since_operation: AtomicU64,
+    /// Waiting for a message or for the change feed: idle, and woken by
+    /// every change in the broker, which is not spinning.
+    pub(crate) waiting: AtomicBool,
 }
 
 impl Life {
     pub(crate) fn has_crashed(&self) -> bool {
         self.crashed.load(Ordering::SeqCst)
+    }
+
+    /// Marks the service as waiting (or not) for a message or a change.
+    fn set_waiting(&self, waiting: bool) {
+        self.waiting.store(waiting, Ordering::SeqCst);
     }
 }
 
@@ -141,6 +155,12 @@ impl ServiceCtx {
                 && error.is_panic()
             {
                 let message = super::runtime::panic_message(error.into_panic());
+                // In the trace too, as the supervisor records a panic of the
+                // service itself: the report's timeline must show it.
+                let event =
+                    TraceEvent::new(world.clock.elapsed(), Arc::clone(&name), Operation::Panic)
+                        .with_note(format!("in a spawned task: {message}"));
+                world.trace.record(event);
                 world.stop_with(RunOutcome::Panicked {
                     service: name.to_string(),
                     message,
@@ -184,6 +204,11 @@ impl ServiceCtx {
         } else {
             None
         };
+        // An operation is progress: the wake-ups that led here were not spinning.
+        self.inner
+            .life
+            .wakeups_since_operation
+            .store(0, Ordering::SeqCst);
         world.broker.advance();
         let now = Instant::now();
         world.update_service(&self.inner.name, |status| {
@@ -446,11 +471,13 @@ impl ServiceCtx {
         }
         let world = &self.inner.world;
         world.update_service(&self.inner.name, |status| status.waiting = true);
+        self.inner.life.set_waiting(true);
         let lose_lock = planned.fault == Some(Fault::DuplicateDelivery);
         let result = world
             .broker
             .receive_as(&self.meta(&planned), path, options, lose_lock, operation)
             .await;
+        self.inner.life.set_waiting(false);
         world.update_service(&self.inner.name, |status| status.waiting = false);
         let id = match &result {
             Ok(Some(delivery)) => Some(Arc::clone(&delivery.message_id)),
@@ -669,7 +696,13 @@ impl ServiceCtx {
     pub async fn wait_for_changes(&self, position: u64) {
         let world = &self.inner.world;
         world.update_service(&self.inner.name, |status| status.waiting = true);
+        self.inner.life.set_waiting(true);
         world.store.wait_for_changes(position).await;
+        self.inner.life.set_waiting(false);
+        self.inner
+            .life
+            .wakeups_since_operation
+            .store(0, Ordering::SeqCst);
         world.update_service(&self.inner.name, |status| {
             status.waiting = false;
             status.last_activity = Instant::now();

@@ -59,7 +59,8 @@ pub use exploration::{
 };
 pub use runtime::{Run, RunOutcome, SimulationError};
 pub use scenario::{
-    DEFAULT_MAX_OPERATIONS, DEFAULT_RESTART_DELAY, DEFAULT_RUN_FOR, Scenario, ServiceResult,
+    DEFAULT_MAX_OPERATIONS, DEFAULT_MAX_WAKEUPS_WITHOUT_OPERATION, DEFAULT_RESTART_DELAY,
+    DEFAULT_RUN_FOR, Scenario, ServiceResult,
 };
 
 pub use crate::fault::FaultPlan;

@@ -9,12 +9,17 @@
 //! Each service runs under a supervisor that restarts it after a crash (or an
 //! error return), and reports a panic. The run ends when every service has
 //! returned, when the scenario's virtual duration is up, or early, when a
-//! service panics or the run exceeds its operation budget (a livelock).
+//! service panics, the run exceeds its operation budget (a livelock), or a
+//! service keeps waking up without doing any operation (a spin with awaits).
 
 use std::any::Any;
 use std::cell::Cell;
+use std::future::Future;
+use std::pin::Pin;
 use std::rc::Rc;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, PoisonError};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use tokio::sync::Notify;
@@ -65,6 +70,18 @@ pub enum RunOutcome {
         /// The budget.
         limit: u64,
     },
+    /// A service was woken this many times without starting a single
+    /// operation: a loop that awaits (`yield_now`, a 1 ms sleep) but waits
+    /// for nothing that can change. Without this limit such a loop would
+    /// either keep virtual time from moving (`yield_now`) or crawl through
+    /// the run a millisecond at a time, and only the real-time watchdog
+    /// would end it.
+    Spinning {
+        /// The service.
+        service: String,
+        /// The limit on wake-ups without an operation that it crossed.
+        limit: u64,
+    },
 }
 
 impl RunOutcome {
@@ -95,6 +112,9 @@ impl RunOutcome {
             }
             RunOutcome::TooManyOperations { service, limit } => format!(
                 "the run made more than {limit} operations (the last by `{service}`): a loop that never waits"
+            ),
+            RunOutcome::Spinning { service, limit } => format!(
+                "service `{service}` woke up more than {limit} times without a single broker, store or downstream operation: a loop that awaits (`yield_now`, a very short sleep) but waits for nothing that can change"
             ),
         }
     }
@@ -187,6 +207,7 @@ async fn run_in_runtime(
         trace.clone(),
         plan.clone(),
         scenario.max_operations,
+        scenario.max_wakeups_without_operation,
         scenario.downstream.clone(),
     ));
 
@@ -230,7 +251,11 @@ async fn run_in_runtime(
             biased;
             _ = world.stop.notified() => world.stopped().unwrap_or(RunOutcome::DeadlineReached),
             _ = all_done.notified() => RunOutcome::Finished,
-            _ = tokio::time::sleep_until(deadline) => find_stuck(&world, stall).unwrap_or(RunOutcome::DeadlineReached),
+            _ = tokio::time::sleep_until(deadline) => {
+                // Due timers first, so a STUCK event lands in time order.
+                broker.advance();
+                find_stuck(&world, stall).unwrap_or(RunOutcome::DeadlineReached)
+            }
         }
     };
     // Fire what is due now, so the final state is up to date.
@@ -314,7 +339,12 @@ async fn supervise(
             status.waiting = false;
         });
 
-        let mut task = tokio::task::spawn_local(body(ctx));
+        let mut task = tokio::task::spawn_local(Watched {
+            body: body(ctx),
+            life: Arc::clone(&life),
+            world: Arc::clone(&world),
+            name: Arc::clone(&name),
+        });
         let exit = tokio::select! {
             biased;
             _ = life.crash.notified() => Exit::Crashed,
@@ -372,6 +402,52 @@ async fn supervise(
         });
         tokio::time::sleep(restart_delay).await;
         restarted = true;
+    }
+}
+
+/// A service's future, counting its wake-ups: the runtime's view of a loop
+/// that awaits but never gets anywhere. Each poll of the service's task is a
+/// wake-up; an operation resets the count (see `ServiceCtx::before`), and
+/// wake-ups while the service waits for a message or a change do not count
+/// (every send to the broker wakes every waiting receiver).
+struct Watched {
+    body: Pin<Box<dyn Future<Output = Result<(), String>>>>,
+    life: Arc<Life>,
+    world: Arc<World>,
+    name: Arc<str>,
+}
+
+impl Future for Watched {
+    type Output = Result<(), String>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if !self.life.waiting.load(Ordering::SeqCst) {
+            let wakeups = self
+                .life
+                .wakeups_since_operation
+                .fetch_add(1, Ordering::SeqCst)
+                + 1;
+            let limit = self.world.max_wakeups_without_operation;
+            if wakeups > limit {
+                // Due timers first, so the trace stays in time order.
+                self.world.broker.advance();
+                let mut event = TraceEvent::new(
+                    self.world.clock.elapsed(),
+                    Arc::clone(&self.name),
+                    Operation::Stuck,
+                );
+                event.note =
+                    Some(format!("woke up more than {limit} times without an operation").into());
+                self.world.trace.record(event);
+                self.world.stop_with(RunOutcome::Spinning {
+                    service: self.name.to_string(),
+                    limit,
+                });
+                // Never polled again: the run ends.
+                return Poll::Pending;
+            }
+        }
+        self.body.as_mut().poll(cx)
     }
 }
 

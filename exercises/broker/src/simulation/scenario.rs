@@ -88,6 +88,7 @@ pub struct Scenario {
     pub(crate) run_for: Duration,
     pub(crate) restart_delay: Duration,
     pub(crate) max_operations: u64,
+    pub(crate) max_wakeups_without_operation: u64,
     pub(crate) stuck_after: Option<Duration>,
 }
 
@@ -118,6 +119,11 @@ pub const DEFAULT_RUN_FOR: Duration = Duration::from_secs(30 * 60);
 pub const DEFAULT_RESTART_DELAY: Duration = Duration::from_secs(1);
 /// How many operations one run may make before it is called a livelock.
 pub const DEFAULT_MAX_OPERATIONS: u64 = 200_000;
+/// How many times a service may wake up without starting an operation before
+/// the run calls it spinning. Generous: a service that ticks every 20 ms of
+/// virtual time for a 30-minute run and never does anything is under it;
+/// a `yield_now` loop crosses it in well under a second of real time.
+pub const DEFAULT_MAX_WAKEUPS_WITHOUT_OPERATION: u64 = 100_000;
 
 impl Scenario {
     /// An empty scenario on a Standard-tier broker.
@@ -133,6 +139,7 @@ impl Scenario {
             run_for: DEFAULT_RUN_FOR,
             restart_delay: DEFAULT_RESTART_DELAY,
             max_operations: DEFAULT_MAX_OPERATIONS,
+            max_wakeups_without_operation: DEFAULT_MAX_WAKEUPS_WITHOUT_OPERATION,
             stuck_after: None,
         }
     }
@@ -256,6 +263,15 @@ impl Scenario {
     /// The operation budget of one run.
     pub fn max_operations(mut self, limit: u64) -> Scenario {
         self.max_operations = limit.max(1);
+        self
+    }
+
+    /// How many times a service may wake up (be polled) without starting a
+    /// broker, store or downstream operation before the run ends as
+    /// [`super::RunOutcome::Spinning`]. Waiting for a message or a change
+    /// does not count.
+    pub fn max_wakeups_without_operation(mut self, limit: u64) -> Scenario {
+        self.max_wakeups_without_operation = limit.max(1);
         self
     }
 

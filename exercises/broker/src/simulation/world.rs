@@ -33,6 +33,8 @@ pub(crate) struct World {
     pub(crate) clock: Clock,
     pub(crate) plan: FaultPlan,
     pub(crate) max_operations: u64,
+    /// See [`super::Scenario::max_wakeups_without_operation`].
+    pub(crate) max_wakeups_without_operation: u64,
     pub(crate) downstream_options: BTreeMap<String, DownstreamOptions>,
     state: Mutex<WorldState>,
     /// Woken when the run must stop early (a panic, too many operations).
@@ -70,6 +72,7 @@ impl World {
         trace: Trace,
         plan: FaultPlan,
         max_operations: u64,
+        max_wakeups_without_operation: u64,
         downstream_options: BTreeMap<String, DownstreamOptions>,
     ) -> World {
         World {
@@ -79,6 +82,7 @@ impl World {
             trace,
             plan,
             max_operations,
+            max_wakeups_without_operation,
             downstream_options,
             state: Mutex::new(WorldState::default()),
             stop: Notify::new(),
