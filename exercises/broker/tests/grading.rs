@@ -390,3 +390,52 @@ fn the_demo_prints_the_same_bytes_every_time() {
     assert!(first.contains("```mermaid\nsequenceDiagram\n"));
     assert!(first.contains("check `lost-message` passed (1 of 1 points)"));
 }
+
+#[test]
+fn the_printed_replay_of_a_random_plan_reproduces_the_failure_exactly() {
+    let scenario = Scenario::new("emails")
+        .queue("orders", QueueOptions::default())
+        .messages(
+            "orders",
+            (1..=3).map(|n| Message::new(format!("order-{n}"), "x")),
+        )
+        .service("mailer", email_then_ack);
+    // No crash points: only the seeded random plans can find it.
+    let check = Check::new("duplicate-side-effect", 2)
+        .scenario(scenario)
+        .exploration(
+            Exploration::default()
+                .with_crash_points(false)
+                .with_seed(11)
+                .with_random_plans(30)
+                .with_fault_kinds(&[
+                    broker::fault::FaultKind::Delay,
+                    broker::fault::FaultKind::DuplicateDelivery,
+                ]),
+        )
+        .invariant(invariants::no_duplicate_side_effect("email"));
+    let report = check.run_with(None, None);
+    assert!(!report.passed, "{}", report.text);
+    let failure = report.failure.as_ref().unwrap();
+    assert_ne!(failure.seed, 0, "found by a random plan");
+    // Take the replay value from the printed command, as a learner would.
+    let line = report
+        .text
+        .lines()
+        .find(|line| line.trim_start().starts_with("EDA_REPLAY='"))
+        .expect("a replay command");
+    let value = line
+        .trim_start()
+        .strip_prefix("EDA_REPLAY='")
+        .and_then(|rest| rest.split('\'').next())
+        .unwrap();
+    let replayed = check.run_with(Some(value), None);
+    assert!(replayed.replayed);
+    assert!(!replayed.passed);
+    let again = replayed.failure.as_ref().unwrap();
+    assert_eq!(again.plan, failure.plan);
+    assert_eq!(again.seed, failure.seed);
+    assert_eq!(again.sentence, failure.sentence);
+    assert_eq!(again.timeline, failure.timeline);
+    assert_eq!(again.faults_hit, failure.faults_hit);
+}

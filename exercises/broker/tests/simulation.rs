@@ -500,3 +500,127 @@ fn a_store_statement_that_fails_aborts_its_transaction() {
         "{outcome}"
     );
 }
+
+/// Receives, completes, and logs how the complete went.
+async fn complete_and_log(ctx: ServiceCtx) -> Result<(), BrokerError> {
+    loop {
+        let delivery = ctx.receive("in").await?;
+        let outcome = ctx.complete(&delivery).await;
+        ctx.call_downstream(
+            "log",
+            &format!("{}-{}", delivery.message_id(), delivery.delivery_count),
+            format!("{outcome:?}"),
+        )
+        .await
+        .ok();
+    }
+}
+
+#[test]
+fn a_lost_ack_means_a_redelivery_after_the_lock_expires() {
+    let scenario = Scenario::new("lost-ack")
+        .queue("in", QueueOptions::default())
+        .message("in", Message::new("m-1", "x"))
+        .service("consumer", complete_and_log);
+    // #1 is the complete: it never reaches the broker.
+    let run = simulation::run(&scenario, &plan("unavailable@1")).unwrap();
+    let calls = run.calls_to("log");
+    assert_eq!(calls[0].key.as_ref(), "m-1-1");
+    assert_eq!(calls[0].detail, "Err(Unavailable)");
+    // The lock (60 s) ran out and the message came back, one delivery more.
+    assert_eq!(calls[1].key.as_ref(), "m-1-2");
+    assert_eq!(calls[1].detail, "Ok(())");
+    assert_eq!(calls[1].at, Duration::from_secs(60));
+    assert_eq!(run.deliveries("in", "m-1"), 2);
+    assert!(run.remaining("in").is_empty());
+}
+
+#[test]
+fn an_ack_whose_reply_is_lost_took_effect_and_is_not_redelivered() {
+    let scenario = Scenario::new("lost-ack-reply")
+        .queue("in", QueueOptions::default())
+        .message("in", Message::new("m-1", "x"))
+        .service("consumer", complete_and_log);
+    let run = simulation::run(&scenario, &plan("lost-response@1")).unwrap();
+    let calls = run.calls_to("log");
+    assert_eq!(calls.len(), 1, "no redelivery");
+    assert_eq!(calls[0].detail, "Err(Timeout)");
+    assert_eq!(run.deliveries("in", "m-1"), 1);
+    assert!(run.removed("in", "m-1"));
+}
+
+/// Writes one row per attempt until a commit succeeds; logs each outcome.
+async fn committing_writer(ctx: ServiceCtx) -> Result<(), broker::store::StoreError> {
+    for attempt in 0..20 {
+        let outcome = async {
+            let mut tx = ctx.begin(IsolationLevel::ReadCommitted).await?;
+            tx.insert(
+                "orders",
+                &format!("o-{attempt}"),
+                serde_json::json!(attempt),
+            )
+            .await?;
+            tx.commit().await
+        }
+        .await;
+        ctx.call_downstream("log", &format!("attempt-{attempt}"), format!("{outcome:?}"))
+            .await
+            .ok();
+        if outcome.is_ok() {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    Ok(())
+}
+
+#[test]
+fn a_store_outage_fails_every_statement_for_its_duration() {
+    let scenario = Scenario::new("store-outage").service("writer", committing_writer);
+    // #0 is the first begin: the store goes down for 5 s from there.
+    let run = simulation::run(&scenario, &plan("outage-5000ms@0")).unwrap();
+    let calls = run.calls_to("log");
+    let failed = calls
+        .iter()
+        .filter(|call| call.detail == "Err(Unavailable)")
+        .count();
+    // Attempts at 0 s … 4 s fail, the one at 5 s commits.
+    assert_eq!(failed, 5, "{calls:?}");
+    assert_eq!(calls.last().unwrap().detail, "Ok(())");
+    assert_eq!(calls.last().unwrap().at, Duration::from_secs(5));
+    assert_eq!(run.store.committed("orders").len(), 1);
+}
+
+#[test]
+fn a_commit_whose_reply_is_lost_is_committed_all_the_same() {
+    let scenario = Scenario::new("lost-commit-reply").service("writer", committing_writer);
+    // #2 is the first commit.
+    let run = simulation::run(&scenario, &plan("lost-response@2")).unwrap();
+    let calls = run.calls_to("log");
+    assert_eq!(calls[0].detail, "Err(Unavailable)");
+    // The writer retried with a new row: the first one is there too.
+    let committed = run.store.committed("orders");
+    assert!(committed.contains_key("o-0"), "{committed:?}");
+    assert!(committed.contains_key("o-1"), "{committed:?}");
+}
+
+#[test]
+fn a_planned_downstream_outage_fails_that_system_only() {
+    let scenario =
+        Scenario::new("downstream-outage").service("caller", |ctx: ServiceCtx| async move {
+            for second in 0..4u64 {
+                let _ = ctx
+                    .call_downstream("payments", &format!("pay-{second}"), "charge")
+                    .await;
+                let _ = ctx
+                    .call_downstream("email", &format!("mail-{second}"), "hello")
+                    .await;
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        });
+    // #0 is the first payment: payments is down for 2 s; email is not.
+    let run = simulation::run(&scenario, &plan("outage-2000ms@0")).unwrap();
+    let paid: Vec<&str> = run.calls_to("payments").iter().map(|c| &*c.key).collect();
+    assert_eq!(paid, vec!["pay-2", "pay-3"]);
+    assert_eq!(run.calls_to("email").len(), 4);
+}
