@@ -27,7 +27,9 @@ use crate::envelope::{Envelope, Message};
 use crate::error::BrokerError;
 use crate::fault::Fault;
 use crate::lock::{ConnectionId, LockToken};
-use crate::queue::{MessageState, MessageStore, QueueOptions, StoredMessage};
+use crate::queue::{
+    MessageState, MessageStore, QueueOptions, StoredMessage, duplicate_window_limit_broken,
+};
 use crate::receive::{Delivery, ReceiveMode, ReceiveOptions};
 use crate::tier::{Feature, Tier};
 use crate::topic::{SubscriptionFilter, SubscriptionOptions, TopicOptions, subscription_path};
@@ -280,7 +282,7 @@ impl Broker {
     /// Creates a queue.
     pub fn create_queue(&self, path: &str, options: QueueOptions) -> Result<(), BrokerError> {
         let mut state = self.state();
-        state.check_options(&options)?;
+        state.check_options(path, &options)?;
         state.ensure_free(path)?;
         let index = state.add_queue(path, options);
         state.names.insert(Arc::from(path), Target::Queue(index));
@@ -293,6 +295,13 @@ impl Broker {
         state.require(Feature::Topics)?;
         if options.duplicate_detection_window.is_some() {
             state.require(Feature::DuplicateDetection)?;
+        }
+        if let Some(why) = duplicate_window_limit_broken(options.duplicate_detection_window) {
+            return Err(BrokerError::InvalidOperation {
+                operation: "create",
+                path: path.to_owned(),
+                why,
+            });
         }
         state.ensure_free(path)?;
         let index = state.topics.len();
@@ -325,8 +334,8 @@ impl Broker {
         };
         let mut queue_options = options.queue;
         queue_options.duplicate_detection_window = None;
-        state.check_options(&queue_options)?;
         let path = subscription_path(topic, name);
+        state.check_options(&path, &queue_options)?;
         state.ensure_free(&path)?;
         let index = state.add_queue(&path, queue_options);
         state.topics[topic_index]
@@ -626,7 +635,14 @@ async fn sleep_until_or_forever(wake: Option<Instant>) {
 }
 
 impl BrokerState {
-    fn check_options(&self, options: &QueueOptions) -> Result<(), BrokerError> {
+    fn check_options(&self, path: &str, options: &QueueOptions) -> Result<(), BrokerError> {
+        if let Some(why) = options.limit_broken() {
+            return Err(BrokerError::InvalidOperation {
+                operation: "create",
+                path: path.to_owned(),
+                why,
+            });
+        }
         if options.requires_session {
             self.require(Feature::Sessions)?;
         }

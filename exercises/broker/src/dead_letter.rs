@@ -16,7 +16,13 @@
 //! message back into its entity as a new message. In Service Bus that is a
 //! tool's job (receive from the DLQ, send a copy, complete the dead letter);
 //! note that a resubmitted message arrives *after* newer ones: replaying dead
-//! letters is one way events get out of order (chapter 6).
+//! letters is one way events get out of order (chapter 6). A simplification:
+//! our resubmit puts the message straight back into its queue or subscription,
+//! so duplicate detection does not see it. A real tool *sends* the copy, to a
+//! subscription's topic (every subscription gets it again) and through
+//! duplicate detection (within the window, the copy is silently dropped,
+//! because its message id was seen: resubmit with a new id, or after the
+//! window).
 //!
 //! Elsewhere: RabbitMQ routes rejected, expired or over-delivered messages to
 //! a dead-letter *exchange* with an `x-death` header; SQS moves them after

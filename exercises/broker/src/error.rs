@@ -26,7 +26,9 @@ pub enum BrokerError {
     },
 
     /// Sending to a subscription or a dead-letter queue, or receiving from a
-    /// topic: the operation does not apply to that kind of entity.
+    /// topic: the operation does not apply to that kind of entity. Also
+    /// creating an entity with options outside Service Bus's limits (see
+    /// [`crate::QueueOptions::limit_broken`]).
     #[error("`{operation}` is not possible on `{path}`: {why}")]
     InvalidOperation {
         /// What was attempted.

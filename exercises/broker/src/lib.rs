@@ -91,6 +91,7 @@ pub use error::BrokerError;
 pub use lock::LockToken;
 pub use queue::{
     DEFAULT_DUPLICATE_DETECTION_WINDOW, DEFAULT_LOCK_DURATION, DEFAULT_MAX_DELIVERY_COUNT,
+    MAX_DUPLICATE_DETECTION_WINDOW, MAX_LOCK_DURATION, MIN_DUPLICATE_DETECTION_WINDOW,
     QueueOptions,
 };
 pub use receive::{Delivery, ReceiveMode, ReceiveOptions};

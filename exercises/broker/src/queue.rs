@@ -28,6 +28,13 @@ pub const DEFAULT_LOCK_DURATION: Duration = Duration::from_secs(60);
 pub const DEFAULT_MAX_DELIVERY_COUNT: u32 = 10;
 /// Service Bus's default duplicate-detection window: 10 minutes.
 pub const DEFAULT_DUPLICATE_DETECTION_WINDOW: Duration = Duration::from_secs(600);
+/// Service Bus's longest lock: 5 minutes. Work that takes longer renews the
+/// lock ([`crate::Client::renew_lock`]) rather than asking for a longer one.
+pub const MAX_LOCK_DURATION: Duration = Duration::from_secs(5 * 60);
+/// Service Bus's shortest duplicate-detection window: 20 seconds.
+pub const MIN_DUPLICATE_DETECTION_WINDOW: Duration = Duration::from_secs(20);
+/// Service Bus's longest duplicate-detection window: 7 days.
+pub const MAX_DUPLICATE_DETECTION_WINDOW: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// How a queue or subscription behaves. The defaults are Service Bus's.
 ///
@@ -144,6 +151,21 @@ impl QueueOptions {
         self
     }
 
+    /// Why these options are outside Service Bus's limits, if they are: a
+    /// lock of zero or over 5 minutes, a maximum delivery count of 0, a
+    /// duplicate-detection window under 20 seconds or over 7 days. The broker
+    /// refuses to create such an entity, as Service Bus does, so that a
+    /// lesson learnt here holds on the real thing.
+    pub fn limit_broken(&self) -> Option<&'static str> {
+        if self.lock_duration.is_zero() || self.lock_duration > MAX_LOCK_DURATION {
+            return Some("the lock duration must be more than zero and at most 5 minutes");
+        }
+        if self.max_delivery_count == 0 {
+            return Some("the maximum delivery count must be at least 1");
+        }
+        duplicate_window_limit_broken(self.duplicate_detection_window)
+    }
+
     /// Which envelope field orders delivery on this entity.
     pub(crate) fn ordering(&self) -> OrderingKey {
         if self.requires_session {
@@ -153,6 +175,20 @@ impl QueueOptions {
         } else {
             OrderingKey::None
         }
+    }
+}
+
+/// Why a duplicate-detection window is outside Service Bus's limits, if it
+/// is.
+pub(crate) fn duplicate_window_limit_broken(window: Option<Duration>) -> Option<&'static str> {
+    match window {
+        Some(window)
+            if !(MIN_DUPLICATE_DETECTION_WINDOW..=MAX_DUPLICATE_DETECTION_WINDOW)
+                .contains(&window) =>
+        {
+            Some("the duplicate-detection window must be between 20 seconds and 7 days")
+        }
+        _ => None,
     }
 }
 

@@ -7,6 +7,14 @@
 //! (`<topic>/Subscriptions/<name>/$deadletterqueue`). One slow or failing
 //! subscriber therefore never holds the others back.
 //!
+//! One simplification to know about: each subscription numbers its copies
+//! itself (1, 2, 3, … per subscription), so a subscription's sequence
+//! numbers are gap-free even when its filter skips messages. Service Bus
+//! stamps every copy with the *topic's* sequence number instead, so a
+//! filtered subscription sees gaps there. Either way, use the number to
+//! receive a deferred message from that subscription, never to detect a
+//! missing message.
+//!
 //! Service Bus filters are SQL-like or correlation filters over the headers
 //! (never the body); we model the correlation filter on application
 //! properties, plus match-all. In RabbitMQ the same shape is an exchange bound

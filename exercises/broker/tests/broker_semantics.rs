@@ -680,3 +680,66 @@ async fn partition_keys_order_delivery_kafka_style_when_asked() {
     let second = two.receive("unkeyed").await.unwrap();
     assert_eq!((first.message_id(), second.message_id()), ("k1", "k2"));
 }
+
+#[tokio::test(start_paused = true)]
+async fn options_outside_service_bus_limits_are_refused_at_creation() {
+    let broker = Broker::new();
+    let refused = |result: Result<(), BrokerError>, why: &str| match result {
+        Err(BrokerError::InvalidOperation {
+            operation: "create",
+            why: reason,
+            ..
+        }) => assert!(reason.contains(why), "{reason}"),
+        other => panic!("expected a refusal ({why}), got {other:?}"),
+    };
+    refused(
+        broker.create_queue(
+            "long-lock",
+            QueueOptions::default().with_lock_duration(Duration::from_secs(301)),
+        ),
+        "at most 5 minutes",
+    );
+    refused(
+        broker.create_queue(
+            "no-lock",
+            QueueOptions::default().with_lock_duration(Duration::ZERO),
+        ),
+        "more than zero",
+    );
+    refused(
+        broker.create_queue(
+            "never-delivered",
+            QueueOptions {
+                max_delivery_count: 0,
+                ..QueueOptions::default()
+            },
+        ),
+        "at least 1",
+    );
+    refused(
+        broker.create_queue(
+            "short-window",
+            QueueOptions::default().with_duplicate_detection_window(Duration::from_secs(19)),
+        ),
+        "between 20 seconds and 7 days",
+    );
+    refused(
+        broker.create_topic(
+            "long-window",
+            broker::TopicOptions {
+                duplicate_detection_window: Some(Duration::from_secs(8 * 24 * 3600)),
+            },
+        ),
+        "between 20 seconds and 7 days",
+    );
+    // The limits themselves are allowed, and nothing refused was created.
+    broker
+        .create_queue(
+            "edge",
+            QueueOptions::default()
+                .with_lock_duration(broker::MAX_LOCK_DURATION)
+                .with_duplicate_detection_window(broker::MIN_DUPLICATE_DETECTION_WINDOW),
+        )
+        .unwrap();
+    assert_eq!(broker.entity_paths(), vec!["edge"]);
+}
