@@ -5,6 +5,7 @@
 //! per check, per exercise and in total — and record the result in the
 //! learner's progress.
 
+use std::io::IsTerminal;
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -131,6 +132,7 @@ pub fn grade_one<'a>(
         variant,
         timeout,
         random_plans: None,
+        show_progress: std::io::stderr().is_terminal(),
     };
     if variant == Variant::Learner {
         warn_about_other_edits(root, exercise);

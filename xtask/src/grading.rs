@@ -46,6 +46,9 @@ pub struct Grading<'a> {
     /// How many random fault plans checks that use them explore, if not
     /// their default (20): passed as `EDA_RANDOM_PLANS`.
     pub random_plans: Option<u64>,
+    /// Let cargo print its progress ("Compiling broker…") to the terminal, so
+    /// a learner's first build (a minute or two) is not a silent wait.
+    pub show_progress: bool,
 }
 
 /// One check's verdict, as the check itself reported it.
@@ -159,15 +162,19 @@ fn build(grading: &Grading<'_>) -> Result<PathBuf, GradingError> {
     }
     command
         .current_dir(grading.workspace)
-        .args([
-            "test",
-            "--no-run",
-            "--message-format=json-render-diagnostics",
-        ])
+        // The compiler's messages come as JSON on stdout (each with its
+        // rendered text), so cargo's own progress on stderr can go straight
+        // to the terminal.
+        .args(["test", "--no-run", "--message-format=json"])
         .args(["-p", &exercise.package, "--test", CHECKS_TEST]);
     if grading.variant == Variant::Solution {
         command.args(["--features", "solution"]);
     }
+    command.stderr(if grading.show_progress {
+        Stdio::inherit()
+    } else {
+        Stdio::piped()
+    });
     let output = command
         .stdin(Stdio::null())
         .output()
@@ -181,9 +188,23 @@ fn build(grading: &Grading<'_>) -> Result<PathBuf, GradingError> {
             Variant::Learner => exercise.learner_file(),
             Variant::Solution => exercise.solution_file(),
         };
+        let rendered: Vec<String> = stdout
+            .lines()
+            .filter_map(|line| serde_json::from_str::<Artifact>(line).ok())
+            .filter(|message| message.reason == "compiler-message")
+            .filter_map(|message| message.message.and_then(|m| m.rendered))
+            .collect();
+        let diagnostics = if !rendered.is_empty() {
+            rendered.concat().trim_end().to_string()
+        } else if grading.show_progress {
+            // Not the compiler: cargo itself failed, and said why above.
+            "cargo could not build it (its message is above)".to_string()
+        } else {
+            compiler_messages(&String::from_utf8_lossy(&output.stderr))
+        };
         return Err(GradingError::DoesNotCompile {
             file: file.display().to_string(),
-            diagnostics: compiler_messages(&String::from_utf8_lossy(&output.stderr)),
+            diagnostics,
         });
     }
     stdout
@@ -213,6 +234,17 @@ struct Artifact {
     target: ArtifactTarget,
     #[serde(default)]
     executable: Option<PathBuf>,
+    /// For a `compiler-message`: the diagnostic.
+    #[serde(default)]
+    message: Option<CompilerMessage>,
+}
+
+/// A compiler diagnostic, as cargo's JSON carries it.
+#[derive(Deserialize)]
+struct CompilerMessage {
+    /// The text rustc would have printed.
+    #[serde(default)]
+    rendered: Option<String>,
 }
 
 #[derive(Default, Deserialize)]

@@ -249,6 +249,7 @@ fn solution_passes(
         variant: Variant::Solution,
         timeout,
         random_plans: Some(random_plans),
+        show_progress: false,
     };
     let problem = match grading::grade(&grading) {
         Ok(graded) if graded.all_passed() => None,
@@ -282,6 +283,7 @@ fn starter_fails_as_catalogued(
         variant: Variant::Learner,
         timeout,
         random_plans: Some(random_plans),
+        show_progress: false,
     };
     let problem = match grading::grade(&grading) {
         Ok(graded) => {

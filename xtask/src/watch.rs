@@ -212,6 +212,7 @@ fn regrade(
         variant: Variant::Learner,
         timeout,
         random_plans: None,
+        show_progress: std::io::stderr().is_terminal(),
     };
     let result = grading::grade(&grading);
     let graded = match result {
