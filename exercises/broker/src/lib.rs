@@ -58,8 +58,16 @@
 //! [`trace::Trace`]. After each run the check's invariants read the trace and
 //! the final state of the broker, the store and the downstream systems. The
 //! failing run with the shortest timeline becomes the report, with the one
-//! command (`EDA_REPLAY=…`) that replays it exactly. Meanwhile the calling
-//! thread watches the clock, so code that never yields cannot hang the test.
+//! command (`EDA_REPLAY=…`) that replays it exactly.
+//!
+//! Runaway code ends its run with a report, never a hung `cargo test`: a
+//! panic is caught; a service that stops making progress (a deadlock, an
+//! await that never completes) is reported stuck when virtual time reaches
+//! the end of the run; one that makes operations without ever waiting runs
+//! out of its operation budget; one that wakes up endlessly without any
+//! operation (`yield_now` or 1 ms sleeps in a loop) is stopped as spinning;
+//! and one that never reaches an `.await` at all, or blocks its thread, is
+//! reported by the calling thread, which watches each run's real time.
 
 pub mod auto_commit;
 pub mod broker;

@@ -624,3 +624,36 @@ fn a_planned_downstream_outage_fails_that_system_only() {
     assert_eq!(paid, vec!["pay-2", "pay-3"]);
     assert_eq!(run.calls_to("email").len(), 4);
 }
+
+/// Sends one message, retrying on any error with the same message id.
+async fn retrying_producer(ctx: ServiceCtx) -> Result<(), BrokerError> {
+    loop {
+        match ctx.send("out", Message::new("payment-7", "x")).await {
+            Ok(()) => return Ok(()),
+            Err(_) => tokio::time::sleep(Duration::from_secs(1)).await,
+        }
+    }
+}
+
+#[test]
+fn a_lost_publish_confirmation_retried_with_the_same_id_is_stored_once_with_duplicate_detection() {
+    let with_detection = Scenario::new("retry")
+        .queue("out", QueueOptions::default().with_duplicate_detection())
+        .service("producer", retrying_producer);
+    let without = Scenario::new("retry")
+        .queue("out", QueueOptions::default())
+        .service("producer", retrying_producer);
+    let lost = plan("lost-response@0");
+    // The first send was stored, its confirmation lost: the retry is a
+    // second copy, unless the queue remembers the id.
+    assert_eq!(
+        simulation::run(&without, &lost)
+            .unwrap()
+            .remaining("out")
+            .len(),
+        2
+    );
+    let run = simulation::run(&with_detection, &lost).unwrap();
+    assert_eq!(run.remaining("out").len(), 1);
+    assert!(render_timeline(&run.events).contains("duplicate id: dropped"));
+}
