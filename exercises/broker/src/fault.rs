@@ -6,6 +6,14 @@
 //!    after the work was done, a call can be slow, a message can arrive twice,
 //!    a dependency can be down for a while.
 //!
+//! There is no separate "reorder" fault, because in production reordering is
+//! a consequence, not an event, and it comes from the same places here: a
+//! delayed send overtaken by another producer's ([`Fault::Delay`]), a
+//! redelivery (abandon, an expired or lost lock, a crash) arriving after
+//! later messages, competing consumers finishing out of order, a resubmitted
+//! dead letter. An `out-of-order` check finds them by exploring crashes and
+//! plans like any other anomaly.
+//!
 //! A [`FaultPlan`] says which fault hits which operation. Operations are
 //! numbered in the order services start them in a run (the `#7` of a trace);
 //! since a run is deterministic, the same plan hits the same operation every
