@@ -7,7 +7,8 @@
 //!
 //! 1. parse only: `syn::parse_file` on every file;
 //! 2. lint: [`eda_lint::lint_source`] with every rule;
-//! 3. lint with the pre-filter: files mentioning no relevant crate skipped.
+//! 3. lint with the pre-filter: files mentioning no relevant crate skipped;
+//! 4. the driver alone, with no rule selected, to tell its cost from the rules'.
 //!
 //! It prints files, lines, lines per second and the ratio lint ÷ parse-only
 //! for 2 and 3. The three passes take turns for `ROUNDS` rounds (after a
@@ -52,6 +53,10 @@ fn main() {
     );
 
     let config = Config::default();
+    // The driver alone (recovering parser, guards, suppressions), no rule.
+    let no_rules: toml::Table = "select = []".parse().expect("valid TOML");
+    let driver_only =
+        Config::from_table(&no_rules, Path::new("bench"), Path::new(".")).expect("a valid config");
     let prefilter = Prefilter::new(config.wrapper_names());
     let parse_pass = || {
         pool.install(|| {
@@ -65,13 +70,13 @@ fn main() {
                 .count()
         })
     };
-    let lint_pass = |filter: Option<&Prefilter>| {
+    let lint_pass = |filter: Option<&Prefilter>, config: &Config| {
         pool.install(|| {
             files
                 .par_iter()
                 .filter(|(_, text)| filter.is_none_or(|f| f.is_relevant(text)))
                 .map(|(path, text)| {
-                    let report = eda_lint::lint_source(path, text, &config);
+                    let report = eda_lint::lint_source(path, text, config);
                     proc_macro2::extra::invalidate_current_thread_spans();
                     report.findings.len()
                 })
@@ -84,6 +89,7 @@ fn main() {
     let mut parse = (Duration::MAX, 0);
     let mut lint = (Duration::MAX, 0);
     let mut filtered = (Duration::MAX, 0);
+    let mut driver = (Duration::MAX, 0);
     for round in 0..=ROUNDS {
         let timed = |best: &mut (Duration, usize), pass: &dyn Fn() -> usize| {
             let started = Instant::now();
@@ -95,8 +101,9 @@ fn main() {
             }
         };
         timed(&mut parse, &parse_pass);
-        timed(&mut lint, &|| lint_pass(None));
-        timed(&mut filtered, &|| lint_pass(Some(&prefilter)));
+        timed(&mut lint, &|| lint_pass(None, &config));
+        timed(&mut filtered, &|| lint_pass(Some(&prefilter), &config));
+        timed(&mut driver, &|| lint_pass(None, &driver_only));
     }
     let kept = files
         .iter()
@@ -117,6 +124,12 @@ fn main() {
         per_second(lint.0),
         lint.0.as_secs_f64() / parse.0.as_secs_f64(),
         lint.1
+    );
+    println!(
+        "driver alone, no rule: {:>8.3} s  {:>12.0} lines/s  ratio lint/parse {:.2}",
+        driver.0.as_secs_f64(),
+        per_second(driver.0),
+        driver.0.as_secs_f64() / parse.0.as_secs_f64(),
     );
     println!(
         "lint with pre-filter:  {:>8.3} s  {:>12.0} lines/s  ratio lint/parse {:.2}  ({} findings; {kept} of {} files linted)",
