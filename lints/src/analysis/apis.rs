@@ -14,7 +14,7 @@ use syn::Expr;
 
 use super::UserApis;
 use super::chain::{Chain, root_ident};
-use super::ids::{IdEvidence, Locals, id_evidence};
+use super::ids::{IdEvidence, Locals, id_evidence, setter_value_evidence};
 use super::imports::Imports;
 use crate::finding::Confidence;
 
@@ -428,15 +428,13 @@ pub fn classify_segment(
         {
             // SQS: the operation's builder; the id is another call of the chain.
             let id = if chain.has("message_deduplication_id") {
-                id_evidence(
-                    chain.args_of("message_deduplication_id").unwrap_or(&[]),
-                    locals,
-                    &["message_deduplication_id"],
-                )
+                setter_value_evidence(chain.args_of("message_deduplication_id").unwrap_or(&[]))
             } else if method == "send_message_batch" {
+                // The entries, not the queue url (which is not a message).
                 let entries: Vec<&Expr> = chain
                     .segments
                     .iter()
+                    .filter(|s| matches!(s.method.as_str(), "entries" | "set_entries"))
                     .flat_map(|s| s.args.iter().copied())
                     .collect();
                 id_evidence(&entries, locals, &[])

@@ -509,6 +509,10 @@ impl<'k, 'a> Walker<'k, 'a> {
         // chain are its builder tail (`.receipt_handle(..).send()`), not
         // separate work.
         let mut in_operation = false;
+        // An async closure handed to a call that is never awaited
+        // (`consumer.set_delegate(move |d| async move { .. })`) is a
+        // callback: its body runs later, on its own, like a spawned task.
+        let chain_awaited = tail_awaited || chain.segments.iter().any(|s| s.awaited);
         for index in 0..chain.segments.len() {
             let segment = &chain.segments[index];
             self.note_outbox(&segment.method);
@@ -517,7 +521,8 @@ impl<'k, 'a> Walker<'k, 'a> {
                 || matches!(recognized, Some(Recognized { op: Op::Spawn, .. }));
             let mut args_reads = BTreeSet::new();
             for arg in &segment.args {
-                let arg_reads = if spawns {
+                let callback = !chain_awaited && is_async_closure(arg);
+                let arg_reads = if spawns || callback {
                     self.in_task(|walker| walker.closure_arg(arg, &receiver_reads))
                 } else {
                     self.closure_arg(arg, &receiver_reads)
@@ -691,6 +696,25 @@ impl<'k, 'a> Walker<'k, 'a> {
             }
         }
         reads
+    }
+}
+
+/// `|d| async move { .. }` or `async |d| { .. }`.
+fn is_async_closure(expr: &Expr) -> bool {
+    match expr {
+        Expr::Closure(closure) => {
+            closure.asyncness.is_some()
+                || match &*closure.body {
+                    Expr::Async(_) => true,
+                    // `move |d| { let repo = repo.clone(); async move { .. } }`
+                    Expr::Block(block) => matches!(
+                        block.block.stmts.last(),
+                        Some(Stmt::Expr(Expr::Async(_), None))
+                    ),
+                    _ => false,
+                }
+        }
+        _ => false,
     }
 }
 

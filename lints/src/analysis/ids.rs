@@ -217,6 +217,7 @@ impl Scan<'_> {
             // A variable that is not a local built here (a parameter, a
             // field of `self`, a global) was built elsewhere.
             if let Some(root) = &root
+                && !builds_elements(expr)
                 && (!self.locals.is_bound(root) || self.locals.values_of(root).is_empty())
             {
                 self.visible = false;
@@ -246,13 +247,40 @@ fn is_visible(expr: &Expr) -> bool {
         Expr::Path(_) | Expr::Field(_) => true,
         Expr::MethodCall(_) | Expr::Await(_) | Expr::Try(_) | Expr::Paren(_) => {
             let chain = Chain::of(expr);
-            match chain.root {
+            let root_visible = match chain.root {
                 Expr::Call(call) => is_constructor(&call.func),
                 other => !matches!(other, Expr::MethodCall(_)) && is_visible(other),
-            }
+            };
+            // `bodies.iter().map(|b| Entry::builder().body(b).build()).collect()`:
+            // the elements are built here, whatever the input was.
+            root_visible || builds_elements(expr)
         }
         Expr::Call(call) => is_constructor(&call.func),
         _ => false,
+    }
+}
+
+/// `bodies.iter().map(|b| Entry::builder().body(b).build()).collect()`:
+/// a collection whose elements are built here, whatever the input was.
+fn builds_elements(expr: &Expr) -> bool {
+    let chain = Chain::of(expr);
+    chain.segments.iter().any(|segment| {
+        matches!(segment.method.as_str(), "map" | "filter_map" | "flat_map")
+            && segment.args.iter().any(|arg| match arg {
+                Expr::Closure(closure) => is_visible(tail(&closure.body)),
+                _ => false,
+            })
+    })
+}
+
+/// The value a closure body produces: its tail expression.
+fn tail(body: &Expr) -> &Expr {
+    match body {
+        Expr::Block(block) => match block.block.stmts.last() {
+            Some(syn::Stmt::Expr(expr, None)) => tail(expr),
+            _ => body,
+        },
+        _ => body,
     }
 }
 
@@ -352,8 +380,48 @@ fn scan_tokens(
 fn is_constant(value: &TokenStream) -> bool {
     let mut names = BTreeSet::new();
     super::chain::collect_idents(value.clone(), &mut names);
-    names.retain(|name| !matches!(name.as_str(), "into" | "to_string" | "to_owned" | "from"));
-    names.is_empty() && !value.to_string().contains('{')
+    // Conversions, and `format!` itself (`format!("{}", "2")` is as
+    // constant as `"2"`).
+    names.retain(|name| {
+        !matches!(
+            name.as_str(),
+            "into" | "to_string" | "to_owned" | "from" | "format" | "as_str" | "as_bytes"
+        )
+    });
+    names.is_empty() && !captures_in_literals(value.clone())
+}
+
+/// Whether a string literal in `tokens` captures a variable inline
+/// (`"order-{id}"`); `"{}"` and `"{:?}"` placeholders capture nothing.
+fn captures_in_literals(tokens: TokenStream) -> bool {
+    tokens.into_iter().any(|token| match token {
+        TokenTree::Literal(literal) => {
+            let text = literal.to_string();
+            text.starts_with('"')
+                && text
+                    .split('{')
+                    .skip(1)
+                    .any(|after| after.starts_with(|c: char| c.is_alphabetic() || c == '_'))
+        }
+        TokenTree::Group(group) => captures_in_literals(group.stream()),
+        _ => false,
+    })
+}
+
+/// The evidence of an id passed straight to its setter
+/// (`.message_deduplication_id(format!("{order_id}-reminder"))`): present
+/// unless it is the same for every message.
+pub fn setter_value_evidence(args: &[&Expr]) -> IdEvidence {
+    let value: TokenStream = args.iter().map(|arg| arg.to_token_stream()).collect();
+    if args.is_empty() || is_constant(&value) {
+        return IdEvidence::Absent;
+    }
+    let mut found = None;
+    record(&mut found, value);
+    match found {
+        Some((from, random)) => IdEvidence::Present { from, random },
+        None => IdEvidence::Unknown,
+    }
 }
 
 fn record(found: &mut Option<(BTreeSet<String>, bool)>, value: TokenStream) {

@@ -39,9 +39,10 @@ pub enum MessageKind {
     /// Named `...Event`, `...Command`, `...Message`, `...Envelope`...
     Named,
     /// Named for something that happened, in the past tense:
-    /// `OrderPlaced`, `PaymentCaptured`, `InvoiceSent`. That is how domain
-    /// events are named, and other serialized types (requests, responses,
-    /// rows, settings) almost never are.
+    /// `OrderPlaced`, `PaymentCaptured`, `InvoiceSent`, or an enum whose
+    /// variants are. That is how domain events are named, and other
+    /// serialized types (requests, responses, rows, settings) almost never
+    /// are.
     PastTense,
     /// None of the above, but it has a field that only a message has
     /// (`event_id`, `message_id`, `command_id`): it is a message whatever
@@ -83,14 +84,21 @@ impl TypeInfo {
                 .iter()
                 .any(|part| ty.contains(part));
             let name = field.name.trim_start_matches("r#").to_ascii_lowercase();
-            let shared = is_shared_id(&name);
+            // A `user_id` is shared by everything a user does, but on
+            // `UserRegistered` it names the one user the event is about.
+            let subject = words(&self.name)
+                .first()
+                .map(|word| format!("{}_id", word.to_ascii_lowercase()));
+            let about_subject = subject.as_deref() == Some(name.as_str());
+            let shared = is_shared_id(&name) && !about_subject;
             // An entity's version or sequence number, with the entity's
             // key, identifies the event too (`sku` + `version`).
             let versioned = matches!(
                 name.as_str(),
                 "version" | "sequence" | "sequence_number" | "seq" | "revision"
             );
-            !shared && (is_id_name(&field.name) || id_typed || carries || versioned)
+            !shared
+                && (is_id_name(&field.name) || about_subject || id_typed || carries || versioned)
         })
     }
 }
@@ -191,32 +199,55 @@ const IRREGULAR_PARTICIPLES: &[&str] = &[
     "Undone",
 ];
 
-/// `OrderPlaced`, `InvoiceSent`: at least two words, the last a past
-/// participle.
-fn past_tense(name: &str) -> bool {
-    let words: Vec<&str> = {
-        let mut words = Vec::new();
-        let mut start = 0;
-        for (index, c) in name.char_indices().skip(1) {
-            if c.is_ascii_uppercase() {
-                words.push(&name[start..index]);
-                start = index;
-            }
+/// The CamelCase words of a type name.
+fn words(name: &str) -> Vec<&str> {
+    let mut words = Vec::new();
+    let mut start = 0;
+    for (index, c) in name.char_indices().skip(1) {
+        if c.is_ascii_uppercase() {
+            words.push(&name[start..index]);
+            start = index;
         }
-        words.push(&name[start..]);
-        words
-    };
+    }
+    words.push(&name[start..]);
+    words
+}
+
+/// Particles of phrasal verbs: `CheckedOut`, `SignedUp`, `RolledBack`.
+const PARTICLES: &[&str] = &["Out", "Up", "In", "Off", "Back", "Down", "Over", "Away"];
+
+/// Whether `word` is a past participle as event names use them.
+fn participle(word: &str) -> bool {
+    word.starts_with(|c: char| c.is_ascii_uppercase())
+        && !NOT_PARTICIPLES.contains(&word)
+        && ((word.len() >= 5 && word.ends_with("ed")) || IRREGULAR_PARTICIPLES.contains(&word))
+}
+
+/// `OrderPlaced`, `InvoiceSent`, `CartCheckedOut`: at least two words, the
+/// last a past participle (or one followed by its particle).
+fn past_tense(name: &str) -> bool {
+    let mut words = words(name);
+    if words.len() >= 3 && words.last().is_some_and(|last| PARTICLES.contains(last)) {
+        words.pop();
+    }
     let [.., before, last] = words.as_slice() else {
         return false;
     };
     // `IOError`-style runs of capitals are acronyms, not words.
-    if before.len() < 2 || !last.starts_with(|c: char| c.is_ascii_uppercase()) {
-        return false;
-    }
-    if NOT_PARTICIPLES.contains(last) {
-        return false;
-    }
-    (last.len() >= 5 && last.ends_with("ed")) || IRREGULAR_PARTICIPLES.contains(last)
+    before.len() >= 2 && participle(last)
+}
+
+/// An enum of events: most of its variants are named for something that
+/// happened (`UserRegistered`, or just `Created` in an `OrderEvent`).
+fn past_tense_variants(variants: &[String], named_as_message: bool) -> bool {
+    let happened = variants
+        .iter()
+        .filter(|variant| {
+            past_tense(variant)
+                || (named_as_message && words(variant).last().is_some_and(|w| participle(w)))
+        })
+        .count();
+    !variants.is_empty() && happened * 2 >= variants.len()
 }
 
 /// The structs and enums of the file (including those in inline modules).
@@ -243,6 +274,7 @@ fn collect(items: &[syn::Item], user: &UserApis, out: &mut Vec<TypeInfo>) {
                     fields,
                     wraps_only,
                     !item.generics.params.is_empty(),
+                    &[],
                     user,
                 ));
             }
@@ -253,6 +285,7 @@ fn collect(items: &[syn::Item], user: &UserApis, out: &mut Vec<TypeInfo>) {
                     Vec::new(),
                     true,
                     false,
+                    &[],
                     user,
                 ));
             }
@@ -266,12 +299,18 @@ fn collect(items: &[syn::Item], user: &UserApis, out: &mut Vec<TypeInfo>) {
                     .variants
                     .iter()
                     .all(|variant| !matches!(variant.fields, syn::Fields::Named(_)));
+                let variants: Vec<String> = item
+                    .variants
+                    .iter()
+                    .map(|variant| variant.ident.to_string())
+                    .collect();
                 out.push(info(
                     &item.ident,
                     &item.attrs,
                     fields,
                     wraps_only,
                     !item.generics.params.is_empty(),
+                    &variants,
                     user,
                 ));
             }
@@ -300,9 +339,11 @@ fn info(
     fields: Vec<FieldInfo>,
     wraps_only: bool,
     generic: bool,
+    variants: &[String],
     user: &UserApis,
 ) -> TypeInfo {
     let name = ident.to_string();
+    let named_as_message = MESSAGE_SUFFIXES.iter().any(|suffix| name.ends_with(suffix));
     let serialized = is_serialized(attrs);
     let message_kind = if user
         .event_types
@@ -310,7 +351,10 @@ fn info(
         .any(|listed| listed.rsplit("::").next() == Some(name.as_str()))
     {
         Some(MessageKind::Configured)
-    } else if MESSAGE_SUFFIXES.iter().any(|suffix| name.ends_with(suffix)) {
+    } else if past_tense_variants(variants, named_as_message) {
+        // `enum DomainEvent { UserRegistered { .. }, EmailVerified { .. } }`.
+        Some(MessageKind::PastTense)
+    } else if named_as_message {
         Some(MessageKind::Named)
     } else if past_tense(&name) {
         Some(MessageKind::PastTense)

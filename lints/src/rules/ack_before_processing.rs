@@ -62,9 +62,11 @@ declare_rule! {
     /// unrelated value is not seen unless it publishes or writes to a
     /// database in the same function. Calls in the fully qualified form
     /// (`AsyncCommands::xack(con, ..)`) are read like method calls for the
-    /// broker and database traits the rule knows. Without types, `ack` on a value that
-    /// is not a broker message is taken for one (lower confidence when the
-    /// file uses no broker crate).
+    /// broker and database traits the rule knows. An async closure handed
+    /// to a call that is not awaited (`consumer.set_delegate(..)`) is a
+    /// callback: its body is ordered on its own, like a spawned task.
+    /// Without types, `ack` on a value that is not a broker message is
+    /// taken for one (lower confidence when the file uses no broker crate).
     ///
     /// ## Chapter
     /// Chapter 3, "You did not read the configuration (ack, commit, complete)": `configuration/index.html`.

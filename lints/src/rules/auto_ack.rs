@@ -70,9 +70,11 @@ declare_rule! {
     /// An rdkafka config is read where it is built with `ClientConfig::new()`
     /// and literal `set` calls, and counts as a consumer's when it sets a
     /// `group.id`; a config loaded from a file or a map is not judged. A
-    /// config built and created in one function is judged on its own; one
-    /// handed back to a caller is trusted when auto-commit is switched off
-    /// anywhere in the file. rumqttc is reported only when the file
+    /// config built by a helper of the same file (`fn base_config() ->
+    /// ClientConfig`) starts from the helper's literal settings. A config
+    /// built and created in one function is judged on its own; one handed
+    /// back to a caller is trusted when auto-commit is switched off anywhere
+    /// in the file. rumqttc is reported only when the file
     /// subscribes with QoS 1 or 2, and `MqttOptions` are judged by the
     /// function that builds them (or, when it returns them, by the file).
     ///
@@ -133,6 +135,10 @@ struct FileFacts {
     manual_acks: bool,
     /// A subscription with QoS 1 or 2 (rumqttc).
     subscribes_with_acks: bool,
+    /// Functions of the file that return a Kafka `ClientConfig` they
+    /// started (`fn base_config() -> ClientConfig`), with what they set: a
+    /// consumer built from one starts from those settings.
+    config_helpers: BTreeMap<String, BTreeMap<String, Option<String>>>,
 }
 
 impl FileFacts {
@@ -143,9 +149,39 @@ impl FileFacts {
         }
         facts
     }
+
+    /// Records `sig` as a config helper if it returns a `ClientConfig` it
+    /// builds from `ClientConfig::new()`.
+    fn note_config_helper(&mut self, sig: &syn::Signature, block: &syn::Block) {
+        let returns_config = match &sig.output {
+            syn::ReturnType::Type(_, ty) => {
+                ty.to_token_stream().to_string().ends_with("ClientConfig")
+            }
+            syn::ReturnType::Default => false,
+        };
+        if !returns_config {
+            return;
+        }
+        let mut config = KafkaConfig::default();
+        config.visit_block(block);
+        if config.origin.is_some() && !config.opaque {
+            self.config_helpers
+                .insert(sig.ident.to_string(), config.settings);
+        }
+    }
 }
 
 impl<'ast> Visit<'ast> for FileFacts {
+    fn visit_item_fn(&mut self, item: &'ast syn::ItemFn) {
+        self.note_config_helper(&item.sig, &item.block);
+        syn::visit::visit_item_fn(self, item);
+    }
+
+    fn visit_impl_item_fn(&mut self, item: &'ast syn::ImplItemFn) {
+        self.note_config_helper(&item.sig, &item.block);
+        syn::visit::visit_impl_item_fn(self, item);
+    }
+
     fn visit_expr_method_call(&mut self, call: &'ast syn::ExprMethodCall) {
         let method = call.method.to_string();
         match method.as_str() {
@@ -251,7 +287,10 @@ impl Finder<'_, '_> {
         if !self.imports.has_crate("rdkafka") {
             return;
         }
-        let mut config = KafkaConfig::default();
+        let mut config = KafkaConfig {
+            helpers: Some(&self.file.config_helpers),
+            ..KafkaConfig::default()
+        };
         config.visit_block(block);
         let Some(origin) = config.origin else { return };
         // Without a `group.id` there is no group to commit offsets to (an
@@ -268,8 +307,11 @@ impl Finder<'_, '_> {
             Some(None) => return,
             _ => {}
         }
+        // A config created here says for itself whether offsets are
+        // stored by hand; another consumer's setting elsewhere in the file
+        // is not this one's.
         let stores_explicitly = matches!(config.settings.get("enable.auto.offset.store"), Some(Some(v)) if v == "false")
-            || self.file.offset_store_off;
+            || (self.file.offset_store_off && !config.creates);
         if stores_explicitly && self.file.stores_offsets {
             // The documented at-least-once pattern: auto-commit commits
             // only offsets stored after processing.
@@ -507,7 +549,9 @@ impl<'ast> Visit<'ast> for Finder<'_, '_> {
 
 /// The settings of a Kafka `ClientConfig` built in one function.
 #[derive(Default)]
-struct KafkaConfig {
+struct KafkaConfig<'h> {
+    /// The file's config helpers: a call to one starts a config too.
+    helpers: Option<&'h BTreeMap<String, BTreeMap<String, Option<String>>>>,
     /// Where `ClientConfig::new()` is, if the function builds one.
     origin: Option<Region>,
     /// key -> literal value (`None` when the value is not a literal).
@@ -520,7 +564,7 @@ struct KafkaConfig {
     creates: bool,
 }
 
-impl<'ast> Visit<'ast> for KafkaConfig {
+impl<'ast> Visit<'ast> for KafkaConfig<'_> {
     fn visit_expr_call(&mut self, call: &'ast syn::ExprCall) {
         if let Expr::Path(func) = &*call.func {
             let text: Vec<String> = func
@@ -533,6 +577,19 @@ impl<'ast> Visit<'ast> for KafkaConfig {
                 && text.last().is_some_and(|s| s == "new" || s == "default")
             {
                 self.origin.get_or_insert(Region::from_span(call.span()));
+            }
+            // `base_config(brokers).set("group.id", ..)`: the helper's
+            // settings come first, this function's `set`s after them.
+            if let (Some(helpers), [name]) = (self.helpers, text.as_slice())
+                && let Some(settings) = helpers.get(name)
+                && self.origin.is_none()
+            {
+                self.origin = Some(Region::from_span(call.span()));
+                for (key, value) in settings {
+                    self.settings
+                        .entry(key.clone())
+                        .or_insert_with(|| value.clone());
+                }
             }
             if text.last().is_some_and(|s| s == "from_iter")
                 && text.iter().any(|s| s == "ClientConfig")
