@@ -611,6 +611,33 @@ pub(crate) enum Settlement<'a> {
     Defer,
 }
 
+/// What becomes of a message whose lock ended without a settlement that
+/// removes it. The trace says which, so that "lock expired" is never followed
+/// by a silent surprise.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Release {
+    /// Back in the queue for the next receiver: the usual case.
+    VisibleAgain,
+    /// It had been deferred before this delivery: deferred again.
+    DeferredAgain,
+    /// That was its last allowed delivery: to the dead-letter queue.
+    DeliveryLimitReached,
+    /// Its time-to-live ran out meanwhile: dropped or dead-lettered.
+    Expired,
+}
+
+impl Release {
+    /// The note on the lock-expired event.
+    fn note(self) -> &'static str {
+        match self {
+            Release::VisibleAgain => "visible again",
+            Release::DeferredAgain => "deferred again",
+            Release::DeliveryLimitReached => "delivery limit reached",
+            Release::Expired => "time-to-live ran out",
+        }
+    }
+}
+
 /// Counts a receiver as waiting for as long as it lives.
 struct WaitingReceiver<'a>(&'a AtomicUsize);
 
@@ -886,10 +913,11 @@ impl BrokerState {
                 }
                 let path = self.store_path(store);
                 let envelope = &self.store(store).get(sequence).map(|m| m.envelope.clone());
-                if let Some(envelope) = envelope {
+                let outcome = self.release_outcome(store, sequence, at);
+                if let (Some(envelope), Some(outcome)) = (envelope, outcome) {
                     let event = self
                         .internal_event(&path, Operation::LockExpired, at, envelope)
-                        .with_note("visible again");
+                        .with_note(outcome.note());
                     self.trace.record(event);
                 }
                 self.release(store, sequence, at);
@@ -948,38 +976,53 @@ impl BrokerState {
         }
     }
 
+    /// What ending a lock without a settlement (abandon, expiry, a lost
+    /// connection) does to the message at `at`; `None` if it is gone.
+    fn release_outcome(&self, store: StoreRef, sequence: u64, at: Instant) -> Option<Release> {
+        let max = self.queues[store.queue].options.max_delivery_count;
+        let message = self.store(store).get(sequence)?;
+        Some(
+            if !store.dead_letter && message.envelope.delivery_count >= max {
+                Release::DeliveryLimitReached
+            } else if !store.dead_letter && message.expires_at.is_some_and(|expiry| expiry <= at) {
+                Release::Expired
+            } else if message.was_deferred {
+                Release::DeferredAgain
+            } else {
+                Release::VisibleAgain
+            },
+        )
+    }
+
     /// A lock ended without a settlement that removes the message (abandon,
     /// expiry, a lost connection): the message goes back, unless it has used
     /// up its deliveries or its time-to-live.
     fn release(&mut self, store: StoreRef, sequence: u64, at: Instant) {
-        let queue = &self.queues[store.queue];
-        let max = queue.options.max_delivery_count;
-        let Some(message) = self.store(store).get(sequence) else {
-            return;
-        };
-        if !store.dead_letter && message.envelope.delivery_count >= max {
-            let description =
-                format!("Message could not be consumed after {max} delivery attempts.");
-            self.move_to_dead_letters(
-                store.queue,
-                sequence,
-                MAX_DELIVERY_COUNT_EXCEEDED,
-                &description,
-                at,
-                None,
-            );
-            return;
+        match self.release_outcome(store, sequence, at) {
+            None => {}
+            Some(Release::DeliveryLimitReached) => {
+                let max = self.queues[store.queue].options.max_delivery_count;
+                let description =
+                    format!("Message could not be consumed after {max} delivery attempts.");
+                self.move_to_dead_letters(
+                    store.queue,
+                    sequence,
+                    MAX_DELIVERY_COUNT_EXCEEDED,
+                    &description,
+                    at,
+                    None,
+                );
+            }
+            Some(Release::Expired) => self.expire(store.queue, sequence, at),
+            Some(Release::DeferredAgain) => {
+                self.store_mut(store)
+                    .set_state(sequence, MessageState::Deferred);
+            }
+            Some(Release::VisibleAgain) => {
+                self.store_mut(store)
+                    .set_state(sequence, MessageState::Available);
+            }
         }
-        if !store.dead_letter && message.expires_at.is_some_and(|expiry| expiry <= at) {
-            self.expire(store.queue, sequence, at);
-            return;
-        }
-        let state = if message.was_deferred {
-            MessageState::Deferred
-        } else {
-            MessageState::Available
-        };
-        self.store_mut(store).set_state(sequence, state);
     }
 
     fn expire(&mut self, queue: usize, sequence: u64, at: Instant) {
@@ -1311,9 +1354,20 @@ impl BrokerState {
         let delivery = self.deliver(meta, store, sequence, mode, now, operation);
         if lose_lock && mode == ReceiveMode::PeekLock {
             let path = self.store_path(store);
+            let outcome = self
+                .release_outcome(store, sequence, now)
+                .unwrap_or(Release::VisibleAgain);
+            let note = match outcome {
+                Release::VisibleAgain => "connection dropped: lock lost, message visible again",
+                Release::DeferredAgain => "connection dropped: lock lost, message deferred again",
+                Release::DeliveryLimitReached => {
+                    "connection dropped: lock lost, delivery limit reached"
+                }
+                Release::Expired => "connection dropped: lock lost, time-to-live ran out",
+            };
             let event = self
                 .internal_event(&path, Operation::LockLost, now, &delivery.envelope)
-                .with_note("connection dropped: lock lost, message visible again");
+                .with_note(note);
             self.trace.record(event);
             self.release(store, sequence, now);
         }

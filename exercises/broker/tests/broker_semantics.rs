@@ -644,9 +644,34 @@ async fn the_trace_records_what_the_broker_did_on_its_own() {
         timeline,
         "+00:00:00.000  consumer  send           orders  o-1  ok  seq 1\n\
          +00:00:00.000  consumer  receive        orders  o-1  ok  seq 1, delivery 1\n\
-         +00:01:00.000  orders    lock-expired   orders  o-1  seq 1, visible again\n\
+         +00:01:00.000  orders    lock-expired   orders  o-1  seq 1, delivery limit reached\n\
          +00:01:00.000  orders    dead-lettered  orders  o-1  seq 1, reason MaxDeliveryCountExceeded\n"
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_lock_that_expires_after_the_time_to_live_says_so_in_the_trace() {
+    let broker = broker_with_queue(QueueOptions::default());
+    let client = broker.client("consumer");
+    client
+        .send(
+            "orders",
+            Message::new("o-1", "x").with_time_to_live(Duration::from_secs(30)),
+        )
+        .await
+        .unwrap();
+    // Locked past its time-to-live: it is not expired under the lock…
+    let _ = client.receive("orders").await.unwrap();
+    sleep(Duration::from_secs(61)).await;
+    broker.advance();
+    // …but when the lock ends it is gone, not visible again.
+    let timeline = broker.trace().timeline();
+    assert!(
+        timeline.contains("lock-expired  orders  o-1  seq 1, time-to-live ran out\n"),
+        "{timeline}"
+    );
+    assert!(timeline.contains("expired"), "{timeline}");
+    assert_eq!(broker.stats("orders").unwrap().unsettled(), 0);
 }
 
 #[tokio::test(start_paused = true)]
