@@ -472,7 +472,9 @@ pub fn classify_segment(
                     options => id_evidence(&[options], locals, &[]),
                 }
             } else {
-                id_evidence(args, locals, &[])
+                // The message (or messages); the second argument is the
+                // send options (`None`), not a message.
+                id_evidence(&args[..1], locals, &[])
             };
             recognized(
                 Op::Publish(PublishInfo { id, dedup: true }),

@@ -520,12 +520,24 @@ impl<'k, 'a> Walker<'k, 'a> {
             let spawns = is_spawn_method(&segment.method, segment.args.len())
                 || matches!(recognized, Some(Recognized { op: Op::Spawn, .. }));
             let mut args_reads = BTreeSet::new();
+            // A closure in an operation's tail (`.ack(..).await.map_err(|e| ..)`)
+            // or an error handler gets the call's error, not the message.
+            let error_handler = in_operation
+                || matches!(
+                    segment.method.as_str(),
+                    "map_err" | "or_else" | "unwrap_or_else" | "inspect_err" | "ok_or_else"
+                );
+            let param_source = if error_handler {
+                BTreeSet::new()
+            } else {
+                receiver_reads.clone()
+            };
             for arg in &segment.args {
                 let callback = !chain_awaited && is_async_closure(arg);
                 let arg_reads = if spawns || callback {
-                    self.in_task(|walker| walker.closure_arg(arg, &receiver_reads))
+                    self.in_task(|walker| walker.closure_arg(arg, &param_source))
                 } else {
-                    self.closure_arg(arg, &receiver_reads)
+                    self.closure_arg(arg, &param_source)
                 };
                 args_reads.extend(arg_reads);
             }

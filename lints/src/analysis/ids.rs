@@ -349,7 +349,29 @@ fn scan_tokens(
                     && is_id_name(&name)
                     && matches!(tokens.get(index + 1), Some(TokenTree::Punct(p)) if p.as_char() == ':')
                     && !matches!(tokens.get(index + 2), Some(TokenTree::Punct(p)) if p.as_char() == ':');
-                if is_setter {
+                // `delivery.properties.clone()`: the consumed message's own
+                // properties, and with them its message id.
+                let reused_properties = after_dot
+                    && name == "properties"
+                    && args.is_none()
+                    && index >= 2
+                    && matches!(&tokens[index - 2], TokenTree::Ident(_))
+                    // Whole (`.properties.clone()`, `.properties`) or for its
+                    // id; not for one other property (`.correlation_id()`).
+                    && match (tokens.get(index + 1), tokens.get(index + 2)) {
+                        (Some(TokenTree::Punct(p)), Some(TokenTree::Ident(next)))
+                            if p.as_char() == '.' =>
+                        {
+                            matches!(next.to_string().as_str(), "clone" | "message_id" | "to_owned")
+                        }
+                        _ => true,
+                    };
+                if reused_properties {
+                    record(
+                        found,
+                        tokens[index - 2..index - 1].iter().cloned().collect(),
+                    );
+                } else if is_setter {
                     // A constant (`.key("events")`) is shared by every
                     // message: a partition key, not an id.
                     let args = args.unwrap_or_default();

@@ -213,6 +213,32 @@ fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
     }
 }
 
+/// The acked names, plus what they were taken out of when that is itself
+/// data from the broker rather than a client or a parameter:
+/// `if let Handler::ExactlyOnce(h) = handler` after `let (message, handler)
+/// = ..` acks `h`, the handler that came with `message`; `xack(.., &ids)`
+/// with `ids` collected from a page `key` acks the page's entries.
+fn with_pair_parents(flow: &FnFlow, message: &BTreeSet<String>) -> BTreeSet<String> {
+    let mut roots = message.clone();
+    for event in &flow.events {
+        let EventKind::Bind { names, from } = &event.kind else {
+            continue;
+        };
+        if from.len() != 1 || !names.iter().any(|name| message.contains(name)) {
+            continue;
+        }
+        let parent = from.iter().next().cloned().unwrap_or_default();
+        let received = flow.events.iter().any(|other| {
+            matches!(&other.kind, EventKind::Bind { names, from }
+                if names.contains(&parent) && (names.len() > 1 || !from.is_empty()))
+        });
+        if received {
+            roots.insert(parent);
+        }
+    }
+    roots
+}
+
 struct Why {
     what: String,
     sure: bool,
@@ -232,7 +258,7 @@ fn first_work_after<'f>(
         derived.retain(|name| !ack.reads.contains(name));
         derived
     } else {
-        flow.derived_from(message)
+        flow.derived_from(&with_pair_parents(flow, message))
     };
     flow.events
         .iter()

@@ -459,7 +459,18 @@ impl<'a> Walk<'a> {
                         .unwrap_or_default(),
                     _ => String::new(),
                 };
-                let arg_use = if matches!(last.as_str(), "Some" | "Ok" | "Err" | "Box" | "from") {
+                // `Timelike::hour(&now)`: a method in its fully qualified
+                // form, reducing the time like `now.hour()` does.
+                let qualified_reduction = matches!(&*call.func, Expr::Path(p)
+                    if p.path.segments.len() >= 2
+                        && p.path.segments[p.path.segments.len() - 2]
+                            .ident
+                            .to_string()
+                            .starts_with(|c: char| c.is_ascii_uppercase()))
+                    && REDUCTIONS.contains(&last.as_str());
+                let arg_use = if qualified_reduction {
+                    Use::Neutral
+                } else if matches!(last.as_str(), "Some" | "Ok" | "Err" | "Box" | "from") {
                     use_
                 } else if DATA_SINKS.contains(&last.as_str()) {
                     Use::Data
@@ -832,6 +843,34 @@ fn is_duration(expr: &Expr) -> bool {
     .iter()
     .any(|word| text.contains(word))
 }
+
+/// Methods that reduce a time to a number or compare it: the zone does not
+/// reach their result.
+const REDUCTIONS: &[&str] = &[
+    "timestamp",
+    "timestamp_millis",
+    "timestamp_micros",
+    "timestamp_nanos",
+    "timestamp_nanos_opt",
+    "unix_timestamp",
+    "hour",
+    "minute",
+    "second",
+    "nanosecond",
+    "weekday",
+    "day",
+    "month",
+    "year",
+    "ordinal",
+    "iso_week",
+    "cmp",
+    "partial_cmp",
+    "lt",
+    "gt",
+    "le",
+    "ge",
+    "eq",
+];
 
 /// Methods after which the local zone no longer matters.
 fn neutralises(method: &str, call: &syn::ExprMethodCall) -> bool {
