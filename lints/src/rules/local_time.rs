@@ -1,6 +1,6 @@
 //! `local-time`: a local-time timestamp that reaches an event or stored data.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use syn::spanned::Spanned;
 use syn::{Expr, Stmt};
@@ -68,7 +68,10 @@ declare_rule! {
     /// The rule follows a local time through `let` bindings inside one
     /// function; a value passed to a helper that only logs it is still
     /// reported, and one formatted into a string with `format!` and then
-    /// published is not. A type counts as a message when it derives
+    /// published is not. A value inserted into an in-memory map or set (a
+    /// local one, or a collection field of a type that is not persisted) is
+    /// not data; a serialized type that is not a message (an HTTP response
+    /// body) is still taken for data. A type counts as a message when it derives
     /// `Serialize` and its name ends in `Event`, `Command`, `Message`,
     /// `Envelope` or `Notification`, is in the past tense (`OrderPlaced`,
     /// `InvoiceSent`), or has an `event_id` or `message_id` field, or when it
@@ -95,9 +98,11 @@ fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
         return;
     }
     let declared = declared_types(ctx.items);
+    let memory = in_memory_fields(ctx.items);
     let mut finder = Finder {
         imports: &analysis.imports,
         declared: &declared,
+        memory: &memory,
         self_type: None,
         out,
     };
@@ -207,6 +212,9 @@ struct Finder<'a, 'o> {
     /// The structs and enum variants this file declares, and whether each
     /// is persisted or sent (derives `Serialize` or a database model).
     declared: &'a BTreeMap<String, bool>,
+    /// In-memory collection fields of the file's types that are not
+    /// persisted: `(type, field)`.
+    memory: &'a BTreeSet<(String, String)>,
     /// The type of the `impl` being walked, for `Self { .. }`.
     self_type: Option<String>,
     out: &'o mut Vec<Finding>,
@@ -258,7 +266,12 @@ impl Finder<'_, '_> {
     }
 
     fn body_expr(&mut self, expr: &Expr) {
-        let mut walk = Walk::new(self.imports, self.declared, self.self_type.clone());
+        let mut walk = Walk::new(
+            self.imports,
+            self.declared,
+            self.memory,
+            self.self_type.clone(),
+        );
         walk.expr(expr, Use::Data);
         self.report(walk);
     }
@@ -267,7 +280,12 @@ impl Finder<'_, '_> {
     /// bound to through the rest of the body (a few rounds, for
     /// `let now = Local::now(); let stamp = now.naive_local();`).
     fn body(&mut self, block: &syn::Block) {
-        let mut walk = Walk::new(self.imports, self.declared, self.self_type.clone());
+        let mut walk = Walk::new(
+            self.imports,
+            self.declared,
+            self.memory,
+            self.self_type.clone(),
+        );
         walk.block(block, Use::Returned);
         walk.following = true;
         for _ in 0..3 {
@@ -311,6 +329,9 @@ impl Finder<'_, '_> {
 struct Walk<'a> {
     imports: &'a Imports,
     declared: &'a BTreeMap<String, bool>,
+    memory: &'a BTreeSet<(String, String)>,
+    /// Locals that are in-memory collections (`let mut seen = HashMap::new()`).
+    memory_locals: BTreeSet<String>,
     self_type: Option<String>,
     sources: Vec<Source>,
     /// Source index -> where its value reached data, and how surely.
@@ -328,11 +349,14 @@ impl<'a> Walk<'a> {
     fn new(
         imports: &'a Imports,
         declared: &'a BTreeMap<String, bool>,
+        memory: &'a BTreeSet<(String, String)>,
         self_type: Option<String>,
     ) -> Self {
         Walk {
             imports,
             declared,
+            memory,
+            memory_locals: BTreeSet::new(),
             self_type,
             sources: Vec::new(),
             sunk: BTreeMap::new(),
@@ -351,6 +375,14 @@ impl<'a> Walk<'a> {
                 Stmt::Local(local) => {
                     if let Some(init) = &local.init {
                         let names = crate::analysis::chain::pattern_names(&local.pat);
+                        let typed = quote::ToTokens::to_token_stream(&local.pat).to_string();
+                        let value = quote::ToTokens::to_token_stream(&*init.expr).to_string();
+                        // Maps and sets only: a `Vec` is as often a batch
+                        // about to be sent.
+                        let lookup = |text: &str| is_collection(text) && !text.contains("Vec");
+                        if lookup(&typed) || lookup(value.split('(').next().unwrap_or_default()) {
+                            self.memory_locals.extend(names.iter().cloned());
+                        }
                         if let Some(carried) = self.value(&init.expr, Use::Bound) {
                             for name in names {
                                 self.tracked.entry(name).or_insert(carried);
@@ -654,7 +686,21 @@ impl<'a> Walk<'a> {
         // `Local.from_local_datetime(&ndt)`, `Utc.from_utc_datetime(..)`:
         // the time zone's own conversions, not a destination.
         let on_time_zone = matches!(&*call.receiver, Expr::Path(p) if p.path.segments.last().is_some_and(|s| matches!(s.ident.to_string().as_str(), "Local" | "Utc" | "FixedOffset" | "Tz")));
-        let arg_use = if on_time_zone {
+        // `self.seen.insert(k, now)` on an in-memory map of a type that is
+        // not persisted, or on a local `HashMap`: memory, not data.
+        let in_memory = match &*call.receiver {
+            Expr::Field(field) => {
+                matches!(&*field.base, Expr::Path(p) if p.path.is_ident("self"))
+                    && matches!(&field.member, syn::Member::Named(name)
+                        if self.self_type.as_ref().is_some_and(|ty| self.memory.contains(&(ty.clone(), name.to_string()))))
+            }
+            Expr::Path(path) => path
+                .path
+                .get_ident()
+                .is_some_and(|name| self.memory_locals.contains(&name.to_string())),
+            _ => false,
+        };
+        let arg_use = if on_time_zone || in_memory {
             Use::Neutral
         } else if DATA_SINKS.contains(&method.as_str()) {
             Use::Data
@@ -817,6 +863,55 @@ fn declared_types(items: &[syn::Item]) -> BTreeMap<String, bool> {
             syn::Item::Mod(module) => {
                 if let Some((_, items)) = &module.content {
                     out.extend(declared_types(items));
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Whether a type or constructor names an in-memory collection.
+fn is_collection(text: &str) -> bool {
+    [
+        "HashMap",
+        "BTreeMap",
+        "HashSet",
+        "BTreeSet",
+        "VecDeque",
+        "Vec",
+        "IndexMap",
+        "DashMap",
+        "LruCache",
+        "BinaryHeap",
+    ]
+    .iter()
+    .any(|ty| {
+        text.split(|c: char| !c.is_alphanumeric())
+            .any(|word| word == *ty)
+    })
+}
+
+/// The collection fields (`seen: HashMap<..>`) of the file's structs that
+/// are neither serialized nor database models.
+fn in_memory_fields(items: &[syn::Item]) -> BTreeSet<(String, String)> {
+    let declared = declared_types(items);
+    let mut out = BTreeSet::new();
+    for item in items {
+        match item {
+            syn::Item::Struct(item) if declared.get(&item.ident.to_string()) == Some(&false) => {
+                for field in &item.fields {
+                    let ty = quote::ToTokens::to_token_stream(&field.ty).to_string();
+                    if let Some(name) = &field.ident
+                        && is_collection(&ty)
+                    {
+                        out.insert((item.ident.to_string(), name.to_string()));
+                    }
+                }
+            }
+            syn::Item::Mod(module) => {
+                if let Some((_, items)) = &module.content {
+                    out.extend(in_memory_fields(items));
                 }
             }
             _ => {}
