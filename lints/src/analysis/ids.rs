@@ -372,10 +372,12 @@ fn scan_tokens(
                         tokens[index - 2..index - 1].iter().cloned().collect(),
                     );
                 } else if is_setter {
-                    // A constant (`.key("events")`) is shared by every
-                    // message: a partition key, not an id.
+                    // A constant key (`.key("events")`) is shared by every
+                    // message: a partition key, not an id. An explicit id
+                    // setter (`.message_id("ord-1-created")`) sets an id
+                    // even when it is a literal.
                     let args = args.unwrap_or_default();
-                    if !is_constant(&args) {
+                    if ID_SETTERS.contains(&name.as_str()) || !is_constant(&args) {
                         record(found, args);
                     }
                 } else if is_field {
@@ -431,11 +433,11 @@ fn captures_in_literals(tokens: TokenStream) -> bool {
 }
 
 /// The evidence of an id passed straight to its setter
-/// (`.message_deduplication_id(format!("{order_id}-reminder"))`): present
-/// unless it is the same for every message.
+/// (`.message_deduplication_id(format!("{order_id}-reminder"))`): present,
+/// even as a literal (an explicit id, however odd, is not a missing one).
 pub fn setter_value_evidence(args: &[&Expr]) -> IdEvidence {
     let value: TokenStream = args.iter().map(|arg| arg.to_token_stream()).collect();
-    if args.is_empty() || is_constant(&value) {
+    if args.is_empty() {
         return IdEvidence::Absent;
     }
     let mut found = None;
