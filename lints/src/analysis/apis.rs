@@ -7,7 +7,7 @@
 //! the function as a wrapper. Names that only one crate has
 //! (`basic_publish`, `commit_message`) count on their own.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use quote::ToTokens;
 use syn::Expr;
@@ -71,6 +71,11 @@ pub struct Recognized {
 pub struct Known<'a> {
     pub imports: &'a Imports,
     pub user: &'a UserApis,
+    /// Functions and methods of this file that settle a message they are
+    /// given, with the (non-`self`) parameter positions they settle: a call
+    /// to one is an ack of that argument (`worker.delete_message(&m)` when
+    /// the file's `delete_message` deletes its `message`).
+    pub local_acks: BTreeMap<String, Vec<usize>>,
 }
 
 const MESSAGING: &[&str] = &[
@@ -179,7 +184,7 @@ fn recognized(op: Op, api: &'static str, confidence: Confidence) -> Option<Recog
 }
 
 /// Roots of the arguments, as the message identity of a settle call.
-fn message_of(args: &[&Expr]) -> BTreeSet<String> {
+pub fn message_of(args: &[&Expr]) -> BTreeSet<String> {
     fn roots(expr: &Expr, out: &mut BTreeSet<String>) {
         match expr {
             // `xack(key, group, &[&entry.id])`: the ids of a slice.

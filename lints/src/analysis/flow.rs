@@ -65,6 +65,9 @@ pub enum EventKind {
 #[derive(Debug, Clone)]
 pub struct FnFlow {
     pub name: String,
+    /// The names of the parameters other than `self`, in order (the first
+    /// name a pattern binds).
+    pub params: Vec<String>,
     pub events: Vec<Event>,
     /// Arms that end in `continue`, `return`, `break` or a panic: what
     /// follows the branch point does not run after them.
@@ -171,6 +174,10 @@ impl FnFinder<'_, '_> {
         for input in &sig.inputs {
             if let syn::FnArg::Typed(typed) = input {
                 let names = pattern_names(&typed.pat);
+                walker
+                    .flow
+                    .params
+                    .push(names.first().cloned().unwrap_or_default());
                 for name in &names {
                     walker.locals.bind(name.clone(), None);
                 }
@@ -232,6 +239,7 @@ impl<'k, 'a> Walker<'k, 'a> {
             known,
             flow: FnFlow {
                 name,
+                params: Vec::new(),
                 events: Vec::new(),
                 diverging: HashSet::new(),
                 mentions_outbox: false,
@@ -245,6 +253,18 @@ impl<'k, 'a> Walker<'k, 'a> {
             depth: 0,
             await_next: false,
         }
+    }
+
+    /// A call to one of the file's own functions that settles the message
+    /// it is given: the message that call settles.
+    fn local_ack(&self, name: &str, args: &[&Expr]) -> Option<BTreeSet<String>> {
+        let positions = self.known.local_acks.get(name)?;
+        let settled: Vec<&Expr> = positions
+            .iter()
+            .filter_map(|&i| args.get(i).copied())
+            .collect();
+        let message = super::apis::message_of(&settled);
+        (!message.is_empty()).then_some(message)
     }
 
     fn fresh(&mut self) -> u32 {
@@ -556,6 +576,21 @@ impl<'k, 'a> Walker<'k, 'a> {
                     self.push(EventKind::Op(recognized), region, call_reads.clone());
                 }
                 None if in_operation => {}
+                None if self.local_ack(&segment.method, &segment.args).is_some() => {
+                    let message = self
+                        .local_ack(&segment.method, &segment.args)
+                        .unwrap_or_default();
+                    in_operation = true;
+                    self.push(
+                        EventKind::Op(Recognized {
+                            op: Op::Ack { message },
+                            api: "local",
+                            confidence: crate::finding::Confidence::Medium,
+                        }),
+                        region,
+                        call_reads.clone(),
+                    );
+                }
                 None => self.push(
                     EventKind::Call {
                         name: segment.method.clone(),
@@ -649,9 +684,15 @@ impl<'k, 'a> Walker<'k, 'a> {
             start: Region::from_span(call.func.span()).start,
             end: Region::from_span(call.paren_token.span.close()).end,
         };
-        let kind = match recognized {
-            Some(recognized) => EventKind::Op(recognized),
-            None => EventKind::Call {
+        let args: Vec<&Expr> = call.args.iter().collect();
+        let kind = match (recognized, self.local_ack(&name, &args)) {
+            (Some(recognized), _) => EventKind::Op(recognized),
+            (None, Some(message)) => EventKind::Op(Recognized {
+                op: Op::Ack { message },
+                api: "local",
+                confidence: crate::finding::Confidence::Medium,
+            }),
+            (None, None) => EventKind::Call {
                 name,
                 awaited: false,
             },
@@ -780,6 +821,42 @@ fn desugar_trait_call(call: &syn::ExprCall) -> Option<Expr> {
         paren_token: call.paren_token,
         args: args.cloned().collect(),
     }))
+}
+
+/// The file's functions that settle a message they are given, by name,
+/// with the parameter positions they settle. A name defined several times
+/// counts only for the positions every definition settles.
+pub fn local_ack_summaries(flows: &[FnFlow]) -> std::collections::BTreeMap<String, Vec<usize>> {
+    let mut by_name: std::collections::BTreeMap<String, Option<BTreeSet<usize>>> =
+        std::collections::BTreeMap::new();
+    for flow in flows {
+        let settled: BTreeSet<usize> = flow
+            .ops()
+            .filter_map(|(_, recognized)| match &recognized.op {
+                Op::Ack { message } if recognized.api != "local" => Some(message),
+                _ => None,
+            })
+            .flat_map(|message| {
+                flow.params
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, param)| !param.is_empty() && message.contains(*param))
+                    .map(|(index, _)| index)
+            })
+            .collect();
+        let entry = by_name.entry(flow.name.clone()).or_insert(None);
+        *entry = Some(match entry.take() {
+            None => settled,
+            Some(before) => before.intersection(&settled).copied().collect(),
+        });
+    }
+    by_name
+        .into_iter()
+        .filter_map(|(name, positions)| {
+            let positions: Vec<usize> = positions?.into_iter().collect();
+            (!positions.is_empty()).then_some((name, positions))
+        })
+        .collect()
 }
 
 /// Methods that put their arguments into their receiver.

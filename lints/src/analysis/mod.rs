@@ -132,9 +132,10 @@ impl FileAnalysis {
     /// codebases.
     pub fn compute_for(items: &[syn::Item], source: Option<&str>, user: &UserApis) -> FileAnalysis {
         let imports = imports::Imports::of(items);
-        let known = apis::Known {
+        let mut known = apis::Known {
             imports: &imports,
             user,
+            local_acks: Default::default(),
         };
         let has_user_apis = !(user.publish.is_empty()
             && user.ack.is_empty()
@@ -147,11 +148,18 @@ impl FileAnalysis {
                     .iter()
                     .any(|word| text.contains(word))
             });
-        let flows = if may_have_ops {
+        let mut flows = if may_have_ops {
             flow::flows(items, &known)
         } else {
             Vec::new()
         };
+        // The file's own settle helpers (`fn ack(&self, id)`): walk again,
+        // so a call to one is an ack where it is called.
+        let local_acks = flow::local_ack_summaries(&flows);
+        if !local_acks.is_empty() {
+            known.local_acks = local_acks;
+            flows = flow::flows(items, &known);
+        }
         let types = types::types(items, &imports, user);
         FileAnalysis {
             imports,
