@@ -31,18 +31,27 @@ pub struct Rule {
 
 /// Declares a rule: doc comments become its documentation.
 ///
-/// ```ignore
+/// ```
+/// use eda_lint::context::FileContext;
+/// use eda_lint::declare_rule;
+/// use eda_lint::finding::Finding;
+///
+/// fn check(_ctx: &FileContext<'_>, _out: &mut Vec<Finding>) {}
+///
 /// declare_rule! {
 ///     /// ## What it does
-///     /// ...
+///     /// Finds consumers that let the broker settle messages on delivery.
 ///     pub static AUTO_ACK = {
 ///         name: "auto-ack",
 ///         summary: "a consumer that lets the broker settle messages on delivery",
-///         chapter: "ack/index.html",
+///         chapter: "configuration/index.html",
 ///         severity: Warning,
 ///         check: check,
 ///     }
 /// }
+///
+/// assert_eq!(AUTO_ACK.name, "auto-ack");
+/// assert!(AUTO_ACK.doc.starts_with(" ## What it does\n"));
 /// ```
 #[macro_export]
 macro_rules! declare_rule {
