@@ -19,23 +19,48 @@
         securityLevel: 'strict',
     });
 
-    // One run per diagram, so that a diagram that does not parse stops only
-    // itself. It is a bug in the book: say which one in the console (the
-    // browser test fails on console errors), mark it for the test, and leave
-    // its source visible instead of a blank space.
-    document.querySelectorAll('pre.mermaid').forEach((diagram, index) => {
-        // `cargo xtask book` keeps the source in an attribute, out of the
-        // search index (xtask/src/book/mermaid.rs); mermaid reads the text.
-        if (diagram.dataset.diagram !== undefined) {
-            diagram.textContent = diagram.dataset.diagram;
-            delete diagram.dataset.diagram;
+    // An id of our own for each diagram's SVG, unique on the page. Not
+    // mermaid's: `mermaid.run` names an SVG `mermaid-${Date.now()}`, so two
+    // diagrams drawn in the same millisecond got the same id, and drawing the
+    // second one removed the first (mermaid deletes any element that has the
+    // id it is about to use) or drew it with the other's styles. The SVG's
+    // styles are scoped by this id too (`#id .actor {...}`).
+    const svgIdFor = (index) => {
+        let id = `mermaid-diagram-${index + 1}`;
+        while (document.getElementById(id)) {
+            id += '-x';
         }
-        mermaid.run({ nodes: [diagram] }).catch((error) => {
-            const reason = (error && (error.message || error.str)) || String(error);
-            diagram.dataset.mermaidError = reason;
-            console.error(`mermaid: diagram ${index + 1} of this page does not render: ${reason}`);
-        });
-    });
+        return id;
+    };
+
+    // One diagram after the other, each with its own try: a diagram that
+    // does not parse stops only itself. It is a bug in the book: say which one
+    // in the console (the browser test fails on console errors), mark it for
+    // the test, and leave its source visible instead of a blank space.
+    const drawAll = async () => {
+        const diagrams = [...document.querySelectorAll('pre.mermaid')];
+        for (const [index, diagram] of diagrams.entries()) {
+            // `cargo xtask book` keeps the source in an attribute, out of the
+            // search index (xtask/src/book/mermaid.rs). Shown as text until
+            // drawn, and if it cannot be.
+            const source = diagram.dataset.diagram ?? diagram.textContent;
+            delete diagram.dataset.diagram;
+            diagram.textContent = source;
+            try {
+                const { svg, bindFunctions } = await mermaid.render(svgIdFor(index), source);
+                diagram.innerHTML = svg;
+                diagram.dataset.processed = 'true';
+                if (bindFunctions) {
+                    bindFunctions(diagram);
+                }
+            } catch (error) {
+                const reason = (error && (error.message || error.str)) || String(error);
+                diagram.dataset.mermaidError = reason;
+                console.error(`mermaid: diagram ${index + 1} of this page does not render: ${reason}`);
+            }
+        }
+    };
+    drawAll();
 
     const themeList = document.getElementById('mdbook-theme-list');
     if (themeList) {

@@ -3,7 +3,9 @@
 //! Builds and serves the book with `cargo xtask serve` (the learner's
 //! command), loads every chapter in headless Chromium over the DevTools
 //! Protocol, and checks that:
-//! - every ```` ```mermaid ```` block became an SVG diagram, with no syntax error;
+//! - every ```` ```mermaid ```` block became an SVG diagram, with no syntax error,
+//!   an id no other element of the page has, a `viewBox` and a visible size,
+//!   on each of several loads of the page (drawing them used to race);
 //! - every quiz is mounted, and answering all its questions right (clicking
 //!   the choices, typing the short answers) ends in "You answered N/N";
 //! - search finds a known term and links to the chapter that teaches it, and
@@ -16,7 +18,7 @@
 //! names another binary). Without it the test is skipped loudly, except
 //! under CI (`CI` set), where it fails: CI must run it.
 //!
-//! Screenshots of each chapter's first diagram and quiz, and of the search,
+//! Screenshots of each chapter's diagrams and first quiz, and of the search,
 //! are written to `target/tmp/browser-*.png` to look at by hand.
 
 #[path = "browser/cdp.rs"]
@@ -233,13 +235,21 @@ fn errors_in(events: &[Value], where_: &str) -> Vec<String> {
     errors
 }
 
-/// Saves a screenshot next to the test's build files, to look at by hand.
-fn screenshot(browser: &mut Browser, page: &Page, name: &str) -> Result<PathBuf, String> {
-    let shot = browser.call(
-        Some(page),
-        "Page.captureScreenshot",
-        json!({ "format": "png", "captureBeyondViewport": false }),
-    )?;
+/// Saves a screenshot next to the test's build files, to look at by hand:
+/// of the viewport, or of the page area `clip` (`{x, y, width, height}` in
+/// page coordinates, as `Page.captureScreenshot` takes it).
+fn screenshot(
+    browser: &mut Browser,
+    page: &Page,
+    name: &str,
+    clip: Option<Value>,
+) -> Result<PathBuf, String> {
+    let mut parameters = json!({ "format": "png", "captureBeyondViewport": clip.is_some() });
+    if let Some(mut clip) = clip {
+        clip["scale"] = json!(1);
+        parameters["clip"] = clip;
+    }
+    let shot = browser.call(Some(page), "Page.captureScreenshot", parameters)?;
     let data = shot["data"].as_str().ok_or("no screenshot data")?;
     let png = data_encoding::BASE64
         .decode(data.as_bytes())
@@ -249,7 +259,14 @@ fn screenshot(browser: &mut Browser, page: &Page, name: &str) -> Result<PathBuf,
     Ok(path)
 }
 
-/// Checks one chapter: its diagrams and quizzes.
+/// How many times a page with diagrams is loaded. Drawing them used to race
+/// (two diagrams drawn in the same millisecond shared an SVG id, and one was
+/// blank or drawn over the other in most loads, not all): one clean load
+/// proves little.
+const DIAGRAM_PAGE_LOADS: usize = 3;
+
+/// Checks one chapter: its diagrams (on each of [`DIAGRAM_PAGE_LOADS`] loads)
+/// and quizzes.
 fn check_chapter(
     browser: &mut Browser,
     page: &Page,
@@ -257,30 +274,16 @@ fn check_chapter(
     chapter: &ChapterPage,
 ) -> Result<(), String> {
     let url = format!("{base_url}{}", chapter.path);
-    open(browser, page, &url)?;
-    if chapter.diagrams > 0 {
-        // Each diagram ends drawn or marked as failed by mermaid-init.js.
-        browser.wait_for(
-            page,
-            &format!(
-                "document.querySelectorAll('pre.mermaid > svg, pre.mermaid[data-mermaid-error]').length === {}",
-                chapter.diagrams
-            ),
-            &format!("{}: {} mermaid diagram(s) rendered", chapter.path, chapter.diagrams),
-        )?;
-        let broken = browser.evaluate(
-            page,
-            "[...document.querySelectorAll('pre.mermaid')]\
-             .map((diagram, index) => [index + 1, diagram.dataset.mermaidError \
-                 || (/Syntax error|Parse error/i.test(diagram.textContent) ? diagram.textContent : null)])\
-             .filter(([, error]) => error)\
-             .map(([number, error]) => `diagram ${number}: ${error}`)",
-        )?;
-        if broken.as_array().is_some_and(|broken| !broken.is_empty()) {
-            return Err(format!(
-                "{}: mermaid diagram(s) not drawn: {broken}",
-                chapter.path
-            ));
+    let loads = if chapter.diagrams > 0 {
+        DIAGRAM_PAGE_LOADS
+    } else {
+        1
+    };
+    for load in 1..=loads {
+        open(browser, page, &url)?;
+        if chapter.diagrams > 0 {
+            check_diagrams(browser, page, chapter)
+                .map_err(|error| format!("{} (load {load} of {loads}): {error}", chapter.path))?;
         }
     }
     if chapter.quizzes > 0 {
@@ -304,6 +307,62 @@ fn check_chapter(
         }
     }
     Ok(())
+}
+
+/// What is wrong with the page's drawn diagrams, one line each: a diagram
+/// with no SVG and no error, an SVG id that another element of the page also
+/// has (mermaid removes or restyles the other one), an SVG with no usable
+/// `viewBox` or no visible size, or one whose drawing is (nearly) empty.
+const DIAGRAM_PROBLEMS: &str = "[...document.querySelectorAll('pre.mermaid')].flatMap((diagram, index) => {\
+       const name = `diagram ${index + 1}`;\
+       if (diagram.dataset.mermaidError) return [`${name}: ${diagram.dataset.mermaidError}`];\
+       if (/Syntax error|Parse error/i.test(diagram.textContent)) return [`${name}: ${diagram.textContent}`];\
+       const svgs = diagram.querySelectorAll(':scope > svg');\
+       if (svgs.length !== 1) return [`${name}: ${svgs.length} SVG(s) instead of 1 (blank or drawn twice)`];\
+       const svg = svgs[0];\
+       const problems = [];\
+       const sharing = svg.id ? document.querySelectorAll(`#${CSS.escape(svg.id)}`).length : 0;\
+       if (!svg.id) problems.push(`${name}: its SVG has no id`);\
+       else if (sharing !== 1) problems.push(`${name}: its SVG id \"${svg.id}\" is used by ${sharing} elements of the page`);\
+       const viewBox = (svg.getAttribute('viewBox') || '').trim().split(/[\\s,]+/).map(Number);\
+       if (viewBox.length !== 4 || viewBox.some(Number.isNaN) || !(viewBox[2] > 0 && viewBox[3] > 0))\
+         problems.push(`${name}: no usable viewBox (\"${svg.getAttribute('viewBox')}\")`);\
+       const shown = svg.getBoundingClientRect();\
+       if (shown.width < 50 || shown.height < 50)\
+         problems.push(`${name}: shown ${Math.round(shown.width)}x${Math.round(shown.height)} px`);\
+       const drawn = svg.getBBox();\
+       if (drawn.width < 50 || drawn.height < 50)\
+         problems.push(`${name}: its drawing spans only ${Math.round(drawn.width)}x${Math.round(drawn.height)}`);\
+       return problems;\
+     })";
+
+/// Waits until every diagram of the page is drawn or marked as failed by
+/// mermaid-init.js, then checks each drawing ([`DIAGRAM_PROBLEMS`]).
+fn check_diagrams(browser: &mut Browser, page: &Page, chapter: &ChapterPage) -> Result<(), String> {
+    let settled = browser.wait_for(
+        page,
+        &format!(
+            "document.querySelectorAll('pre.mermaid > svg, pre.mermaid[data-mermaid-error]').length === {}",
+            chapter.diagrams
+        ),
+        &format!("{} mermaid diagram(s) rendered", chapter.diagrams),
+    );
+    // Even when waiting failed, say which diagrams are wrong and how.
+    let problems = browser.evaluate(page, DIAGRAM_PROBLEMS)?;
+    let problems: Vec<String> = problems
+        .as_array()
+        .map(|found| {
+            found
+                .iter()
+                .map(|problem| problem.as_str().unwrap_or("?").to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    match (settled, problems.is_empty()) {
+        (Ok(()), true) => Ok(()),
+        (Ok(()), false) => Err(format!("diagrams drawn wrong: {}", problems.join("; "))),
+        (Err(error), _) => Err(format!("{error}; {}", problems.join("; "))),
+    }
 }
 
 /// Starts the `index`-th quiz of the page and answers every question with
@@ -595,26 +654,46 @@ fn the_book_works_in_a_real_browser() {
         if let Err(error) = check_chapter(&mut browser, &page, &base_url, chapter) {
             failures.push(error);
         }
-        // Pictures of the first diagram and quiz of each chapter, to look at
-        // when this test fails (or by hand): target/tmp/browser-*.png.
-        for (selector, what) in [("pre.mermaid", "diagram"), (".quiz-placeholder", "quiz")] {
-            let shown = browser.evaluate(
+        // Pictures of every diagram and of the first quiz of each chapter,
+        // to look at when this test fails (or by hand):
+        // target/tmp/browser-<chapter>-diagram-<n>.png, ...-quiz.png.
+        let stem = chapter.path.trim_end_matches(".html").replace('/', "-");
+        let mut pictures: Vec<(String, String)> = (0..chapter.diagrams)
+            .map(|index| {
+                (
+                    format!("document.querySelectorAll('pre.mermaid')[{index}]"),
+                    format!("{stem}-diagram-{}", index + 1),
+                )
+            })
+            .collect();
+        pictures.push((
+            "document.querySelector('.quiz-placeholder')".into(),
+            format!("{stem}-quiz"),
+        ));
+        for (element, name) in pictures {
+            // The whole element, however tall, with a margin around it, and
+            // without the sticky menu bar drawn over its top.
+            let area = browser.evaluate(
                 &page,
                 &format!(
-                    "(() => {{ const element = document.querySelector('{selector}'); \
-                     if (!element) return false; element.scrollIntoView(); return true; }})()"
+                    "(() => {{ const element = {element}; if (!element) return null; \
+                     const bar = document.getElementById('mdbook-menu-bar'); \
+                     if (bar) bar.style.visibility = 'hidden'; \
+                     element.scrollIntoView(); const box = element.getBoundingClientRect(); \
+                     return {{ x: Math.max(0, box.left + scrollX - 8), y: Math.max(0, box.top + scrollY - 8), \
+                     width: box.width + 16, height: box.height + 16 }}; }})()"
                 ),
             );
-            if shown == Ok(Value::Bool(true)) {
-                let name = format!(
-                    "{}-{what}",
-                    chapter.path.trim_end_matches(".html").replace('/', "-")
-                );
-                if let Err(error) = screenshot(&mut browser, &page, &name) {
-                    failures.push(error);
-                }
+            if let Ok(area @ Value::Object(_)) = area
+                && let Err(error) = screenshot(&mut browser, &page, &name, Some(area))
+            {
+                failures.push(error);
             }
         }
+        let _ = browser.evaluate(
+            &page,
+            "document.getElementById('mdbook-menu-bar')?.style.removeProperty('visibility'), true",
+        );
         failures.extend(errors_in(&browser.take_events(), &chapter.path));
     }
 
@@ -628,7 +707,7 @@ fn the_book_works_in_a_real_browser() {
 
     let search_start = &chapters[0].path;
     let searched = check_search(&mut browser, &page, &base_url, search_start)
-        .and_then(|()| screenshot(&mut browser, &page, "search").map(|_| ()));
+        .and_then(|()| screenshot(&mut browser, &page, "search", None).map(|_| ()));
     if let Err(error) = searched {
         failures.push(error);
     }
