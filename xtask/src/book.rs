@@ -3,9 +3,12 @@
 //!
 //! - [`build_book_at`]: `book/` into `book/build`, with two in-process preprocessors
 //!   ([`mermaid`], [`quiz`]); mdBook's own errors are caught by [`diagnostics`].
+//!   Before mdBook expands the includes, [`includes`] makes every include of
+//!   an exercise's learner file show the starter as shipped (not the
+//!   learner's edit), and fails the build on an include of a missing anchor.
 //! - [`check_book`]: everything `verify` asks of the book: it builds without
-//!   warnings, no internal link is broken ([`links`]), every `{{#include
-//!   file:anchor}}` finds its anchor, every quiz parses and is used.
+//!   warnings, no internal link is broken ([`links`]), every quiz parses and
+//!   is used.
 //!
 //! For `verify` (and any other command):
 //!
@@ -18,6 +21,7 @@
 //! that fails to build is a [`Problem`], like a broken link.
 
 pub mod diagnostics;
+pub mod includes;
 pub mod links;
 pub mod mermaid;
 pub mod quiz;
@@ -29,6 +33,7 @@ use anyhow::{Context, Result};
 use mdbook_driver::MDBook;
 
 use diagnostics::{BuildLog, Severity};
+use includes::ShippedFiles;
 use mermaid::MermaidPreprocessor;
 use quiz::QuizPreprocessor;
 
@@ -36,8 +41,8 @@ use quiz::QuizPreprocessor;
 #[derive(clap::Args)]
 pub struct Args {
     /// Also run the checks of `cargo xtask verify` on the book: no warning,
-    /// no broken internal link, no include of a missing anchor, every quiz
-    /// parses and is used.
+    /// no broken internal link, every quiz parses and is used. (An include
+    /// of a missing anchor fails any build.)
     #[arg(long)]
     pub check: bool,
     /// Build another mdBook folder instead of the workshop's `book/` (a test
@@ -68,6 +73,9 @@ pub fn run(args: Args) -> Result<()> {
         anyhow::bail!("the book has {} problem(s)", problems.len());
     }
     let built = build_book_at(&book_root)?;
+    for note in &built.notes {
+        eprintln!("note: {note}");
+    }
     for warning in &built.warnings {
         eprintln!("warning (mdBook): {warning}");
     }
@@ -99,6 +107,9 @@ pub struct BuiltBook {
     pub out_dir: PathBuf,
     /// What mdBook warned about (unbalanced HTML in a chapter, ...).
     pub warnings: Vec<String>,
+    /// Worth telling the reader, not a fault of the book: a learner file
+    /// shown from the working tree because git could not give the shipped one.
+    pub notes: Vec<String>,
 }
 
 /// The book's folder in the repository at `root`.
@@ -109,14 +120,41 @@ pub fn book_dir(root: &Path) -> PathBuf {
 /// Builds the mdBook whose `book.toml` is in `book_root` (the workshop's:
 /// [`book_dir`]) into its `build/`.
 ///
+/// Includes of the workshop's learner files show them as shipped (see
+/// [`includes`]), whichever book includes them.
+///
 /// Fails, naming the file, on anything mdBook reports as an error: a chapter
 /// file missing, an `{{#include}}` of a missing file, a quiz that does not
-/// parse.
+/// parse; and on an `{{#include file:anchor}}` whose file lacks the anchor.
 pub fn build_book_at(book_root: &Path) -> Result<BuiltBook> {
+    build_book_showing(
+        book_root,
+        &ShippedFiles::of_repository(&crate::workspace::root()),
+    )
+}
+
+/// [`build_book_at`], with includes of the files in `shipped` showing their
+/// shipped text.
+pub fn build_book_showing(book_root: &Path, shipped: &ShippedFiles) -> Result<BuiltBook> {
     let log = BuildLog::default();
     let outcome = log.capture(|| -> Result<PathBuf> {
         let mut book = MDBook::load(book_root)
             .with_context(|| format!("cannot load the book at {}", book_root.display()))?;
+        let source_dir = book.source_dir();
+        let problems = includes::resolve_includes(&mut book.book, &source_dir, shipped);
+        if !problems.is_empty() {
+            let repository = book_root.parent().unwrap_or(book_root);
+            let shown: Vec<String> = problems
+                .into_iter()
+                .map(|problem| relative_to(problem, repository).to_string())
+                .collect();
+            anyhow::bail!(
+                "building the book at {}: {} include(s) would show nothing:\n  {}",
+                book_root.display(),
+                shown.len(),
+                shown.join("\n  ")
+            );
+        }
         book.with_preprocessor(MermaidPreprocessor)
             .with_preprocessor(QuizPreprocessor);
         book.build()
@@ -151,7 +189,11 @@ pub fn build_book_at(book_root: &Path) -> Result<BuiltBook> {
         .filter(|logged| logged.severity == Severity::Warning)
         .map(|logged| logged.message)
         .collect();
-    Ok(BuiltBook { out_dir, warnings })
+    Ok(BuiltBook {
+        out_dir,
+        warnings,
+        notes: shipped.notes.clone(),
+    })
 }
 
 /// Replaces mdBook's `index.html` with a redirect to the first chapter.
@@ -193,8 +235,8 @@ fn write_front_page(out_dir: &Path, first_chapter: &Path, title: Option<&str>) -
 }
 
 /// The book checks of `cargo xtask verify`, for the repository at `root`:
-/// the book builds with no error and no warning, no internal link of the
-/// built HTML is broken, every anchored include finds its anchor, every quiz
+/// the book builds with no error (every anchored include finds its anchor)
+/// and no warning, no internal link of the built HTML is broken, every quiz
 /// file parses and is used by a chapter.
 pub fn check_book(root: &Path) -> Result<Vec<Problem>> {
     check_book_at(&book_dir(root))
@@ -204,7 +246,6 @@ pub fn check_book(root: &Path) -> Result<Vec<Problem>> {
 pub fn check_book_at(book_root: &Path) -> Result<Vec<Problem>> {
     let book_root = book_root.to_path_buf();
     let mut problems = check_quizzes(&book_root.join("src"))?;
-    problems.extend(check_include_anchors(&book_root.join("src"))?);
     match build_book_at(&book_root) {
         Err(error) => problems.push(Problem {
             file: book_root.join("book.toml"),
@@ -225,12 +266,22 @@ pub fn check_book_at(book_root: &Path) -> Result<Vec<Problem>> {
     }
     // Paths as a maintainer types them: `book/src/...`, from the repository.
     let repository = book_root.parent().unwrap_or(&book_root).to_path_buf();
-    for problem in &mut problems {
-        if let Ok(relative) = problem.file.strip_prefix(&repository) {
-            problem.file = relative.to_path_buf();
-        }
+    Ok(problems
+        .into_iter()
+        .map(|problem| relative_to(problem, &repository))
+        .collect())
+}
+
+/// The problem with its file as a maintainer types it: `book/src/...`, from
+/// the repository.
+fn relative_to(problem: Problem, repository: &Path) -> Problem {
+    match problem.file.strip_prefix(repository) {
+        Ok(relative) => Problem {
+            file: relative.to_path_buf(),
+            message: problem.message,
+        },
+        Err(_) => problem,
     }
-    Ok(problems)
 }
 
 /// A broken link is fixed in the chapter's Markdown, not in the HTML: name
@@ -248,70 +299,6 @@ fn point_at_source(problem: Problem, out_dir: &Path, src_dir: &Path) -> Problem 
     } else {
         problem
     }
-}
-
-/// Every `{{#include file:anchor}}` (and `rustdoc_include`) of a chapter
-/// names an anchor that the file has. mdBook silently includes nothing for
-/// an anchor it cannot find, so a renamed anchor would leave a chapter with
-/// an empty code block and no error.
-pub fn check_include_anchors(src_dir: &Path) -> Result<Vec<Problem>> {
-    let mut files = Vec::new();
-    collect_files(src_dir, &mut files)?;
-    files.sort();
-    let mut problems = Vec::new();
-    for chapter in files.iter().filter(|file| has_extension(file, "md")) {
-        let content = std::fs::read_to_string(chapter)
-            .with_context(|| format!("cannot read {}", chapter.display()))?;
-        let chapter_dir = chapter.parent().unwrap_or(src_dir);
-        for (path, anchor) in anchored_includes(&content) {
-            let included = chapter_dir.join(path);
-            // A missing file is the build's error; only anchors are checked here.
-            let Ok(text) = std::fs::read_to_string(&included) else {
-                continue;
-            };
-            let has = |marker: &str| {
-                text.lines().any(|line| {
-                    line.split_once(marker).is_some_and(|(_, name)| {
-                        name.trim().trim_end_matches("*/").trim() == anchor
-                    })
-                })
-            };
-            if !has("ANCHOR:") || !has("ANCHOR_END:") {
-                problems.push(Problem {
-                    file: chapter.clone(),
-                    message: format!(
-                        "`{{{{#include {path}:{anchor}}}}}`: {} has no `ANCHOR: {anchor}` ... `ANCHOR_END: {anchor}` pair, so the page would show nothing",
-                        included.display()
-                    ),
-                });
-            }
-        }
-    }
-    Ok(problems)
-}
-
-/// The `(path, anchor)` of each include with a named anchor (not a line
-/// range like `:10:20`).
-fn anchored_includes(content: &str) -> Vec<(&str, &str)> {
-    let mut found = Vec::new();
-    for opening in ["{{#include ", "{{#rustdoc_include "] {
-        let mut rest = content;
-        while let Some(start) = rest.find(opening) {
-            let after = &rest[start + opening.len()..];
-            let Some(end) = after.find("}}") else { break };
-            let escaped = rest[..start].ends_with('\\');
-            let target = after[..end].trim();
-            if !escaped
-                && let Some((path, anchor)) = target.split_once(':')
-                && !anchor.is_empty()
-                && !anchor.starts_with(|c: char| c.is_ascii_digit())
-            {
-                found.push((path.trim(), anchor.trim()));
-            }
-            rest = &after[end..];
-        }
-    }
-    found
 }
 
 /// Every quiz under `src_dir`: each `{{#quiz}}` directive names a file that
@@ -345,11 +332,11 @@ pub fn check_quizzes(src_dir: &Path) -> Result<Vec<Problem>> {
                     message: format!("`{{{{#quiz {}}}}}`: {error}", directive.path),
                 });
             }
-            used.insert(normalise(&quiz_file));
+            used.insert(includes::normalise(&quiz_file));
         }
     }
     for quiz_file in files.iter().filter(|file| has_extension(file, "toml")) {
-        if !used.contains(&normalise(quiz_file)) {
+        if !used.contains(&includes::normalise(quiz_file)) {
             problems.push(Problem {
                 file: quiz_file.clone(),
                 message: "no chapter includes this quiz with `{{#quiz ...}}`".into(),
@@ -361,21 +348,6 @@ pub fn check_quizzes(src_dir: &Path) -> Result<Vec<Problem>> {
 
 fn has_extension(path: &Path, extension: &str) -> bool {
     path.extension().is_some_and(|found| found == extension)
-}
-
-/// `a/b/../c.toml` and `a/c.toml` are the same quiz.
-fn normalise(path: &Path) -> PathBuf {
-    let mut normal = PathBuf::new();
-    for component in path.components() {
-        match component {
-            std::path::Component::ParentDir => {
-                normal.pop();
-            }
-            std::path::Component::CurDir => {}
-            other => normal.push(other),
-        }
-    }
-    normal
 }
 
 fn collect_files(dir: &Path, found: &mut Vec<PathBuf>) -> Result<()> {
@@ -466,7 +438,7 @@ mod tests {
     }
 
     #[test]
-    fn an_include_of_an_anchor_the_file_lacks_is_a_problem() {
+    fn an_include_of_an_anchor_the_file_lacks_fails_a_plain_build_and_the_check() {
         let book = fixture(&[
             (
                 "src/acks/index.md",
@@ -478,10 +450,119 @@ mod tests {
                 "// ANCHOR: fix\nfn fix() {}\n// ANCHOR_END: fix\n",
             ),
         ]);
+        let error = format!("{:#}", build_book_at(book.path()).err().expect("must fail"));
+        assert!(
+            error.contains("1 include(s) would show nothing")
+                && error.contains("acks/index.md: `{{#include code.rs:gone}}`")
+                && !error.contains(":fix}}"),
+            "{error}"
+        );
         let problems = check_book_at(book.path()).expect("checks run");
         let shown: Vec<String> = problems.iter().map(ToString::to_string).collect();
         assert_eq!(shown.len(), 1, "{shown:#?}");
         assert!(shown[0].contains("{{#include code.rs:gone}}"), "{shown:#?}");
+    }
+
+    /// A repository with a one-exercise catalogue and a book that shows its
+    /// starter, committed: what a learner clones.
+    fn repository_with_an_exercise() -> tempfile::TempDir {
+        let repository = tempfile::tempdir().expect("temp dir");
+        let root = repository.path();
+        let files = [
+            (
+                "exercises/exercises.toml",
+                "[[exercise]]\nid = \"ack-ordering\"\nchapter = \"acks\"\ncrate = \"ack-ordering\"\n\
+                 dir = \"exercises/02-ack-ordering\"\nfile = \"src/consumer.rs\"\n\
+                 solution = \"solution/consumer.rs\"\nminutes = 10\nanomalies = [\"lost-message\"]\n\
+                 lints = []\nhints = [\"Ack last.\"]\n",
+            ),
+            (
+                "exercises/02-ack-ordering/src/consumer.rs",
+                "fn handle() {\n    // ANCHOR: starter\n    ack_first();\n    // ANCHOR_END: starter\n}\n",
+            ),
+            (
+                "book/book.toml",
+                "[book]\ntitle = \"Fixture\"\n[build]\nbuild-dir = \"build\"\n",
+            ),
+            (
+                "book/src/SUMMARY.md",
+                "# Summary\n\n- [Acks](acks/index.md)\n",
+            ),
+            (
+                "book/src/acks/index.md",
+                "# Acks\n\n```rust\n{{#include ../../../exercises/02-ack-ordering/src/consumer.rs:starter}}\n```\n",
+            ),
+        ];
+        for (path, content) in files {
+            let path = root.join(path);
+            std::fs::create_dir_all(path.parent().expect("has a parent")).expect("mkdir");
+            std::fs::write(path, content).expect("write");
+        }
+        for args in [
+            &["init", "-q"][..],
+            &["add", "."],
+            &["commit", "-q", "-m", "ship"],
+        ] {
+            let output = std::process::Command::new("git")
+                .current_dir(root)
+                .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+                .args(args)
+                .output()
+                .expect("git runs");
+            assert!(output.status.success(), "git {args:?}: {output:?}");
+        }
+        repository
+    }
+
+    fn acks_page(book_root: &Path) -> String {
+        std::fs::read_to_string(book_root.join("build/acks/index.html")).expect("page")
+    }
+
+    #[test]
+    fn the_book_shows_the_shipped_starter_whatever_the_learner_did_to_it() {
+        let repository = repository_with_an_exercise();
+        let root = repository.path();
+        let book_root = root.join("book");
+        let learner_file = root.join("exercises/02-ack-ordering/src/consumer.rs");
+
+        // Solved, and the anchors deleted on the way.
+        std::fs::write(&learner_file, "fn handle() {\n    work_then_ack();\n}\n").expect("edit");
+        let shipped = ShippedFiles::of_repository(root);
+        assert_eq!(shipped.notes, Vec::<String>::new());
+        let built = build_book_showing(&book_root, &shipped).expect("builds");
+        assert_eq!(built.warnings, Vec::<String>::new());
+        let page = acks_page(&book_root);
+        assert!(page.contains("ack_first();"), "{page}");
+        assert!(!page.contains("work_then_ack"), "{page}");
+        assert!(!page.contains("ANCHOR"), "{page}");
+
+        // Deleted altogether: still the shipped starter.
+        std::fs::remove_file(&learner_file).expect("delete");
+        build_book_showing(&book_root, &ShippedFiles::of_repository(root)).expect("builds");
+        assert!(acks_page(&book_root).contains("ack_first();"));
+    }
+
+    #[test]
+    fn without_git_the_book_shows_the_working_copy_and_says_so() {
+        let repository = repository_with_an_exercise();
+        let root = repository.path();
+        std::fs::remove_dir_all(root.join(".git")).expect("no longer a checkout");
+        std::fs::write(
+            root.join("exercises/02-ack-ordering/src/consumer.rs"),
+            "fn handle() {\n    // ANCHOR: starter\n    work_then_ack();\n    // ANCHOR_END: starter\n}\n",
+        )
+        .expect("edit");
+        let shipped = ShippedFiles::of_repository(root);
+        assert_eq!(shipped.notes.len(), 1, "{:?}", shipped.notes);
+        assert!(
+            shipped.notes[0]
+                .contains("exercises/02-ack-ordering/src/consumer.rs as it is in your folder"),
+            "{:?}",
+            shipped.notes
+        );
+        let built = build_book_showing(&root.join("book"), &shipped).expect("builds");
+        assert_eq!(built.notes, shipped.notes);
+        assert!(acks_page(&root.join("book")).contains("work_then_ack();"));
     }
 
     #[test]
