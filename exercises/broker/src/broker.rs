@@ -1430,7 +1430,7 @@ impl BrokerState {
         describe_message(&mut event, &envelope);
         event.delivery_count = Some(envelope.delivery_count);
         if mode == ReceiveMode::ReceiveAndDelete {
-            event.note = Some("receive-and-delete: settled on delivery".into());
+            event.note = Some(crate::trace::RECEIVE_AND_DELETE_NOTE.into());
         }
         self.trace.record(event);
         Delivery {

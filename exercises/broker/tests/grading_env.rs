@@ -64,7 +64,7 @@ fn checks_honour_the_environment() {
     let replayed = check().run();
     assert_eq!(replayed.runs, 1);
     assert!(
-        replayed.text.starts_with("replayed check `lost-message`"),
+        replayed.text.starts_with("replay of check `lost-message`"),
         "{}",
         replayed.text
     );

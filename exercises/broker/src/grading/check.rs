@@ -9,7 +9,10 @@ use super::replay::{Replay, ReplayError};
 use super::violation::Violation;
 use crate::fault::{Fault, FaultPlan};
 use crate::simulation::{self, Exploration, Interrupted, Run, Scenario};
-use crate::trace::{TraceEvent, events_for_message, render_mermaid, render_timeline};
+use crate::trace::{
+    TraceEvent, events_for_message, render_folded_mermaid, render_folded_timeline, render_mermaid,
+    render_timeline,
+};
 
 /// The environment variable that makes a check replay one run (see
 /// [`super::replay`]).
@@ -56,15 +59,22 @@ pub struct Failure {
     pub plan: FaultPlan,
     /// The seed that drew the plan (0 for crash points).
     pub seed: u64,
-    /// How many operations the run made.
+    /// How many service operations the run started (numbered `#0` up).
     pub operations: u64,
-    /// The run's position in the exploration (0 is the baseline).
+    /// The operations it started but never finished (a receive still
+    /// waiting when the run ended): they have a number but no line.
+    pub unfinished: Vec<u64>,
+    /// The run's position in the exploration, from 0 (the run without
+    /// faults); reports count from 1.
     pub run_index: usize,
+    /// Which kind of run it was.
+    pub kind: RunKind,
     /// What each planned fault hit, e.g. `crash-after at #4: consumer complete orders order-2`.
     pub faults_hit: Vec<String>,
-    /// The timeline of the message concerned (or of the whole run).
+    /// The timeline of the message concerned (or of the whole run), with
+    /// repeated cycles folded.
     pub timeline: String,
-    /// The same events as a mermaid sequence diagram.
+    /// The same events as a mermaid sequence diagram, folded the same way.
     pub mermaid: String,
     /// The one command that replays this run.
     pub replay: String,
@@ -92,9 +102,23 @@ pub struct CheckReport {
     pub replayed: bool,
 }
 
+/// Which kind of run of an exploration a run was.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunKind {
+    /// The first run: the scenario with no fault injected.
+    FaultFree,
+    /// One crash before or after one operation.
+    CrashPoint,
+    /// A plan of faults drawn from a seed.
+    RandomPlan,
+    /// A run replayed on its own from `EDA_REPLAY`.
+    Replayed,
+}
+
 /// One run's verdict, computed on the worker thread; only failures carry
 /// their (small) rendering back.
 struct Verdict {
+    kind: RunKind,
     failure: Option<Failure>,
 }
 
@@ -149,9 +173,18 @@ impl Check {
         self
     }
 
-    /// Runs the check and panics with the report if it fails: one call in a
-    /// `#[test]`. Also writes the JSON report when `EDA_GRADE_REPORT_DIR` is
-    /// set.
+    /// Runs the check and, if it fails, prints the report and fails the
+    /// test: one call in a `#[test]`. Also writes the JSON report when
+    /// `EDA_GRADE_REPORT_DIR` is set.
+    ///
+    /// A failing check is an expected outcome, not a bug in the test, so it
+    /// does not `panic!`: that would run the panic hook, which prints
+    /// "panicked at check.rs" and, with `RUST_BACKTRACE=1` (which many
+    /// developers set), a stack backtrace of the grader under the report.
+    /// Instead the report goes to stderr (`eprint!`, which the test harness
+    /// captures and shows under the failed test), followed by one line that
+    /// says the check failed, and the test ends with
+    /// [`std::panic::resume_unwind`], which unwinds without calling the hook.
     ///
     /// A replayed run that passes prints its trace anyway, straight to
     /// stderr (past the test harness's output capture): whoever asked for a
@@ -159,7 +192,12 @@ impl Check {
     pub fn assert(&self) {
         let report = self.run();
         if !report.passed {
-            panic!("\n{}", report.text);
+            let verdict = format!(
+                "check `{}` failed: 0 of {} points (the report is above)",
+                self.name, self.points
+            );
+            eprint!("\n{}\n{verdict}\n", report.text);
+            std::panic::resume_unwind(Box::new(verdict));
         }
         if report.replayed {
             use std::io::Write as _;
@@ -208,8 +246,22 @@ impl Check {
         let replay_base = self.replay_base();
         let explored = simulation::explore_until(scenario, &self.exploration, {
             let mut index = 0;
+            let exploration = self.exploration.clone();
+            let mut crash_points = 0;
             move |run: Run| {
-                let verdict = judge(&run, &invariants, &name, &replay_base, index);
+                let kind = match index {
+                    0 => {
+                        crash_points = if exploration.crash_points {
+                            (run.operations * 2).min(exploration.max_crash_points)
+                        } else {
+                            0
+                        };
+                        RunKind::FaultFree
+                    }
+                    n if (n as u64) <= crash_points => RunKind::CrashPoint,
+                    _ => RunKind::RandomPlan,
+                };
+                let verdict = judge(&run, &invariants, &name, &replay_base, index, kind);
                 index += 1;
                 // A baseline that fails needs no faults to explain it.
                 if index == 1 && verdict.failure.is_some() {
@@ -236,17 +288,24 @@ impl Check {
             self.exploration.watchdog,
         ) {
             Ok(run) => {
-                let verdict = judge(&run, &self.invariants, &self.name, &self.replay_base(), 0);
+                let verdict = judge(
+                    &run,
+                    &self.invariants,
+                    &self.name,
+                    &self.replay_base(),
+                    0,
+                    RunKind::Replayed,
+                );
                 let mut report = self.summarise(vec![verdict]);
                 let mut text = format!(
-                    "replayed check `{}` with seed {} and plan {}: {}\n\nThe whole run:\n{}\n```mermaid\n{}```\n",
+                    "replay of check `{}` (seed {}, plan {}): {}\n\nThe whole run:\n{}\n```mermaid\n{}```\n",
                     self.name,
                     replay.seed,
                     replay.plan,
                     if report.passed {
-                        "it passes"
+                        "this run passes"
                     } else {
-                        "it fails"
+                        "this run FAILS"
                     },
                     indent(&render_timeline(&run.events)),
                     render_mermaid(&run.events),
@@ -265,6 +324,30 @@ impl Check {
 
     fn summarise(&self, verdicts: Vec<Verdict>) -> CheckReport {
         let runs = verdicts.len();
+        let count = |kind| verdicts.iter().filter(|v| v.kind == kind).count();
+        let kinds = [
+            (
+                count(RunKind::FaultFree),
+                "without faults",
+                "without faults",
+            ),
+            (
+                count(RunKind::CrashPoint),
+                "at a crash point",
+                "at crash points",
+            ),
+            (
+                count(RunKind::RandomPlan),
+                "with a random fault plan",
+                "with random fault plans",
+            ),
+        ];
+        let explored: Vec<String> = kinds
+            .iter()
+            .filter(|(n, _, _)| *n > 0)
+            .map(|(n, one, many)| format!("{n} {}", if *n == 1 { one } else { many }))
+            .collect();
+        let explored = explored.join(", ");
         let failures: Vec<Failure> = verdicts
             .into_iter()
             .filter_map(|verdict| verdict.failure)
@@ -282,10 +365,13 @@ impl Check {
         });
         let text = match &failure {
             None => format!(
-                "check `{}` passed ({} of {} points): {runs} run(s) explored, no anomaly\n",
-                self.name, self.points, self.points
+                "check `{}` passed ({} of {} points): {} explored ({explored}), no anomaly\n",
+                self.name,
+                self.points,
+                self.points,
+                plural(runs, "run", "runs")
             ),
-            Some(failure) => self.failure_text(failure, runs, failing_runs),
+            Some(failure) => self.failure_text(failure, runs, failing_runs, &explored),
         };
         CheckReport {
             check: self.name.clone(),
@@ -299,7 +385,13 @@ impl Check {
         }
     }
 
-    fn failure_text(&self, failure: &Failure, runs: usize, failing_runs: usize) -> String {
+    fn failure_text(
+        &self,
+        failure: &Failure,
+        runs: usize,
+        failing_runs: usize,
+        explored: &str,
+    ) -> String {
         let mut text = String::new();
         let _ = writeln!(
             text,
@@ -309,11 +401,41 @@ impl Check {
         let _ = writeln!(text);
         let _ = writeln!(text, "{}.", failure.sentence.trim_end_matches('.'));
         let _ = writeln!(text);
-        let _ = writeln!(
-            text,
-            "Shortest failing run: run {} of {runs} ({failing_runs} failed), {} operations, seed {}, plan {}",
-            failure.run_index, failure.operations, failure.seed, failure.plan
+        let about = format!(
+            "seed {}, plan {}, {}",
+            failure.seed,
+            failure.plan,
+            operations_phrase(failure.operations, &failure.unfinished)
         );
+        match failure.kind {
+            RunKind::Replayed => {
+                let _ = writeln!(text, "This run: {about}.");
+            }
+            RunKind::FaultFree => {
+                let _ = writeln!(
+                    text,
+                    "It fails in the run without faults, the first one the grader makes (so it \
+                     tried nothing else): {about}."
+                );
+            }
+            RunKind::CrashPoint | RunKind::RandomPlan => {
+                let _ = writeln!(
+                    text,
+                    "The grader explored {} ({explored}); {failing_runs} failed.",
+                    plural(runs, "run", "runs")
+                );
+                let _ = writeln!(
+                    text,
+                    "Shortest failing run: run {} of {runs}, {}: {about}.",
+                    failure.run_index + 1,
+                    if failure.kind == RunKind::CrashPoint {
+                        "a crash point"
+                    } else {
+                        "a random fault plan"
+                    }
+                );
+            }
+        }
         if failure.faults_hit.is_empty() {
             let _ = writeln!(text, "Crash point: none (it fails without any fault)");
         }
@@ -328,7 +450,10 @@ impl Check {
         let _ = writeln!(text);
         match &failure.message_id {
             Some(id) => {
-                let _ = writeln!(text, "Timeline of `{id}`:");
+                let _ = writeln!(
+                    text,
+                    "Timeline of `{id}` (only the events about it; the replay shows the whole run):"
+                );
             }
             None => {
                 let _ = writeln!(text, "Timeline:");
@@ -414,6 +539,7 @@ fn judge(
     check: &str,
     replay_base: &str,
     index: usize,
+    kind: RunKind,
 ) -> Verdict {
     let violation = if run.outcome.is_normal() {
         invariants.iter().find_map(|invariant| invariant(run).err())
@@ -421,7 +547,10 @@ fn judge(
         Some(Violation::new(run.outcome.describe()))
     };
     let Some(violation) = violation else {
-        return Verdict { failure: None };
+        return Verdict {
+            kind,
+            failure: None,
+        };
     };
     let events: Vec<TraceEvent> = match &violation.message_id {
         Some(id) => events_for_message(&run.events, id),
@@ -434,17 +563,28 @@ fn judge(
         .iter()
         .map(|planned| describe_hit(run, planned.operation, planned.fault))
         .collect();
+    let recorded: std::collections::BTreeSet<u64> = run
+        .events
+        .iter()
+        .filter_map(|event| event.operation_number)
+        .collect();
+    let unfinished = (0..run.operations)
+        .filter(|number| !recorded.contains(number))
+        .collect();
     Verdict {
+        kind,
         failure: Some(Failure {
             sentence: violation.sentence,
             message_id: violation.message_id,
             plan: run.plan.clone(),
             seed: run.seed,
             operations: run.operations,
+            unfinished,
             run_index: index,
+            kind,
             faults_hit,
-            timeline: render_timeline(&events),
-            mermaid: render_mermaid(&events),
+            timeline: render_folded_timeline(&events),
+            mermaid: render_folded_mermaid(&events),
             replay: replay_line(replay_base, check, run.seed, &run.plan),
         }),
     }
@@ -488,6 +628,62 @@ fn replay_line(base: &str, check: &str, seed: u64, plan: &FaultPlan) -> String {
         "{REPLAY_VAR}='{}' {base}",
         Replay::format(check, seed, plan)
     )
+}
+
+/// "6 service operations (#0 to #5)", and which never finished: the
+/// numbers a reader looks for in the timeline.
+fn operations_phrase(operations: u64, unfinished: &[u64]) -> String {
+    if operations == 0 {
+        return "no service operation".to_owned();
+    }
+    let mut phrase = format!(
+        "{} ({})",
+        plural(
+            usize::try_from(operations).unwrap_or(usize::MAX),
+            "service operation",
+            "service operations"
+        ),
+        if operations == 1 {
+            "#0".to_owned()
+        } else if operations == 2 {
+            "#0 and #1".to_owned()
+        } else {
+            format!("#0 to #{}", operations - 1)
+        }
+    );
+    match unfinished {
+        [] => {}
+        [one] => {
+            let _ = write!(
+                phrase,
+                ", of which #{one} was still waiting when the run ended"
+            );
+        }
+        [.., last] if unfinished.len() <= 3 => {
+            let listed: Vec<String> = unfinished[..unfinished.len() - 1]
+                .iter()
+                .map(|n| format!("#{n}"))
+                .collect();
+            let _ = write!(
+                phrase,
+                ", of which {} and #{last} were still waiting when the run ended",
+                listed.join(", ")
+            );
+        }
+        _ => {
+            let _ = write!(
+                phrase,
+                ", of which {} were still waiting when the run ended",
+                unfinished.len()
+            );
+        }
+    }
+    phrase
+}
+
+/// "1 run", "35 runs".
+fn plural(count: usize, one: &str, many: &str) -> String {
+    format!("{count} {}", if count == 1 { one } else { many })
 }
 
 fn indent(text: &str) -> String {

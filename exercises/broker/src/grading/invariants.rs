@@ -107,8 +107,14 @@ pub fn no_unsettled_message(
         Some(envelope) => Err(Violation::for_message(
             envelope.message_id.to_string(),
             format!(
-                "message `{}` was never settled on `{path}`: it is still there at the end (delivered {} time(s))",
-                envelope.message_id, envelope.delivery_count
+                "message `{}` was never settled on `{path}`: it is still there at the end, after {} {}",
+                envelope.message_id,
+                envelope.delivery_count,
+                if envelope.delivery_count == 1 {
+                    "delivery"
+                } else {
+                    "deliveries"
+                }
             ),
         )),
         None => Ok(()),

@@ -8,30 +8,39 @@
 //! `lost-update`, `out-of-order`, `resurrected-delete`, `poison-storm`,
 //! `unsettled-message`, …
 //!
-//! One call in a `#[test]` runs it: [`Check::assert`] panics with the report
-//! when any run breaks an invariant, panics, gets stuck, or hangs. The report
-//! gives the anomaly in one sentence, the shortest timeline that shows it
-//! (the failing run with the fewest operations, events of the affected
-//! message only), the seed, the crash point, and the one command that replays
-//! that run:
+//! One call in a `#[test]` runs it: [`Check::assert`] fails the test with
+//! the report when any run breaks an invariant, panics, gets stuck, or hangs
+//! (without a panic hook, so no backtrace under it). The report gives the
+//! anomaly in one sentence, how many runs were explored and failed, the
+//! shortest failing run (the shortest timeline: events of the affected
+//! message only, a cycle repeated four times or more folded to its first and
+//! last occurrence), its seed, plan and crash point, and the one command that
+//! replays that run:
 //!
 //! ```text
 //! check `lost-message` FAILED (0 of 3 points)
 //!
 //! message `order-1` was settled on `orders`, but its processing never took effect: it is lost.
 //!
-//! Shortest failing run: run 4 of 13 (2 failed), 3 operations, seed 0, plan crash-after@1
+//! The grader explored 15 runs (1 without faults, 14 at crash points); 4 failed.
+//! Shortest failing run: run 5 of 15, a crash point: seed 0, plan crash-after@1, 6 service operations (#0 to #5), of which #5 was still waiting when the run ended.
 //! Crash point: crash after #1 (consumer complete orders order-1)
 //!
-//! Timeline of `order-1`:
+//! Timeline of `order-1` (only the events about it; the replay shows the whole run):
 //!     +00:00:00.000      setup     send      orders  order-1  ok  seq 1
 //!     +00:00:00.000  #0  consumer  receive   orders  order-1  ok  seq 1, delivery 1
 //!     +00:00:00.000  #1  consumer  complete  orders  order-1  ok  seq 1  [fault: crash-after]
 //!     +00:00:00.000  #1  consumer  CRASH     orders  order-1  after complete  [fault: crash-after]
+//!     +00:00:01.000      consumer  start     -       -        restarted: memory empty
 //!
 //! Replay this run (prints the whole trace and its diagram):
 //!     EDA_REPLAY='lost-message:seed=0:plan=crash-after@1' cargo test -p ack-ordering -- lost_message --exact
 //! ```
+//!
+//! Runs are counted from 1 (the first is the one without faults), and the
+//! operations are the services' numbered operations (`#n`), each with a
+//! crash point before and after it; one still waiting when the run ended
+//! (a receive on an empty queue) has a number but no line.
 //!
 //! # The contracts other tools rely on
 //!

@@ -4,21 +4,45 @@
 //! downstream systems, in the order they first appear. Requests are solid
 //! arrows from the service; deliveries are dashed arrows to it; failures end
 //! in a cross; what the broker does on its own and what happens to a service
-//! (a crash, a restart) are notes.
+//! (a crash, a restart) are notes. A receive-and-delete delivery says so on
+//! its arrow, and a note on the queue says the message is gone: that the
+//! broker forgets the message as it hands it out is the whole lesson of the
+//! configuration chapter.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use super::{Operation, Outcome, TraceEvent};
+use super::cycles::{TimelineEntry, fold_cycles};
+use super::{Operation, Outcome, RECEIVE_AND_DELETE_NOTE, TraceEvent, in_time_order};
 use crate::fault::Fault;
 
-/// Renders events as a mermaid sequence diagram.
+/// Renders events as a mermaid sequence diagram, in time order.
 pub fn render_mermaid(events: &[TraceEvent]) -> String {
+    let events = in_time_order(events);
+    let entries: Vec<TimelineEntry<'_>> = events.iter().map(TimelineEntry::Event).collect();
+    render_entries(&entries)
+}
+
+/// As [`render_mermaid`], with repeated cycles folded into a note (see
+/// [`super::cycles`]): the diagram of a failure report and of the book.
+pub fn render_folded_mermaid(events: &[TraceEvent]) -> String {
+    let events = in_time_order(events);
+    render_entries(&fold_cycles(&events))
+}
+
+fn render_entries(entries: &[TimelineEntry<'_>]) -> String {
+    let events: Vec<&TraceEvent> = entries
+        .iter()
+        .flat_map(|entry| match entry {
+            TimelineEntry::Event(event) => std::slice::from_ref(*event).iter(),
+            TimelineEntry::Folded(folded) => folded.events.iter(),
+        })
+        .collect();
     // Mermaid ids must be plain identifiers; names like
     // `orders/Subscriptions/audit` are shown through `participant pN as …`.
     let mut ids: BTreeMap<&str, String> = BTreeMap::new();
     let mut order: Vec<&str> = Vec::new();
-    for event in events {
+    for event in &events {
         for name in std::iter::once(&*event.actor).chain(event.target.as_deref()) {
             if !ids.contains_key(name) {
                 // Borrow from the event slice: it outlives this function's maps.
@@ -32,7 +56,28 @@ pub fn render_mermaid(events: &[TraceEvent]) -> String {
     for name in &order {
         let _ = writeln!(out, "    participant {} as {}", ids[name], clean(name));
     }
-    for event in events {
+    for entry in entries {
+        let event = match entry {
+            TimelineEntry::Event(event) => event,
+            TimelineEntry::Folded(folded) => {
+                // Across every participant the left-out cycles involve.
+                let mut involved: Vec<usize> = folded
+                    .events
+                    .iter()
+                    .flat_map(|event| std::iter::once(&*event.actor).chain(event.target.as_deref()))
+                    .filter_map(|name| order.iter().position(|known| *known == name))
+                    .collect();
+                involved.sort_unstable();
+                let over = match (involved.first(), involved.last()) {
+                    (Some(first), Some(last)) if first != last => format!("p{first},p{last}"),
+                    (Some(only), _) => format!("p{only}"),
+                    _ => continue,
+                };
+                let text = folded.describe_numbering(|low, high| format!("ops {low} to {high}"));
+                let _ = writeln!(out, "    Note over {over}: {}", clean(&text));
+                continue;
+            }
+        };
         let actor = &ids[&*event.actor];
         let target = event.target.as_deref().map(|t| ids[t].as_str());
         let number = event
@@ -48,8 +93,9 @@ pub fn render_mermaid(events: &[TraceEvent]) -> String {
 
         if event.operation.is_lifecycle() {
             let text = match event.operation {
+                // "CRASH after receive greeting-1 (op 1): memory lost"
                 Operation::Crash => format!(
-                    "CRASH {}{}{message}, memory lost",
+                    "CRASH {}{message}{}: memory lost",
                     event.note.as_deref().unwrap_or(""),
                     event
                         .operation_number
@@ -90,7 +136,11 @@ pub fn render_mermaid(events: &[TraceEvent]) -> String {
             }
             (Outcome::Ok, fault) => {
                 if event.operation.is_delivery() {
+                    let deleted = event.note.as_deref() == Some(RECEIVE_AND_DELETE_NOTE);
                     let label = match (event.message_id.as_deref(), event.delivery_count) {
+                        (Some(_), Some(count)) if deleted => {
+                            format!("{number}{op}{message} (delivery {count}, deleted on delivery)")
+                        }
                         (Some(_), Some(count)) => {
                             format!("{number}{op}{message} (delivery {count})")
                         }
@@ -98,6 +148,15 @@ pub fn render_mermaid(events: &[TraceEvent]) -> String {
                         (None, _) => format!("{number}{op}: no message"),
                     };
                     let _ = writeln!(out, "    {target}-->>{actor}: {}", clean(&label));
+                    if deleted {
+                        let _ = writeln!(
+                            out,
+                            "    Note over {target}: {}",
+                            clean(&format!(
+                                "receive-and-delete:{message} deleted on delivery, it will never be delivered again"
+                            ))
+                        );
+                    }
                 } else {
                     let note = event
                         .note

@@ -13,21 +13,35 @@
 //! - [`render_mermaid`]: a mermaid `sequenceDiagram`, for the book, whose
 //!   figures are generated from real runs.
 //!
-//! Both depend only on the events, and the events only on the scenario, the
-//! seed and the fault plan: the same run renders byte-identically every time.
+//! A failure report uses their folded forms, [`render_folded_timeline`] and
+//! [`render_folded_mermaid`], which cut a cycle repeated four times or more
+//! down to its first and last occurrence ([`cycles`]).
+//!
+//! Both show events in time order (then in the order they happened), and
+//! depend only on the events, and the events only on the scenario, the seed
+//! and the fault plan: the same run renders byte-identically every time.
 
+pub mod cycles;
 mod log;
 mod mermaid;
 mod timeline;
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use log::TraceLog;
 use std::time::Duration;
 
-pub use mermaid::render_mermaid;
-pub use timeline::render_timeline;
+pub use cycles::{FoldedCycle, TimelineEntry, fold_cycles};
+pub use mermaid::{render_folded_mermaid, render_mermaid};
+pub use timeline::{render_folded_timeline, render_timeline};
+
+/// The note on a receive-and-delete delivery. The renderings look for it: a
+/// message deleted as it is handed out is the lesson of chapter 3, and the
+/// diagram must show it.
+pub(crate) const RECEIVE_AND_DELETE_NOTE: &str =
+    "receive-and-delete: settled on delivery (deleted: never delivered again)";
 
 use crate::fault::Fault;
 
@@ -311,19 +325,23 @@ impl Trace {
         self.lock().len() == 0
     }
 
-    /// A copy of every event.
+    /// A copy of every event, in time order (see [`sort_by_time`]).
     pub fn events(&self) -> Vec<TraceEvent> {
         let log = self.lock();
         let mut events = Vec::with_capacity(log.len());
         events.extend(log.iter());
+        drop(log);
+        sort_by_time(&mut events);
         events
     }
 
-    /// A copy of the last `count` events.
+    /// A copy of the last `count` events recorded, in time order.
     pub fn last_events(&self, count: usize) -> Vec<TraceEvent> {
         let log = self.lock();
         let mut events: Vec<TraceEvent> = log.iter().rev().take(count).collect();
+        drop(log);
         events.reverse();
+        sort_by_time(&mut events);
         events
     }
 
@@ -347,6 +365,32 @@ impl Trace {
     /// say) must not make the trace unreadable: the report needs it most then.
     fn lock(&self) -> MutexGuard<'_, TraceLog> {
         self.log.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Puts events in time order, keeping the order they were recorded in among
+/// events of the same instant (which is the order they happened in).
+///
+/// Events are recorded as they happen, nearly always in time order. The
+/// exception is the broker's own timers: a lock that expired at +00:01:00 is
+/// only noticed (and recorded, at +00:01:00) when something next looks at the
+/// broker, which may be after a service recorded a restart at +00:01:30. A
+/// timeline must not show the restart first. The sort is stable and checks
+/// first, so a trace already in order costs one pass.
+pub fn sort_by_time(events: &mut [TraceEvent]) {
+    if !events.is_sorted_by_key(|event| event.at) {
+        events.sort_by_key(|event| event.at);
+    }
+}
+
+/// The events in time order, copied only if they were not.
+pub(crate) fn in_time_order(events: &[TraceEvent]) -> Cow<'_, [TraceEvent]> {
+    if events.is_sorted_by_key(|event| event.at) {
+        Cow::Borrowed(events)
+    } else {
+        let mut sorted = events.to_vec();
+        sort_by_time(&mut sorted);
+        Cow::Owned(sorted)
     }
 }
 

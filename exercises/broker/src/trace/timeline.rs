@@ -11,12 +11,34 @@
 
 use std::fmt::Write;
 
-use super::{Outcome, TraceEvent};
+use super::cycles::{TimelineEntry, fold_cycles};
+use super::{Operation, Outcome, TraceEvent, in_time_order};
 use crate::clock::format_offset;
 
-/// Renders events as a text timeline (ends with a newline unless empty).
+/// Renders events as a text timeline (ends with a newline unless empty), in
+/// time order: every event, one line each.
 pub fn render_timeline(events: &[TraceEvent]) -> String {
-    let width = |f: &dyn Fn(&TraceEvent) -> usize| events.iter().map(f).max().unwrap_or(0);
+    let events = in_time_order(events);
+    let entries: Vec<TimelineEntry<'_>> = events.iter().map(TimelineEntry::Event).collect();
+    render_entries(&entries)
+}
+
+/// As [`render_timeline`], with repeated cycles folded (see
+/// [`super::cycles`]): what a failure report shows, so that ten identical
+/// redeliveries do not push the lines that matter off the screen.
+pub fn render_folded_timeline(events: &[TraceEvent]) -> String {
+    let events = in_time_order(events);
+    render_entries(&fold_cycles(&events))
+}
+
+fn render_entries(entries: &[TimelineEntry<'_>]) -> String {
+    let shown = || {
+        entries.iter().filter_map(|entry| match entry {
+            TimelineEntry::Event(event) => Some(*event),
+            TimelineEntry::Folded(_) => None,
+        })
+    };
+    let width = |f: &dyn Fn(&TraceEvent) -> usize| shown().map(f).max().unwrap_or(0);
     let number_width = width(&|e| e.operation_number.map_or(0, |n| n.to_string().len() + 1));
     let actor_width = width(&|e| e.actor.len());
     let operation_width = width(&|e| e.operation.name().len());
@@ -24,7 +46,37 @@ pub fn render_timeline(events: &[TraceEvent]) -> String {
     let message_width = width(&|e| e.message_id.as_deref().map_or(1, str::len));
 
     let mut out = String::new();
-    for event in events {
+    // The last failed operation shown: a service that returns that error
+    // right after is said to, rather than the (long) error repeated.
+    let mut last_failure: Option<&TraceEvent> = None;
+    for entry in entries {
+        let event = match entry {
+            TimelineEntry::Event(event) => *event,
+            TimelineEntry::Folded(folded) => {
+                // Indented under the time column, so it reads as a gap in
+                // the timeline rather than as an event.
+                let _ = writeln!(out, "  {}", folded.describe());
+                last_failure = None;
+                continue;
+            }
+        };
+        let outcome = match (last_failure, event.operation, event.note.as_deref()) {
+            (Some(failed), Operation::Exit, Some(note))
+                if failed.actor == event.actor
+                    && matches!(&failed.outcome, Outcome::Failed(error)
+                        if note.strip_prefix("returned an error: ") == Some(&**error)) =>
+            {
+                match failed.operation_number {
+                    Some(number) => format!("returned the error of #{number}"),
+                    None => "returned that error".to_owned(),
+                }
+            }
+            _ => describe_outcome(event),
+        };
+        last_failure = match event.outcome {
+            Outcome::Failed(_) => Some(event),
+            Outcome::Ok => last_failure.filter(|failed| failed.actor != event.actor),
+        };
         let number = event
             .operation_number
             .map(|n| format!("#{n}"))
@@ -42,7 +94,7 @@ pub fn render_timeline(events: &[TraceEvent]) -> String {
             event.operation.name(),
             event.target.as_deref().unwrap_or("-"),
             event.message_id.as_deref().unwrap_or("-"),
-            describe_outcome(event),
+            outcome,
         );
         let trimmed = line.trim_end().len();
         line.truncate(trimmed);
