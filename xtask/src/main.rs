@@ -29,7 +29,9 @@ use clap::{Parser, Subcommand};
 
 /// The workshop runner.
 #[derive(Parser)]
-#[command(name = "cargo xtask", version, about)]
+// `bin_name`: clap would otherwise take the name of the executable,
+// `xtask`, for every "Usage:" line, which is not what a learner types.
+#[command(name = "cargo xtask", bin_name = "cargo xtask", version, about)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -80,5 +82,127 @@ fn main() -> ExitCode {
             eprintln!("error: {error:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::process::Command;
+
+    use clap::CommandFactory;
+
+    use super::*;
+
+    /// Every help and usage message names the command a learner types.
+    #[test]
+    fn help_and_errors_say_cargo_xtask_for_every_subcommand() {
+        let help = Cli::try_parse_from(["xtask", "--help"])
+            .err()
+            .expect("--help stops parsing")
+            .to_string();
+        assert!(help.contains("Usage: cargo xtask <COMMAND>"), "{help}");
+        let names: Vec<String> = Cli::command()
+            .get_subcommands()
+            .map(|command| command.get_name().to_string())
+            .filter(|name| name != "help")
+            .collect();
+        assert!(names.len() >= 8, "{names:?}");
+        for name in &names {
+            let help = Cli::try_parse_from(["xtask", name, "--help"])
+                .err()
+                .expect("--help stops parsing")
+                .to_string();
+            assert!(
+                help.contains(&format!("Usage: cargo xtask {name}")),
+                "{name}: {help}"
+            );
+            let error = Cli::try_parse_from(["xtask", name, "--no-such-flag"])
+                .err()
+                .expect("an unknown flag is an error")
+                .to_string();
+            assert!(
+                error.contains(&format!("Usage: cargo xtask {name}")),
+                "{name}: {error}"
+            );
+        }
+    }
+
+    /// The arguments of the `cargo xtask` alias in `.cargo/config.toml`.
+    fn alias() -> Vec<String> {
+        let config = crate::workspace::root().join(".cargo/config.toml");
+        let text = std::fs::read_to_string(&config).expect("the cargo config");
+        let config: toml::Table = toml::from_str(&text).expect("the cargo config is TOML");
+        match &config["alias"]["xtask"] {
+            toml::Value::String(line) => line.split_whitespace().map(String::from).collect(),
+            toml::Value::Array(words) => words
+                .iter()
+                .map(|word| word.as_str().expect("alias words are strings").to_string())
+                .collect(),
+            other => panic!("alias.xtask is {other:?}"),
+        }
+    }
+
+    /// A fresh clone's first `cargo xtask` compiles for a minute or more:
+    /// the alias must show that work, and stay quiet on the runs after it.
+    /// Tried with the alias's own options on a scratch crate whose build
+    /// script takes two seconds, in its own target folder.
+    #[test]
+    fn the_alias_shows_progress_while_building_and_nothing_once_built() {
+        let scratch = tempfile::tempdir().expect("temp dir");
+        let write = |path: &str, text: &str| {
+            let path = scratch.path().join(path);
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+            std::fs::write(path, text).expect("write");
+        };
+        write(
+            "Cargo.toml",
+            "[package]\nname = \"scratch\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n",
+        );
+        write(
+            "build.rs",
+            "fn main() { std::thread::sleep(std::time::Duration::from_secs(2)); }\n",
+        );
+        write("src/main.rs", "fn main() { println!(\"ran\"); }\n");
+
+        // The alias, with the scratch crate in place of `--package xtask`.
+        let mut args = alias();
+        let package = args
+            .iter()
+            .position(|word| word == "--package" || word == "-p")
+            .expect("the alias names the xtask package");
+        args.drain(package..package + 2);
+        assert_eq!(args.pop().as_deref(), Some("--"), "{args:?}");
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let run = || {
+            Command::new(&cargo)
+                .args(&args)
+                .arg("--manifest-path")
+                .arg(Path::new(scratch.path()).join("Cargo.toml"))
+                .env("CARGO_TARGET_DIR", scratch.path().join("target"))
+                .env_remove("CARGO_TERM_PROGRESS_WHEN")
+                .env_remove("CARGO_TERM_QUIET")
+                .current_dir(scratch.path())
+                .output()
+                .expect("cargo runs")
+        };
+
+        let first = run();
+        let progress = String::from_utf8_lossy(&first.stderr);
+        assert!(first.status.success(), "{progress}");
+        assert_eq!(String::from_utf8_lossy(&first.stdout), "ran\n");
+        assert!(
+            progress.contains('[') && progress.contains("scratch"),
+            "the first build showed no progress: {progress:?}"
+        );
+
+        let later = run();
+        assert!(later.status.success());
+        assert_eq!(String::from_utf8_lossy(&later.stdout), "ran\n");
+        assert_eq!(
+            String::from_utf8_lossy(&later.stderr),
+            "",
+            "a later run is not tidy"
+        );
     }
 }
