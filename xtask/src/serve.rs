@@ -1,5 +1,6 @@
 //! `cargo xtask serve`: build the book, serve it on loopback, rebuild it when
-//! a file under `book/` changes, and reload the open pages.
+//! a file under `book/` or an exercise's folder (READMEs and code the
+//! chapters include) changes, and reload the open pages.
 //!
 //! - The server is [`http`], a thread per connection: one reader and a few
 //!   scripts need no async runtime.
@@ -67,6 +68,9 @@ pub fn run(args: Args) -> Result<()> {
     let started = Instant::now();
     let out_dir = match book::build_book_at(&book_root) {
         Ok(built) => {
+            for note in &built.notes {
+                eprintln!("note: {note}");
+            }
             report_warnings(&built.warnings);
             println!(
                 "Built the book in {:.1} s.",
@@ -102,7 +106,8 @@ pub fn run(args: Args) -> Result<()> {
     });
 
     // The watcher must live as long as the server: dropping it stops it.
-    let _watcher = match watch_book(&book_root, Arc::clone(&site)) {
+    let sources = Sources::of(&root, &book_root, &site.out_dir);
+    let _watcher = match watch_book(&book_root, sources, Arc::clone(&site)) {
         Ok(watcher) => Some(watcher),
         Err(error) => {
             eprintln!(
@@ -165,24 +170,89 @@ fn next_step(root: &Path, book_root: &Path, url: &str) -> String {
     lines.join("\n")
 }
 
-/// Rebuilds the book when a file under `book/` (but not `book/build`)
-/// changes.
-fn watch_book(book_root: &Path, site: Arc<Site>) -> Result<notify::RecommendedWatcher> {
+/// What the book is built from, to rebuild it when one of them changes.
+#[derive(Debug)]
+struct Sources {
+    /// Watched recursively: the book's folder and every exercise's folder
+    /// in the catalogue (chapters include their READMEs and code).
+    folders: Vec<PathBuf>,
+    /// The build's output: the build writes it, so a change there must not
+    /// start the next build.
+    build_dir: PathBuf,
+    /// The learner files: the book shows them as shipped (see
+    /// `book::includes`), so a learner's save changes nothing in the book
+    /// and must not reload the page they are reading.
+    learner_files: Vec<PathBuf>,
+}
+
+impl Sources {
+    /// The sources of the book at `book_root` in the repository at `root`.
+    /// Without a readable catalogue, only the book's folder.
+    fn of(root: &Path, book_root: &Path, build_dir: &Path) -> Sources {
+        let mut sources = Sources {
+            folders: vec![book_root.to_path_buf()],
+            build_dir: build_dir.to_path_buf(),
+            learner_files: Vec::new(),
+        };
+        if let Ok(catalogue) = Catalogue::load(root) {
+            for exercise in &catalogue.exercises {
+                let folder = root.join(&exercise.dir);
+                if folder.is_dir() && !sources.folders.contains(&folder) {
+                    sources.folders.push(folder);
+                }
+                sources
+                    .learner_files
+                    .push(root.join(exercise.learner_file()));
+            }
+        }
+        sources
+    }
+
+    /// Whether `event` calls for a rebuild: something was created, changed
+    /// or removed (not just read: inotify reports the build's own reads) at
+    /// a path that is not the build's output, a learner file or build
+    /// output of cargo's.
+    fn changed_by(&self, event: &notify::Event) -> bool {
+        !event.kind.is_access()
+            && event.paths.iter().any(|path| {
+                !path.starts_with(&self.build_dir)
+                    && !self.learner_files.iter().any(|file| path == file)
+                    && !self.in_cargo_output(path)
+            })
+    }
+
+    /// Whether `path` is under a `target` folder inside a watched folder (a
+    /// crate built with its own target folder); a `target` above the
+    /// repository does not count.
+    fn in_cargo_output(&self, path: &Path) -> bool {
+        self.folders.iter().any(|folder| {
+            path.strip_prefix(folder)
+                .is_ok_and(|inside| inside.components().any(|part| part.as_os_str() == "target"))
+        })
+    }
+}
+
+/// Rebuilds the book when one of its [`Sources`] changes.
+fn watch_book(
+    book_root: &Path,
+    sources: Sources,
+    site: Arc<Site>,
+) -> Result<notify::RecommendedWatcher> {
     let (changes, changed) = mpsc::channel();
-    let build_dir = site.out_dir.clone();
+    let folders = sources.folders.clone();
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-        let Ok(event) = event else { return };
-        // Ignore what the build itself does, or every build would trigger
-        // the next one: it reads the sources (inotify reports opens) and
-        // writes `build/`.
-        if !event.kind.is_access() && event.paths.iter().any(|path| !path.starts_with(&build_dir)) {
+        if let Ok(event) = event
+            && sources.changed_by(&event)
+        {
             let _ = changes.send(());
         }
     })
     .context("cannot start the file watcher")?;
-    watcher
-        .watch(book_root, RecursiveMode::Recursive)
-        .with_context(|| format!("cannot watch {}", book_root.display()))?;
+    for folder in &folders {
+        watcher
+            .watch(folder, RecursiveMode::Recursive)
+            .with_context(|| format!("cannot watch {}", folder.display()))?;
+    }
 
     let book_root = book_root.to_path_buf();
     std::thread::spawn(move || {
@@ -368,6 +438,37 @@ mod tests {
         );
         assert_eq!(file_for(&out_dir, "/missing.html"), None);
         let _ = std::fs::remove_dir_all(&out_dir);
+    }
+
+    fn event(kind: notify::EventKind, path: &Path) -> notify::Event {
+        notify::Event::new(kind).add_path(path.to_path_buf())
+    }
+
+    #[test]
+    fn exercise_folders_are_watched_but_learner_files_and_build_output_are_not() {
+        let root = crate::workspace::root();
+        let book_root = root.join("book");
+        let sources = Sources::of(&root, &book_root, &book_root.join("build"));
+        let catalogue = Catalogue::load(&root).expect("the workshop's catalogue");
+        let exercise = &catalogue.exercises[0];
+        assert!(sources.folders.contains(&book_root));
+        assert!(
+            sources.folders.contains(&root.join(&exercise.dir)),
+            "{sources:?}"
+        );
+
+        let modified = notify::EventKind::Modify(notify::event::ModifyKind::Any);
+        let read = notify::EventKind::Access(notify::event::AccessKind::Any);
+        let readme = root.join(&exercise.dir).join("README.md");
+        assert!(sources.changed_by(&event(modified, &readme)));
+        assert!(sources.changed_by(&event(modified, &book_root.join("src/x.md"))));
+        assert!(!sources.changed_by(&event(read, &readme)));
+        assert!(!sources.changed_by(&event(modified, &root.join(exercise.learner_file()))));
+        assert!(!sources.changed_by(&event(modified, &book_root.join("build/index.html"))));
+        assert!(!sources.changed_by(&event(
+            modified,
+            &root.join(&exercise.dir).join("target/debug/x")
+        )));
     }
 
     #[test]
