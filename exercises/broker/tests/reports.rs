@@ -11,6 +11,8 @@
 //! - the report says what it counts: which run of how many (from 1), how
 //!   many service operations, and which of them never finished;
 //! - a replay is a replay, not "run 0 of 1";
+//! - a service that exits with the error of the operation just shown refers
+//!   to it, instead of repeating the error;
 //! - a receive-and-delete delivery says, in the diagram and the timeline,
 //!   that the message is deleted as it is delivered.
 
@@ -255,4 +257,35 @@ fn a_receive_and_delete_failure_shows_the_message_deleted_on_delivery() {
     );
     insta::assert_snapshot!("receive_and_delete_diagram", failure.mermaid);
     insta::assert_snapshot!("receive_and_delete_report", report.text);
+}
+
+/// Receives, works past its lock, then completes: the complete fails and
+/// the service returns that error.
+async fn completes_too_late(ctx: ServiceCtx) -> Result<(), BrokerError> {
+    let delivery = ctx.receive("orders").await?;
+    tokio::time::sleep(Duration::from_secs(90)).await;
+    ctx.complete(&delivery).await
+}
+
+#[test]
+fn an_exit_with_the_error_just_shown_refers_to_it_instead_of_repeating_it() {
+    let scenario = Scenario::new("too late")
+        .queue("orders", QueueOptions::default().with_max_delivery_count(1))
+        .message("orders", Message::new("order-1", "x"))
+        .service("consumer", completes_too_late)
+        .run_for(Duration::from_secs(200));
+    let run = broker::simulation::run(&scenario, &broker::fault::FaultPlan::none()).expect("runs");
+    let timeline = render_timeline(&run.events);
+    assert!(
+        timeline.contains("returned the error of #1\n"),
+        "{timeline}"
+    );
+    assert!(!timeline.contains("returned an error"), "{timeline}");
+    let mermaid = broker::trace::render_mermaid(&run.events);
+    assert!(
+        mermaid.contains("exit: returned the error of op 1"),
+        "{mermaid}"
+    );
+    insta::assert_snapshot!("exit_after_failure_timeline", timeline);
+    insta::assert_snapshot!("exit_after_failure_diagram", mermaid);
 }

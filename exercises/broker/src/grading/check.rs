@@ -556,7 +556,11 @@ fn judge(
         Some(id) => events_for_message(&run.events, id),
         None => run.events.clone(),
     };
-    let events = last(events, 60);
+    // Bounded twice: the events rendered (each failing run of an
+    // exploration renders its own, on the worker thread), then the lines
+    // shown once repeated cycles are folded.
+    let dropped = events.len().saturating_sub(MAX_EVENTS_RENDERED);
+    let events = last(events, MAX_EVENTS_RENDERED);
     let faults_hit = run
         .plan
         .faults()
@@ -583,7 +587,11 @@ fn judge(
             run_index: index,
             kind,
             faults_hit,
-            timeline: render_folded_timeline(&events),
+            timeline: last_lines(
+                &render_folded_timeline(&events),
+                MAX_TIMELINE_LINES,
+                dropped,
+            ),
             mermaid: render_folded_mermaid(&events),
             replay: replay_line(replay_base, check, run.seed, &run.plan),
         }),
@@ -614,6 +622,43 @@ fn describe_hit(run: &Run, operation: u64, fault: Fault) -> String {
         other => other.to_string(),
     };
     format!("{name} #{operation} ({what})")
+}
+
+/// The most events of a failing run that are rendered.
+const MAX_EVENTS_RENDERED: usize = 600;
+/// The most lines of timeline a report shows: the end of the run, where the
+/// anomaly shows, is kept.
+const MAX_TIMELINE_LINES: usize = 60;
+
+/// The last `count` lines of a timeline, after a line saying what was left
+/// out (`dropped` events were already left out before it was rendered).
+fn last_lines(timeline: &str, count: usize, dropped: usize) -> String {
+    let lines: Vec<&str> = timeline.lines().collect();
+    let (left_out, kept) = if lines.len() > count {
+        // One line of the `count` goes to saying so.
+        let left_out = lines.len() - count + 1;
+        (left_out, &lines[left_out..])
+    } else {
+        (0, &lines[..])
+    };
+    let mut text = match (left_out, dropped) {
+        (0, 0) => String::new(),
+        (0, events) => {
+            format!("  … {events} earlier events left out (the replay shows the whole run) …\n")
+        }
+        (lines, 0) => {
+            format!("  … {lines} earlier lines left out (the replay shows the whole run) …\n")
+        }
+        (lines, events) => format!(
+            "  … {events} earlier events and {lines} lines left out (the replay shows the whole \
+             run) …\n"
+        ),
+    };
+    for line in kept {
+        text.push_str(line);
+        text.push('\n');
+    }
+    text
 }
 
 fn last(mut events: Vec<TraceEvent>, count: usize) -> Vec<TraceEvent> {
@@ -700,4 +745,21 @@ fn write_json(dir: &Path, report: &CheckReport) -> std::io::Result<()> {
     });
     let text = serde_json::to_string_pretty(&value).map_err(std::io::Error::other)?;
     std::fs::write(dir.join(format!("{}.json", report.check)), text + "\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::last_lines;
+
+    #[test]
+    fn a_long_timeline_keeps_its_end_and_says_what_it_left_out() {
+        let timeline: String = (1..=10).map(|n| format!("line {n}\n")).collect();
+        assert_eq!(last_lines(&timeline, 10, 0), timeline);
+        assert_eq!(
+            last_lines(&timeline, 4, 0),
+            "  … 7 earlier lines left out (the replay shows the whole run) …\n\
+             line 8\nline 9\nline 10\n"
+        );
+        assert!(last_lines(&timeline, 10, 5).starts_with("  … 5 earlier events left out"));
+    }
 }

@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use super::cycles::{TimelineEntry, fold_cycles};
+use super::timeline::LastFailure;
 use super::{Operation, Outcome, RECEIVE_AND_DELETE_NOTE, TraceEvent, in_time_order};
 use crate::fault::Fault;
 
@@ -56,10 +57,12 @@ fn render_entries(entries: &[TimelineEntry<'_>]) -> String {
     for name in &order {
         let _ = writeln!(out, "    participant {} as {}", ids[name], clean(name));
     }
+    let mut failures = LastFailure::default();
     for entry in entries {
         let event = match entry {
-            TimelineEntry::Event(event) => event,
+            TimelineEntry::Event(event) => *event,
             TimelineEntry::Folded(folded) => {
+                failures = LastFailure::default();
                 // Across every participant the left-out cycles involve.
                 let mut involved: Vec<usize> = folded
                     .events
@@ -90,6 +93,8 @@ fn render_entries(entries: &[TimelineEntry<'_>]) -> String {
             .map(|m| format!(" {}", clean(m)))
             .unwrap_or_default();
         let op = event.operation.name();
+        let repeated = failures.repeated_by(event);
+        failures.observe(event);
 
         if event.operation.is_lifecycle() {
             let text = match event.operation {
@@ -104,6 +109,10 @@ fn render_entries(entries: &[TimelineEntry<'_>]) -> String {
                 ),
                 Operation::Start if event.note.is_some() => "restarted".to_owned(),
                 Operation::Start => "started".to_owned(),
+                Operation::Exit if repeated.is_some() => match repeated.flatten() {
+                    Some(number) => format!("exit: returned the error of op {number}"),
+                    None => "exit: returned that error".to_owned(),
+                },
                 _ => format!("{op} {}", event.note.as_deref().unwrap_or("")),
             };
             let _ = writeln!(out, "    Note over {actor}: {}", clean(text.trim()));

@@ -46,9 +46,7 @@ fn render_entries(entries: &[TimelineEntry<'_>]) -> String {
     let message_width = width(&|e| e.message_id.as_deref().map_or(1, str::len));
 
     let mut out = String::new();
-    // The last failed operation shown: a service that returns that error
-    // right after is said to, rather than the (long) error repeated.
-    let mut last_failure: Option<&TraceEvent> = None;
+    let mut failures = LastFailure::default();
     for entry in entries {
         let event = match entry {
             TimelineEntry::Event(event) => *event,
@@ -56,27 +54,16 @@ fn render_entries(entries: &[TimelineEntry<'_>]) -> String {
                 // Indented under the time column, so it reads as a gap in
                 // the timeline rather than as an event.
                 let _ = writeln!(out, "  {}", folded.describe());
-                last_failure = None;
+                failures = LastFailure::default();
                 continue;
             }
         };
-        let outcome = match (last_failure, event.operation, event.note.as_deref()) {
-            (Some(failed), Operation::Exit, Some(note))
-                if failed.actor == event.actor
-                    && matches!(&failed.outcome, Outcome::Failed(error)
-                        if note.strip_prefix("returned an error: ") == Some(&**error)) =>
-            {
-                match failed.operation_number {
-                    Some(number) => format!("returned the error of #{number}"),
-                    None => "returned that error".to_owned(),
-                }
-            }
-            _ => describe_outcome(event),
+        let outcome = match failures.repeated_by(event) {
+            Some(Some(number)) => format!("returned the error of #{number}"),
+            Some(None) => "returned that error".to_owned(),
+            None => describe_outcome(event),
         };
-        last_failure = match event.outcome {
-            Outcome::Failed(_) => Some(event),
-            Outcome::Ok => last_failure.filter(|failed| failed.actor != event.actor),
-        };
+        failures.observe(event);
         let number = event
             .operation_number
             .map(|n| format!("#{n}"))
@@ -101,6 +88,39 @@ fn render_entries(entries: &[TimelineEntry<'_>]) -> String {
         let _ = writeln!(out, "{line}");
     }
     out
+}
+
+/// The last operation shown that failed: a service that exits with that
+/// same error right after says so ("returned the error of #8") rather than
+/// repeating a long error on the next line.
+#[derive(Default)]
+pub(super) struct LastFailure<'a> {
+    failed: Option<&'a TraceEvent>,
+}
+
+impl<'a> LastFailure<'a> {
+    /// For an exit that returns the last failure's error: `Some` of that
+    /// operation's number (if it had one).
+    pub(super) fn repeated_by(&self, event: &TraceEvent) -> Option<Option<u64>> {
+        let failed = self.failed?;
+        let Outcome::Failed(error) = &failed.outcome else {
+            return None;
+        };
+        let returned = event.note.as_deref()?.strip_prefix("returned an error: ")?;
+        (event.operation == Operation::Exit && failed.actor == event.actor && returned == &**error)
+            .then_some(failed.operation_number)
+    }
+
+    /// Notes an event shown.
+    pub(super) fn observe(&mut self, event: &'a TraceEvent) {
+        match event.outcome {
+            Outcome::Failed(_) => self.failed = Some(event),
+            // Another service's line does not break the link.
+            Outcome::Ok => {
+                self.failed = self.failed.filter(|failed| failed.actor != event.actor);
+            }
+        }
+    }
 }
 
 /// The last column: outcome, fault and details, e.g.
