@@ -456,7 +456,7 @@ impl Check {
                 );
             }
             None => {
-                let _ = writeln!(text, "Timeline:");
+                let _ = writeln!(text, "Timeline of the whole run:");
             }
         }
         text.push_str(&indent(&failure.timeline));

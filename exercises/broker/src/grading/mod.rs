@@ -90,6 +90,6 @@ pub mod invariants;
 pub mod replay;
 mod violation;
 
-pub use check::{Check, CheckReport, Failure, Invariant, REPLAY_VAR, REPORT_DIR_VAR};
+pub use check::{Check, CheckReport, Failure, Invariant, REPLAY_VAR, REPORT_DIR_VAR, RunKind};
 pub use replay::Replay;
 pub use violation::Violation;
