@@ -17,6 +17,10 @@
         // Diagrams come from the repository, but there is no reason to let
         // them run scripts or open links.
         securityLevel: 'strict',
+        // A diagram that does not parse is reported below, beside its
+        // source; without this, mermaid.render also leaves its own "Syntax
+        // error" picture at the bottom of the page.
+        suppressErrorRendering: true,
     });
 
     // An id of our own for each diagram's SVG, unique on the page. Not

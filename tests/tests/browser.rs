@@ -10,6 +10,8 @@
 //!   the choices, typing the short answers) ends in "You answered N/N";
 //! - search finds a known term and links to the chapter that teaches it, and
 //!   its results quote prose, not diagram source;
+//! - a diagram that does not parse keeps its source, is named in a console
+//!   error, and leaves the other diagrams drawn (on a small book of its own);
 //! - choosing a dark theme redraws the diagrams in dark colours;
 //! - no page logs an error to the console (a failed script, a 404, ...);
 //! - the front page leads to the first chapter.
@@ -788,4 +790,105 @@ fn copy_dir(from: &Path, to: &Path) {
             });
         }
     }
+}
+
+/// A diagram that does not parse is a bug in the book, and the reader must
+/// not be left guessing: it keeps its source on the page, is marked, is
+/// named in a console error (which fails the main test), and the diagrams
+/// after it are still drawn. Mermaid's own "Syntax error" picture must not
+/// be left at the bottom of the page either. Run on a small book written
+/// here, with the workshop's own mermaid scripts.
+#[test]
+fn a_diagram_that_does_not_parse_is_reported_and_the_others_still_drawn() {
+    let Some(chromium) = chromium_or_skip() else {
+        return;
+    };
+    let _one_browser_at_a_time = one_at_a_time();
+
+    let root = workspace_root();
+    let book = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("broken-diagram-book-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&book);
+    let diagram = |body: &str| format!("```mermaid\nsequenceDiagram\n  {body}\n```\n\n");
+    let files = [
+        (
+            "book.toml",
+            "[book]\ntitle = \"Diagrams\"\n[build]\nbuild-dir = \"build\"\n\
+             [output.html]\nadditional-js = [\"mermaid.min.js\", \"mermaid-init.js\"]\n"
+                .to_string(),
+        ),
+        (
+            "src/SUMMARY.md",
+            "# Summary\n\n- [Chapter](chapter/index.md)\n".to_string(),
+        ),
+        (
+            "src/chapter/index.md",
+            format!(
+                "# Chapter\n\n{}{}{}",
+                diagram("Broker->>Consumer: deliver"),
+                diagram("Broker-->>>>Consumer: not mermaid ("),
+                diagram("Consumer->>Broker: complete"),
+            ),
+        ),
+    ];
+    for (path, text) in &files {
+        let path = book.join(path);
+        std::fs::create_dir_all(path.parent().expect("has a parent")).expect("mkdir");
+        std::fs::write(&path, text).expect("write");
+    }
+    for script in ["mermaid/mermaid.min.js", "mermaid-init.js"] {
+        let name = Path::new(script).file_name().expect("a file name");
+        std::fs::copy(root.join("book/assets").join(script), book.join(name))
+            .unwrap_or_else(|error| panic!("{script}: {error}"));
+    }
+
+    let served = ServedBook::start(&root, Some(&book), &book.join("build"));
+    let (mut browser, page, profile) = launch_browser(&chromium, "broken-diagram");
+    let url = format!("{}chapter/index.html", served.url);
+    let outcome = open(&mut browser, &page, &url)
+        .and_then(|()| {
+            browser.wait_for(
+                &page,
+                "document.querySelectorAll('pre.mermaid > svg, pre.mermaid[data-mermaid-error]').length === 3",
+                "every diagram drawn or marked",
+            )
+        })
+        .and_then(|()| {
+            browser.evaluate(
+                &page,
+                "(() => {\
+                   const diagrams = [...document.querySelectorAll('pre.mermaid')];\
+                   return {\
+                     drawn: diagrams.map((diagram) => diagram.querySelector(':scope > svg') !== null),\
+                     marked: diagrams.map((diagram) => diagram.dataset.mermaidError !== undefined),\
+                     sourceShown: diagrams[1].textContent.includes('not mermaid'),\
+                     svgsOutsideDiagrams: [...document.querySelectorAll('svg')]\
+                       .filter((svg) => svg.closest('pre.mermaid') === null && /mermaid/.test(svg.id)).length,\
+                     errorPictures: document.querySelectorAll('svg[aria-roledescription=error]').length,\
+                   };\
+                 })()",
+            )
+        });
+    let errors = errors_in(&browser.take_events(), "broken diagram");
+
+    drop(browser);
+    drop(served);
+    let _ = std::fs::remove_dir_all(&profile);
+    let _ = std::fs::remove_dir_all(&book);
+    let seen = outcome.unwrap_or_else(|error| panic!("{error}"));
+    assert_eq!(
+        seen,
+        json!({
+            "drawn": [true, false, true],
+            "marked": [false, true, false],
+            "sourceShown": true,
+            "svgsOutsideDiagrams": 0,
+            "errorPictures": 0,
+        }),
+        "what a reader sees of a broken diagram"
+    );
+    assert!(
+        errors.len() == 1 && errors[0].contains("diagram 2 of this page does not render"),
+        "one console error naming the diagram: {errors:#?}"
+    );
 }
