@@ -140,8 +140,14 @@ impl Catalogue {
     }
 
     /// The exercise a learner named: its id (`ack-ordering`), its crate, its
-    /// folder name (`02-ack-ordering`) or its number in the course order (`2`).
+    /// folder name (`02-ack-ordering`), its folder as tab completion writes
+    /// it (`exercises/02-ack-ordering/`) or its number in the course order
+    /// (`2`). An unknown name gets the nearest id as a suggestion.
     pub fn find(&self, name: &str) -> Result<&Exercise, CatalogueError> {
+        // Tab completion gives `exercises/02-ack-ordering/`: keep the last
+        // folder of the path.
+        let trimmed = name.trim().trim_end_matches(['/', '\\']);
+        let name = trimmed.rsplit(['/', '\\']).next().unwrap_or(trimmed);
         let by_number = name
             .parse::<usize>()
             .ok()
@@ -160,14 +166,56 @@ impl Catalogue {
             })
             .ok_or_else(|| CatalogueError::UnknownExercise {
                 name: name.to_string(),
-                known: self
-                    .exercises
-                    .iter()
-                    .map(|exercise| exercise.id.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                known: format!(
+                    "{}{}",
+                    self.exercises
+                        .iter()
+                        .map(|exercise| exercise.id.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    self.nearest(name)
+                        .map(|id| format!(" (did you mean `{id}`?)"))
+                        .unwrap_or_default()
+                ),
             })
     }
+
+    /// The id closest to a mistyped `name` (`hello_broker`, `ack-odering`),
+    /// if one is close enough to be what the learner meant.
+    fn nearest(&self, name: &str) -> Option<&str> {
+        let typed = name.to_lowercase().replace(['_', ' '], "-");
+        self.exercises
+            .iter()
+            .map(|exercise| {
+                let folder = exercise
+                    .dir
+                    .file_name()
+                    .map(|folder| folder.to_string_lossy().to_lowercase())
+                    .unwrap_or_default();
+                let distance =
+                    edit_distance(&typed, &exercise.id).min(edit_distance(&typed, &folder));
+                (distance, exercise.id.as_str())
+            })
+            .filter(|(distance, id)| *distance <= (id.len() / 3).max(2))
+            .min_by_key(|(distance, _)| *distance)
+            .map(|(_, id)| id)
+    }
+}
+
+/// The number of single-character insertions, deletions and substitutions
+/// that turn `a` into `b` (Levenshtein distance).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, from) in a.chars().enumerate() {
+        let mut current = vec![i + 1; b.len() + 1];
+        for (j, to) in b.iter().enumerate() {
+            let substitution = previous[j] + usize::from(from != *to);
+            current[j + 1] = substitution.min(previous[j + 1] + 1).min(current[j] + 1);
+        }
+        previous = current;
+    }
+    previous[b.len()]
 }
 
 #[cfg(test)]
@@ -207,7 +255,14 @@ hints = ["one"]
     #[test]
     fn finds_an_exercise_by_id_crate_folder_or_number() {
         let catalogue = parse(TWO).expect("valid catalogue");
-        for name in ["ack-ordering", "02-ack-ordering", "2"] {
+        for name in [
+            "ack-ordering",
+            "02-ack-ordering",
+            "2",
+            "exercises/02-ack-ordering/",
+            "exercises/02-ack-ordering",
+            "./exercises/02-ack-ordering/",
+        ] {
             assert_eq!(catalogue.find(name).expect(name).id, "ack-ordering");
         }
         assert_eq!(
@@ -225,6 +280,13 @@ hints = ["one"]
             "there is no exercise `outbox`; the exercises are: hello-broker, ack-ordering"
         );
         assert!(catalogue.find("0").is_err());
+        let typo = catalogue.find("hello_broker").expect_err("underscores");
+        assert!(
+            typo.to_string().ends_with("(did you mean `hello-broker`?)"),
+            "{typo}"
+        );
+        let typo = catalogue.find("ack-odering").expect_err("a letter missing");
+        assert!(typo.to_string().contains("did you mean `ack-ordering`"));
         assert!(catalogue.find("3").is_err());
     }
 
