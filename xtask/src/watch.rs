@@ -4,7 +4,10 @@
 //! Each time a `.rs` file in its folder changes, watch rebuilds and re-runs
 //! its checks, shows the first failing check's report (or the compiler's
 //! errors) and the score, and offers the next hint. When every check passes
-//! it records the pass and moves on to the next exercise.
+//! it records the pass and names the next exercise; until the learner moves
+//! on (Enter, or a save in the next exercise's folder), saves to the passed
+//! exercise keep re-grading it, so tidying up cannot break it unseen. A save
+//! in any exercise's folder re-grades that exercise.
 //!
 //! Some filesystems (network mounts, some containers and VMs) deliver no
 //! change events. `--manual` re-grades when you press Enter instead, and
@@ -27,7 +30,8 @@ use crate::progress::Progress;
 /// Options of `cargo xtask watch`.
 #[derive(clap::Args)]
 #[command(
-    after_help = "Keys (type, then Enter): h the next hint, q quit; Enter alone re-grades.\n\
+    after_help = "Keys (type, then Enter): h the next hint, q quit; Enter alone re-grades (or, \
+     once the exercise passes, starts the next one); r re-grades the exercise shown.\n\
      Exit status: 0 when you quit or every exercise passes; 2 unknown exercise or bad catalogue."
 )]
 pub struct Args {
@@ -109,6 +113,10 @@ pub fn run(args: Args) -> ExitCode {
     let mut saved_at = None;
     loop {
         let outcome = regrade(&root, current, timeout, saved_at);
+        // The exercise Enter moves on to, once `current` passes. Until the
+        // learner moves on, saves to `current` keep re-grading it: tidying
+        // up a passed file must not break it unseen.
+        let mut next_up = None;
         if let Some(graded) = &outcome {
             progress.record(current, graded.score());
             if let Err(error) = progress.save(&root) {
@@ -119,13 +127,13 @@ pub fn run(args: Args) -> ExitCode {
                     Some(next) => {
                         println!(
                             "\n{} passes! `cargo xtask hint {}` now shows the reference solution.\n\
-                             Next: {}, in {}. Press Enter to start it.",
+                             Next: {}, in {}.",
                             current.id,
                             current.id,
                             next.id,
                             next.learner_file().display()
                         );
-                        current = next;
+                        next_up = Some(next);
                     }
                     None => {
                         println!("\nEvery exercise passes. Well done!");
@@ -135,19 +143,20 @@ pub fn run(args: Args) -> ExitCode {
             }
         }
         offer_hint(&progress, current);
-        print_keys(manual);
+        print_keys(manual, current, next_up);
         // Wait for the next reason to re-grade.
         saved_at = loop {
             match inputs.recv() {
-                // Only saves in the current exercise count: the learner's file
-                // is there (and so is anything else they may have touched).
-                Ok(Input::Saved(at, paths))
-                    if !manual
-                        && paths
-                            .iter()
-                            .any(|path| path.starts_with(root.join(&current.dir))) =>
-                {
-                    break Some(settle(&inputs, at));
+                // A save re-grades the exercise it was made in: the shown
+                // one, or another the learner went back (or on) to.
+                Ok(Input::Saved(at, paths)) if !manual => {
+                    match saved_exercise(&catalogue, &root, current, &paths) {
+                        Some(saved) => {
+                            current = saved;
+                            break Some(settle(&inputs, at));
+                        }
+                        None => continue,
+                    }
                 }
                 Ok(Input::Saved(..)) => continue,
                 Ok(Input::Line(line)) => match line.trim() {
@@ -160,12 +169,18 @@ pub fn run(args: Args) -> ExitCode {
                         if let Err(error) = progress.save(&root) {
                             eprintln!("warning: your progress was not saved: {error:#}");
                         }
-                        print_keys(manual);
+                        print_keys(manual, current, next_up);
                     }
-                    "" => break None,
+                    "r" => break None,
+                    "" => {
+                        if let Some(next) = next_up {
+                            current = next;
+                        }
+                        break None;
+                    }
                     other => {
                         println!("Unknown key `{other}`.");
-                        print_keys(manual);
+                        print_keys(manual, current, next_up);
                     }
                 },
                 Ok(Input::Closed) if manual => return Status::Success.into(),
@@ -182,6 +197,26 @@ pub fn run(args: Args) -> ExitCode {
             }
         };
     }
+}
+
+/// The exercise a save belongs to: the shown one if any saved path is in
+/// its folder, else the first exercise whose folder holds a saved path.
+/// `None` for saves outside every exercise (the broker, say).
+fn saved_exercise<'a>(
+    catalogue: &'a Catalogue,
+    root: &Path,
+    shown: &'a Exercise,
+    paths: &[PathBuf],
+) -> Option<&'a Exercise> {
+    let holds = |exercise: &Exercise| {
+        paths
+            .iter()
+            .any(|path| path.starts_with(root.join(&exercise.dir)))
+    };
+    if holds(shown) {
+        return Some(shown);
+    }
+    catalogue.exercises.iter().find(|exercise| holds(exercise))
 }
 
 /// Grades `exercise` and shows the result. `saved_at` is when the save that
@@ -282,15 +317,41 @@ fn offer_hint(progress: &Progress, exercise: &Exercise) {
     }
 }
 
-fn print_keys(manual: bool) {
-    if manual {
-        println!(
-            "\nSave your file, then press Enter to re-grade; h + Enter: a hint; q + Enter: quit."
-        );
-    } else {
-        println!("\nWatching for saves. h + Enter: a hint; Enter: re-grade now; q + Enter: quit.");
-    }
+/// The keys, and what is being watched: `shown` is the exercise a save
+/// (or Enter) re-grades; `next_up` the one Enter moves on to, once `shown`
+/// passes.
+fn print_keys(manual: bool, shown: &Exercise, next_up: Option<&Exercise>) {
+    println!("\n{}", keys_text(manual, shown, next_up));
     let _ = std::io::stdout().flush();
+}
+
+fn keys_text(manual: bool, shown: &Exercise, next_up: Option<&Exercise>) -> String {
+    let file = shown.learner_file();
+    match (manual, next_up) {
+        (true, None) => format!(
+            "Save {}, then press Enter to re-grade {}; h + Enter: a hint; q + Enter: quit.",
+            file.display(),
+            shown.id
+        ),
+        (true, Some(next)) => format!(
+            "Enter: start {}; r + Enter: re-grade {} again; h + Enter: the solution; \
+             q + Enter: quit.",
+            next.id, shown.id
+        ),
+        (false, None) => format!(
+            "Watching {} for saves (they re-grade {}). h + Enter: a hint; Enter: re-grade now; \
+             q + Enter: quit.",
+            file.display(),
+            shown.id
+        ),
+        (false, Some(next)) => format!(
+            "Still watching {}: a save re-grades {} (tidy up safely). Enter: start {} \
+             (saving its file does too); h + Enter: the solution; q + Enter: quit.",
+            file.display(),
+            shown.id,
+            next.id
+        ),
+    }
 }
 
 /// Editors write a file in several steps (truncate, write, rename): wait
@@ -360,6 +421,86 @@ mod tests {
 
     fn event(kind: EventKind, path: &str) -> notify::Event {
         notify::Event::new(kind).add_path(PathBuf::from(path))
+    }
+
+    const CATALOGUE: &str = r#"
+[[exercise]]
+id = "hello-broker"
+chapter = "distributed-systems"
+crate = "hello-broker"
+dir = "exercises/01-hello-broker"
+file = "src/hello.rs"
+solution = "solution/hello.rs"
+minutes = 20
+anomalies = ["unsettled-message"]
+lints = []
+hints = ["one"]
+
+[[exercise]]
+id = "ack-ordering"
+chapter = "configuration"
+crate = "ack-ordering"
+dir = "exercises/02-ack-ordering"
+file = "src/consumer.rs"
+solution = "solution/consumer.rs"
+minutes = 45
+anomalies = ["lost-message"]
+lints = []
+hints = ["one"]
+"#;
+
+    #[test]
+    fn a_save_regrades_the_exercise_it_was_made_in_even_after_it_passed() {
+        let catalogue =
+            Catalogue::parse(CATALOGUE, Path::new("exercises.toml")).expect("valid catalogue");
+        let root = Path::new("/w");
+        let (hello, ack) = (&catalogue.exercises[0], &catalogue.exercises[1]);
+        let saved = |path: &str| vec![PathBuf::from(path)];
+        // hello-broker passed and is still shown: tidying its file re-grades it.
+        let tidy = saved("/w/exercises/01-hello-broker/src/hello.rs");
+        assert_eq!(
+            saved_exercise(&catalogue, root, hello, &tidy).map(|e| e.id.as_str()),
+            Some("hello-broker")
+        );
+        // Saving the next exercise's file moves on to it.
+        let next = saved("/w/exercises/02-ack-ordering/src/consumer.rs");
+        assert_eq!(
+            saved_exercise(&catalogue, root, hello, &next).map(|e| e.id.as_str()),
+            Some("ack-ordering")
+        );
+        // Going back to a passed exercise from a later one re-grades it.
+        assert_eq!(
+            saved_exercise(&catalogue, root, ack, &tidy).map(|e| e.id.as_str()),
+            Some("hello-broker")
+        );
+        assert!(
+            saved_exercise(
+                &catalogue,
+                root,
+                ack,
+                &saved("/w/exercises/broker/src/lib.rs")
+            )
+            .is_none()
+        );
+    }
+
+    #[test]
+    fn the_keys_say_what_is_watched_and_what_enter_does() {
+        let catalogue =
+            Catalogue::parse(CATALOGUE, Path::new("exercises.toml")).expect("valid catalogue");
+        let (hello, ack) = (&catalogue.exercises[0], &catalogue.exercises[1]);
+        let passed = keys_text(false, hello, Some(ack));
+        assert!(
+            passed.contains("Still watching exercises/01-hello-broker/src/hello.rs")
+                && passed.contains("Enter: start ack-ordering"),
+            "{passed}"
+        );
+        let working = keys_text(false, ack, None);
+        assert!(
+            working.contains("Watching exercises/02-ack-ordering/src/consumer.rs for saves"),
+            "{working}"
+        );
+        assert!(keys_text(true, hello, Some(ack)).contains("r + Enter: re-grade hello-broker"));
     }
 
     #[test]
