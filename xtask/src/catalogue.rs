@@ -46,8 +46,62 @@ pub struct Exercise {
     pub anomalies: Vec<String>,
     /// The eda-lint rules the shipped starter must trip (and no others).
     pub lints: Vec<String>,
-    /// Hints, revealed one at a time, vaguest first.
-    pub hints: Vec<String>,
+    /// Every graded check of the crate's rubric and its points, in the
+    /// rubric's order. `verify` proves they agree with the rubric; `grade`
+    /// uses them to show what an exercise that does not compile is worth.
+    /// Optional for the parser (a catalogue without them still grades), but
+    /// `verify` fails an exercise whose `checks` differ from its rubric.
+    #[serde(default)]
+    pub checks: Vec<CheckPoints>,
+    /// Hints, vaguest first. `hint` and `watch` reveal them one at a time,
+    /// starting with those about the first check that fails.
+    pub hints: Vec<Hint>,
+}
+
+/// One graded check and what it is worth.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckPoints {
+    /// The check's name, the anomaly it catches (`lost-message`).
+    pub check: String,
+    pub points: u32,
+}
+
+/// One hint: `{ check = "lost-message", text = "..." }`, or just its text
+/// for a hint about the exercise as a whole.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum Hint {
+    About {
+        /// The check this hint helps to pass; `None` for the whole exercise.
+        #[serde(default)]
+        check: Option<String>,
+        text: String,
+    },
+    General(String),
+}
+
+impl Hint {
+    /// The check this hint is about, if it names one.
+    pub fn check(&self) -> Option<&str> {
+        match self {
+            Hint::About { check, .. } => check.as_deref(),
+            Hint::General(_) => None,
+        }
+    }
+
+    /// What the hint says.
+    pub fn text(&self) -> &str {
+        match self {
+            Hint::About { text, .. } | Hint::General(text) => text,
+        }
+    }
+}
+
+impl From<&str> for Hint {
+    fn from(text: &str) -> Hint {
+        Hint::General(text.to_string())
+    }
 }
 
 impl Exercise {
@@ -59,6 +113,11 @@ impl Exercise {
     /// The reference solution, relative to the repository root.
     pub fn solution_file(&self) -> PathBuf {
         self.dir.join(&self.solution)
+    }
+
+    /// The points of every check together: what the exercise is worth.
+    pub fn max_points(&self) -> u32 {
+        self.checks.iter().map(|check| check.points).sum()
     }
 }
 
@@ -121,6 +180,35 @@ impl Catalogue {
             }
             if exercise.hints.is_empty() {
                 return Err(invalid(format!("exercise `{}` has no hint", exercise.id)));
+            }
+            let checks: Vec<&str> = exercise
+                .checks
+                .iter()
+                .map(|check| check.check.as_str())
+                .collect();
+            if let Some(twice) = checks
+                .iter()
+                .enumerate()
+                .find(|(index, name)| checks[..*index].contains(name))
+            {
+                return Err(invalid(format!(
+                    "exercise `{}` lists the check `{}` twice",
+                    exercise.id, twice.1
+                )));
+            }
+            let unknown = exercise
+                .anomalies
+                .iter()
+                .map(String::as_str)
+                .chain(exercise.hints.iter().filter_map(Hint::check))
+                .find(|name| !checks.is_empty() && !checks.contains(name));
+            if let Some(name) = unknown {
+                return Err(invalid(format!(
+                    "exercise `{}` names `{name}` (an anomaly or a hint's check), which is not \
+                     in its `checks`: {}",
+                    exercise.id,
+                    checks.join(", ")
+                )));
             }
             for relative in [&exercise.dir, &exercise.file, &exercise.solution] {
                 if relative.is_absolute()
@@ -233,7 +321,8 @@ solution = "solution/hello.rs"
 minutes = 20
 anomalies = ["crash-point-not-found"]
 lints = []
-hints = ["one", "two"]
+checks = [{ check = "crash-point-not-found", points = 10 }]
+hints = ["one", { check = "crash-point-not-found", text = "two" }]
 
 [[exercise]]
 id = "ack-ordering"
@@ -245,6 +334,10 @@ solution = "solution/consumer.rs"
 minutes = 45
 anomalies = ["lost-message"]
 lints = ["auto-ack"]
+checks = [
+    { check = "lost-message", points = 10 },
+    { check = "lock-expired", points = 15 },
+]
 hints = ["one"]
 "#;
 
@@ -304,6 +397,11 @@ hints = ["one"]
                 assert!(root.join(&path).is_file(), "{} is missing", path.display());
             }
             assert!(
+                !exercise.checks.is_empty(),
+                "{}: the catalogue must list the rubric's checks and points",
+                exercise.id
+            );
+            assert!(
                 !exercise.anomalies.is_empty(),
                 "{}: a starter that fails no check teaches nothing",
                 exercise.id
@@ -326,5 +424,33 @@ hints = ["one"]
             Err(CatalogueError::Invalid { .. })
         ));
         assert!(matches!(parse(""), Err(CatalogueError::Parse { .. })));
+    }
+
+    #[test]
+    fn hints_and_anomalies_name_checks_that_exist_and_points_add_up() {
+        let catalogue = parse(TWO).expect("valid catalogue");
+        assert_eq!(catalogue.exercises[1].max_points(), 25);
+        let hello = &catalogue.exercises[0];
+        assert_eq!(hello.hints[0], Hint::from("one"));
+        assert_eq!(hello.hints[1].check(), Some("crash-point-not-found"));
+        assert_eq!(hello.hints[1].text(), "two");
+        let stray_hint = TWO.replace(
+            "check = \"crash-point-not-found\", text",
+            "check = \"lost-message\", text",
+        );
+        assert!(matches!(
+            parse(&stray_hint),
+            Err(CatalogueError::Invalid { .. })
+        ));
+        let stray_anomaly = TWO.replace(
+            "anomalies = [\"lost-message\"]",
+            "anomalies = [\"lost-mesage\"]",
+        );
+        assert!(matches!(
+            parse(&stray_anomaly),
+            Err(CatalogueError::Invalid { .. })
+        ));
+        let twice = TWO.replace("\"lock-expired\", points", "\"lost-message\", points");
+        assert!(matches!(parse(&twice), Err(CatalogueError::Invalid { .. })));
     }
 }

@@ -64,7 +64,7 @@ pub fn run(args: Args) -> ExitCode {
         let (row, outcome) = grade_one(&root, exercise, variant, Duration::from_secs(args.timeout));
         if let (Some(graded), Variant::Learner) = (&row.graded, variant) {
             let passed_before = progress.of(exercise).passed;
-            progress.record(exercise, graded.score());
+            progress.record_graded(exercise, graded);
             if graded.all_passed() && !passed_before {
                 newly_passed.push(exercise.id.as_str());
             }
@@ -269,11 +269,15 @@ pub fn score_table(rows: &[Row<'_>]) -> String {
                 ));
             }
             (None, trouble) => {
+                // No check ran, so none earned a point: the exercise is
+                // still worth what the catalogue says.
                 complete = false;
+                let max = row.exercise.max_points();
+                total.max += max;
                 out.push_str(&format!(
                     "  {:w$}  {:>7}  {}\n",
                     "(no checks ran)",
-                    "-",
+                    format!("0/{max}"),
                     trouble.unwrap_or("not graded"),
                     w = width - 2
                 ));
@@ -310,6 +314,7 @@ fn print_next_step(next: Option<&Exercise>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::catalogue::CheckPoints;
     use crate::grading::{CheckResult, Unreported};
 
     fn exercise(id: &str) -> Exercise {
@@ -323,6 +328,16 @@ mod tests {
             minutes: 10,
             anomalies: vec![],
             lints: vec![],
+            checks: vec![
+                CheckPoints {
+                    check: "lost-message".into(),
+                    points: 10,
+                },
+                CheckPoints {
+                    check: "lock-expired".into(),
+                    points: 15,
+                },
+            ],
             hints: vec!["hint".into()],
         }
     }
@@ -386,9 +401,12 @@ mod tests {
             "{table}"
         );
         assert!(table.contains("helper"), "{table}");
-        assert!(table.contains("does not compile"), "{table}");
         assert!(
-            table.ends_with("total                       25/35  (some checks did not run)\n"),
+            table.contains("  (no checks ran)            0/25  does not compile"),
+            "{table}"
+        );
+        assert!(
+            table.ends_with("total                       25/60  (some checks did not run)\n"),
             "{table}"
         );
         let reports = failure_reports(rows[0].graded.as_ref().expect("graded"));

@@ -1,10 +1,14 @@
 //! `cargo xtask hint [exercise]`: the next hint, one at a time.
 //!
-//! Hints come from the catalogue, vaguest first; how many were revealed is
-//! kept in the learner's progress, so each call shows one more (and repeats
-//! the earlier ones). The reference solution is shown only once the exercise
+//! Hints come from the catalogue, vaguest first, each about one check (or
+//! the exercise as a whole). Each call reveals one more and repeats the
+//! earlier ones: the next unseen hint about the first check that failed at
+//! the last grading, so a learner with only `lock-expired` left is not walked
+//! through the hints of the checks they already fixed. Which hints were
+//! revealed, and which checks failed last, are kept in the learner's progress. The reference solution is shown only once the exercise
 //! has passed: reading it before living through the failure skips the lesson.
 
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -68,19 +72,31 @@ pub fn next_hint(root: &Path, progress: &mut Progress, exercise: &Exercise, agai
     }
     let total = exercise.hints.len();
     let entry = progress.entry(exercise);
-    let fresh = entry.hints_revealed < total;
-    if fresh {
-        entry.hints_revealed += 1;
+    let new = next_hint_index(exercise, &entry.revealed_hints, &entry.last_failing);
+    if let Some(index) = new {
+        entry.revealed_hints.insert(index);
     }
-    let shown = entry.hints_revealed.min(total);
+    let revealed = entry.revealed_hints.clone();
+    let failing = entry.last_failing.clone();
+    let shown = revealed.iter().filter(|index| **index < total).count();
     let mut out = format!("Hints for {} ({shown} of {total}):\n", exercise.id);
-    for (number, hint) in exercise.hints.iter().take(shown).enumerate() {
-        let marker = if fresh && number + 1 == shown {
-            " (new)"
-        } else {
-            ""
+    for (index, hint) in exercise.hints.iter().enumerate() {
+        if !revealed.contains(&index) {
+            continue;
+        }
+        let about = match hint.check() {
+            Some(check) if failing.iter().any(|failed| failed == check) => {
+                format!(" [{check}, failing]")
+            }
+            Some(check) => format!(" [{check}]"),
+            None => String::new(),
         };
-        out.push_str(&format!("\n{}.{marker} {}\n", number + 1, hint.trim()));
+        let marker = if new == Some(index) { " (new)" } else { "" };
+        out.push_str(&format!(
+            "\n{}.{marker}{about} {}\n",
+            index + 1,
+            hint.text().trim()
+        ));
     }
     if shown == total {
         out.push_str(&format!(
@@ -92,6 +108,36 @@ pub fn next_hint(root: &Path, progress: &mut Progress, exercise: &Exercise, agai
         out.push_str(&format!("\nAnother hint: {again}.\n"));
     }
     out
+}
+
+/// The hint to reveal next, by its place in the catalogue's list: the first
+/// unseen hint about the first check in `failing` (in the catalogue's
+/// `checks` order) that has one, or an unseen general hint listed before it
+/// (it sets the scene); with no failing check to follow (never graded, or
+/// their hints all seen), the first unseen hint in the list. `None` once
+/// every hint was revealed.
+pub fn next_hint_index(
+    exercise: &Exercise,
+    revealed: &BTreeSet<usize>,
+    failing: &[String],
+) -> Option<usize> {
+    let unseen = |index: &usize| !revealed.contains(index);
+    let failing_checks = exercise
+        .checks
+        .iter()
+        .filter(|check| failing.contains(&check.check));
+    for check in failing_checks {
+        let about = (0..exercise.hints.len())
+            .filter(unseen)
+            .find(|index| exercise.hints[*index].check() == Some(check.check.as_str()));
+        if let Some(about) = about {
+            let general = (0..about)
+                .filter(unseen)
+                .find(|index| exercise.hints[*index].check().is_none());
+            return Some(general.unwrap_or(about));
+        }
+    }
+    (0..exercise.hints.len()).find(unseen)
 }
 
 /// The reference solution, for an exercise that has passed.
@@ -115,7 +161,15 @@ fn solution_text(root: &Path, exercise: &Exercise) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::catalogue::{CheckPoints, Hint};
     use crate::progress::Score;
+
+    fn about(check: &str, text: &str) -> Hint {
+        Hint::About {
+            check: Some(check.into()),
+            text: text.into(),
+        }
+    }
 
     fn exercise() -> Exercise {
         Exercise {
@@ -128,6 +182,16 @@ mod tests {
             minutes: 10,
             anomalies: vec![],
             lints: vec![],
+            checks: vec![
+                CheckPoints {
+                    check: "lost-message".into(),
+                    points: 10,
+                },
+                CheckPoints {
+                    check: "lock-expired".into(),
+                    points: 10,
+                },
+            ],
             hints: vec!["Look at the receive mode.".into(), "Complete last.".into()],
         }
     }
@@ -152,7 +216,7 @@ mod tests {
         assert!(second.contains("last hint") && !second.contains("fn fixed"));
         let third = next_hint(root.path(), &mut progress, &exercise, "again");
         assert!(third.contains("(2 of 2)") && !third.contains("(new)"));
-        assert_eq!(progress.of(&exercise).hints_revealed, 2);
+        assert_eq!(progress.of(&exercise).revealed_hints.len(), 2);
 
         progress.record(
             &exercise,
@@ -163,5 +227,47 @@ mod tests {
         );
         let solution = next_hint(root.path(), &mut progress, &exercise, "again");
         assert!(solution.contains("ex/solution/consumer.rs") && solution.contains("fn fixed"));
+    }
+
+    #[test]
+    fn the_next_hint_is_about_the_first_failing_check() {
+        let mut exercise = exercise();
+        exercise.hints = vec![
+            "Read the report.".into(),
+            about("lost-message", "Switch to peek-lock."),
+            about("lost-message", "Complete last."),
+            about("lock-expired", "Renew the lock."),
+        ];
+        let none = BTreeSet::new();
+        let failing = |checks: &[&str]| checks.iter().map(|c| c.to_string()).collect::<Vec<_>>();
+        // Never graded: the list's order.
+        assert_eq!(next_hint_index(&exercise, &none, &[]), Some(0));
+        // Only lock-expired fails: its hint first, after the unseen general one.
+        let lock = failing(&["lock-expired"]);
+        assert_eq!(next_hint_index(&exercise, &none, &lock), Some(0));
+        let seen_general = BTreeSet::from([0]);
+        assert_eq!(next_hint_index(&exercise, &seen_general, &lock), Some(3));
+        // Both fail: the first in the catalogue's `checks` order leads.
+        let both = failing(&["lock-expired", "lost-message"]);
+        assert_eq!(next_hint_index(&exercise, &seen_general, &both), Some(1));
+        // Its hints seen, the failing check's run out: back to the list.
+        let seen = BTreeSet::from([0, 3]);
+        assert_eq!(next_hint_index(&exercise, &seen, &lock), Some(1));
+        assert_eq!(
+            next_hint_index(&exercise, &BTreeSet::from([0, 1, 2, 3]), &lock),
+            None
+        );
+
+        let root = tempfile::tempdir().expect("temporary directory");
+        let mut progress = Progress::default();
+        let entry = progress.entry(&exercise);
+        entry.last_failing = lock;
+        entry.revealed_hints.insert(0);
+        let shown = next_hint(root.path(), &mut progress, &exercise, "again");
+        assert!(
+            shown.contains("4. (new) [lock-expired, failing] Renew the lock."),
+            "{shown}"
+        );
+        assert!(!shown.contains("Switch to peek-lock"), "{shown}");
     }
 }

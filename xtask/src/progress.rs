@@ -7,7 +7,7 @@
 //! write it; `hint` and `watch` read it to pick the next hint and to decide
 //! whether the solution may be shown.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -32,9 +32,19 @@ pub struct ExerciseProgress {
     /// solution, once earned, is not taken back by a later experiment.
     #[serde(default)]
     pub passed: bool,
-    /// How many hints `hint` or `watch` has revealed.
+    /// The hints `hint` or `watch` has revealed, by their place in the
+    /// catalogue's list (hints follow the failing check, so not always in
+    /// order).
     #[serde(default)]
-    pub hints_revealed: usize,
+    pub revealed_hints: BTreeSet<usize>,
+    /// Older progress files counted the hints revealed, in order; [`Progress::load`]
+    /// turns that count into `revealed_hints`.
+    #[serde(default, rename = "hints_revealed", skip_serializing)]
+    pub(crate) legacy_hints_revealed: usize,
+    /// The checks that failed at the last grading that ran, sorted: the next
+    /// hint is about the first of them.
+    #[serde(default)]
+    pub last_failing: Vec<String>,
     /// The points of the last grading run, and out of how many.
     #[serde(default)]
     pub last_score: Option<Score>,
@@ -69,8 +79,14 @@ impl Progress {
                 return Progress::default();
             }
         };
-        match serde_json::from_str(&text) {
-            Ok(progress) => progress,
+        match serde_json::from_str::<Progress>(&text) {
+            Ok(mut progress) => {
+                for entry in progress.exercises.values_mut() {
+                    let count = std::mem::take(&mut entry.legacy_hints_revealed);
+                    entry.revealed_hints.extend(0..count);
+                }
+                progress
+            }
             Err(error) => {
                 let aside = path.with_extension("json.damaged");
                 let moved = std::fs::rename(&path, &aside).is_ok();
@@ -127,6 +143,13 @@ impl Progress {
         }
     }
 
+    /// Records a grading run of `exercise` that ran its checks: the score,
+    /// and which checks failed (the next hint follows them).
+    pub fn record_graded(&mut self, exercise: &Exercise, graded: &crate::grading::Graded) {
+        self.record(exercise, graded.score());
+        self.entry(exercise).last_failing = graded.failed();
+    }
+
     /// The learner's current exercise: the first, in course order, not yet
     /// passed. `None` when every exercise has passed.
     pub fn current<'a>(&self, catalogue: &'a Catalogue) -> Option<&'a Exercise> {
@@ -152,6 +175,7 @@ mod tests {
             minutes: 10,
             anomalies: vec![],
             lints: vec![],
+            checks: vec![],
             hints: vec!["hint".into()],
         }
     }
@@ -204,14 +228,36 @@ mod tests {
             exercises: vec![exercise("one")],
         };
         let mut progress = Progress::default();
-        progress.entry(&catalogue.exercises[0]).hints_revealed = 2;
+        progress
+            .entry(&catalogue.exercises[0])
+            .revealed_hints
+            .extend([0, 3]);
         progress.save(root.path()).expect("saved");
         let again = Progress::load(root.path());
-        assert_eq!(again.of(&catalogue.exercises[0]).hints_revealed, 2);
+        assert_eq!(
+            again.of(&catalogue.exercises[0]).revealed_hints,
+            BTreeSet::from([0, 3])
+        );
 
         std::fs::write(root.path().join(PROGRESS_PATH), "{ not json").expect("written");
         let fresh = Progress::load(root.path());
-        assert_eq!(fresh.of(&catalogue.exercises[0]).hints_revealed, 0);
+        assert!(fresh.of(&catalogue.exercises[0]).revealed_hints.is_empty());
         assert!(root.path().join(".progress/progress.json.damaged").exists());
+    }
+
+    #[test]
+    fn an_older_count_of_hints_becomes_the_hints_it_counted() {
+        let root = tempfile::tempdir().expect("temporary directory");
+        std::fs::create_dir_all(root.path().join(".progress")).expect("folder");
+        std::fs::write(
+            root.path().join(PROGRESS_PATH),
+            r#"{"exercises":{"one":{"passed":false,"hints_revealed":2,"best_points":5}}}"#,
+        )
+        .expect("written");
+        let progress = Progress::load(root.path());
+        assert_eq!(
+            progress.of(&exercise("one")).revealed_hints,
+            BTreeSet::from([0, 1])
+        );
     }
 }

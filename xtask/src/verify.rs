@@ -251,17 +251,54 @@ fn solution_passes(
         random_plans: Some(random_plans),
         show_progress: false,
     };
-    let problem = match grading::grade(&grading) {
+    let graded = grading::grade(&grading);
+    let problem = match &graded {
         Ok(graded) if graded.all_passed() => None,
         Ok(graded) => Some(format!(
             "failed: {}{}\n{}",
             graded.failed().join(", "),
-            unreported_names(&graded),
-            crate::grade::failure_reports(&graded)
+            unreported_names(graded),
+            crate::grade::failure_reports(graded)
         )),
         Err(error) => Some(error.to_string()),
     };
     verdicts.record(&exercise.id, claim, problem);
+    if let Ok(graded) = &graded {
+        verdicts.record(
+            &exercise.id,
+            "the catalogue's `checks` are the rubric's checks, with the same points",
+            checks_differ(exercise, graded),
+        );
+    }
+}
+
+/// How the catalogue's `checks` differ from the checks the rubric ran
+/// (names and points; the catalogue's order is the teaching order, the
+/// test binary's is alphabetical, so order is not compared).
+fn checks_differ(exercise: &Exercise, graded: &grading::Graded) -> Option<String> {
+    let catalogued: BTreeSet<(&str, u32)> = exercise
+        .checks
+        .iter()
+        .map(|check| (check.check.as_str(), check.points))
+        .collect();
+    let rubric: BTreeSet<(&str, u32)> = graded
+        .checks
+        .iter()
+        .map(|check| (check.check.as_str(), check.points))
+        .collect();
+    let show = |set: &BTreeSet<(&str, u32)>| {
+        set.iter()
+            .map(|(check, points)| format!("{check} = {points}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    (catalogued != rubric).then(|| {
+        format!(
+            "the catalogue says [{}], the rubric [{}]",
+            show(&catalogued),
+            show(&rubric)
+        )
+    })
 }
 
 /// The shipped starter fails exactly the catalogue's anomalies.
@@ -454,7 +491,57 @@ fn first_difference(committed: &str, fresh: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::first_difference;
+    use super::{checks_differ, first_difference, grading};
+    use std::path::Path;
+
+    #[test]
+    fn catalogued_points_must_match_the_rubric() {
+        let exercise = crate::catalogue::Catalogue::parse(
+            r#"
+[[exercise]]
+id = "ack-ordering"
+chapter = "configuration"
+crate = "ack-ordering"
+dir = "exercises/02-ack-ordering"
+file = "src/consumer.rs"
+solution = "solution/consumer.rs"
+minutes = 45
+anomalies = ["lost-message"]
+lints = []
+checks = [
+    { check = "lost-message", points = 10 },
+    { check = "lock-expired", points = 10 },
+]
+hints = ["one"]
+"#,
+            Path::new("exercises.toml"),
+        )
+        .expect("valid catalogue")
+        .exercises
+        .remove(0);
+        let result = |check: &str, points| grading::CheckResult {
+            check: check.into(),
+            points,
+            passed: true,
+            report: String::new(),
+        };
+        let graded = |checks| grading::Graded {
+            checks,
+            unreported: vec![],
+        };
+        let same = graded(vec![result("lock-expired", 10), result("lost-message", 10)]);
+        assert_eq!(checks_differ(&exercise, &same), None);
+        let repriced = graded(vec![result("lock-expired", 15), result("lost-message", 10)]);
+        assert_eq!(
+            checks_differ(&exercise, &repriced).as_deref(),
+            Some(
+                "the catalogue says [lock-expired = 10, lost-message = 10], the rubric \
+                 [lock-expired = 15, lost-message = 10]"
+            )
+        );
+        let missing = graded(vec![result("lost-message", 10)]);
+        assert!(checks_differ(&exercise, &missing).is_some());
+    }
 
     #[test]
     fn names_the_first_line_that_drifted() {

@@ -118,7 +118,7 @@ pub fn run(args: Args) -> ExitCode {
         // up a passed file must not break it unseen.
         let mut next_up = None;
         if let Some(graded) = &outcome {
-            progress.record(current, graded.score());
+            progress.record_graded(current, graded);
             if let Err(error) = progress.save(&root) {
                 eprintln!("warning: your progress was not saved: {error:#}");
             }
@@ -257,6 +257,7 @@ fn regrade(
         }
         Err(GradingError::DoesNotCompile { file, diagnostics }) => {
             println!("\n{file} does not compile yet:\n\n{diagnostics}");
+            println!("  score 0/{} (no check ran)", exercise.max_points());
             None
         }
         Err(error) => {
@@ -300,20 +301,27 @@ fn show(graded: &Graded) {
     println!("  score {}/{}", score.points, score.max);
 }
 
-/// Offers the next hint of an exercise that does not pass yet.
+/// Offers the next hint of an exercise that does not pass yet, naming the
+/// check it is about when that check is failing.
 fn offer_hint(progress: &Progress, exercise: &Exercise) {
     let state = progress.of(exercise);
     if state.passed {
         return;
     }
+    println!("\n{}", hint_offer(exercise, &state));
+}
+
+fn hint_offer(exercise: &Exercise, state: &crate::progress::ExerciseProgress) -> String {
     let total = exercise.hints.len();
-    if state.hints_revealed < total {
-        println!(
-            "\nStuck? h + Enter shows hint {} of {total}.",
-            state.hints_revealed + 1
-        );
-    } else {
-        println!("\nYou have seen all {total} hints: h + Enter shows them again.");
+    let seen = state.revealed_hints.len().min(total);
+    match crate::hint::next_hint_index(exercise, &state.revealed_hints, &state.last_failing) {
+        Some(index) => match exercise.hints[index].check() {
+            Some(check) if state.last_failing.iter().any(|failed| failed == check) => format!(
+                "Stuck on `{check}`? h + Enter shows a hint about it ({seen} of {total} hints seen)."
+            ),
+            _ => format!("Stuck? h + Enter shows another hint ({seen} of {total} seen)."),
+        },
+        None => format!("You have seen all {total} hints: h + Enter shows them again."),
     }
 }
 
@@ -434,6 +442,7 @@ solution = "solution/hello.rs"
 minutes = 20
 anomalies = ["unsettled-message"]
 lints = []
+checks = [{ check = "unsettled-message", points = 5 }]
 hints = ["one"]
 
 [[exercise]]
@@ -446,6 +455,10 @@ solution = "solution/consumer.rs"
 minutes = 45
 anomalies = ["lost-message"]
 lints = []
+checks = [
+    { check = "lost-message", points = 10 },
+    { check = "lock-expired", points = 10 },
+]
 hints = ["one"]
 "#;
 
@@ -481,6 +494,31 @@ hints = ["one"]
                 &saved("/w/exercises/broker/src/lib.rs")
             )
             .is_none()
+        );
+    }
+
+    #[test]
+    fn the_hint_offered_is_about_the_failing_check() {
+        let catalogue =
+            Catalogue::parse(CATALOGUE, Path::new("exercises.toml")).expect("valid catalogue");
+        let mut ack = catalogue.exercises[1].clone();
+        ack.hints = vec![
+            crate::catalogue::Hint::About {
+                check: Some("lost-message".into()),
+                text: "peek-lock".into(),
+            },
+            crate::catalogue::Hint::About {
+                check: Some("lock-expired".into()),
+                text: "renew".into(),
+            },
+        ];
+        let state = crate::progress::ExerciseProgress {
+            last_failing: vec!["lock-expired".into()],
+            ..Default::default()
+        };
+        assert_eq!(
+            hint_offer(&ack, &state),
+            "Stuck on `lock-expired`? h + Enter shows a hint about it (0 of 2 hints seen)."
         );
     }
 
