@@ -24,7 +24,7 @@ use notify::{RecursiveMode, Watcher};
 use crate::catalogue::{Catalogue, Exercise};
 use crate::exit::Status;
 use crate::grade::failure_reports;
-use crate::grading::{self, Graded, Grading, GradingError, Variant};
+use crate::grading::{self, CheckResult, Graded, Grading, GradingError, Variant};
 use crate::progress::Progress;
 
 /// Options of `cargo xtask watch`.
@@ -252,7 +252,7 @@ fn regrade(
     let result = grading::grade(&grading);
     let graded = match result {
         Ok(graded) => {
-            show(&graded);
+            show(&graded, exercise);
             Some(graded)
         }
         Err(GradingError::DoesNotCompile { file, diagnostics }) => {
@@ -275,14 +275,13 @@ fn regrade(
 }
 
 /// The first failing check's report in full, and the score of every check.
-fn show(graded: &Graded) {
+/// "First" in the catalogue's `checks` order, the order they are taught in
+/// (the test binary lists them alphabetically).
+fn show(graded: &Graded, exercise: &Exercise) {
     let first_failure = Graded {
-        checks: graded
-            .checks
-            .iter()
-            .filter(|check| !check.passed)
-            .take(1)
+        checks: first_failing(graded, exercise)
             .cloned()
+            .into_iter()
             .collect(),
         unreported: graded.unreported.iter().take(1).cloned().collect(),
     };
@@ -299,6 +298,22 @@ fn show(graded: &Graded) {
     }
     let score = graded.score();
     println!("  score {}/{}", score.points, score.max);
+}
+
+/// The failing check that comes first in the catalogue's `checks` order
+/// (checks the catalogue does not list come last).
+fn first_failing<'a>(graded: &'a Graded, exercise: &Exercise) -> Option<&'a CheckResult> {
+    graded
+        .checks
+        .iter()
+        .filter(|check| !check.passed)
+        .min_by_key(|check| {
+            exercise
+                .checks
+                .iter()
+                .position(|listed| listed.check == check.check)
+                .unwrap_or(usize::MAX)
+        })
 }
 
 /// Offers the next hint of an exercise that does not pass yet, naming the
@@ -519,6 +534,28 @@ hints = ["one"]
         assert_eq!(
             hint_offer(&ack, &state),
             "Stuck on `lock-expired`? h + Enter shows a hint about it (0 of 2 hints seen)."
+        );
+    }
+
+    #[test]
+    fn the_report_shown_is_the_first_failing_check_in_teaching_order() {
+        let catalogue =
+            Catalogue::parse(CATALOGUE, Path::new("exercises.toml")).expect("valid catalogue");
+        let ack = &catalogue.exercises[1];
+        let result = |check: &str, passed| CheckResult {
+            check: check.into(),
+            points: 10,
+            passed,
+            report: String::new(),
+        };
+        // Alphabetical, as the test binary lists them.
+        let graded = Graded {
+            checks: vec![result("lock-expired", false), result("lost-message", false)],
+            unreported: vec![],
+        };
+        assert_eq!(
+            first_failing(&graded, ack).map(|check| check.check.as_str()),
+            Some("lost-message")
         );
     }
 

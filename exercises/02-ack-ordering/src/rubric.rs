@@ -35,6 +35,7 @@ pub fn unsettled_message() -> Check {
     Check::new("unsettled-message", 5)
         .scenario(scenario())
         .exploration(Exploration::every_crash_point())
+        .invariant(consumer_settles)
         .invariant(invariants::no_unsettled_message(ORDERS))
         .invariant(no_dead_letter)
 }
@@ -46,7 +47,34 @@ pub fn lock_expired() -> Check {
     Check::new("lock-expired", 10)
         .scenario(scenario())
         .exploration(Exploration::happy_path())
+        .invariant(consumer_settles)
         .invariant(no_lock_expired_mid_flight)
+}
+
+/// Not yet meaningful: the consumer never settled an order itself. In
+/// receive-and-delete mode the broker settles each order as it hands it out,
+/// so no order is ever left unsettled and no lock can expire: the checks
+/// that need a lock would pass without any work. They score once the
+/// consumer holds locks (peek-lock) and settles what it receives.
+fn consumer_settles(run: &Run) -> Result<(), Violation> {
+    let settled = run.events.iter().any(|event| {
+        &*event.actor == SERVICE
+            && event.target.as_deref() == Some(ORDERS)
+            && matches!(
+                event.operation,
+                Operation::Complete | Operation::Abandon | Operation::DeadLetter | Operation::Defer
+            )
+    });
+    if settled {
+        Ok(())
+    } else {
+        Err(Violation::new(format!(
+            "not yet meaningful: `{SERVICE}` never settled an order on `{ORDERS}` itself (in \
+             receive-and-delete mode the broker settles on delivery, so it never holds a lock). \
+             This check scores once the consumer receives in peek-lock mode and completes its \
+             orders"
+        )))
+    }
 }
 
 /// `lock-expired`: a lock on `orders` expired although the service holding
