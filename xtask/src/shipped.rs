@@ -245,6 +245,7 @@ mod tests {
             minutes: 10,
             anomalies: vec!["lost-message".into()],
             lints: vec![],
+            checks: vec![],
             hints: vec!["hint".into()],
         }
     }
