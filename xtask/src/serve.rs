@@ -330,7 +330,7 @@ fn respond(site: &Site, request: &http::Request) -> http::Response {
 /// Maps a URL path to a file under `out_dir`; `None` if there is none or the
 /// path tries to leave the book.
 fn file_for(out_dir: &Path, url_path: &str) -> Option<PathBuf> {
-    let decoded = percent_decode(url_path);
+    let decoded = book::links::percent_decode(url_path);
     let mut path = out_dir.to_path_buf();
     for component in Path::new(decoded.trim_start_matches('/')).components() {
         match component {
@@ -343,25 +343,6 @@ fn file_for(out_dir: &Path, url_path: &str) -> Option<PathBuf> {
         path.push("index.html");
     }
     path.is_file().then_some(path)
-}
-
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut decoded = Vec::with_capacity(bytes.len());
-    let mut index = 0;
-    while index < bytes.len() {
-        if bytes[index] == b'%'
-            && let Some(hex) = text.get(index + 1..index + 3)
-            && let Ok(byte) = u8::from_str_radix(hex, 16)
-        {
-            decoded.push(byte);
-            index += 3;
-            continue;
-        }
-        decoded.push(bytes[index]);
-        index += 1;
-    }
-    String::from_utf8_lossy(&decoded).into_owned()
 }
 
 fn content_type(path: &Path) -> &'static str {

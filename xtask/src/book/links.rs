@@ -178,7 +178,10 @@ fn resolve(dir: &Path, relative: &str) -> Option<PathBuf> {
     Some(resolved)
 }
 
-fn percent_decode(text: &str) -> String {
+/// Undoes the `%XX` escapes of a URL path or fragment, as a browser would
+/// before asking for the file: the link checker and `serve` resolve the same
+/// names. A `%` not followed by two hex digits stays as written.
+pub fn percent_decode(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut decoded = Vec::with_capacity(bytes.len());
     let mut index = 0;
