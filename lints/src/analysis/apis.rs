@@ -78,7 +78,9 @@ pub struct Known<'a> {
     pub local_acks: BTreeMap<String, Vec<usize>>,
 }
 
-const MESSAGING: &[&str] = &[
+/// The broker client crates: a file that imports one talks to a broker, so
+/// its `ack`, `send` and `...Event` types are about messages.
+pub const MESSAGING_CRATES: &[&str] = &[
     "lapin",
     "rdkafka",
     "async_nats",
@@ -351,7 +353,7 @@ pub fn classify_segment(
         | "xread_options"
         | "xautoclaim_options" => recognized(Op::Consume, "broker", Confidence::High),
         "recv" | "messages" | "fetch" | "poll" | "try_next" | "next"
-            if known.has(MESSAGING)
+            if known.has(MESSAGING_CRATES)
                 && name_has(
                     &receiver,
                     &[
@@ -594,7 +596,7 @@ pub fn classify_segment(
         | "ack_with_id"
         | "cumulative_ack_with_id"
         | "try_ack"
-            if args.len() <= 2 && known.has(MESSAGING) =>
+            if args.len() <= 2 && known.has(MESSAGING_CRATES) =>
         {
             // `consumer.ack(&msg)` (pulsar, rumqttc) names the message in
             // its argument; `delivery.ack(BasicAckOptions::default())`

@@ -1,6 +1,6 @@
 //! `missing-idempotency-key`: a publish, or a message type, with no id.
 
-use crate::analysis::apis::{Op, PublishInfo};
+use crate::analysis::apis::{MESSAGING_CRATES, Op, PublishInfo};
 use crate::analysis::ids::IdEvidence;
 use crate::analysis::types::{MessageKind, TypeInfo};
 use crate::analysis::{FileAnalysis, user_apis};
@@ -111,23 +111,7 @@ fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
     // Message types: only in files that talk to a broker (or for types the
     // user listed), since `...Message` and `...Event` are common names in
     // UI and chat code too.
-    let messaging = analysis.imports.has_any(&[
-        "lapin",
-        "rdkafka",
-        "async_nats",
-        "aws_sdk_sqs",
-        "azure_messaging_servicebus",
-        "azservicebus",
-        "redis",
-        "google_cloud_pubsub",
-        "gcloud_pubsub",
-        "fe2o3_amqp",
-        "pulsar",
-        "rumqttc",
-        "iggy",
-        "fluvio",
-        "broker",
-    ]) || publishes > 0;
+    let messaging = analysis.imports.has_any(MESSAGING_CRATES) || publishes > 0;
     // A generic envelope with an id (`Envelope<T> { id, payload: T }`)
     // carries the id for every payload type.
     let envelope = analysis
