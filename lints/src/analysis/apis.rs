@@ -97,35 +97,6 @@ pub const MESSAGING_CRATES: &[&str] = &[
     "fluvio",
     "broker",
 ];
-/// Every crate whose calls the flows recognise.
-pub const OPERATION_CRATES: &[&str] = &[
-    "lapin",
-    "rdkafka",
-    "async_nats",
-    "aws_sdk_sqs",
-    "azure_messaging_servicebus",
-    "azservicebus",
-    "redis",
-    "google_cloud_pubsub",
-    "gcloud_pubsub",
-    "fe2o3_amqp",
-    "pulsar",
-    "rumqttc",
-    "iggy",
-    "fluvio",
-    "broker",
-    "sqlx",
-    "tokio_postgres",
-    "postgres",
-    "deadpool_postgres",
-    "bb8_postgres",
-    "rusqlite",
-    "diesel",
-    "diesel_async",
-    "sea_orm",
-    "mongodb",
-];
-
 const SQL_CRATES: &[&str] = &[
     "sqlx",
     "tokio_postgres",
@@ -137,6 +108,14 @@ const SQL_CRATES: &[&str] = &[
     "diesel_async",
     "sea_orm",
 ];
+
+/// Whether the file imports a crate whose calls the flows recognise: a
+/// broker client, an SQL driver or MongoDB.
+pub fn imports_operation_crate(imports: &Imports) -> bool {
+    imports.has_any(MESSAGING_CRATES)
+        || imports.has_any(SQL_CRATES)
+        || imports.has_any(&["mongodb"])
+}
 
 impl Known<'_> {
     fn has(&self, crates: &[&str]) -> bool {

@@ -142,7 +142,7 @@ impl FileAnalysis {
             && user.consume.is_empty()
             && user.outbox.is_empty());
         let may_have_ops = has_user_apis
-            || imports.has_any(apis::OPERATION_CRATES)
+            || apis::imports_operation_crate(&imports)
             || source.is_none_or(|text| {
                 ["publish", "emit", "produce", "send_event", "spawn"]
                     .iter()
