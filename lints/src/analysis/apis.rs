@@ -1196,3 +1196,24 @@ fn first_arg_of_message_new(tokens: proc_macro2::TokenStream) -> Option<proc_mac
     }
     None
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{MESSAGING_CRATES, SQL_CRATES};
+    use crate::analysis::imports::KNOWN_CRATES;
+
+    /// `KNOWN_CRATES` is a separate, larger list (it also holds the time and
+    /// serde crates other rules need), and `Imports` records only crates on
+    /// it: a crate the classifier asks about but `Imports` never records
+    /// would make every `known.has(..)` on it false without a word.
+    #[test]
+    fn every_crate_the_classifier_asks_about_is_one_imports_records() {
+        let asked = MESSAGING_CRATES
+            .iter()
+            .chain(SQL_CRATES)
+            .chain(&["mongodb"]);
+        for name in asked {
+            assert!(KNOWN_CRATES.contains(name), "{name} is not in KNOWN_CRATES");
+        }
+    }
+}
