@@ -1132,23 +1132,42 @@ impl BrokerState {
         detection.is_some_and(|detection| detection.is_duplicate(&message.message_id, now))
     }
 
-    fn send(&mut self, meta: &OpMeta, path: &str, message: Message) -> Result<(), BrokerError> {
-        let now = Instant::now();
-        self.advance(now);
+    /// What a send and a schedule have in common before either does anything:
+    /// `path` must name a queue or topic a client may send to and `message`
+    /// must fit it. A refusal is traced as a failed `operation` and returned;
+    /// otherwise the target and the operation's trace event, naming the
+    /// entity and the message, for the caller to finish and record.
+    fn accept_message(
+        &mut self,
+        meta: &OpMeta,
+        operation: Operation,
+        verb: &'static str,
+        path: &str,
+        message: &Message,
+        now: Instant,
+    ) -> Result<(Target, TraceEvent), BrokerError> {
         let checked = self
-            .resolve_send_target(path, "send")
-            .and_then(|target| self.check_message(target, path, &message).map(|()| target));
+            .resolve_send_target(path, verb)
+            .and_then(|target| self.check_message(target, path, message).map(|()| target));
         let target = match checked {
             Ok(target) => target,
             Err(error) => {
-                self.record_failure(meta, Operation::Send, path, Some(&message), &error);
+                self.record_failure(meta, operation, path, Some(message), &error);
                 return Err(error);
             }
         };
-        let mut event = self.event(meta, Operation::Send, now);
+        let mut event = self.event(meta, operation, now);
         event.target = Some(self.path_arc(path));
         event.message_id = Some(Arc::clone(&message.message_id));
         event.correlation_id = message.correlation_id.clone();
+        Ok((target, event))
+    }
+
+    fn send(&mut self, meta: &OpMeta, path: &str, message: Message) -> Result<(), BrokerError> {
+        let now = Instant::now();
+        self.advance(now);
+        let (target, mut event) =
+            self.accept_message(meta, Operation::Send, "send", path, &message, now)?;
         if self.is_duplicate(target, &message, now) {
             // Reported as a success, as Service Bus does: the sender cannot
             // tell, and does not need to.
@@ -1236,20 +1255,8 @@ impl BrokerState {
     ) -> Result<u64, BrokerError> {
         let now = Instant::now();
         self.advance(now);
-        let checked = self
-            .resolve_send_target(path, "schedule")
-            .and_then(|target| self.check_message(target, path, &message).map(|()| target));
-        let target = match checked {
-            Ok(target) => target,
-            Err(error) => {
-                self.record_failure(meta, Operation::Schedule, path, Some(&message), &error);
-                return Err(error);
-            }
-        };
-        let mut event = self.event(meta, Operation::Schedule, now);
-        event.target = Some(self.path_arc(path));
-        event.message_id = Some(Arc::clone(&message.message_id));
-        event.correlation_id = message.correlation_id.clone();
+        let (target, mut event) =
+            self.accept_message(meta, Operation::Schedule, "schedule", path, &message, now)?;
         // Scheduled messages take part in duplicate detection, at the send.
         if self.is_duplicate(target, &message, now) {
             self.trace.record(event.with_note("duplicate id: dropped"));
