@@ -440,9 +440,7 @@ impl Broker {
         path: &str,
         message: Message,
     ) -> Result<(), BrokerError> {
-        let result = self.state().send(meta, path, message);
-        self.changed();
-        result
+        self.change(|state| state.send(meta, path, message))
     }
 
     pub(crate) fn schedule_as(
@@ -452,9 +450,7 @@ impl Broker {
         message: Message,
         enqueue_at: UtcTime,
     ) -> Result<u64, BrokerError> {
-        let result = self.state().schedule(meta, path, message, enqueue_at);
-        self.changed();
-        result
+        self.change(|state| state.schedule(meta, path, message, enqueue_at))
     }
 
     pub(crate) fn cancel_scheduled_as(
@@ -463,9 +459,7 @@ impl Broker {
         path: &str,
         sequence_number: u64,
     ) -> Result<(), BrokerError> {
-        let result = self.state().cancel_scheduled(meta, path, sequence_number);
-        self.changed();
-        result
+        self.change(|state| state.cancel_scheduled(meta, path, sequence_number))
     }
 
     /// Receives, waiting as the options say. `lose_lock` is the
@@ -522,9 +516,7 @@ impl Broker {
         delivery: &Delivery,
         settlement: Settlement<'_>,
     ) -> Result<(), BrokerError> {
-        let result = self.state().settle(meta, delivery, settlement);
-        self.changed();
-        result
+        self.change(|state| state.settle(meta, delivery, settlement))
     }
 
     pub(crate) fn renew_lock_as(
@@ -532,9 +524,7 @@ impl Broker {
         meta: &OpMeta,
         delivery: &mut Delivery,
     ) -> Result<UtcTime, BrokerError> {
-        let result = self.state().renew_lock(meta, delivery);
-        self.changed();
-        result
+        self.change(|state| state.renew_lock(meta, delivery))
     }
 
     pub(crate) fn receive_deferred_as(
@@ -543,9 +533,7 @@ impl Broker {
         path: &str,
         sequence_number: u64,
     ) -> Result<Delivery, BrokerError> {
-        let result = self.state().receive_deferred(meta, path, sequence_number);
-        self.changed();
-        result
+        self.change(|state| state.receive_deferred(meta, path, sequence_number))
     }
 
     pub(crate) fn resubmit_dead_letter_as(
@@ -554,9 +542,7 @@ impl Broker {
         path: &str,
         sequence_number: u64,
     ) -> Result<u64, BrokerError> {
-        let result = self.state().resubmit(meta, path, sequence_number);
-        self.changed();
-        result
+        self.change(|state| state.resubmit(meta, path, sequence_number))
     }
 
     /// Arranges for `delivery` to be completed at `due` if `connection` is
@@ -580,6 +566,16 @@ impl Broker {
                 },
             );
         }
+    }
+
+    /// Runs one change to the state under the lock, then wakes the
+    /// receivers waiting for a change: an operation that changed the state
+    /// without waking them would leave a waiting receive asleep until its
+    /// timeout although a message is there.
+    fn change<T>(&self, operation: impl FnOnce(&mut BrokerState) -> T) -> T {
+        let result = operation(&mut self.state());
+        self.changed();
+        result
     }
 
     fn changed(&self) {
