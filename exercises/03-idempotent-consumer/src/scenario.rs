@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use broker::QueueOptions;
-use broker::simulation::{DownstreamOptions, Scenario};
+use broker::simulation::{DownstreamOptions, Scenario, ServiceCtx, ServiceResult};
 
 use crate::mail::MAIL_PROVIDER;
 use crate::signup::{EMAIL_EVENTS, SIGNUPS, UserSignedUp};
@@ -35,8 +35,19 @@ pub fn signups() -> Vec<(&'static str, UserSignedUp)> {
         .collect()
 }
 
-/// The scenario the checks explore.
+/// The scenario the checks explore: the learner's [`crate::consumer::run`].
 pub fn scenario() -> Scenario {
+    scenario_running(crate::consumer::run)
+}
+
+/// The same world with another consumer in it, so the grader's own tests can
+/// prove each check catches the mistake it is named after.
+pub fn scenario_running<F, Fut, R>(consumer: F) -> Scenario
+where
+    F: Fn(ServiceCtx) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = R> + 'static,
+    R: ServiceResult + 'static,
+{
     Scenario::new("idempotent-consumer")
         .queue(SIGNUPS, QueueOptions::default())
         .queue(
@@ -51,6 +62,6 @@ pub fn scenario() -> Scenario {
             MAIL_PROVIDER,
             DownstreamOptions::default().with_latency(Duration::from_millis(200)),
         )
-        .service(SERVICE, crate::consumer::run)
+        .service(SERVICE, consumer)
         .run_for(Duration::from_secs(20 * 60))
 }
