@@ -10,7 +10,7 @@
 
 use std::time::Duration;
 
-use broker::simulation::{Scenario, ServiceCtx};
+use broker::simulation::{Scenario, ServiceCtx, ServiceResult};
 use broker::{BrokerError, Delivery, Message, QueueOptions};
 
 use crate::hello;
@@ -27,6 +27,17 @@ pub const CONSOLE: &str = "console";
 
 /// The greeting: a sender, a receiver, one queue.
 pub fn greeting() -> Scenario {
+    greeting_received_by(receiver)
+}
+
+/// The same world with another receiver service in it, so the grader's own
+/// tests can prove each check catches the mistake it is named after.
+pub fn greeting_received_by<F, Fut, R>(receiver: F) -> Scenario
+where
+    F: Fn(ServiceCtx) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = R> + 'static,
+    R: ServiceResult + 'static,
+{
     Scenario::new("hello-broker")
         .queue(GREETINGS, QueueOptions::default())
         .service("sender", |ctx: ServiceCtx| async move {
