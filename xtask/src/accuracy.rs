@@ -403,37 +403,85 @@ fn github_source(file: &LabelFile, into: &Path) -> Result<Option<PathBuf>> {
         None => return Ok(None),
     };
     let root = into.join(file.name.replace('/', "+"));
-    std::fs::create_dir_all(&root).with_context(|| format!("creating {}", root.display()))?;
-    let archive = Command::new("git")
+    // Only the Rust sources and the manifests matter to the linter. A
+    // fetched mirror may leave its largest blobs out, so `git archive` of
+    // the whole tree can fail on a data file nobody lints.
+    let listing = Command::new("git")
         .arg("--git-dir")
         .arg(&git_dir)
-        .args(["archive", "--format=tar", &file.version])
+        .args(["ls-tree", "-r", "-z", "--name-only", &file.version])
         .output()
-        .context("running git archive")?;
-    if !archive.status.success() {
+        .context("running git ls-tree")?;
+    if !listing.status.success() {
         bail!(
             "{}: commit {} is not in the mirror {}: {}",
             file.name,
             file.version,
             git_dir.display(),
-            String::from_utf8_lossy(&archive.stderr).trim()
+            String::from_utf8_lossy(&listing.stderr).trim()
         );
     }
-    let mut tar = Command::new("tar")
-        .arg("-x")
-        .arg("-C")
-        .arg(&root)
+    let paths: Vec<String> = listing
+        .stdout
+        .split(|&b| b == 0)
+        .filter_map(|p| std::str::from_utf8(p).ok())
+        .filter(|p| p.ends_with(".rs") || p.ends_with("Cargo.toml"))
+        .map(String::from)
+        .collect();
+    let request: String = paths
+        .iter()
+        .map(|p| format!("{}:{p}\n", file.version))
+        .collect();
+    let mut cat = Command::new("git")
+        .arg("--git-dir")
+        .arg(&git_dir)
+        .args(["cat-file", "--batch"])
         .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
         .spawn()
-        .context("running tar")?;
-    if let Some(mut stdin) = tar.stdin.take() {
-        use std::io::Write;
-        stdin
-            .write_all(&archive.stdout)
-            .context("unpacking the repository")?;
+        .context("running git cat-file")?;
+    let writer = cat.stdin.take().map(|mut stdin| {
+        std::thread::spawn(move || {
+            use std::io::Write;
+            let _ = stdin.write_all(request.as_bytes());
+        })
+    });
+    let output = cat.wait_with_output().context("reading git cat-file")?;
+    if let Some(writer) = writer {
+        let _ = writer.join();
     }
-    if !tar.wait().context("waiting for tar")?.success() {
-        bail!("{}: unpacking commit {} failed", file.name, file.version);
+    // `<sha> blob <size>\n<bytes>\n` per object, or `<name> missing\n`.
+    let mut rest = output.stdout.as_slice();
+    for path in &paths {
+        let Some(newline) = rest.iter().position(|&b| b == b'\n') else {
+            bail!("{}: git cat-file stopped early at {path}", file.name);
+        };
+        let header = String::from_utf8_lossy(&rest[..newline]).to_string();
+        rest = &rest[newline + 1..];
+        if header.ends_with(" missing") {
+            // A blob the mirror left out; the linter never sees it.
+            continue;
+        }
+        let mut parts = header.split(' ');
+        let (Some(_), Some(kind), Some(size)) = (parts.next(), parts.next(), parts.next()) else {
+            bail!("{}: unexpected git cat-file header `{header}`", file.name);
+        };
+        let size: usize = size
+            .parse()
+            .with_context(|| format!("git cat-file header `{header}`"))?;
+        if rest.len() < size + 1 {
+            bail!("{}: git cat-file output is cut short at {path}", file.name);
+        }
+        if kind == "blob" {
+            let target = root.join(path);
+            if let Some(parent) = target.parent() {
+                std::fs::create_dir_all(parent)
+                    .with_context(|| format!("creating {}", parent.display()))?;
+            }
+            std::fs::write(&target, &rest[..size])
+                .with_context(|| format!("writing {}", target.display()))?;
+        }
+        rest = &rest[size + 1..];
     }
     Ok(Some(root))
 }
