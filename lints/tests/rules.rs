@@ -257,3 +257,17 @@ fn fixtures_render_as_users_see_them() {
         insta::assert_snapshot!(format!("text-{}", rule.name), text);
     }
 }
+
+/// Every rule on a fixture file that is not one rule's own: the precision
+/// fixtures hold shapes of real code that some rule got wrong, and a
+/// finding of any rule on an unmarked line fails.
+fn check_fixture_all_rules(file: &str) {
+    for rule in RULES {
+        check_fixture_file(file, rule.name, &Config::default());
+    }
+}
+
+#[test]
+fn fixture_ack_precision() {
+    check_fixture_all_rules("ack-precision");
+}

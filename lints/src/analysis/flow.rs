@@ -523,7 +523,13 @@ impl<'k, 'a> Walker<'k, 'a> {
     fn method_chain(&mut self, expr: &Expr) -> BTreeSet<String> {
         let tail_awaited = std::mem::take(&mut self.await_next);
         let chain = Chain::of(expr);
-        let mut reads = self.expr(chain.root);
+        // A call on a block (`async { .. }.instrument(span)`) gets the
+        // block's value, not everything read inside it: the block's own
+        // calls are events of their own already.
+        let mut reads = match block_like(chain.root) {
+            Some(block) => self.block_value(block),
+            None => self.expr(chain.root),
+        };
         let mut receiver_reads = reads.clone();
         // After an operation is recognised, the calls that follow in the
         // chain are its builder tail (`.receipt_handle(..).send()`), not
@@ -633,6 +639,21 @@ impl<'k, 'a> Walker<'k, 'a> {
             receiver_reads = call_reads;
         }
         reads
+    }
+
+    /// Walks a block and returns what its value reads: its tail
+    /// expression's names (`{ ..; x }` reads `x`), nothing when it ends in
+    /// a statement.
+    fn block_value(&mut self, block: &Block) -> BTreeSet<String> {
+        let Some((last, rest)) = block.stmts.split_last() else {
+            return BTreeSet::new();
+        };
+        self.stmts(rest);
+        let tail = self.stmt(last);
+        match last {
+            Stmt::Expr(_, None) => tail,
+            _ => BTreeSet::new(),
+        }
     }
 
     /// An argument; a closure's parameters derive from the receiver it is
@@ -749,6 +770,18 @@ impl<'k, 'a> Walker<'k, 'a> {
             }
         }
         reads
+    }
+}
+
+/// The block of a block-like expression (`{ .. }`, `async { .. }`,
+/// `unsafe { .. }`), through parentheses.
+fn block_like(expr: &Expr) -> Option<&Block> {
+    match expr {
+        Expr::Block(block) => Some(&block.block),
+        Expr::Async(block) => Some(&block.block),
+        Expr::Unsafe(block) => Some(&block.block),
+        Expr::Paren(inner) => block_like(&inner.expr),
+        _ => None,
     }
 }
 

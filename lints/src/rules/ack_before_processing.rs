@@ -183,6 +183,10 @@ const NOT_WORK: &[&str] = &[
     "cloned",
     "copied",
     "next",
+    // tracing's span combinators: a span is observability, like a log line.
+    "instrument",
+    "in_current_span",
+    "with_current_subscriber",
 ];
 
 /// Names in [`NOT_WORK`] that do work when their future is awaited: an
