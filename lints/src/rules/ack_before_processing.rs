@@ -268,7 +268,7 @@ fn first_work_after<'f>(
     };
     flow.events
         .iter()
-        .filter(|event| flow.runs_before(ack, event))
+        .filter(|event| flow.runs_before(ack, event) && !contains(event, ack))
         .find_map(|event| match &event.kind {
             EventKind::Op(recognized) => match &recognized.op {
                 Op::Publish(_) => Some((
@@ -305,4 +305,11 @@ fn first_work_after<'f>(
             }
             EventKind::Bind { .. } => None,
         })
+}
+
+/// Whether `outer`'s call contains `inner` (`timeout(.., msg.ack())`,
+/// `runtime.block_on(async { .. ack .. })`): the call that contains the
+/// ack is not after it, though it completes after it.
+fn contains(outer: &Event, inner: &Event) -> bool {
+    outer.region.start <= inner.region.start && inner.region.end <= outer.region.end
 }
