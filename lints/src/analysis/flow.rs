@@ -531,6 +531,9 @@ impl<'k, 'a> Walker<'k, 'a> {
             None => self.expr(chain.root),
         };
         let mut receiver_reads = reads.clone();
+        // The chain settles a message: its value is the broker's answer
+        // (`if let Err(e) = msg.ack().await`), not the message.
+        let mut settles = false;
         // After an operation is recognised, the calls that follow in the
         // chain are its builder tail (`.receipt_handle(..).send()`), not
         // separate work.
@@ -575,6 +578,7 @@ impl<'k, 'a> Walker<'k, 'a> {
             };
             match recognized {
                 Some(recognized) => {
+                    settles |= matches!(recognized.op, Op::Ack { .. } | Op::Nack);
                     in_operation = matches!(
                         recognized.op,
                         Op::Ack { .. } | Op::Nack | Op::Publish(_) | Op::DbWrite { .. }
@@ -587,6 +591,7 @@ impl<'k, 'a> Walker<'k, 'a> {
                         .local_ack(&segment.method, &segment.args)
                         .unwrap_or_default();
                     in_operation = true;
+                    settles = true;
                     self.push(
                         EventKind::Op(Recognized {
                             op: Op::Ack { message },
@@ -637,6 +642,9 @@ impl<'k, 'a> Walker<'k, 'a> {
             }
             reads.extend(args_reads);
             receiver_reads = call_reads;
+        }
+        if settles {
+            return BTreeSet::new();
         }
         reads
     }
