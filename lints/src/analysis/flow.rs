@@ -74,6 +74,11 @@ pub struct FnFlow {
     pub diverging: HashSet<Arm>,
     /// The function mentions an outbox (a table, a type, a string).
     pub mentions_outbox: bool,
+    /// The values messages are received from: the receiver of a receive
+    /// (`consumer.next()`, `sub.recv()`, `channel.basic_consume(..)`). A
+    /// message is what a receive returns, one per iteration; the consumer,
+    /// stream or subscription it came from is not one, however it was bound.
+    pub sources: BTreeSet<String>,
 }
 
 /// Depth beyond which the walk stops descending: a guard for generated
@@ -243,6 +248,7 @@ impl<'k, 'a> Walker<'k, 'a> {
                 events: Vec::new(),
                 diverging: HashSet::new(),
                 mentions_outbox: false,
+                sources: BTreeSet::new(),
             },
             locals: Locals::default(),
             seq: 0,
@@ -576,6 +582,14 @@ impl<'k, 'a> Walker<'k, 'a> {
                 start: Region::from_span(segment.expr.method.span()).start,
                 end: Region::from_span(segment.expr.paren_token.span.close()).end,
             };
+            if is_receive(&segment.method, recognized.as_ref()) {
+                let receiver: &Expr = if index == 0 {
+                    chain.root
+                } else {
+                    &segment.expr.receiver
+                };
+                self.flow.sources.extend(super::chain::root_ident(receiver));
+            }
             match recognized {
                 Some(recognized) => {
                     settles |= matches!(recognized.op, Op::Ack { .. } | Op::Nack);
@@ -799,6 +813,22 @@ fn block_like(expr: &Expr) -> Option<&Block> {
         Expr::Paren(inner) => block_like(&inner.expr),
         _ => None,
     }
+}
+
+/// Whether a call receives messages from its receiver: a recognised
+/// consume, or a stream's or channel's receive (`next`, `recv`,
+/// `try_next`), which a consumer, a stream and a subscription all have.
+fn is_receive(method: &str, recognized: Option<&Recognized>) -> bool {
+    matches!(
+        recognized,
+        Some(Recognized {
+            op: Op::Consume,
+            ..
+        })
+    ) || matches!(
+        method,
+        "next" | "try_next" | "recv" | "try_recv" | "recv_many" | "recv_async" | "next_message"
+    )
 }
 
 /// `|d| async move { .. }` or `async |d| { .. }`.

@@ -223,7 +223,9 @@ fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
 /// data from the broker rather than a client or a parameter:
 /// `if let Handler::ExactlyOnce(h) = handler` after `let (message, handler)
 /// = ..` acks `h`, the handler that came with `message`; `xack(.., &ids)`
-/// with `ids` collected from a page `key` acks the page's entries.
+/// with `ids` collected from a page `key` acks the page's entries. What a
+/// message was received from (`consumer` in `consumer.next()`) is never
+/// one of them: it is the consumer, not a message.
 fn with_pair_parents(flow: &FnFlow, message: &BTreeSet<String>) -> BTreeSet<String> {
     let mut roots = message.clone();
     for event in &flow.events {
@@ -234,6 +236,9 @@ fn with_pair_parents(flow: &FnFlow, message: &BTreeSet<String>) -> BTreeSet<Stri
             continue;
         }
         let parent = from.iter().next().cloned().unwrap_or_default();
+        if flow.sources.contains(&parent) {
+            continue;
+        }
         let received = flow.events.iter().any(|other| {
             matches!(&other.kind, EventKind::Bind { names, from }
                 if names.contains(&parent) && (names.len() > 1 || !from.is_empty()))
@@ -256,16 +261,7 @@ fn first_work_after<'f>(
     ack: &Event,
     message: &BTreeSet<String>,
 ) -> Option<(&'f Event, Why)> {
-    // A consumer-wide commit (`commit_consumer_state`) settles whatever
-    // was read from the consumer: follow what it handed out, not the
-    // consumer itself.
-    let derived = if message.is_empty() {
-        let mut derived = flow.derived_from(&ack.reads);
-        derived.retain(|name| !ack.reads.contains(name));
-        derived
-    } else {
-        flow.derived_from(&with_pair_parents(flow, message))
-    };
+    let derived = message_values(flow, ack, message);
     flow.events
         .iter()
         .filter(|event| flow.runs_before(ack, event) && !contains(event, ack))
@@ -305,6 +301,32 @@ fn first_work_after<'f>(
             }
             EventKind::Bind { .. } => None,
         })
+}
+
+/// The variables that hold the settled message, or values derived from it.
+/// Never a consumer, stream or subscription: a call that reads only where
+/// messages come from (`consumer.tag()`, `subscription.close()`) does no
+/// work on this one.
+fn message_values(flow: &FnFlow, ack: &Event, message: &BTreeSet<String>) -> BTreeSet<String> {
+    let settles_a_source =
+        !message.is_empty() && message.iter().all(|name| flow.sources.contains(name));
+    let mut derived = if message.is_empty() || settles_a_source {
+        // A consumer-wide commit (`commit_consumer_state`, or an ack on
+        // the consumer itself) settles whatever was read from the
+        // consumer: follow what it handed out, not the consumer itself.
+        let roots = if message.is_empty() {
+            &ack.reads
+        } else {
+            message
+        };
+        let mut derived = flow.derived_from(roots);
+        derived.retain(|name| !roots.contains(name));
+        derived
+    } else {
+        flow.derived_from(&with_pair_parents(flow, message))
+    };
+    derived.retain(|name| !flow.sources.contains(name));
+    derived
 }
 
 /// Whether `outer`'s call contains `inner` (`timeout(.., msg.ack())`,
