@@ -16,7 +16,14 @@ declare_rule! {
     /// write, or a call that handles the message (or a value derived from
     /// it), later on the same path of the same task. Acking a message that
     /// is then discarded (the arm ends in `continue` or `return`) is not a
-    /// finding, and neither is work handed to a spawned task.
+    /// finding, and neither is work handed to a spawned task. What is not
+    /// work on the message: handling the ack's own result (`if let Err(e) =
+    /// msg.ack().await { .. }`), the call that contains the ack
+    /// (`runtime.block_on(async { .. })`, `timeout(.., msg.ack())`), a call
+    /// on a block (`async { .. }.instrument(span)`: the block's calls count
+    /// one by one), a call on the consumer, stream or subscription the
+    /// message came from, and in-memory handoff that is not awaited (a
+    /// waiter taken out of a map and sent the reply on a oneshot channel).
     ///
     /// ## Why is this bad?
     /// Once the broker has the ack, the message is gone. If the process
@@ -69,6 +76,9 @@ declare_rule! {
     /// callback: its body is ordered on its own, like a spawned task.
     /// Without types, `ack` on a value that is not a broker message is
     /// taken for one (lower confidence when the file uses no broker crate).
+    /// A message handed after the ack to a channel that is not awaited (an
+    /// unbounded channel to a worker task) is not seen, like work handed to
+    /// a spawned task.
     ///
     /// ## Chapter
     /// Chapter 3, "You did not read the configuration (ack, commit, complete)": `configuration/index.html`.
@@ -187,6 +197,39 @@ const NOT_WORK: &[&str] = &[
     "instrument",
     "in_current_span",
     "with_current_subscriber",
+    // Properties read off a delivery.
+    "correlation_id",
+    "reply_to",
+    "routing_key",
+    "exchange",
+    "consumer_tag",
+];
+
+/// Calls that, when not awaited, hand a value over in memory or keep the
+/// books: taking a waiter out of a map (`pending.remove(&id)`), a oneshot
+/// or unbounded channel's `send`, a lock. They do no I/O, and what they
+/// hand over dies with the process that holds the caller waiting for it:
+/// an RPC client routing a reply to its caller after acking it does no
+/// work on the message. Awaited, the same names may be I/O (a bounded
+/// pipeline's `send(..).await` is the message's work).
+const IN_MEMORY: &[&str] = &[
+    "remove",
+    "remove_entry",
+    "take",
+    "pop",
+    "pop_front",
+    "pop_back",
+    "push_back",
+    "push_front",
+    "retain",
+    "swap_remove",
+    "send",
+    "try_send",
+    "unbounded_send",
+    "send_replace",
+    "lock",
+    "notify_one",
+    "notify_waiters",
 ];
 
 /// Names in [`NOT_WORK`] that do work when their future is awaited: an
@@ -288,7 +331,8 @@ fn first_work_after<'f>(
                 // `map.insert(k, v)` is bookkeeping; `store.insert(row).await`
                 // writes somewhere.
                 let io = *awaited && AWAITED_WORK.contains(&name.as_str());
-                let work = io || !NOT_WORK.contains(&name.as_str());
+                let in_memory = !*awaited && IN_MEMORY.contains(&name.as_str());
+                let work = io || !(NOT_WORK.contains(&name.as_str()) || in_memory);
                 (reads_message && work && !name.is_empty()).then(|| {
                     (
                         event,
