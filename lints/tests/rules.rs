@@ -271,3 +271,80 @@ fn check_fixture_all_rules(file: &str) {
 fn fixture_ack_precision() {
     check_fixture_all_rules("ack-precision");
 }
+
+/// The `.rs` files of the fixtures and of the labelled accuracy set.
+fn all_sample_files() -> Vec<std::path::PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let mut pending = vec![root.join("fixtures"), root.join("accuracy")];
+    let mut files = Vec::new();
+    while let Some(dir) = pending.pop() {
+        let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+        for entry in entries {
+            let path = entry.expect("a readable directory entry").path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if path.extension().is_some_and(|ext| ext == "rs") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+/// The confidence rule of `finding::Confidence`: a finding that rests on a
+/// name heuristic is never `high`. `ack-before-processing` says which work
+/// it found: "`name` on the message" is a call taken for work because it
+/// reads the message, a heuristic; "a publish" or "a database write" is a
+/// recognised operation.
+#[test]
+fn findings_resting_on_a_name_heuristic_are_never_high() {
+    let files = all_sample_files();
+    assert!(files.len() > 20, "the samples were not found");
+    let mut heuristic = 0;
+    for path in files {
+        let source = std::fs::read_to_string(&path).expect("a readable sample");
+        let report = lint_source(&path, &source, &Config::default());
+        for finding in &report.findings {
+            if finding.rule == "ack-before-processing"
+                && finding.message.contains("` on the message)")
+            {
+                heuristic += 1;
+                assert!(
+                    finding.confidence < eda_lint::finding::Confidence::High,
+                    "{}:{}: a call taken for work by a heuristic is reported as high",
+                    path.display(),
+                    finding.region.start.line
+                );
+            }
+        }
+    }
+    assert!(
+        heuristic > 5,
+        "the samples hold too few heuristic findings to test the rule"
+    );
+}
+
+/// `--min-confidence high` keeps what rests on recognised operations and
+/// drops the guesses: of the ack-precision fixture's findings, only the ack
+/// before a publish stays.
+#[test]
+fn min_confidence_high_keeps_only_recognised_work() {
+    let path = format!(
+        "{}/tests/fixtures/ack-precision.rs",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let source = std::fs::read_to_string(&path).expect("the fixture is readable");
+    let mut config = Config::default();
+    config.min_confidence = eda_lint::finding::Confidence::High;
+    let kept: Vec<usize> = findings_with("ack-before-processing", &path, &source, &config)
+        .iter()
+        .map(|finding| finding.region.start.line)
+        .collect();
+    let publish_line = source
+        .lines()
+        .position(|line| line.contains("fn ack_then_publish"))
+        .map(|index| index + 2)
+        .expect("the fixture has ack_then_publish");
+    assert_eq!(kept, vec![publish_line]);
+}

@@ -419,7 +419,7 @@ impl<'k, 'a> Walker<'k, 'a> {
                 BTreeSet::new()
             }
             Expr::MethodCall(_) => self.method_chain(expr),
-            Expr::Await(inner) if matches!(&*inner.base, Expr::MethodCall(_)) => {
+            Expr::Await(inner) if matches!(&*inner.base, Expr::MethodCall(_) | Expr::Call(_)) => {
                 self.await_next = true;
                 self.expr(&inner.base)
             }
@@ -702,6 +702,8 @@ impl<'k, 'a> Walker<'k, 'a> {
     }
 
     fn call(&mut self, call: &syn::ExprCall) -> BTreeSet<String> {
+        // `fulfil(&order).await`: the call's future is awaited at once.
+        let awaited = std::mem::take(&mut self.await_next);
         let recognized = classify_call(call, self.known, &self.locals);
         let spawns = matches!(recognized, Some(Recognized { op: Op::Spawn, .. }));
         let mut reads = BTreeSet::new();
@@ -743,10 +745,7 @@ impl<'k, 'a> Walker<'k, 'a> {
                 api: "local",
                 confidence: crate::finding::Confidence::Medium,
             }),
-            (None, None) => EventKind::Call {
-                name,
-                awaited: false,
-            },
+            (None, None) => EventKind::Call { name, awaited },
         };
         self.push(kind, region, reads.clone());
         reads

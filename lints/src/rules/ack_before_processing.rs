@@ -25,6 +25,10 @@ declare_rule! {
     /// message came from, and in-memory handoff that is not awaited (a
     /// waiter taken out of a map and sent the reply on a oneshot channel).
     ///
+    /// A finding is `high` when the work is a recognised publish or
+    /// database write; a call taken for work because it reads the message
+    /// is `medium` when awaited (I/O) and `low` otherwise.
+    ///
     /// ## Why is this bad?
     /// Once the broker has the ack, the message is gone. If the process
     /// crashes before the work is done (it will, at the worst possible
@@ -243,19 +247,14 @@ fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
             let Op::Ack { message } = &recognized.op else {
                 continue;
             };
-            if let Some((work, why)) = first_work_after(flow, ack, message) {
-                let confidence = if recognized.confidence == Confidence::High && why.sure {
-                    Confidence::High
-                } else {
-                    Confidence::Medium
-                };
+            if let Some((work, why)) = work_after(flow, ack, message) {
                 out.push(Finding {
                     rule: RULE,
                     region: ack.region,
                     message: format!("the message is settled here, before its work runs ({}): a crash in between loses it", why.what),
                     help: Some("settle the message after the work is done (and make the work idempotent for redeliveries)".into()),
                     labels: vec![Label { region: work.region, message: "the work it triggers runs here".into() }],
-                    confidence,
+                    confidence: recognized.confidence.min(why.confidence),
                 });
             }
         }
@@ -293,58 +292,46 @@ fn with_pair_parents(flow: &FnFlow, message: &BTreeSet<String>) -> BTreeSet<Stri
     roots
 }
 
+/// Why an event is the message's work, and how sure that is.
 struct Why {
     what: String,
-    sure: bool,
+    confidence: Confidence,
 }
 
-/// The first event after `ack`, on its path, that does the message's work.
-fn first_work_after<'f>(
+/// The work that runs after `ack`, on its path: the surest, and the first
+/// of those. A recognised publish or database write is as sure as its
+/// recognition (and at least medium when it reads the message); an awaited
+/// call that reads the message is I/O on it, but taken for work only
+/// because it reads the message (medium); a plain call that reads it may
+/// be a synchronous handler or a computation (low). A finding that rests
+/// on a call is a name heuristic, never `high`.
+fn work_after<'f>(
     flow: &'f FnFlow,
     ack: &Event,
     message: &BTreeSet<String>,
 ) -> Option<(&'f Event, Why)> {
     let derived = message_values(flow, ack, message);
-    flow.events
+    let mut best: Option<(&'f Event, Why)> = None;
+    for event in flow
+        .events
         .iter()
         .filter(|event| flow.runs_before(ack, event) && !contains(event, ack))
-        .find_map(|event| match &event.kind {
-            EventKind::Op(recognized) => match &recognized.op {
-                Op::Publish(_) => Some((
-                    event,
-                    Why {
-                        what: "a publish".into(),
-                        sure: recognized.confidence == Confidence::High,
-                    },
-                )),
-                Op::DbWrite { .. } | Op::DbCommit | Op::DbTransaction => Some((
-                    event,
-                    Why {
-                        what: "a database write".into(),
-                        sure: recognized.confidence == Confidence::High,
-                    },
-                )),
-                _ => None,
-            },
-            EventKind::Call { name, awaited } => {
-                let reads_message = event.reads.iter().any(|name| derived.contains(name));
-                // `map.insert(k, v)` is bookkeeping; `store.insert(row).await`
-                // writes somewhere.
-                let io = *awaited && AWAITED_WORK.contains(&name.as_str());
-                let in_memory = !*awaited && IN_MEMORY.contains(&name.as_str());
-                let work = io || !(NOT_WORK.contains(&name.as_str()) || in_memory);
-                (reads_message && work && !name.is_empty()).then(|| {
-                    (
-                        event,
-                        Why {
-                            what: format!("`{name}` on the message"),
-                            sure: true,
-                        },
-                    )
-                })
-            }
-            EventKind::Bind { .. } => None,
-        })
+    {
+        let Some(why) = as_work(event, &derived) else {
+            continue;
+        };
+        let surest = why.confidence == Confidence::High;
+        if best
+            .as_ref()
+            .is_none_or(|(_, current)| why.confidence > current.confidence)
+        {
+            best = Some((event, why));
+        }
+        if surest {
+            break;
+        }
+    }
+    best
 }
 
 /// The variables that hold the settled message, or values derived from it.
@@ -378,4 +365,50 @@ fn message_values(flow: &FnFlow, ack: &Event, message: &BTreeSet<String>) -> BTr
 /// ack is not after it, though it completes after it.
 fn contains(outer: &Event, inner: &Event) -> bool {
     outer.region.start <= inner.region.start && inner.region.end <= outer.region.end
+}
+
+/// Whether `event` does the message's work, and how surely.
+fn as_work(event: &Event, derived: &BTreeSet<String>) -> Option<Why> {
+    let reads_message = event.reads.iter().any(|name| derived.contains(name));
+    match &event.kind {
+        EventKind::Op(recognized) => {
+            let what = match &recognized.op {
+                Op::Publish(_) => "a publish",
+                Op::DbWrite { .. } | Op::DbCommit | Op::DbTransaction => "a database write",
+                _ => return None,
+            };
+            let confidence = if reads_message {
+                recognized.confidence.max(Confidence::Medium)
+            } else {
+                recognized.confidence
+            };
+            Some(Why {
+                what: what.into(),
+                confidence,
+            })
+        }
+        EventKind::Call { name, awaited } => {
+            if !reads_message || name.is_empty() {
+                return None;
+            }
+            // `map.insert(k, v)` is bookkeeping; `store.insert(row).await`
+            // writes somewhere.
+            let io = *awaited && AWAITED_WORK.contains(&name.as_str());
+            if !io && NOT_WORK.contains(&name.as_str()) {
+                return None;
+            }
+            let confidence = if *awaited {
+                Confidence::Medium
+            } else if IN_MEMORY.contains(&name.as_str()) {
+                return None;
+            } else {
+                Confidence::Low
+            };
+            Some(Why {
+                what: format!("`{name}` on the message"),
+                confidence,
+            })
+        }
+        EventKind::Bind { .. } => None,
+    }
 }
