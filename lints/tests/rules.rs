@@ -348,3 +348,8 @@ fn min_confidence_high_keeps_only_recognised_work() {
         .expect("the fixture has ack_then_publish");
     assert_eq!(kept, vec![publish_line]);
 }
+
+#[test]
+fn fixture_id_provenance() {
+    check_fixture_all_rules("id-provenance");
+}

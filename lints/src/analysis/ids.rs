@@ -99,7 +99,9 @@ const ID_CONSTANTS: &[&str] = &[
 /// own id: `id`, `message_id`, `Nats-Msg-Id`, `idempotency-key`, and any
 /// other `..._id` that names what the message is about (`order_id` on
 /// `OrderPlaced`). A correlation, causation, trace, session, tenant or
-/// partition id is shared by many messages, so it does not count.
+/// partition id is shared by many messages, so it does not count (a
+/// correlation id copied from a received message is recognised apart, in
+/// `scan_tokens`).
 pub fn is_id_name(name: &str) -> bool {
     let normal = name
         .trim_matches('"')
@@ -208,7 +210,12 @@ impl Scan<'_> {
             }
             return;
         }
-        scan_tokens(expr.to_token_stream(), self.extra_setters, &mut self.found);
+        scan_tokens(
+            expr.to_token_stream(),
+            self.extra_setters,
+            self.locals,
+            &mut self.found,
+        );
         let root = root_ident(expr);
         if on_root_path {
             if !is_visible(expr) {
@@ -322,6 +329,7 @@ fn is_constructor(func: &Expr) -> bool {
 fn scan_tokens(
     tokens: TokenStream,
     extra_setters: &[&str],
+    locals: &Locals,
     found: &mut Option<(BTreeSet<String>, bool)>,
 ) {
     let tokens: Vec<TokenTree> = tokens.into_iter().collect();
@@ -366,7 +374,27 @@ fn scan_tokens(
                         }
                         _ => true,
                     };
-                if reused_properties {
+                // `with_correlation_id(delivery.properties.correlation_id()..)`,
+                // `correlation_id: request.correlation_id`: a reply that
+                // copies the request's id is identified by the request it
+                // answers, which a redelivery repeats (a made-up
+                // correlation id identifies nothing).
+                let copied_correlation =
+                    if name == "correlation_id" || CORRELATION_SETTERS.contains(&name.as_str()) {
+                        let value = if after_dot && CORRELATION_SETTERS.contains(&name.as_str()) {
+                            args.clone()
+                        } else if !after_dot && is_field_name(&tokens, index) {
+                            Some(field_value(&tokens[index + 2..]))
+                        } else {
+                            None
+                        };
+                        value.filter(|value| copies_received_id(value.clone(), locals, 0))
+                    } else {
+                        None
+                    };
+                if let Some(value) = copied_correlation {
+                    record(found, value);
+                } else if reused_properties {
                     record(
                         found,
                         tokens[index - 2..index - 1].iter().cloned().collect(),
@@ -393,10 +421,62 @@ fn scan_tokens(
                     record(found, tokens[index + 1..].iter().take(8).cloned().collect());
                 }
             }
-            TokenTree::Group(group) => scan_tokens(group.stream(), extra_setters, found),
+            TokenTree::Group(group) => scan_tokens(group.stream(), extra_setters, locals, found),
             TokenTree::Punct(_) => {}
         }
     }
+}
+
+/// The setters of a correlation id, across the client crates.
+const CORRELATION_SETTERS: &[&str] = &[
+    "with_correlation_id",
+    "set_correlation_id",
+    "correlation_id",
+];
+
+/// Accessors of a received message's own id: a value read through one of
+/// them is that message's id.
+const RECEIVED_IDS: &[&str] = &["correlation_id", "message_id"];
+
+/// Whether `tokens[index]` is a struct field's name: followed by a single
+/// `:`, not a path's `::`.
+fn is_field_name(tokens: &[TokenTree], index: usize) -> bool {
+    matches!(tokens.get(index + 1), Some(TokenTree::Punct(p)) if p.as_char() == ':')
+        && !matches!(tokens.get(index + 2), Some(TokenTree::Punct(p)) if p.as_char() == ':')
+}
+
+/// A struct field's value: the tokens up to the next top-level comma.
+fn field_value(tokens: &[TokenTree]) -> TokenStream {
+    tokens
+        .iter()
+        .take_while(|token| !matches!(token, TokenTree::Punct(p) if p.as_char() == ','))
+        .cloned()
+        .collect()
+}
+
+/// Whether a value reads a received message's id (`.correlation_id()`,
+/// `.message_id()` on some value), directly or through the locals it was
+/// built from.
+fn copies_received_id(tokens: TokenStream, locals: &Locals, depth: usize) -> bool {
+    let tokens: Vec<TokenTree> = tokens.into_iter().collect();
+    tokens.iter().enumerate().any(|(index, token)| match token {
+        TokenTree::Ident(ident) => {
+            let name = ident.to_string();
+            let after_dot = index > 0
+                && matches!(&tokens[index - 1], TokenTree::Punct(p) if p.as_char() == '.');
+            if after_dot {
+                RECEIVED_IDS.contains(&name.as_str())
+            } else {
+                depth < 4
+                    && locals
+                        .values_of(&name)
+                        .iter()
+                        .any(|value| copies_received_id(value.to_token_stream(), locals, depth + 1))
+            }
+        }
+        TokenTree::Group(group) => copies_received_id(group.stream(), locals, depth),
+        _ => false,
+    })
 }
 
 /// Whether a value names no variable and interpolates nothing: the same

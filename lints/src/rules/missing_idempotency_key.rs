@@ -16,7 +16,9 @@ declare_rule! {
     /// id, redis `IDMP`), and serialized event, command or message types
     /// with no field that identifies the message. A correlation id, a
     /// session id or a partition key is shared by many messages and does
-    /// not count.
+    /// not count, except a correlation id copied from a received message:
+    /// an RPC reply that carries its request's correlation id is identified
+    /// by the request it answers.
     ///
     /// ## Why is this bad?
     /// Delivery is at-least-once: a producer retries after a lost

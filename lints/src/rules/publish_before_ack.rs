@@ -15,7 +15,8 @@ declare_rule! {
     /// ## What it does
     /// Finds, in a consumer, a message published before the consumed
     /// message is acked, when the published message carries no id (or a
-    /// random one). A publish whose id derives from the consumed message,
+    /// random one). A publish whose id derives from the consumed message
+    /// (among them an RPC reply that copies the request's correlation id),
     /// an outbox insert, and a Kafka transaction that commits the consumed
     /// offsets with the output are not findings.
     ///
