@@ -107,6 +107,11 @@ fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
                         "is published before the consumed message is acked, with no message id",
                         Confidence::High,
                     ),
+                    // The partition number is recognised partly by name.
+                    IdEvidence::SharedKey => (
+                        "is published before the consumed message is acked, with only a partition key shared by many messages",
+                        Confidence::Medium,
+                    ),
                     IdEvidence::Present { from, random: true }
                         if !from.iter().any(|name| derived.contains(name)) =>
                     {
