@@ -353,3 +353,8 @@ fn min_confidence_high_keeps_only_recognised_work() {
 fn fixture_id_provenance() {
     check_fixture_all_rules("id-provenance");
 }
+
+#[test]
+fn fixture_local_time_flow() {
+    check_fixture_all_rules("local-time-flow");
+}
