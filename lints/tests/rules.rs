@@ -358,3 +358,27 @@ fn fixture_id_provenance() {
 fn fixture_local_time_flow() {
     check_fixture_all_rules("local-time-flow");
 }
+
+/// `--min-confidence high` on local times: of the local-time-flow
+/// fixture's findings, only the one that reaches an SQL bind stays; those
+/// that reach data known by names (a message's type or field, `push`) go.
+#[test]
+fn min_confidence_high_keeps_only_local_times_in_recognised_stores() {
+    let path = format!(
+        "{}/tests/fixtures/local-time-flow.rs",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let source = std::fs::read_to_string(&path).expect("the fixture is readable");
+    let mut config = Config::default();
+    config.min_confidence = eda_lint::finding::Confidence::High;
+    let kept: Vec<usize> = findings_with("local-time", &path, &source, &config)
+        .iter()
+        .map(|finding| finding.region.start.line)
+        .collect();
+    let bind_line = source
+        .lines()
+        .position(|line| line.contains(".bind(Local::now())"))
+        .map(|index| index + 1)
+        .expect("the fixture has the bind");
+    assert_eq!(kept, vec![bind_line]);
+}

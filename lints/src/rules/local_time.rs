@@ -157,9 +157,12 @@ fn fields(types: &[TypeInfo], out: &mut Vec<Finding>) {
 /// How the value of the expression being visited is used.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Use {
-    /// It is stored or sent: a struct field, a `json!` body, a database
-    /// bind, a publish.
+    /// It is stored or sent: a field of a serialized type of this file, a
+    /// `json!` body, a database bind, a client crate's publish.
     Data,
+    /// It is handed to a call whose name usually stores or sends
+    /// (`push`, `insert`, `save`): data, though known by a name only.
+    LikelyData,
     /// It is passed to some function or method we cannot see into.
     Arg,
     /// It is returned from the function.
@@ -213,7 +216,7 @@ impl Use {
     /// but in data a type of this file or a message says it stores.
     fn as_display(self) -> Use {
         match self {
-            Use::Arg | Use::Returned | Use::TimeField => Use::Display,
+            Use::Arg | Use::Returned | Use::TimeField | Use::LikelyData => Use::Display,
             Use::Bound | Use::BoundText => Use::BoundDisplay,
             other => other,
         }
@@ -229,18 +232,31 @@ impl Use {
     }
 }
 
-/// Functions and methods that store or send what they are given.
-const DATA_SINKS: &[&str] = &[
+/// Functions and methods of the database, broker and serde APIs that
+/// store, send or serialize what they are given: an SQL bind, a MongoDB
+/// insert, a publish of a client crate, a serialization.
+const STORE_APIS: &[&str] = &[
     "bind",
-    "insert",
     "insert_one",
     "insert_many",
     "execute",
-    "send",
-    "publish",
     "send_message",
     "basic_publish",
     "xadd",
+    "write_event",
+    "to_vec",
+    "to_string_pretty",
+    "to_writer",
+    "to_value",
+];
+
+/// Names that usually store or send what they are given, but are also
+/// the names of in-memory collections and builders (`vec.push(..)`,
+/// `map.insert(..)`, `set.add(..)`): data by name only, so `medium`.
+const LIKELY_SINKS: &[&str] = &[
+    "insert",
+    "send",
+    "publish",
     "save",
     "create",
     "values",
@@ -251,13 +267,8 @@ const DATA_SINKS: &[&str] = &[
     "add",
     "update",
     "upsert",
-    "write_event",
     "append",
     "emit",
-    "to_vec",
-    "to_string_pretty",
-    "to_writer",
-    "to_value",
 ];
 
 struct Finder<'a, 'o> {
@@ -483,7 +494,7 @@ impl<'a> Walk<'a> {
         let strength = match use_ {
             Use::Data => Confidence::High,
             // Known to be data by names only.
-            Use::MessageField | Use::TimeField => Confidence::Medium,
+            Use::MessageField | Use::TimeField | Use::LikelyData => Confidence::Medium,
             Use::Arg | Use::Returned => Confidence::Medium,
             Use::Bound => {
                 self.carrying = Some((source, Form::Value));
@@ -571,8 +582,10 @@ impl<'a> Walk<'a> {
                     Use::Neutral
                 } else if matches!(last.as_str(), "Some" | "Ok" | "Err" | "Box" | "from") {
                     use_
-                } else if DATA_SINKS.contains(&last.as_str()) {
+                } else if STORE_APIS.contains(&last.as_str()) {
                     Use::Data
+                } else if LIKELY_SINKS.contains(&last.as_str()) {
+                    Use::LikelyData
                 } else {
                     Use::Arg
                 };
@@ -647,10 +660,10 @@ impl<'a> Walk<'a> {
             Expr::Assign(assign) => {
                 self.expr(&assign.left, Use::Neutral);
                 // `self.at = x` and `event.at = x` store; `at = x` rebinds.
-                let target = if matches!(&*assign.left, Expr::Path(_)) {
-                    Use::Bound
-                } else {
-                    Use::Data
+                let target = match &*assign.left {
+                    Expr::Path(_) => Use::Bound,
+                    Expr::Field(field) => self.field_store(field),
+                    _ => Use::LikelyData,
                 };
                 let carried = self.value(&assign.right, target);
                 if let (Some(carried), Some(name)) =
@@ -784,8 +797,10 @@ impl<'a> Walk<'a> {
         };
         let arg_use = if on_time_zone || in_memory {
             Use::Neutral
-        } else if DATA_SINKS.contains(&method.as_str()) {
+        } else if STORE_APIS.contains(&method.as_str()) {
             Use::Data
+        } else if LIKELY_SINKS.contains(&method.as_str()) {
+            Use::LikelyData
         } else if let Some(field_use) = self.setter_use(&method, &call.receiver) {
             field_use
         } else {
@@ -869,6 +884,28 @@ impl<'a> Walk<'a> {
             || MESSAGE_SUFFIXES
                 .iter()
                 .any(|suffix| name.len() > suffix.len() && name.ends_with(suffix))
+    }
+
+    /// What assigning to a field stores into: a field of `self` in a type
+    /// of this file is data when the type is persisted and in-memory state
+    /// when not (a UI model's `self.last_tick`); a field of a variable
+    /// named for a message is the message's; any other field may be
+    /// either, known by its shape only.
+    fn field_store(&self, field: &syn::ExprField) -> Use {
+        let base = crate::analysis::chain::root_ident(&field.base);
+        let on_self = matches!(&*field.base, Expr::Path(p) if p.path.is_ident("self"));
+        if on_self {
+            return match self.self_type.as_ref().and_then(|ty| self.declared.get(ty)) {
+                Some(true) => Use::Data,
+                Some(false) => Use::Neutral,
+                None => Use::LikelyData,
+            };
+        }
+        if base.is_some_and(|name| names_message_variable(&name)) {
+            Use::MessageField
+        } else {
+            Use::LikelyData
+        }
     }
 
     /// A setter or builder call that stores its argument in a message
