@@ -306,6 +306,53 @@ fn findings_resting_on_a_name_heuristic_are_never_high() {
         let source = std::fs::read_to_string(&path).expect("a readable sample");
         let report = lint_source(&path, &source, &Config::default());
         for finding in &report.findings {
+            // Without config, a type is a message by its name, or by a
+            // field only a message has; only the latter is sure, and a
+            // type with such an id is never a missing-idempotency-key
+            // finding.
+            if finding.rule == "missing-idempotency-key"
+                && finding.message.contains("is a serialized message type")
+            {
+                heuristic += 1;
+                assert!(
+                    finding.confidence < eda_lint::finding::Confidence::High,
+                    "{}:{}: a type taken for a message by its name is reported as high",
+                    path.display(),
+                    finding.region.start.line
+                );
+            }
+            // A local time in a message type is sure only when the type
+            // is a message by a field only a message has.
+            if finding.rule == "local-time"
+                && finding.message.contains("in a serialized message type")
+                && finding.confidence == eda_lint::finding::Confidence::High
+            {
+                let type_name = finding
+                    .message
+                    .trim_start_matches('`')
+                    .split('.')
+                    .next()
+                    .unwrap_or_default();
+                let body = source
+                    .split(&format!("struct {type_name} {{"))
+                    .nth(1)
+                    .and_then(|rest| rest.split('}').next())
+                    .unwrap_or_default();
+                assert!(
+                    [
+                        "event_id",
+                        "message_id",
+                        "msg_id",
+                        "command_id",
+                        "idempotency_key"
+                    ]
+                    .iter()
+                    .any(|field| body.contains(&format!("{field}:"))),
+                    "{}:{}: `{type_name}` is a message by its name only, yet the finding is high",
+                    path.display(),
+                    finding.region.start.line
+                );
+            }
             if finding.rule == "ack-before-processing"
                 && finding.message.contains("` on the message)")
             {

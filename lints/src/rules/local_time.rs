@@ -7,7 +7,7 @@ use syn::{Expr, Stmt};
 
 use crate::analysis::imports::Imports;
 use crate::analysis::macros::{self, MacroBody};
-use crate::analysis::types::TypeInfo;
+use crate::analysis::types::{MessageKind, TypeInfo};
 use crate::analysis::{FileAnalysis, user_apis};
 use crate::context::FileContext;
 use crate::declare_rule;
@@ -147,10 +147,20 @@ fn fields(types: &[TypeInfo], out: &mut Vec<Finding>) {
                     ),
                     help: Some("store `DateTime<Utc>` (or an offset-carrying UTC time) and convert only for display".into()),
                     labels: Vec::new(),
-                    confidence: Confidence::High,
+                    confidence: kind_confidence(info.message_kind),
                 });
             }
         }
+    }
+}
+
+/// How sure a type is a message: named in config, or holding a message's
+/// own id field, it is; taken for one by its name (`...Event`, a past
+/// tense), it is a guess, as `missing-idempotency-key` also rates it.
+fn kind_confidence(kind: Option<MessageKind>) -> Confidence {
+    match kind {
+        Some(MessageKind::Configured | MessageKind::Identified) => Confidence::High,
+        _ => Confidence::Medium,
     }
 }
 
