@@ -403,7 +403,9 @@ fn scan_tokens(tokens: TokenStream, extra_setters: &[&str], locals: &Locals, out
                         } else {
                             None
                         };
-                        value.filter(|value| copies_received_id(value.clone(), locals, 0))
+                        value.filter(|value| {
+                            copies_received_id(value.clone(), locals, &mut BTreeSet::new())
+                        })
                     } else {
                         None
                     };
@@ -487,8 +489,8 @@ fn field_value(tokens: &[TokenTree]) -> TokenStream {
 
 /// Whether a value reads a received message's id (`.correlation_id()`,
 /// `.message_id()` on some value), directly or through the locals it was
-/// built from.
-fn copies_received_id(tokens: TokenStream, locals: &Locals, depth: usize) -> bool {
+/// built from (each looked at once: `seen`).
+fn copies_received_id(tokens: TokenStream, locals: &Locals, seen: &mut BTreeSet<String>) -> bool {
     let tokens: Vec<TokenTree> = tokens.into_iter().collect();
     tokens.iter().enumerate().any(|(index, token)| match token {
         TokenTree::Ident(ident) => {
@@ -498,14 +500,14 @@ fn copies_received_id(tokens: TokenStream, locals: &Locals, depth: usize) -> boo
             if after_dot {
                 RECEIVED_IDS.contains(&name.as_str())
             } else {
-                depth < 4
+                seen.insert(name.clone())
                     && locals
                         .values_of(&name)
                         .iter()
-                        .any(|value| copies_received_id(value.to_token_stream(), locals, depth + 1))
+                        .any(|value| copies_received_id(value.to_token_stream(), locals, seen))
             }
         }
-        TokenTree::Group(group) => copies_received_id(group.stream(), locals, depth),
+        TokenTree::Group(group) => copies_received_id(group.stream(), locals, seen),
         _ => false,
     })
 }
@@ -538,17 +540,15 @@ fn names_partition(name: &str) -> bool {
 /// none. A key with any other varying part (`order.id`,
 /// `format!("order-{}", id)`) may identify the message and still counts.
 fn is_partition_key(value: &TokenStream, locals: &Locals) -> bool {
-    syn::parse2::<Expr>(value.clone()).is_ok_and(|expr| part(&expr, locals, 0) == Part::Partition)
+    syn::parse2::<Expr>(value.clone())
+        .is_ok_and(|expr| part(&expr, locals, &mut BTreeSet::new()) == Part::Partition)
 }
 
-fn part(expr: &Expr, locals: &Locals, depth: usize) -> Part {
-    if depth > 4 {
-        return Part::Identifying;
-    }
+fn part(expr: &Expr, locals: &Locals, seen: &mut BTreeSet<String>) -> Part {
     match expr {
         Expr::Lit(_) => Part::Constant,
         Expr::Path(path) => match path.path.get_ident() {
-            Some(ident) => named_part(&ident.to_string(), locals, depth),
+            Some(ident) => named_part(&ident.to_string(), locals, seen),
             None => {
                 let constant = path.path.segments.last().is_some_and(|segment| {
                     segment
@@ -576,7 +576,7 @@ fn part(expr: &Expr, locals: &Locals, depth: usize) -> Part {
                 method.as_str(),
                 "to_string" | "to_owned" | "clone" | "into" | "as_str" | "as_bytes" | "as_ref"
             ) {
-                part(&call.receiver, locals, depth)
+                part(&call.receiver, locals, seen)
             } else {
                 Part::Identifying
             }
@@ -597,24 +597,25 @@ fn part(expr: &Expr, locals: &Locals, depth: usize) -> Part {
             if matches!(binary.op, syn::BinOp::Rem(_)) {
                 Part::Partition
             } else {
-                part(&binary.left, locals, depth).max(part(&binary.right, locals, depth))
+                part(&binary.left, locals, seen).max(part(&binary.right, locals, seen))
             }
         }
-        Expr::Reference(inner) => part(&inner.expr, locals, depth),
-        Expr::Paren(inner) => part(&inner.expr, locals, depth),
-        Expr::Group(inner) => part(&inner.expr, locals, depth),
-        Expr::Unary(inner) => part(&inner.expr, locals, depth),
-        Expr::Cast(inner) => part(&inner.expr, locals, depth),
-        Expr::Try(inner) => part(&inner.expr, locals, depth),
-        Expr::Macro(mac) => formatted_part(&mac.mac, locals, depth),
+        Expr::Reference(inner) => part(&inner.expr, locals, seen),
+        Expr::Paren(inner) => part(&inner.expr, locals, seen),
+        Expr::Group(inner) => part(&inner.expr, locals, seen),
+        Expr::Unary(inner) => part(&inner.expr, locals, seen),
+        Expr::Cast(inner) => part(&inner.expr, locals, seen),
+        Expr::Try(inner) => part(&inner.expr, locals, seen),
+        Expr::Macro(mac) => formatted_part(&mac.mac, locals, seen),
         _ => Part::Identifying,
     }
 }
 
 /// A variable: a local by the value it was built from, anything else (a
-/// parameter) by its name.
-fn named_part(name: &str, locals: &Locals, depth: usize) -> Part {
-    if name.starts_with(|c: char| c.is_ascii_uppercase()) {
+/// parameter) by its name. Each local is looked at once per key (`seen`):
+/// its part is already in the result the second time.
+fn named_part(name: &str, locals: &Locals, seen: &mut BTreeSet<String>) -> Part {
+    if name.starts_with(|c: char| c.is_ascii_uppercase()) || !seen.insert(name.to_string()) {
         return Part::Constant;
     }
     let values = locals.values_of(name);
@@ -627,14 +628,14 @@ fn named_part(name: &str, locals: &Locals, depth: usize) -> Part {
     }
     values
         .iter()
-        .map(|value| part(value, locals, depth + 1))
+        .map(|value| part(value, locals, seen))
         .max()
         .unwrap_or(Part::Identifying)
 }
 
 /// `format!("{PREFIX}_{shard}")`, `format!("{}_{}", PREFIX, shard)`: the
 /// parts are the names the literal captures and the arguments.
-fn formatted_part(mac: &syn::Macro, locals: &Locals, depth: usize) -> Part {
+fn formatted_part(mac: &syn::Macro, locals: &Locals, seen: &mut BTreeSet<String>) -> Part {
     let name = mac
         .path
         .segments
@@ -657,10 +658,10 @@ fn formatted_part(mac: &syn::Macro, locals: &Locals, depth: usize) -> Part {
                 ..
             }) if index == 0 => inline_captures(&text.value())
                 .iter()
-                .map(|captured| named_part(captured, locals, depth))
+                .map(|captured| named_part(captured, locals, seen))
                 .max()
                 .unwrap_or(Part::Constant),
-            other => part(other, locals, depth),
+            other => part(other, locals, seen),
         };
         result = result.max(arg_part);
     }
@@ -824,6 +825,30 @@ mod tests {
             inline_captures("{{literal}} {PREFIX}_{shard:>4} {} {0}"),
             vec!["PREFIX".to_string(), "shard".to_string()]
         );
+    }
+
+    /// Locals built from each other many times over are each looked at
+    /// once: without that, the walk is exponential in their number.
+    #[test]
+    fn chains_of_locals_are_followed_in_linear_time() {
+        let mut locals = Locals::default();
+        for index in 0..8 {
+            locals.bind(format!("l{index}"), Some(expr("message.partition()")));
+        }
+        for index in 8..300 {
+            let previous: Vec<String> = (1..=8).map(|back| format!("l{}", index - back)).collect();
+            let value = format!("format!(\"{}\", {})", "{}".repeat(8), previous.join(", "));
+            locals.bind(format!("l{index}"), Some(expr(&value)));
+        }
+        let started = std::time::Instant::now();
+        let record = expr("FutureRecord::to(\"t\").key(&l299)");
+        assert_eq!(
+            id_evidence(&[&record], &locals, &["key"]),
+            IdEvidence::SharedKey
+        );
+        let reply = expr("BasicProperties::default().with_correlation_id(l299)");
+        assert_eq!(id_evidence(&[&reply], &locals, &[]), IdEvidence::Absent);
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
     }
 
     #[test]

@@ -82,7 +82,9 @@ declare_rule! {
     /// taken for one (lower confidence when the file uses no broker crate).
     /// A message handed after the ack to a channel that is not awaited (an
     /// unbounded channel to a worker task) is not seen, like work handed to
-    /// a spawned task.
+    /// a spawned task; neither is a synchronous `send` that does I/O (a
+    /// blocking mail transport's `mailer.send(&email)`), which reads like a
+    /// channel's.
     ///
     /// ## Chapter
     /// Chapter 3, "You did not read the configuration (ack, commit, complete)": `configuration/index.html`.
