@@ -9,6 +9,7 @@ use proc_macro2::TokenStream;
 use crate::config::{self, Config};
 use crate::context::FileContext;
 use crate::diagnostics;
+use crate::edition::{self, Edition};
 use crate::finding::{Confidence, Finding, Position, Region};
 use crate::parse::{self, ParsedFile};
 use crate::report::{self, FileReport};
@@ -28,6 +29,13 @@ use crate::suppression::{self, Suppressions};
 /// ([`crate::run`]) lints on threads with large stacks, do the same when
 /// linting untrusted input.
 pub fn lint_source(path: &Path, source: &str, config: &Config) -> FileReport {
+    lint_source_as(path, source, config, Edition::default())
+}
+
+/// [`lint_source`] for a file of a known edition (its package's, see
+/// [`crate::package`]): in a 2015 crate, `async`, `await`, `dyn` and `try`
+/// may be names, and are read as such.
+pub fn lint_source_as(path: &Path, source: &str, config: &Config, edition: Edition) -> FileReport {
     let mut report = FileReport {
         path: path.to_path_buf(),
         ..FileReport::default()
@@ -51,7 +59,7 @@ pub fn lint_source(path: &Path, source: &str, config: &Config) -> FileReport {
     let mut masked_text = String::new();
     // Most files hold no directive: skip the comment scan for them.
     let has_directives = text.contains(suppression::MARKER);
-    let (comments, parsed) = match TokenStream::from_str(&text) {
+    let (comments, parsed) = match tokenise(&text, edition) {
         Ok(tokens) if parse::longest_expression(&tokens) > parse::MAX_EXPRESSION_TOKENS => {
             report.diagnostics.push(whole_file(
                 diagnostics::TOO_DEEPLY_NESTED,
@@ -81,7 +89,7 @@ pub fn lint_source(path: &Path, source: &str, config: &Config) -> FileReport {
                         .push(lex_failure(failure.position, Some(failure.lines)));
                 }
                 masked_text = masked;
-                match TokenStream::from_str(&masked_text) {
+                match tokenise(&masked_text, edition) {
                     Ok(tokens) => (
                         suppression::line_comments(&tokens, &masked_text),
                         parse::parse_items(tokens),
@@ -171,6 +179,16 @@ pub fn lint_source(path: &Path, source: &str, config: &Config) -> FileReport {
     report.diagnostics.extend(hygiene);
     report.diagnostics.sort_by(report::order);
     report
+}
+
+/// The tokens of `text`, read as code of `edition`.
+fn tokenise(text: &str, edition: Edition) -> Result<TokenStream, proc_macro2::LexError> {
+    let tokens = TokenStream::from_str(text)?;
+    if edition == Edition::E2015 && edition::may_need_rewrite(text) {
+        Ok(edition::keywords_as_identifiers(tokens))
+    } else {
+        Ok(tokens)
+    }
 }
 
 /// A diagnostic about the whole file, pointing at its start.

@@ -21,7 +21,8 @@ use rayon::prelude::*;
 
 use crate::config::Config;
 use crate::diagnostics;
-use crate::lint::{lint_source, panic_message, whole_file};
+use crate::lint::{lint_source_as, panic_message, whole_file};
+use crate::package::Packages;
 use crate::prefilter::Prefilter;
 use crate::report::FileReport;
 use crate::source::invalid_utf8_position;
@@ -98,6 +99,7 @@ pub fn lint_files(files: &[PathBuf], config: &Config, options: &RunOptions) -> R
     let prefilter = config
         .prefilter
         .then(|| Prefilter::new(config.wrapper_names()));
+    let packages = Packages::default();
     let jobs = if options.jobs == 0 {
         std::thread::available_parallelism().map_or(1, |n| n.get())
     } else {
@@ -106,7 +108,7 @@ pub fn lint_files(files: &[PathBuf], config: &Config, options: &RunOptions) -> R
     let work = |files: &[PathBuf]| -> Vec<Option<LintedFile>> {
         files
             .par_iter()
-            .map(|path| lint_file(path, config, prefilter.as_ref()))
+            .map(|path| lint_file(path, config, prefilter.as_ref(), &packages))
             .collect()
     };
     let results = match rayon::ThreadPoolBuilder::new()
@@ -124,7 +126,7 @@ pub fn lint_files(files: &[PathBuf], config: &Config, options: &RunOptions) -> R
                 .spawn_scoped(scope, || {
                     files
                         .iter()
-                        .map(|path| lint_file(path, config, prefilter.as_ref()))
+                        .map(|path| lint_file(path, config, prefilter.as_ref(), &packages))
                         .collect::<Vec<_>>()
                 })
                 .map(|handle| handle.join().unwrap_or_default())
@@ -144,11 +146,13 @@ pub fn lint_files(files: &[PathBuf], config: &Config, options: &RunOptions) -> R
     report
 }
 
-/// Reads and lints one file. `None` if the pre-filter skipped it.
+/// Reads and lints one file, as code of its package's edition. `None` if
+/// the pre-filter skipped it.
 pub fn lint_file(
     path: &Path,
     config: &Config,
     prefilter: Option<&Prefilter>,
+    packages: &Packages,
 ) -> Option<LintedFile> {
     let text = match read(path) {
         Ok(text) => text,
@@ -162,7 +166,10 @@ pub fn lint_file(
     if prefilter.is_some_and(|filter| !filter.is_relevant(&text)) {
         return None;
     }
-    let outcome = catch_unwind(AssertUnwindSafe(|| lint_source(path, &text, config)));
+    let edition = packages.edition_of(path);
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        lint_source_as(path, &text, config, edition)
+    }));
     // Spans of this file are no longer needed; free proc-macro2's
     // per-thread copy of its text so long runs do not grow without bound.
     proc_macro2::extra::invalidate_current_thread_spans();

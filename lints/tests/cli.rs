@@ -491,3 +491,64 @@ fn gitignored_files_and_target_are_skipped_but_named_files_are_linted() {
     let output = project.run(&["check", "ignored/a.rs", "--output-format", "concise"]);
     assert_eq!(code(&output), 1, "{}", stdout(&output));
 }
+
+/// Correct 2015-edition code: the words that became keywords in 2018 used
+/// as names, and `dyn` as the keyword it already was.
+const EDITION_2015: &str = r#"use std::error::Error;
+
+pub fn run(async: u32, e: &dyn Error) -> Result<u32, Box<Error>> {
+    let await = try!(check(async));
+    let dyn = await + 1;
+    Ok(dyn)
+}
+"#;
+
+#[test]
+fn a_crate_without_an_edition_is_read_as_2015() {
+    let project = Project::new();
+    project
+        .file(
+            "Cargo.toml",
+            "[package]\nname = \"old\"\nversion = \"0.1.0\"\n",
+        )
+        .file("src/lib.rs", EDITION_2015);
+    let output = project.run(&["check", "--output-format", "concise"]);
+    assert_eq!(code(&output), 0, "{}", stdout(&output));
+    // Named on its own, the file is still read in its crate's edition.
+    let output = project.run(&["check", "src/lib.rs", "--output-format", "concise"]);
+    assert_eq!(code(&output), 0, "{}", stdout(&output));
+}
+
+#[test]
+fn an_edition_inherited_from_the_workspace_is_followed() {
+    let project = Project::new();
+    project
+        .file(
+            "Cargo.toml",
+            "[workspace]\nmembers = [\"old\"]\n[workspace.package]\nedition = \"2015\"\n",
+        )
+        .file(
+            "old/Cargo.toml",
+            "[package]\nname = \"old\"\nversion = \"0.1.0\"\nedition.workspace = true\n",
+        )
+        .file("old/src/lib.rs", EDITION_2015);
+    let output = project.run(&["check", "--output-format", "concise"]);
+    assert_eq!(code(&output), 0, "{}", stdout(&output));
+}
+
+#[test]
+fn in_a_2018_crate_the_same_code_is_one_parse_error_per_problem() {
+    let project = Project::new();
+    project
+        .file(
+            "Cargo.toml",
+            "[package]\nname = \"new\"\nversion = \"0.1.0\"\nedition = \"2018\"\n",
+        )
+        .file("src/lib.rs", EDITION_2015);
+    let output = project.run(&["check", "--output-format", "concise"]);
+    assert_eq!(code(&output), 1, "{}", stdout(&output));
+    insta::assert_snapshot!(stdout(&output), @r"
+    src/lib.rs:3:12: error[parse-error] this does not parse: expected one of: identifier, `::`, `<`, `_`, literal, `const`, `ref`, `mut`, `&`, parentheses, square brackets, `..`, `const`; lines 3-7 were skipped, the rest of the file was linted
+    eda-lint: 1 finding (1 error, 0 warnings) in 1 of 1 files
+    ");
+}
