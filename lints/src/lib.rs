@@ -21,7 +21,7 @@
 //!   blanking of text that does not tokenise, the depth guard), [`source`]
 //!   (positions), [`suppression`] (comment directives) serve it;
 //!   [`edition`] reads 2015-edition code, whose [`package`] (the nearest
-//!   `Cargo.toml`) says so.
+//!   `Cargo.toml`) says so; [`test_code`] is left out unless asked for.
 //! - [`analysis`]: what the rules share about a file (imports, APIs, flows).
 //! - [`config`]: `eda-lint.toml` / `[*.metadata.eda-lint]`.
 //! - [`report`]: the result for one file.
@@ -51,6 +51,7 @@ pub mod rules;
 pub mod run;
 pub mod source;
 pub mod suppression;
+pub mod test_code;
 pub mod walk;
 pub mod workspace;
 

@@ -15,6 +15,7 @@ use crate::parse::{self, ParsedFile};
 use crate::report::{self, FileReport};
 use crate::source::{self, LineIndex};
 use crate::suppression::{self, Suppressions};
+use crate::test_code;
 
 /// Lints the text of one file.
 ///
@@ -59,7 +60,7 @@ pub fn lint_source_as(path: &Path, source: &str, config: &Config, edition: Editi
     let mut masked_text = String::new();
     // Most files hold no directive: skip the comment scan for them.
     let has_directives = text.contains(suppression::MARKER);
-    let (comments, parsed) = match tokenise(&text, edition) {
+    let (comments, mut parsed) = match tokenise(&text, edition) {
         Ok(tokens) if parse::longest_expression(&tokens) > parse::MAX_EXPRESSION_TOKENS => {
             report.diagnostics.push(whole_file(
                 diagnostics::TOO_DEEPLY_NESTED,
@@ -124,6 +125,35 @@ pub fn lint_source_as(path: &Path, source: &str, config: &Config, edition: Editi
     // its finding may sit in the part that did not parse.
     let complete = report.diagnostics.is_empty();
 
+    // Directives are read against every item, test code included, so a
+    // directive's reach does not change with `include-tests`.
+    let names = config::all_names();
+    let suppressible = |name: &str| -> Option<&'static str> {
+        let known = names.iter().copied().find(|known| *known == name)?;
+        match diagnostics::by_name(known) {
+            Some(diagnostic) if diagnostic.unanalysed => None,
+            _ => Some(known),
+        }
+    };
+    let index = LineIndex::new(text);
+    let mut suppressions =
+        Suppressions::parse(&comments, &index, &parsed.items, &suppressible, &names);
+
+    // Test code is taken out of what the rules see; what a suppression
+    // says about it is then no one's concern (see `test_code.rs`).
+    let test_lines = if config.include_tests {
+        Vec::new()
+    } else {
+        test_code::strip_test_items(&parsed.attrs, &mut parsed.items)
+    };
+    suppressions.forget_within(&test_lines);
+    let in_test_code = |finding: &Finding| {
+        let line = finding.region.start.line;
+        test_lines
+            .iter()
+            .any(|(first, last)| (*first..=*last).contains(&line))
+    };
+
     let rules = config.rules_for(path);
     let context = FileContext {
         path,
@@ -149,18 +179,6 @@ pub fn lint_source_as(path: &Path, source: &str, config: &Config, edition: Editi
         }
     }
 
-    let names = config::all_names();
-    let suppressible = |name: &str| -> Option<&'static str> {
-        let known = names.iter().copied().find(|known| *known == name)?;
-        match diagnostics::by_name(known) {
-            Some(diagnostic) if diagnostic.unanalysed => None,
-            _ => Some(known),
-        }
-    };
-    let index = LineIndex::new(text);
-    let mut suppressions =
-        Suppressions::parse(&comments, &index, &parsed.items, &suppressible, &names);
-
     findings.retain(|finding| finding.confidence >= config.min_confidence);
     findings.retain(|finding| !suppressions.suppresses(finding));
     findings.sort_by(report::order);
@@ -175,7 +193,7 @@ pub fn lint_source_as(path: &Path, source: &str, config: &Config, edition: Editi
     if complete {
         hygiene.extend(suppressions.unused(&ran));
     }
-    hygiene.retain(|diagnostic| config.reports(diagnostic.rule, path));
+    hygiene.retain(|diagnostic| config.reports(diagnostic.rule, path) && !in_test_code(diagnostic));
     report.diagnostics.extend(hygiene);
     report.diagnostics.sort_by(report::order);
     report

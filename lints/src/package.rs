@@ -1,7 +1,8 @@
 //! The package a file belongs to: the nearest `Cargo.toml` above it.
 //!
 //! A file's package decides how it is read: its edition (a 2015 crate may
-//! use `async` as a name, see [`crate::edition`]). Packages are looked up
+//! use `async` as a name, see [`crate::edition`]), and whether the file is
+//! test code (see [`crate::test_code`]). Packages are looked up
 //! once per folder and cached, since every file of a crate asks for the
 //! same one.
 
@@ -22,6 +23,10 @@ pub struct Package {
     /// than fail on a file it only reads for this.
     pub edition: Option<Edition>,
 }
+
+/// The folders of a package that hold test code: cargo's test, bench and
+/// example targets.
+pub const TEST_FOLDERS: &[&str] = &["tests", "benches", "examples"];
 
 /// Packages found so far, by folder; shared by the worker threads.
 #[derive(Debug, Default)]
@@ -67,6 +72,27 @@ impl Packages {
         self.of(file)
             .and_then(|package| package.edition)
             .unwrap_or_default()
+    }
+
+    /// Whether `file` is test code by where it lives: in the `tests/`,
+    /// `benches/` or `examples/` folder right below its package's root,
+    /// where cargo looks for test, bench and example targets. Decided from
+    /// the package, not from any folder named `tests` (`src/tests/` is a
+    /// module of the library), and `build.rs` is not test code.
+    pub fn is_test_file(&self, file: &Path) -> bool {
+        let Some(package) = self.of(file) else {
+            return false;
+        };
+        let absolute = std::path::absolute(file).unwrap_or_else(|_| file.to_path_buf());
+        let Ok(relative) = absolute.strip_prefix(&package.root) else {
+            return false;
+        };
+        let mut parts = relative.components();
+        let in_test_folder = matches!(
+            parts.next(),
+            Some(std::path::Component::Normal(first)) if TEST_FOLDERS.iter().any(|name| first == *name)
+        );
+        in_test_folder && parts.next().is_some()
     }
 
     fn cached(&self, folder: &Path) -> Option<Option<Arc<Package>>> {
@@ -167,6 +193,26 @@ mod tests {
             packages.edition_of(&dir.path().join("tools/x.rs")),
             Edition::default()
         );
+    }
+
+    #[test]
+    fn test_folders_are_found_from_the_package_root() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        write(dir.path(), "Cargo.toml", "[package]\nname = \"a\"\n");
+        write(dir.path(), "nested/Cargo.toml", "[package]\nname = \"b\"\n");
+        let packages = Packages::default();
+        let test = |relative: &str| packages.is_test_file(&dir.path().join(relative));
+        assert!(test("tests/it.rs"));
+        assert!(test("tests/common/mod.rs"));
+        assert!(test("benches/speed.rs"));
+        assert!(test("examples/demo/main.rs"));
+        assert!(test("nested/tests/it.rs"));
+        assert!(!test("src/tests/mod.rs"));
+        assert!(!test("src/lib.rs"));
+        assert!(!test("build.rs"));
+        assert!(!test("tests"));
+        // Below `nested/`, `src/` of the nested package is its code.
+        assert!(!test("nested/src/examples/x.rs"));
     }
 
     #[test]

@@ -65,6 +65,10 @@ pub struct RunReport {
     pub files_checked: usize,
     /// How many were skipped by the pre-filter.
     pub files_skipped: usize,
+    /// How many files were left out as test code (`tests/`, `benches/`,
+    /// `examples/`; see [`crate::test_code`]). They are not counted in
+    /// `files_checked`: nothing in them was looked at.
+    pub tests_skipped: usize,
     /// Non-fatal walking problems (a malformed `.gitignore`).
     pub warnings: Vec<String>,
 }
@@ -79,7 +83,9 @@ impl RunReport {
 /// Walks `paths` and lints every Rust file found.
 pub fn lint_paths(paths: &[PathBuf], config: &Config, options: &RunOptions) -> RunReport {
     let discovered = walk::discover_skipping(paths, config, &options.skip_dirs);
-    let mut report = lint_files(&discovered.files, config, options);
+    let (files, tests_skipped) = without_test_files(discovered.files, config);
+    let mut report = lint_files(&files, config, options);
+    report.tests_skipped = tests_skipped;
     report.warnings = discovered.warnings;
     report.files_checked += discovered.errors.len();
     report
@@ -92,6 +98,24 @@ pub fn lint_paths(paths: &[PathBuf], config: &Config, options: &RunOptions) -> R
         .files
         .sort_by(|a, b| a.report.path.cmp(&b.report.path));
     report
+}
+
+/// `files` without those that are test code by where they live (unless
+/// the config includes tests), and how many were left out. A file named on
+/// the command line is judged the same way: `tests/it.rs` is a test
+/// wherever the user found it.
+fn without_test_files(files: Vec<PathBuf>, config: &Config) -> (Vec<PathBuf>, usize) {
+    if config.include_tests {
+        return (files, 0);
+    }
+    let packages = Packages::default();
+    let before = files.len();
+    let kept: Vec<PathBuf> = files
+        .into_iter()
+        .filter(|file| !packages.is_test_file(file))
+        .collect();
+    let skipped = before - kept.len();
+    (kept, skipped)
 }
 
 /// Lints exactly these files, in parallel.

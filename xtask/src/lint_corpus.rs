@@ -192,6 +192,9 @@ fn lint_crate(
         .arg("--config")
         .arg(config)
         .arg("--exit-zero")
+        // Every file: this hunts crashes and hangs, and a crate's tests and
+        // examples are input like any other (they also match `count_rust`).
+        .arg("--include-tests")
         .arg("--color=never")
         .arg(format!("--output-format=json={}", output.display()))
         .stdout(Stdio::null())
