@@ -7,8 +7,12 @@
 //! rewritten before syn sees them: each of those identifiers becomes the
 //! raw identifier (`r#async`) that means the same name in later editions,
 //! with its span kept, so every position still points into the user's file.
+//!
+//! 2015 also allowed trait methods to declare a parameter by its type alone
+//! (`fn handle(&self, u8);`); those get the pattern `_` that later editions
+//! require ([`anonymous_parameters`]).
 
-use proc_macro2::{Group, Ident, Spacing, TokenStream, TokenTree};
+use proc_macro2::{Delimiter, Group, Ident, Punct, Spacing, TokenStream, TokenTree};
 
 /// The edition a crate is written in (`edition` in its `Cargo.toml`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
@@ -101,9 +105,7 @@ pub fn keywords_as_identifiers(tokens: TokenStream) -> TokenStream {
                 let stream: TokenStream = finished.done.into_iter().collect();
                 match (finished.group, stack.last_mut()) {
                     (Some(original), Some(parent)) => {
-                        let mut group = Group::new(original.delimiter(), stream);
-                        group.set_span(original.span());
-                        parent.done.push(TokenTree::Group(group));
+                        parent.done.push(regroup(&original, stream));
                     }
                     _ => return stream,
                 }
@@ -111,6 +113,164 @@ pub fn keywords_as_identifiers(tokens: TokenStream) -> TokenStream {
         }
     }
     TokenStream::new()
+}
+
+/// True if `text` may hold a trait whose methods [`anonymous_parameters`]
+/// would name.
+pub fn may_have_traits(text: &str) -> bool {
+    text.contains("trait")
+}
+
+/// `tokens` of a 2015-edition file with every parameter of a trait method
+/// that has no pattern (`fn handle(&self, u8);`) given the pattern `_`,
+/// spanned like its type. Only brace groups are entered (modules, traits),
+/// so the recursion is as deep as their nesting, which the nesting guard
+/// ([`crate::parse::MAX_NESTING`]) bounds.
+pub fn anonymous_parameters(tokens: TokenStream) -> TokenStream {
+    let mut out = Vec::new();
+    // A `trait` keyword was seen and its body has not come yet.
+    let mut trait_pending = false;
+    for tree in tokens {
+        match tree {
+            TokenTree::Ident(ref word) if word == "trait" => {
+                trait_pending = true;
+                out.push(tree);
+            }
+            TokenTree::Group(group) if group.delimiter() == Delimiter::Brace => {
+                let inside = if trait_pending {
+                    trait_body(group.stream())
+                } else {
+                    anonymous_parameters(group.stream())
+                };
+                trait_pending = false;
+                out.push(regroup(&group, inside));
+            }
+            TokenTree::Punct(ref punct) if punct.as_char() == ';' => {
+                trait_pending = false;
+                out.push(tree);
+            }
+            other => out.push(other),
+        }
+    }
+    out.into_iter().collect()
+}
+
+/// The body of a trait: the parameter list of each `fn` (the first
+/// parenthesised group after it outside its generics) gets its patterns.
+fn trait_body(tokens: TokenStream) -> TokenStream {
+    let mut out: Vec<TokenTree> = Vec::new();
+    let mut after_fn = false;
+    let mut angles = Angles::default();
+    for tree in tokens {
+        match tree {
+            TokenTree::Ident(ref word) if word == "fn" => {
+                after_fn = true;
+                angles = Angles::default();
+                out.push(tree);
+            }
+            TokenTree::Group(group)
+                if after_fn && angles.depth == 0 && group.delimiter() == Delimiter::Parenthesis =>
+            {
+                after_fn = false;
+                out.push(regroup(&group, name_parameters(group.stream())));
+            }
+            TokenTree::Punct(punct) => {
+                if punct.as_char() == ';' {
+                    after_fn = false;
+                }
+                angles.step(&punct);
+                out.push(TokenTree::Punct(punct));
+            }
+            TokenTree::Group(group) if group.delimiter() == Delimiter::Brace => {
+                after_fn = false;
+                out.push(TokenTree::Group(group));
+            }
+            other => out.push(other),
+        }
+    }
+    out.into_iter().collect()
+}
+
+/// A parameter list with `_ :` put before each parameter that is a type
+/// alone: no `self`, no `:` between a pattern and a type.
+fn name_parameters(tokens: TokenStream) -> TokenStream {
+    let mut out: Vec<TokenTree> = Vec::new();
+    let mut parameter: Vec<TokenTree> = Vec::new();
+    let mut angles = Angles::default();
+    let finish = |parameter: &mut Vec<TokenTree>, out: &mut Vec<TokenTree>| {
+        if let Some(first) = parameter.first()
+            && !has_pattern(parameter)
+        {
+            let span = first.span();
+            out.push(TokenTree::Ident(Ident::new("_", span)));
+            let mut colon = Punct::new(':', Spacing::Alone);
+            colon.set_span(span);
+            out.push(TokenTree::Punct(colon));
+        }
+        out.append(parameter);
+    };
+    for tree in tokens {
+        if let TokenTree::Punct(punct) = &tree {
+            angles.step(punct);
+            if punct.as_char() == ',' && angles.depth == 0 {
+                finish(&mut parameter, &mut out);
+                out.push(tree);
+                continue;
+            }
+        }
+        parameter.push(tree);
+    }
+    finish(&mut parameter, &mut out);
+    out.into_iter().collect()
+}
+
+/// Whether a parameter names itself: it is `self` in some form, or a `:`
+/// (not half of a `::`) separates a pattern from its type.
+fn has_pattern(parameter: &[TokenTree]) -> bool {
+    let mut previous_joint_colon = false;
+    for tree in parameter {
+        match tree {
+            TokenTree::Ident(word) if word == "self" => return true,
+            TokenTree::Punct(punct) if punct.as_char() == ':' => {
+                let joint = punct.spacing() == Spacing::Joint;
+                if !joint && !previous_joint_colon {
+                    return true;
+                }
+                previous_joint_colon = joint;
+                continue;
+            }
+            _ => {}
+        }
+        previous_joint_colon = false;
+    }
+    false
+}
+
+/// The depth of `<...>` at one level of a token stream: `<` and `>` are
+/// single punctuation tokens, not groups, and `->` is not a closing `>`.
+#[derive(Default)]
+struct Angles {
+    depth: usize,
+    /// The previous token was a `-` joined to the next one.
+    after_joint_minus: bool,
+}
+
+impl Angles {
+    fn step(&mut self, punct: &Punct) {
+        match punct.as_char() {
+            '<' => self.depth += 1,
+            '>' if !self.after_joint_minus => self.depth = self.depth.saturating_sub(1),
+            _ => {}
+        }
+        self.after_joint_minus = punct.as_char() == '-' && punct.spacing() == Spacing::Joint;
+    }
+}
+
+/// `original` with `inside` as its contents, spanned as before.
+fn regroup(original: &Group, inside: TokenStream) -> TokenTree {
+    let mut group = Group::new(original.delimiter(), inside);
+    group.set_span(original.span());
+    TokenTree::Group(group)
 }
 
 /// Whether a `dyn` between `previous` and `next` is the keyword of a trait
@@ -132,7 +292,7 @@ fn starts_trait_object(previous: Option<&TokenTree>, next: Option<&TokenTree>) -
             _ => false,
         },
         // `dyn (Fn() + Send)`.
-        Some(TokenTree::Group(group)) => group.delimiter() == proc_macro2::Delimiter::Parenthesis,
+        Some(TokenTree::Group(group)) => group.delimiter() == Delimiter::Parenthesis,
         _ => false,
     }
 }
@@ -179,6 +339,19 @@ mod tests {
         };
         let start = syn::spanned::Spanned::span(&local.pat).start();
         assert_eq!((start.line, start.column), (2, 8));
+    }
+
+    #[test]
+    fn anonymous_trait_parameters_get_a_pattern() {
+        let text = "trait Handler {\n    fn handle(&self, u8);\n    fn map<F: Fn(u8) -> u8>(&mut self, F, HashMap<K, V>) -> u8;\n    fn named(self: Box<Self>, x: ::std::string::String, std::string::String) {}\n}\nfn free(x: u8) {}\n";
+        let tokens = TokenStream::from_str(text).expect("tokens");
+        let named = anonymous_parameters(tokens);
+        assert_eq!(
+            named.to_string(),
+            "trait Handler { fn handle (& self , _ : u8) ; fn map < F : Fn (u8) -> u8 > (& mut self , _ : F , _ : HashMap < K , V >) -> u8 ; fn named (self : Box < Self >, x : :: std :: string :: String , _ : std :: string :: String) { } } fn free (x : u8) { }"
+        );
+        let file: syn::File = syn::parse2(named).expect("parses once named");
+        assert_eq!(file.items.len(), 2);
     }
 
     #[test]

@@ -201,12 +201,16 @@ pub fn lint_source_as(path: &Path, source: &str, config: &Config, edition: Editi
 
 /// The tokens of `text`, read as code of `edition`.
 fn tokenise(text: &str, edition: Edition) -> Result<TokenStream, proc_macro2::LexError> {
-    let tokens = TokenStream::from_str(text)?;
-    if edition == Edition::E2015 && edition::may_need_rewrite(text) {
-        Ok(edition::keywords_as_identifiers(tokens))
-    } else {
-        Ok(tokens)
+    let mut tokens = TokenStream::from_str(text)?;
+    if edition == Edition::E2015 {
+        if edition::may_need_rewrite(text) {
+            tokens = edition::keywords_as_identifiers(tokens);
+        }
+        if edition::may_have_traits(text) {
+            tokens = edition::anonymous_parameters(tokens);
+        }
     }
+    Ok(tokens)
 }
 
 /// A diagnostic about the whole file, pointing at its start.

@@ -493,8 +493,13 @@ fn gitignored_files_and_target_are_skipped_but_named_files_are_linted() {
 }
 
 /// Correct 2015-edition code: the words that became keywords in 2018 used
-/// as names, and `dyn` as the keyword it already was.
+/// as names, `dyn` as the keyword it already was, and a trait method's
+/// parameters given by their types alone.
 const EDITION_2015: &str = r#"use std::error::Error;
+
+pub trait Handler {
+    fn handle(&self, u8, &[u8]) -> bool;
+}
 
 pub fn run(async: u32, e: &dyn Error) -> Result<u32, Box<Error>> {
     let await = try!(check(async));
@@ -548,8 +553,9 @@ fn in_a_2018_crate_the_same_code_is_one_parse_error_per_problem() {
     let output = project.run(&["check", "--output-format", "concise"]);
     assert_eq!(code(&output), 1, "{}", stdout(&output));
     insta::assert_snapshot!(stdout(&output), @r"
-    src/lib.rs:3:12: error[parse-error] this does not parse: expected one of: identifier, `::`, `<`, `_`, literal, `const`, `ref`, `mut`, `&`, parentheses, square brackets, `..`, `const`; lines 3-7 were skipped, the rest of the file was linted
-    eda-lint: 1 finding (1 error, 0 warnings) in 1 of 1 files
+    src/lib.rs:4:24: error[parse-error] this does not parse: expected `:`; lines 3-5 were skipped, the rest of the file was linted
+    src/lib.rs:7:12: error[parse-error] this does not parse: expected one of: identifier, `::`, `<`, `_`, literal, `const`, `ref`, `mut`, `&`, parentheses, square brackets, `..`, `const`; lines 7-11 were skipped, the rest of the file was linted
+    eda-lint: 2 findings (2 errors, 0 warnings) in 1 of 1 files
     ");
 }
 
