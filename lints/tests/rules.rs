@@ -243,6 +243,9 @@ fn fixtures_render_as_users_see_them() {
                 rule.name,
                 "--color",
                 "never",
+                // The fixtures sit in this package's `tests/` folder, which
+                // is test code and left out by default.
+                "--include-tests",
             ])
             .env("NO_COLOR", "1")
             .output()

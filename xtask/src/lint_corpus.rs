@@ -229,6 +229,9 @@ pub(crate) fn lint_json(
         .arg("--config")
         .arg(config)
         .arg("--exit-zero")
+        // Every file: this hunts crashes and hangs, and a crate's tests and
+        // examples are input like any other (they also match `count_rust`).
+        .arg("--include-tests")
         .arg("--color=never")
         .arg(format!("--output-format=json={}", output.display()))
         .args(extra)
