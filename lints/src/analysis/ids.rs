@@ -54,8 +54,18 @@ impl Locals {
     /// parameter has no expression: it is known to be local but built
     /// elsewhere.
     pub fn bind(&mut self, name: String, value: Option<Expr>) {
+        // A binding that shadows a name with a value made from that same
+        // name (`if let Some(id) = id`, `let id = id.clone()`) is made from
+        // the earlier binding's values: keep them, or the new binding
+        // would only point at itself and where the value came from (a
+        // received message's correlation id, say) would be forgotten.
+        let shadows_itself = value
+            .as_ref()
+            .is_some_and(|value| mentions(value.to_token_stream(), &name));
         let entry = self.values.entry(name).or_default();
-        entry.clear();
+        if !shadows_itself {
+            entry.clear();
+        }
         entry.extend(value);
     }
 
@@ -73,6 +83,21 @@ impl Locals {
     pub fn values_of(&self, name: &str) -> &[Expr] {
         self.values.get(name).map(Vec::as_slice).unwrap_or(&[])
     }
+}
+
+/// Whether `tokens` name the variable `name` (not as a field or method
+/// after a `.`).
+fn mentions(tokens: TokenStream, name: &str) -> bool {
+    let tokens: Vec<TokenTree> = tokens.into_iter().collect();
+    tokens.iter().enumerate().any(|(index, token)| match token {
+        TokenTree::Ident(ident) => {
+            ident == name
+                && !(index > 0
+                    && matches!(&tokens[index - 1], TokenTree::Punct(p) if p.as_char() == '.'))
+        }
+        TokenTree::Group(group) => mentions(group.stream(), name),
+        _ => false,
+    })
 }
 
 /// Method names that set an identifying id. `key` (Kafka records) and `id`
