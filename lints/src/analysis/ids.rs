@@ -550,12 +550,51 @@ enum Part {
     Identifying,
 }
 
-/// Words that name a partition, shard or bucket number.
-const PARTITION_WORDS: &[&str] = &["shard", "partition", "bucket", "slot", "vnode", "lane"];
+/// Words that name a partition, shard or bucket number, or a group that
+/// owns many messages (a tenant, an organisation, a region): a key made of
+/// one is shared by every message of that group.
+const PARTITION_WORDS: &[&str] = &[
+    "shard",
+    "shards",
+    "partition",
+    "partitions",
+    "bucket",
+    "slot",
+    "vnode",
+    "lane",
+    "tenant",
+    "org",
+    "organization",
+    "organisation",
+    "workspace",
+    "namespace",
+    "region",
+    "cluster",
+    "datacenter",
+];
 
+/// Whether a name has a word of [`PARTITION_WORDS`], as a whole word of a
+/// snake_case or camelCase name (`tenant_id`, `shardNo`; not `order`).
 fn names_partition(name: &str) -> bool {
-    let lower = name.to_ascii_lowercase();
-    PARTITION_WORDS.iter().any(|word| lower.contains(word))
+    words(name).any(|word| PARTITION_WORDS.contains(&word.as_str()))
+}
+
+/// The lowercase words of a snake_case or camelCase name.
+fn words(name: &str) -> impl Iterator<Item = String> + '_ {
+    name.split('_').flat_map(|part| {
+        let mut words = Vec::new();
+        let mut current = String::new();
+        for c in part.chars() {
+            if c.is_ascii_uppercase() && !current.is_empty() {
+                words.push(std::mem::take(&mut current));
+            }
+            current.push(c.to_ascii_lowercase());
+        }
+        if !current.is_empty() {
+            words.push(current);
+        }
+        words
+    })
 }
 
 /// Whether a record key is a partition key: every part of it that varies
@@ -602,6 +641,26 @@ fn part(expr: &Expr, locals: &Locals, seen: &mut BTreeSet<String>) -> Part {
                 "to_string" | "to_owned" | "clone" | "into" | "as_str" | "as_bytes" | "as_ref"
             ) {
                 part(&call.receiver, locals, seen)
+            } else if matches!(method.as_str(), "map" | "unwrap" | "expect" | "as_deref") {
+                // `tenant_id.map(|id| id.to_string())`: the closure only
+                // reshapes the value inside the option.
+                part(&call.receiver, locals, seen)
+            } else if matches!(
+                method.as_str(),
+                "unwrap_or" | "unwrap_or_else" | "unwrap_or_default"
+            ) {
+                // An optional key with a fallback (`.unwrap_or_else(||
+                // "gateway".into())`) is made of the option and the
+                // fallback.
+                let mut made_of = part(&call.receiver, locals, seen);
+                for arg in &call.args {
+                    let fallback = match arg {
+                        Expr::Closure(closure) => part(&closure.body, locals, seen),
+                        other => part(other, locals, seen),
+                    };
+                    made_of = made_of.max(fallback);
+                }
+                made_of
             } else {
                 Part::Identifying
             }
@@ -778,6 +837,23 @@ fn record(found: &mut Option<(BTreeSet<String>, bool)>, value: TokenStream) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn partition_words_are_whole_words_of_the_name() {
+        for name in [
+            "tenant_id",
+            "tenantId",
+            "shard",
+            "shardNo",
+            "org_id",
+            "partition_key",
+        ] {
+            assert!(super::names_partition(name), "{name}");
+        }
+        for name in ["order_id", "orderId", "organ", "sharding_key_of_user", "id"] {
+            assert!(!super::names_partition(name), "{name}");
+        }
+    }
+
     use super::*;
 
     fn expr(source: &str) -> Expr {
