@@ -16,8 +16,9 @@
 //! - its failure figures (diagram and report) are what the starter produces
 //!   today.
 //!
-//! Then the book: it builds, no internal link is broken, every quiz parses
-//! (the book module's checks). Every result is printed; the exit status is 1
+//! Then the book: the linter chapter's API coverage table is current, it
+//! builds, no internal link is broken, every quiz parses (the book module's
+//! checks). Every result is printed; the exit status is 1
 //! if any failed.
 
 use std::collections::BTreeSet;
@@ -158,6 +159,7 @@ pub fn run(args: Args) -> ExitCode {
 
     if !args.no_book {
         println!("\nbook");
+        coverage_page_current(&root, &mut verdicts);
         match crate::book::check_book(&root) {
             Ok(problems) if problems.is_empty() => verdicts.record(
                 "book",
@@ -467,6 +469,28 @@ fn figure_current(
         };
         verdicts.record(&exercise.id, claim, problem);
     }
+}
+
+/// The linter chapter's API coverage table is what eda-lint's coverage
+/// data renders today.
+fn coverage_page_current(root: &Path, verdicts: &mut Verdicts) {
+    let page = eda_lint::analysis::coverage::BOOK_PAGE;
+    let claim = format!("{page} is current");
+    let problem = match crate::figures::coverage_page() {
+        Err(error) => Some(format!("{error:#}")),
+        Ok(fresh) => match std::fs::read_to_string(root.join(page)) {
+            Err(error) => Some(format!(
+                "cannot read it ({error}); run `cargo xtask figures`"
+            )),
+            Ok(committed) if committed != fresh => Some(format!(
+                "it differs from lints/src/analysis/coverage.toml ({}); run `cargo xtask \
+                 figures` and commit the result",
+                first_difference(&committed, &fresh)
+            )),
+            Ok(_) => None,
+        },
+    };
+    verdicts.record("book", claim, problem);
 }
 
 /// Where two texts first differ, for a drift message: "line 7: committed
