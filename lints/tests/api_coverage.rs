@@ -7,6 +7,7 @@
 //! not honour fails here, so the book cannot promise coverage the linter
 //! does not have.
 
+use std::collections::BTreeSet;
 use std::path::Path;
 
 use eda_lint::analysis::apis::{Op, PublishInfo, Recognized};
@@ -167,6 +168,7 @@ fn every_crate_the_issue_names_is_in_the_table() {
     let names: Vec<&str> = coverage.crates.iter().map(|c| c.name.as_str()).collect();
     for wanted in [
         "lapin",
+        "amqprs",
         "rdkafka",
         "async-nats",
         "aws-sdk-sqs",
@@ -203,4 +205,88 @@ fn the_book_page_is_the_table_as_generated() {
         committed == coverage.markdown(),
         "{BOOK_PAGE} differs from coverage.toml; run `cargo xtask figures` and commit the result"
     );
+}
+
+/// `(line, rule)` pairs marked with `//~ rule` in a fixture (words after
+/// `//~` that name no rule are prose).
+fn marked(source: &str) -> BTreeSet<(usize, String)> {
+    let rules: BTreeSet<&str> = eda_lint::rules::RULES
+        .iter()
+        .map(|rule| rule.name)
+        .collect();
+    source
+        .lines()
+        .enumerate()
+        .flat_map(|(index, line)| {
+            line.split("//~").skip(1).flat_map(move |marks| {
+                marks
+                    .split_whitespace()
+                    .map(move |mark| (index + 1, mark.trim_end_matches(',').to_string()))
+            })
+        })
+        .filter(|(_, mark)| rules.contains(mark.as_str()))
+        .collect()
+}
+
+/// The per-crate fixtures in `tests/fixtures/apis/`, each written from one
+/// crate's real signatures: every rule runs on each, a finding must be on a
+/// line marked `//~ rule` and every mark must have its finding. The
+/// findings are snapshotted (`apis-<file>`) so a change in what is said is
+/// reviewed as a diff.
+#[test]
+fn every_api_fixture_is_reported_exactly_where_marked() {
+    let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/apis");
+    let mut files: Vec<_> = std::fs::read_dir(&folder)
+        .unwrap_or_else(|error| panic!("{}: {error}", folder.display()))
+        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+        .filter(|path| path.extension().is_some_and(|ext| ext == "rs"))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "no fixtures in {}", folder.display());
+    let mut problems = Vec::new();
+    let mut snapshots = Vec::new();
+    for path in files {
+        let source = std::fs::read_to_string(&path)
+            .unwrap_or_else(|error| panic!("{}: {error}", path.display()));
+        let report = lint_source(&path, &source, &Config::default());
+        assert!(
+            !report.is_incomplete(),
+            "{} was not fully analysed: {:#?}",
+            path.display(),
+            report.diagnostics
+        );
+        let got: BTreeSet<(usize, String)> = report
+            .findings
+            .iter()
+            .map(|f| (f.region.start.line, f.rule.to_string()))
+            .collect();
+        let want = marked(&source);
+        let missing: Vec<_> = want.difference(&got).collect();
+        let unexpected: Vec<_> = got.difference(&want).collect();
+        let stem = path
+            .file_stem()
+            .map(|stem| stem.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let rendered = report
+            .findings
+            .iter()
+            .map(|f| {
+                format!(
+                    "{}:{} {} [{:?}] {}",
+                    f.region.start.line, f.region.start.column, f.rule, f.confidence, f.message
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        if !missing.is_empty() || !unexpected.is_empty() {
+            problems.push(format!(
+                "{stem}: missing {missing:?}, unexpected {unexpected:?}\n{rendered}"
+            ));
+        }
+        snapshots.push((stem, rendered));
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n\n"));
+    for (stem, rendered) in snapshots {
+        insta::assert_snapshot!(format!("apis-{stem}"), rendered);
+    }
 }

@@ -82,6 +82,7 @@ pub struct Known<'a> {
 /// its `ack`, `send` and `...Event` types are about messages.
 pub const MESSAGING_CRATES: &[&str] = &[
     "lapin",
+    "amqprs",
     "rdkafka",
     "async_nats",
     "aws_sdk_sqs",
@@ -180,6 +181,28 @@ pub fn message_of(args: &[&Expr]) -> BTreeSet<String> {
         roots(arg, &mut out);
     }
     out
+}
+
+/// The message an arguments struct settles: amqprs acks with
+/// `basic_ack(BasicAckArguments::new(deliver.delivery_tag(), false))`, so
+/// the delivery is the root of the constructor's first argument.
+fn arguments_message(arg: Option<&Expr>) -> Option<String> {
+    let Some(Expr::Call(call)) = arg else {
+        return None;
+    };
+    let Expr::Path(func) = &*call.func else {
+        return None;
+    };
+    let is_arguments_new = func.path.segments.len() >= 2
+        && func.path.segments.last().is_some_and(|s| s.ident == "new")
+        && func.path.segments[func.path.segments.len() - 2]
+            .ident
+            .to_string()
+            .ends_with("Arguments");
+    if !is_arguments_new {
+        return None;
+    }
+    call.args.first().and_then(root_ident)
 }
 
 /// The receiver of the segment as lowercase text, without spaces:
@@ -323,6 +346,10 @@ pub fn classify_segment(
     match method {
         // ---- consume ----
         "basic_consume" | "basic_get" => recognized(Op::Consume, "lapin", Confidence::High),
+        // amqprs: the deliveries arrive on the returned channel receiver.
+        "basic_consume_rx" | "basic_consume_blocking" => {
+            recognized(Op::Consume, "amqprs", Confidence::High)
+        }
         "receive_message"
         | "receive_messages"
         | "receive_messages_with_max_wait_time"
@@ -350,14 +377,20 @@ pub fn classify_segment(
 
         // ---- publish ----
         "basic_publish" => {
-            // (exchange, routing_key, options, payload, properties) in 2.x-4.x.
-            let id = match args.last() {
-                Some(properties) if args.len() >= 5 => id_evidence(&[properties], locals, &[]),
-                _ => IdEvidence::Unknown,
+            // lapin 2.x-4.x: (exchange, routing_key, options, payload,
+            // properties). amqprs 2.x: (properties, content, arguments).
+            let (properties, api) = match args.len() {
+                5.. => (args.last(), "lapin"),
+                3 => (args.first(), "amqprs"),
+                _ => (None, "lapin"),
+            };
+            let id = match properties {
+                Some(properties) => id_evidence(&[properties], locals, &[]),
+                None => IdEvidence::Unknown,
             };
             recognized(
                 Op::Publish(PublishInfo { id, dedup: true }),
-                "lapin",
+                api,
                 Confidence::High,
             )
         }
@@ -613,7 +646,10 @@ pub fn classify_segment(
         }
         "basic_ack" => recognized(
             Op::Ack {
-                message: message_of(&args[..args.len().min(1)]),
+                message: message_of(&args[..args.len().min(1)])
+                    .into_iter()
+                    .chain(arguments_message(args.first().copied()))
+                    .collect(),
             },
             "lapin",
             Confidence::High,

@@ -17,6 +17,7 @@ use syn::visit::Visit;
 /// that makes a generic method name such as `ack` or `send` meaningful.
 pub const KNOWN_CRATES: &[&str] = &[
     "lapin",
+    "amqprs",
     "rdkafka",
     "async_nats",
     "aws_sdk_sqs",

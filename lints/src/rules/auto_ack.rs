@@ -20,7 +20,8 @@ use crate::finding::{Confidence, Finding, Region};
 declare_rule! {
     /// ## What it does
     /// Finds consumers configured so that a message counts as handled the
-    /// moment it is delivered: lapin's `no_ack: true`; an rdkafka consumer
+    /// moment it is delivered: lapin's `no_ack: true`; amqprs's
+    /// `manual_ack(false)` / `auto_ack(true)`; an rdkafka consumer
     /// whose config does not set `enable.auto.commit` to `"false"` (unless
     /// it sets `enable.auto.offset.store` to `"false"` and stores offsets
     /// itself after processing); async-nats `AckPolicy::None`; Service Bus
@@ -96,6 +97,7 @@ fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
     // Every setting this rule knows belongs to one of these crates.
     if !analysis.imports.has_any(&[
         "lapin",
+        "amqprs",
         "rdkafka",
         "async_nats",
         "azure_messaging_servicebus",
@@ -377,9 +379,12 @@ impl<'ast> Visit<'ast> for Finder<'_, '_> {
 
     fn visit_expr_struct(&mut self, strukt: &'ast syn::ExprStruct) {
         // lapin: `BasicConsumeOptions { no_ack: true, .. }`.
+        // amqprs: `BasicConsumeArguments { no_ack: true, .. }`.
         let lapin = self
             .names(&strukt.path, &["lapin"], "BasicConsumeOptions")
-            .or_else(|| self.names(&strukt.path, &["lapin"], "BasicGetOptions"));
+            .or_else(|| self.names(&strukt.path, &["lapin"], "BasicGetOptions"))
+            .or_else(|| self.names(&strukt.path, &["amqprs"], "BasicConsumeArguments"))
+            .or_else(|| self.names(&strukt.path, &["amqprs"], "BasicGetArguments"));
         if let Some(confidence) = lapin {
             for field in &strukt.fields {
                 if matches!(&field.member, syn::Member::Named(name) if name == "no_ack")
@@ -457,6 +462,19 @@ impl<'ast> Visit<'ast> for Finder<'_, '_> {
                 "receive in peek-lock mode (the default) and complete each delivery after processing",
                 Confidence::High,
             ),
+            // amqprs: `BasicConsumeArguments::new(q, tag).manual_ack(false)`,
+            // or the alias `auto_ack(true)` and the deprecated `no_ack(true)`.
+            "manual_ack" | "auto_ack" | "no_ack"
+                if self.imports.has_crate("amqprs")
+                    && arg_text() == if method == "manual_ack" { "false" } else { "true" } =>
+            {
+                self.report(
+                    region,
+                    format!("`{method}({})` makes RabbitMQ forget each message as soon as it is delivered", arg_text()),
+                    "leave acks manual (`manual_ack(true)`, the default) and `basic_ack` each delivery after handling it",
+                    Confidence::High,
+                )
+            }
             "auto_accept" if arg_text() == "true" && self.imports.has_crate("fe2o3_amqp") => self.report(
                 region,
                 "`auto_accept(true)` accepts every delivery as it arrives".into(),
