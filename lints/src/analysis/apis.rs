@@ -94,6 +94,7 @@ pub const MESSAGING_CRATES: &[&str] = &[
     "fe2o3_amqp",
     "pulsar",
     "rumqttc",
+    "paho_mqtt",
     "iggy",
     "fluvio",
     "broker",
@@ -346,6 +347,10 @@ pub fn classify_segment(
     match method {
         // ---- consume ----
         "basic_consume" | "basic_get" => recognized(Op::Consume, "lapin", Confidence::High),
+        // paho-mqtt: the messages arrive on the returned receiver.
+        "get_stream" | "start_consuming" if known.has(&["paho_mqtt"]) => {
+            recognized(Op::Consume, "paho-mqtt", Confidence::High)
+        }
         // amqprs: the deliveries arrive on the returned channel receiver.
         "basic_consume_rx" | "basic_consume_blocking" => {
             recognized(Op::Consume, "amqprs", Confidence::High)
@@ -432,6 +437,15 @@ pub fn classify_segment(
                 Confidence::High,
             )
         }
+        // paho-mqtt: `client.publish(Message::new(topic, payload, qos))`.
+        "publish" if known.has(&["paho_mqtt"]) && args.len() == 1 => recognized(
+            Op::Publish(PublishInfo {
+                id: IdEvidence::Unknown,
+                dedup: false,
+            }),
+            "paho-mqtt",
+            Confidence::High,
+        ),
         "publish" | "publish_immediately" | "publish_bulk"
             if known.has(&["google_cloud_pubsub", "gcloud_pubsub"]) && args.len() == 1 =>
         {

@@ -30,6 +30,7 @@ pub const KNOWN_CRATES: &[&str] = &[
     "fe2o3_amqp_types",
     "pulsar",
     "rumqttc",
+    "paho_mqtt",
     "iggy",
     "iggy_common",
     "fluvio",

@@ -27,7 +27,8 @@ declare_rule! {
     /// itself after processing); async-nats `AckPolicy::None`; Service Bus
     /// receive-and-delete; redis streams `noack()`; fe2o3-amqp
     /// `auto_accept(true)`; iggy's default auto-commit; rumqttc without
-    /// manual acks; fluvio's automatic offsets; and the workshop broker's
+    /// manual acks; paho-mqtt subscriptions at QoS 1 or 2 (it has no manual
+    /// acks); fluvio's automatic offsets; and the workshop broker's
     /// receive-and-delete mode.
     ///
     /// ## Why is this bad?
@@ -78,6 +79,8 @@ declare_rule! {
     /// in the file. rumqttc is reported only when the file
     /// subscribes with QoS 1 or 2, and `MqttOptions` are judged by the
     /// function that builds them (or, when it returns them, by the file).
+    /// paho-mqtt is reported at each subscription whose QoS is written as 1
+    /// or 2 (a QoS held in a variable is not judged).
     ///
     /// ## Chapter
     /// Chapter 3, "You did not read the configuration": `configuration/index.html`.
@@ -98,6 +101,7 @@ fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
     if !analysis.imports.has_any(&[
         "lapin",
         "amqprs",
+        "paho_mqtt",
         "rdkafka",
         "async_nats",
         "azure_messaging_servicebus",
@@ -475,6 +479,23 @@ impl<'ast> Visit<'ast> for Finder<'_, '_> {
                     Confidence::High,
                 )
             }
+            // paho-mqtt has no manual acks: the C library acknowledges a
+            // QoS 1/2 message (PUBACK, PUBREC) when it reaches the client.
+            "subscribe"
+            | "subscribe_many"
+            | "subscribe_many_same_qos"
+            | "subscribe_with_options"
+            | "subscribe_many_with_options"
+                if self.imports.has_crate("paho_mqtt")
+                    && call.args.iter().nth(1).is_some_and(acknowledged_qos) =>
+            {
+                self.report(
+                    region,
+                    "paho-mqtt acknowledges QoS 1/2 messages when they reach the client, before your code handles them; it has no manual acks".into(),
+                    "if a message lost in a crash matters, use a client that acks after processing (rumqttc with `set_manual_acks(true)` and `client.ack(&publish)`)",
+                    Confidence::Medium,
+                )
+            }
             "auto_accept" if arg_text() == "true" && self.imports.has_crate("fe2o3_amqp") => self.report(
                 region,
                 "`auto_accept(true)` accepts every delivery as it arrives".into(),
@@ -539,11 +560,13 @@ impl<'ast> Visit<'ast> for Finder<'_, '_> {
                 confidence,
             );
         }
-        // rumqttc: `MqttOptions::new(..)` without manual acks, in a file
-        // that subscribes with QoS 1 or 2.
+        // rumqttc: `MqttOptions::new(..)` (or `parse_url`, `try_from`)
+        // without manual acks, in a file that subscribes with QoS 1 or 2.
         if let Expr::Path(func) = &*call.func
             && let Some(confidence) = self.names(&func.path, &["rumqttc"], "MqttOptions")
-            && func.path.segments.last().is_some_and(|s| s.ident == "new")
+            && func.path.segments.last().is_some_and(|s| {
+                s.ident == "new" || s.ident == "parse_url" || s.ident == "try_from"
+            })
             && self.file.subscribes_with_acks
             && !self.mqtt_manual_acks()
         {
@@ -563,6 +586,21 @@ impl<'ast> Visit<'ast> for Finder<'_, '_> {
     }
 
     fn visit_item_macro(&mut self, _: &'ast syn::ItemMacro) {}
+}
+
+/// Whether a paho-mqtt QoS argument (one value, or a list of them) asks
+/// for QoS 1 or 2: `1`, `mqtt::QOS_2`, `QoS::AtLeastOnce`, `&[QOS_1, QOS_0]`.
+/// A QoS held in a variable is not judged.
+fn acknowledged_qos(arg: &Expr) -> bool {
+    arg.to_token_stream()
+        .to_string()
+        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .any(|word| {
+            matches!(
+                word,
+                "1" | "2" | "QOS_1" | "QOS_2" | "AtLeastOnce" | "ExactlyOnce"
+            )
+        })
 }
 
 /// The settings of a Kafka `ClientConfig` built in one function.
