@@ -181,6 +181,7 @@ fn every_crate_the_issue_names_is_in_the_table() {
         "pulsar",
         "google-cloud-pubsub",
         "gcloud-pubsub",
+        "omniqueue",
         "iggy",
         "sqlx",
         "tokio-postgres",

@@ -95,6 +95,7 @@ pub const MESSAGING_CRATES: &[&str] = &[
     "pulsar",
     "rumqttc",
     "paho_mqtt",
+    "omniqueue",
     "iggy",
     "fluvio",
     "broker",
@@ -347,6 +348,10 @@ pub fn classify_segment(
     match method {
         // ---- consume ----
         "basic_consume" | "basic_get" => recognized(Op::Consume, "lapin", Confidence::High),
+        // omniqueue: `consumer.receive()` gives one `Delivery`.
+        "receive" | "receive_all" if known.has(&["omniqueue"]) => {
+            recognized(Op::Consume, "omniqueue", Confidence::High)
+        }
         // paho-mqtt: the messages arrive on the returned receiver.
         "get_stream" | "start_consuming" if known.has(&["paho_mqtt"]) => {
             recognized(Op::Consume, "paho-mqtt", Confidence::High)
@@ -434,6 +439,26 @@ pub fn classify_segment(
             recognized(
                 Op::Publish(PublishInfo { id, dedup: false }),
                 "rumqttc",
+                Confidence::High,
+            )
+        }
+        // omniqueue has no message id: the one a consumer deduplicates on
+        // is a field of the payload, the first argument.
+        "send_serde_json"
+        | "send_raw"
+        | "send_bytes"
+        | "send_serde_json_batch"
+        | "send_raw_batch"
+        | "send_bytes_batch"
+        | "send_serde_json_scheduled"
+        | "send_raw_scheduled"
+        | "send_bytes_scheduled"
+            if known.has(&["omniqueue"]) && !args.is_empty() =>
+        {
+            let id = id_evidence(&args[..1], locals, &[]);
+            recognized(
+                Op::Publish(PublishInfo { id, dedup: true }),
+                "omniqueue",
                 Confidence::High,
             )
         }

@@ -31,6 +31,7 @@ pub const KNOWN_CRATES: &[&str] = &[
     "pulsar",
     "rumqttc",
     "paho_mqtt",
+    "omniqueue",
     "iggy",
     "iggy_common",
     "fluvio",
