@@ -111,7 +111,7 @@ fn check_row(krate: &CrateCoverage, row: &Row) -> Option<String> {
         format!(
             "{} {}, row {:?}:\n{problem}\n--- snippet ---\n{source}",
             krate.name,
-            krate.version,
+            krate.version.as_deref().unwrap_or("(no crate)"),
             row.form.as_deref().unwrap_or(row.code.trim())
         )
     })

@@ -230,6 +230,33 @@ fn receiver_name(chain: &Chain<'_>, index: usize) -> String {
     }
 }
 
+/// Whether the last part of a receiver (`self.event_bus` -> `event_bus`)
+/// names something that publishes to a broker: a `..bus`, a `..queue`, a
+/// producer or publisher, a broker by name. A channel's end (`..tx`,
+/// `..sender`, `..chan`) never does: its `send` stays in the process.
+fn names_a_publisher(receiver: &str) -> bool {
+    let last = receiver.rsplit('.').next().unwrap_or(receiver);
+    let words: Vec<&str> = last.split('_').filter(|w| !w.is_empty()).collect();
+    let channel = words.iter().any(|word| {
+        matches!(
+            *word,
+            "tx" | "sender" | "chan" | "channel" | "mpsc" | "oneshot" | "watch" | "broadcast"
+        ) || word.ends_with("tx")
+            || word.ends_with("sender")
+    });
+    !channel
+        && words.iter().any(|word| {
+            word.ends_with("bus")
+                || word.contains("queue")
+                || word.contains("producer")
+                || word.contains("publisher")
+                || matches!(
+                    *word,
+                    "kafka" | "nats" | "rabbit" | "rabbitmq" | "amqp" | "broker" | "sqs" | "pulsar"
+                )
+        })
+}
+
 fn name_has(name: &str, parts: &[&str]) -> bool {
     parts.iter().any(|part| name.contains(part))
 }
@@ -604,6 +631,20 @@ pub fn classify_segment(
                 }),
                 "fluvio",
                 Confidence::High,
+            )
+        }
+        // In-house publishers called plain `send` (`self.event_bus.send(e)`,
+        // `state.producer.send(topic, bytes)`, `job_queue.send(job)`): only
+        // the receiver's name says it is a broker, so with less confidence,
+        // and never a channel's sender (`audit_tx.send(x)`).
+        "send" if !args.is_empty() && args.len() <= 3 && names_a_publisher(&receiver) => {
+            recognized(
+                Op::Publish(PublishInfo {
+                    id: IdEvidence::Unknown,
+                    dedup: true,
+                }),
+                "wrapper",
+                Confidence::Medium,
             )
         }
         // In-house publishers that were not named in config: counted for

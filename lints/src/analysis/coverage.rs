@@ -39,11 +39,14 @@ pub struct Coverage {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CrateCoverage {
-    /// The crate's name on crates.io (`aws-sdk-sqs`).
+    /// The crate's name on crates.io (`aws-sdk-sqs`), or what the entry
+    /// is about when it is not a crate (a team's own wrappers).
     pub name: String,
     /// The version whose source the rows were written from: a signature
     /// that changes in a later version is a row to add, not one to trust.
-    pub version: String,
+    /// None for an entry that is not a crate.
+    #[serde(default)]
+    pub version: Option<String>,
     /// Which of the book's two tables it goes in.
     pub kind: CrateKind,
     /// Put at the top of every snippet built from this crate's rows: the
@@ -317,7 +320,14 @@ impl Coverage {
             }
             out.push('\n');
             for krate in crates {
-                let _ = write!(out, "| `{}` {} |", krate.name, krate.version);
+                match &krate.version {
+                    Some(version) => {
+                        let _ = write!(out, "| `{}` {version} |", krate.name);
+                    }
+                    None => {
+                        let _ = write!(out, "| {} |", krate.name);
+                    }
+                }
                 for column in columns {
                     let _ = write!(out, " {} |", krate.cell(*column));
                 }
