@@ -73,7 +73,9 @@ declare_rule! {
     /// and literal `set` calls, and counts as a consumer's when it sets a
     /// `group.id`; a config loaded from a file or a map is not judged. A
     /// config built by a helper of the same file (`fn base_config() ->
-    /// ClientConfig`) starts from the helper's literal settings. A config
+    /// ClientConfig`) starts from the helper's literal settings, and a
+    /// method of the file's own trait implemented for `ClientConfig`
+    /// (`.consumer_group("billing")`) sets what its body sets. A config
     /// built and created in one function is judged on its own; one handed
     /// back to a caller is trusted when auto-commit is switched off anywhere
     /// in the file. rumqttc is reported only when the file
@@ -145,6 +147,11 @@ struct FileFacts {
     /// started (`fn base_config() -> ClientConfig`), with what they set: a
     /// consumer built from one starts from those settings.
     config_helpers: BTreeMap<String, BTreeMap<String, Option<String>>>,
+    /// Methods of the file's own traits implemented for `ClientConfig`
+    /// (`fn consumer_group(&mut self, g) -> &mut Self { self.set("group.id",
+    /// g) }`), with what they set: calling one in a config chain sets those
+    /// keys as a literal `set` would.
+    config_extensions: BTreeMap<String, BTreeMap<String, Option<String>>>,
 }
 
 impl FileFacts {
@@ -178,6 +185,34 @@ impl FileFacts {
 }
 
 impl<'ast> Visit<'ast> for FileFacts {
+    fn visit_item_impl(&mut self, item: &'ast syn::ItemImpl) {
+        // `impl ClientConfigExt for ClientConfig { .. }` (`ClientConfig` is
+        // rdkafka's, so only a trait impl can add methods to it).
+        let for_config = item.trait_.is_some()
+            && item
+                .self_ty
+                .to_token_stream()
+                .to_string()
+                .ends_with("ClientConfig");
+        if for_config {
+            for member in &item.items {
+                let syn::ImplItem::Fn(method) = member else {
+                    continue;
+                };
+                if method.sig.receiver().is_none() {
+                    continue;
+                }
+                let mut config = KafkaConfig::default();
+                config.visit_block(&method.block);
+                if !config.settings.is_empty() {
+                    self.config_extensions
+                        .insert(method.sig.ident.to_string(), config.settings);
+                }
+            }
+        }
+        syn::visit::visit_item_impl(self, item);
+    }
+
     fn visit_item_fn(&mut self, item: &'ast syn::ItemFn) {
         self.note_config_helper(&item.sig, &item.block);
         syn::visit::visit_item_fn(self, item);
@@ -295,6 +330,7 @@ impl Finder<'_, '_> {
         }
         let mut config = KafkaConfig {
             helpers: Some(&self.file.config_helpers),
+            extensions: Some(&self.file.config_extensions),
             ..KafkaConfig::default()
         };
         config.visit_block(block);
@@ -608,6 +644,9 @@ fn acknowledged_qos(arg: &Expr) -> bool {
 struct KafkaConfig<'h> {
     /// The file's config helpers: a call to one starts a config too.
     helpers: Option<&'h BTreeMap<String, BTreeMap<String, Option<String>>>>,
+    /// The file's extension methods on `ClientConfig`: a call to one sets
+    /// what its body sets.
+    extensions: Option<&'h BTreeMap<String, BTreeMap<String, Option<String>>>>,
     /// Where `ClientConfig::new()` is, if the function builds one.
     origin: Option<Region>,
     /// key -> literal value (`None` when the value is not a literal).
@@ -675,6 +714,11 @@ impl<'ast> Visit<'ast> for KafkaConfig<'_> {
         }
         if matches!(method.as_str(), "extend" | "set_all") {
             self.opaque = true;
+        }
+        if let Some(settings) = self.extensions.and_then(|all| all.get(&method)) {
+            for (key, value) in settings {
+                self.settings.insert(key.clone(), value.clone());
+            }
         }
         if matches!(method.as_str(), "create" | "create_with_context") {
             self.creates = true;
