@@ -393,8 +393,30 @@ fn scan_tokens(
                     record(found, tokens[index + 1..].iter().take(8).cloned().collect());
                 }
             }
-            TokenTree::Group(group) => scan_tokens(group.stream(), extra_setters, found),
+            TokenTree::Group(group) => {
+                if group.delimiter() == proc_macro2::Delimiter::Brace {
+                    shorthand_id_fields(group.stream(), found);
+                }
+                scan_tokens(group.stream(), extra_setters, found)
+            }
             TokenTree::Punct(_) => {}
+        }
+    }
+}
+
+/// `Receipt { order_id, email }`: a field initialised by shorthand from a
+/// variable of its own name is an id field like `order_id: order_id`.
+fn shorthand_id_fields(tokens: TokenStream, found: &mut Option<(BTreeSet<String>, bool)>) {
+    let tokens: Vec<TokenTree> = tokens.into_iter().collect();
+    let is_comma = |token: Option<&TokenTree>| matches!(token, Some(TokenTree::Punct(p)) if p.as_char() == ',');
+    for (index, token) in tokens.iter().enumerate() {
+        let TokenTree::Ident(ident) = token else {
+            continue;
+        };
+        let alone = (index == 0 || is_comma(tokens.get(index - 1)))
+            && (index + 1 == tokens.len() || is_comma(tokens.get(index + 1)));
+        if alone && is_id_name(&ident.to_string()) {
+            record(found, TokenStream::from(token.clone()));
         }
     }
 }
@@ -527,5 +549,18 @@ mod tests {
             &[],
         );
         assert!(matches!(random, IdEvidence::Present { random: true, .. }));
+    }
+
+    #[test]
+    fn a_shorthand_field_is_a_field() {
+        let locals = Locals::default();
+        assert!(matches!(
+            id_evidence(&[&expr("Receipt { order_id, email }")], &locals, &[]),
+            IdEvidence::Present { .. }
+        ));
+        assert_eq!(
+            id_evidence(&[&expr("Receipt { email, total }")], &locals, &[]),
+            IdEvidence::Absent
+        );
     }
 }
