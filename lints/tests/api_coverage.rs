@@ -182,6 +182,7 @@ fn every_crate_the_issue_names_is_in_the_table() {
         "google-cloud-pubsub",
         "gcloud-pubsub",
         "omniqueue",
+        "apalis",
         "iggy",
         "sqlx",
         "tokio-postgres",

@@ -96,9 +96,22 @@ pub const MESSAGING_CRATES: &[&str] = &[
     "rumqttc",
     "paho_mqtt",
     "omniqueue",
+    "apalis",
+    "apalis_core",
+    "apalis_redis",
+    "apalis_sql",
+    "apalis_amqp",
     "iggy",
     "fluvio",
     "broker",
+];
+/// apalis and its storage backends: a job queue.
+const APALIS_CRATES: &[&str] = &[
+    "apalis",
+    "apalis_core",
+    "apalis_redis",
+    "apalis_sql",
+    "apalis_amqp",
 ];
 const SQL_CRATES: &[&str] = &[
     "sqlx",
@@ -255,6 +268,45 @@ fn names_a_publisher(receiver: &str) -> bool {
                     "kafka" | "nats" | "rabbit" | "rabbitmq" | "amqp" | "broker" | "sqs" | "pulsar"
                 )
         })
+}
+
+/// Whether the receiver of segment `index` is a local collection built in
+/// this function (`Vec::new()`, `vec![]`, `.collect()`, a `HashSet`...).
+fn is_local_collection(chain: &Chain<'_>, index: usize, locals: &Locals) -> bool {
+    let receiver: &Expr = if index == 0 {
+        chain.root
+    } else {
+        &chain.segments[index].expr.receiver
+    };
+    let Some(name) = root_ident(receiver) else {
+        return false;
+    };
+    locals.values_of(&name).iter().any(|value| {
+        let text = value.to_token_stream().to_string();
+        [
+            "Vec",
+            "vec !",
+            "VecDeque",
+            "HashSet",
+            "BTreeSet",
+            "HashMap",
+            "BTreeMap",
+            "BinaryHeap",
+            "collect",
+            "with_capacity",
+        ]
+        .iter()
+        .any(|marker| text.contains(marker))
+    })
+}
+
+/// Whether a Redis key (a literal or a constant's name) names a list of
+/// jobs: `"jobs:invoices"`, `EMAIL_QUEUE`, `"pending_tasks"`.
+fn names_a_job_list(key: &Expr) -> bool {
+    let text = key.to_token_stream().to_string().to_ascii_lowercase();
+    ["job", "queue", "task", "work"]
+        .iter()
+        .any(|word| text.contains(word))
 }
 
 fn name_has(name: &str, parts: &[&str]) -> bool {
@@ -487,6 +539,36 @@ pub fn classify_segment(
                 Op::Publish(PublishInfo { id, dedup: true }),
                 "omniqueue",
                 Confidence::High,
+            )
+        }
+        // apalis: `storage.push(job).await`, `push_task(task)`: a job onto
+        // its backend's queue. A collection built here (`let mut jobs =
+        // Vec::new()`) pushes in memory; a `&mut Vec` parameter would be
+        // taken for a queue, hence medium.
+        "push" | "push_task" | "push_bulk" | "push_request" | "schedule" | "schedule_request"
+            if known.has(APALIS_CRATES)
+                && !args.is_empty()
+                && !is_local_collection(chain, index, locals) =>
+        {
+            let id = id_evidence(&args[..1], locals, &[]);
+            recognized(
+                Op::Publish(PublishInfo { id, dedup: true }),
+                "apalis",
+                Confidence::Medium,
+            )
+        }
+        // A job pushed onto a Redis list used as a queue: the key must say
+        // so (a list is also a cache), and the id is not judged.
+        "lpush" | "rpush" | "lpush_exists" | "rpush_exists"
+            if known.has(&["redis"]) && args.len() == 2 && names_a_job_list(args[0]) =>
+        {
+            recognized(
+                Op::Publish(PublishInfo {
+                    id: IdEvidence::Unknown,
+                    dedup: true,
+                }),
+                "redis",
+                Confidence::Medium,
             )
         }
         // paho-mqtt: `client.publish(Message::new(topic, payload, qos))`.

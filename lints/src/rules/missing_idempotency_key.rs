@@ -183,6 +183,9 @@ fn help_for(api: &str) -> &'static str {
         "servicebus" => "call `set_message_id(..)` so duplicate detection drops retries",
         "redis" => "use `xadd_options` with `StreamAddOptions::idmp(..)`, or add an id field",
         "iggy" => "set `IggyMessage::builder().id(..)` from a deterministic key",
+        "apalis" => {
+            "build the job with `TaskBuilder::new(job).idempotency_key(..)` and `push_task` it, or give the job an id field"
+        }
         "omniqueue" => {
             "omniqueue carries no message id: put one in the payload (a field such as `event_id`) for consumers to deduplicate on"
         }
