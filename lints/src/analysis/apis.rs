@@ -442,6 +442,9 @@ pub fn classify_segment(
         "receive_message"
         | "receive_messages"
         | "receive_messages_with_max_wait_time"
+        | "receive_message_with_max_wait_time"
+        | "receive_deferred_message"
+        | "receive_deferred_messages"
         | "peek_lock_message"
         | "peek_lock_message2"
         | "receive_and_delete_message"
@@ -580,10 +583,13 @@ pub fn classify_segment(
             "paho-mqtt",
             Confidence::High,
         ),
+        // gcloud-pubsub's `publish_immediately(messages, retry)` takes a
+        // retry setting after the messages.
         "publish" | "publish_immediately" | "publish_bulk"
-            if known.has(&["google_cloud_pubsub", "gcloud_pubsub"]) && args.len() == 1 =>
+            if known.has(&["google_cloud_pubsub", "gcloud_pubsub"])
+                && (args.len() == 1 || (method == "publish_immediately" && args.len() == 2)) =>
         {
-            let id = id_evidence(args, locals, &[]);
+            let id = id_evidence(&args[..1], locals, &[]);
             recognized(
                 Op::Publish(PublishInfo { id, dedup: false }),
                 "pubsub",
@@ -623,7 +629,8 @@ pub fn classify_segment(
                 Confidence::High,
             )
         }
-        "send_message" | "send_messages" | "schedule_message" | "send_message_batch"
+        "send_message" | "send_messages" | "schedule_message" | "schedule_messages"
+        | "send_message_batch"
             if !args.is_empty() && known.has(&["azure_messaging_servicebus", "azservicebus"]) =>
         {
             // The legacy REST crate (`QueueClient::send_message(&str,
@@ -660,6 +667,20 @@ pub fn classify_segment(
                 confidence,
             )
         }
+        // pulsar's deprecated `producer.send(message)`, still common, and
+        // the message builder's `create_message()..send()`.
+        "send" | "send_all"
+            if known.has(&["pulsar"])
+                && ((args.len() == 1 && name_has(&receiver, &["producer"]))
+                    || (args.is_empty() && chain.has("create_message"))) =>
+        {
+            let id = id_evidence(args, locals, &[]);
+            recognized(
+                Op::Publish(PublishInfo { id, dedup: false }),
+                "pulsar",
+                Confidence::High,
+            )
+        }
         "send_non_blocking" if known.has(&["pulsar"]) => {
             let id = id_evidence(args, locals, &[]);
             recognized(
@@ -668,10 +689,13 @@ pub fn classify_segment(
                 Confidence::High,
             )
         }
-        "send" | "send_batchable"
+        // `send` is everybody's name, so it needs a sender's name; the
+        // by-reference forms are fe2o3's own.
+        "send" | "send_batchable" | "send_ref" | "send_batchable_ref"
             if known.has(&["fe2o3_amqp"])
-                && name_has(&receiver, &["sender", "producer"])
-                && args.len() == 1 =>
+                && args.len() == 1
+                && (matches!(method, "send_ref" | "send_batchable_ref")
+                    || name_has(&receiver, &["sender", "producer"])) =>
         {
             let id = id_evidence(args, locals, &[]);
             recognized(
@@ -693,7 +717,17 @@ pub fn classify_segment(
         "receive" | "receive_with" | "poll" | "receive_deferred" if known.has(&["broker"]) => {
             recognized(Op::Consume, "broker", Confidence::High)
         }
-        "send" | "send_one"
+        // iggy's low-level client: `send_messages(&stream, &topic,
+        // &partitioning, &mut messages)`.
+        "send_messages" if known.has(&["iggy", "iggy_common"]) && args.len() == 4 => {
+            let id = id_evidence(&args[3..], locals, &["id"]);
+            recognized(
+                Op::Publish(PublishInfo { id, dedup: true }),
+                "iggy",
+                Confidence::High,
+            )
+        }
+        "send" | "send_one" | "send_with_partitioning" | "send_to"
             if known.has(&["iggy", "iggy_common"]) && name_has(&receiver, &["producer"]) =>
         {
             let id = id_evidence(args, locals, &["id"]);
