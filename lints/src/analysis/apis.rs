@@ -1020,6 +1020,9 @@ pub fn classify_segment(
         | "exec_with_returning"
         | "batch_execute"
         | "execute_batch"
+        | "query"
+        | "query_one"
+        | "query_opt"
         | "insert"
         | "save"
         | "update"
@@ -1099,7 +1102,12 @@ fn classify_db(chain: &Chain<'_>, index: usize, known: &Known<'_>) -> Option<Rec
         | "exec"
         | "exec_with_returning"
         | "batch_execute"
-        | "execute_batch" => {
+        | "execute_batch"
+        // tokio-postgres: `client.query_one("INSERT .. RETURNING id", ..)`
+        // writes; a query we cannot read is taken for a read below.
+        | "query"
+        | "query_one"
+        | "query_opt" => {
             // diesel: `insert_into(t).values(v).execute(conn)`.
             if matches!(
                 root_last,
