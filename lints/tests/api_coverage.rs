@@ -293,3 +293,47 @@ fn every_api_fixture_is_reported_exactly_where_marked() {
         insta::assert_snapshot!(format!("apis-{stem}"), rendered);
     }
 }
+
+/// The chapter's example of a crate the table covers (`tests/book/
+/// api-coverage`, an amqprs service) quotes a real run of `eda-lint check`
+/// in it. With `EDA_LINT_UPDATE_BOOK=1` the test writes the output instead
+/// (then review the diff). The same convention as `tests/book_examples.rs`.
+#[test]
+fn the_chapter_example_quotes_a_real_run() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let folder = root.join("tests/book/api-coverage");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_eda-lint"))
+        .arg("check")
+        .current_dir(&folder)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("the eda-lint binary runs");
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "findings exit with 1: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let fresh = format!(
+        "$ eda-lint check\n{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    let path = root.join("../book/src/figures/linter-api-coverage-example.txt");
+    if std::env::var_os("EDA_LINT_UPDATE_BOOK").is_some_and(|v| v == "1") {
+        std::fs::write(&path, &fresh).expect("write the book's copy");
+        return;
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == fresh,
+        "the book quotes output that changed; run `EDA_LINT_UPDATE_BOOK=1 cargo test -p eda-lint --test api_coverage` and review the diff\n--- committed\n{committed}\n--- now\n{fresh}"
+    );
+    let chapter = std::fs::read_to_string(root.join("../book/src/linter/index.md"))
+        .expect("the linter chapter");
+    for include in [
+        "{{#include ../figures/linter-api-coverage-example.txt}}",
+        "{{#include ../../../lints/tests/book/api-coverage/src/lib.rs}}",
+    ] {
+        assert!(chapter.contains(include), "the chapter lacks {include}");
+    }
+}
