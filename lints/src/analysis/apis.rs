@@ -1002,10 +1002,15 @@ pub fn classify_segment(
         {
             recognized(Op::DbCommit, "database", Confidence::High)
         }
-        "transaction" | "with_transaction" | "run" | "transaction_async"
+        // mongodb 3.x: `session.start_transaction().and_run(ctx, |s, ctx| ..)`
+        // commits when the callback succeeds.
+        "transaction" | "with_transaction" | "run" | "transaction_async" | "and_run"
+        | "and_run2"
             if args.iter().any(|arg| is_closure_like(arg))
                 && (known.has(SQL_CRATES) || known.has(&["mongodb"]))
-                && (method != "run" || chain.has("build_transaction")) =>
+                && (method != "run" || chain.has("build_transaction"))
+                && (!matches!(method, "and_run" | "and_run2")
+                    || chain.has("start_transaction")) =>
         {
             recognized(Op::DbTransaction, "database", Confidence::High)
         }
