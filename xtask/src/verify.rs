@@ -515,8 +515,30 @@ fn first_difference(committed: &str, fresh: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{checks_differ, first_difference, grading};
+    use super::{Verdicts, checks_differ, coverage_page_current, first_difference, grading};
     use std::path::Path;
+
+    /// The coverage page check fails on a missing or stale page and passes
+    /// on the page as rendered.
+    #[test]
+    fn the_coverage_page_must_be_as_rendered() {
+        let root = tempfile::tempdir().expect("a temporary folder");
+        let page = root.path().join(eda_lint::analysis::coverage::BOOK_PAGE);
+        let problem = |root: &Path| {
+            let mut verdicts = Verdicts::default();
+            coverage_page_current(root, &mut verdicts);
+            verdicts.0.remove(0).problem
+        };
+        let missing = problem(root.path()).expect("a missing page fails");
+        assert!(missing.contains("cargo xtask figures"), "{missing}");
+        std::fs::create_dir_all(page.parent().expect("the page has a folder")).expect("mkdir");
+        std::fs::write(&page, "| stale |\n").expect("write");
+        let stale = problem(root.path()).expect("a stale page fails");
+        assert!(stale.contains("line 1"), "{stale}");
+        let fresh = crate::figures::coverage_page().expect("the table renders");
+        std::fs::write(&page, fresh).expect("write");
+        assert_eq!(problem(root.path()), None);
+    }
 
     #[test]
     fn catalogued_points_must_match_the_rubric() {
