@@ -427,6 +427,11 @@ pub fn classify_segment(
     match method {
         // ---- consume ----
         "basic_consume" | "basic_get" => recognized(Op::Consume, "lapin", Confidence::High),
+        // iggy's low-level client: `poll_messages(&stream, &topic,
+        // partition, &consumer, &strategy, count, auto_commit)`.
+        "poll_messages" if known.has(&["iggy", "iggy_common"]) && args.len() == 7 => {
+            recognized(Op::Consume, "iggy", Confidence::High)
+        }
         // omniqueue: `consumer.receive()` gives one `Delivery`.
         "receive" | "receive_all" if known.has(&["omniqueue"]) => {
             recognized(Op::Consume, "omniqueue", Confidence::High)
@@ -864,6 +869,17 @@ pub fn classify_segment(
             "rdkafka",
             Confidence::High,
         ),
+        // iggy's low-level client: `store_consumer_offset(&consumer,
+        // &stream, &topic, partition, offset)`.
+        "store_consumer_offset" if known.has(&["iggy", "iggy_common"]) && args.len() == 5 => {
+            recognized(
+                Op::Ack {
+                    message: message_of(&args[4..]),
+                },
+                "iggy",
+                Confidence::High,
+            )
+        }
         "store_offsets" | "commit_consumer_state" => recognized(
             Op::Ack {
                 message: BTreeSet::new(),

@@ -26,7 +26,8 @@ declare_rule! {
     /// it sets `enable.auto.offset.store` to `"false"` and stores offsets
     /// itself after processing); async-nats `AckPolicy::None`; Service Bus
     /// receive-and-delete; redis streams `noack()`; fe2o3-amqp
-    /// `auto_accept(true)`; iggy's default auto-commit; rumqttc without
+    /// `auto_accept(true)`; iggy's default auto-commit and its
+    /// `poll_messages(.., true)`; rumqttc without
     /// manual acks; paho-mqtt subscriptions at QoS 1 or 2 (it has no manual
     /// acks); fluvio's automatic offsets; and the workshop broker's
     /// receive-and-delete mode.
@@ -559,6 +560,20 @@ impl<'ast> Visit<'ast> for Finder<'_, '_> {
                         Confidence::High,
                     );
                 }
+            }
+            // iggy's low-level client: the last argument of
+            // `poll_messages(.., count, auto_commit)`.
+            "poll_messages"
+                if call.args.len() == 7
+                    && self.imports.has_any(&["iggy", "iggy_common"])
+                    && call.args.last().is_some_and(|arg| arg.to_token_stream().to_string() == "true") =>
+            {
+                self.report(
+                    region,
+                    "`poll_messages(.., true)` stores the offset when the messages are polled, before they are processed".into(),
+                    "poll with `auto_commit` false and `store_consumer_offset` after processing",
+                    Confidence::High,
+                )
             }
             "build" if call.args.is_empty() && self.imports.has_any(&["iggy", "iggy_common"]) => {
                 // A consumer builder without any `auto_commit(..)` call gets
