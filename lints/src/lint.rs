@@ -9,11 +9,13 @@ use proc_macro2::TokenStream;
 use crate::config::{self, Config};
 use crate::context::FileContext;
 use crate::diagnostics;
+use crate::edition::{self, Edition};
 use crate::finding::{Confidence, Finding, Position, Region};
 use crate::parse::{self, ParsedFile};
 use crate::report::{self, FileReport};
 use crate::source::{self, LineIndex};
 use crate::suppression::{self, Suppressions};
+use crate::test_code;
 
 /// Lints the text of one file.
 ///
@@ -28,6 +30,13 @@ use crate::suppression::{self, Suppressions};
 /// ([`crate::run`]) lints on threads with large stacks, do the same when
 /// linting untrusted input.
 pub fn lint_source(path: &Path, source: &str, config: &Config) -> FileReport {
+    lint_source_as(path, source, config, Edition::default())
+}
+
+/// [`lint_source`] for a file of a known edition (its package's, see
+/// [`crate::package`]): in a 2015 crate, `async`, `await`, `dyn` and `try`
+/// may be names, and are read as such.
+pub fn lint_source_as(path: &Path, source: &str, config: &Config, edition: Edition) -> FileReport {
     let mut report = FileReport {
         path: path.to_path_buf(),
         ..FileReport::default()
@@ -51,7 +60,7 @@ pub fn lint_source(path: &Path, source: &str, config: &Config) -> FileReport {
     let mut masked_text = String::new();
     // Most files hold no directive: skip the comment scan for them.
     let has_directives = text.contains(suppression::MARKER);
-    let (comments, parsed) = match TokenStream::from_str(&text) {
+    let (comments, mut parsed) = match tokenise(&text, edition) {
         Ok(tokens) if parse::longest_expression(&tokens) > parse::MAX_EXPRESSION_TOKENS => {
             report.diagnostics.push(whole_file(
                 diagnostics::TOO_DEEPLY_NESTED,
@@ -81,7 +90,7 @@ pub fn lint_source(path: &Path, source: &str, config: &Config) -> FileReport {
                         .push(lex_failure(failure.position, Some(failure.lines)));
                 }
                 masked_text = masked;
-                match TokenStream::from_str(&masked_text) {
+                match tokenise(&masked_text, edition) {
                     Ok(tokens) => (
                         suppression::line_comments(&tokens, &masked_text),
                         parse::parse_items(tokens),
@@ -116,6 +125,35 @@ pub fn lint_source(path: &Path, source: &str, config: &Config) -> FileReport {
     // its finding may sit in the part that did not parse.
     let complete = report.diagnostics.is_empty();
 
+    // Directives are read against every item, test code included, so a
+    // directive's reach does not change with `include-tests`.
+    let names = config::all_names();
+    let suppressible = |name: &str| -> Option<&'static str> {
+        let known = names.iter().copied().find(|known| *known == name)?;
+        match diagnostics::by_name(known) {
+            Some(diagnostic) if diagnostic.unanalysed => None,
+            _ => Some(known),
+        }
+    };
+    let index = LineIndex::new(text);
+    let mut suppressions =
+        Suppressions::parse(&comments, &index, &parsed.items, &suppressible, &names);
+
+    // Test code is taken out of what the rules see; what a suppression
+    // says about it is then no one's concern (see `test_code.rs`).
+    let test_lines = if config.include_tests {
+        Vec::new()
+    } else {
+        test_code::strip_test_items(&parsed.attrs, &mut parsed.items)
+    };
+    suppressions.forget_within(&test_lines);
+    let in_test_code = |finding: &Finding| {
+        let line = finding.region.start.line;
+        test_lines
+            .iter()
+            .any(|(first, last)| (*first..=*last).contains(&line))
+    };
+
     let rules = config.rules_for(path);
     let context = FileContext {
         path,
@@ -141,18 +179,6 @@ pub fn lint_source(path: &Path, source: &str, config: &Config) -> FileReport {
         }
     }
 
-    let names = config::all_names();
-    let suppressible = |name: &str| -> Option<&'static str> {
-        let known = names.iter().copied().find(|known| *known == name)?;
-        match diagnostics::by_name(known) {
-            Some(diagnostic) if diagnostic.unanalysed => None,
-            _ => Some(known),
-        }
-    };
-    let index = LineIndex::new(text);
-    let mut suppressions =
-        Suppressions::parse(&comments, &index, &parsed.items, &suppressible, &names);
-
     findings.retain(|finding| finding.confidence >= config.min_confidence);
     findings.retain(|finding| !suppressions.suppresses(finding));
     findings.sort_by(report::order);
@@ -167,10 +193,24 @@ pub fn lint_source(path: &Path, source: &str, config: &Config) -> FileReport {
     if complete {
         hygiene.extend(suppressions.unused(&ran));
     }
-    hygiene.retain(|diagnostic| config.reports(diagnostic.rule, path));
+    hygiene.retain(|diagnostic| config.reports(diagnostic.rule, path) && !in_test_code(diagnostic));
     report.diagnostics.extend(hygiene);
     report.diagnostics.sort_by(report::order);
     report
+}
+
+/// The tokens of `text`, read as code of `edition`.
+fn tokenise(text: &str, edition: Edition) -> Result<TokenStream, proc_macro2::LexError> {
+    let mut tokens = TokenStream::from_str(text)?;
+    if edition == Edition::E2015 {
+        if edition::may_need_rewrite(text) {
+            tokens = edition::keywords_as_identifiers(tokens);
+        }
+        if edition::may_have_traits(text) {
+            tokens = edition::anonymous_parameters(tokens);
+        }
+    }
+    Ok(tokens)
 }
 
 /// A diagnostic about the whole file, pointing at its start.

@@ -21,7 +21,8 @@ use rayon::prelude::*;
 
 use crate::config::Config;
 use crate::diagnostics;
-use crate::lint::{lint_source, panic_message, whole_file};
+use crate::lint::{lint_source_as, panic_message, whole_file};
+use crate::package::Packages;
 use crate::prefilter::Prefilter;
 use crate::report::FileReport;
 use crate::source::invalid_utf8_position;
@@ -64,6 +65,10 @@ pub struct RunReport {
     pub files_checked: usize,
     /// How many were skipped by the pre-filter.
     pub files_skipped: usize,
+    /// How many files were left out as test code (`tests/`, `benches/`,
+    /// `examples/`; see [`crate::test_code`]). They are not counted in
+    /// `files_checked`: nothing in them was looked at.
+    pub tests_skipped: usize,
     /// Non-fatal walking problems (a malformed `.gitignore`).
     pub warnings: Vec<String>,
 }
@@ -78,7 +83,9 @@ impl RunReport {
 /// Walks `paths` and lints every Rust file found.
 pub fn lint_paths(paths: &[PathBuf], config: &Config, options: &RunOptions) -> RunReport {
     let discovered = walk::discover_skipping(paths, config, &options.skip_dirs);
-    let mut report = lint_files(&discovered.files, config, options);
+    let (files, tests_skipped) = without_test_files(discovered.files, config);
+    let mut report = lint_files(&files, config, options);
+    report.tests_skipped = tests_skipped;
     report.warnings = discovered.warnings;
     report.files_checked += discovered.errors.len();
     report
@@ -93,11 +100,30 @@ pub fn lint_paths(paths: &[PathBuf], config: &Config, options: &RunOptions) -> R
     report
 }
 
+/// `files` without those that are test code by where they live (unless
+/// the config includes tests), and how many were left out. A file named on
+/// the command line is judged the same way: `tests/it.rs` is a test
+/// wherever the user found it.
+fn without_test_files(files: Vec<PathBuf>, config: &Config) -> (Vec<PathBuf>, usize) {
+    if config.include_tests {
+        return (files, 0);
+    }
+    let packages = Packages::default();
+    let before = files.len();
+    let kept: Vec<PathBuf> = files
+        .into_iter()
+        .filter(|file| !packages.is_test_file(file))
+        .collect();
+    let skipped = before - kept.len();
+    (kept, skipped)
+}
+
 /// Lints exactly these files, in parallel.
 pub fn lint_files(files: &[PathBuf], config: &Config, options: &RunOptions) -> RunReport {
     let prefilter = config
         .prefilter
         .then(|| Prefilter::new(config.wrapper_names()));
+    let packages = Packages::default();
     let jobs = if options.jobs == 0 {
         std::thread::available_parallelism().map_or(1, |n| n.get())
     } else {
@@ -106,7 +132,7 @@ pub fn lint_files(files: &[PathBuf], config: &Config, options: &RunOptions) -> R
     let work = |files: &[PathBuf]| -> Vec<Option<LintedFile>> {
         files
             .par_iter()
-            .map(|path| lint_file(path, config, prefilter.as_ref()))
+            .map(|path| lint_file(path, config, prefilter.as_ref(), &packages))
             .collect()
     };
     let results = match rayon::ThreadPoolBuilder::new()
@@ -124,7 +150,7 @@ pub fn lint_files(files: &[PathBuf], config: &Config, options: &RunOptions) -> R
                 .spawn_scoped(scope, || {
                     files
                         .iter()
-                        .map(|path| lint_file(path, config, prefilter.as_ref()))
+                        .map(|path| lint_file(path, config, prefilter.as_ref(), &packages))
                         .collect::<Vec<_>>()
                 })
                 .map(|handle| handle.join().unwrap_or_default())
@@ -144,11 +170,13 @@ pub fn lint_files(files: &[PathBuf], config: &Config, options: &RunOptions) -> R
     report
 }
 
-/// Reads and lints one file. `None` if the pre-filter skipped it.
+/// Reads and lints one file, as code of its package's edition. `None` if
+/// the pre-filter skipped it.
 pub fn lint_file(
     path: &Path,
     config: &Config,
     prefilter: Option<&Prefilter>,
+    packages: &Packages,
 ) -> Option<LintedFile> {
     let text = match read(path) {
         Ok(text) => text,
@@ -162,7 +190,10 @@ pub fn lint_file(
     if prefilter.is_some_and(|filter| !filter.is_relevant(&text)) {
         return None;
     }
-    let outcome = catch_unwind(AssertUnwindSafe(|| lint_source(path, &text, config)));
+    let edition = packages.edition_of(path);
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        lint_source_as(path, &text, config, edition)
+    }));
     // Spans of this file are no longer needed; free proc-macro2's
     // per-thread copy of its text so long runs do not grow without bound.
     proc_macro2::extra::invalidate_current_thread_spans();

@@ -1312,6 +1312,7 @@ impl KafkaRecordId for IdEvidence {
                 match again {
                     IdEvidence::Present { .. } => again,
                     IdEvidence::Absent => IdEvidence::Absent,
+                    IdEvidence::SharedKey => IdEvidence::SharedKey,
                     IdEvidence::Unknown => IdEvidence::Unknown,
                 }
             }

@@ -74,6 +74,11 @@ pub struct FnFlow {
     pub diverging: HashSet<Arm>,
     /// The function mentions an outbox (a table, a type, a string).
     pub mentions_outbox: bool,
+    /// The values messages are received from: the receiver of a receive
+    /// (`consumer.next()`, `sub.recv()`, `channel.basic_consume(..)`). A
+    /// message is what a receive returns, one per iteration; the consumer,
+    /// stream or subscription it came from is not one, however it was bound.
+    pub sources: BTreeSet<String>,
 }
 
 /// Depth beyond which the walk stops descending: a guard for generated
@@ -243,6 +248,7 @@ impl<'k, 'a> Walker<'k, 'a> {
                 events: Vec::new(),
                 diverging: HashSet::new(),
                 mentions_outbox: false,
+                sources: BTreeSet::new(),
             },
             locals: Locals::default(),
             seq: 0,
@@ -413,7 +419,7 @@ impl<'k, 'a> Walker<'k, 'a> {
                 BTreeSet::new()
             }
             Expr::MethodCall(_) => self.method_chain(expr),
-            Expr::Await(inner) if matches!(&*inner.base, Expr::MethodCall(_)) => {
+            Expr::Await(inner) if matches!(&*inner.base, Expr::MethodCall(_) | Expr::Call(_)) => {
                 self.await_next = true;
                 self.expr(&inner.base)
             }
@@ -523,8 +529,17 @@ impl<'k, 'a> Walker<'k, 'a> {
     fn method_chain(&mut self, expr: &Expr) -> BTreeSet<String> {
         let tail_awaited = std::mem::take(&mut self.await_next);
         let chain = Chain::of(expr);
-        let mut reads = self.expr(chain.root);
+        // A call on a block (`async { .. }.instrument(span)`) gets the
+        // block's value, not everything read inside it: the block's own
+        // calls are events of their own already.
+        let mut reads = match block_like(chain.root) {
+            Some(block) => self.block_value(block),
+            None => self.expr(chain.root),
+        };
         let mut receiver_reads = reads.clone();
+        // The chain settles a message: its value is the broker's answer
+        // (`if let Err(e) = msg.ack().await`), not the message.
+        let mut settles = false;
         // After an operation is recognised, the calls that follow in the
         // chain are its builder tail (`.receipt_handle(..).send()`), not
         // separate work.
@@ -567,8 +582,17 @@ impl<'k, 'a> Walker<'k, 'a> {
                 start: Region::from_span(segment.expr.method.span()).start,
                 end: Region::from_span(segment.expr.paren_token.span.close()).end,
             };
+            if is_receive(&segment.method, recognized.as_ref()) {
+                let receiver: &Expr = if index == 0 {
+                    chain.root
+                } else {
+                    &segment.expr.receiver
+                };
+                self.flow.sources.extend(super::chain::root_ident(receiver));
+            }
             match recognized {
                 Some(recognized) => {
+                    settles |= matches!(recognized.op, Op::Ack { .. } | Op::Nack);
                     in_operation = matches!(
                         recognized.op,
                         Op::Ack { .. } | Op::Nack | Op::Publish(_) | Op::DbWrite { .. }
@@ -581,6 +605,7 @@ impl<'k, 'a> Walker<'k, 'a> {
                         .local_ack(&segment.method, &segment.args)
                         .unwrap_or_default();
                     in_operation = true;
+                    settles = true;
                     self.push(
                         EventKind::Op(Recognized {
                             op: Op::Ack { message },
@@ -632,7 +657,25 @@ impl<'k, 'a> Walker<'k, 'a> {
             reads.extend(args_reads);
             receiver_reads = call_reads;
         }
+        if settles {
+            return BTreeSet::new();
+        }
         reads
+    }
+
+    /// Walks a block and returns what its value reads: its tail
+    /// expression's names (`{ ..; x }` reads `x`), nothing when it ends in
+    /// a statement.
+    fn block_value(&mut self, block: &Block) -> BTreeSet<String> {
+        let Some((last, rest)) = block.stmts.split_last() else {
+            return BTreeSet::new();
+        };
+        self.stmts(rest);
+        let tail = self.stmt(last);
+        match last {
+            Stmt::Expr(_, None) => tail,
+            _ => BTreeSet::new(),
+        }
     }
 
     /// An argument; a closure's parameters derive from the receiver it is
@@ -647,10 +690,20 @@ impl<'k, 'a> Walker<'k, 'a> {
             self.expr(arg);
             return BTreeSet::new();
         }
+        // An async block handed to a call (`runtime.block_on(async { .. })`)
+        // is a future: the call runs it, and the block's calls are events of
+        // their own; the call does not read what the block reads (as for a
+        // function's argument, in `call`).
+        if let Expr::Async(_) = arg {
+            self.expr(arg);
+            return BTreeSet::new();
+        }
         self.expr(arg)
     }
 
     fn call(&mut self, call: &syn::ExprCall) -> BTreeSet<String> {
+        // `fulfil(&order).await`: the call's future is awaited at once.
+        let awaited = std::mem::take(&mut self.await_next);
         let recognized = classify_call(call, self.known, &self.locals);
         let spawns = matches!(recognized, Some(Recognized { op: Op::Spawn, .. }));
         let mut reads = BTreeSet::new();
@@ -692,10 +745,7 @@ impl<'k, 'a> Walker<'k, 'a> {
                 api: "local",
                 confidence: crate::finding::Confidence::Medium,
             }),
-            (None, None) => EventKind::Call {
-                name,
-                awaited: false,
-            },
+            (None, None) => EventKind::Call { name, awaited },
         };
         self.push(kind, region, reads.clone());
         reads
@@ -750,6 +800,34 @@ impl<'k, 'a> Walker<'k, 'a> {
         }
         reads
     }
+}
+
+/// The block of a block-like expression (`{ .. }`, `async { .. }`,
+/// `unsafe { .. }`), through parentheses.
+fn block_like(expr: &Expr) -> Option<&Block> {
+    match expr {
+        Expr::Block(block) => Some(&block.block),
+        Expr::Async(block) => Some(&block.block),
+        Expr::Unsafe(block) => Some(&block.block),
+        Expr::Paren(inner) => block_like(&inner.expr),
+        _ => None,
+    }
+}
+
+/// Whether a call receives messages from its receiver: a recognised
+/// consume, or a stream's or channel's receive (`next`, `recv`,
+/// `try_next`), which a consumer, a stream and a subscription all have.
+fn is_receive(method: &str, recognized: Option<&Recognized>) -> bool {
+    matches!(
+        recognized,
+        Some(Recognized {
+            op: Op::Consume,
+            ..
+        })
+    ) || matches!(
+        method,
+        "next" | "try_next" | "recv" | "try_recv" | "recv_many" | "recv_async" | "next_message"
+    )
 }
 
 /// `|d| async move { .. }` or `async |d| { .. }`.

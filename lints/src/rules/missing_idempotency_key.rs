@@ -16,7 +16,12 @@ declare_rule! {
     /// id, redis `IDMP`), and serialized event, command or message types
     /// with no field that identifies the message. A correlation id, a
     /// session id or a partition key is shared by many messages and does
-    /// not count.
+    /// not count (a record key made of constants and a partition or shard
+    /// number, `format!("{PREFIX}_{shard}")`, is a partition key; one built
+    /// from an entity's id, `format!("order-{}", id)`, counts), except a
+    /// correlation id copied from a received message:
+    /// an RPC reply that carries its request's correlation id is identified
+    /// by the request it answers.
     ///
     /// ## Why is this bad?
     /// Delivery is at-least-once: a producer retries after a lost
@@ -89,20 +94,27 @@ fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
                 continue;
             };
             publishes += 1;
-            if *dedup
-                && *id == IdEvidence::Absent
-                && !(transactional && recognized.api == "rdkafka")
-            {
+            // A key shared by a partition is no id, but judging it one
+            // rests partly on names.
+            let (shared, confidence) = match id {
+                IdEvidence::Absent => ("", recognized.confidence),
+                IdEvidence::SharedKey => (
+                    " (its key is a partition key, shared by many messages)",
+                    recognized.confidence.min(Confidence::Medium),
+                ),
+                _ => continue,
+            };
+            if *dedup && !(transactional && recognized.api == "rdkafka") {
                 out.push(Finding {
                     rule: RULE,
                     region: event.region,
                     message: format!(
-                        "this {} publish sets no message id or deduplication id",
+                        "this {} publish sets no message id or deduplication id{shared}",
                         recognized.api
                     ),
                     help: Some(help_for(recognized.api).into()),
                     labels: Vec::new(),
-                    confidence: recognized.confidence,
+                    confidence,
                 });
             }
         }
