@@ -140,7 +140,7 @@ struct FileFacts {
     offset_store_off: bool,
     /// `store_offset*` called somewhere.
     stores_offsets: bool,
-    /// `set_manual_acks(true)` somewhere.
+    /// `set_manual_acks(..)` somewhere with anything but a literal `false`.
     manual_acks: bool,
     /// A subscription with QoS 1 or 2 (rumqttc).
     subscribes_with_acks: bool,
@@ -241,11 +241,13 @@ impl<'ast> Visit<'ast> for FileFacts {
             "store_offset" | "store_offset_from_message" | "store_offsets" => {
                 self.stores_offsets = true
             }
+            // `set_manual_acks(settings.manual_acks)`: a value we cannot
+            // read may be true, so only a literal `false` leaves acks on.
             "set_manual_acks"
                 if call
                     .args
                     .first()
-                    .is_some_and(|arg| arg.to_token_stream().to_string() == "true") =>
+                    .is_some_and(|arg| arg.to_token_stream().to_string() != "false") =>
             {
                 self.manual_acks = true;
             }
