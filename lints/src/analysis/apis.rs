@@ -106,14 +106,14 @@ pub const MESSAGING_CRATES: &[&str] = &[
     "broker",
 ];
 /// apalis and its storage backends: a job queue.
-const APALIS_CRATES: &[&str] = &[
+pub const APALIS_CRATES: &[&str] = &[
     "apalis",
     "apalis_core",
     "apalis_redis",
     "apalis_sql",
     "apalis_amqp",
 ];
-const SQL_CRATES: &[&str] = &[
+pub const SQL_CRATES: &[&str] = &[
     "sqlx",
     "tokio_postgres",
     "postgres",
