@@ -31,6 +31,11 @@ const EXAMPLES: &[Example] = &[
         args: &["check", "--include-tests", "--output-format", "concise"],
         output: "linter-test-exclusion-included.txt",
     },
+    Example {
+        folder: "api-coverage",
+        args: &["check"],
+        output: "linter-api-coverage-example.txt",
+    },
 ];
 
 fn manifest_dir() -> PathBuf {

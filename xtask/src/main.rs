@@ -55,7 +55,8 @@ enum Command {
     /// Maintainers (CI runs it): prove the catalogue true — solutions pass, shipped starters fail
     /// exactly as catalogued, lints, chapter links, figures, the book checks.
     Verify(verify::Args),
-    /// Regenerate the book's failure diagrams (`book/src/figures/`) from real runs of the starters.
+    /// Regenerate the book's failure diagrams (`book/src/figures/`) from real runs of the starters,
+    /// and the linter chapter's API coverage table from eda-lint's coverage data.
     Figures(figures::Args),
     /// Maintainers (CI runs it): lint every crate in the local cargo registry with a release
     /// eda-lint and fail on any crash, panic or hang.

@@ -479,8 +479,30 @@ fn scan_tokens(tokens: TokenStream, extra_setters: &[&str], locals: &Locals, out
                     );
                 }
             }
-            TokenTree::Group(group) => scan_tokens(group.stream(), extra_setters, locals, out),
+            TokenTree::Group(group) => {
+                if group.delimiter() == proc_macro2::Delimiter::Brace {
+                    shorthand_id_fields(group.stream(), out.id);
+                }
+                scan_tokens(group.stream(), extra_setters, locals, out)
+            }
             TokenTree::Punct(_) => {}
+        }
+    }
+}
+
+/// `Receipt { order_id, email }`: a field initialised by shorthand from a
+/// variable of its own name is an id field like `order_id: order_id`.
+fn shorthand_id_fields(tokens: TokenStream, found: &mut Option<(BTreeSet<String>, bool)>) {
+    let tokens: Vec<TokenTree> = tokens.into_iter().collect();
+    let is_comma = |token: Option<&TokenTree>| matches!(token, Some(TokenTree::Punct(p)) if p.as_char() == ',');
+    for (index, token) in tokens.iter().enumerate() {
+        let TokenTree::Ident(ident) = token else {
+            continue;
+        };
+        let alone = (index == 0 || is_comma(tokens.get(index - 1)))
+            && (index + 1 == tokens.len() || is_comma(tokens.get(index + 1)));
+        if alone && is_id_name(&ident.to_string()) {
+            record(found, TokenStream::from(token.clone()));
         }
     }
 }
@@ -981,5 +1003,18 @@ mod tests {
             &[],
         );
         assert!(matches!(random, IdEvidence::Present { random: true, .. }));
+    }
+
+    #[test]
+    fn a_shorthand_field_is_a_field() {
+        let locals = Locals::default();
+        assert!(matches!(
+            id_evidence(&[&expr("Receipt { order_id, email }")], &locals, &[]),
+            IdEvidence::Present { .. }
+        ));
+        assert_eq!(
+            id_evidence(&[&expr("Receipt { email, total }")], &locals, &[]),
+            IdEvidence::Absent
+        );
     }
 }

@@ -184,6 +184,7 @@ fn wrapped_with_id(info: &TypeInfo, types: &[TypeInfo]) -> bool {
 fn help_for(api: &str) -> &'static str {
     match api {
         "lapin" => "set `BasicProperties::default().with_message_id(..)` from a deterministic key",
+        "amqprs" => "call `with_message_id(..)` on the `BasicProperties` with a deterministic key",
         "rdkafka" => "give the record a key (or an id header) that identifies the message",
         "async-nats" => {
             "use `Publish::build().message_id(..)` or the `Nats-Msg-Id` header so JetStream drops duplicates"
@@ -194,6 +195,12 @@ fn help_for(api: &str) -> &'static str {
         "servicebus" => "call `set_message_id(..)` so duplicate detection drops retries",
         "redis" => "use `xadd_options` with `StreamAddOptions::idmp(..)`, or add an id field",
         "iggy" => "set `IggyMessage::builder().id(..)` from a deterministic key",
+        "apalis" => {
+            "build the job with `TaskBuilder::new(job).idempotency_key(..)` and `push_task` it, or give the job an id field"
+        }
+        "omniqueue" => {
+            "omniqueue carries no message id: put one in the payload (a field such as `event_id`) for consumers to deduplicate on"
+        }
         _ => {
             "set a message id derived from what the message is about, so duplicates can be dropped"
         }
