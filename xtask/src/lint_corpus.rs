@@ -185,7 +185,10 @@ fn lint_crate(
     output: &Path,
     timeout: Duration,
 ) -> Outcome {
-    let findings = match lint_json(binary, folder, config, output, &[], timeout) {
+    // Every file: this hunts crashes and hangs, and a crate's tests and
+    // examples are input like any other (they also match `count_rust`).
+    let every_file = [String::from("--include-tests")];
+    let findings = match lint_json(binary, folder, config, output, &every_file, timeout) {
         JsonRun::Ok(findings) => findings,
         JsonRun::Failed(why) => return Outcome::Failed(why),
     };
@@ -229,9 +232,6 @@ pub(crate) fn lint_json(
         .arg("--config")
         .arg(config)
         .arg("--exit-zero")
-        // Every file: this hunts crashes and hangs, and a crate's tests and
-        // examples are input like any other (they also match `count_rust`).
-        .arg("--include-tests")
         .arg("--color=never")
         .arg(format!("--output-format=json={}", output.display()))
         .args(extra)
