@@ -47,6 +47,10 @@ pub enum IdEvidence {
 #[derive(Debug, Default, Clone)]
 pub struct Locals {
     values: HashMap<String, Vec<Expr>>,
+    /// Names whose value is made, at least in part, from a value built
+    /// elsewhere (a parameter) that they shadow: `let task = Arc::new(task)`
+    /// wraps the caller's task, whose id this function cannot see.
+    from_elsewhere: std::collections::HashSet<String>,
 }
 
 impl Locals {
@@ -62,11 +66,24 @@ impl Locals {
         let shadows_itself = value
             .as_ref()
             .is_some_and(|value| mentions(value.to_token_stream(), &name));
+        let was_from_elsewhere = self.is_bound(&name)
+            && (self.values_of(&name).is_empty() || self.from_elsewhere.contains(&name));
+        if shadows_itself && was_from_elsewhere {
+            self.from_elsewhere.insert(name.clone());
+        } else if !shadows_itself {
+            self.from_elsewhere.remove(&name);
+        }
         let entry = self.values.entry(name).or_default();
         if !shadows_itself {
             entry.clear();
         }
         entry.extend(value);
+    }
+
+    /// Whether the name's value was built, at least in part, elsewhere: a
+    /// parameter, or a local that wraps the parameter it shadows.
+    pub fn built_elsewhere(&self, name: &str) -> bool {
+        self.values_of(name).is_empty() || self.from_elsewhere.contains(name)
     }
 
     /// Records an assignment or a mutating call on a known variable.
@@ -263,7 +280,7 @@ impl Scan<'_> {
             // field of `self`, a global) was built elsewhere.
             if let Some(root) = &root
                 && !builds_elements(expr)
-                && (!self.locals.is_bound(root) || self.locals.values_of(root).is_empty())
+                && (!self.locals.is_bound(root) || self.locals.built_elsewhere(root))
             {
                 self.visible = false;
             }
