@@ -75,8 +75,10 @@ declare_rule! {
     /// (`recorded_at`); so is a setter or builder call on a message
     /// (`message.set_sent_at(..)`, `OrderEvent::builder().occurred_at(..)`).
     /// Those rest on names, so they are `medium`; text formatted for a
-    /// person (a pattern with no zone, `format("%H:%M")`) in a time field
-    /// of a type that is not a message is display. A Unix timestamp
+    /// person (a pattern with no zone that is not a whole date and time,
+    /// `format("%H:%M")`) in a time field of a type that is not a message
+    /// is display, while a zone-less date and time
+    /// (`format("%Y-%m-%d %H:%M:%S")`) is a timestamp wherever it is stored. A Unix timestamp
     /// (`.timestamp()`) is the same in every zone and is not reported. A value inserted into an in-memory map or set (a
     /// local one, or a collection field of a type that is not persisted) is
     /// not data; a serialized type that is not a message (an HTTP response
@@ -1044,13 +1046,20 @@ fn is_time_field(name: &str) -> bool {
 }
 
 /// Whether a `format(..)` call's pattern is for a person: it names no
-/// offset or zone (`"%H:%M"`, `"%d.%m.%Y"`), so nothing can read the
-/// instant back. A pattern with `%z`, `%Z`, `%+` or `%s` is machine text.
+/// offset or zone and is not a whole date and time (`"%H:%M"`,
+/// `"%d.%m.%Y"`), so nothing reads an instant back from it. A pattern with
+/// `%z`, `%Z`, `%+` or `%s` is machine text; so is a zone-less date and
+/// time of day (`"%Y-%m-%d %H:%M:%S"`): that is a timestamp, the classic
+/// local one that nobody can place in time once it is stored or sent.
 fn formats_for_a_person(call: &syn::ExprMethodCall) -> bool {
     match call.args.first().and_then(crate::analysis::apis::literal) {
-        Some(pattern) => !["%z", "%:z", "%::z", "%#z", "%Z", "%+", "%s"]
-            .iter()
-            .any(|specifier| pattern.contains(specifier)),
+        Some(pattern) => {
+            let has = |specifiers: &[&str]| specifiers.iter().any(|s| pattern.contains(s));
+            let zoned = has(&["%z", "%:z", "%::z", "%#z", "%Z", "%+", "%s"]);
+            let timestamp = has(&["%Y", "%y", "%F", "%D", "%G"])
+                && has(&["%H", "%I", "%T", "%R", "%X", "%k", "%l"]);
+            !zoned && !timestamp
+        }
         None => false,
     }
 }
