@@ -6,6 +6,10 @@ use std::str::FromStr;
 
 use proc_macro2::TokenStream;
 
+use std::rc::Rc;
+
+use crate::analysis::FileAnalysis;
+use crate::analysis::summary::{self, CrateIndex, FileEntry, FileSummary};
 use crate::config::{self, Config};
 use crate::context::FileContext;
 use crate::diagnostics;
@@ -28,6 +32,65 @@ use crate::suppression::{self, Suppressions};
 /// ([`crate::run`]) lints on threads with large stacks, do the same when
 /// linting untrusted input.
 pub fn lint_source(path: &Path, source: &str, config: &Config) -> FileReport {
+    let parsed = match parse_source(path, source) {
+        Ok(parsed) => parsed,
+        Err(report) => return report,
+    };
+    // The file alone is its crate: its own helpers are still followed.
+    let (summary, first) = first_pass(&parsed, &config.user_apis, Vec::new(), false);
+    let index = CrateIndex::build(vec![summary], None, &[]);
+    lint_parsed(&parsed, config, Some((&index, 0)), Some(first))
+}
+
+/// One file read and parsed, ready for both passes of the crate-wide
+/// analysis: parsed once, linted after every file of its crate was
+/// summarised.
+pub struct ParsedSource {
+    /// The diagnostics so far (parse errors), on a report for the path.
+    report: FileReport,
+    /// The text the positions refer to (sanitised, maybe partly blanked).
+    text: String,
+    comments: Vec<suppression::Comment>,
+    parsed: ParsedFile,
+}
+
+impl ParsedSource {
+    pub fn items(&self) -> &[syn::Item] {
+        &self.parsed.items
+    }
+
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.report.path
+    }
+}
+
+/// The first pass over a parsed file: its summary for the crate index
+/// (with `module` as its module path) and the analysis to reuse when the
+/// index changes nothing in it. A panic is caught by the caller.
+pub fn first_pass(
+    parsed: &ParsedSource,
+    user: &crate::analysis::UserApis,
+    module: Vec<String>,
+    walk_all: bool,
+) -> (FileSummary, FileAnalysis) {
+    let analysis = FileAnalysis::first_pass(parsed.items(), parsed.text(), user, walk_all);
+    let entry = FileEntry {
+        path: parsed.path().to_path_buf(),
+        module,
+        imports: analysis.imports.clone(),
+    };
+    let summary = summary::summarise_file(entry, parsed.items(), &analysis.flows);
+    (summary, analysis)
+}
+
+/// Reads a file's text into tokens and items, with the diagnostics that
+/// costs (parse errors, refusals). `Err` is a report that ends here: the
+/// file was refused (nested too deep, an expression too long).
+pub fn parse_source(path: &Path, source: &str) -> Result<ParsedSource, FileReport> {
     let mut report = FileReport {
         path: path.to_path_buf(),
         ..FileReport::default()
@@ -44,7 +107,7 @@ pub fn lint_source(path: &Path, source: &str, config: &Config) -> FileReport {
             ),
             "generated code is best excluded with `exclude` in the config",
         ));
-        return report;
+        return Err(report);
     }
 
     // Filled only when part of the file had to be blanked to tokenise.
@@ -62,7 +125,7 @@ pub fn lint_source(path: &Path, source: &str, config: &Config) -> FileReport {
                 ),
                 "generated code is best excluded with `exclude` in the config",
             ));
-            return report;
+            return Err(report);
         }
         Ok(tokens) => (
             if has_directives {
@@ -104,14 +167,36 @@ pub fn lint_source(path: &Path, source: &str, config: &Config) -> FileReport {
             }
         },
     };
-    let text: &str = if masked_text.is_empty() {
-        &text
+    let text = if masked_text.is_empty() {
+        text.into_owned()
     } else {
-        &masked_text
+        masked_text
     };
     for failure in &parsed.failures {
         report.diagnostics.push(parse_failure(failure));
     }
+    Ok(ParsedSource {
+        report,
+        text,
+        comments,
+        parsed,
+    })
+}
+
+/// Runs the rules on a parsed file. With `index`, calls to the crate's own
+/// functions are what their summaries say; `first` is the file's first-pass
+/// analysis, reused when the index changes nothing in the file.
+pub fn lint_parsed(
+    source: &ParsedSource,
+    config: &Config,
+    index: Option<(&CrateIndex, usize)>,
+    first: Option<FileAnalysis>,
+) -> FileReport {
+    let mut report = source.report.clone();
+    let path = source.path();
+    let text: &str = &source.text;
+    let parsed = &source.parsed;
+    let comments = &source.comments;
     // A suppression can only be judged unused if the whole file was read:
     // its finding may sit in the part that did not parse.
     let complete = report.diagnostics.is_empty();
@@ -122,7 +207,13 @@ pub fn lint_source(path: &Path, source: &str, config: &Config) -> FileReport {
         source: text,
         items: &parsed.items,
         user_apis: &config.user_apis,
+        crate_index: index,
     };
+    if let (Some(first), Some((index, _))) = (first, index)
+        && !index.may_matter(text)
+    {
+        FileAnalysis::prime(&context, &config.user_apis, Rc::new(first));
+    }
     let mut findings = Vec::new();
     for rule in &rules {
         let mut found = Vec::new();
@@ -151,7 +242,7 @@ pub fn lint_source(path: &Path, source: &str, config: &Config) -> FileReport {
     };
     let index = LineIndex::new(text);
     let mut suppressions =
-        Suppressions::parse(&comments, &index, &parsed.items, &suppressible, &names);
+        Suppressions::parse(comments, &index, &parsed.items, &suppressible, &names);
 
     findings.retain(|finding| finding.confidence >= config.min_confidence);
     findings.retain(|finding| !suppressions.suppresses(finding));

@@ -20,6 +20,7 @@ pub mod flow;
 pub mod ids;
 pub mod imports;
 pub mod macros;
+pub mod summary;
 pub mod types;
 
 use std::cell::RefCell;
@@ -84,7 +85,15 @@ struct CacheEntry {
     source: String,
     items: (usize, usize),
     user: UserApis,
+    /// The crate index it was computed with (its address and this file's
+    /// place in it), `None` for none.
+    index: Option<(usize, usize)>,
     analysis: Rc<FileAnalysis>,
+}
+
+/// The cache key of a crate index.
+fn index_key(index: Option<(&summary::CrateIndex, usize)>) -> Option<(usize, usize)> {
+    index.map(|(index, file)| (index as *const summary::CrateIndex as usize, file))
 }
 
 thread_local! {
@@ -99,25 +108,100 @@ impl FileAnalysis {
     /// The analysis of the file in `ctx`, computed on first use.
     pub fn of(ctx: &FileContext<'_>, user: &UserApis) -> Rc<FileAnalysis> {
         let key = (ctx.items.as_ptr() as usize, ctx.items.len());
+        let index = index_key(ctx.crate_index);
         let cached = LAST.with(|last| {
             last.borrow().as_ref().and_then(|entry| {
-                (entry.items == key && entry.source == ctx.source && entry.user == *user)
+                (entry.items == key
+                    && entry.index == index
+                    && entry.source == ctx.source
+                    && entry.user == *user)
                     .then(|| Rc::clone(&entry.analysis))
             })
         });
         if let Some(analysis) = cached {
             return analysis;
         }
-        let analysis = Rc::new(FileAnalysis::compute_for(ctx.items, Some(ctx.source), user));
+        let analysis = Rc::new(match ctx.crate_index {
+            Some(index) => FileAnalysis::compute_in(ctx.items, Some(ctx.source), user, index),
+            None => FileAnalysis::compute_for(ctx.items, Some(ctx.source), user),
+        });
+        FileAnalysis::prime(ctx, user, Rc::clone(&analysis));
+        analysis
+    }
+
+    /// Makes `analysis` what [`FileAnalysis::of`] answers for `ctx`: the
+    /// crate-wide pass hands over the first pass's analysis of a file the
+    /// crate's summaries change nothing in, instead of computing it again.
+    pub fn prime(ctx: &FileContext<'_>, user: &UserApis, analysis: Rc<FileAnalysis>) {
         LAST.with(|last| {
             *last.borrow_mut() = Some(CacheEntry {
                 source: ctx.source.to_string(),
-                items: key,
+                items: (ctx.items.as_ptr() as usize, ctx.items.len()),
                 user: user.clone(),
-                analysis: Rc::clone(&analysis),
+                index: index_key(ctx.crate_index),
+                analysis,
             });
         });
-        analysis
+    }
+
+    /// The first pass of the crate-wide analysis: one walk, with neither
+    /// the crate's summaries nor the file's own settle helpers (the crate
+    /// index covers those). `walk_all` walks even a file that names no
+    /// operation, for a crate that talks to a broker elsewhere: its
+    /// functions may still call the ones that do.
+    pub fn first_pass(
+        items: &[syn::Item],
+        source: &str,
+        user: &UserApis,
+        walk_all: bool,
+    ) -> FileAnalysis {
+        let imports = imports::Imports::of(items);
+        let known = apis::Known {
+            imports: &imports,
+            user,
+            local_acks: Default::default(),
+            index: None,
+        };
+        let flows = if walk_all || may_have_ops(&imports, Some(source), user) {
+            flow::flows(items, &known)
+        } else {
+            Vec::new()
+        };
+        let types = types::types(items, &imports, user);
+        FileAnalysis {
+            imports,
+            flows,
+            types,
+        }
+    }
+
+    /// The analysis with the crate's summaries at hand: a call to one of
+    /// the crate's functions is what its summary says (see [`summary`]).
+    pub fn compute_in(
+        items: &[syn::Item],
+        source: Option<&str>,
+        user: &UserApis,
+        index: (&summary::CrateIndex, usize),
+    ) -> FileAnalysis {
+        let imports = imports::Imports::of(items);
+        let known = apis::Known {
+            imports: &imports,
+            user,
+            local_acks: Default::default(),
+            index: Some(index),
+        };
+        let matters = source.is_none_or(|text| index.0.may_matter(text));
+        let flows = if matters || may_have_ops(&imports, source, user) {
+            flow::flows(items, &known)
+        } else {
+            Vec::new()
+        };
+        let types = types::types(items, &imports, user);
+        FileAnalysis {
+            imports,
+            flows,
+            types,
+        }
     }
 
     /// Computes the analysis without the cache.
@@ -136,19 +220,9 @@ impl FileAnalysis {
             imports: &imports,
             user,
             local_acks: Default::default(),
+            index: None,
         };
-        let has_user_apis = !(user.publish.is_empty()
-            && user.ack.is_empty()
-            && user.consume.is_empty()
-            && user.outbox.is_empty());
-        let may_have_ops = has_user_apis
-            || apis::imports_operation_crate(&imports)
-            || source.is_none_or(|text| {
-                ["publish", "emit", "produce", "send_event", "spawn"]
-                    .iter()
-                    .any(|word| text.contains(word))
-            });
-        let mut flows = if may_have_ops {
+        let mut flows = if may_have_ops(&imports, source, user) {
             flow::flows(items, &known)
         } else {
             Vec::new()
@@ -167,6 +241,23 @@ impl FileAnalysis {
             types,
         }
     }
+}
+
+/// Whether a file can hold an operation the flows recognise: a broker or
+/// database crate, a configured wrapper, or one of the words the
+/// name-based recognisers look for.
+fn may_have_ops(imports: &imports::Imports, source: Option<&str>, user: &UserApis) -> bool {
+    let has_user_apis = !(user.publish.is_empty()
+        && user.ack.is_empty()
+        && user.consume.is_empty()
+        && user.outbox.is_empty());
+    has_user_apis
+        || apis::imports_operation_crate(imports)
+        || source.is_none_or(|text| {
+            ["publish", "emit", "produce", "send_event", "spawn"]
+                .iter()
+                .any(|word| text.contains(word))
+        })
 }
 
 impl UserApis {
