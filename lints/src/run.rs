@@ -181,6 +181,29 @@ pub fn lint_unit(
     prefilter: Option<&Prefilter>,
     words: &Prefilter,
 ) -> Vec<Option<LintedFile>> {
+    let linted: Vec<Result<String, FileReport>> =
+        unit.linted.iter().map(|path| read(path)).collect();
+    // The rest of the crate, for its summaries only: a file that cannot be
+    // read here is simply not used (it is not being reported).
+    let context: Vec<(PathBuf, String)> = unit
+        .context
+        .iter()
+        .filter_map(|path| Some((path.clone(), read(path).ok()?)))
+        .collect();
+    lint_unit_texts(unit, linted, context, config, prefilter, words)
+}
+
+/// [`lint_unit`] on texts already read: `linted` holds the text (or the
+/// read error) of each of `unit.linted`, in order; `context` the other
+/// files of the crate. The benchmark times this, without the reading.
+pub fn lint_unit_texts(
+    unit: &crate::crates::Unit,
+    linted: Vec<Result<String, FileReport>>,
+    context: Vec<(PathBuf, String)>,
+    config: &Config,
+    prefilter: Option<&Prefilter>,
+    words: &Prefilter,
+) -> Vec<Option<LintedFile>> {
     let panicked = |path: &Path, when: &str, panic: Box<dyn std::any::Any + Send>| FileReport {
         path: path.to_path_buf(),
         diagnostics: vec![whole_file(
@@ -203,7 +226,8 @@ pub fn lint_unit(
     let mut linted: Vec<Stage> = unit
         .linted
         .iter()
-        .map(|path| match read(path) {
+        .zip(linted)
+        .map(|(path, text)| match text {
             Err(report) => Stage::Done(report, None),
             Ok(text) if prefilter.is_some_and(|filter| !filter.is_relevant(&text)) => {
                 Stage::Skipped
@@ -211,17 +235,12 @@ pub fn lint_unit(
             Ok(text) => parse(path, text),
         })
         .collect();
-    // The rest of the crate, for its summaries only: a file that cannot be
-    // read or parsed here is simply not used (it is not being reported).
-    let context: Vec<(&PathBuf, Box<ParsedSource>)> = unit
-        .context
-        .iter()
-        .filter_map(|path| {
-            let text = read(path).ok()?;
-            match parse(path, text) {
-                Stage::Parsed(parsed, _) => Some((path, parsed)),
-                _ => None,
-            }
+    // A context file that does not parse is simply not used.
+    let context: Vec<(PathBuf, Box<ParsedSource>)> = context
+        .into_iter()
+        .filter_map(|(path, text)| match parse(&path, text) {
+            Stage::Parsed(parsed, _) => Some((path, parsed)),
+            _ => None,
         })
         .collect();
     // A crate that talks to a broker or a database anywhere: walk all its

@@ -175,3 +175,13 @@ fn check_crate(name: &str) {
 fn lapin_helpers_publish_and_build_properties_in_other_files() {
     check_crate("lapin-helpers");
 }
+
+#[test]
+fn a_helper_that_commits_before_its_caller_writes_is_an_ack_before_processing() {
+    check_crate("kafka-read-message");
+}
+
+#[test]
+fn a_commit_then_a_publish_through_state_traits_and_job_lists_is_a_dual_write() {
+    check_crate("service-plumbing");
+}

@@ -229,9 +229,7 @@ impl FnFinder<'_, '_> {
         walker.flow.trait_name = self.trait_name.clone();
         walker.flow.returns_value = match &sig.output {
             syn::ReturnType::Default => false,
-            syn::ReturnType::Type(_, ty) => {
-                !matches!(&**ty, syn::Type::Tuple(t) if t.elems.is_empty())
-            }
+            syn::ReturnType::Type(_, ty) => returns_value(ty),
         };
         for input in &sig.inputs {
             if let syn::FnArg::Typed(typed) = input {
@@ -692,7 +690,17 @@ impl<'k, 'a> Walker<'k, 'a> {
             let segment = &chain.segments[index];
             self.note_outbox(&segment.method);
             self.note_helper_values(&segment.args);
-            let recognized = classify_segment(&chain, index, self.known, &self.locals);
+            let callee = segment_callee(&chain, index);
+            let recognized = match classify_segment(&chain, index, self.known, &self.locals) {
+                // A client the crate keeps in a field, by its declared type.
+                None => self.typed_client_op(&chain, index),
+                // A publisher guessed from its receiver's name: the field's
+                // type, or the crate's own method, knows better.
+                Some(guess) if guess.api == "wrapper" => self
+                    .typed_client_op(&chain, index)
+                    .or_else(|| (!self.resolves(callee.as_ref())).then_some(guess)),
+                known => known,
+            };
             let spawns = is_spawn_method(&segment.method, segment.args.len())
                 || matches!(recognized, Some(Recognized { op: Op::Spawn, .. }));
             let mut args_reads = BTreeSet::new();
@@ -725,7 +733,6 @@ impl<'k, 'a> Walker<'k, 'a> {
                 start: Region::from_span(segment.expr.method.span()).start,
                 end: Region::from_span(segment.expr.paren_token.span.close()).end,
             };
-            let callee = segment_callee(&chain, index);
             match recognized {
                 Some(mut recognized) => {
                     if let Op::Publish(PublishInfo { id, .. }) = &recognized.op {
@@ -1104,6 +1111,70 @@ impl<'k, 'a> Walker<'k, 'a> {
             self.push(EventKind::Op(recognized), region, reads.clone());
         }
         Some(returned)
+    }
+
+    /// Whether a call resolves to functions of the crate that do something.
+    fn resolves(&self, callee: Option<&Callee>) -> bool {
+        let (Some((index, file)), Some(callee)) = (self.known.index, callee) else {
+            return false;
+        };
+        let scope = Scope {
+            file,
+            owner: self.flow.owner.as_deref(),
+            params: &self.flow.params,
+            param_types: &self.flow.param_types,
+        };
+        index.effects_of(&scope, callee).is_some()
+    }
+
+    /// Call number `index` of a chain on a client kept in a field of `self`
+    /// or of a parameter (`ctx.kafka.send(..)`), by the field's declared type.
+    fn typed_client_op(&self, chain: &Chain<'_>, index: usize) -> Option<Recognized> {
+        let (crate_index, _) = self.known.index?;
+        if chain.segments[..index]
+            .iter()
+            .any(|segment| !super::summary::is_transparent_method(&segment.method))
+        {
+            return None;
+        }
+        let mut root = chain.root;
+        while let Expr::Reference(inner) = root {
+            root = &inner.expr;
+        }
+        let Expr::Field(field) = root else {
+            return None;
+        };
+        let (Expr::Path(base), syn::Member::Named(name)) = (&*field.base, &field.member) else {
+            return None;
+        };
+        let base = base.path.get_ident()?.to_string();
+        let base_type = if base == "self" {
+            self.flow.owner.clone()?
+        } else {
+            let position = self.flow.params.iter().position(|param| *param == base)?;
+            self.flow.param_types.get(position)?.clone()
+        };
+        let ty = crate_index.field_type(&base_type, &name.to_string())?;
+        let segment = &chain.segments[index];
+        let mut recognized =
+            super::summary::typed_client_op(ty, &segment.method, &segment.args, &self.locals)?;
+        // The finding rests on the field's declared type: point at it.
+        if let Some((file, region)) = ty.declared {
+            recognized.via = Some(Box::new(Via {
+                path: (Some(file) != self.known.index.map(|(_, own)| own))
+                    .then(|| crate_index.files[file].path.clone()),
+                region,
+                function: format!("{base_type}.{name}"),
+                caller_decides: true,
+                note: Some(format!(
+                    "is declared a `{}::{}`",
+                    ty.krate.as_deref().unwrap_or_default(),
+                    ty.name
+                )),
+                then: None,
+            }));
+        }
+        Some(recognized)
     }
 
     /// Notes, before a call is classified, which of its arguments are
@@ -1582,4 +1653,26 @@ fn collect_call_starts(expr: &Expr, out: &mut BTreeSet<(usize, usize)>) {
         }
     }
     Starts(out).visit_expr(expr);
+}
+
+/// Whether a return type hands a value back: not `()`, `Result<()>` or
+/// `Option<()>`.
+fn returns_value(ty: &syn::Type) -> bool {
+    match ty {
+        syn::Type::Tuple(tuple) => !tuple.elems.is_empty(),
+        syn::Type::Path(path) => match path.path.segments.last() {
+            Some(last) if matches!(last.ident.to_string().as_str(), "Result" | "Option") => {
+                match &last.arguments {
+                    syn::PathArguments::AngleBracketed(args) => match args.args.first() {
+                        Some(syn::GenericArgument::Type(inner)) => returns_value(inner),
+                        _ => true,
+                    },
+                    // `anyhow::Result` with its default, or an alias.
+                    _ => true,
+                }
+            }
+            _ => true,
+        },
+        _ => true,
+    }
 }

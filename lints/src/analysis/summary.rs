@@ -34,7 +34,7 @@ use quote::ToTokens;
 use syn::visit::Visit;
 
 use super::apis::{Op, PublishInfo};
-use super::flow::{Callee, FnFlow};
+use super::flow::{Callee, EventKind, FnFlow};
 use super::ids::IdEvidence;
 use super::imports::Imports;
 use crate::finding::{Confidence, Region};
@@ -169,6 +169,9 @@ pub struct FnSummary {
 pub struct TypeRef {
     pub name: String,
     pub krate: Option<String>,
+    /// Where a field of this type is declared (file, place), for the label
+    /// of a finding that rests on it.
+    pub declared: Option<(usize, Region)>,
 }
 
 /// Facts about the crate as a whole, wherever in it they are written.
@@ -337,7 +340,10 @@ impl CrateIndex {
         index.crate_names.extend(siblings.iter().cloned());
         for (number, file) in files.into_iter().enumerate() {
             index.facts.merge(&file.facts);
-            for (owner, field, ty) in file.fields {
+            for (owner, field, mut ty) in file.fields {
+                if let Some((place, _)) = &mut ty.declared {
+                    *place = number;
+                }
                 index.fields.entry(owner).or_default().insert(field, ty);
             }
             for mut summary in file.fns {
@@ -816,7 +822,29 @@ fn summarise_fn(flow: &FnFlow) -> FnSummary {
             }
         })
         .collect();
+    // What the function receives from a broker itself (`let m =
+    // consumer.recv().await?`), and what is made of it: settling that is
+    // not settling a parameter, though it came out of one.
+    let received: BTreeSet<String> = flow
+        .events
+        .windows(2)
+        .filter_map(|pair| match (&pair[0].kind, &pair[1].kind) {
+            (EventKind::Op(op), EventKind::Bind { names, .. }) if op.op == Op::Consume => {
+                Some(names.clone())
+            }
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    let received = if received.is_empty() {
+        received
+    } else {
+        flow.derived_from(&received)
+    };
     let params_of = |names: &BTreeSet<String>| -> Vec<usize> {
+        if names.iter().any(|name| received.contains(name)) {
+            return Vec::new();
+        }
         derived
             .iter()
             .enumerate()
@@ -841,7 +869,10 @@ fn summarise_fn(flow: &FnFlow) -> FnSummary {
         match &recognized.op {
             Op::Ack { message } => {
                 let positions = params_of(message);
-                if positions.is_empty() {
+                // A consumer loop settles what it receives again and again;
+                // only a one-shot `read_message()` hands a settled message
+                // back.
+                if positions.is_empty() && event.loops.is_empty() {
                     own_ack.get_or_insert_with(effect);
                 }
                 for position in positions {
@@ -850,7 +881,7 @@ fn summarise_fn(flow: &FnFlow) -> FnSummary {
                     }
                 }
             }
-            Op::Consume => {
+            Op::Consume if event.loops.is_empty() => {
                 consumes.get_or_insert_with(effect);
             }
             Op::Publish(PublishInfo { id, dedup }) => {
@@ -964,7 +995,8 @@ impl<'ast> Visit<'ast> for Collector<'_> {
         let owner = item.ident.to_string();
         for field in &item.fields {
             let Some(name) = &field.ident else { continue };
-            if let Some(ty) = type_ref(&field.ty, self.imports) {
+            if let Some(mut ty) = type_ref(&field.ty, self.imports) {
+                ty.declared = Some((0, Region::from_span(name.span())));
                 self.fields.push((owner.clone(), name.to_string(), ty));
             }
         }
@@ -1077,7 +1109,11 @@ fn path_type(path: &syn::Path, imports: &Imports) -> Option<TypeRef> {
         .then(|| full.first().cloned())
         .flatten()
         .filter(|head| head != "crate" && head != "self" && head != "super");
-    Some(TypeRef { name, krate })
+    Some(TypeRef {
+        name,
+        krate,
+        declared: None,
+    })
 }
 
 /// The name of a function's return type, `Result`, `Option` and the
@@ -1150,4 +1186,70 @@ pub fn is_header_type(name: &str) -> bool {
             | "Properties"
             | "ApplicationProperties"
     )
+}
+
+/// Methods that hand back the value they are called on, or a handle to
+/// it: `state.redis.clone().rpush(..)` still talks to the field's client.
+pub fn is_transparent_method(method: &str) -> bool {
+    matches!(
+        method,
+        "clone" | "as_ref" | "lock" | "read" | "write" | "get" | "borrow" | "deref" | "to_owned"
+    )
+}
+
+/// What a call on a client the crate keeps in a struct field does, by the
+/// field's declared type: `ctx.kafka.send(record, timeout)` when `kafka:
+/// FutureProducer` is rdkafka's, even in a file that never imports rdkafka.
+/// Only the publishes whose crate-specific name the call-site tables cannot
+/// tell from its name alone.
+pub fn typed_client_op(
+    ty: &TypeRef,
+    method: &str,
+    args: &[&syn::Expr],
+    locals: &super::ids::Locals,
+) -> Option<super::apis::Recognized> {
+    use super::apis::Recognized;
+    let krate = ty.krate.as_deref()?;
+    let publish = |id: IdEvidence, dedup: bool, api: &'static str| {
+        Some(Recognized {
+            op: Op::Publish(PublishInfo { id, dedup }),
+            api,
+            confidence: Confidence::High,
+            via: None,
+        })
+    };
+    match (krate, ty.name.as_str(), method) {
+        (
+            "rdkafka",
+            "FutureProducer" | "BaseProducer" | "ThreadedProducer",
+            "send" | "send_result",
+        ) => {
+            let id = match args.first() {
+                Some(record) => super::ids::id_evidence(&[record], locals, &["key"]),
+                None => IdEvidence::Unknown,
+            };
+            publish(id, true, "rdkafka")
+        }
+        ("async_nats", "Client", "publish") => publish(IdEvidence::Absent, false, "async-nats"),
+        ("async_nats", "Context" | "JetStreamContext", "publish") => {
+            publish(IdEvidence::Absent, true, "async-nats")
+        }
+        ("async_nats", "Context" | "JetStreamContext", "send_publish" | "publish_with_headers")
+            if args.len() >= 2 =>
+        {
+            publish(
+                super::ids::id_evidence(&[args[1]], locals, &[]),
+                true,
+                "async-nats",
+            )
+        }
+        // A job pushed onto a Redis list: delivered by whoever pops it,
+        // with no broker-side deduplication.
+        (
+            "redis" | "deadpool_redis" | "bb8_redis",
+            _,
+            "lpush" | "rpush" | "lpush_exists" | "rpush_exists",
+        ) => publish(IdEvidence::Unknown, false, "redis"),
+        _ => None,
+    }
 }
