@@ -185,3 +185,8 @@ fn a_helper_that_commits_before_its_caller_writes_is_an_ack_before_processing() 
 fn a_commit_then_a_publish_through_state_traits_and_job_lists_is_a_dual_write() {
     check_crate("service-plumbing");
 }
+
+#[test]
+fn kafka_offset_facts_count_wherever_in_the_crate_they_are_written() {
+    check_crate("kafka-offsets");
+}

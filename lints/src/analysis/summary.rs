@@ -186,6 +186,14 @@ pub struct CrateFacts {
     /// `group.id` is set somewhere (`.set("group.id", ..)`, a method that
     /// names the group, such as an extension trait's `set_group_id`).
     pub group_id_set: bool,
+    /// The functions that set `group.id` on the config they are given or
+    /// called on (`fn with_group(&mut self, ..) { self.set("group.id", ..) }`):
+    /// a config they are called on belongs to a consumer group.
+    pub group_setters: BTreeSet<String>,
+    /// The functions that return a Kafka `ClientConfig` they build, with
+    /// what they set, from every file of the crate.
+    pub kafka_config_helpers:
+        std::collections::BTreeMap<String, std::collections::BTreeMap<String, Option<String>>>,
 }
 
 impl CrateFacts {
@@ -194,6 +202,13 @@ impl CrateFacts {
         self.offset_store_off |= other.offset_store_off;
         self.auto_commit_off |= other.auto_commit_off;
         self.group_id_set |= other.group_id_set;
+        self.group_setters
+            .extend(other.group_setters.iter().cloned());
+        for (name, settings) in &other.kafka_config_helpers {
+            self.kafka_config_helpers
+                .entry(name.clone())
+                .or_insert_with(|| settings.clone());
+        }
     }
 }
 
@@ -789,12 +804,17 @@ pub fn summarise_file(entry: FileEntry, items: &[syn::Item], flows: &[FnFlow]) -
         imports: &entry.imports,
         fields: Vec::new(),
         facts: CrateFacts::default(),
+        current_fn: None,
+        current_impl: None,
     };
     for item in items {
         collector.visit_item(item);
     }
     let fields = collector.fields;
-    let facts = collector.facts;
+    let mut facts = collector.facts;
+    if facts.group_id_set || !facts.group_setters.is_empty() {
+        facts.kafka_config_helpers = crate::rules::auto_ack::config_helpers(items);
+    }
     FileSummary {
         entry,
         fns,
@@ -988,6 +1008,18 @@ struct Collector<'i> {
     imports: &'i Imports,
     fields: Vec<(String, String, TypeRef)>,
     facts: CrateFacts,
+    /// The function being visited, for the group setters.
+    current_fn: Option<String>,
+    /// The `impl` block's type: an extension method on `ClientConfig`.
+    current_impl: Option<String>,
+}
+
+impl Collector<'_> {
+    fn in_fn(&mut self, name: String, visit: impl FnOnce(&mut Self)) {
+        let before = self.current_fn.replace(name);
+        visit(self);
+        self.current_fn = before;
+    }
 }
 
 impl<'ast> Visit<'ast> for Collector<'_> {
@@ -1003,6 +1035,25 @@ impl<'ast> Visit<'ast> for Collector<'_> {
         syn::visit::visit_item_struct(self, item);
     }
 
+    fn visit_item_fn(&mut self, item: &'ast syn::ItemFn) {
+        self.in_fn(item.sig.ident.to_string(), |this| {
+            syn::visit::visit_item_fn(this, item)
+        });
+    }
+
+    fn visit_item_impl(&mut self, item: &'ast syn::ItemImpl) {
+        let owner = type_ref(&item.self_ty, self.imports).map(|ty| ty.name);
+        let before = std::mem::replace(&mut self.current_impl, owner);
+        syn::visit::visit_item_impl(self, item);
+        self.current_impl = before;
+    }
+
+    fn visit_impl_item_fn(&mut self, item: &'ast syn::ImplItemFn) {
+        self.in_fn(item.sig.ident.to_string(), |this| {
+            syn::visit::visit_impl_item_fn(this, item)
+        });
+    }
+
     fn visit_expr_method_call(&mut self, call: &'ast syn::ExprMethodCall) {
         let method = call.method.to_string();
         match method.as_str() {
@@ -1016,7 +1067,18 @@ impl<'ast> Visit<'ast> for Collector<'_> {
                     (Some("enable.auto.offset.store"), Some("false")) => {
                         self.facts.offset_store_off = true
                     }
-                    (Some("group.id"), _) => self.facts.group_id_set = true,
+                    (Some("group.id"), _) => {
+                        self.facts.group_id_set = true;
+                        // Only a method meant for it: on `ClientConfig` (an
+                        // extension trait) or named for the group; a function
+                        // that builds a whole consumer is a config helper.
+                        if let Some(name) = &self.current_fn
+                            && (self.current_impl.as_deref() == Some("ClientConfig")
+                                || name.contains("group"))
+                        {
+                            self.facts.group_setters.insert(name.clone());
+                        }
+                    }
                     _ => {}
                 }
             }
