@@ -109,7 +109,7 @@ fn check_crate(name: &str) {
     let root = fixture(name);
     let config = Config::default();
     let options = RunOptions::default();
-    let files = rust_files(&root.join("src"));
+    let files = rust_files(&root);
     assert!(!files.is_empty(), "{name}: no files");
 
     // As a folder.
@@ -189,4 +189,9 @@ fn a_commit_then_a_publish_through_state_traits_and_job_lists_is_a_dual_write() 
 #[test]
 fn kafka_offset_facts_count_wherever_in_the_crate_they_are_written() {
     check_crate("kafka-offsets");
+}
+
+#[test]
+fn a_helper_in_a_sibling_crate_of_the_workspace_is_followed() {
+    check_crate("workspace-siblings");
 }

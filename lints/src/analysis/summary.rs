@@ -486,14 +486,19 @@ impl CrateIndex {
                 };
                 if let Some(base_type) = base_type
                     && let Some(ty) = self.field_type(&base_type, field)
+                    && let Some(found) = self.methods_of(&ty.name, method)
                 {
-                    return self.methods_of(&ty.name, method);
+                    return Some(found);
                 }
                 self.by_method_name(method)
             }
             Callee::Method { receiver, method } => {
-                if let Some(ty) = receiver.as_deref().and_then(|name| param_type(scope, name)) {
-                    return self.methods_of(&ty, method);
+                // A declared type the crate has methods for; a generic
+                // (`handler: &H`) or a foreign type falls back to the name.
+                if let Some(ty) = receiver.as_deref().and_then(|name| param_type(scope, name))
+                    && let Some(found) = self.methods_of(&ty, method)
+                {
+                    return Some(found);
                 }
                 self.by_method_name(method)
             }
