@@ -11,8 +11,38 @@
 //! - [`ids`]: whether a publish carries a message id, and what it is made of.
 //! - [`flow`]: a function's calls in evaluation order, with branches and tasks.
 //! - [`types`]: the event and message types a file declares.
+//! - [`summary`]: the crate-wide pass (below).
 //! - [`FileAnalysis`]: all of the above for one file, computed once and
 //!   shared by the rules.
+//!
+//! ## Across functions and files
+//!
+//! One handler is usually spread over many functions and files, so a crate
+//! is analysed in two passes over the same parsed files (each file is
+//! parsed once; [`crate::run`] keeps a crate on one thread, since syntax
+//! trees cannot cross threads):
+//!
+//! 1. [`FileAnalysis::first_pass`] walks every function once, and
+//!    [`summary::summarise_file`] turns each [`flow::FnFlow`] into a
+//!    [`summary::FnSummary`]: plain data (which parameter it settles,
+//!    whether it publishes and with which id, whether it commits a write,
+//!    whether it receives a message and settles or returns it, which keys
+//!    the headers it returns carry, and the calls it makes). Struct fields'
+//!    types and crate-level facts (offsets stored, `group.id` set) are
+//!    collected beside them. [`summary::CrateIndex::build`] combines the
+//!    summaries along the crate's own calls, [`summary::MAX_DEPTH`] levels
+//!    at most.
+//! 2. The rules ask [`FileAnalysis::of`], which walks the file again with
+//!    the index in [`apis::Known::index`]: a call the tables do not know
+//!    that resolves to a summarised function becomes that function's
+//!    operations, each carrying an [`apis::Via`] (the helper's place, for
+//!    the finding's second label). A file whose text names none of the
+//!    functions that do something reuses its first-pass analysis.
+//!
+//! Resolution (in [`summary::CrateIndex::resolve`]) goes through `use`
+//! items, `mod` paths, `self.`/`Self::`, declared field and parameter
+//! types, and by name for a trait method on a value of unknown type; an
+//! operation resolved by name only is never `high` confidence.
 
 pub mod apis;
 pub mod chain;
