@@ -14,4 +14,8 @@ pub struct FileContext<'a> {
     /// The team's own publish / ack / consume / event / outbox names, from
     /// the config key `wrappers` (empty by default).
     pub user_apis: &'a crate::analysis::UserApis,
+    /// The summaries of the crate the file belongs to, and the file's place
+    /// among its files: calls to the crate's own functions are what those
+    /// functions do (see [`crate::analysis::summary`]).
+    pub crate_index: Option<(&'a crate::analysis::summary::CrateIndex, usize)>,
 }

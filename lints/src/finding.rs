@@ -75,6 +75,22 @@ pub enum Severity {
 pub struct Label {
     pub region: Region,
     pub message: String,
+    /// The file the label points into, when it is not the finding's own:
+    /// a finding that rests on a helper in another file of the crate shows
+    /// the call here and the helper's line there. `None` is the same file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<std::path::PathBuf>,
+}
+
+impl Label {
+    /// A label in the finding's own file.
+    pub fn here(region: Region, message: impl Into<String>) -> Label {
+        Label {
+            region,
+            message: message.into(),
+            path: None,
+        }
+    }
 }
 
 /// One finding of one rule in one file, before it is tied to a path.

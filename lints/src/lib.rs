@@ -25,9 +25,10 @@
 //! - [`analysis`]: what the rules share about a file (imports, APIs, flows).
 //! - [`config`]: `eda-lint.toml` / `[*.metadata.eda-lint]`.
 //! - [`report`]: the result for one file.
-//! - [`run`]: the driver: many files in parallel on big-stack threads, each
-//!   behind `catch_unwind`; [`walk`] finds the files, [`prefilter`] can skip
-//!   unrelated ones.
+//! - [`run`]: the driver: crates in parallel on big-stack threads, each file
+//!   behind `catch_unwind`; [`walk`] finds the files, [`crates`] groups them
+//!   by package and finds the rest of each crate (the crate-wide pass reads
+//!   it), [`prefilter`] can skip unrelated ones.
 //! - [`output`]: text, concise, JSON, SARIF, GitHub and rustc-JSON renderers;
 //!   [`baseline`]: content-keyed baselines.
 //! - [`cli`]: `eda-lint`'s command line and exit codes; [`workspace`]:
@@ -38,6 +39,7 @@ pub mod baseline;
 pub mod cli;
 pub mod config;
 pub mod context;
+pub mod crates;
 pub mod diagnostics;
 pub mod edition;
 pub mod finding;

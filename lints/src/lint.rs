@@ -6,6 +6,10 @@ use std::str::FromStr;
 
 use proc_macro2::TokenStream;
 
+use std::rc::Rc;
+
+use crate::analysis::FileAnalysis;
+use crate::analysis::summary::{self, CrateIndex, FileEntry, FileSummary};
 use crate::config::{self, Config};
 use crate::context::FileContext;
 use crate::diagnostics;
@@ -37,6 +41,77 @@ pub fn lint_source(path: &Path, source: &str, config: &Config) -> FileReport {
 /// [`crate::package`]): in a 2015 crate, `async`, `await`, `dyn` and `try`
 /// may be names, and are read as such.
 pub fn lint_source_as(path: &Path, source: &str, config: &Config, edition: Edition) -> FileReport {
+    let parsed = match parse_source(path, source, edition, config) {
+        Ok(parsed) => parsed,
+        Err(report) => return report,
+    };
+    // The file alone is its crate: its own helpers are still followed.
+    let (summary, first) = first_pass(&parsed, &config.user_apis, Vec::new(), false);
+    let index = CrateIndex::build(vec![summary], None, &[]);
+    lint_parsed(&parsed, config, Some((&index, 0)), Some(first))
+}
+
+/// One file read and parsed, ready for both passes of the crate-wide
+/// analysis: parsed once, linted after every file of its crate was
+/// summarised.
+pub struct ParsedSource {
+    /// The diagnostics so far (parse errors), on a report for the path.
+    report: FileReport,
+    /// The text the positions refer to (sanitised, maybe partly blanked).
+    text: String,
+    /// The file's suppression directives, read against every item (test
+    /// code included, so a directive's reach does not change with
+    /// `include-tests`), less those that only reach into test code.
+    suppressions: Suppressions,
+    /// The line ranges of the test code taken out of `parsed` (empty when
+    /// the config includes tests).
+    test_lines: Vec<(usize, usize)>,
+    /// The items the rules see: test code is already taken out.
+    parsed: ParsedFile,
+}
+
+impl ParsedSource {
+    pub fn items(&self) -> &[syn::Item] {
+        &self.parsed.items
+    }
+
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.report.path
+    }
+}
+
+/// The first pass over a parsed file: its summary for the crate index
+/// (with `module` as its module path) and the analysis to reuse when the
+/// index changes nothing in it. A panic is caught by the caller.
+pub fn first_pass(
+    parsed: &ParsedSource,
+    user: &crate::analysis::UserApis,
+    module: Vec<String>,
+    walk_all: bool,
+) -> (FileSummary, FileAnalysis) {
+    let analysis = FileAnalysis::first_pass(parsed.items(), parsed.text(), user, walk_all);
+    let entry = FileEntry {
+        path: parsed.path().to_path_buf(),
+        module,
+        imports: analysis.imports.clone(),
+    };
+    let summary = summary::summarise_file(entry, parsed.items(), &analysis.flows);
+    (summary, analysis)
+}
+
+/// Reads a file's text into tokens and items, with the diagnostics that
+/// costs (parse errors, refusals). `Err` is a report that ends here: the
+/// file was refused (nested too deep, an expression too long).
+pub fn parse_source(
+    path: &Path,
+    source: &str,
+    edition: Edition,
+    config: &Config,
+) -> Result<ParsedSource, FileReport> {
     let mut report = FileReport {
         path: path.to_path_buf(),
         ..FileReport::default()
@@ -53,7 +128,7 @@ pub fn lint_source_as(path: &Path, source: &str, config: &Config, edition: Editi
             ),
             "generated code is best excluded with `exclude` in the config",
         ));
-        return report;
+        return Err(report);
     }
 
     // Filled only when part of the file had to be blanked to tokenise.
@@ -71,7 +146,7 @@ pub fn lint_source_as(path: &Path, source: &str, config: &Config, edition: Editi
                 ),
                 "generated code is best excluded with `exclude` in the config",
             ));
-            return report;
+            return Err(report);
         }
         Ok(tokens) => (
             if has_directives {
@@ -113,17 +188,14 @@ pub fn lint_source_as(path: &Path, source: &str, config: &Config, edition: Editi
             }
         },
     };
-    let text: &str = if masked_text.is_empty() {
-        &text
+    let text = if masked_text.is_empty() {
+        text.into_owned()
     } else {
-        &masked_text
+        masked_text
     };
     for failure in &parsed.failures {
         report.diagnostics.push(parse_failure(failure));
     }
-    // A suppression can only be judged unused if the whole file was read:
-    // its finding may sit in the part that did not parse.
-    let complete = report.diagnostics.is_empty();
 
     // Directives are read against every item, test code included, so a
     // directive's reach does not change with `include-tests`.
@@ -135,24 +207,51 @@ pub fn lint_source_as(path: &Path, source: &str, config: &Config, edition: Editi
             _ => Some(known),
         }
     };
-    let index = LineIndex::new(text);
+    let index = LineIndex::new(&text);
     let mut suppressions =
         Suppressions::parse(&comments, &index, &parsed.items, &suppressible, &names);
-
-    // Test code is taken out of what the rules see; what a suppression
-    // says about it is then no one's concern (see `test_code.rs`).
+    // Test code is taken out of what the rules, and the crate's summaries,
+    // see; what a suppression says about it is then no one's concern (see
+    // `test_code.rs`).
     let test_lines = if config.include_tests {
         Vec::new()
     } else {
         test_code::strip_test_items(&parsed.attrs, &mut parsed.items)
     };
     suppressions.forget_within(&test_lines);
+    Ok(ParsedSource {
+        report,
+        text,
+        suppressions,
+        test_lines,
+        parsed,
+    })
+}
+
+/// Runs the rules on a parsed file. With `index`, calls to the crate's own
+/// functions are what their summaries say; `first` is the file's first-pass
+/// analysis, reused when the index changes nothing in the file.
+pub fn lint_parsed(
+    source: &ParsedSource,
+    config: &Config,
+    index: Option<(&CrateIndex, usize)>,
+    first: Option<FileAnalysis>,
+) -> FileReport {
+    let mut report = source.report.clone();
+    let path = source.path();
+    let text: &str = &source.text;
+    let parsed = &source.parsed;
+    let mut suppressions = source.suppressions.clone();
+    let test_lines = &source.test_lines;
     let in_test_code = |finding: &Finding| {
         let line = finding.region.start.line;
         test_lines
             .iter()
             .any(|(first, last)| (*first..=*last).contains(&line))
     };
+    // A suppression can only be judged unused if the whole file was read:
+    // its finding may sit in the part that did not parse.
+    let complete = report.diagnostics.is_empty();
 
     let rules = config.rules_for(path);
     let context = FileContext {
@@ -160,7 +259,13 @@ pub fn lint_source_as(path: &Path, source: &str, config: &Config, edition: Editi
         source: text,
         items: &parsed.items,
         user_apis: &config.user_apis,
+        crate_index: index,
     };
+    if let (Some(first), Some((index, _))) = (first, index)
+        && !index.may_matter(text)
+    {
+        FileAnalysis::prime(&context, &config.user_apis, Rc::new(first));
+    }
     let mut findings = Vec::new();
     for rule in &rules {
         let mut found = Vec::new();

@@ -1,5 +1,9 @@
 //! The driver: lints many files in parallel, safely.
 //!
+//! - Files are grouped by crate ([`crate::crates`]); each crate is read,
+//!   parsed (each file once), summarised and linted on one worker thread,
+//!   since syntax trees cannot cross threads, and crates run in parallel.
+//!   The rest of a crate is read for its summaries, not reported.
 //! - Each file is read, checked and parsed on a worker thread with a very
 //!   large stack ([`STACK_SIZE`]): syn, `Drop` and `Visit` are recursive,
 //!   and a stack overflow aborts the whole process (it is not a panic).
@@ -19,9 +23,12 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
+use crate::analysis::summary::CrateIndex;
 use crate::config::Config;
 use crate::diagnostics;
-use crate::lint::{lint_source_as, panic_message, whole_file};
+use crate::lint::{
+    ParsedSource, first_pass, lint_parsed, lint_source_as, panic_message, parse_source, whole_file,
+};
 use crate::package::Packages;
 use crate::prefilter::Prefilter;
 use crate::report::FileReport;
@@ -123,16 +130,18 @@ pub fn lint_files(files: &[PathBuf], config: &Config, options: &RunOptions) -> R
     let prefilter = config
         .prefilter
         .then(|| Prefilter::new(config.wrapper_names()));
-    let packages = Packages::default();
     let jobs = if options.jobs == 0 {
         std::thread::available_parallelism().map_or(1, |n| n.get())
     } else {
         options.jobs
     };
-    let work = |files: &[PathBuf]| -> Vec<Option<LintedFile>> {
-        files
+    let units = crate::crates::units(files);
+    let words = Prefilter::new(config.wrapper_names());
+    let packages = Packages::default();
+    let work = |units: &[crate::crates::Unit]| -> Vec<Option<LintedFile>> {
+        units
             .par_iter()
-            .map(|path| lint_file(path, config, prefilter.as_ref(), &packages))
+            .flat_map_iter(|unit| lint_unit(unit, config, prefilter.as_ref(), &words, &packages))
             .collect()
     };
     let results = match rayon::ThreadPoolBuilder::new()
@@ -141,16 +150,18 @@ pub fn lint_files(files: &[PathBuf], config: &Config, options: &RunOptions) -> R
         .thread_name(|i| format!("eda-lint-{i}"))
         .build()
     {
-        Ok(pool) => pool.install(|| work(files)),
+        Ok(pool) => pool.install(|| work(&units)),
         // No pool (threads could not be spawned): lint on a single big-stack
         // thread rather than on the caller's small one.
         Err(_) => std::thread::scope(|scope| {
             std::thread::Builder::new()
                 .stack_size(STACK_SIZE)
                 .spawn_scoped(scope, || {
-                    files
+                    units
                         .iter()
-                        .map(|path| lint_file(path, config, prefilter.as_ref(), &packages))
+                        .flat_map(|unit| {
+                            lint_unit(unit, config, prefilter.as_ref(), &words, &packages)
+                        })
                         .collect::<Vec<_>>()
                 })
                 .map(|handle| handle.join().unwrap_or_default())
@@ -168,6 +179,185 @@ pub fn lint_files(files: &[PathBuf], config: &Config, options: &RunOptions) -> R
         }
     }
     report
+        .files
+        .sort_by(|a, b| a.report.path.cmp(&b.report.path));
+    report
+}
+
+/// What became of one file of a unit on its way through the passes.
+enum Stage {
+    /// Skipped by the pre-filter.
+    Skipped,
+    /// Finished early: unreadable, refused, or a panic.
+    Done(FileReport, Option<String>),
+    /// Parsed; its first pass may follow.
+    Parsed(Box<ParsedSource>, String),
+}
+
+/// Reads, parses, summarises and lints one crate's files on this thread,
+/// reporting the linted ones (`None` for those the pre-filter skipped).
+/// Every step of every file is behind its own `catch_unwind`: a panic in
+/// one file's summary becomes that file's `internal-error`, and the other
+/// files are linted with what the rest of the crate told.
+///
+/// `words` is the pre-filter's word list whatever the config says: a crate
+/// whose files name none of them talks to no broker or database, and its
+/// first pass only walks the files that could.
+pub fn lint_unit(
+    unit: &crate::crates::Unit,
+    config: &Config,
+    prefilter: Option<&Prefilter>,
+    words: &Prefilter,
+    packages: &Packages,
+) -> Vec<Option<LintedFile>> {
+    let linted: Vec<Result<String, FileReport>> =
+        unit.linted.iter().map(|path| read(path)).collect();
+    // The rest of the crate, for its summaries only: a file that cannot be
+    // read here is simply not used (it is not being reported).
+    let context: Vec<(PathBuf, String)> = unit
+        .context
+        .iter()
+        .filter_map(|path| Some((path.clone(), read(path).ok()?)))
+        .collect();
+    lint_unit_texts(unit, linted, context, config, prefilter, words, packages)
+}
+
+/// [`lint_unit`] on texts already read: `linted` holds the text (or the
+/// read error) of each of `unit.linted`, in order; `context` the other
+/// files of the crate. The benchmark times this, without the reading.
+pub fn lint_unit_texts(
+    unit: &crate::crates::Unit,
+    linted: Vec<Result<String, FileReport>>,
+    context: Vec<(PathBuf, String)>,
+    config: &Config,
+    prefilter: Option<&Prefilter>,
+    words: &Prefilter,
+    packages: &Packages,
+) -> Vec<Option<LintedFile>> {
+    let panicked = |path: &Path, when: &str, panic: Box<dyn std::any::Any + Send>| FileReport {
+        path: path.to_path_buf(),
+        diagnostics: vec![whole_file(
+            diagnostics::INTERNAL_ERROR,
+            format!(
+                "eda-lint panicked on this file{when} ({}); it was not linted",
+                panic_message(panic.as_ref())
+            ),
+            "please report this with the file, or a small part of it that still fails",
+        )],
+        ..FileReport::default()
+    };
+    let parse = |path: &Path, text: String| -> Stage {
+        let edition = packages.edition_of(path);
+        match catch_unwind(AssertUnwindSafe(|| {
+            parse_source(path, &text, edition, config)
+        })) {
+            Ok(Ok(parsed)) => Stage::Parsed(Box::new(parsed), text),
+            Ok(Err(report)) => Stage::Done(report, Some(text)),
+            Err(panic) => Stage::Done(panicked(path, " while parsing", panic), Some(text)),
+        }
+    };
+    let mut linted: Vec<Stage> = unit
+        .linted
+        .iter()
+        .zip(linted)
+        .map(|(path, text)| match text {
+            Err(report) => Stage::Done(report, None),
+            Ok(text) if prefilter.is_some_and(|filter| !filter.is_relevant(&text)) => {
+                Stage::Skipped
+            }
+            Ok(text) => parse(path, text),
+        })
+        .collect();
+    // A context file that does not parse is simply not used.
+    let context: Vec<(PathBuf, Box<ParsedSource>)> = context
+        .into_iter()
+        .filter_map(|(path, text)| match parse(&path, text) {
+            Stage::Parsed(parsed, _) => Some((path, parsed)),
+            _ => None,
+        })
+        .collect();
+    // A crate that talks to a broker or a database anywhere: walk all its
+    // functions, since one that names no client may call one that does.
+    let walk_all = linted
+        .iter()
+        .filter_map(|stage| match stage {
+            Stage::Parsed(parsed, _) => Some(parsed.text()),
+            _ => None,
+        })
+        .chain(context.iter().map(|(_, parsed)| parsed.text()))
+        .any(|text| words.is_relevant(text));
+
+    let module = |path: &Path| unit.modules.get(path).cloned().unwrap_or_default();
+    let mut summaries = Vec::new();
+    let mut firsts: Vec<Option<crate::analysis::FileAnalysis>> = Vec::new();
+    let mut places: Vec<Option<usize>> = Vec::new();
+    for stage in &mut linted {
+        let Stage::Parsed(parsed, text) = stage else {
+            places.push(None);
+            firsts.push(None);
+            continue;
+        };
+        let outcome = catch_unwind(AssertUnwindSafe(|| {
+            first_pass(parsed, &config.user_apis, module(parsed.path()), walk_all)
+        }));
+        match outcome {
+            Ok((summary, first)) => {
+                places.push(Some(summaries.len()));
+                summaries.push(summary);
+                firsts.push(Some(first));
+            }
+            Err(panic) => {
+                let report = panicked(parsed.path(), " while summarising its functions", panic);
+                *stage = Stage::Done(report, Some(std::mem::take(text)));
+                places.push(None);
+                firsts.push(None);
+            }
+        }
+    }
+    for (path, parsed) in &context {
+        let outcome = catch_unwind(AssertUnwindSafe(|| {
+            first_pass(parsed, &config.user_apis, module(path), walk_all).0
+        }));
+        if let Ok(summary) = outcome {
+            summaries.push(summary);
+        }
+    }
+    let index = catch_unwind(AssertUnwindSafe(|| {
+        CrateIndex::build(summaries, unit.lib_name.clone(), &unit.siblings)
+    }))
+    .ok();
+
+    let results = linted
+        .into_iter()
+        .zip(places)
+        .zip(firsts)
+        .map(|((stage, place), first)| match stage {
+            Stage::Skipped => None,
+            Stage::Done(report, text) => Some(finish(report, text.as_deref())),
+            Stage::Parsed(parsed, text) => {
+                let with_index = index.as_ref().zip(place);
+                let outcome = catch_unwind(AssertUnwindSafe(|| {
+                    lint_parsed(&parsed, config, with_index, first)
+                }));
+                let report = outcome.unwrap_or_else(|panic| panicked(parsed.path(), "", panic));
+                Some(finish(report, Some(&text)))
+            }
+        })
+        .collect();
+    // Spans of these files are no longer needed; free proc-macro2's
+    // per-thread copy of their text so long runs do not grow without bound.
+    drop(context);
+    drop(index);
+    proc_macro2::extra::invalidate_current_thread_spans();
+    results
+}
+
+/// A report with the text kept for rendering when it has something to show.
+fn finish(report: FileReport, text: Option<&str>) -> LintedFile {
+    let source = text
+        .filter(|_| !report.is_clean())
+        .map(|text| Arc::from(crate::source::sanitize(text).as_ref()));
+    LintedFile { report, source }
 }
 
 /// Reads and lints one file, as code of its package's edition. `None` if

@@ -160,7 +160,7 @@ enum Scope {
 }
 
 /// One rule named in one directive.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Allowance {
     rule: &'static str,
     scope: Scope,
@@ -170,7 +170,7 @@ struct Allowance {
 }
 
 /// The directives of one file, ready to filter its findings.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Suppressions {
     allowances: Vec<Allowance>,
     /// Problems with the directives themselves.

@@ -65,6 +65,57 @@ pub struct Recognized {
     /// The crate it belongs to, for messages: `lapin`, `rdkafka`, `user`.
     pub api: &'static str,
     pub confidence: Confidence,
+    /// Set when the call is one of the crate's own functions and what it
+    /// does comes from that function's summary (the crate-wide pass): where
+    /// the helper does it, for the finding's second label.
+    pub via: Option<Box<Via>>,
+}
+
+/// Where a helper does what its call site is taken to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Via {
+    /// The helper's file, or `None` for the file being linted.
+    pub path: Option<std::path::PathBuf>,
+    /// The line in the helper that does it (the publish, the ack).
+    pub region: crate::finding::Region,
+    /// The helper's name, for messages.
+    pub function: String,
+    /// The helper publishes what its caller hands it: the caller's
+    /// argument decides the id, so the caller is where a missing id is
+    /// reported (the helper itself cannot be judged).
+    pub caller_decides: bool,
+    /// What the helper does there, when the rule's own words would be
+    /// wrong (a header builder: "builds the headers with content-type and
+    /// no id").
+    pub note: Option<String>,
+    /// A second helper the finding also rests on: the header builder whose
+    /// properties the publishing helper was handed.
+    pub then: Option<Box<Via>>,
+}
+
+impl Via {
+    /// The labels of this helper and of the one it was handed a value by.
+    pub fn labels(&self, what: &str) -> Vec<crate::finding::Label> {
+        let mut labels = vec![self.label(what)];
+        if let Some(then) = &self.then {
+            labels.push(then.label(what));
+        }
+        labels
+    }
+
+    /// The secondary label pointing into the helper: `what` is the verb
+    /// phrase (`publishes with no message id`).
+    pub fn label(&self, what: &str) -> crate::finding::Label {
+        crate::finding::Label {
+            region: self.region,
+            message: format!(
+                "`{}` {} here",
+                self.function,
+                self.note.as_deref().unwrap_or(what)
+            ),
+            path: self.path.clone(),
+        }
+    }
 }
 
 /// What the classifier knows about the file.
@@ -76,6 +127,10 @@ pub struct Known<'a> {
     /// to one is an ack of that argument (`worker.delete_message(&m)` when
     /// the file's `delete_message` deletes its `message`).
     pub local_acks: BTreeMap<String, Vec<usize>>,
+    /// The crate's function summaries, and this file's place among the
+    /// crate's files: calls to the crate's own functions are what their
+    /// summaries say (see [`super::summary`]). `None` in the first pass.
+    pub index: Option<(&'a super::summary::CrateIndex, usize)>,
 }
 
 /// The broker client crates: a file that imports one talks to a broker, so
@@ -177,6 +232,7 @@ fn recognized(op: Op, api: &'static str, confidence: Confidence) -> Option<Recog
         op,
         api,
         confidence,
+        via: None,
     })
 }
 

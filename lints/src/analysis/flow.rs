@@ -21,10 +21,15 @@ use syn::spanned::Spanned;
 use syn::visit::Visit;
 use syn::{Block, Expr, Stmt};
 
-use super::apis::{Known, Op, Recognized, classify_call, classify_segment, is_spawn_method};
+use quote::ToTokens;
+
+use super::apis::{
+    Known, Op, PublishInfo, Recognized, Via, classify_call, classify_segment, is_spawn_method,
+};
 use super::chain::{Chain, collect_idents, pattern_names};
-use super::ids::Locals;
+use super::ids::{IdEvidence, Locals, id_evidence};
 use super::macros::{self, MacroBody};
+use super::summary::{HeaderEffect, IdSource, Resolution, Scope, Site};
 use crate::finding::{Confidence, Region};
 
 /// An arm of a branch point: (branch point id, arm index).
@@ -61,10 +66,54 @@ pub enum EventKind {
     },
 }
 
+/// A call that may reach one of the crate's own functions, as the
+/// crate-wide pass resolves it (see [`super::summary`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Callee {
+    /// `process(..)`, `handlers::process(..)`, `Self::process(..)`,
+    /// `Publisher::send(..)`: the path as written.
+    Path(Vec<String>),
+    /// `self.process(..)`.
+    SelfMethod(String),
+    /// `self.bus.emit(..)`, `ctx.kafka.send(..)`: a method of a field of
+    /// `self` or of a parameter.
+    Field {
+        base: String,
+        field: String,
+        method: String,
+    },
+    /// `handler.handle(..)`: a method on a local (`Some`) or on the result
+    /// of another call (`None`).
+    Method {
+        receiver: Option<String>,
+        method: String,
+    },
+}
+
 /// The events of one function.
 #[derive(Debug, Clone)]
 pub struct FnFlow {
     pub name: String,
+    /// The type of the `impl` block the function is a method of.
+    pub owner: Option<String>,
+    /// The trait that `impl` block implements, or that declares the
+    /// function as a default method.
+    pub trait_name: Option<String>,
+    /// The declared type of each parameter in [`FnFlow::params`] (its own
+    /// name, references and smart pointers taken off; empty if unknown).
+    pub param_types: Vec<String>,
+    /// The function returns a value (its return type is not `()`).
+    pub returns_value: bool,
+    /// When the function returns headers or properties it builds: its name's
+    /// place, the keys it sets and what the id scan says of its tail.
+    pub header_return: Option<(Region, Vec<String>, super::ids::IdEvidence)>,
+    /// The calls that no table recognised, with what each argument reads:
+    /// the crate-wide pass resolves them to the crate's own functions.
+    pub calls: Vec<(Callee, Vec<BTreeSet<String>>)>,
+    /// For a publish (by `seq`) whose id cannot be seen because the message
+    /// comes from parameters: the parameters that, built with no id by the
+    /// caller, leave it with no id.
+    pub publish_sources: std::collections::HashMap<u32, Vec<usize>>,
     /// The names of the parameters other than `self`, in order (the first
     /// name a pattern binds).
     pub params: Vec<String>,
@@ -161,6 +210,8 @@ pub fn flows(items: &[syn::Item], known: &Known<'_>) -> Vec<FnFlow> {
     let mut finder = FnFinder {
         known,
         flows: Vec::new(),
+        owner: None,
+        trait_name: None,
     };
     for item in items {
         finder.visit_item(item);
@@ -171,11 +222,20 @@ pub fn flows(items: &[syn::Item], known: &Known<'_>) -> Vec<FnFlow> {
 struct FnFinder<'k, 'a> {
     known: &'k Known<'a>,
     flows: Vec<FnFlow>,
+    /// The `impl` block being walked: its type and trait.
+    owner: Option<String>,
+    trait_name: Option<String>,
 }
 
 impl FnFinder<'_, '_> {
     fn walk(&mut self, sig: &syn::Signature, block: &Block) {
         let mut walker = Walker::new(self.known, sig.ident.to_string());
+        walker.flow.owner = self.owner.clone();
+        walker.flow.trait_name = self.trait_name.clone();
+        walker.flow.returns_value = match &sig.output {
+            syn::ReturnType::Default => false,
+            syn::ReturnType::Type(_, ty) => returns_value(ty),
+        };
         for input in &sig.inputs {
             if let syn::FnArg::Typed(typed) = input {
                 let names = pattern_names(&typed.pat);
@@ -183,6 +243,13 @@ impl FnFinder<'_, '_> {
                     .flow
                     .params
                     .push(names.first().cloned().unwrap_or_default());
+                walker
+                    .flow
+                    .param_types
+                    .push(super::summary::param_type_name(
+                        &typed.ty,
+                        self.known.imports,
+                    ));
                 for name in &names {
                     walker.locals.bind(name.clone(), None);
                 }
@@ -197,6 +264,7 @@ impl FnFinder<'_, '_> {
             }
         }
         walker.block(block);
+        walker.note_header_return(sig, block);
         self.flows.push(walker.flow);
     }
 }
@@ -222,6 +290,30 @@ impl<'ast> Visit<'ast> for FnFinder<'_, '_> {
     fn visit_item_macro(&mut self, _: &'ast syn::ItemMacro) {
         // `macro_rules!` bodies hold metavariables, not code.
     }
+
+    fn visit_item_impl(&mut self, item: &'ast syn::ItemImpl) {
+        let owner = super::summary::type_ref(&item.self_ty, self.known.imports).map(|ty| ty.name);
+        let trait_name = item
+            .trait_
+            .as_ref()
+            .and_then(|(path, _)| path.segments.last())
+            .map(|segment| segment.ident.to_string());
+        let before = (
+            std::mem::replace(&mut self.owner, owner),
+            std::mem::replace(&mut self.trait_name, trait_name),
+        );
+        syn::visit::visit_item_impl(self, item);
+        (self.owner, self.trait_name) = before;
+    }
+
+    fn visit_item_trait(&mut self, item: &'ast syn::ItemTrait) {
+        let before = (
+            self.owner.take(),
+            self.trait_name.replace(item.ident.to_string()),
+        );
+        syn::visit::visit_item_trait(self, item);
+        (self.owner, self.trait_name) = before;
+    }
 }
 
 struct Walker<'k, 'a> {
@@ -236,6 +328,10 @@ struct Walker<'k, 'a> {
     depth: usize,
     /// The method chain about to be walked is awaited (`x.insert(r).await`).
     await_next: bool,
+    /// Calls to the crate's header builders met so far (by where the call
+    /// starts), with the helper's place and how the call was resolved: a
+    /// publish whose headers come from one points at it.
+    header_helpers: Vec<((usize, usize), Box<Via>, Resolution)>,
 }
 
 impl<'k, 'a> Walker<'k, 'a> {
@@ -244,6 +340,13 @@ impl<'k, 'a> Walker<'k, 'a> {
             known,
             flow: FnFlow {
                 name,
+                owner: None,
+                trait_name: None,
+                param_types: Vec::new(),
+                returns_value: false,
+                header_return: None,
+                calls: Vec::new(),
+                publish_sources: Default::default(),
                 params: Vec::new(),
                 events: Vec::new(),
                 diverging: HashSet::new(),
@@ -258,7 +361,57 @@ impl<'k, 'a> Walker<'k, 'a> {
             next_id: 0,
             depth: 0,
             await_next: false,
+            header_helpers: Vec::new(),
         }
+    }
+
+    /// The parameters a publish's message is built from, when its id cannot
+    /// be seen: each parameter that, were it built right here with no id,
+    /// would leave the publish with no id. The caller's argument decides.
+    fn publish_sources(&self, chain: &Chain<'_>, index: usize) -> Vec<usize> {
+        let stand_in: Expr = syn::parse_quote!(HelperValue::new());
+        self.flow
+            .params
+            .iter()
+            .enumerate()
+            .filter(|(_, param)| !param.is_empty())
+            .filter(|(_, param)| {
+                let mut probe = self.locals.clone();
+                probe.bind((*param).clone(), Some(stand_in.clone()));
+                matches!(
+                    classify_segment(chain, index, self.known, &probe),
+                    Some(Recognized {
+                        op: Op::Publish(PublishInfo {
+                            id: IdEvidence::Absent,
+                            ..
+                        }),
+                        ..
+                    })
+                )
+            })
+            .map(|(position, _)| position)
+            .collect()
+    }
+
+    /// For a function that returns headers or properties: the keys it sets
+    /// and what the id scan says of the value it returns.
+    fn note_header_return(&mut self, sig: &syn::Signature, block: &Block) {
+        let syn::ReturnType::Type(_, ty) = &sig.output else {
+            return;
+        };
+        let returned = super::summary::returned_type_name(ty, self.known.imports);
+        if !super::summary::is_header_type(&returned) {
+            return;
+        }
+        let tail: Option<&Expr> = block.stmts.iter().rev().find_map(|stmt| match stmt {
+            Stmt::Expr(expr, None) => Some(expr),
+            Stmt::Expr(Expr::Return(ret), _) => ret.expr.as_deref(),
+            _ => None,
+        });
+        let Some(tail) = tail else { return };
+        let evidence = id_evidence(&[tail], &self.locals, &[]);
+        let keys = super::summary::header_keys(block);
+        self.flow.header_return = Some((Region::from_span(sig.ident.span()), keys, evidence));
     }
 
     /// A call to one of the file's own functions that settles the message
@@ -551,10 +704,22 @@ impl<'k, 'a> Walker<'k, 'a> {
         for index in 0..chain.segments.len() {
             let segment = &chain.segments[index];
             self.note_outbox(&segment.method);
-            let recognized = classify_segment(&chain, index, self.known, &self.locals);
+            self.note_helper_values(&segment.args);
+            let callee = segment_callee(&chain, index);
+            let recognized = match classify_segment(&chain, index, self.known, &self.locals) {
+                // A client the crate keeps in a field, by its declared type.
+                None => self.typed_client_op(&chain, index),
+                // A publisher guessed from its receiver's name: the field's
+                // type, or the crate's own method, knows better.
+                Some(guess) if guess.api == "wrapper" => self
+                    .typed_client_op(&chain, index)
+                    .or_else(|| (!self.resolves(callee.as_ref())).then_some(guess)),
+                known => known,
+            };
             let spawns = is_spawn_method(&segment.method, segment.args.len())
                 || matches!(recognized, Some(Recognized { op: Op::Spawn, .. }));
             let mut args_reads = BTreeSet::new();
+            let mut per_arg = Vec::new();
             // A closure in an operation's tail (`.ack(..).await.map_err(|e| ..)`)
             // or an error handler gets the call's error, not the message.
             let error_handler = in_operation
@@ -574,6 +739,7 @@ impl<'k, 'a> Walker<'k, 'a> {
                 } else {
                     self.closure_arg(arg, &param_source)
                 };
+                per_arg.push(arg_reads.clone());
                 args_reads.extend(arg_reads);
             }
             let mut call_reads = receiver_reads.clone();
@@ -591,8 +757,27 @@ impl<'k, 'a> Walker<'k, 'a> {
                 self.flow.sources.extend(super::chain::root_ident(receiver));
             }
             match recognized {
-                Some(recognized) => {
+                Some(mut recognized) => {
                     settles |= matches!(recognized.op, Op::Ack { .. } | Op::Nack);
+                    if let Op::Publish(PublishInfo { id, .. }) = &recognized.op {
+                        if self.known.index.is_none() && *id == IdEvidence::Unknown {
+                            let sources = self.publish_sources(&chain, index);
+                            if !sources.is_empty() {
+                                self.flow.publish_sources.insert(self.seq + 1, sources);
+                            }
+                        }
+                        if *id == IdEvidence::Absent
+                            && recognized.via.is_none()
+                            && let Some((via, resolution)) =
+                                self.header_helper_behind(&segment.args, &call_reads)
+                        {
+                            if resolution == Resolution::ByName {
+                                recognized.confidence =
+                                    recognized.confidence.min(Confidence::Medium);
+                            }
+                            recognized.via = Some(via);
+                        }
+                    }
                     in_operation = matches!(
                         recognized.op,
                         Op::Ack { .. } | Op::Nack | Op::Publish(_) | Op::DbWrite { .. }
@@ -611,20 +796,42 @@ impl<'k, 'a> Walker<'k, 'a> {
                             op: Op::Ack { message },
                             api: "local",
                             confidence: crate::finding::Confidence::Medium,
+                            via: None,
                         }),
                         region,
                         call_reads.clone(),
                     );
                 }
-                None => self.push(
-                    EventKind::Call {
-                        name: segment.method.clone(),
-                        awaited: segment.awaited
-                            || (tail_awaited && index + 1 == chain.segments.len()),
-                    },
-                    region,
-                    call_reads.clone(),
-                ),
+                None => {
+                    let call_expr = Expr::MethodCall(segment.expr.clone());
+                    let helper = match &callee {
+                        Some(callee) => self.helper_call(
+                            callee,
+                            &call_expr,
+                            &segment.args,
+                            &per_arg,
+                            region,
+                            &call_reads,
+                        ),
+                        None => None,
+                    };
+                    match helper {
+                        Some(returned) => {
+                            in_operation = true;
+                            call_reads.extend(returned.iter().cloned());
+                            reads.extend(returned);
+                        }
+                        None => self.push(
+                            EventKind::Call {
+                                name: segment.method.clone(),
+                                awaited: segment.awaited
+                                    || (tail_awaited && index + 1 == chain.segments.len()),
+                            },
+                            region,
+                            call_reads.clone(),
+                        ),
+                    }
+                }
             }
             // A method called on a local may change it
             // (`m.set_message_id(..)`, `headers.insert(..)`): remember the
@@ -704,15 +911,19 @@ impl<'k, 'a> Walker<'k, 'a> {
     fn call(&mut self, call: &syn::ExprCall) -> BTreeSet<String> {
         // `fulfil(&order).await`: the call's future is awaited at once.
         let awaited = std::mem::take(&mut self.await_next);
+        let args: Vec<&Expr> = call.args.iter().collect();
+        self.note_helper_values(&args);
         let recognized = classify_call(call, self.known, &self.locals);
         let spawns = matches!(recognized, Some(Recognized { op: Op::Spawn, .. }));
         let mut reads = BTreeSet::new();
+        let mut per_arg = Vec::new();
         for arg in &call.args {
             let arg_reads = if spawns {
                 self.in_task(|walker| walker.expr(arg))
             } else {
                 self.expr(arg)
             };
+            per_arg.push(arg_reads.clone());
             // A closure or an async block handed to a call
             // (`Box::pin(async move { .. })`) runs later, on its own: the
             // call does not read what the block reads.
@@ -737,18 +948,432 @@ impl<'k, 'a> Walker<'k, 'a> {
             start: Region::from_span(call.func.span()).start,
             end: Region::from_span(call.paren_token.span.close()).end,
         };
-        let args: Vec<&Expr> = call.args.iter().collect();
         let kind = match (recognized, self.local_ack(&name, &args)) {
             (Some(recognized), _) => EventKind::Op(recognized),
             (None, Some(message)) => EventKind::Op(Recognized {
                 op: Op::Ack { message },
                 api: "local",
                 confidence: crate::finding::Confidence::Medium,
+                via: None,
             }),
-            (None, None) => EventKind::Call { name, awaited },
+            (None, None) => {
+                let callee = match &*call.func {
+                    Expr::Path(path) if path.qself.is_none() => Some(Callee::Path(
+                        path.path
+                            .segments
+                            .iter()
+                            .map(|s| s.ident.to_string())
+                            .collect(),
+                    )),
+                    _ => None,
+                };
+                if let Some(callee) = callee {
+                    let call_expr = Expr::Call(call.clone());
+                    if let Some(returned) =
+                        self.helper_call(&callee, &call_expr, &args, &per_arg, region, &reads)
+                    {
+                        reads.extend(returned);
+                        return reads;
+                    }
+                }
+                EventKind::Call { name, awaited }
+            }
         };
         self.push(kind, region, reads.clone());
         reads
+    }
+
+    /// The crate-wide pass, at a call the tables did not recognise: records
+    /// the call for the summaries and, when the crate index resolves it to
+    /// functions that do something, pushes what they do as this call's
+    /// events. `Some` (with the names the call's value derives from beyond
+    /// its arguments) if it pushed anything.
+    fn helper_call(
+        &mut self,
+        callee: &Callee,
+        call_expr: &Expr,
+        args: &[&Expr],
+        per_arg: &[BTreeSet<String>],
+        region: Region,
+        reads: &BTreeSet<String>,
+    ) -> Option<BTreeSet<String>> {
+        let Some((index, file)) = self.known.index else {
+            self.flow.calls.push((callee.clone(), per_arg.to_vec()));
+            return None;
+        };
+        let scope = Scope {
+            file,
+            owner: self.flow.owner.as_deref(),
+            params: &self.flow.params,
+            param_types: &self.flow.param_types,
+        };
+        let (effects, resolution) = index.effects_of(&scope, callee)?;
+        let sure = |confidence: Confidence| match resolution {
+            Resolution::Exact => confidence,
+            Resolution::ByName => confidence.min(Confidence::Medium),
+        };
+        let via = |site: &Site, caller_decides: bool| {
+            Some(Box::new(Via {
+                path: (site.file != file).then(|| index.files[site.file].path.clone()),
+                region: site.region,
+                function: site.function.clone(),
+                caller_decides,
+                note: None,
+                then: None,
+            }))
+        };
+        let mut ops = Vec::new();
+        let mut returned = BTreeSet::new();
+        if let Some(effect) = &effects.settles_received {
+            // The caller works on a message the helper already settled: the
+            // value of this call stands for that message.
+            let name = format!("{}()", callee_name(callee));
+            returned.insert(name.clone());
+            ops.push(Recognized {
+                op: Op::Ack {
+                    message: BTreeSet::from([name]),
+                },
+                api: static_api(&effect.api),
+                confidence: sure(effect.confidence),
+                via: via(&effect.site, false),
+            });
+        } else if let Some(effect) = &effects.returns_consumed {
+            ops.push(Recognized {
+                op: Op::Consume,
+                api: static_api(&effect.api),
+                confidence: sure(effect.confidence),
+                via: via(&effect.site, false),
+            });
+        }
+        if let Some(effect) = &effects.write {
+            ops.push(Recognized {
+                op: Op::DbWrite {
+                    committed: true,
+                    outbox: false,
+                },
+                api: static_api(&effect.api),
+                confidence: sure(effect.confidence),
+                via: via(&effect.site, false),
+            });
+        }
+        if let Some(publish) = &effects.publish {
+            let mut headers_via = None;
+            let (id, caller_decides) = match &publish.id {
+                IdSource::Absent => (IdEvidence::Absent, false),
+                IdSource::FromParams(positions) => (
+                    IdEvidence::Present {
+                        from: positions
+                            .iter()
+                            .filter_map(|p| per_arg.get(*p))
+                            .flatten()
+                            .cloned()
+                            .collect(),
+                        random: false,
+                    },
+                    false,
+                ),
+                IdSource::Fresh => (
+                    IdEvidence::Present {
+                        from: BTreeSet::new(),
+                        random: true,
+                    },
+                    false,
+                ),
+                IdSource::Fixed => (
+                    IdEvidence::Present {
+                        from: BTreeSet::new(),
+                        random: false,
+                    },
+                    false,
+                ),
+                IdSource::OfParams(positions) => {
+                    let given: Vec<&Expr> = positions
+                        .iter()
+                        .filter_map(|p| args.get(*p).copied())
+                        .collect();
+                    let extra: &[&str] = match publish.api.as_str() {
+                        "rdkafka" => &["key"],
+                        "iggy" => &["id"],
+                        _ => &[],
+                    };
+                    if given.is_empty() {
+                        (IdEvidence::Unknown, true)
+                    } else {
+                        let evidence = id_evidence(&given, &self.locals, extra);
+                        if evidence == IdEvidence::Absent {
+                            let given_reads: BTreeSet<String> = positions
+                                .iter()
+                                .filter_map(|p| per_arg.get(*p))
+                                .flatten()
+                                .cloned()
+                                .collect();
+                            headers_via = self.header_helper_behind(&given, &given_reads);
+                        }
+                        (evidence, true)
+                    }
+                }
+                IdSource::Unknown => (IdEvidence::Unknown, false),
+            };
+            let mut confidence = sure(publish.confidence);
+            let mut publish_via = via(&publish.site, caller_decides);
+            if let (Some((headers, resolution)), Some(publish_via)) =
+                (headers_via, &mut publish_via)
+            {
+                if resolution == Resolution::ByName {
+                    confidence = confidence.min(Confidence::Medium);
+                }
+                publish_via.then = Some(headers);
+            }
+            ops.push(Recognized {
+                op: Op::Publish(PublishInfo {
+                    id,
+                    dedup: publish.dedup,
+                }),
+                api: static_api(&publish.api),
+                confidence,
+                via: publish_via,
+            });
+        }
+        // Settles last: a helper that works and then settles its argument
+        // is judged in its own body; its call is not "settled, then work".
+        for (position, effect) in &effects.acks {
+            let Some(arg) = args.get(*position) else {
+                continue;
+            };
+            let message = super::apis::message_of(&[*arg]);
+            if message.is_empty() {
+                continue;
+            }
+            ops.push(Recognized {
+                op: Op::Ack { message },
+                api: static_api(&effect.api),
+                confidence: sure(effect.confidence),
+                via: via(&effect.site, false),
+            });
+        }
+        if let Some(headers) = &effects.headers {
+            self.note_header_value(headers, call_expr, per_arg, resolution);
+        }
+        if ops.is_empty() {
+            return None;
+        }
+        for recognized in ops {
+            self.push(EventKind::Op(recognized), region, reads.clone());
+        }
+        Some(returned)
+    }
+
+    /// Whether a call resolves to functions of the crate that do something.
+    fn resolves(&self, callee: Option<&Callee>) -> bool {
+        let (Some((index, file)), Some(callee)) = (self.known.index, callee) else {
+            return false;
+        };
+        let scope = Scope {
+            file,
+            owner: self.flow.owner.as_deref(),
+            params: &self.flow.params,
+            param_types: &self.flow.param_types,
+        };
+        index.effects_of(&scope, callee).is_some()
+    }
+
+    /// Call number `index` of a chain on a client kept in a field of `self`
+    /// or of a parameter (`ctx.kafka.send(..)`), by the field's declared type.
+    fn typed_client_op(&self, chain: &Chain<'_>, index: usize) -> Option<Recognized> {
+        let (crate_index, _) = self.known.index?;
+        if chain.segments[..index]
+            .iter()
+            .any(|segment| !super::summary::is_transparent_method(&segment.method))
+        {
+            return None;
+        }
+        let mut root = chain.root;
+        while let Expr::Reference(inner) = root {
+            root = &inner.expr;
+        }
+        let Expr::Field(field) = root else {
+            return None;
+        };
+        let (Expr::Path(base), syn::Member::Named(name)) = (&*field.base, &field.member) else {
+            return None;
+        };
+        let base = base.path.get_ident()?.to_string();
+        let base_type = if base == "self" {
+            self.flow.owner.clone()?
+        } else {
+            let position = self.flow.params.iter().position(|param| *param == base)?;
+            self.flow.param_types.get(position)?.clone()
+        };
+        let ty = crate_index.field_type(&base_type, &name.to_string())?;
+        let segment = &chain.segments[index];
+        let mut recognized =
+            super::summary::typed_client_op(ty, &segment.method, &segment.args, &self.locals)?;
+        // The finding rests on the field's declared type: point at it.
+        if let Some((file, region)) = ty.declared {
+            recognized.via = Some(Box::new(Via {
+                path: (Some(file) != self.known.index.map(|(_, own)| own))
+                    .then(|| crate_index.files[file].path.clone()),
+                region,
+                function: format!("{base_type}.{name}"),
+                caller_decides: true,
+                note: Some(format!(
+                    "is declared a `{}::{}`",
+                    ty.krate.as_deref().unwrap_or_default(),
+                    ty.name
+                )),
+                then: None,
+            }));
+        }
+        Some(recognized)
+    }
+
+    /// Notes, before a call is classified, which of its arguments are
+    /// calls to the crate's header and property builders, so the id scan
+    /// of a publish sees what they set.
+    fn note_helper_values(&mut self, args: &[&Expr]) {
+        let Some((index, file)) = self.known.index else {
+            return;
+        };
+        for arg in args {
+            let mut inner = *arg;
+            loop {
+                inner = match inner {
+                    Expr::Reference(r) => &r.expr,
+                    Expr::Await(a) => &a.base,
+                    Expr::Try(t) => &t.expr,
+                    Expr::Paren(p) => &p.expr,
+                    _ => break,
+                };
+            }
+            let Expr::Call(call) = inner else { continue };
+            let Expr::Path(path) = &*call.func else {
+                continue;
+            };
+            let callee = Callee::Path(
+                path.path
+                    .segments
+                    .iter()
+                    .map(|s| s.ident.to_string())
+                    .collect(),
+            );
+            let scope = Scope {
+                file,
+                owner: self.flow.owner.as_deref(),
+                params: &self.flow.params,
+                param_types: &self.flow.param_types,
+            };
+            if let Some((effects, resolution)) = index.effects_of(&scope, &callee)
+                && let Some(headers) = &effects.headers
+            {
+                let per_arg: Vec<BTreeSet<String>> = call
+                    .args
+                    .iter()
+                    .map(|arg| {
+                        let mut names = BTreeSet::new();
+                        collect_idents(arg.to_token_stream(), &mut names);
+                        names
+                    })
+                    .collect();
+                self.note_header_value(headers, inner, &per_arg, resolution);
+            }
+        }
+    }
+
+    /// Notes what id the headers a helper call returns carry.
+    fn note_header_value(
+        &mut self,
+        headers: &HeaderEffect,
+        call_expr: &Expr,
+        per_arg: &[BTreeSet<String>],
+        resolution: Resolution,
+    ) {
+        let Some((index, file)) = self.known.index else {
+            return;
+        };
+        let evidence = match &headers.id {
+            IdSource::Absent => IdEvidence::Absent,
+            IdSource::FromParams(positions) => IdEvidence::Present {
+                from: positions
+                    .iter()
+                    .filter_map(|p| per_arg.get(*p))
+                    .flatten()
+                    .cloned()
+                    .collect(),
+                random: false,
+            },
+            IdSource::Fresh => IdEvidence::Present {
+                from: BTreeSet::new(),
+                random: true,
+            },
+            IdSource::Fixed => IdEvidence::Present {
+                from: BTreeSet::new(),
+                random: false,
+            },
+            IdSource::OfParams(_) | IdSource::Unknown => IdEvidence::Unknown,
+        };
+        let start = super::ids::call_start(call_expr);
+        self.locals.note_helper(call_expr, evidence);
+        if self.header_helpers.iter().any(|(at, _, _)| *at == start) {
+            return;
+        }
+        let note = match &headers.id {
+            IdSource::Absent if headers.keys.is_empty() => {
+                String::from("builds the headers, with no id,")
+            }
+            IdSource::Absent => format!(
+                "builds the headers with {} and no id,",
+                headers.keys.join(", ")
+            ),
+            _ => String::from("builds the headers"),
+        };
+        self.header_helpers.push((
+            start,
+            Box::new(Via {
+                path: (headers.site.file != file)
+                    .then(|| index.files[headers.site.file].path.clone()),
+                region: headers.site.region,
+                function: headers.site.function.clone(),
+                caller_decides: true,
+                note: Some(note),
+                then: None,
+            }),
+            resolution,
+        ));
+    }
+
+    /// The header helper whose value a publish reading `reads` (or built
+    /// from `args`) carries, if any: for the finding's second label.
+    fn header_helper_behind(
+        &self,
+        args: &[&Expr],
+        reads: &BTreeSet<String>,
+    ) -> Option<(Box<Via>, Resolution)> {
+        if self.header_helpers.is_empty() {
+            return None;
+        }
+        let mut starts = BTreeSet::new();
+        let mut seen = BTreeSet::new();
+        let mut names: Vec<String> = reads.iter().cloned().collect();
+        let mut exprs: Vec<Expr> = args.iter().map(|arg| (*arg).clone()).collect();
+        loop {
+            while let Some(expr) = exprs.pop() {
+                collect_call_starts(&expr, &mut starts);
+                let mut idents = BTreeSet::new();
+                collect_idents(expr.to_token_stream(), &mut idents);
+                names.extend(idents.into_iter().filter(|n| !seen.contains(n)));
+            }
+            // A few hops through locals is all a builder chain needs.
+            let Some(name) = names.pop().filter(|_| seen.len() <= 32) else {
+                break;
+            };
+            if seen.insert(name.clone()) {
+                exprs.extend(self.locals.values_of(&name).iter().cloned());
+            }
+        }
+        self.header_helpers
+            .iter()
+            .find(|(start, _, _)| starts.contains(start))
+            .map(|(_, via, resolution)| (via.clone(), *resolution))
     }
 
     fn mac(&mut self, mac: &syn::Macro) -> BTreeSet<String> {
@@ -1013,4 +1638,119 @@ impl<'ast> Visit<'ast> for Children<'ast> {
 /// The confidence of a finding that rests on two events.
 pub fn both(a: Confidence, b: Confidence) -> Confidence {
     a.min(b)
+}
+
+/// The callee of call number `index` of a chain, for the crate-wide pass.
+fn segment_callee(chain: &Chain<'_>, index: usize) -> Option<Callee> {
+    let method = chain.segments[index].method.clone();
+    if index > 0 {
+        return Some(Callee::Method {
+            receiver: None,
+            method,
+        });
+    }
+    let mut root = chain.root;
+    while let Expr::Reference(inner) = root {
+        root = &inner.expr;
+    }
+    Some(match root {
+        Expr::Path(path) if path.path.is_ident("self") => Callee::SelfMethod(method),
+        Expr::Path(path) if path.qself.is_none() && path.path.segments.len() == 1 => {
+            Callee::Method {
+                receiver: Some(path.path.segments[0].ident.to_string()),
+                method,
+            }
+        }
+        Expr::Field(field) => match (&*field.base, &field.member) {
+            (Expr::Path(base), syn::Member::Named(name)) if base.path.segments.len() == 1 => {
+                Callee::Field {
+                    base: base.path.segments[0].ident.to_string(),
+                    field: name.to_string(),
+                    method,
+                }
+            }
+            _ => Callee::Method {
+                receiver: None,
+                method,
+            },
+        },
+        _ => Callee::Method {
+            receiver: None,
+            method,
+        },
+    })
+}
+
+/// The function's own name in a callee.
+fn callee_name(callee: &Callee) -> String {
+    match callee {
+        Callee::Path(segments) => segments.last().cloned().unwrap_or_default(),
+        Callee::SelfMethod(method)
+        | Callee::Field { method, .. }
+        | Callee::Method { method, .. } => method.clone(),
+    }
+}
+
+/// The rules' static name for an API a summary recorded as text.
+fn static_api(api: &str) -> &'static str {
+    const KNOWN: &[&str] = &[
+        "lapin",
+        "rdkafka",
+        "async-nats",
+        "aws-sdk-sqs",
+        "servicebus",
+        "redis",
+        "iggy",
+        "fe2o3-amqp",
+        "pulsar",
+        "pubsub",
+        "rumqttc",
+        "fluvio",
+        "broker",
+        "wrapper",
+        "user",
+        "database",
+        "mongodb",
+        "local",
+    ];
+    KNOWN
+        .iter()
+        .copied()
+        .find(|known| *known == api)
+        .unwrap_or("helper")
+}
+
+/// Where every call inside `expr` starts.
+fn collect_call_starts(expr: &Expr, out: &mut BTreeSet<(usize, usize)>) {
+    struct Starts<'o>(&'o mut BTreeSet<(usize, usize)>);
+    impl<'ast> Visit<'ast> for Starts<'_> {
+        fn visit_expr_call(&mut self, call: &'ast syn::ExprCall) {
+            let start = call.span().start();
+            self.0.insert((start.line, start.column));
+            syn::visit::visit_expr_call(self, call);
+        }
+    }
+    Starts(out).visit_expr(expr);
+}
+
+/// Whether a return type hands a value back: not `()`, `Result<()>` or
+/// `Option<()>`.
+fn returns_value(ty: &syn::Type) -> bool {
+    match ty {
+        syn::Type::Tuple(tuple) => !tuple.elems.is_empty(),
+        syn::Type::Path(path) => match path.path.segments.last() {
+            Some(last) if matches!(last.ident.to_string().as_str(), "Result" | "Option") => {
+                match &last.arguments {
+                    syn::PathArguments::AngleBracketed(args) => match args.args.first() {
+                        Some(syn::GenericArgument::Type(inner)) => returns_value(inner),
+                        _ => true,
+                    },
+                    // `anyhow::Result` with its default, or an alias.
+                    _ => true,
+                }
+            }
+            _ => true,
+        },
+        _ => true,
+    }
 }

@@ -51,6 +51,11 @@ pub struct Locals {
     /// elsewhere (a parameter) that they shadow: `let task = Arc::new(task)`
     /// wraps the caller's task, whose id this function cannot see.
     from_elsewhere: std::collections::HashSet<String>,
+    /// Calls to the crate's own helpers that return headers or properties
+    /// (`create_common_headers()`), by the call's position, with what the
+    /// crate-wide pass says about the id they carry: such a value is built
+    /// where the summary saw it, not out of sight.
+    helpers: HashMap<(usize, usize), IdEvidence>,
 }
 
 impl Locals {
@@ -100,6 +105,44 @@ impl Locals {
     pub fn values_of(&self, name: &str) -> &[Expr] {
         self.values.get(name).map(Vec::as_slice).unwrap_or(&[])
     }
+
+    /// Records that `call` (a call to a helper of the crate) returns headers
+    /// or properties whose id is `evidence`.
+    pub fn note_helper(&mut self, call: &Expr, evidence: IdEvidence) {
+        self.helpers.insert(call_key(call), evidence);
+    }
+
+    /// Whether `call` was noted as a helper call by [`Locals::note_helper`].
+    pub fn is_helper_call(&self, call: &Expr) -> bool {
+        self.helper_value(call).is_some()
+    }
+
+    /// What a helper call's value carries, if `expr` is a noted one
+    /// (looking through `&`, `.await`, `?` and parentheses).
+    fn helper_value(&self, expr: &Expr) -> Option<&IdEvidence> {
+        if self.helpers.is_empty() {
+            return None;
+        }
+        match expr {
+            Expr::Reference(inner) => self.helper_value(&inner.expr),
+            Expr::Await(inner) => self.helper_value(&inner.base),
+            Expr::Try(inner) => self.helper_value(&inner.expr),
+            Expr::Paren(inner) => self.helper_value(&inner.expr),
+            Expr::Call(_) => self.helpers.get(&call_key(expr)),
+            _ => None,
+        }
+    }
+}
+
+/// Where a call starts, as a key.
+fn call_key(call: &Expr) -> (usize, usize) {
+    call_start(call)
+}
+
+/// Where an expression starts: (line, column).
+pub fn call_start(expr: &Expr) -> (usize, usize) {
+    let start = syn::spanned::Spanned::span(expr).start();
+    (start.line, start.column)
 }
 
 /// Whether `tokens` name the variable `name` (not as a field or method
@@ -259,6 +302,25 @@ impl Scan<'_> {
         if depth > 4 {
             if on_root_path {
                 self.visible = false;
+            }
+            return;
+        }
+        // A helper of the crate built this value: its summary says what
+        // id it carries.
+        if let Some(evidence) = self.locals.helper_value(expr) {
+            match evidence {
+                IdEvidence::Present { from, random } => {
+                    let entry = self.found.get_or_insert_with(|| (BTreeSet::new(), false));
+                    entry.0.extend(from.iter().cloned());
+                    entry.1 |= *random;
+                }
+                IdEvidence::Absent => {}
+                IdEvidence::SharedKey => self.shared_key = true,
+                IdEvidence::Unknown => {
+                    if on_root_path {
+                        self.visible = false;
+                    }
+                }
             }
             return;
         }

@@ -12,8 +12,38 @@
 //! - [`ids`]: whether a publish carries a message id, and what it is made of.
 //! - [`flow`]: a function's calls in evaluation order, with branches and tasks.
 //! - [`types`]: the event and message types a file declares.
+//! - [`summary`]: the crate-wide pass (below).
 //! - [`FileAnalysis`]: all of the above for one file, computed once and
 //!   shared by the rules.
+//!
+//! ## Across functions and files
+//!
+//! One handler is usually spread over many functions and files, so a crate
+//! is analysed in two passes over the same parsed files (each file is
+//! parsed once; [`crate::run`] keeps a crate on one thread, since syntax
+//! trees cannot cross threads):
+//!
+//! 1. [`FileAnalysis::first_pass`] walks every function once, and
+//!    [`summary::summarise_file`] turns each [`flow::FnFlow`] into a
+//!    [`summary::FnSummary`]: plain data (which parameter it settles,
+//!    whether it publishes and with which id, whether it commits a write,
+//!    whether it receives a message and settles or returns it, which keys
+//!    the headers it returns carry, and the calls it makes). Struct fields'
+//!    types and crate-level facts (offsets stored, `group.id` set) are
+//!    collected beside them. [`summary::CrateIndex::build`] combines the
+//!    summaries along the crate's own calls, [`summary::MAX_DEPTH`] levels
+//!    at most.
+//! 2. The rules ask [`FileAnalysis::of`], which walks the file again with
+//!    the index in [`apis::Known::index`]: a call the tables do not know
+//!    that resolves to a summarised function becomes that function's
+//!    operations, each carrying an [`apis::Via`] (the helper's place, for
+//!    the finding's second label). A file whose text names none of the
+//!    functions that do something reuses its first-pass analysis.
+//!
+//! Resolution (in [`summary::CrateIndex::resolve`]) goes through `use`
+//! items, `mod` paths, `self.`/`Self::`, declared field and parameter
+//! types, and by name for a trait method on a value of unknown type; an
+//! operation resolved by name only is never `high` confidence.
 
 pub mod apis;
 pub mod chain;
@@ -22,6 +52,7 @@ pub mod flow;
 pub mod ids;
 pub mod imports;
 pub mod macros;
+pub mod summary;
 pub mod types;
 
 use std::cell::RefCell;
@@ -86,7 +117,15 @@ struct CacheEntry {
     source: String,
     items: (usize, usize),
     user: UserApis,
+    /// The crate index it was computed with (its address and this file's
+    /// place in it), `None` for none.
+    index: Option<(usize, usize)>,
     analysis: Rc<FileAnalysis>,
+}
+
+/// The cache key of a crate index.
+fn index_key(index: Option<(&summary::CrateIndex, usize)>) -> Option<(usize, usize)> {
+    index.map(|(index, file)| (index as *const summary::CrateIndex as usize, file))
 }
 
 thread_local! {
@@ -101,25 +140,100 @@ impl FileAnalysis {
     /// The analysis of the file in `ctx`, computed on first use.
     pub fn of(ctx: &FileContext<'_>, user: &UserApis) -> Rc<FileAnalysis> {
         let key = (ctx.items.as_ptr() as usize, ctx.items.len());
+        let index = index_key(ctx.crate_index);
         let cached = LAST.with(|last| {
             last.borrow().as_ref().and_then(|entry| {
-                (entry.items == key && entry.source == ctx.source && entry.user == *user)
+                (entry.items == key
+                    && entry.index == index
+                    && entry.source == ctx.source
+                    && entry.user == *user)
                     .then(|| Rc::clone(&entry.analysis))
             })
         });
         if let Some(analysis) = cached {
             return analysis;
         }
-        let analysis = Rc::new(FileAnalysis::compute_for(ctx.items, Some(ctx.source), user));
+        let analysis = Rc::new(match ctx.crate_index {
+            Some(index) => FileAnalysis::compute_in(ctx.items, Some(ctx.source), user, index),
+            None => FileAnalysis::compute_for(ctx.items, Some(ctx.source), user),
+        });
+        FileAnalysis::prime(ctx, user, Rc::clone(&analysis));
+        analysis
+    }
+
+    /// Makes `analysis` what [`FileAnalysis::of`] answers for `ctx`: the
+    /// crate-wide pass hands over the first pass's analysis of a file the
+    /// crate's summaries change nothing in, instead of computing it again.
+    pub fn prime(ctx: &FileContext<'_>, user: &UserApis, analysis: Rc<FileAnalysis>) {
         LAST.with(|last| {
             *last.borrow_mut() = Some(CacheEntry {
                 source: ctx.source.to_string(),
-                items: key,
+                items: (ctx.items.as_ptr() as usize, ctx.items.len()),
                 user: user.clone(),
-                analysis: Rc::clone(&analysis),
+                index: index_key(ctx.crate_index),
+                analysis,
             });
         });
-        analysis
+    }
+
+    /// The first pass of the crate-wide analysis: one walk, with neither
+    /// the crate's summaries nor the file's own settle helpers (the crate
+    /// index covers those). `walk_all` walks even a file that names no
+    /// operation, for a crate that talks to a broker elsewhere: its
+    /// functions may still call the ones that do.
+    pub fn first_pass(
+        items: &[syn::Item],
+        source: &str,
+        user: &UserApis,
+        walk_all: bool,
+    ) -> FileAnalysis {
+        let imports = imports::Imports::of(items);
+        let known = apis::Known {
+            imports: &imports,
+            user,
+            local_acks: Default::default(),
+            index: None,
+        };
+        let flows = if walk_all || may_have_ops(&imports, Some(source), user) {
+            flow::flows(items, &known)
+        } else {
+            Vec::new()
+        };
+        let types = types::types(items, &imports, user);
+        FileAnalysis {
+            imports,
+            flows,
+            types,
+        }
+    }
+
+    /// The analysis with the crate's summaries at hand: a call to one of
+    /// the crate's functions is what its summary says (see [`summary`]).
+    pub fn compute_in(
+        items: &[syn::Item],
+        source: Option<&str>,
+        user: &UserApis,
+        index: (&summary::CrateIndex, usize),
+    ) -> FileAnalysis {
+        let imports = imports::Imports::of(items);
+        let known = apis::Known {
+            imports: &imports,
+            user,
+            local_acks: Default::default(),
+            index: Some(index),
+        };
+        let matters = source.is_none_or(|text| index.0.may_matter(text));
+        let flows = if matters || may_have_ops(&imports, source, user) {
+            flow::flows(items, &known)
+        } else {
+            Vec::new()
+        };
+        let types = types::types(items, &imports, user);
+        FileAnalysis {
+            imports,
+            flows,
+            types,
+        }
     }
 
     /// Computes the analysis without the cache.
@@ -138,19 +252,9 @@ impl FileAnalysis {
             imports: &imports,
             user,
             local_acks: Default::default(),
+            index: None,
         };
-        let has_user_apis = !(user.publish.is_empty()
-            && user.ack.is_empty()
-            && user.consume.is_empty()
-            && user.outbox.is_empty());
-        let may_have_ops = has_user_apis
-            || apis::imports_operation_crate(&imports)
-            || source.is_none_or(|text| {
-                ["publish", "emit", "produce", "send_event", "spawn"]
-                    .iter()
-                    .any(|word| text.contains(word))
-            });
-        let mut flows = if may_have_ops {
+        let mut flows = if may_have_ops(&imports, source, user) {
             flow::flows(items, &known)
         } else {
             Vec::new()
@@ -169,6 +273,23 @@ impl FileAnalysis {
             types,
         }
     }
+}
+
+/// Whether a file can hold an operation the flows recognise: a broker or
+/// database crate, a configured wrapper, or one of the words the
+/// name-based recognisers look for.
+fn may_have_ops(imports: &imports::Imports, source: Option<&str>, user: &UserApis) -> bool {
+    let has_user_apis = !(user.publish.is_empty()
+        && user.ack.is_empty()
+        && user.consume.is_empty()
+        && user.outbox.is_empty());
+    has_user_apis
+        || apis::imports_operation_crate(imports)
+        || source.is_none_or(|text| {
+            ["publish", "emit", "produce", "send_event", "spawn"]
+                .iter()
+                .any(|word| text.contains(word))
+        })
 }
 
 impl UserApis {

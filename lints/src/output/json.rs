@@ -3,7 +3,8 @@
 //! Fields: `rule`, `path`, `line`, `column`, `end_line`, `end_column`
 //! (1-based, columns in characters, end exclusive), `severity`, `message`,
 //! `help` (or null), `confidence` (`low`/`medium`/`high`), `labels` (other
-//! places that explain the finding), `fingerprint` (content-based, stable
+//! places that explain the finding, each with its `path`: a helper in
+//! another file of the crate), `fingerprint` (content-based, stable
 //! across line moves) and `url` (the chapter that explains the rule).
 
 use serde_json::{Value, json};
@@ -34,6 +35,7 @@ fn finding(entry: &Entry<'_>, context: &Context<'_>) -> Value {
         "help": f.help,
         "confidence": f.confidence,
         "labels": f.labels.iter().map(|label| json!({
+            "path": display_path(label.path.as_deref().unwrap_or(entry.path)),
             "line": label.region.start.line,
             "column": label.region.start.column,
             "end_line": label.region.end.line,

@@ -89,18 +89,27 @@ fn diagnostic(entry: &Entry<'_>, absolute: &Path) -> Value {
     spans.extend(
         f.labels
             .iter()
+            .filter(|l| l.path.is_none())
             .map(|l| span(l.region, false, Some(&l.message))),
     );
-    let children: Vec<Value> = f
-        .help
-        .iter()
-        .map(|help| {
+    // A label in another file (a helper elsewhere in the crate) is a note
+    // naming its place: this diagnostic's spans all index this file's text.
+    let notes = f.labels.iter().filter_map(|label| {
+        let path = label.path.as_ref()?;
+        Some(json!({
+            "$message_type": "diagnostic",
+            "message": format!("{}: {}:{}:{}", label.message, display_path(path), label.region.start.line, label.region.start.column),
+            "code": null, "level": "note", "spans": [], "children": [], "rendered": null,
+        }))
+    });
+    let children: Vec<Value> = notes
+        .chain(f.help.iter().map(|help| {
             json!({
                 "$message_type": "diagnostic",
                 "message": help, "code": null, "level": "help", "spans": [],
                 "children": [], "rendered": null,
             })
-        })
+        }))
         .collect();
     let level = severity_word(entry.severity);
     json!({

@@ -50,7 +50,7 @@ pub fn render(entries: &[Entry<'_>], context: &Context<'_>) -> String {
     let results: Vec<Value> = entries
         .iter()
         .take(MAX_RESULTS)
-        .map(|entry| result(entry, rule_index(entry.finding.rule)))
+        .map(|entry| result(entry, rule_index(entry.finding.rule), context))
         .collect();
     let mut notifications = Vec::new();
     if entries.len() > MAX_RESULTS {
@@ -113,16 +113,16 @@ fn descriptor(
     })
 }
 
-fn result(entry: &Entry<'_>, rule_index: Option<usize>) -> Value {
+fn result(entry: &Entry<'_>, rule_index: Option<usize>, context: &Context<'_>) -> Value {
     let f = entry.finding;
     let mut message = f.message.clone();
     if let Some(help) = &f.help {
         message.push_str("\nhelp: ");
         message.push_str(help);
     }
-    let location = |region: crate::finding::Region| {
+    let location_in = |key_path: &str, region: crate::finding::Region| {
         json!({
-            "artifactLocation": { "uri": percent_encode(&entry.key_path), "uriBaseId": "%SRCROOT%" },
+            "artifactLocation": { "uri": percent_encode(key_path), "uriBaseId": "%SRCROOT%" },
             "region": {
                 "startLine": region.start.line,
                 "startColumn": region.start.column,
@@ -135,7 +135,7 @@ fn result(entry: &Entry<'_>, rule_index: Option<usize>) -> Value {
         "ruleId": f.rule,
         "level": level(entry.severity),
         "message": { "text": message },
-        "locations": [{ "physicalLocation": location(f.region) }],
+        "locations": [{ "physicalLocation": location_in(&entry.key_path, f.region) }],
         "partialFingerprints": { "edaLint/v1": entry.fingerprint },
         "properties": { "confidence": f.confidence },
     });
@@ -148,9 +148,14 @@ fn result(entry: &Entry<'_>, rule_index: Option<usize>) -> Value {
             .iter()
             .enumerate()
             .map(|(id, label)| {
+                // A helper in another file of the crate: its own URI.
+                let key_path = label.path.as_deref().map_or_else(
+                    || entry.key_path.clone(),
+                    |path| crate::baseline::key_path(context.config, path),
+                );
                 json!({
                     "id": id,
-                    "physicalLocation": location(label.region),
+                    "physicalLocation": location_in(&key_path, label.region),
                     "message": { "text": label.message },
                 })
             })

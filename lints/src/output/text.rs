@@ -41,7 +41,7 @@ fn render_one(entry: &Entry<'_>, context: &Context<'_>, renderer: &Renderer) -> 
             let mut snippet = Snippet::source(source.as_ref())
                 .path(path.as_str())
                 .annotation(AnnotationKind::Primary.span(byte_range(&index, f.region)));
-            for label in &f.labels {
+            for label in f.labels.iter().filter(|label| label.path.is_none()) {
                 snippet = snippet.annotation(
                     AnnotationKind::Context
                         .span(byte_range(&index, label.region))
@@ -56,6 +56,25 @@ fn render_one(entry: &Entry<'_>, context: &Context<'_>, renderer: &Renderer) -> 
                 .char_column(f.region.start.column),
         ),
     };
+    // A label in another file (a helper elsewhere in the crate) cannot be
+    // drawn on this file's snippet: it is a note with its place.
+    let elsewhere: Vec<String> = f
+        .labels
+        .iter()
+        .filter_map(|label| {
+            let path = label.path.as_ref()?;
+            Some(format!(
+                "{}: {}:{}:{}",
+                label.message,
+                display_path(path),
+                label.region.start.line,
+                label.region.start.column
+            ))
+        })
+        .collect();
+    for note in &elsewhere {
+        group = group.element(Level::NOTE.message(note.as_str()));
+    }
     if let Some(help) = &f.help {
         group = group.element(Level::HELP.message(help.as_str()));
     }

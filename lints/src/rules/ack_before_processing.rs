@@ -255,7 +255,7 @@ fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
                     region: ack.region,
                     message: format!("the message is settled here, before its work runs ({}): a crash in between loses it", why.what),
                     help: Some("settle the message after the work is done (and make the work idempotent for redeliveries)".into()),
-                    labels: vec![Label { region: work.region, message: "the work it triggers runs here".into() }],
+                    labels: helper_labels(recognized, work, Label::here(work.region, "the work it triggers runs here")),
                     confidence: recognized.confidence.min(why.confidence),
                 });
             }
@@ -413,4 +413,23 @@ fn as_work(event: &Event, derived: &BTreeSet<String>) -> Option<Why> {
         }
         EventKind::Bind { .. } => None,
     }
+}
+
+/// The labels of a finding, with the helpers' places when the ack or the
+/// work was done by a helper of the crate (the crate-wide pass).
+fn helper_labels(
+    ack: &crate::analysis::apis::Recognized,
+    work: &Event,
+    first: Label,
+) -> Vec<Label> {
+    let mut labels = vec![first];
+    if let Some(via) = &ack.via {
+        labels.push(via.label("settles the message"));
+    }
+    if let EventKind::Op(recognized) = &work.kind
+        && let Some(via) = &recognized.via
+    {
+        labels.push(via.label("does the work"));
+    }
+    labels
 }

@@ -119,7 +119,20 @@ fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
     ]) {
         return;
     }
-    let file = FileFacts::of(ctx.items);
+    let mut file = FileFacts::of(ctx.items);
+    // The crate-wide pass: offsets stored, config helpers and methods that
+    // name the group, wherever in the crate they are written.
+    if let Some((index, _)) = ctx.crate_index {
+        let facts = &index.facts;
+        file.stores_offsets |= facts.stores_offsets;
+        for (name, settings) in &facts.kafka_config_helpers {
+            file.config_helpers
+                .entry(name.clone())
+                .or_insert_with(|| settings.clone());
+        }
+        file.group_setters
+            .extend(facts.group_setters.iter().cloned());
+    }
     let mut finder = Finder {
         imports: &analysis.imports,
         file: &file,
@@ -153,6 +166,18 @@ struct FileFacts {
     /// g) }`), with what they set: calling one in a config chain sets those
     /// keys as a literal `set` would.
     config_extensions: BTreeMap<String, BTreeMap<String, Option<String>>>,
+    /// Methods of the crate that set `group.id` on the config they are
+    /// called on (an extension trait's `with_group`): from the crate-wide
+    /// pass.
+    group_setters: std::collections::BTreeSet<String>,
+}
+
+/// The functions of a file that return a Kafka `ClientConfig` they build,
+/// with what they set: the crate-wide pass gathers them from every file.
+pub(crate) fn config_helpers(
+    items: &[syn::Item],
+) -> BTreeMap<String, BTreeMap<String, Option<String>>> {
+    FileFacts::of(items).config_helpers
 }
 
 impl FileFacts {
@@ -334,6 +359,7 @@ impl Finder<'_, '_> {
         let mut config = KafkaConfig {
             helpers: Some(&self.file.config_helpers),
             extensions: Some(&self.file.config_extensions),
+            group_setters: Some(&self.file.group_setters),
             ..KafkaConfig::default()
         };
         config.visit_block(block);
@@ -664,6 +690,8 @@ struct KafkaConfig<'h> {
     /// The file's extension methods on `ClientConfig`: a call to one sets
     /// what its body sets.
     extensions: Option<&'h BTreeMap<String, BTreeMap<String, Option<String>>>>,
+    /// Methods that set `group.id` (see [`FileFacts::group_setters`]).
+    group_setters: Option<&'h std::collections::BTreeSet<String>>,
     /// Where `ClientConfig::new()` is, if the function builds one.
     origin: Option<Region>,
     /// key -> literal value (`None` when the value is not a literal).
@@ -736,6 +764,12 @@ impl<'ast> Visit<'ast> for KafkaConfig<'_> {
             for (key, value) in settings {
                 self.settings.insert(key.clone(), value.clone());
             }
+        }
+        if self
+            .group_setters
+            .is_some_and(|setters| setters.contains(&method))
+        {
+            self.settings.entry("group.id".into()).or_insert(None);
         }
         if matches!(method.as_str(), "create" | "create_with_context") {
             self.creates = true;

@@ -84,8 +84,8 @@ fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
         if flow.mentions_outbox || flow.has_kafka_transaction() {
             continue;
         }
-        let mut write = None;
-        let mut publish = None;
+        let mut write: Option<(&Event, &Recognized)> = None;
+        let mut publish: Option<(&Event, &Recognized)> = None;
         let mut outbox = false;
         // Keep the most certain write and publish, for the message.
         let better = |current: Option<(&Event, &Recognized)>, candidate: &Recognized| {
@@ -103,7 +103,12 @@ fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
                 {
                     write = Some((event, recognized));
                 }
-                Op::Publish(_) if better(publish, recognized) => {
+                // One helper call that both writes and publishes is
+                // reported in the helper's own body.
+                Op::Publish(_)
+                    if better(publish, recognized)
+                        && write.is_none_or(|(w, _)| w.region != event.region) =>
+                {
                     publish = Some((event, recognized))
                 }
                 _ => {}
@@ -131,7 +136,11 @@ fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
             region: publish_event.region,
             message: format!("`{}` {what} and publishes to a broker with no outbox: a crash between the two loses or invents an event", flow.name),
             help: Some("write the event to an outbox table in the same transaction, and publish it from a relay".into()),
-            labels: vec![Label { region: write_event.region, message: "the database write commits here".into() }],
+            labels: [Label::here(write_event.region, "the database write commits here")]
+                .into_iter()
+                .chain(write_op.via.as_ref().map(|via| via.label("commits the database write")))
+                .chain(publish_op.via.as_ref().map(|via| via.label("publishes")))
+                .collect(),
             confidence,
         });
     }

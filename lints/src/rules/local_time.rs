@@ -391,6 +391,7 @@ impl Finder<'_, '_> {
                 labels.push(crate::finding::Label {
                     region: *sink,
                     message: "the local time reaches data here".into(),
+                    path: None,
                 });
             }
             self.out.push(Finding {

@@ -56,9 +56,11 @@ declare_rule! {
     /// ```
     ///
     /// ## Known limitations
-    /// A publish is judged only when its message is built in the same
-    /// function; one built by a helper or passed in as a parameter is not
-    /// reported. An id inside the body of the message is not seen. Brokers
+    /// A publish is judged where its message is built: in the same function,
+    /// or, through the crate-wide pass, at the call of a helper of the crate
+    /// that publishes what it is handed, or with headers built by a helper
+    /// of the crate whose keys are known. A message built in another crate
+    /// that is not a path dependency is not judged. An id inside the body of the message is not seen. Brokers
     /// with no client-set id (core NATS, MQTT, Pulsar, Google Pub/Sub) are
     /// not reported. A type counts as a message when it derives `Serialize`
     /// and either its name ends in `Event`, `Command`, `Message`, `Envelope`
@@ -94,6 +96,16 @@ fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
                 continue;
             };
             publishes += 1;
+            // A helper that publishes with no id of its own making is
+            // reported in the helper; its callers only when what they hand
+            // it decides the id (the crate-wide pass).
+            if recognized
+                .via
+                .as_ref()
+                .is_some_and(|via| !via.caller_decides)
+            {
+                continue;
+            }
             // A key shared by a partition is no id, but judging it one
             // rests partly on names.
             let (shared, confidence) = match id {
@@ -105,15 +117,35 @@ fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
                 _ => continue,
             };
             if *dedup && !(transactional && recognized.api == "rdkafka") {
+                let (message, labels) = match &recognized.via {
+                    Some(via) if via.note.is_none() => (
+                        format!(
+                            "`{}` publishes this {} message with no message id or deduplication id{shared}",
+                            via.function, recognized.api
+                        ),
+                        via.labels("publishes what it is given"),
+                    ),
+                    Some(via) => (
+                        format!(
+                            "this {} publish sets no message id or deduplication id{shared}",
+                            recognized.api
+                        ),
+                        via.labels("builds the headers"),
+                    ),
+                    None => (
+                        format!(
+                            "this {} publish sets no message id or deduplication id{shared}",
+                            recognized.api
+                        ),
+                        Vec::new(),
+                    ),
+                };
                 out.push(Finding {
                     rule: RULE,
                     region: event.region,
-                    message: format!(
-                        "this {} publish sets no message id or deduplication id{shared}",
-                        recognized.api
-                    ),
+                    message,
                     help: Some(help_for(recognized.api).into()),
-                    labels: Vec::new(),
+                    labels,
                     confidence,
                 });
             }

@@ -57,8 +57,10 @@ declare_rule! {
     /// ```
     ///
     /// ## Known limitations
-    /// A publish whose message is built by a helper or passed in is not
-    /// judged (its id cannot be seen). An id set inside the payload rather
+    /// A publish made by a helper of the crate (or a path dependency) is
+    /// judged at its call, from the helper's summary; one whose message is
+    /// passed in from outside the crate is not judged (its id cannot be
+    /// seen). An id set inside the payload rather
     /// than as the broker's message id is not seen. Only publishes on the
     /// same path of the same task as the ack are ordered; work in a spawned
     /// task is treated as concurrent.
@@ -97,6 +99,9 @@ fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
                     continue;
                 };
                 if reported.contains(&publish.seq)
+                    // One call that does both (a helper that publishes,
+                    // then settles what it is given) is judged in its body.
+                    || publish.region == ack.region
                     || !flow.runs_before(publish, ack)
                     || !handling(flow, publish, ack, message)
                 {
@@ -123,12 +128,26 @@ fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
                     _ => continue,
                 };
                 reported.insert(publish.seq);
+                let mut labels = vec![Label::here(
+                    ack.region,
+                    "the consumed message is acked here",
+                )];
+                if let Some(via) = &publish_op.via {
+                    labels.extend(via.labels(if matches!(id, IdEvidence::Absent) {
+                        "publishes with no message id"
+                    } else {
+                        "publishes"
+                    }));
+                }
+                if let Some(via) = &ack_op.via {
+                    labels.push(via.label("acks the message"));
+                }
                 out.push(Finding {
                     rule: RULE,
                     region: publish.region,
                     message: format!("this message {message_text}: a crash before the ack publishes an undetectable duplicate"),
                     help: Some("derive the published message's id from the consumed message (or write it to an outbox in the same transaction)".into()),
-                    labels: vec![Label { region: ack.region, message: "the consumed message is acked here".into() }],
+                    labels,
                     confidence: confidence.min(publish_op.confidence).min(ack_op.confidence),
                 });
             }

@@ -1,0 +1,1323 @@
+//! The crate-wide pass: what each function of a crate does, as plain data.
+//!
+//! Real services spread one handler over many functions and files: the
+//! consumer loop calls `process_message(&msg)`, and that helper publishes;
+//! `read_message()` acks before its caller writes to the database;
+//! `create_common_headers()` builds the properties of a publish. Seen one
+//! function at a time, each half looks innocent.
+//!
+//! So linting a crate takes two passes over the same parsed files:
+//!
+//! 1. every function of every file is walked once ([`super::flow`]) and
+//!    summarised here ([`FnSummary`]): which parameter it settles, whether it
+//!    publishes and with which id, whether it commits a database write,
+//!    whether it receives a message and settles or returns it, which keys
+//!    the headers it returns carry; plus the crate's struct fields and their
+//!    types, and crate-level facts ([`CrateFacts`]). Summaries are then
+//!    combined along the calls between the crate's own functions, at most
+//!    [`MAX_DEPTH`] levels, so a helper that calls a helper counts too.
+//! 2. the rules walk each file again with the [`CrateIndex`] at hand, and a
+//!    call that resolves to a summarised function is what the summary says
+//!    it is, with a secondary label at the helper's line.
+//!
+//! Names are resolved without types: through `use` items, `mod` paths
+//! (`crate::`, `super::`, a sibling crate's name), `self.` and `Self::`
+//! methods, fields whose type the crate declares (`self.bus.emit(..)` when
+//! `bus: EventBus`), parameters with a declared type, and, as a last resort,
+//! by name (a trait method called on a value of unknown type). A finding that
+//! rests on a by-name resolution is never `high`.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::PathBuf;
+
+use quote::ToTokens;
+use syn::visit::Visit;
+
+use super::apis::{Op, PublishInfo};
+use super::flow::{Callee, EventKind, FnFlow};
+use super::ids::IdEvidence;
+use super::imports::Imports;
+use crate::finding::{Confidence, Region};
+
+/// How many levels of helpers calling helpers a summary looks through:
+/// enough for a loop → handler → publisher chain, and a fixed bound keeps
+/// the combination linear in the size of the crate.
+pub const MAX_DEPTH: usize = 3;
+
+/// Where an effect happens: a file of the crate (an index into
+/// [`CrateIndex::files`]) and a place in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Site {
+    pub file: usize,
+    pub region: Region,
+    /// The function the effect is written in, for messages.
+    pub function: String,
+}
+
+/// What a summarised publish's id is made of, relative to the function.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdSource {
+    /// No id is set, and the whole message is built in the function.
+    Absent,
+    /// The id is derived from these parameters (by position).
+    FromParams(Vec<usize>),
+    /// A random id, new on every call.
+    Fresh,
+    /// An id that depends on neither the parameters nor chance (a row read
+    /// from the database, a constant key).
+    Fixed,
+    /// The message, record or properties come from these parameters: the
+    /// caller's arguments decide whether there is an id.
+    OfParams(Vec<usize>),
+    /// Cannot tell.
+    Unknown,
+}
+
+/// A publish a function makes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublishEffect {
+    /// The client crate, as the rules name it (`lapin`, `rdkafka`).
+    pub api: String,
+    /// Whether that broker can deduplicate on a client-set id.
+    pub dedup: bool,
+    pub id: IdSource,
+    pub confidence: Confidence,
+    pub site: Site,
+}
+
+/// Any other effect: a settle, a database write, a receive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Effect {
+    pub api: String,
+    pub confidence: Confidence,
+    pub site: Site,
+}
+
+/// A function that returns message headers or properties it builds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeaderEffect {
+    /// The keys it sets (`content-type`, `x-source`), for messages.
+    pub keys: Vec<String>,
+    /// Whether, and from what, it sets an id.
+    pub id: IdSource,
+    pub site: Site,
+}
+
+/// What one function does, as far as the rules care.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Effects {
+    /// Settles the message given as parameter N (positions, not counting
+    /// `self`).
+    pub acks: Vec<(usize, Effect)>,
+    /// Publishes.
+    pub publish: Option<PublishEffect>,
+    /// Commits a database write (auto-committed statement, commit, closure
+    /// transaction), with no outbox.
+    pub write: Option<Effect>,
+    /// Receives a message, settles it itself and returns (part of) it: the
+    /// caller works on a message that is already settled.
+    pub settles_received: Option<Effect>,
+    /// Receives a message and returns it unsettled.
+    pub returns_consumed: Option<Effect>,
+    /// Returns headers or properties it builds.
+    pub headers: Option<HeaderEffect>,
+}
+
+impl Effects {
+    pub fn is_empty(&self) -> bool {
+        self.acks.is_empty()
+            && self.publish.is_none()
+            && self.write.is_none()
+            && self.settles_received.is_none()
+            && self.returns_consumed.is_none()
+            && self.headers.is_none()
+    }
+}
+
+/// A call a function makes to something that may be one of the crate's own
+/// functions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallSummary {
+    pub callee: Callee,
+    /// For each argument, the caller's parameters (by position) it is
+    /// derived from.
+    pub args: Vec<Vec<usize>>,
+}
+
+/// One function of the crate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FnSummary {
+    pub name: String,
+    /// The type of the `impl` block it is a method of.
+    pub owner: Option<String>,
+    /// The trait the `impl` block implements (or that declares a default
+    /// method).
+    pub trait_name: Option<String>,
+    pub file: usize,
+    /// The parameters other than `self`, and their declared types (the
+    /// type's own name, wrappers such as `&`, `Arc<..>`, `State<..>` taken
+    /// off), for resolving `param.method(..)` and `param.field.method(..)`.
+    pub params: Vec<String>,
+    pub param_types: Vec<String>,
+    pub effects: Effects,
+    pub calls: Vec<CallSummary>,
+}
+
+/// A type as a field declares it: its own name, and the crate it comes
+/// from when a `use` item or the path says so.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TypeRef {
+    pub name: String,
+    pub krate: Option<String>,
+    /// Where a field of this type is declared (file, place), for the label
+    /// of a finding that rests on it.
+    pub declared: Option<(usize, Region)>,
+}
+
+/// Facts about the crate as a whole, wherever in it they are written.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CrateFacts {
+    /// `store_offset*` is called somewhere.
+    pub stores_offsets: bool,
+    /// `enable.auto.offset.store` is set to `false` somewhere.
+    pub offset_store_off: bool,
+    /// `enable.auto.commit` is set to `false` somewhere.
+    pub auto_commit_off: bool,
+    /// `group.id` is set somewhere (`.set("group.id", ..)`, a method that
+    /// names the group, such as an extension trait's `set_group_id`).
+    pub group_id_set: bool,
+    /// The functions that set `group.id` on the config they are given or
+    /// called on (`fn with_group(&mut self, ..) { self.set("group.id", ..) }`):
+    /// a config they are called on belongs to a consumer group.
+    pub group_setters: BTreeSet<String>,
+    /// The functions that return a Kafka `ClientConfig` they build, with
+    /// what they set, from every file of the crate.
+    pub kafka_config_helpers:
+        std::collections::BTreeMap<String, std::collections::BTreeMap<String, Option<String>>>,
+}
+
+impl CrateFacts {
+    fn merge(&mut self, other: &CrateFacts) {
+        self.stores_offsets |= other.stores_offsets;
+        self.offset_store_off |= other.offset_store_off;
+        self.auto_commit_off |= other.auto_commit_off;
+        self.group_id_set |= other.group_id_set;
+        self.group_setters
+            .extend(other.group_setters.iter().cloned());
+        for (name, settings) in &other.kafka_config_helpers {
+            self.kafka_config_helpers
+                .entry(name.clone())
+                .or_insert_with(|| settings.clone());
+        }
+    }
+}
+
+/// One file of the crate as the index knows it.
+#[derive(Debug, Clone)]
+pub struct FileEntry {
+    pub path: PathBuf,
+    /// Its module path from the crate root (`["handlers", "orders"]`); a
+    /// sibling crate's files start with that crate's name.
+    pub module: Vec<String>,
+    pub imports: Imports,
+}
+
+/// The first pass over one file.
+#[derive(Debug, Clone)]
+pub struct FileSummary {
+    pub entry: FileEntry,
+    pub fns: Vec<FnSummary>,
+    pub fields: Vec<(String, String, TypeRef)>,
+    pub facts: CrateFacts,
+}
+
+/// Every summary of a crate, and the names to find them by.
+#[derive(Debug, Default)]
+pub struct CrateIndex {
+    pub files: Vec<FileEntry>,
+    pub fns: Vec<FnSummary>,
+    by_name: HashMap<String, Vec<usize>>,
+    /// Struct name -> field name -> the field's type.
+    fields: HashMap<String, HashMap<String, TypeRef>>,
+    pub facts: CrateFacts,
+    /// The crate names the index knows (`crate` and the sibling crates'
+    /// names), to tell the crate's own paths from other crates'.
+    crate_names: BTreeSet<String>,
+    /// The package's own library name: a binary or a test of the package
+    /// reaches the library's modules through it.
+    own_name: Option<String>,
+    /// The names of the functions that do something, to tell cheaply
+    /// whether a file can call one (its text names none: nothing to do).
+    effect_names: Option<aho_corasick::AhoCorasick>,
+}
+
+/// How a call was tied to its callee.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Resolution {
+    /// Only by the method's name (a trait method on a value whose type is
+    /// unknown): a finding that rests on it is not `high`.
+    ByName,
+    /// Through a path, a `use` item, `self`/`Self`, or a declared type.
+    Exact,
+}
+
+/// Where a call is made from: what resolution needs of the caller.
+pub struct Scope<'s> {
+    pub file: usize,
+    pub owner: Option<&'s str>,
+    pub params: &'s [String],
+    pub param_types: &'s [String],
+}
+
+/// Method names every standard type has: never resolved by name alone,
+/// since `tx.send(..)` on a channel is not the crate's `Bus::send`.
+const TOO_COMMON: &[&str] = &[
+    "send",
+    "recv",
+    "try_send",
+    "try_recv",
+    "insert",
+    "get",
+    "get_mut",
+    "push",
+    "pop",
+    "remove",
+    "clone",
+    "into",
+    "from",
+    "new",
+    "default",
+    "next",
+    "poll",
+    "map",
+    "write",
+    "read",
+    "flush",
+    "close",
+    "lock",
+    "spawn",
+    "len",
+    "is_empty",
+    "iter",
+    "to_string",
+    "unwrap",
+    "expect",
+    "take",
+    "replace",
+    "extend",
+    "contains",
+    "drop",
+    "fmt",
+    "eq",
+    "cmp",
+    "hash",
+    "as_ref",
+    "borrow",
+    "deref",
+    "call",
+    "run",
+    "build",
+    "finish",
+    "await",
+    "then",
+    "and_then",
+    "collect",
+    "filter",
+    "for_each",
+    "set",
+    "entry",
+    "ok",
+    "err",
+    "join",
+    "wait",
+    "shutdown",
+    "start",
+    "stop",
+];
+
+impl CrateIndex {
+    /// Builds the index from the first pass over every file, and combines
+    /// the summaries along the crate's own calls.
+    ///
+    /// `own_name` is the package's library name; `siblings` the names of
+    /// the path dependencies whose files are among `files` (their modules
+    /// start with that name).
+    pub fn build(
+        files: Vec<FileSummary>,
+        own_name: Option<String>,
+        siblings: &[String],
+    ) -> CrateIndex {
+        let mut index = CrateIndex {
+            own_name,
+            ..CrateIndex::default()
+        };
+        index.crate_names.insert("crate".into());
+        index.crate_names.extend(siblings.iter().cloned());
+        for (number, file) in files.into_iter().enumerate() {
+            index.facts.merge(&file.facts);
+            for (owner, field, mut ty) in file.fields {
+                if let Some((place, _)) = &mut ty.declared {
+                    *place = number;
+                }
+                index.fields.entry(owner).or_default().insert(field, ty);
+            }
+            for mut summary in file.fns {
+                summary.file = number;
+                summary.effects.relocate(number);
+                index
+                    .by_name
+                    .entry(summary.name.clone())
+                    .or_default()
+                    .push(index.fns.len());
+                index.fns.push(summary);
+            }
+            index.files.push(file.entry);
+        }
+        index.combine();
+        let names: BTreeSet<&str> = index
+            .fns
+            .iter()
+            .filter(|summary| !summary.effects.is_empty())
+            .map(|summary| summary.name.as_str())
+            .collect();
+        if !names.is_empty() {
+            index.effect_names = aho_corasick::AhoCorasick::new(names).ok();
+        }
+        index
+    }
+
+    /// Whether a file's text may call one of the crate's functions that do
+    /// something (it names one); `false` means the index changes nothing
+    /// there.
+    pub fn may_matter(&self, text: &str) -> bool {
+        match &self.effect_names {
+            Some(names) => names.is_match(text),
+            None => false,
+        }
+    }
+
+    /// The index of `path`, if the crate holds it.
+    pub fn file_of(&self, path: &std::path::Path) -> Option<usize> {
+        self.files.iter().position(|file| file.path == path)
+    }
+
+    /// The type of `owner`'s field `field`, if the crate declares it.
+    pub fn field_type(&self, owner: &str, field: &str) -> Option<&TypeRef> {
+        self.fields.get(owner)?.get(field)
+    }
+
+    /// Folds callees' effects into their callers, [`MAX_DEPTH`] times at
+    /// most; each round only adds, so it stops early when nothing changes.
+    fn combine(&mut self) {
+        for _ in 0..MAX_DEPTH {
+            let mut changes = Vec::new();
+            for (caller, summary) in self.fns.iter().enumerate() {
+                let scope = Scope {
+                    file: summary.file,
+                    owner: summary.owner.as_deref(),
+                    params: &summary.params,
+                    param_types: &summary.param_types,
+                };
+                for call in &summary.calls {
+                    let Some((callee, _)) = self.effects_of(&scope, &call.callee) else {
+                        continue;
+                    };
+                    let lifted = lift(&callee, &call.args);
+                    changes.push((caller, lifted));
+                }
+            }
+            let mut changed = false;
+            for (caller, lifted) in changes {
+                changed |= self.fns[caller].effects.absorb(lifted);
+            }
+            if !changed {
+                break;
+            }
+        }
+    }
+
+    /// What a call does, if it resolves to functions of the crate that do
+    /// something: the effects every candidate shares, and how the call was
+    /// resolved.
+    pub fn effects_of(&self, scope: &Scope<'_>, callee: &Callee) -> Option<(Effects, Resolution)> {
+        let (candidates, resolution) = self.resolve(scope, callee)?;
+        let mut shared: Option<Effects> = None;
+        for candidate in candidates {
+            let effects = &self.fns[candidate].effects;
+            shared = Some(match shared {
+                None => effects.clone(),
+                Some(before) => before.intersect(effects),
+            });
+        }
+        shared
+            .filter(|effects| !effects.is_empty())
+            .map(|effects| (effects, resolution))
+    }
+
+    /// The functions a call may reach.
+    pub fn resolve(&self, scope: &Scope<'_>, callee: &Callee) -> Option<(Vec<usize>, Resolution)> {
+        match callee {
+            Callee::Path(segments) => self.resolve_path(scope, segments),
+            Callee::SelfMethod(method) => {
+                let named = self.by_name.get(method)?;
+                if let Some(owner) = scope.owner {
+                    let own: Vec<usize> = named
+                        .iter()
+                        .copied()
+                        .filter(|&i| self.fns[i].owner.as_deref() == Some(owner))
+                        .collect();
+                    if !own.is_empty() {
+                        return Some((own, Resolution::Exact));
+                    }
+                }
+                // A trait's method called on `self` in a default method, or
+                // defined in another impl block of a trait the type has.
+                self.by_method_name(method)
+            }
+            Callee::Field {
+                base,
+                field,
+                method,
+            } => {
+                let base_type = if base == "self" {
+                    scope.owner.map(str::to_string)
+                } else {
+                    param_type(scope, base)
+                };
+                if let Some(base_type) = base_type
+                    && let Some(ty) = self.field_type(&base_type, field)
+                    && let Some(found) = self.methods_of(&ty.name, method)
+                {
+                    return Some(found);
+                }
+                self.by_method_name(method)
+            }
+            Callee::Method { receiver, method } => {
+                // A declared type the crate has methods for; a generic
+                // (`handler: &H`) or a foreign type falls back to the name.
+                if let Some(ty) = receiver.as_deref().and_then(|name| param_type(scope, name))
+                    && let Some(found) = self.methods_of(&ty, method)
+                {
+                    return Some(found);
+                }
+                self.by_method_name(method)
+            }
+        }
+    }
+
+    /// The methods named `method` of type (or trait) `ty`.
+    fn methods_of(&self, ty: &str, method: &str) -> Option<(Vec<usize>, Resolution)> {
+        let named = self.by_name.get(method)?;
+        let own: Vec<usize> = named
+            .iter()
+            .copied()
+            .filter(|&i| self.fns[i].owner.as_deref() == Some(ty))
+            .collect();
+        if !own.is_empty() {
+            return Some((own, Resolution::Exact));
+        }
+        // A trait object (`Arc<dyn Publisher>`): any implementation.
+        let implementations: Vec<usize> = named
+            .iter()
+            .copied()
+            .filter(|&i| self.fns[i].trait_name.as_deref() == Some(ty))
+            .collect();
+        (!implementations.is_empty()).then_some((implementations, Resolution::ByName))
+    }
+
+    /// Methods of any type with this name, for a receiver of unknown type.
+    fn by_method_name(&self, method: &str) -> Option<(Vec<usize>, Resolution)> {
+        if TOO_COMMON.contains(&method) {
+            return None;
+        }
+        let methods: Vec<usize> = self
+            .by_name
+            .get(method)?
+            .iter()
+            .copied()
+            .filter(|&i| self.fns[i].owner.is_some() || self.fns[i].trait_name.is_some())
+            .collect();
+        (!methods.is_empty()).then_some((methods, Resolution::ByName))
+    }
+
+    fn resolve_path(
+        &self,
+        scope: &Scope<'_>,
+        segments: &[String],
+    ) -> Option<(Vec<usize>, Resolution)> {
+        let name = segments.last()?;
+        let named = self.by_name.get(name)?;
+        let file = self.files.get(scope.file)?;
+        if let [single] = segments {
+            // Imported by a `use` item: its path says where it is.
+            let full = file.imports.resolve_segments(vec![single.clone()]);
+            if full.len() > 1 {
+                return self.in_module(named, &full[..full.len() - 1], &file.module);
+            }
+            // Defined in this file, or in this module.
+            let here: Vec<usize> = named
+                .iter()
+                .copied()
+                .filter(|&i| self.fns[i].owner.is_none() && self.fns[i].file == scope.file)
+                .collect();
+            if !here.is_empty() {
+                return Some((here, Resolution::Exact));
+            }
+            let module: Vec<usize> = named
+                .iter()
+                .copied()
+                .filter(|&i| {
+                    self.fns[i].owner.is_none()
+                        && self.files[self.fns[i].file].module == file.module
+                })
+                .collect();
+            if !module.is_empty() {
+                return Some((module, Resolution::Exact));
+            }
+            // A glob import or a re-export: by name, free functions only.
+            let free: Vec<usize> = named
+                .iter()
+                .copied()
+                .filter(|&i| self.fns[i].owner.is_none())
+                .collect();
+            return (!free.is_empty()).then_some((free, Resolution::ByName));
+        }
+        let qualifier = &segments[..segments.len() - 1];
+        if qualifier.len() == 1 && qualifier[0] == "Self" {
+            let owner = scope.owner?;
+            return self.methods_of(owner, name);
+        }
+        let full = file.imports.resolve_segments(qualifier.to_vec());
+        let last = full.last()?;
+        if last.starts_with(|c: char| c.is_ascii_uppercase()) {
+            // `Type::function`: the crate's own type, whatever its module.
+            return self.methods_of(last, name);
+        }
+        self.in_module(named, &full, &file.module)
+    }
+
+    /// The free functions among `named` defined in the module `path` names,
+    /// seen from module `from`.
+    fn in_module(
+        &self,
+        named: &[usize],
+        path: &[String],
+        from: &[String],
+    ) -> Option<(Vec<usize>, Resolution)> {
+        let module = self.absolute_module(path, from)?;
+        let found: Vec<usize> = named
+            .iter()
+            .copied()
+            .filter(|&i| {
+                let summary = &self.fns[i];
+                let file_module = &self.files[summary.file].module;
+                summary.owner.is_none()
+                    && (*file_module == module
+                        // An inline `mod` or a re-export one level up.
+                        || file_module.ends_with(&module[module.len().min(file_module.len())..])
+                            && !module.is_empty()
+                            && file_module.last() == module.last())
+            })
+            .collect();
+        (!found.is_empty()).then_some((found, Resolution::Exact))
+    }
+
+    /// A module path written in `from` as a path from the crate root, or
+    /// `None` when it leaves the crate (another crate's function).
+    fn absolute_module(&self, path: &[String], from: &[String]) -> Option<Vec<String>> {
+        let (head, rest) = path.split_first()?;
+        match head.as_str() {
+            "crate" => {
+                // A sibling crate's file uses `crate::` for its own root.
+                let prefix: Vec<String> = from
+                    .first()
+                    .filter(|first| self.crate_names.contains(*first))
+                    .cloned()
+                    .into_iter()
+                    .collect();
+                Some(prefix.into_iter().chain(rest.iter().cloned()).collect())
+            }
+            "self" => Some(from.iter().chain(rest).cloned().collect()),
+            "super" => {
+                let mut base = from.to_vec();
+                base.pop();
+                let mut rest = rest;
+                while let Some((next, tail)) = rest.split_first() {
+                    if next != "super" {
+                        break;
+                    }
+                    base.pop();
+                    rest = tail;
+                }
+                Some(base.into_iter().chain(rest.iter().cloned()).collect())
+            }
+            _ if self.own_name.as_deref() == Some(head.as_str()) => Some(rest.to_vec()),
+            _ if self.crate_names.contains(head) => Some(path.to_vec()),
+            // A module declared in this crate, written relative to here
+            // (`handlers::process`) or to the root (2015 style).
+            _ if self.files.iter().any(|file| file.module.contains(head)) => {
+                let relative: Vec<String> = from.iter().chain(path).cloned().collect();
+                if self.files.iter().any(|file| file.module == relative) {
+                    Some(relative)
+                } else {
+                    Some(path.to_vec())
+                }
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The declared type of parameter `name`.
+fn param_type(scope: &Scope<'_>, name: &str) -> Option<String> {
+    let position = scope.params.iter().position(|param| param == name)?;
+    scope
+        .param_types
+        .get(position)
+        .filter(|ty| !ty.is_empty())
+        .cloned()
+}
+
+impl Effects {
+    /// Re-labels every site with the file's place in the index.
+    fn relocate(&mut self, file: usize) {
+        for (_, effect) in &mut self.acks {
+            effect.site.file = file;
+        }
+        if let Some(publish) = &mut self.publish {
+            publish.site.file = file;
+        }
+        for effect in [
+            &mut self.write,
+            &mut self.settles_received,
+            &mut self.returns_consumed,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            effect.site.file = file;
+        }
+        if let Some(headers) = &mut self.headers {
+            headers.site.file = file;
+        }
+    }
+
+    /// What both do: a call that may reach either (two definitions, two
+    /// implementations of a trait) is only sure to do what they share.
+    fn intersect(self, other: &Effects) -> Effects {
+        Effects {
+            acks: self
+                .acks
+                .into_iter()
+                .filter(|(position, _)| other.acks.iter().any(|(p, _)| p == position))
+                .collect(),
+            publish: self.publish.filter(|_| other.publish.is_some()),
+            write: self.write.filter(|_| other.write.is_some()),
+            settles_received: self
+                .settles_received
+                .filter(|_| other.settles_received.is_some()),
+            returns_consumed: self
+                .returns_consumed
+                .filter(|_| other.returns_consumed.is_some()),
+            headers: self.headers.filter(|_| other.headers.is_some()),
+        }
+    }
+
+    /// Adds what a callee does to what this function does itself; true if
+    /// anything was added. The function's own effects come first.
+    fn absorb(&mut self, lifted: Effects) -> bool {
+        let mut changed = false;
+        for (position, effect) in lifted.acks {
+            if !self.acks.iter().any(|(p, _)| *p == position) {
+                self.acks.push((position, effect));
+                changed = true;
+            }
+        }
+        if self.publish.is_none() && lifted.publish.is_some() {
+            self.publish = lifted.publish;
+            changed = true;
+        }
+        if self.write.is_none() && lifted.write.is_some() {
+            self.write = lifted.write;
+            changed = true;
+        }
+        changed
+    }
+}
+
+/// A callee's effects as its caller's, through the arguments of the call:
+/// settling parameter N of the callee settles whatever caller parameter the
+/// N-th argument came from. Only settles, publishes and writes travel up;
+/// a received message or built headers are the direct caller's business.
+fn lift(callee: &Effects, args: &[Vec<usize>]) -> Effects {
+    let through = |positions: &[usize]| -> Vec<usize> {
+        let mut out: Vec<usize> = positions
+            .iter()
+            .filter_map(|p| args.get(*p))
+            .flatten()
+            .copied()
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    };
+    let acks = callee
+        .acks
+        .iter()
+        .flat_map(|(position, effect)| {
+            through(&[*position])
+                .into_iter()
+                .map(|caller| (caller, effect.clone()))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let publish = callee.publish.clone().map(|mut publish| {
+        publish.id = match &publish.id {
+            IdSource::FromParams(positions) => {
+                let mapped = through(positions);
+                if mapped.is_empty() {
+                    IdSource::Fixed
+                } else {
+                    IdSource::FromParams(mapped)
+                }
+            }
+            IdSource::OfParams(positions) => {
+                let mapped = through(positions);
+                if mapped.is_empty() {
+                    IdSource::Unknown
+                } else {
+                    IdSource::OfParams(mapped)
+                }
+            }
+            other => other.clone(),
+        };
+        publish
+    });
+    Effects {
+        acks,
+        publish,
+        write: callee.write.clone(),
+        ..Effects::default()
+    }
+}
+
+/// The first pass over one file: its functions' summaries (from the flows
+/// of the same walk the rules use), its struct fields, its facts.
+pub fn summarise_file(entry: FileEntry, items: &[syn::Item], flows: &[FnFlow]) -> FileSummary {
+    let fns = flows.iter().map(summarise_fn).collect();
+    let mut collector = Collector {
+        imports: &entry.imports,
+        fields: Vec::new(),
+        facts: CrateFacts::default(),
+        current_fn: None,
+        current_impl: None,
+    };
+    for item in items {
+        collector.visit_item(item);
+    }
+    let fields = collector.fields;
+    let mut facts = collector.facts;
+    if facts.group_id_set || !facts.group_setters.is_empty() {
+        facts.kafka_config_helpers = crate::rules::auto_ack::config_helpers(items);
+    }
+    FileSummary {
+        entry,
+        fns,
+        fields,
+        facts,
+    }
+}
+
+/// A function's summary from its flow.
+fn summarise_fn(flow: &FnFlow) -> FnSummary {
+    let site = |region: Region| Site {
+        file: 0,
+        region,
+        function: flow.name.clone(),
+    };
+    // What each parameter's value flows into.
+    let derived: Vec<BTreeSet<String>> = flow
+        .params
+        .iter()
+        .map(|param| {
+            if param.is_empty() {
+                BTreeSet::new()
+            } else {
+                flow.derived_from(&BTreeSet::from([param.clone()]))
+            }
+        })
+        .collect();
+    // What the function receives from a broker itself (`let m =
+    // consumer.recv().await?`), and what is made of it: settling that is
+    // not settling a parameter, though it came out of one.
+    let received: BTreeSet<String> = flow
+        .events
+        .windows(2)
+        .filter_map(|pair| match (&pair[0].kind, &pair[1].kind) {
+            (EventKind::Op(op), EventKind::Bind { names, .. }) if op.op == Op::Consume => {
+                Some(names.clone())
+            }
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    let received = if received.is_empty() {
+        received
+    } else {
+        flow.derived_from(&received)
+    };
+    let params_of = |names: &BTreeSet<String>| -> Vec<usize> {
+        if names.iter().any(|name| received.contains(name)) {
+            return Vec::new();
+        }
+        derived
+            .iter()
+            .enumerate()
+            .filter(|(_, tainted)| names.iter().any(|name| tainted.contains(name)))
+            .map(|(index, _)| index)
+            .collect()
+    };
+    let mut effects = Effects::default();
+    let mut consumes = None;
+    let mut own_ack = None;
+    for (event, recognized) in flow.ops() {
+        // Effects that came from another summary are combined later, along
+        // the call, not here.
+        if recognized.via.is_some() || recognized.api == "local" {
+            continue;
+        }
+        let effect = || Effect {
+            api: recognized.api.to_string(),
+            confidence: recognized.confidence,
+            site: site(event.region),
+        };
+        match &recognized.op {
+            Op::Ack { message } => {
+                let positions = params_of(message);
+                // A consumer loop settles what it receives again and again;
+                // only a one-shot `read_message()` hands a settled message
+                // back.
+                if positions.is_empty() && event.loops.is_empty() {
+                    own_ack.get_or_insert_with(effect);
+                }
+                for position in positions {
+                    if !effects.acks.iter().any(|(p, _)| *p == position) {
+                        effects.acks.push((position, effect()));
+                    }
+                }
+            }
+            Op::Consume if event.loops.is_empty() => {
+                consumes.get_or_insert_with(effect);
+            }
+            Op::Publish(PublishInfo { id, dedup }) => {
+                let id = match (id, flow.publish_sources.get(&event.seq)) {
+                    // A key shared by a partition identifies no message.
+                    (IdEvidence::Absent | IdEvidence::SharedKey, _) => IdSource::Absent,
+                    (IdEvidence::Present { from, random }, _) => {
+                        let positions = params_of(from);
+                        if !positions.is_empty() {
+                            IdSource::FromParams(positions)
+                        } else if *random {
+                            IdSource::Fresh
+                        } else {
+                            IdSource::Fixed
+                        }
+                    }
+                    (IdEvidence::Unknown, Some(sources)) if !sources.is_empty() => {
+                        IdSource::OfParams(sources.clone())
+                    }
+                    (IdEvidence::Unknown, _) => IdSource::Unknown,
+                };
+                let candidate = PublishEffect {
+                    api: recognized.api.to_string(),
+                    dedup: *dedup,
+                    id,
+                    confidence: recognized.confidence,
+                    site: site(event.region),
+                };
+                // Keep the publish a rule would care most about: one with
+                // no id over one with an id.
+                let better = match &effects.publish {
+                    None => true,
+                    Some(current) => {
+                        current.id != IdSource::Absent && candidate.id == IdSource::Absent
+                    }
+                };
+                if better {
+                    effects.publish = Some(candidate);
+                }
+            }
+            Op::DbWrite {
+                committed: true,
+                outbox: false,
+            }
+            | Op::DbCommit
+            | Op::DbTransaction
+                if !flow.mentions_outbox =>
+            {
+                effects.write.get_or_insert_with(effect);
+            }
+            _ => {}
+        }
+    }
+    if flow.returns_value
+        && let Some(received) = consumes
+    {
+        match own_ack {
+            Some(ack) => effects.settles_received = Some(ack),
+            None => effects.returns_consumed = Some(received),
+        }
+    }
+    if let Some((region, keys, id)) = &flow.header_return {
+        let id = match id {
+            IdEvidence::Absent | IdEvidence::SharedKey => IdSource::Absent,
+            IdEvidence::Present { from, random } => {
+                let positions = params_of(from);
+                if !positions.is_empty() {
+                    IdSource::FromParams(positions)
+                } else if *random {
+                    IdSource::Fresh
+                } else {
+                    IdSource::Fixed
+                }
+            }
+            IdEvidence::Unknown => IdSource::Unknown,
+        };
+        effects.headers = Some(HeaderEffect {
+            keys: keys.clone(),
+            id,
+            site: site(*region),
+        });
+    }
+    let calls = flow
+        .calls
+        .iter()
+        .map(|(callee, args)| CallSummary {
+            callee: callee.clone(),
+            args: args.iter().map(params_of).collect(),
+        })
+        .collect();
+    FnSummary {
+        name: flow.name.clone(),
+        owner: flow.owner.clone(),
+        trait_name: flow.trait_name.clone(),
+        file: 0,
+        params: flow.params.clone(),
+        param_types: flow.param_types.clone(),
+        effects,
+        calls,
+    }
+}
+
+/// Struct fields and crate-level facts of one file.
+struct Collector<'i> {
+    imports: &'i Imports,
+    fields: Vec<(String, String, TypeRef)>,
+    facts: CrateFacts,
+    /// The function being visited, for the group setters.
+    current_fn: Option<String>,
+    /// The `impl` block's type: an extension method on `ClientConfig`.
+    current_impl: Option<String>,
+}
+
+impl Collector<'_> {
+    fn in_fn(&mut self, name: String, visit: impl FnOnce(&mut Self)) {
+        let before = self.current_fn.replace(name);
+        visit(self);
+        self.current_fn = before;
+    }
+}
+
+impl<'ast> Visit<'ast> for Collector<'_> {
+    fn visit_item_struct(&mut self, item: &'ast syn::ItemStruct) {
+        let owner = item.ident.to_string();
+        for field in &item.fields {
+            let Some(name) = &field.ident else { continue };
+            if let Some(mut ty) = type_ref(&field.ty, self.imports) {
+                ty.declared = Some((0, Region::from_span(name.span())));
+                self.fields.push((owner.clone(), name.to_string(), ty));
+            }
+        }
+        syn::visit::visit_item_struct(self, item);
+    }
+
+    fn visit_item_fn(&mut self, item: &'ast syn::ItemFn) {
+        self.in_fn(item.sig.ident.to_string(), |this| {
+            syn::visit::visit_item_fn(this, item)
+        });
+    }
+
+    fn visit_item_impl(&mut self, item: &'ast syn::ItemImpl) {
+        let owner = type_ref(&item.self_ty, self.imports).map(|ty| ty.name);
+        let before = std::mem::replace(&mut self.current_impl, owner);
+        syn::visit::visit_item_impl(self, item);
+        self.current_impl = before;
+    }
+
+    fn visit_impl_item_fn(&mut self, item: &'ast syn::ImplItemFn) {
+        self.in_fn(item.sig.ident.to_string(), |this| {
+            syn::visit::visit_impl_item_fn(this, item)
+        });
+    }
+
+    fn visit_expr_method_call(&mut self, call: &'ast syn::ExprMethodCall) {
+        let method = call.method.to_string();
+        match method.as_str() {
+            "set" if call.args.len() == 2 => {
+                let key = super::apis::literal(&call.args[0]);
+                let value = super::apis::literal(&call.args[1]).map(|v| v.to_ascii_lowercase());
+                match (key.as_deref(), value.as_deref()) {
+                    (Some("enable.auto.commit"), Some("false")) => {
+                        self.facts.auto_commit_off = true
+                    }
+                    (Some("enable.auto.offset.store"), Some("false")) => {
+                        self.facts.offset_store_off = true
+                    }
+                    (Some("group.id"), _) => {
+                        self.facts.group_id_set = true;
+                        // Only a method meant for it: on `ClientConfig` (an
+                        // extension trait) or named for the group; a function
+                        // that builds a whole consumer is a config helper.
+                        if let Some(name) = &self.current_fn
+                            && (self.current_impl.as_deref() == Some("ClientConfig")
+                                || name.contains("group"))
+                        {
+                            self.facts.group_setters.insert(name.clone());
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            "store_offset" | "store_offset_from_message" | "store_offsets" => {
+                self.facts.stores_offsets = true
+            }
+            // An extension method that names the consumer group.
+            name if name.contains("group_id") && !call.args.is_empty() => {
+                self.facts.group_id_set = true
+            }
+            _ => {}
+        }
+        syn::visit::visit_expr_method_call(self, call);
+    }
+
+    fn visit_lit_str(&mut self, text: &'ast syn::LitStr) {
+        // `("group.id", ..)` in a config table or an extension trait.
+        if text.value() == "group.id" {
+            self.facts.group_id_set = true;
+        }
+    }
+
+    fn visit_macro(&mut self, mac: &'ast syn::Macro) {
+        // Configs are often built inside `vec![..]` or a `select!` arm.
+        let text = mac.tokens.to_string();
+        if text.contains("\"group.id\"") {
+            self.facts.group_id_set = true;
+        }
+        if text.contains("store_offset") {
+            self.facts.stores_offsets = true;
+        }
+    }
+}
+
+/// Wrappers that hold a value without changing what it is: a field of type
+/// `Arc<Mutex<FutureProducer>>` is a producer.
+const TRANSPARENT: &[&str] = &[
+    "Arc",
+    "Rc",
+    "Box",
+    "Option",
+    "Mutex",
+    "RwLock",
+    "RefCell",
+    "Cell",
+    "State",
+    "Extension",
+    "Data",
+    "Pin",
+    "Cow",
+    "OnceCell",
+    "OnceLock",
+    "Lazy",
+    "ArcSwap",
+];
+
+/// The type a field or parameter holds, wrappers taken off.
+pub fn type_ref(ty: &syn::Type, imports: &Imports) -> Option<TypeRef> {
+    match ty {
+        syn::Type::Reference(reference) => type_ref(&reference.elem, imports),
+        syn::Type::Paren(paren) => type_ref(&paren.elem, imports),
+        syn::Type::Group(group) => type_ref(&group.elem, imports),
+        syn::Type::TraitObject(object) => object.bounds.iter().find_map(|bound| match bound {
+            syn::TypeParamBound::Trait(bound) => path_type(&bound.path, imports),
+            _ => None,
+        }),
+        syn::Type::ImplTrait(object) => object.bounds.iter().find_map(|bound| match bound {
+            syn::TypeParamBound::Trait(bound) => path_type(&bound.path, imports),
+            _ => None,
+        }),
+        syn::Type::Path(path) if path.qself.is_none() => path_type(&path.path, imports),
+        _ => None,
+    }
+}
+
+fn path_type(path: &syn::Path, imports: &Imports) -> Option<TypeRef> {
+    let last = path.segments.last()?;
+    let name = last.ident.to_string();
+    if TRANSPARENT.contains(&name.as_str())
+        && let syn::PathArguments::AngleBracketed(args) = &last.arguments
+        && let Some(syn::GenericArgument::Type(inner)) = args
+            .args
+            .iter()
+            .find(|arg| matches!(arg, syn::GenericArgument::Type(_)))
+    {
+        return type_ref(inner, imports);
+    }
+    let full = imports.resolve(path);
+    let krate = (full.len() > 1)
+        .then(|| full.first().cloned())
+        .flatten()
+        .filter(|head| head != "crate" && head != "self" && head != "super");
+    Some(TypeRef {
+        name,
+        krate,
+        declared: None,
+    })
+}
+
+/// The name of a function's return type, `Result`, `Option` and the
+/// transparent wrappers taken off.
+pub fn returned_type_name(ty: &syn::Type, imports: &Imports) -> String {
+    if let syn::Type::Path(path) = ty
+        && let Some(last) = path.path.segments.last()
+        && matches!(last.ident.to_string().as_str(), "Result" | "Option")
+        && let syn::PathArguments::AngleBracketed(args) = &last.arguments
+        && let Some(syn::GenericArgument::Type(inner)) = args.args.first()
+    {
+        return returned_type_name(inner, imports);
+    }
+    param_type_name(ty, imports)
+}
+
+/// The type of a function parameter as resolution needs it: its name.
+pub fn param_type_name(ty: &syn::Type, imports: &Imports) -> String {
+    type_ref(ty, imports).map(|ty| ty.name).unwrap_or_default()
+}
+
+/// The keys a function's body sets on headers or properties: string
+/// literals handed to `insert`/`header`/`add`/`append`, and `with_*`
+/// property setters.
+pub fn header_keys(block: &syn::Block) -> Vec<String> {
+    struct Keys(Vec<String>);
+    impl<'ast> Visit<'ast> for Keys {
+        fn visit_expr_method_call(&mut self, call: &'ast syn::ExprMethodCall) {
+            let method = call.method.to_string();
+            if matches!(
+                method.as_str(),
+                "insert" | "header" | "add" | "append" | "set"
+            ) {
+                if let Some(key) = call.args.first().and_then(super::apis::literal) {
+                    self.0.push(key);
+                } else if let Some(key) = call.args.first() {
+                    // `Header { key: "content-type", value: .. }`
+                    let text = key.to_token_stream().to_string();
+                    if let Some(start) = text.find("key : \"") {
+                        let rest = &text[start + 7..];
+                        if let Some(end) = rest.find('"') {
+                            self.0.push(rest[..end].to_string());
+                        }
+                    }
+                }
+            } else if let Some(property) = method.strip_prefix("with_") {
+                self.0.push(property.to_string());
+            }
+            syn::visit::visit_expr_method_call(self, call);
+        }
+    }
+    let mut keys = Keys(Vec::new());
+    keys.visit_block(block);
+    keys.0.sort();
+    keys.0.dedup();
+    keys.0
+}
+
+/// Return types that are a message's headers or properties.
+pub fn is_header_type(name: &str) -> bool {
+    matches!(
+        name,
+        "OwnedHeaders"
+            | "BasicProperties"
+            | "AMQPProperties"
+            | "HeaderMap"
+            | "FieldTable"
+            | "Headers"
+            | "MessageAttributes"
+            | "Properties"
+            | "ApplicationProperties"
+    )
+}
+
+/// Methods that hand back the value they are called on, or a handle to
+/// it: `state.redis.clone().rpush(..)` still talks to the field's client.
+pub fn is_transparent_method(method: &str) -> bool {
+    matches!(
+        method,
+        "clone" | "as_ref" | "lock" | "read" | "write" | "get" | "borrow" | "deref" | "to_owned"
+    )
+}
+
+/// What a call on a client the crate keeps in a struct field does, by the
+/// field's declared type: `ctx.kafka.send(record, timeout)` when `kafka:
+/// FutureProducer` is rdkafka's, even in a file that never imports rdkafka.
+/// Only the publishes whose crate-specific name the call-site tables cannot
+/// tell from its name alone.
+pub fn typed_client_op(
+    ty: &TypeRef,
+    method: &str,
+    args: &[&syn::Expr],
+    locals: &super::ids::Locals,
+) -> Option<super::apis::Recognized> {
+    use super::apis::Recognized;
+    let krate = ty.krate.as_deref()?;
+    let publish = |id: IdEvidence, dedup: bool, api: &'static str| {
+        Some(Recognized {
+            op: Op::Publish(PublishInfo { id, dedup }),
+            api,
+            confidence: Confidence::High,
+            via: None,
+        })
+    };
+    match (krate, ty.name.as_str(), method) {
+        (
+            "rdkafka",
+            "FutureProducer" | "BaseProducer" | "ThreadedProducer",
+            "send" | "send_result",
+        ) => {
+            let id = match args.first() {
+                Some(record) => super::ids::id_evidence(&[record], locals, &["key"]),
+                None => IdEvidence::Unknown,
+            };
+            publish(id, true, "rdkafka")
+        }
+        ("async_nats", "Client", "publish") => publish(IdEvidence::Absent, false, "async-nats"),
+        ("async_nats", "Context" | "JetStreamContext", "publish") => {
+            publish(IdEvidence::Absent, true, "async-nats")
+        }
+        ("async_nats", "Context" | "JetStreamContext", "send_publish" | "publish_with_headers")
+            if args.len() >= 2 =>
+        {
+            publish(
+                super::ids::id_evidence(&[args[1]], locals, &[]),
+                true,
+                "async-nats",
+            )
+        }
+        // A job pushed onto a Redis list: delivered by whoever pops it,
+        // with no broker-side deduplication.
+        (
+            "redis" | "deadpool_redis" | "bb8_redis",
+            _,
+            "lpush" | "rpush" | "lpush_exists" | "rpush_exists",
+        ) => publish(IdEvidence::Unknown, false, "redis"),
+        _ => None,
+    }
+}
