@@ -104,15 +104,21 @@ fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
             })
             .map(|(event, _)| event.region)
             .collect();
+        let publishes_at: Vec<_> = flow
+            .ops()
+            .filter(|(_, recognized)| matches!(recognized.op, Op::Publish(_)))
+            .map(|(event, _)| event.region)
+            .collect();
         for (event, recognized) in flow.ops() {
             match &recognized.op {
                 Op::DbWrite { outbox: true, .. } => outbox = true,
+                // Nor is such a helper's write one of this function's.
                 Op::DbWrite {
                     committed: true, ..
                 }
                 | Op::DbCommit
                 | Op::DbTransaction
-                    if better(write, recognized) =>
+                    if better(write, recognized) && !publishes_at.contains(&event.region) =>
                 {
                     write = Some((event, recognized));
                 }
