@@ -137,6 +137,9 @@ pub struct Found {
     pub line: usize,
     pub end_line: usize,
     pub message: String,
+    /// The other places the finding points at (`path`, `line`): where a
+    /// finding resting on a helper's summary shows the helper's line.
+    pub also: Vec<(String, usize)>,
 }
 
 /// True positives, false positives and false negatives of one rule.
@@ -190,7 +193,20 @@ pub fn score(file: &LabelFile, found: &[Found]) -> Scored {
     order.sort_by_key(|label| (label.verdict == Verdict::Debatable, label.line));
     for label in order {
         let distance = |f: &Found| {
-            if (f.line..=f.end_line.max(f.line)).contains(&label.line) {
+            if f.path != label.path {
+                // A finding at a call, resting on a helper elsewhere,
+                // reports the helper's line too.
+                return f
+                    .also
+                    .iter()
+                    .any(|(path, line)| *path == label.path && *line == label.line)
+                    .then_some(0);
+            }
+            if (f.line..=f.end_line.max(f.line)).contains(&label.line)
+                || f.also
+                    .iter()
+                    .any(|(path, line)| *path == label.path && *line == label.line)
+            {
                 Some(0)
             } else {
                 let d = f.line.abs_diff(label.line);
@@ -200,7 +216,7 @@ pub fn score(file: &LabelFile, found: &[Found]) -> Scored {
         let best = found
             .iter()
             .enumerate()
-            .filter(|(i, f)| !taken[*i] && f.path == label.path && f.rule == label.rule)
+            .filter(|(i, f)| !taken[*i] && f.rule == label.rule)
             .filter_map(|(i, f)| distance(f).map(|d| (d, i)))
             .min();
         let tally = scored.by_rule.entry(label.rule.clone()).or_default();
@@ -607,6 +623,20 @@ pub fn run(args: Args) -> Result<()> {
                     line: f["line"].as_u64()? as usize,
                     end_line: f["end_line"].as_u64().unwrap_or(0) as usize,
                     message: f["message"].as_str().unwrap_or_default().to_string(),
+                    also: f["labels"]
+                        .as_array()
+                        .map(|labels| {
+                            labels
+                                .iter()
+                                .filter_map(|l| {
+                                    Some((
+                                        relative(l["path"].as_str()?, &source_root),
+                                        l["line"].as_u64()? as usize,
+                                    ))
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default(),
                 })
             })
             .collect();
@@ -806,6 +836,7 @@ mod tests {
             line,
             end_line: end,
             message: String::new(),
+            also: Vec::new(),
         }
     }
 
@@ -898,6 +929,30 @@ mod tests {
         );
         let missed = score(&file, &[]);
         assert!(missed.false_negatives.is_empty());
+    }
+
+    #[test]
+    fn a_finding_at_a_call_matches_the_label_on_the_helper_line_it_points_at() {
+        let mut file = source(vec![label(40, "publish-before-ack", Verdict::Clear)]);
+        file.files.push(ListedFile {
+            path: String::from("src/b.rs"),
+            about: None,
+        });
+        let mut at_call = found("src/b.rs", 7, 7, "publish-before-ack");
+        at_call.also = vec![(String::from("src/a.rs"), 40)];
+        let scored = score(&file, &[at_call.clone()]);
+        assert_eq!(
+            scored.by_rule["publish-before-ack"],
+            Tally {
+                tp: 1,
+                fp: 0,
+                fn_: 0
+            }
+        );
+        // Pointing near the label is not enough for a secondary place.
+        at_call.also = vec![(String::from("src/a.rs"), 41)];
+        let scored = score(&file, &[at_call]);
+        assert_eq!(scored.by_rule["publish-before-ack"].tp, 0);
     }
 
     #[test]
