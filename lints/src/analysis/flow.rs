@@ -121,6 +121,10 @@ pub struct FnFlow {
     /// Arms that end in `continue`, `return`, `break` or a panic: what
     /// follows the branch point does not run after them.
     pub diverging: HashSet<Arm>,
+    /// The tasks that outlive the call (a spawned future, a callback handed
+    /// to a client): what runs in them is not done by the time the function
+    /// returns, unlike a `join!` branch.
+    pub detached: HashSet<u32>,
     /// The function mentions an outbox (a table, a type, a string).
     pub mentions_outbox: bool,
     /// The values messages are received from: the receiver of a receive
@@ -350,6 +354,7 @@ impl<'k, 'a> Walker<'k, 'a> {
                 params: Vec::new(),
                 events: Vec::new(),
                 diverging: HashSet::new(),
+                detached: HashSet::new(),
                 mentions_outbox: false,
                 sources: BTreeSet::new(),
             },
@@ -470,8 +475,17 @@ impl<'k, 'a> Walker<'k, 'a> {
         self.scope.pop();
     }
 
-    fn in_task(&mut self, f: impl FnOnce(&mut Self) -> BTreeSet<String>) -> BTreeSet<String> {
+    /// Runs `f` in a new concurrent task; `detached` when the task outlives
+    /// the function (spawned, or a callback).
+    fn in_task(
+        &mut self,
+        detached: bool,
+        f: impl FnOnce(&mut Self) -> BTreeSet<String>,
+    ) -> BTreeSet<String> {
         let id = self.fresh();
+        if detached {
+            self.flow.detached.insert(id);
+        }
         self.task.push(id);
         let reads = f(self);
         self.task.pop();
@@ -735,7 +749,7 @@ impl<'k, 'a> Walker<'k, 'a> {
             for arg in &segment.args {
                 let callback = !chain_awaited && is_async_closure(arg);
                 let arg_reads = if spawns || callback {
-                    self.in_task(|walker| walker.closure_arg(arg, &param_source))
+                    self.in_task(true, |walker| walker.closure_arg(arg, &param_source))
                 } else {
                     self.closure_arg(arg, &param_source)
                 };
@@ -919,7 +933,7 @@ impl<'k, 'a> Walker<'k, 'a> {
         let mut per_arg = Vec::new();
         for arg in &call.args {
             let arg_reads = if spawns {
-                self.in_task(|walker| walker.expr(arg))
+                self.in_task(true, |walker| walker.expr(arg))
             } else {
                 self.expr(arg)
             };
@@ -1406,7 +1420,7 @@ impl<'k, 'a> Walker<'k, 'a> {
             }
             MacroBody::Concurrent(exprs) => {
                 for expr in &exprs {
-                    reads.extend(self.in_task(|walker| walker.expr(expr)));
+                    reads.extend(self.in_task(false, |walker| walker.expr(expr)));
                 }
             }
             MacroBody::Sequential(exprs) => {

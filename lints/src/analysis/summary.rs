@@ -886,6 +886,11 @@ fn summarise_fn(flow: &FnFlow) -> FnSummary {
         if recognized.via.is_some() || recognized.api == "local" {
             continue;
         }
+        // A spawned task's work is not done by the call: a constructor that
+        // starts a publishing loop does not publish when it is called.
+        if event.task.iter().any(|task| flow.detached.contains(task)) {
+            continue;
+        }
         let effect = || Effect {
             api: recognized.api.to_string(),
             confidence: recognized.confidence,
