@@ -680,6 +680,21 @@ fn names_partition(name: &str) -> bool {
     words(name).any(|word| PARTITION_WORDS.contains(&word.as_str()))
 }
 
+/// Whether a name is the name of a partition or group: its last word,
+/// past `id`, `key`, `no` and the like, is one (`tenant_id`, `shardNo`,
+/// `partition_key`; not `shard_of_order`).
+fn is_partition_name(name: &str) -> bool {
+    words(name)
+        .filter(|word| {
+            !matches!(
+                word.as_str(),
+                "id" | "key" | "no" | "num" | "number" | "idx" | "index" | "name" | "uuid"
+            )
+        })
+        .last()
+        .is_some_and(|word| PARTITION_WORDS.contains(&word.as_str()))
+}
+
 /// The lowercase words of a snake_case or camelCase name.
 fn words(name: &str) -> impl Iterator<Item = String> + '_ {
     name.split('_').flat_map(|part| {
@@ -803,13 +818,15 @@ fn named_part(name: &str, locals: &Locals, seen: &mut BTreeSet<String>) -> Part 
     if name.starts_with(|c: char| c.is_ascii_uppercase()) || !seen.insert(name.to_string()) {
         return Part::Constant;
     }
+    // A variable named for a tenant or a shard holds one, whatever it was
+    // parsed or looked up from (`if let Ok(tenant_id) = Uuid::parse_str(..)`);
+    // one that only mentions a shard (`shard_of_order`) is judged by its value.
+    if is_partition_name(name) {
+        return Part::Partition;
+    }
     let values = locals.values_of(name);
     if values.is_empty() {
-        return if names_partition(name) {
-            Part::Partition
-        } else {
-            Part::Identifying
-        };
+        return Part::Identifying;
     }
     values
         .iter()
@@ -952,6 +969,12 @@ mod tests {
         }
         for name in ["order_id", "orderId", "organ", "sharding_key_of_user", "id"] {
             assert!(!super::names_partition(name), "{name}");
+        }
+        for name in ["tenant_id", "shardNo", "partition_key", "org"] {
+            assert!(super::is_partition_name(name), "{name}");
+        }
+        for name in ["shard_of_order", "order_id", "tenant_order"] {
+            assert!(!super::is_partition_name(name), "{name}");
         }
     }
 
