@@ -121,9 +121,9 @@ pub struct FnFlow {
     /// Arms that end in `continue`, `return`, `break` or a panic: what
     /// follows the branch point does not run after them.
     pub diverging: HashSet<Arm>,
-    /// The tasks that outlive the call (a spawned future, a callback handed
-    /// to a client): what runs in them is not done by the time the function
-    /// returns, unlike a `join!` branch.
+    /// The tasks that outlive the call (a spawned future): what runs in
+    /// them is not done by the time the function returns, unlike a `join!`
+    /// branch or a callback's future that the function may await.
     pub detached: HashSet<u32>,
     /// The function mentions an outbox (a table, a type, a string).
     pub mentions_outbox: bool,
@@ -748,8 +748,11 @@ impl<'k, 'a> Walker<'k, 'a> {
             };
             for arg in &segment.args {
                 let callback = !chain_awaited && is_async_closure(arg);
+                // A spawned future outlives the call; a callback's futures
+                // may still be awaited by the function (`map(|bus| async
+                // move { .. })` then `join_all(..).await`).
                 let arg_reads = if spawns || callback {
-                    self.in_task(true, |walker| walker.closure_arg(arg, &param_source))
+                    self.in_task(spawns, |walker| walker.closure_arg(arg, &param_source))
                 } else {
                     self.closure_arg(arg, &param_source)
                 };
