@@ -18,10 +18,11 @@
 //!    code.
 //!
 //! It prints files, lines, lines per second and the ratio lint ÷ parse-only
-//! for 2, 3, 5 and 6. The three passes take turns for `ROUNDS` rounds (after a
-//! warm-up round) and the fastest run of each counts, the figure least
-//! disturbed by other work on the machine. Reading the
-//! files is not timed. `EDA_LINT_CORPUS=DIR` benches another folder.
+//! for 2, 3, 5 and 6. The passes take turns for `ROUNDS` rounds (after a
+//! warm-up round; `EDA_LINT_BENCH_ROUNDS=N` sets how many) and the fastest
+//! run of each counts, the figure least disturbed by other work on the
+//! machine. Reading the files is not timed. `EDA_LINT_CORPUS=DIR` benches
+//! another folder.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -30,7 +31,17 @@ use eda_lint::Config;
 use eda_lint::prefilter::Prefilter;
 use rayon::prelude::*;
 
+/// Timed rounds after the warm-up; `EDA_LINT_BENCH_ROUNDS` overrides it
+/// (the whole registry takes minutes a round on a small machine).
 const ROUNDS: usize = 3;
+
+fn rounds() -> usize {
+    std::env::var("EDA_LINT_BENCH_ROUNDS")
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .filter(|rounds| *rounds > 0)
+        .unwrap_or(ROUNDS)
+}
 
 fn main() {
     let roots = corpus_roots();
@@ -97,7 +108,7 @@ fn main() {
     let mut lint = (Duration::MAX, 0);
     let mut filtered = (Duration::MAX, 0);
     let mut driver = (Duration::MAX, 0);
-    for round in 0..=ROUNDS {
+    for round in 0..=rounds() {
         let timed = |best: &mut (Duration, usize), pass: &dyn Fn() -> usize| {
             let started = Instant::now();
             let result = pass();
@@ -127,7 +138,6 @@ fn main() {
         .flat_map(|c| &c.files)
         .map(|&i| files[i].1.lines().count())
         .sum();
-    let words = Prefilter::new(config.wrapper_names());
     let crate_pass = |crates: &[&CrateFiles]| {
         pool.install(|| {
             crates
@@ -138,18 +148,11 @@ fn main() {
                         .iter()
                         .map(|&i| Ok(files[i].1.clone()))
                         .collect();
-                    eda_lint::run::lint_unit_texts(
-                        &krate.unit,
-                        linted,
-                        Vec::new(),
-                        &config,
-                        None,
-                        &words,
-                    )
-                    .into_iter()
-                    .flatten()
-                    .map(|file| file.report.findings.len())
-                    .sum::<usize>()
+                    eda_lint::run::lint_unit_texts(&krate.unit, linted, Vec::new(), &config, None)
+                        .into_iter()
+                        .flatten()
+                        .map(|file| file.report.findings.len())
+                        .sum::<usize>()
                 })
                 .sum::<usize>()
         })
@@ -172,7 +175,7 @@ fn main() {
     let mut broker_parse = (Duration::MAX, 0);
     let mut broker_lint = (Duration::MAX, 0);
     let mut parse_again = (Duration::MAX, 0);
-    for round in 0..=ROUNDS {
+    for round in 0..=rounds() {
         let timed = |best: &mut (Duration, usize), pass: &dyn Fn() -> usize| {
             let started = Instant::now();
             let result = pass();

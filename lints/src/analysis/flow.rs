@@ -207,11 +207,39 @@ pub fn flows(items: &[syn::Item], known: &Known<'_>) -> Vec<FnFlow> {
         flows: Vec::new(),
         owner: None,
         trait_name: None,
+        only: None,
+        seen: 0,
     };
     for item in items {
         finder.visit_item(item);
     }
     finder.flows
+}
+
+/// Walks only the functions at these positions (in the order [`flows`]
+/// lists them), and returns them with their positions: the crate-wide
+/// pass walks again just the functions whose calls its summaries change.
+pub fn flows_at(
+    items: &[syn::Item],
+    known: &Known<'_>,
+    wanted: &BTreeSet<usize>,
+) -> Vec<(usize, FnFlow)> {
+    let mut finder = FnFinder {
+        known,
+        flows: Vec::new(),
+        owner: None,
+        trait_name: None,
+        only: Some((wanted, Vec::new())),
+        seen: 0,
+    };
+    for item in items {
+        finder.visit_item(item);
+    }
+    let positions = finder
+        .only
+        .map(|(_, positions)| positions)
+        .unwrap_or_default();
+    positions.into_iter().zip(finder.flows).collect()
 }
 
 struct FnFinder<'k, 'a> {
@@ -220,10 +248,23 @@ struct FnFinder<'k, 'a> {
     /// The `impl` block being walked: its type and trait.
     owner: Option<String>,
     trait_name: Option<String>,
+    /// When set, only the functions at these positions are walked, and the
+    /// positions of those walked are recorded.
+    only: Option<(&'k BTreeSet<usize>, Vec<usize>)>,
+    /// How many functions were met so far.
+    seen: usize,
 }
 
 impl FnFinder<'_, '_> {
     fn walk(&mut self, sig: &syn::Signature, block: &Block) {
+        let position = self.seen;
+        self.seen += 1;
+        if let Some((wanted, walked)) = &mut self.only {
+            if !wanted.contains(&position) {
+                return;
+            }
+            walked.push(position);
+        }
         let mut walker = Walker::new(self.known, sig.ident.to_string());
         walker.flow.owner = self.owner.clone();
         walker.flow.trait_name = self.trait_name.clone();
@@ -778,11 +819,14 @@ impl<'k, 'a> Walker<'k, 'a> {
                     );
                 }
                 None => {
-                    let call_expr = Expr::MethodCall(segment.expr.clone());
+                    let call_start = {
+                        let start = segment.expr.span().start();
+                        (start.line, start.column)
+                    };
                     let helper = match &callee {
                         Some(callee) => self.helper_call(
                             callee,
-                            &call_expr,
+                            call_start,
                             &segment.args,
                             &per_arg,
                             region,
@@ -915,9 +959,12 @@ impl<'k, 'a> Walker<'k, 'a> {
                     _ => None,
                 };
                 if let Some(callee) = callee {
-                    let call_expr = Expr::Call(call.clone());
+                    let call_start = {
+                        let start = call.span().start();
+                        (start.line, start.column)
+                    };
                     if let Some(returned) =
-                        self.helper_call(&callee, &call_expr, &args, &per_arg, region, &reads)
+                        self.helper_call(&callee, call_start, &args, &per_arg, region, &reads)
                     {
                         reads.extend(returned);
                         return reads;
@@ -941,7 +988,7 @@ impl<'k, 'a> Walker<'k, 'a> {
     fn helper_call(
         &mut self,
         callee: &Callee,
-        call_expr: &Expr,
+        call_start: (usize, usize),
         args: &[&Expr],
         per_arg: &[BTreeSet<String>],
         region: Region,
@@ -1102,7 +1149,7 @@ impl<'k, 'a> Walker<'k, 'a> {
             });
         }
         if let Some(headers) = &effects.headers {
-            self.note_header_value(headers, call_expr, per_arg, resolution);
+            self.note_header_value(headers, call_start, per_arg, resolution);
         }
         if ops.is_empty() {
             return None;
@@ -1224,7 +1271,12 @@ impl<'k, 'a> Walker<'k, 'a> {
                         names
                     })
                     .collect();
-                self.note_header_value(headers, inner, &per_arg, resolution);
+                self.note_header_value(
+                    headers,
+                    super::ids::call_start(inner),
+                    &per_arg,
+                    resolution,
+                );
             }
         }
     }
@@ -1233,7 +1285,7 @@ impl<'k, 'a> Walker<'k, 'a> {
     fn note_header_value(
         &mut self,
         headers: &HeaderEffect,
-        call_expr: &Expr,
+        start: (usize, usize),
         per_arg: &[BTreeSet<String>],
         resolution: Resolution,
     ) {
@@ -1261,8 +1313,7 @@ impl<'k, 'a> Walker<'k, 'a> {
             },
             IdSource::OfParams(_) | IdSource::Unknown => IdEvidence::Unknown,
         };
-        let start = super::ids::call_start(call_expr);
-        self.locals.note_helper(call_expr, evidence);
+        self.locals.note_helper_at(start, evidence);
         if self.header_helpers.iter().any(|(at, _, _)| *at == start) {
             return;
         }
