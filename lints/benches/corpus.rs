@@ -130,7 +130,9 @@ fn main() {
 
     // Crates: the registry's `<name>-<version>` folders (or the corpus
     // folder's children), each file with its module path in the crate.
-    let crates = group_by_crate(&roots, &files);
+    let mut crates = group_by_crate(&roots, &files);
+    // As the driver does: the biggest crates first.
+    crates.sort_by_key(|krate| std::cmp::Reverse(krate.files.len()));
     let broker: Vec<&CrateFiles> = crates.iter().filter(|c| c.uses_broker(&files)).collect();
     let broker_files: usize = broker.iter().map(|c| c.files.len()).sum();
     let broker_lines: usize = broker

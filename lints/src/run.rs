@@ -110,7 +110,10 @@ pub fn lint_files(files: &[PathBuf], config: &Config, options: &RunOptions) -> R
     } else {
         options.jobs
     };
-    let units = crate::crates::units(files);
+    let mut units = crate::crates::units(files);
+    // The biggest crates first: a crate is one indivisible task, and one
+    // started last would leave the other threads idle while it runs.
+    units.sort_by_key(|unit| std::cmp::Reverse(unit.linted.len() + unit.context.len()));
     let work = |units: &[crate::crates::Unit]| -> Vec<Option<LintedFile>> {
         units
             .par_iter()
@@ -216,64 +219,61 @@ pub fn lint_unit_texts(
             Err(panic) => Stage::Done(panicked(path, " while parsing", panic), Some(text)),
         }
     };
-    let mut linted: Vec<Stage> = unit
-        .linted
-        .iter()
-        .zip(linted)
-        .map(|(path, text)| match text {
-            Err(report) => Stage::Done(report, None),
-            Ok(text) if prefilter.is_some_and(|filter| !filter.is_relevant(&text)) => {
-                Stage::Skipped
-            }
-            Ok(text) => parse(path, text),
-        })
-        .collect();
-    // A context file that does not parse is simply not used.
-    let context: Vec<(PathBuf, Box<ParsedSource>)> = context
-        .into_iter()
-        .filter_map(|(path, text)| match parse(&path, text) {
-            Stage::Parsed(parsed, _) => Some((path, parsed)),
-            _ => None,
-        })
-        .collect();
     // Only files that can hold an operation are walked in the first pass,
     // as when a file is linted alone: walking every file of a crate that
     // talks to a broker would also find helpers of helpers in files that
     // name no client, at about twice the analysis time.
     let walk_all = false;
-
     let module = |path: &Path| unit.modules.get(path).cloned().unwrap_or_default();
     let mut summaries = Vec::new();
-    let mut firsts: Vec<Option<crate::lint::FirstPass>> = Vec::new();
-    let mut places: Vec<Option<usize>> = Vec::new();
-    for stage in &mut linted {
-        let Stage::Parsed(parsed, text) = stage else {
-            places.push(None);
-            firsts.push(None);
-            continue;
-        };
-        let outcome = catch_unwind(AssertUnwindSafe(|| {
-            first_pass(parsed, &config.user_apis, module(parsed.path()), walk_all)
-        }));
-        match outcome {
-            Ok((summary, first)) => {
-                places.push(Some(summaries.len()));
-                summaries.push(summary);
-                firsts.push(Some(first));
+    // Each file is summarised right after it is parsed, while its tree is
+    // still in the cache; its lint pass waits for the whole crate.
+    let linted: Vec<(Stage, Option<(usize, crate::lint::FirstPass)>)> = unit
+        .linted
+        .iter()
+        .zip(linted)
+        .map(|(path, text)| match text {
+            Err(report) => (Stage::Done(report, None), None),
+            Ok(text) if prefilter.is_some_and(|filter| !filter.is_relevant(&text)) => {
+                (Stage::Skipped, None)
             }
-            Err(panic) => {
-                let report = panicked(parsed.path(), " while summarising its functions", panic);
-                *stage = Stage::Done(report, Some(std::mem::take(text)));
-                places.push(None);
-                firsts.push(None);
-            }
-        }
-    }
-    for (path, parsed) in &context {
-        let outcome = catch_unwind(AssertUnwindSafe(|| {
-            first_pass(parsed, &config.user_apis, module(path), walk_all).0
-        }));
-        if let Ok(summary) = outcome {
+            Ok(text) => match parse(path, text) {
+                // No rule runs on it: nothing to summarise for.
+                Stage::Parsed(parsed, text) if config.rules_for(path).is_empty() => {
+                    (Stage::Parsed(parsed, text), None)
+                }
+                Stage::Parsed(parsed, text) => {
+                    let outcome = catch_unwind(AssertUnwindSafe(|| {
+                        first_pass(&parsed, &config.user_apis, module(path), walk_all)
+                    }));
+                    match outcome {
+                        Ok((summary, first)) => {
+                            summaries.push(summary);
+                            (
+                                Stage::Parsed(parsed, text),
+                                Some((summaries.len() - 1, first)),
+                            )
+                        }
+                        Err(panic) => {
+                            let report = panicked(path, " while summarising its functions", panic);
+                            (Stage::Done(report, Some(text)), None)
+                        }
+                    }
+                }
+                other => (other, None),
+            },
+        })
+        .collect();
+    // The rest of the crate is read for its summaries only; its trees are
+    // dropped at once. A file that does not parse, or whose summary panics,
+    // is simply not used (it is not being reported).
+    let any_rules = linted.iter().any(|(_, first)| first.is_some());
+    for (path, text) in context.into_iter().filter(|_| any_rules) {
+        if let Stage::Parsed(parsed, _) = parse(&path, text)
+            && let Ok((summary, _)) = catch_unwind(AssertUnwindSafe(|| {
+                first_pass(&parsed, &config.user_apis, module(&path), walk_all)
+            }))
+        {
             summaries.push(summary);
         }
     }
@@ -284,12 +284,11 @@ pub fn lint_unit_texts(
 
     let results = linted
         .into_iter()
-        .zip(places)
-        .zip(firsts)
-        .map(|((stage, place), first)| match stage {
+        .map(|(stage, first)| match stage {
             Stage::Skipped => None,
             Stage::Done(report, text) => Some(finish(report, text.as_deref())),
             Stage::Parsed(parsed, text) => {
+                let (place, first) = first.unzip();
                 let with_index = index.as_ref().zip(place);
                 let outcome = catch_unwind(AssertUnwindSafe(|| {
                     lint_parsed(&parsed, config, with_index, first)
@@ -301,7 +300,6 @@ pub fn lint_unit_texts(
         .collect();
     // Spans of these files are no longer needed; free proc-macro2's
     // per-thread copy of their text so long runs do not grow without bound.
-    drop(context);
     drop(index);
     proc_macro2::extra::invalidate_current_thread_spans();
     results
