@@ -444,7 +444,13 @@ impl<'k, 'a> Walker<'k, 'a> {
             _ => None,
         });
         let Some(tail) = tail else { return };
-        let evidence = id_evidence(&[tail], &self.locals, &[]);
+        // A Kafka record's key is its id, as at a publish.
+        let extra: &[&str] = if matches!(returned.as_str(), "FutureRecord" | "BaseRecord") {
+            &["key"]
+        } else {
+            &[]
+        };
+        let evidence = id_evidence(&[tail], &self.locals, extra);
         let keys = super::summary::header_keys(block);
         self.flow.header_return = Some((Region::from_span(sig.ident.span()), keys, evidence));
     }
@@ -1319,7 +1325,7 @@ impl<'k, 'a> Walker<'k, 'a> {
         }
         let note = match &headers.id {
             IdSource::Absent if headers.keys.is_empty() => {
-                String::from("builds the headers, with no id,")
+                String::from("builds the message, with no id,")
             }
             IdSource::Absent => format!(
                 "builds the headers with {} and no id,",

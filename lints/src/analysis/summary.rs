@@ -1320,11 +1320,15 @@ pub fn header_keys(block: &syn::Block) -> Vec<String> {
     keys.0
 }
 
-/// Return types that are a message's headers or properties.
+/// Return types that are a message's headers or properties, or a message
+/// or record a publish takes whole (what carries the id).
 pub fn is_header_type(name: &str) -> bool {
     matches!(
         name,
-        "OwnedHeaders"
+        "FutureRecord"
+            | "BaseRecord"
+            | "PublishMessage"
+            | "OwnedHeaders"
             | "BasicProperties"
             | "AMQPProperties"
             | "HeaderMap"
