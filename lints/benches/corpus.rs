@@ -140,6 +140,7 @@ fn main() {
         .flat_map(|c| &c.files)
         .map(|&i| files[i].1.lines().count())
         .sum();
+    let packages = eda_lint::package::Packages::default();
     let crate_pass = |crates: &[&CrateFiles]| {
         pool.install(|| {
             crates
@@ -150,11 +151,18 @@ fn main() {
                         .iter()
                         .map(|&i| Ok(files[i].1.clone()))
                         .collect();
-                    eda_lint::run::lint_unit_texts(&krate.unit, linted, Vec::new(), &config, None)
-                        .into_iter()
-                        .flatten()
-                        .map(|file| file.report.findings.len())
-                        .sum::<usize>()
+                    eda_lint::run::lint_unit_texts(
+                        &krate.unit,
+                        linted,
+                        Vec::new(),
+                        &config,
+                        None,
+                        &packages,
+                    )
+                    .into_iter()
+                    .flatten()
+                    .map(|file| file.report.findings.len())
+                    .sum::<usize>()
                 })
                 .sum::<usize>()
         })

@@ -104,6 +104,9 @@ pub struct CheckOptions {
     /// Skip files that mention no crate or API the rules know (faster, may miss wrapped APIs).
     #[arg(long)]
     pub prefilter: bool,
+    /// Lint test code too: #[cfg(test)] and #[test] items, and tests/, benches/ and examples/.
+    #[arg(long)]
+    pub include_tests: bool,
     /// Worker threads (default: one per core).
     #[arg(long, short = 'j', value_name = "N")]
     pub jobs: Option<usize>,
@@ -368,6 +371,7 @@ fn apply_overrides(mut config: Config, options: &CheckOptions) -> Result<Config,
         };
     }
     config.prefilter |= options.prefilter;
+    config.include_tests |= options.include_tests;
     Ok(config)
 }
 

@@ -16,6 +16,7 @@
 //! exclude = ["generated/**"]       # globs, relative to the config's folder
 //! min-confidence = "medium"        # drop findings less sure than this
 //! prefilter = false                # skip files that mention no relevant crate
+//! include-tests = false            # also lint test code (see `test_code.rs`)
 //!
 //! [per-file-ignores]
 //! "tests/**" = ["missing-idempotency-key"]
@@ -49,6 +50,7 @@ const KEYS: &[&str] = &[
     "per-file-ignores",
     "min-confidence",
     "prefilter",
+    "include-tests",
     "rules",
     "wrappers",
 ];
@@ -129,6 +131,10 @@ pub struct Config {
     pub min_confidence: Confidence,
     /// Skip files that mention none of the crates the rules know (see `prefilter.rs`).
     pub prefilter: bool,
+    /// Lint test code too (`#[cfg(test)]` and `#[test]` items, `tests/`,
+    /// `benches/`, `examples/`): by default it is left out, because acking
+    /// first or publishing without an id is what a test does on purpose.
+    pub include_tests: bool,
     /// The folder globs are relative to: the config's folder, or the
     /// current directory when there is no config.
     pub root: PathBuf,
@@ -152,6 +158,7 @@ impl Default for Config {
             severities: BTreeMap::new(),
             min_confidence: Confidence::Low,
             prefilter: false,
+            include_tests: false,
             root: std::env::current_dir().unwrap_or_default(),
             origin: None,
             wrapper_words: Vec::new(),
@@ -398,6 +405,11 @@ impl Config {
                 .as_bool()
                 .ok_or_else(|| invalid(&path, "prefilter", "expected true or false"))?;
         }
+        if let Some(value) = table.get("include-tests") {
+            config.include_tests = value
+                .as_bool()
+                .ok_or_else(|| invalid(&path, "include-tests", "expected true or false"))?;
+        }
         if let Some(value) = table.get("rules") {
             let Some(entries) = value.as_table() else {
                 return Err(invalid(
@@ -612,6 +624,22 @@ mod tests {
         assert_eq!(
             error.to_string(),
             "eda-lint.toml: unknown key `selct`; did you mean `select`?"
+        );
+    }
+
+    #[test]
+    fn include_tests_is_a_key_and_its_typos_are_caught() {
+        assert!(!Config::default().include_tests);
+        assert!(parse("include-tests = true").expect("valid").include_tests);
+        let error = parse("include-test = true").expect_err("unknown key");
+        assert_eq!(
+            error.to_string(),
+            "eda-lint.toml: unknown key `include-test`; did you mean `include-tests`?"
+        );
+        let error = parse("include-tests = \"yes\"").expect_err("not a boolean");
+        assert_eq!(
+            error.to_string(),
+            "eda-lint.toml: `include-tests`: expected true or false"
         );
     }
 

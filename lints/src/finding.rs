@@ -37,7 +37,22 @@ impl Region {
 
 /// How sure a rule is. Rules never see types, only names and shapes, so
 /// some findings rest on a guess (a method called `ack` on a value whose
-/// type we cannot know). Users can filter on it.
+/// type we cannot know). Users filter on it (`--min-confidence high`), so
+/// every rule sets it by the same rule:
+///
+/// - `High`: every fact the finding rests on is recognised from the code's
+///   structure: an API of a client crate the file imports, a wrapper or
+///   event type the user named in config, a type the file declares and
+///   derives `Serialize` for, a literal SQL statement.
+/// - `Medium`: one fact rests on a name heuristic: a call taken for the
+///   message's work only because it reads the message (awaited, so it does
+///   I/O), a value or type taken for a message, a repository or a
+///   timestamp field only by its name, a broker call recognised by its
+///   name in a file that does not import the crate.
+/// - `Low`: a weaker guess still: a plain call taken for work because it
+///   reads the message, a `db`/`store` receiver taken for a database.
+///
+/// A finding is never surer than the least sure fact it rests on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Confidence {

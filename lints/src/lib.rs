@@ -19,7 +19,9 @@
 //! - [`diagnostics`]: what the linter says about a file itself (parse errors, suppressions).
 //! - [`lint`]: linting one file's text; [`parse`] (item-by-item recovery,
 //!   blanking of text that does not tokenise, the depth guard), [`source`]
-//!   (positions), [`suppression`] (comment directives) serve it.
+//!   (positions), [`suppression`] (comment directives) serve it;
+//!   [`edition`] reads 2015-edition code, whose [`package`] (the nearest
+//!   `Cargo.toml`) says so; [`test_code`] is left out unless asked for.
 //! - [`analysis`]: what the rules share about a file (imports, APIs, flows).
 //! - [`config`]: `eda-lint.toml` / `[*.metadata.eda-lint]`.
 //! - [`report`]: the result for one file.
@@ -39,9 +41,11 @@ pub mod config;
 pub mod context;
 pub mod crates;
 pub mod diagnostics;
+pub mod edition;
 pub mod finding;
 pub mod lint;
 pub mod output;
+pub mod package;
 pub mod parse;
 pub mod prefilter;
 pub mod report;
@@ -49,6 +53,7 @@ pub mod rules;
 pub mod run;
 pub mod source;
 pub mod suppression;
+pub mod test_code;
 pub mod walk;
 pub mod workspace;
 

@@ -13,11 +13,13 @@ use crate::analysis::summary::{self, CrateIndex, FileEntry, FileSummary};
 use crate::config::{self, Config};
 use crate::context::FileContext;
 use crate::diagnostics;
+use crate::edition::{self, Edition};
 use crate::finding::{Confidence, Finding, Position, Region};
 use crate::parse::{self, ParsedFile};
 use crate::report::{self, FileReport};
 use crate::source::{self, LineIndex};
 use crate::suppression::{self, Suppressions};
+use crate::test_code;
 
 /// Lints the text of one file.
 ///
@@ -32,7 +34,14 @@ use crate::suppression::{self, Suppressions};
 /// ([`crate::run`]) lints on threads with large stacks, do the same when
 /// linting untrusted input.
 pub fn lint_source(path: &Path, source: &str, config: &Config) -> FileReport {
-    let parsed = match parse_source(path, source) {
+    lint_source_as(path, source, config, Edition::default())
+}
+
+/// [`lint_source`] for a file of a known edition (its package's, see
+/// [`crate::package`]): in a 2015 crate, `async`, `await`, `dyn` and `try`
+/// may be names, and are read as such.
+pub fn lint_source_as(path: &Path, source: &str, config: &Config, edition: Edition) -> FileReport {
+    let parsed = match parse_source(path, source, edition, config) {
         Ok(parsed) => parsed,
         Err(report) => return report,
     };
@@ -53,7 +62,14 @@ pub struct ParsedSource {
     report: FileReport,
     /// The text the positions refer to (sanitised, maybe partly blanked).
     text: String,
-    comments: Vec<suppression::Comment>,
+    /// The file's suppression directives, read against every item (test
+    /// code included, so a directive's reach does not change with
+    /// `include-tests`), less those that only reach into test code.
+    suppressions: Suppressions,
+    /// The line ranges of the test code taken out of `parsed` (empty when
+    /// the config includes tests).
+    test_lines: Vec<(usize, usize)>,
+    /// The items the rules see: test code is already taken out.
     parsed: ParsedFile,
 }
 
@@ -102,7 +118,12 @@ pub struct FirstPass {
 /// Reads a file's text into tokens and items, with the diagnostics that
 /// costs (parse errors, refusals). `Err` is a report that ends here: the
 /// file was refused (nested too deep, an expression too long).
-pub fn parse_source(path: &Path, source: &str) -> Result<ParsedSource, FileReport> {
+pub fn parse_source(
+    path: &Path,
+    source: &str,
+    edition: Edition,
+    config: &Config,
+) -> Result<ParsedSource, FileReport> {
     let mut report = FileReport {
         path: path.to_path_buf(),
         ..FileReport::default()
@@ -126,7 +147,7 @@ pub fn parse_source(path: &Path, source: &str) -> Result<ParsedSource, FileRepor
     let mut masked_text = String::new();
     // Most files hold no directive: skip the comment scan for them.
     let has_directives = text.contains(suppression::MARKER);
-    let (comments, parsed) = match TokenStream::from_str(&text) {
+    let (comments, mut parsed) = match tokenise(&text, edition) {
         Ok(tokens) if parse::longest_expression(&tokens) > parse::MAX_EXPRESSION_TOKENS => {
             report.diagnostics.push(whole_file(
                 diagnostics::TOO_DEEPLY_NESTED,
@@ -156,7 +177,7 @@ pub fn parse_source(path: &Path, source: &str) -> Result<ParsedSource, FileRepor
                         .push(lex_failure(failure.position, Some(failure.lines)));
                 }
                 masked_text = masked;
-                match TokenStream::from_str(&masked_text) {
+                match tokenise(&masked_text, edition) {
                     Ok(tokens) => (
                         suppression::line_comments(&tokens, &masked_text),
                         parse::parse_items(tokens),
@@ -187,10 +208,34 @@ pub fn parse_source(path: &Path, source: &str) -> Result<ParsedSource, FileRepor
     for failure in &parsed.failures {
         report.diagnostics.push(parse_failure(failure));
     }
+
+    // Directives are read against every item, test code included, so a
+    // directive's reach does not change with `include-tests`.
+    let names = config::all_names();
+    let suppressible = |name: &str| -> Option<&'static str> {
+        let known = names.iter().copied().find(|known| *known == name)?;
+        match diagnostics::by_name(known) {
+            Some(diagnostic) if diagnostic.unanalysed => None,
+            _ => Some(known),
+        }
+    };
+    let index = LineIndex::new(&text);
+    let mut suppressions =
+        Suppressions::parse(&comments, &index, &parsed.items, &suppressible, &names);
+    // Test code is taken out of what the rules, and the crate's summaries,
+    // see; what a suppression says about it is then no one's concern (see
+    // `test_code.rs`).
+    let test_lines = if config.include_tests {
+        Vec::new()
+    } else {
+        test_code::strip_test_items(&parsed.attrs, &mut parsed.items)
+    };
+    suppressions.forget_within(&test_lines);
     Ok(ParsedSource {
         report,
         text,
-        comments,
+        suppressions,
+        test_lines,
         parsed,
     })
 }
@@ -208,7 +253,14 @@ pub fn lint_parsed(
     let path = source.path();
     let text: &str = &source.text;
     let parsed = &source.parsed;
-    let comments = &source.comments;
+    let mut suppressions = source.suppressions.clone();
+    let test_lines = &source.test_lines;
+    let in_test_code = |finding: &Finding| {
+        let line = finding.region.start.line;
+        test_lines
+            .iter()
+            .any(|(first, last)| (*first..=*last).contains(&line))
+    };
     // A suppression can only be judged unused if the whole file was read:
     // its finding may sit in the part that did not parse.
     let complete = report.diagnostics.is_empty();
@@ -252,18 +304,6 @@ pub fn lint_parsed(
         }
     }
 
-    let names = config::all_names();
-    let suppressible = |name: &str| -> Option<&'static str> {
-        let known = names.iter().copied().find(|known| *known == name)?;
-        match diagnostics::by_name(known) {
-            Some(diagnostic) if diagnostic.unanalysed => None,
-            _ => Some(known),
-        }
-    };
-    let index = LineIndex::new(text);
-    let mut suppressions =
-        Suppressions::parse(comments, &index, &parsed.items, &suppressible, &names);
-
     findings.retain(|finding| finding.confidence >= config.min_confidence);
     findings.retain(|finding| !suppressions.suppresses(finding));
     findings.sort_by(report::order);
@@ -278,10 +318,24 @@ pub fn lint_parsed(
     if complete {
         hygiene.extend(suppressions.unused(&ran));
     }
-    hygiene.retain(|diagnostic| config.reports(diagnostic.rule, path));
+    hygiene.retain(|diagnostic| config.reports(diagnostic.rule, path) && !in_test_code(diagnostic));
     report.diagnostics.extend(hygiene);
     report.diagnostics.sort_by(report::order);
     report
+}
+
+/// The tokens of `text`, read as code of `edition`.
+fn tokenise(text: &str, edition: Edition) -> Result<TokenStream, proc_macro2::LexError> {
+    let mut tokens = TokenStream::from_str(text)?;
+    if edition == Edition::E2015 {
+        if edition::may_need_rewrite(text) {
+            tokens = edition::keywords_as_identifiers(tokens);
+        }
+        if edition::may_have_traits(text) {
+            tokens = edition::anonymous_parameters(tokens);
+        }
+    }
+    Ok(tokens)
 }
 
 /// A diagnostic about the whole file, pointing at its start.

@@ -129,12 +129,22 @@ pub fn parse_items(tokens: TokenStream) -> ParsedFile {
                     parsed.items.push(item);
                 }
                 Err(error) => {
-                    let skipped = skip_to_next_item(input);
-                    parsed.failures.push(ParseFailure {
-                        region: Region::from_span(error.span()),
-                        message: error.to_string(),
-                        skipped_lines: skipped,
-                    });
+                    let region = Region::from_span(error.span());
+                    let skipped = skip_to_next_item(input, region.start);
+                    // Recovery resumes after the error, so the same error
+                    // cannot be met twice; should a resumed attempt still
+                    // stop at the same place, it is the same problem, and
+                    // it widens the stretch already reported.
+                    match parsed.failures.last_mut() {
+                        Some(last) if last.region == region && region.start.line > 0 => {
+                            last.skipped_lines.1 = last.skipped_lines.1.max(skipped.1);
+                        }
+                        _ => parsed.failures.push(ParseFailure {
+                            region,
+                            message: error.to_string(),
+                            skipped_lines: skipped,
+                        }),
+                    }
                 }
             }
         }
@@ -184,9 +194,15 @@ const ITEM_STARTS: &[&str] = &[
 /// to and including the first top-level `{...}` block or `;` (where an item
 /// ends), or up to a keyword that starts the next item, whichever comes
 /// first. Skipping whole items means one broken item gives one diagnostic,
-/// not one for its attributes and another for its body. Returns the first
-/// and last skipped lines.
-fn skip_to_next_item(input: ParseStream<'_>) -> (usize, usize) {
+/// not one for its attributes and another for its body.
+///
+/// A keyword before `error_at` (where syn stopped) belongs to the broken
+/// item's own head: in `pub fn f(async: u8) {}` the `fn` after `pub` must
+/// not end the skip, or the next attempt starts at `fn`, fails on the same
+/// token and reports the same error a second time. `error_at` has line 0
+/// when syn points at the end of input, which no token precedes. Returns
+/// the first and last skipped lines.
+fn skip_to_next_item(input: ParseStream<'_>, error_at: Position) -> (usize, usize) {
     let mut first: Option<Position> = None;
     let mut last: Option<Position> = None;
     let _ = input.step(|cursor| {
@@ -196,10 +212,11 @@ fn skip_to_next_item(input: ParseStream<'_>) -> (usize, usize) {
         // of the same broken item.
         let mut only_attributes = true;
         while let Some((tree, next)) = rest.token_tree() {
-            if skipped_any && !only_attributes && starts_item(&tree, next) {
+            let region = Region::from_span(tree.span());
+            let before_error = error_at.line > 0 && region.start < error_at;
+            if skipped_any && !only_attributes && !before_error && starts_item(&tree, next) {
                 break;
             }
-            let region = Region::from_span(tree.span());
             first.get_or_insert(region.start);
             last = Some(region.end);
             rest = next;
@@ -365,6 +382,27 @@ mod tests {
         assert_eq!(parsed.failures.len(), 2);
         assert_eq!(parsed.failures[0].skipped_lines, (1, 5));
         assert_eq!(parsed.failures[1].skipped_lines, (7, 7));
+        assert_eq!(parsed.items.len(), 2);
+    }
+
+    #[test]
+    fn an_error_after_an_item_keyword_is_reported_once() {
+        let parsed = parse(
+            "pub fn run(async: u32) -> u32 {\n    async\n}\npub(crate) unsafe extern \"C\" fn g(x: ) {}\nfn after() {}\n",
+        );
+        let failures: Vec<_> = parsed
+            .failures
+            .iter()
+            .map(|f| (f.region.start.line, f.region.start.column, f.skipped_lines))
+            .collect();
+        assert_eq!(failures, [(1, 12, (1, 3)), (4, 38, (4, 4))]);
+        assert_eq!(parsed.items.len(), 1);
+    }
+
+    #[test]
+    fn a_misplaced_keyword_is_skipped_alone() {
+        let parsed = parse("pub pub fn x() {}\nfn y() {}\n");
+        assert_eq!(parsed.failures.len(), 1);
         assert_eq!(parsed.items.len(), 2);
     }
 

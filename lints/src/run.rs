@@ -27,8 +27,9 @@ use crate::analysis::summary::CrateIndex;
 use crate::config::Config;
 use crate::diagnostics;
 use crate::lint::{
-    ParsedSource, first_pass, lint_parsed, lint_source, panic_message, parse_source, whole_file,
+    ParsedSource, first_pass, lint_parsed, lint_source_as, panic_message, parse_source, whole_file,
 };
+use crate::package::Packages;
 use crate::prefilter::Prefilter;
 use crate::report::FileReport;
 use crate::source::invalid_utf8_position;
@@ -71,6 +72,10 @@ pub struct RunReport {
     pub files_checked: usize,
     /// How many were skipped by the pre-filter.
     pub files_skipped: usize,
+    /// How many files were left out as test code (`tests/`, `benches/`,
+    /// `examples/`; see [`crate::test_code`]). They are not counted in
+    /// `files_checked`: nothing in them was looked at.
+    pub tests_skipped: usize,
     /// Non-fatal walking problems (a malformed `.gitignore`).
     pub warnings: Vec<String>,
 }
@@ -85,7 +90,9 @@ impl RunReport {
 /// Walks `paths` and lints every Rust file found.
 pub fn lint_paths(paths: &[PathBuf], config: &Config, options: &RunOptions) -> RunReport {
     let discovered = walk::discover_skipping(paths, config, &options.skip_dirs);
-    let mut report = lint_files(&discovered.files, config, options);
+    let (files, tests_skipped) = without_test_files(discovered.files, config);
+    let mut report = lint_files(&files, config, options);
+    report.tests_skipped = tests_skipped;
     report.warnings = discovered.warnings;
     report.files_checked += discovered.errors.len();
     report
@@ -98,6 +105,24 @@ pub fn lint_paths(paths: &[PathBuf], config: &Config, options: &RunOptions) -> R
         .files
         .sort_by(|a, b| a.report.path.cmp(&b.report.path));
     report
+}
+
+/// `files` without those that are test code by where they live (unless
+/// the config includes tests), and how many were left out. A file named on
+/// the command line is judged the same way: `tests/it.rs` is a test
+/// wherever the user found it.
+fn without_test_files(files: Vec<PathBuf>, config: &Config) -> (Vec<PathBuf>, usize) {
+    if config.include_tests {
+        return (files, 0);
+    }
+    let packages = Packages::default();
+    let before = files.len();
+    let kept: Vec<PathBuf> = files
+        .into_iter()
+        .filter(|file| !packages.is_test_file(file))
+        .collect();
+    let skipped = before - kept.len();
+    (kept, skipped)
 }
 
 /// Lints exactly these files, in parallel.
@@ -114,10 +139,11 @@ pub fn lint_files(files: &[PathBuf], config: &Config, options: &RunOptions) -> R
     // The biggest crates first: a crate is one indivisible task, and one
     // started last would leave the other threads idle while it runs.
     units.sort_by_key(|unit| std::cmp::Reverse(unit.linted.len() + unit.context.len()));
+    let packages = Packages::default();
     let work = |units: &[crate::crates::Unit]| -> Vec<Option<LintedFile>> {
         units
             .par_iter()
-            .flat_map_iter(|unit| lint_unit(unit, config, prefilter.as_ref()))
+            .flat_map_iter(|unit| lint_unit(unit, config, prefilter.as_ref(), &packages))
             .collect()
     };
     let results = match rayon::ThreadPoolBuilder::new()
@@ -135,7 +161,7 @@ pub fn lint_files(files: &[PathBuf], config: &Config, options: &RunOptions) -> R
                 .spawn_scoped(scope, || {
                     units
                         .iter()
-                        .flat_map(|unit| lint_unit(unit, config, prefilter.as_ref()))
+                        .flat_map(|unit| lint_unit(unit, config, prefilter.as_ref(), &packages))
                         .collect::<Vec<_>>()
                 })
                 .map(|handle| handle.join().unwrap_or_default())
@@ -177,6 +203,7 @@ pub fn lint_unit(
     unit: &crate::crates::Unit,
     config: &Config,
     prefilter: Option<&Prefilter>,
+    packages: &Packages,
 ) -> Vec<Option<LintedFile>> {
     let linted: Vec<Result<String, FileReport>> =
         unit.linted.iter().map(|path| read(path)).collect();
@@ -187,7 +214,7 @@ pub fn lint_unit(
         .iter()
         .filter_map(|path| Some((path.clone(), read(path).ok()?)))
         .collect();
-    lint_unit_texts(unit, linted, context, config, prefilter)
+    lint_unit_texts(unit, linted, context, config, prefilter, packages)
 }
 
 /// [`lint_unit`] on texts already read: `linted` holds the text (or the
@@ -199,6 +226,7 @@ pub fn lint_unit_texts(
     context: Vec<(PathBuf, String)>,
     config: &Config,
     prefilter: Option<&Prefilter>,
+    packages: &Packages,
 ) -> Vec<Option<LintedFile>> {
     let panicked = |path: &Path, when: &str, panic: Box<dyn std::any::Any + Send>| FileReport {
         path: path.to_path_buf(),
@@ -213,7 +241,10 @@ pub fn lint_unit_texts(
         ..FileReport::default()
     };
     let parse = |path: &Path, text: String| -> Stage {
-        match catch_unwind(AssertUnwindSafe(|| parse_source(path, &text))) {
+        let edition = packages.edition_of(path);
+        match catch_unwind(AssertUnwindSafe(|| {
+            parse_source(path, &text, edition, config)
+        })) {
             Ok(Ok(parsed)) => Stage::Parsed(Box::new(parsed), text),
             Ok(Err(report)) => Stage::Done(report, Some(text)),
             Err(panic) => Stage::Done(panicked(path, " while parsing", panic), Some(text)),
@@ -313,11 +344,13 @@ fn finish(report: FileReport, text: Option<&str>) -> LintedFile {
     LintedFile { report, source }
 }
 
-/// Reads and lints one file. `None` if the pre-filter skipped it.
+/// Reads and lints one file, as code of its package's edition. `None` if
+/// the pre-filter skipped it.
 pub fn lint_file(
     path: &Path,
     config: &Config,
     prefilter: Option<&Prefilter>,
+    packages: &Packages,
 ) -> Option<LintedFile> {
     let text = match read(path) {
         Ok(text) => text,
@@ -331,7 +364,10 @@ pub fn lint_file(
     if prefilter.is_some_and(|filter| !filter.is_relevant(&text)) {
         return None;
     }
-    let outcome = catch_unwind(AssertUnwindSafe(|| lint_source(path, &text, config)));
+    let edition = packages.edition_of(path);
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        lint_source_as(path, &text, config, edition)
+    }));
     // Spans of this file are no longer needed; free proc-macro2's
     // per-thread copy of its text so long runs do not grow without bound.
     proc_macro2::extra::invalidate_current_thread_spans();

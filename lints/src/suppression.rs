@@ -160,7 +160,7 @@ enum Scope {
 }
 
 /// One rule named in one directive.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Allowance {
     rule: &'static str,
     scope: Scope,
@@ -170,7 +170,7 @@ struct Allowance {
 }
 
 /// The directives of one file, ready to filter its findings.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Suppressions {
     allowances: Vec<Allowance>,
     /// Problems with the directives themselves.
@@ -431,6 +431,25 @@ impl Suppressions {
             }
         }
         suppressed
+    }
+
+    /// Drops the allowances that reach only into code that was not linted
+    /// (test code, given as first and last lines): the findings they were
+    /// written for were never looked for, so they cannot be judged unused.
+    /// An allowance reaches only into such code when its last line lies in
+    /// it: the node it covers is, or is inside, the left-out item (the
+    /// comment lines above it are not code). `allow-file` stays: it also
+    /// covers the rest of the file.
+    pub fn forget_within(&mut self, unlinted: &[(usize, usize)]) {
+        if unlinted.is_empty() {
+            return;
+        }
+        self.allowances.retain(|allowance| match allowance.scope {
+            Scope::File => true,
+            Scope::Lines(_, last) => !unlinted
+                .iter()
+                .any(|(first, end)| (*first..=*end).contains(&last)),
+        });
     }
 
     /// `unused-suppression` for every allowance of a rule that ran and

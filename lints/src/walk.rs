@@ -5,6 +5,12 @@
 //! that we skip `target/` folders and the config's `exclude` globs, follow
 //! symbolic links (so a linked source folder is linted) and report a link
 //! that loops back to an ancestor instead of going round forever.
+//!
+//! Only `.rs` files matter inside a folder: a dangling link named anything
+//! else (a `README.md` pointing at a file that was moved, a link to a
+//! build output that does not exist yet) is ignored without a word. A
+//! dangling link named `*.rs`, and any entry that may be a folder, stay
+//! `io-error`s: they may hold code that would otherwise look clean.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -83,7 +89,7 @@ pub fn discover_skipping(paths: &[PathBuf], config: &Config, skip: &[PathBuf]) -
                     found.files.push(clean(entry.path()));
                 }
             }
-            Err(error) => record(error, &mut found),
+            Err(error) => record(error, paths, &mut found),
         }
     }
     found.files.sort();
@@ -98,8 +104,9 @@ fn clean(path: &Path) -> PathBuf {
         .map_or_else(|_| path.to_path_buf(), Path::to_path_buf)
 }
 
-fn record(error: ignore::Error, found: &mut Discovered) {
+fn record(error: ignore::Error, roots: &[PathBuf], found: &mut Discovered) {
     let mut path = None;
+    let mut depth = None;
     let mut current = &error;
     loop {
         match current {
@@ -107,7 +114,11 @@ fn record(error: ignore::Error, found: &mut Discovered) {
                 path.get_or_insert_with(|| p.clone());
                 current = err;
             }
-            ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+            ignore::Error::WithDepth { depth: d, err } => {
+                depth.get_or_insert(*d);
+                current = err;
+            }
+            ignore::Error::WithLineNumber { err, .. } => {
                 current = err;
             }
             ignore::Error::Loop { ancestor, child } => {
@@ -134,6 +145,7 @@ fn record(error: ignore::Error, found: &mut Discovered) {
         }
     }
     match path {
+        Some(path) if is_dangling_non_rust(&path, depth, roots, current) => {}
         Some(path) => found.errors.push(FileReport {
             path: clean(&path),
             diagnostics: vec![whole_file(
@@ -145,6 +157,25 @@ fn record(error: ignore::Error, found: &mut Discovered) {
         }),
         None => found.warnings.push(error.to_string()),
     }
+}
+
+/// True for an entry found inside a folder whose name does not end in
+/// `.rs` and that does not exist (a dangling symbolic link): it cannot be
+/// Rust code we would skip, so it is no error. A path the user named, a
+/// `*.rs` name, and any other failure (a folder that cannot be listed, a
+/// link whose target cannot be checked for lack of permission, which may
+/// be a folder of code) are still reported.
+fn is_dangling_non_rust(
+    path: &Path,
+    depth: Option<usize>,
+    roots: &[PathBuf],
+    error: &ignore::Error,
+) -> bool {
+    let named = depth == Some(0) || roots.iter().any(|root| root == path);
+    let is_rust = path.extension().is_some_and(|ext| ext == "rs");
+    let missing =
+        matches!(error, ignore::Error::Io(io) if io.kind() == std::io::ErrorKind::NotFound);
+    !named && !is_rust && missing
 }
 
 fn io_message(error: &ignore::Error) -> String {

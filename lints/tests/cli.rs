@@ -491,3 +491,195 @@ fn gitignored_files_and_target_are_skipped_but_named_files_are_linted() {
     let output = project.run(&["check", "ignored/a.rs", "--output-format", "concise"]);
     assert_eq!(code(&output), 1, "{}", stdout(&output));
 }
+
+/// Correct 2015-edition code: the words that became keywords in 2018 used
+/// as names, `dyn` as the keyword it already was, and a trait method's
+/// parameters given by their types alone.
+const EDITION_2015: &str = r#"use std::error::Error;
+
+pub trait Handler {
+    fn handle(&self, u8, &[u8]) -> bool;
+}
+
+pub fn run(async: u32, e: &dyn Error) -> Result<u32, Box<Error>> {
+    let await = try!(check(async));
+    let dyn = await + 1;
+    Ok(dyn)
+}
+"#;
+
+#[test]
+fn a_crate_without_an_edition_is_read_as_2015() {
+    let project = Project::new();
+    project
+        .file(
+            "Cargo.toml",
+            "[package]\nname = \"old\"\nversion = \"0.1.0\"\n",
+        )
+        .file("src/lib.rs", EDITION_2015);
+    let output = project.run(&["check", "--output-format", "concise"]);
+    assert_eq!(code(&output), 0, "{}", stdout(&output));
+    // Named on its own, the file is still read in its crate's edition.
+    let output = project.run(&["check", "src/lib.rs", "--output-format", "concise"]);
+    assert_eq!(code(&output), 0, "{}", stdout(&output));
+}
+
+#[test]
+fn an_edition_inherited_from_the_workspace_is_followed() {
+    let project = Project::new();
+    project
+        .file(
+            "Cargo.toml",
+            "[workspace]\nmembers = [\"old\"]\n[workspace.package]\nedition = \"2015\"\n",
+        )
+        .file(
+            "old/Cargo.toml",
+            "[package]\nname = \"old\"\nversion = \"0.1.0\"\nedition.workspace = true\n",
+        )
+        .file("old/src/lib.rs", EDITION_2015);
+    let output = project.run(&["check", "--output-format", "concise"]);
+    assert_eq!(code(&output), 0, "{}", stdout(&output));
+}
+
+#[test]
+fn in_a_2018_crate_the_same_code_is_one_parse_error_per_problem() {
+    let project = Project::new();
+    project
+        .file(
+            "Cargo.toml",
+            "[package]\nname = \"new\"\nversion = \"0.1.0\"\nedition = \"2018\"\n",
+        )
+        .file("src/lib.rs", EDITION_2015);
+    let output = project.run(&["check", "--output-format", "concise"]);
+    assert_eq!(code(&output), 1, "{}", stdout(&output));
+    insta::assert_snapshot!(stdout(&output), @r"
+    src/lib.rs:4:24: error[parse-error] this does not parse: expected `:`; lines 3-5 were skipped, the rest of the file was linted
+    src/lib.rs:7:12: error[parse-error] this does not parse: expected one of: identifier, `::`, `<`, `_`, literal, `const`, `ref`, `mut`, `&`, parentheses, square brackets, `..`, `const`; lines 7-11 were skipped, the rest of the file was linted
+    eda-lint: 2 findings (2 errors, 0 warnings) in 1 of 1 files
+    ");
+}
+
+/// A library with a publish in production code, in a `#[tokio::test]` and
+/// in a `#[cfg(all(test, ..))]` module, with one used and two unused
+/// suppressions, one inside the module and one above it.
+const LIB_WITH_TESTS: &str = r#"use lapin::options::BasicPublishOptions;
+use lapin::{BasicProperties, Channel};
+
+pub async fn publish(channel: &Channel) -> lapin::Result<()> {
+    channel.basic_publish("".into(), "q".into(), BasicPublishOptions::default(), b"x", BasicProperties::default()).await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn publishes_twice() {
+    let channel = connect().await;
+    channel.basic_publish("".into(), "q".into(), BasicPublishOptions::default(), b"x", BasicProperties::default()).await.unwrap();
+}
+
+// eda-lint: allow(local-time) -- stale as well, and about test code only
+#[cfg(all(test, feature = "rabbit"))]
+mod tests {
+    use super::*;
+
+    // eda-lint: allow(missing-idempotency-key) -- probes need no id
+    async fn probe(channel: &Channel) {
+        channel.basic_publish("".into(), "q".into(), BasicPublishOptions::default(), b"x", BasicProperties::default()).await.unwrap();
+    }
+
+    // eda-lint: allow(local-time) -- stale: nothing here reads the clock
+    fn helper() {}
+}
+"#;
+
+/// One publish without an id, for files that are or are not test code.
+const PUBLISH: &str = "use lapin::options::BasicPublishOptions;\nuse lapin::BasicProperties;\n\npub async fn send(channel: &lapin::Channel) {\n    channel.basic_publish(\"\".into(), \"q\".into(), BasicPublishOptions::default(), b\"x\", BasicProperties::default()).await.unwrap();\n}\n";
+
+fn crate_with_tests() -> Project {
+    let project = Project::new();
+    project
+        .file(
+            "Cargo.toml",
+            "[package]\nname = \"orders\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+        )
+        .file("src/lib.rs", LIB_WITH_TESTS)
+        // A module named `tests`, and a build script: not test code.
+        .file("src/tests/mod.rs", PUBLISH)
+        .file("build.rs", PUBLISH)
+        .file("tests/it.rs", PUBLISH)
+        .file("tests/common/mod.rs", PUBLISH)
+        .file("benches/speed.rs", PUBLISH)
+        .file("examples/demo.rs", PUBLISH);
+    project
+}
+
+#[test]
+fn test_code_is_not_linted_by_default() {
+    let project = crate_with_tests();
+    let output = project.run(&["check", "--output-format", "concise"]);
+    assert_eq!(code(&output), 1, "{}", stderr(&output));
+    insta::assert_snapshot!(stdout(&output), @r"
+    build.rs:5:13: warning[missing-idempotency-key] this lapin publish sets no message id or deduplication id
+    src/lib.rs:5:13: warning[missing-idempotency-key] this lapin publish sets no message id or deduplication id
+    src/tests/mod.rs:5:13: warning[missing-idempotency-key] this lapin publish sets no message id or deduplication id
+    eda-lint: 3 findings (0 errors, 3 warnings) in 3 of 3 files; 4 test files not linted (--include-tests lints them)
+    ");
+}
+
+#[test]
+fn include_tests_lints_test_code() {
+    let project = crate_with_tests();
+    let output = project.run(&["check", "--include-tests", "--output-format", "concise"]);
+    assert_eq!(code(&output), 1, "{}", stderr(&output));
+    insta::assert_snapshot!(stdout(&output), @r"
+    benches/speed.rs:5:13: warning[missing-idempotency-key] this lapin publish sets no message id or deduplication id
+    build.rs:5:13: warning[missing-idempotency-key] this lapin publish sets no message id or deduplication id
+    examples/demo.rs:5:13: warning[missing-idempotency-key] this lapin publish sets no message id or deduplication id
+    src/lib.rs:5:13: warning[missing-idempotency-key] this lapin publish sets no message id or deduplication id
+    src/lib.rs:12:13: warning[missing-idempotency-key] this lapin publish sets no message id or deduplication id
+    src/lib.rs:15:20: warning[unused-suppression] `local-time` is allowed here but reported nothing
+    src/lib.rs:25:24: warning[unused-suppression] `local-time` is allowed here but reported nothing
+    src/tests/mod.rs:5:13: warning[missing-idempotency-key] this lapin publish sets no message id or deduplication id
+    tests/common/mod.rs:5:13: warning[missing-idempotency-key] this lapin publish sets no message id or deduplication id
+    tests/it.rs:5:13: warning[missing-idempotency-key] this lapin publish sets no message id or deduplication id
+    eda-lint: 10 findings (0 errors, 10 warnings) in 7 of 7 files
+    ");
+}
+
+#[test]
+fn include_tests_can_be_set_in_either_config() {
+    let project = crate_with_tests();
+    project.file("eda-lint.toml", "include-tests = true\n");
+    let from_file = project.run(&["check", "--output-format", "concise"]);
+    std::fs::remove_file(project.path().join("eda-lint.toml")).expect("remove eda-lint.toml");
+    project.file(
+        "Cargo.toml",
+        "[package]\nname = \"orders\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[package.metadata.eda-lint]\ninclude-tests = true\n",
+    );
+    let from_manifest = project.run(&["check", "--output-format", "concise"]);
+    let included = project.run(&["check", "--include-tests", "--output-format", "concise"]);
+    assert_eq!(stdout(&from_file), stdout(&included));
+    assert_eq!(stdout(&from_manifest), stdout(&included));
+    assert!(
+        stdout(&included).contains("tests/it.rs:5:"),
+        "{}",
+        stdout(&included)
+    );
+}
+
+#[test]
+fn a_test_file_named_on_the_command_line_is_still_test_code() {
+    let project = crate_with_tests();
+    let output = project.run(&["check", "tests/it.rs", "--output-format", "concise"]);
+    assert_eq!(code(&output), 0, "{}", stdout(&output));
+    insta::assert_snapshot!(stdout(&output), @r"
+    eda-lint: no findings in 0 files; 1 test file not linted (--include-tests lints it)
+    ");
+    let output = project.run(&[
+        "check",
+        "tests/it.rs",
+        "--include-tests",
+        "--output-format",
+        "concise",
+    ]);
+    assert_eq!(code(&output), 1, "{}", stdout(&output));
+}

@@ -113,3 +113,25 @@ fn manifest_path_picks_the_package_from_anywhere() {
     assert_eq!(found.len(), 1, "{found:?}");
     assert!(found[0].ends_with("crates/billing/src/lib.rs"), "{found:?}");
 }
+
+#[test]
+fn include_tests_reaches_the_test_folders_of_each_package() {
+    let dir = workspace();
+    write(
+        dir.path(),
+        "crates/orders/tests/it.rs",
+        "fn it_broken(x: ) {}\n",
+    );
+    let output = cargo_eda_lint(dir.path(), &["--workspace"]);
+    assert!(
+        !files(&output).contains(&String::from("crates/orders/tests/it.rs")),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    let output = cargo_eda_lint(dir.path(), &["--workspace", "--include-tests"]);
+    assert!(
+        files(&output).contains(&String::from("crates/orders/tests/it.rs")),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+}

@@ -215,6 +215,54 @@ fn a_directory_loop_is_reported_not_followed_forever() {
 
 #[cfg(unix)]
 #[test]
+fn a_dangling_link_to_anything_but_rust_is_ignored() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    write(dir.path(), "src/lib.rs", "fn f() {}\n");
+    let gone = dir.path().join("moved-away");
+    std::os::unix::fs::symlink(gone.join("README.md"), dir.path().join("README.md"))
+        .expect("create a dangling file link");
+    std::os::unix::fs::symlink(&gone, dir.path().join("src/assets"))
+        .expect("create a dangling folder link");
+    let (code, out) = concise(dir.path());
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(out, "eda-lint: no findings in 1 files\n");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_dangling_link_named_like_a_rust_file_is_an_io_error() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    write(dir.path(), "src/lib.rs", "fn f() {}\n");
+    std::os::unix::fs::symlink(
+        dir.path().join("moved-away.rs"),
+        dir.path().join("src/gone.rs"),
+    )
+    .expect("create a dangling link");
+    let (code, out) = concise(dir.path());
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("src/gone.rs:1:1: error[io-error] could not be read"),
+        "{out}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_dangling_link_named_on_the_command_line_is_an_io_error() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::os::unix::fs::symlink(dir.path().join("nowhere"), dir.path().join("notes.md"))
+        .expect("create a dangling link");
+    let output = run_in(
+        dir.path(),
+        &["check", "notes.md", "--output-format", "concise"],
+    );
+    let out = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(2), "{out}");
+    assert!(out.contains("notes.md:1:1: error[io-error]"), "{out}");
+}
+
+#[cfg(unix)]
+#[test]
 fn a_fifo_named_like_a_rust_file_does_not_hang() {
     let dir = tempfile::tempdir().expect("temp dir");
     write(dir.path(), "src/lib.rs", "fn f() {}\n");

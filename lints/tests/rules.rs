@@ -243,6 +243,9 @@ fn fixtures_render_as_users_see_them() {
                 rule.name,
                 "--color",
                 "never",
+                // The fixtures sit in this package's `tests/` folder, which
+                // is test code and left out by default.
+                "--include-tests",
             ])
             .env("NO_COLOR", "1")
             .output()
@@ -256,4 +259,176 @@ fn fixtures_render_as_users_see_them() {
         let text = String::from_utf8(output.stdout).expect("the text output is UTF-8");
         insta::assert_snapshot!(format!("text-{}", rule.name), text);
     }
+}
+
+/// Every rule on a fixture file that is not one rule's own: the precision
+/// fixtures hold shapes of real code that some rule got wrong, and a
+/// finding of any rule on an unmarked line fails.
+fn check_fixture_all_rules(file: &str) {
+    for rule in RULES {
+        check_fixture_file(file, rule.name, &Config::default());
+    }
+}
+
+#[test]
+fn fixture_ack_precision() {
+    check_fixture_all_rules("ack-precision");
+}
+
+/// The `.rs` files of the fixtures and of the labelled accuracy set.
+fn all_sample_files() -> Vec<std::path::PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let mut pending = vec![root.join("fixtures"), root.join("accuracy")];
+    let mut files = Vec::new();
+    while let Some(dir) = pending.pop() {
+        let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+        for entry in entries {
+            let path = entry.expect("a readable directory entry").path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if path.extension().is_some_and(|ext| ext == "rs") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+/// The confidence rule of `finding::Confidence`: a finding that rests on a
+/// name heuristic is never `high`. `ack-before-processing` says which work
+/// it found: "`name` on the message" is a call taken for work because it
+/// reads the message, a heuristic; "a publish" or "a database write" is a
+/// recognised operation.
+#[test]
+fn findings_resting_on_a_name_heuristic_are_never_high() {
+    let files = all_sample_files();
+    assert!(files.len() > 20, "the samples were not found");
+    let mut heuristic = 0;
+    for path in files {
+        let source = std::fs::read_to_string(&path).expect("a readable sample");
+        let report = lint_source(&path, &source, &Config::default());
+        for finding in &report.findings {
+            // Without config, a type is a message by its name, or by a
+            // field only a message has; only the latter is sure, and a
+            // type with such an id is never a missing-idempotency-key
+            // finding.
+            if finding.rule == "missing-idempotency-key"
+                && finding.message.contains("is a serialized message type")
+            {
+                heuristic += 1;
+                assert!(
+                    finding.confidence < eda_lint::finding::Confidence::High,
+                    "{}:{}: a type taken for a message by its name is reported as high",
+                    path.display(),
+                    finding.region.start.line
+                );
+            }
+            // A local time in a message type is sure only when the type
+            // is a message by a field only a message has.
+            if finding.rule == "local-time"
+                && finding.message.contains("in a serialized message type")
+                && finding.confidence == eda_lint::finding::Confidence::High
+            {
+                let type_name = finding
+                    .message
+                    .trim_start_matches('`')
+                    .split('.')
+                    .next()
+                    .unwrap_or_default();
+                let body = source
+                    .split(&format!("struct {type_name} {{"))
+                    .nth(1)
+                    .and_then(|rest| rest.split('}').next())
+                    .unwrap_or_default();
+                assert!(
+                    [
+                        "event_id",
+                        "message_id",
+                        "msg_id",
+                        "command_id",
+                        "idempotency_key"
+                    ]
+                    .iter()
+                    .any(|field| body.contains(&format!("{field}:"))),
+                    "{}:{}: `{type_name}` is a message by its name only, yet the finding is high",
+                    path.display(),
+                    finding.region.start.line
+                );
+            }
+            if finding.rule == "ack-before-processing"
+                && finding.message.contains("` on the message)")
+            {
+                heuristic += 1;
+                assert!(
+                    finding.confidence < eda_lint::finding::Confidence::High,
+                    "{}:{}: a call taken for work by a heuristic is reported as high",
+                    path.display(),
+                    finding.region.start.line
+                );
+            }
+        }
+    }
+    assert!(
+        heuristic > 5,
+        "the samples hold too few heuristic findings to test the rule"
+    );
+}
+
+/// `--min-confidence high` keeps what rests on recognised operations and
+/// drops the guesses: of the ack-precision fixture's findings, only the ack
+/// before a publish stays.
+#[test]
+fn min_confidence_high_keeps_only_recognised_work() {
+    let path = format!(
+        "{}/tests/fixtures/ack-precision.rs",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let source = std::fs::read_to_string(&path).expect("the fixture is readable");
+    let mut config = Config::default();
+    config.min_confidence = eda_lint::finding::Confidence::High;
+    let kept: Vec<usize> = findings_with("ack-before-processing", &path, &source, &config)
+        .iter()
+        .map(|finding| finding.region.start.line)
+        .collect();
+    let publish_line = source
+        .lines()
+        .position(|line| line.contains("fn ack_then_publish"))
+        .map(|index| index + 2)
+        .expect("the fixture has ack_then_publish");
+    assert_eq!(kept, vec![publish_line]);
+}
+
+#[test]
+fn fixture_id_provenance() {
+    check_fixture_all_rules("id-provenance");
+}
+
+#[test]
+fn fixture_local_time_flow() {
+    check_fixture_all_rules("local-time-flow");
+}
+
+/// `--min-confidence high` on local times: of the local-time-flow
+/// fixture's findings, only the one that reaches an SQL bind stays; those
+/// that reach data known by names (a message's type or field, `push`) go.
+#[test]
+fn min_confidence_high_keeps_only_local_times_in_recognised_stores() {
+    let path = format!(
+        "{}/tests/fixtures/local-time-flow.rs",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let source = std::fs::read_to_string(&path).expect("the fixture is readable");
+    let mut config = Config::default();
+    config.min_confidence = eda_lint::finding::Confidence::High;
+    let kept: Vec<usize> = findings_with("local-time", &path, &source, &config)
+        .iter()
+        .map(|finding| finding.region.start.line)
+        .collect();
+    let bind_line = source
+        .lines()
+        .position(|line| line.contains(".bind(Local::now())"))
+        .map(|index| index + 1)
+        .expect("the fixture has the bind");
+    assert_eq!(kept, vec![bind_line]);
 }

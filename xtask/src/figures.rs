@@ -8,6 +8,11 @@
 //! which the chapters include. `verify` renders them again and fails if a
 //! committed file differs: the book's pictures and quotes of the failures
 //! cannot drift from what the code does.
+//!
+//! It also writes the linter chapter's API coverage table
+//! ([`eda_lint::analysis::coverage::BOOK_PAGE`]) from the table eda-lint's
+//! own tests check against its recogniser, so that page cannot drift from
+//! what the linter recognises either.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -52,6 +57,12 @@ impl Figure {
 /// Regenerates the figures (from the shipped starters, like `verify`).
 pub fn run(args: Args) -> Result<()> {
     let root = crate::workspace::root();
+    if args.exercise.is_none() {
+        let page = coverage_page()?;
+        let path = root.join(eda_lint::analysis::coverage::BOOK_PAGE);
+        std::fs::write(&path, page).with_context(|| format!("writing {}", path.display()))?;
+        println!("wrote {}", eda_lint::analysis::coverage::BOOK_PAGE);
+    }
     let catalogue = Catalogue::load(&root)?;
     let chosen: Vec<&Exercise> = match &args.exercise {
         Some(name) => vec![catalogue.find(name)?],
@@ -122,4 +133,11 @@ pub fn render(workspace: &Path, exercise: &Exercise, figure: Figure) -> Result<S
         );
     }
     Ok(text)
+}
+
+/// The linter chapter's API coverage table, rendered from eda-lint's
+/// coverage data.
+pub fn coverage_page() -> Result<String> {
+    let coverage = eda_lint::analysis::coverage::Coverage::load()?;
+    Ok(coverage.markdown())
 }

@@ -149,8 +149,8 @@ fn crate_folders(registry: Option<&Path>) -> Result<Vec<PathBuf>> {
 }
 
 /// Builds `eda-lint` in release mode and returns the binary's path, as cargo reports it.
-fn build_release() -> Result<PathBuf> {
-    println!("lint-corpus: building eda-lint (release)");
+pub(crate) fn build_release() -> Result<PathBuf> {
+    println!("building eda-lint (release)");
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let output = Command::new(cargo)
         .args([
@@ -185,6 +185,46 @@ fn lint_crate(
     output: &Path,
     timeout: Duration,
 ) -> Outcome {
+    // Every file: this hunts crashes and hangs, and a crate's tests and
+    // examples are input like any other (they also match `count_rust`).
+    let every_file = [String::from("--include-tests")];
+    let findings = match lint_json(binary, folder, config, output, &every_file, timeout) {
+        JsonRun::Ok(findings) => findings,
+        JsonRun::Failed(why) => return Outcome::Failed(why),
+    };
+    if let Some(internal) = findings.iter().find(|f| f["rule"] == "internal-error") {
+        return Outcome::Failed(format!(
+            "internal error in {}: {}",
+            internal["path"].as_str().unwrap_or("?"),
+            internal["message"].as_str().unwrap_or("?")
+        ));
+    }
+    Outcome::Ok {
+        findings: findings
+            .iter()
+            .filter_map(|f| f["rule"].as_str().map(String::from))
+            .collect(),
+    }
+}
+
+/// How one `eda-lint check --output-format=json` run went.
+pub(crate) enum JsonRun {
+    /// The findings and diagnostics, as the JSON output lists them.
+    Ok(Vec<serde_json::Value>),
+    /// A crash, a panic, a hang or no output: why, in one line.
+    Failed(String),
+}
+
+/// Runs `eda-lint check FOLDER` in its own process with `config`, writing
+/// JSON to `output`, killed after `timeout`; `extra` are more flags.
+pub(crate) fn lint_json(
+    binary: &Path,
+    folder: &Path,
+    config: &Path,
+    output: &Path,
+    extra: &[String],
+    timeout: Duration,
+) -> JsonRun {
     let _ = std::fs::remove_file(output);
     let spawned = Command::new(binary)
         .arg("check")
@@ -194,12 +234,13 @@ fn lint_crate(
         .arg("--exit-zero")
         .arg("--color=never")
         .arg(format!("--output-format=json={}", output.display()))
+        .args(extra)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn();
     let mut child = match spawned {
         Ok(child) => child,
-        Err(error) => return Outcome::Failed(format!("could not start eda-lint: {error}")),
+        Err(error) => return JsonRun::Failed(format!("could not start eda-lint: {error}")),
     };
     // Drain stderr on a thread so a chatty run cannot block on a full pipe.
     let mut stderr = child.stderr.take();
@@ -217,13 +258,13 @@ fn lint_crate(
             Ok(None) if started.elapsed() > timeout => {
                 let _ = child.kill();
                 let _ = child.wait();
-                return Outcome::Failed(format!(
+                return JsonRun::Failed(format!(
                     "hung: still running after {} s",
                     timeout.as_secs()
                 ));
             }
             Ok(None) => std::thread::sleep(Duration::from_millis(20)),
-            Err(error) => return Outcome::Failed(format!("could not wait for eda-lint: {error}")),
+            Err(error) => return JsonRun::Failed(format!("could not wait for eda-lint: {error}")),
         }
     };
     let stderr = reader.join().unwrap_or_default();
@@ -232,37 +273,25 @@ fn lint_crate(
             .lines()
             .find(|l| l.contains("panicked"))
             .unwrap_or_default();
-        return Outcome::Failed(format!("panic: {line}"));
+        return JsonRun::Failed(format!("panic: {line}"));
     }
     // 0: clean or findings (--exit-zero); 2: some file could not be read,
     // which real crates do on purpose (non-UTF-8 test data). Anything else,
     // or death by a signal, is a crash.
     match status.code() {
         Some(0 | 2) => {}
-        Some(code) => return Outcome::Failed(format!("exit code {code}: {}", stderr.trim())),
+        Some(code) => return JsonRun::Failed(format!("exit code {code}: {}", stderr.trim())),
         None => {
-            return Outcome::Failed(format!("killed by a signal ({status}): {}", stderr.trim()));
+            return JsonRun::Failed(format!("killed by a signal ({status}): {}", stderr.trim()));
         }
     }
-    let findings: Vec<serde_json::Value> = match std::fs::read_to_string(output)
+    match std::fs::read_to_string(output)
         .ok()
         .and_then(|text| serde_json::from_str(&text).ok())
     {
-        Some(findings) => findings,
-        None => return Outcome::Failed(format!("no JSON output: {}", stderr.trim())),
-    };
-    let rules: Vec<String> = findings
-        .iter()
-        .filter_map(|f| f["rule"].as_str().map(String::from))
-        .collect();
-    if let Some(internal) = findings.iter().find(|f| f["rule"] == "internal-error") {
-        return Outcome::Failed(format!(
-            "internal error in {}: {}",
-            internal["path"].as_str().unwrap_or("?"),
-            internal["message"].as_str().unwrap_or("?")
-        ));
+        Some(findings) => JsonRun::Ok(findings),
+        None => JsonRun::Failed(format!("no JSON output: {}", stderr.trim())),
     }
-    Outcome::Ok { findings: rules }
 }
 
 /// How many `.rs` files and lines a folder holds (for the summary).

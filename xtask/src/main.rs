@@ -7,6 +7,7 @@
 //! - `serve`: build, serve on loopback and rebuild on change ([`serve`]).
 //! - [`workspace`]: where the repository is, whatever the current directory.
 
+mod accuracy;
 mod book;
 mod catalogue;
 mod exit;
@@ -54,11 +55,15 @@ enum Command {
     /// Maintainers (CI runs it): prove the catalogue true — solutions pass, shipped starters fail
     /// exactly as catalogued, lints, chapter links, figures, the book checks.
     Verify(verify::Args),
-    /// Regenerate the book's failure diagrams (`book/src/figures/`) from real runs of the starters.
+    /// Regenerate the book's failure diagrams (`book/src/figures/`) from real runs of the starters,
+    /// and the linter chapter's API coverage table from eda-lint's coverage data.
     Figures(figures::Args),
     /// Maintainers (CI runs it): lint every crate in the local cargo registry with a release
     /// eda-lint and fail on any crash, panic or hang.
     LintCorpus(lint_corpus::Args),
+    /// Maintainers (CI runs it): eda-lint's precision and recall per rule on real code, scored
+    /// against the labels in lints/tests/realworld/ (`--holdout` for the held-out third).
+    Accuracy(accuracy::Args),
 }
 
 fn main() -> ExitCode {
@@ -73,6 +78,7 @@ fn main() -> ExitCode {
         Command::Verify(args) => return verify::run(args),
         Command::Figures(args) => figures::run(args),
         Command::LintCorpus(args) => lint_corpus::run(args),
+        Command::Accuracy(args) => accuracy::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -16,8 +16,9 @@
 //! - its failure figures (diagram and report) are what the starter produces
 //!   today.
 //!
-//! Then the book: it builds, no internal link is broken, every quiz parses
-//! (the book module's checks). Every result is printed; the exit status is 1
+//! Then the book: the linter chapter's API coverage table is current, it
+//! builds, no internal link is broken, every quiz parses (the book module's
+//! checks). Every result is printed; the exit status is 1
 //! if any failed.
 
 use std::collections::BTreeSet;
@@ -158,6 +159,7 @@ pub fn run(args: Args) -> ExitCode {
 
     if !args.no_book {
         println!("\nbook");
+        coverage_page_current(&root, &mut verdicts);
         match crate::book::check_book(&root) {
             Ok(problems) if problems.is_empty() => verdicts.record(
                 "book",
@@ -469,6 +471,28 @@ fn figure_current(
     }
 }
 
+/// The linter chapter's API coverage table is what eda-lint's coverage
+/// data renders today.
+fn coverage_page_current(root: &Path, verdicts: &mut Verdicts) {
+    let page = eda_lint::analysis::coverage::BOOK_PAGE;
+    let claim = format!("{page} is current");
+    let problem = match crate::figures::coverage_page() {
+        Err(error) => Some(format!("{error:#}")),
+        Ok(fresh) => match std::fs::read_to_string(root.join(page)) {
+            Err(error) => Some(format!(
+                "cannot read it ({error}); run `cargo xtask figures`"
+            )),
+            Ok(committed) if committed != fresh => Some(format!(
+                "it differs from lints/src/analysis/coverage.toml ({}); run `cargo xtask \
+                 figures` and commit the result",
+                first_difference(&committed, &fresh)
+            )),
+            Ok(_) => None,
+        },
+    };
+    verdicts.record("book", claim, problem);
+}
+
 /// Where two texts first differ, for a drift message: "line 7: committed
 /// `…`, now `…`".
 fn first_difference(committed: &str, fresh: &str) -> String {
@@ -491,8 +515,30 @@ fn first_difference(committed: &str, fresh: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{checks_differ, first_difference, grading};
+    use super::{Verdicts, checks_differ, coverage_page_current, first_difference, grading};
     use std::path::Path;
+
+    /// The coverage page check fails on a missing or stale page and passes
+    /// on the page as rendered.
+    #[test]
+    fn the_coverage_page_must_be_as_rendered() {
+        let root = tempfile::tempdir().expect("a temporary folder");
+        let page = root.path().join(eda_lint::analysis::coverage::BOOK_PAGE);
+        let problem = |root: &Path| {
+            let mut verdicts = Verdicts::default();
+            coverage_page_current(root, &mut verdicts);
+            verdicts.0.remove(0).problem
+        };
+        let missing = problem(root.path()).expect("a missing page fails");
+        assert!(missing.contains("cargo xtask figures"), "{missing}");
+        std::fs::create_dir_all(page.parent().expect("the page has a folder")).expect("mkdir");
+        std::fs::write(&page, "| stale |\n").expect("write");
+        let stale = problem(root.path()).expect("a stale page fails");
+        assert!(stale.contains("line 1"), "{stale}");
+        let fresh = crate::figures::coverage_page().expect("the table renders");
+        std::fs::write(&page, fresh).expect("write");
+        assert_eq!(problem(root.path()), None);
+    }
 
     #[test]
     fn catalogued_points_must_match_the_rubric() {

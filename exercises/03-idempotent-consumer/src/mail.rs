@@ -1,10 +1,14 @@
 //! The mail provider: its client, and the provider itself as the graders
 //! model it. Do not edit.
 //!
-//! Like most transactional email APIs, the provider takes an optional
-//! **idempotency key** with each request. A request whose key it has seen
-//! before is answered with success and *not* sent again; a request without
-//! a key is always sent. Every request also carries a `reference`, your label
+//! This provider takes an optional **idempotency key** with each request, as
+//! some real transactional email APIs do (Resend remembers a key for 24
+//! hours, Nylas for one hour, Brevo for 15 minutes) and others do not (Amazon
+//! SES's `SendEmail` has no such parameter; chapter 4 says what you can do
+//! then). A request whose key it has seen before is answered with success and
+//! *not* sent again; a request without a key is always sent. Unlike the real
+//! ones, this provider remembers keys for the whole run. Every request also
+//! carries a `reference`, your label
 //! for the email in the provider's logs: it is only a label, the provider
 //! does not deduplicate on it.
 //!

@@ -14,9 +14,12 @@
 //! `EnqueuedTimeUtc`, `DeliveryCount`, `SessionId`, `CorrelationId`,
 //! `ApplicationProperties`, `ContentType`). Kafka calls the sequence number an
 //! offset (per partition, not per topic), RabbitMQ has no broker-assigned
-//! sequence at all (only a per-channel delivery tag) and a boolean
-//! `redelivered` instead of a count; SQS has `ApproximateReceiveCount`; NATS
-//! JetStream has a stream sequence and `num_delivered`.
+//! sequence on its queues (only a per-channel delivery tag); every RabbitMQ
+//! delivery carries a boolean `redelivered` flag, and quorum queues also count,
+//! in the `x-delivery-count` header of a redelivered message (from 4.3 it
+//! counts failed attempts only, and `x-acquired-count` counts every hand-out);
+//! SQS has `ApproximateReceiveCount`; NATS JetStream has a stream sequence and
+//! `num_delivered`.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

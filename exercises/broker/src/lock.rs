@@ -18,11 +18,13 @@
 //!
 //! The same idea under other names: SQS's visibility timeout (30 s default,
 //! settled with `DeleteMessage`), NATS JetStream's `AckWait` (30 s, `ack`),
-//! RabbitMQ's unacked deliveries (no per-message timer: they are requeued
-//! when the channel or connection closes, and a delivery left unacked for
-//! `consumer_timeout`, 30 min by default, gets the channel closed). Kafka has
-//! no per-message lock at all: a partition belongs to one consumer of a
-//! group, and the committed offset says how far it got.
+//! RabbitMQ's unacked deliveries (no per-message lock: they are requeued as
+//! soon as the channel or connection closes, and a delivery left unacked for
+//! `consumer_timeout`, 30 min by default, is taken back: up to 4.2 by closing
+//! the whole channel, from 4.3 on quorum queues only, which return the
+//! messages and send the consumer a `basic.cancel` if its client supports
+//! it). Kafka has no per-message lock at all: a partition belongs to one
+//! consumer of a group, and the committed offset says how far it got.
 
 use std::fmt;
 

@@ -2,9 +2,18 @@
 //!
 //! Chapter 11 ("You assumed the pricing tier was easy to change") is about
 //! this: the tier decides the maximum message size and whole features
-//! (topics, sessions, duplicate detection), and in Service Bus moving from
-//! Standard to Premium means a new namespace. The numbers are Service Bus's:
-//! 256 KB on Basic and Standard, 100 MB on Premium. Other brokers cap
+//! (topics, sessions, duplicate detection). In Service Bus, moving from
+//! Standard to Premium means creating a Premium namespace, but Azure has a
+//! supported migration that keeps the old connection string: it copies the
+//! entities (queues, topics, subscriptions, filters), then points the old
+//! namespace's DNS name at the new one, with about five minutes of downtime.
+//! It does not copy the messages (drain them from the old namespace under its
+//! post-migration name), nor role assignments, partitioned entities become
+//! non-partitioned, there is no way back down, and Basic has to go to
+//! Standard first. And it costs more: Standard is a base charge plus a price
+//! per million operations, Premium a fixed rate per messaging unit. The sizes are Service Bus's: 256 KB on
+//! Basic and Standard; on Premium 1 MB per entity by default, configurable up
+//! to 100 MB, which is what this broker allows. Other brokers cap
 //! message size by configuration rather than by price (Kafka's
 //! `message.max.bytes` is about 1 MB by default, NATS's `max_payload` 1 MB);
 //! either way, a payload that grows past the limit fails at the worst time,

@@ -137,6 +137,7 @@ pub struct Known<'a> {
 /// its `ack`, `send` and `...Event` types are about messages.
 pub const MESSAGING_CRATES: &[&str] = &[
     "lapin",
+    "amqprs",
     "rdkafka",
     "async_nats",
     "aws_sdk_sqs",
@@ -148,11 +149,26 @@ pub const MESSAGING_CRATES: &[&str] = &[
     "fe2o3_amqp",
     "pulsar",
     "rumqttc",
+    "paho_mqtt",
+    "omniqueue",
+    "apalis",
+    "apalis_core",
+    "apalis_redis",
+    "apalis_sql",
+    "apalis_amqp",
     "iggy",
     "fluvio",
     "broker",
 ];
-const SQL_CRATES: &[&str] = &[
+/// apalis and its storage backends: a job queue.
+pub const APALIS_CRATES: &[&str] = &[
+    "apalis",
+    "apalis_core",
+    "apalis_redis",
+    "apalis_sql",
+    "apalis_amqp",
+];
+pub const SQL_CRATES: &[&str] = &[
     "sqlx",
     "tokio_postgres",
     "postgres",
@@ -238,6 +254,28 @@ pub fn message_of(args: &[&Expr]) -> BTreeSet<String> {
     out
 }
 
+/// The message an arguments struct settles: amqprs acks with
+/// `basic_ack(BasicAckArguments::new(deliver.delivery_tag(), false))`, so
+/// the delivery is the root of the constructor's first argument.
+fn arguments_message(arg: Option<&Expr>) -> Option<String> {
+    let Some(Expr::Call(call)) = arg else {
+        return None;
+    };
+    let Expr::Path(func) = &*call.func else {
+        return None;
+    };
+    let is_arguments_new = func.path.segments.len() >= 2
+        && func.path.segments.last().is_some_and(|s| s.ident == "new")
+        && func.path.segments[func.path.segments.len() - 2]
+            .ident
+            .to_string()
+            .ends_with("Arguments");
+    if !is_arguments_new {
+        return None;
+    }
+    call.args.first().and_then(root_ident)
+}
+
 /// The receiver of the segment as lowercase text, without spaces:
 /// `self.producer` gives `self.producer`, `state.js` gives `state.js`, so a
 /// name check sees every field on the way.
@@ -259,6 +297,72 @@ fn receiver_name(chain: &Chain<'_>, index: usize) -> String {
             .unwrap_or_default()
             .to_ascii_lowercase(),
     }
+}
+
+/// Whether the last part of a receiver (`self.event_bus` -> `event_bus`)
+/// names something that publishes to a broker: a `..bus`, a `..queue`, a
+/// producer or publisher, a broker by name. A channel's end (`..tx`,
+/// `..sender`, `..chan`) never does: its `send` stays in the process.
+fn names_a_publisher(receiver: &str) -> bool {
+    let last = receiver.rsplit('.').next().unwrap_or(receiver);
+    let words: Vec<&str> = last.split('_').filter(|w| !w.is_empty()).collect();
+    let channel = words.iter().any(|word| {
+        matches!(
+            *word,
+            "tx" | "sender" | "chan" | "channel" | "mpsc" | "oneshot" | "watch" | "broadcast"
+        ) || word.ends_with("tx")
+            || word.ends_with("sender")
+    });
+    !channel
+        && words.iter().any(|word| {
+            word.ends_with("bus")
+                || word.contains("queue")
+                || word.contains("producer")
+                || word.contains("publisher")
+                || matches!(
+                    *word,
+                    "kafka" | "nats" | "rabbit" | "rabbitmq" | "amqp" | "broker" | "sqs" | "pulsar"
+                )
+        })
+}
+
+/// Whether the receiver of segment `index` is a local collection built in
+/// this function (`Vec::new()`, `vec![]`, `.collect()`, a `HashSet`...).
+fn is_local_collection(chain: &Chain<'_>, index: usize, locals: &Locals) -> bool {
+    let receiver: &Expr = if index == 0 {
+        chain.root
+    } else {
+        &chain.segments[index].expr.receiver
+    };
+    let Some(name) = root_ident(receiver) else {
+        return false;
+    };
+    locals.values_of(&name).iter().any(|value| {
+        let text = value.to_token_stream().to_string();
+        [
+            "Vec",
+            "vec !",
+            "VecDeque",
+            "HashSet",
+            "BTreeSet",
+            "HashMap",
+            "BTreeMap",
+            "BinaryHeap",
+            "collect",
+            "with_capacity",
+        ]
+        .iter()
+        .any(|marker| text.contains(marker))
+    })
+}
+
+/// Whether a Redis key (a literal or a constant's name) names a list of
+/// jobs: `"jobs:invoices"`, `EMAIL_QUEUE`, `"pending_tasks"`.
+fn names_a_job_list(key: &Expr) -> bool {
+    let text = key.to_token_stream().to_string().to_ascii_lowercase();
+    ["job", "queue", "task", "work"]
+        .iter()
+        .any(|word| text.contains(word))
 }
 
 fn name_has(name: &str, parts: &[&str]) -> bool {
@@ -379,9 +483,29 @@ pub fn classify_segment(
     match method {
         // ---- consume ----
         "basic_consume" | "basic_get" => recognized(Op::Consume, "lapin", Confidence::High),
+        // iggy's low-level client: `poll_messages(&stream, &topic,
+        // partition, &consumer, &strategy, count, auto_commit)`.
+        "poll_messages" if known.has(&["iggy", "iggy_common"]) && args.len() == 7 => {
+            recognized(Op::Consume, "iggy", Confidence::High)
+        }
+        // omniqueue: `consumer.receive()` gives one `Delivery`.
+        "receive" | "receive_all" if known.has(&["omniqueue"]) => {
+            recognized(Op::Consume, "omniqueue", Confidence::High)
+        }
+        // paho-mqtt: the messages arrive on the returned receiver.
+        "get_stream" | "start_consuming" if known.has(&["paho_mqtt"]) => {
+            recognized(Op::Consume, "paho-mqtt", Confidence::High)
+        }
+        // amqprs: the deliveries arrive on the returned channel receiver.
+        "basic_consume_rx" | "basic_consume_blocking" => {
+            recognized(Op::Consume, "amqprs", Confidence::High)
+        }
         "receive_message"
         | "receive_messages"
         | "receive_messages_with_max_wait_time"
+        | "receive_message_with_max_wait_time"
+        | "receive_deferred_message"
+        | "receive_deferred_messages"
         | "peek_lock_message"
         | "peek_lock_message2"
         | "receive_and_delete_message"
@@ -406,14 +530,20 @@ pub fn classify_segment(
 
         // ---- publish ----
         "basic_publish" => {
-            // (exchange, routing_key, options, payload, properties) in 2.x-4.x.
-            let id = match args.last() {
-                Some(properties) if args.len() >= 5 => id_evidence(&[properties], locals, &[]),
-                _ => IdEvidence::Unknown,
+            // lapin 2.x-4.x: (exchange, routing_key, options, payload,
+            // properties). amqprs 2.x: (properties, content, arguments).
+            let (properties, api) = match args.len() {
+                5.. => (args.last(), "lapin"),
+                3 => (args.first(), "amqprs"),
+                _ => (None, "lapin"),
+            };
+            let id = match properties {
+                Some(properties) => id_evidence(&[properties], locals, &[]),
+                None => IdEvidence::Unknown,
             };
             recognized(
                 Op::Publish(PublishInfo { id, dedup: true }),
-                "lapin",
+                api,
                 Confidence::High,
             )
         }
@@ -455,10 +585,72 @@ pub fn classify_segment(
                 Confidence::High,
             )
         }
-        "publish" | "publish_immediately" | "publish_bulk"
-            if known.has(&["google_cloud_pubsub", "gcloud_pubsub"]) && args.len() == 1 =>
+        // omniqueue has no message id: the one a consumer deduplicates on
+        // is a field of the payload, the first argument.
+        "send_serde_json"
+        | "send_raw"
+        | "send_bytes"
+        | "send_serde_json_batch"
+        | "send_raw_batch"
+        | "send_bytes_batch"
+        | "send_serde_json_scheduled"
+        | "send_raw_scheduled"
+        | "send_bytes_scheduled"
+            if known.has(&["omniqueue"]) && !args.is_empty() =>
         {
-            let id = id_evidence(args, locals, &[]);
+            let id = id_evidence(&args[..1], locals, &[]);
+            recognized(
+                Op::Publish(PublishInfo { id, dedup: true }),
+                "omniqueue",
+                Confidence::High,
+            )
+        }
+        // apalis: `storage.push(job).await`, `push_task(task)`: a job onto
+        // its backend's queue. A collection built here (`let mut jobs =
+        // Vec::new()`) pushes in memory; a `&mut Vec` parameter would be
+        // taken for a queue, hence medium.
+        "push" | "push_task" | "push_bulk" | "push_request" | "schedule" | "schedule_request"
+            if known.has(APALIS_CRATES)
+                && !args.is_empty()
+                && !is_local_collection(chain, index, locals) =>
+        {
+            let id = id_evidence(&args[..1], locals, &[]);
+            recognized(
+                Op::Publish(PublishInfo { id, dedup: true }),
+                "apalis",
+                Confidence::Medium,
+            )
+        }
+        // A job pushed onto a Redis list used as a queue: the key must say
+        // so (a list is also a cache), and the id is not judged.
+        "lpush" | "rpush" | "lpush_exists" | "rpush_exists"
+            if known.has(&["redis"]) && args.len() == 2 && names_a_job_list(args[0]) =>
+        {
+            recognized(
+                Op::Publish(PublishInfo {
+                    id: IdEvidence::Unknown,
+                    dedup: true,
+                }),
+                "redis",
+                Confidence::Medium,
+            )
+        }
+        // paho-mqtt: `client.publish(Message::new(topic, payload, qos))`.
+        "publish" if known.has(&["paho_mqtt"]) && args.len() == 1 => recognized(
+            Op::Publish(PublishInfo {
+                id: IdEvidence::Unknown,
+                dedup: false,
+            }),
+            "paho-mqtt",
+            Confidence::High,
+        ),
+        // gcloud-pubsub's `publish_immediately(messages, retry)` takes a
+        // retry setting after the messages.
+        "publish" | "publish_immediately" | "publish_bulk"
+            if known.has(&["google_cloud_pubsub", "gcloud_pubsub"])
+                && (args.len() == 1 || (method == "publish_immediately" && args.len() == 2)) =>
+        {
+            let id = id_evidence(&args[..1], locals, &[]);
             recognized(
                 Op::Publish(PublishInfo { id, dedup: false }),
                 "pubsub",
@@ -498,7 +690,8 @@ pub fn classify_segment(
                 Confidence::High,
             )
         }
-        "send_message" | "send_messages" | "schedule_message" | "send_message_batch"
+        "send_message" | "send_messages" | "schedule_message" | "schedule_messages"
+        | "send_message_batch"
             if !args.is_empty() && known.has(&["azure_messaging_servicebus", "azservicebus"]) =>
         {
             // The legacy REST crate (`QueueClient::send_message(&str,
@@ -535,6 +728,20 @@ pub fn classify_segment(
                 confidence,
             )
         }
+        // pulsar's deprecated `producer.send(message)`, still common, and
+        // the message builder's `create_message()..send()`.
+        "send" | "send_all"
+            if known.has(&["pulsar"])
+                && ((args.len() == 1 && name_has(&receiver, &["producer"]))
+                    || (args.is_empty() && chain.has("create_message"))) =>
+        {
+            let id = id_evidence(args, locals, &[]);
+            recognized(
+                Op::Publish(PublishInfo { id, dedup: false }),
+                "pulsar",
+                Confidence::High,
+            )
+        }
         "send_non_blocking" if known.has(&["pulsar"]) => {
             let id = id_evidence(args, locals, &[]);
             recognized(
@@ -543,10 +750,13 @@ pub fn classify_segment(
                 Confidence::High,
             )
         }
-        "send" | "send_batchable"
+        // `send` is everybody's name, so it needs a sender's name; the
+        // by-reference forms are fe2o3's own.
+        "send" | "send_batchable" | "send_ref" | "send_batchable_ref"
             if known.has(&["fe2o3_amqp"])
-                && name_has(&receiver, &["sender", "producer"])
-                && args.len() == 1 =>
+                && args.len() == 1
+                && (matches!(method, "send_ref" | "send_batchable_ref")
+                    || name_has(&receiver, &["sender", "producer"])) =>
         {
             let id = id_evidence(args, locals, &[]);
             recognized(
@@ -568,7 +778,17 @@ pub fn classify_segment(
         "receive" | "receive_with" | "poll" | "receive_deferred" if known.has(&["broker"]) => {
             recognized(Op::Consume, "broker", Confidence::High)
         }
-        "send" | "send_one"
+        // iggy's low-level client: `send_messages(&stream, &topic,
+        // &partitioning, &mut messages)`.
+        "send_messages" if known.has(&["iggy", "iggy_common"]) && args.len() == 4 => {
+            let id = id_evidence(&args[3..], locals, &["id"]);
+            recognized(
+                Op::Publish(PublishInfo { id, dedup: true }),
+                "iggy",
+                Confidence::High,
+            )
+        }
+        "send" | "send_one" | "send_with_partitioning" | "send_to"
             if known.has(&["iggy", "iggy_common"]) && name_has(&receiver, &["producer"]) =>
         {
             let id = id_evidence(args, locals, &["id"]);
@@ -588,6 +808,20 @@ pub fn classify_segment(
                 }),
                 "fluvio",
                 Confidence::High,
+            )
+        }
+        // In-house publishers called plain `send` (`self.event_bus.send(e)`,
+        // `state.producer.send(topic, bytes)`, `job_queue.send(job)`): only
+        // the receiver's name says it is a broker, so with less confidence,
+        // and never a channel's sender (`audit_tx.send(x)`).
+        "send" if !args.is_empty() && args.len() <= 3 && names_a_publisher(&receiver) => {
+            recognized(
+                Op::Publish(PublishInfo {
+                    id: IdEvidence::Unknown,
+                    dedup: true,
+                }),
+                "wrapper",
+                Confidence::Medium,
             )
         }
         // In-house publishers that were not named in config: counted for
@@ -669,7 +903,10 @@ pub fn classify_segment(
         }
         "basic_ack" => recognized(
             Op::Ack {
-                message: message_of(&args[..args.len().min(1)]),
+                message: message_of(&args[..args.len().min(1)])
+                    .into_iter()
+                    .chain(arguments_message(args.first().copied()))
+                    .collect(),
             },
             "lapin",
             Confidence::High,
@@ -688,6 +925,17 @@ pub fn classify_segment(
             "rdkafka",
             Confidence::High,
         ),
+        // iggy's low-level client: `store_consumer_offset(&consumer,
+        // &stream, &topic, partition, offset)`.
+        "store_consumer_offset" if known.has(&["iggy", "iggy_common"]) && args.len() == 5 => {
+            recognized(
+                Op::Ack {
+                    message: message_of(&args[4..]),
+                },
+                "iggy",
+                Confidence::High,
+            )
+        }
         "store_offsets" | "commit_consumer_state" => recognized(
             Op::Ack {
                 message: BTreeSet::new(),
@@ -826,10 +1074,15 @@ pub fn classify_segment(
         {
             recognized(Op::DbCommit, "database", Confidence::High)
         }
-        "transaction" | "with_transaction" | "run" | "transaction_async"
+        // mongodb 3.x: `session.start_transaction().and_run(ctx, |s, ctx| ..)`
+        // commits when the callback succeeds.
+        "transaction" | "with_transaction" | "run" | "transaction_async" | "and_run"
+        | "and_run2"
             if args.iter().any(|arg| is_closure_like(arg))
                 && (known.has(SQL_CRATES) || known.has(&["mongodb"]))
-                && (method != "run" || chain.has("build_transaction")) =>
+                && (method != "run" || chain.has("build_transaction"))
+                && (!matches!(method, "and_run" | "and_run2")
+                    || chain.has("start_transaction")) =>
         {
             recognized(Op::DbTransaction, "database", Confidence::High)
         }
@@ -844,6 +1097,9 @@ pub fn classify_segment(
         | "exec_with_returning"
         | "batch_execute"
         | "execute_batch"
+        | "query"
+        | "query_one"
+        | "query_opt"
         | "insert"
         | "save"
         | "update"
@@ -923,7 +1179,12 @@ fn classify_db(chain: &Chain<'_>, index: usize, known: &Known<'_>) -> Option<Rec
         | "exec"
         | "exec_with_returning"
         | "batch_execute"
-        | "execute_batch" => {
+        | "execute_batch"
+        // tokio-postgres: `client.query_one("INSERT .. RETURNING id", ..)`
+        // writes; a query we cannot read is taken for a read below.
+        | "query"
+        | "query_one"
+        | "query_opt" => {
             // diesel: `insert_into(t).values(v).execute(conn)`.
             if matches!(
                 root_last,
@@ -1107,6 +1368,7 @@ impl KafkaRecordId for IdEvidence {
                 match again {
                     IdEvidence::Present { .. } => again,
                     IdEvidence::Absent => IdEvidence::Absent,
+                    IdEvidence::SharedKey => IdEvidence::SharedKey,
                     IdEvidence::Unknown => IdEvidence::Unknown,
                 }
             }
@@ -1255,7 +1517,35 @@ fn first_arg_of_message_new(tokens: proc_macro2::TokenStream) -> Option<proc_mac
 
 #[cfg(test)]
 mod tests {
-    use super::{MESSAGING_CRATES, SQL_CRATES};
+    use super::{APALIS_CRATES, MESSAGING_CRATES, SQL_CRATES, names_a_publisher};
+
+    /// `send` on these receivers is taken for a publish; on the others it
+    /// is a channel's or nothing a broker does.
+    #[test]
+    fn a_publisher_is_known_by_its_last_name() {
+        for receiver in [
+            "self.event_bus",
+            "bus",
+            "state.producer",
+            "ctx.kafka",
+            "receipt_queue",
+            "self.jobqueue",
+            "self.order_publisher",
+        ] {
+            assert!(names_a_publisher(receiver), "{receiver}");
+        }
+        for receiver in [
+            "audit_tx",
+            "self.queue_tx",
+            "self.bus_sender",
+            "self.kafka.tx",
+            "business_rules",
+            "self.client",
+            "ctx",
+        ] {
+            assert!(!names_a_publisher(receiver), "{receiver}");
+        }
+    }
     use crate::analysis::imports::KNOWN_CRATES;
 
     /// `KNOWN_CRATES` is a separate, larger list (it also holds the time and
@@ -1267,6 +1557,7 @@ mod tests {
         let asked = MESSAGING_CRATES
             .iter()
             .chain(SQL_CRATES)
+            .chain(APALIS_CRATES)
             .chain(&["mongodb"]);
         for name in asked {
             assert!(KNOWN_CRATES.contains(name), "{name} is not in KNOWN_CRATES");

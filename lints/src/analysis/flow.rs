@@ -121,8 +121,17 @@ pub struct FnFlow {
     /// Arms that end in `continue`, `return`, `break` or a panic: what
     /// follows the branch point does not run after them.
     pub diverging: HashSet<Arm>,
+    /// The tasks that outlive the call (a spawned future, a callback handed
+    /// to a client): what runs in them is not done by the time the function
+    /// returns, unlike a `join!` branch.
+    pub detached: HashSet<u32>,
     /// The function mentions an outbox (a table, a type, a string).
     pub mentions_outbox: bool,
+    /// The values messages are received from: the receiver of a receive
+    /// (`consumer.next()`, `sub.recv()`, `channel.basic_consume(..)`). A
+    /// message is what a receive returns, one per iteration; the consumer,
+    /// stream or subscription it came from is not one, however it was bound.
+    pub sources: BTreeSet<String>,
 }
 
 /// Depth beyond which the walk stops descending: a guard for generated
@@ -386,7 +395,9 @@ impl<'k, 'a> Walker<'k, 'a> {
                 params: Vec::new(),
                 events: Vec::new(),
                 diverging: HashSet::new(),
+                detached: HashSet::new(),
                 mentions_outbox: false,
+                sources: BTreeSet::new(),
             },
             locals: Locals::default(),
             seq: 0,
@@ -511,8 +522,17 @@ impl<'k, 'a> Walker<'k, 'a> {
         self.scope.pop();
     }
 
-    fn in_task(&mut self, f: impl FnOnce(&mut Self) -> BTreeSet<String>) -> BTreeSet<String> {
+    /// Runs `f` in a new concurrent task; `detached` when the task outlives
+    /// the function (spawned, or a callback).
+    fn in_task(
+        &mut self,
+        detached: bool,
+        f: impl FnOnce(&mut Self) -> BTreeSet<String>,
+    ) -> BTreeSet<String> {
         let id = self.fresh();
+        if detached {
+            self.flow.detached.insert(id);
+        }
         self.task.push(id);
         let reads = f(self);
         self.task.pop();
@@ -613,7 +633,7 @@ impl<'k, 'a> Walker<'k, 'a> {
                 BTreeSet::new()
             }
             Expr::MethodCall(_) => self.method_chain(expr),
-            Expr::Await(inner) if matches!(&*inner.base, Expr::MethodCall(_)) => {
+            Expr::Await(inner) if matches!(&*inner.base, Expr::MethodCall(_) | Expr::Call(_)) => {
                 self.await_next = true;
                 self.expr(&inner.base)
             }
@@ -723,8 +743,17 @@ impl<'k, 'a> Walker<'k, 'a> {
     fn method_chain(&mut self, expr: &Expr) -> BTreeSet<String> {
         let tail_awaited = std::mem::take(&mut self.await_next);
         let chain = Chain::of(expr);
-        let mut reads = self.expr(chain.root);
+        // A call on a block (`async { .. }.instrument(span)`) gets the
+        // block's value, not everything read inside it: the block's own
+        // calls are events of their own already.
+        let mut reads = match block_like(chain.root) {
+            Some(block) => self.block_value(block),
+            None => self.expr(chain.root),
+        };
         let mut receiver_reads = reads.clone();
+        // The chain settles a message: its value is the broker's answer
+        // (`if let Err(e) = msg.ack().await`), not the message.
+        let mut settles = false;
         // After an operation is recognised, the calls that follow in the
         // chain are its builder tail (`.receipt_handle(..).send()`), not
         // separate work.
@@ -767,7 +796,7 @@ impl<'k, 'a> Walker<'k, 'a> {
             for arg in &segment.args {
                 let callback = !chain_awaited && is_async_closure(arg);
                 let arg_reads = if spawns || callback {
-                    self.in_task(|walker| walker.closure_arg(arg, &param_source))
+                    self.in_task(true, |walker| walker.closure_arg(arg, &param_source))
                 } else {
                     self.closure_arg(arg, &param_source)
                 };
@@ -780,8 +809,17 @@ impl<'k, 'a> Walker<'k, 'a> {
                 start: Region::from_span(segment.expr.method.span()).start,
                 end: Region::from_span(segment.expr.paren_token.span.close()).end,
             };
+            if is_receive(&segment.method, recognized.as_ref()) {
+                let receiver: &Expr = if index == 0 {
+                    chain.root
+                } else {
+                    &segment.expr.receiver
+                };
+                self.flow.sources.extend(super::chain::root_ident(receiver));
+            }
             match recognized {
                 Some(mut recognized) => {
+                    settles |= matches!(recognized.op, Op::Ack { .. } | Op::Nack);
                     if let Op::Publish(PublishInfo { id, .. }) = &recognized.op {
                         if self.known.index.is_none() && *id == IdEvidence::Unknown {
                             let sources = self.publish_sources(&chain, index);
@@ -813,6 +851,7 @@ impl<'k, 'a> Walker<'k, 'a> {
                         .local_ack(&segment.method, &segment.args)
                         .unwrap_or_default();
                     in_operation = true;
+                    settles = true;
                     self.push(
                         EventKind::Op(Recognized {
                             op: Op::Ack { message },
@@ -889,7 +928,25 @@ impl<'k, 'a> Walker<'k, 'a> {
             reads.extend(args_reads);
             receiver_reads = call_reads;
         }
+        if settles {
+            return BTreeSet::new();
+        }
         reads
+    }
+
+    /// Walks a block and returns what its value reads: its tail
+    /// expression's names (`{ ..; x }` reads `x`), nothing when it ends in
+    /// a statement.
+    fn block_value(&mut self, block: &Block) -> BTreeSet<String> {
+        let Some((last, rest)) = block.stmts.split_last() else {
+            return BTreeSet::new();
+        };
+        self.stmts(rest);
+        let tail = self.stmt(last);
+        match last {
+            Stmt::Expr(_, None) => tail,
+            _ => BTreeSet::new(),
+        }
     }
 
     /// An argument; a closure's parameters derive from the receiver it is
@@ -904,10 +961,20 @@ impl<'k, 'a> Walker<'k, 'a> {
             self.expr(arg);
             return BTreeSet::new();
         }
+        // An async block handed to a call (`runtime.block_on(async { .. })`)
+        // is a future: the call runs it, and the block's calls are events of
+        // their own; the call does not read what the block reads (as for a
+        // function's argument, in `call`).
+        if let Expr::Async(_) = arg {
+            self.expr(arg);
+            return BTreeSet::new();
+        }
         self.expr(arg)
     }
 
     fn call(&mut self, call: &syn::ExprCall) -> BTreeSet<String> {
+        // `fulfil(&order).await`: the call's future is awaited at once.
+        let awaited = std::mem::take(&mut self.await_next);
         let args: Vec<&Expr> = call.args.iter().collect();
         self.note_helper_values(&args);
         let recognized = classify_call(call, self.known, &self.locals);
@@ -916,7 +983,7 @@ impl<'k, 'a> Walker<'k, 'a> {
         let mut per_arg = Vec::new();
         for arg in &call.args {
             let arg_reads = if spawns {
-                self.in_task(|walker| walker.expr(arg))
+                self.in_task(true, |walker| walker.expr(arg))
             } else {
                 self.expr(arg)
             };
@@ -976,10 +1043,7 @@ impl<'k, 'a> Walker<'k, 'a> {
                         return reads;
                     }
                 }
-                EventKind::Call {
-                    name,
-                    awaited: false,
-                }
+                EventKind::Call { name, awaited }
             }
         };
         self.push(kind, region, reads.clone());
@@ -1413,7 +1477,7 @@ impl<'k, 'a> Walker<'k, 'a> {
             }
             MacroBody::Concurrent(exprs) => {
                 for expr in &exprs {
-                    reads.extend(self.in_task(|walker| walker.expr(expr)));
+                    reads.extend(self.in_task(false, |walker| walker.expr(expr)));
                 }
             }
             MacroBody::Sequential(exprs) => {
@@ -1432,6 +1496,34 @@ impl<'k, 'a> Walker<'k, 'a> {
         }
         reads
     }
+}
+
+/// The block of a block-like expression (`{ .. }`, `async { .. }`,
+/// `unsafe { .. }`), through parentheses.
+fn block_like(expr: &Expr) -> Option<&Block> {
+    match expr {
+        Expr::Block(block) => Some(&block.block),
+        Expr::Async(block) => Some(&block.block),
+        Expr::Unsafe(block) => Some(&block.block),
+        Expr::Paren(inner) => block_like(&inner.expr),
+        _ => None,
+    }
+}
+
+/// Whether a call receives messages from its receiver: a recognised
+/// consume, or a stream's or channel's receive (`next`, `recv`,
+/// `try_next`), which a consumer, a stream and a subscription all have.
+fn is_receive(method: &str, recognized: Option<&Recognized>) -> bool {
+    matches!(
+        recognized,
+        Some(Recognized {
+            op: Op::Consume,
+            ..
+        })
+    ) || matches!(
+        method,
+        "next" | "try_next" | "recv" | "try_recv" | "recv_many" | "recv_async" | "next_message"
+    )
 }
 
 /// `|d| async move { .. }` or `async |d| { .. }`.

@@ -30,6 +30,12 @@ pub enum IdEvidence {
     /// Everything that goes into the publish is visible here and none of it
     /// is an id.
     Absent,
+    /// As [`IdEvidence::Absent`], but with a key built from constants and a
+    /// partition or shard number (`format!("{PREFIX}_{shard}")`): shared by
+    /// every message of the partition, so no id. The partition number is
+    /// recognised partly by its name, so a finding resting on this is not
+    /// `high`.
+    SharedKey,
     /// Part of the message was built elsewhere (a parameter, a helper
     /// function): we cannot tell, so no rule reports it.
     Unknown,
@@ -41,6 +47,10 @@ pub enum IdEvidence {
 #[derive(Debug, Default, Clone)]
 pub struct Locals {
     values: HashMap<String, Vec<Expr>>,
+    /// Names whose value is made, at least in part, from a value built
+    /// elsewhere (a parameter) that they shadow: `let task = Arc::new(task)`
+    /// wraps the caller's task, whose id this function cannot see.
+    from_elsewhere: std::collections::HashSet<String>,
     /// Calls to the crate's own helpers that return headers or properties
     /// (`create_common_headers()`), by the call's position, with what the
     /// crate-wide pass says about the id they carry: such a value is built
@@ -53,9 +63,32 @@ impl Locals {
     /// parameter has no expression: it is known to be local but built
     /// elsewhere.
     pub fn bind(&mut self, name: String, value: Option<Expr>) {
+        // A binding that shadows a name with a value made from that same
+        // name (`if let Some(id) = id`, `let id = id.clone()`) is made from
+        // the earlier binding's values: keep them, or the new binding
+        // would only point at itself and where the value came from (a
+        // received message's correlation id, say) would be forgotten.
+        let shadows_itself = value
+            .as_ref()
+            .is_some_and(|value| mentions(value.to_token_stream(), &name));
+        let was_from_elsewhere = self.is_bound(&name)
+            && (self.values_of(&name).is_empty() || self.from_elsewhere.contains(&name));
+        if shadows_itself && was_from_elsewhere {
+            self.from_elsewhere.insert(name.clone());
+        } else if !shadows_itself {
+            self.from_elsewhere.remove(&name);
+        }
         let entry = self.values.entry(name).or_default();
-        entry.clear();
+        if !shadows_itself {
+            entry.clear();
+        }
         entry.extend(value);
+    }
+
+    /// Whether the name's value was built, at least in part, elsewhere: a
+    /// parameter, or a local that wraps the parameter it shadows.
+    pub fn built_elsewhere(&self, name: &str) -> bool {
+        self.values_of(name).is_empty() || self.from_elsewhere.contains(name)
     }
 
     /// Records an assignment or a mutating call on a known variable.
@@ -118,6 +151,21 @@ pub fn call_start(expr: &Expr) -> (usize, usize) {
     (start.line, start.column)
 }
 
+/// Whether `tokens` name the variable `name` (not as a field or method
+/// after a `.`).
+fn mentions(tokens: TokenStream, name: &str) -> bool {
+    let tokens: Vec<TokenTree> = tokens.into_iter().collect();
+    tokens.iter().enumerate().any(|(index, token)| match token {
+        TokenTree::Ident(ident) => {
+            ident == name
+                && !(index > 0
+                    && matches!(&tokens[index - 1], TokenTree::Punct(p) if p.as_char() == '.'))
+        }
+        TokenTree::Group(group) => mentions(group.stream(), name),
+        _ => false,
+    })
+}
+
 /// Method names that set an identifying id. `key` (Kafka records) and `id`
 /// (iggy's message builder) are added by the caller for their crate.
 const ID_SETTERS: &[&str] = &[
@@ -148,7 +196,9 @@ const ID_CONSTANTS: &[&str] = &[
 /// own id: `id`, `message_id`, `Nats-Msg-Id`, `idempotency-key`, and any
 /// other `..._id` that names what the message is about (`order_id` on
 /// `OrderPlaced`). A correlation, causation, trace, session, tenant or
-/// partition id is shared by many messages, so it does not count.
+/// partition id is shared by many messages, so it does not count (a
+/// correlation id copied from a received message is recognised apart, in
+/// `scan_tokens`).
 pub fn is_id_name(name: &str) -> bool {
     let normal = name
         .trim_matches('"')
@@ -222,12 +272,14 @@ pub fn id_evidence(exprs: &[&Expr], locals: &Locals, extra_setters: &[&str]) -> 
         seen: BTreeSet::new(),
         visible: true,
         found: None,
+        shared_key: false,
     };
     for expr in exprs {
         scan.scan(expr, true, 0);
     }
     match scan.found {
         Some((from, random)) => IdEvidence::Present { from, random },
+        None if scan.visible && scan.shared_key => IdEvidence::SharedKey,
         None if scan.visible => IdEvidence::Absent,
         None => IdEvidence::Unknown,
     }
@@ -242,6 +294,8 @@ struct Scan<'l> {
     /// built where we can see it.
     visible: bool,
     found: Option<(BTreeSet<String>, bool)>,
+    /// A key was set, and judged a partition key rather than an id.
+    shared_key: bool,
 }
 
 impl Scan<'_> {
@@ -267,6 +321,7 @@ impl Scan<'_> {
                     entry.1 |= *random;
                 }
                 IdEvidence::Absent => {}
+                IdEvidence::SharedKey => self.shared_key = true,
                 IdEvidence::Unknown => {
                     if on_root_path {
                         self.visible = false;
@@ -275,7 +330,15 @@ impl Scan<'_> {
             }
             return;
         }
-        scan_tokens(expr.to_token_stream(), self.extra_setters, &mut self.found);
+        scan_tokens(
+            expr.to_token_stream(),
+            self.extra_setters,
+            self.locals,
+            &mut Found {
+                id: &mut self.found,
+                shared_key: &mut self.shared_key,
+            },
+        );
         let root = root_ident(expr);
         if on_root_path {
             if !is_visible(expr) {
@@ -285,7 +348,7 @@ impl Scan<'_> {
             // field of `self`, a global) was built elsewhere.
             if let Some(root) = &root
                 && !builds_elements(expr)
-                && (!self.locals.is_bound(root) || self.locals.values_of(root).is_empty())
+                && (!self.locals.is_bound(root) || self.locals.built_elsewhere(root))
             {
                 self.visible = false;
             }
@@ -386,11 +449,14 @@ fn is_constructor(func: &Expr) -> bool {
     }
 }
 
-fn scan_tokens(
-    tokens: TokenStream,
-    extra_setters: &[&str],
-    found: &mut Option<(BTreeSet<String>, bool)>,
-) {
+/// What [`scan_tokens`] finds: the id's names and whether it is random,
+/// and whether a key was judged a partition key.
+struct Found<'f> {
+    id: &'f mut Option<(BTreeSet<String>, bool)>,
+    shared_key: &'f mut bool,
+}
+
+fn scan_tokens(tokens: TokenStream, extra_setters: &[&str], locals: &Locals, out: &mut Found<'_>) {
     let tokens: Vec<TokenTree> = tokens.into_iter().collect();
     for (index, token) in tokens.iter().enumerate() {
         match token {
@@ -433,37 +499,403 @@ fn scan_tokens(
                         }
                         _ => true,
                     };
-                if reused_properties {
+                // `with_correlation_id(delivery.properties.correlation_id()..)`,
+                // `correlation_id: request.correlation_id`: a reply that
+                // copies the request's id is identified by the request it
+                // answers, which a redelivery repeats (a made-up
+                // correlation id identifies nothing).
+                let copied_correlation =
+                    if name == "correlation_id" || CORRELATION_SETTERS.contains(&name.as_str()) {
+                        let value = if after_dot && CORRELATION_SETTERS.contains(&name.as_str()) {
+                            args.clone()
+                        } else if !after_dot && is_field_name(&tokens, index) {
+                            Some(field_value(&tokens[index + 2..]))
+                        } else {
+                            None
+                        };
+                        value.filter(|value| {
+                            copies_received_id(value.clone(), locals, &mut BTreeSet::new())
+                        })
+                    } else {
+                        None
+                    };
+                if let Some(value) = copied_correlation {
+                    record(out.id, value);
+                } else if reused_properties {
                     record(
-                        found,
+                        out.id,
                         tokens[index - 2..index - 1].iter().cloned().collect(),
                     );
                 } else if is_setter {
                     // A constant key (`.key("events")`) is shared by every
-                    // message: a partition key, not an id. An explicit id
-                    // setter (`.message_id("ord-1-created")`) sets an id
-                    // even when it is a literal.
+                    // message: a partition key, not an id; so is a key made
+                    // of constants and a shard number
+                    // (`format!("{PREFIX}_{shard}")`). An explicit id setter
+                    // (`.message_id("ord-1-created")`) sets an id even when
+                    // it is a literal.
                     let args = args.unwrap_or_default();
-                    if ID_SETTERS.contains(&name.as_str()) || !is_constant(&args) {
-                        record(found, args);
+                    let explicit = ID_SETTERS.contains(&name.as_str());
+                    if explicit {
+                        record(out.id, args);
+                    } else if name == "key" && is_partition_key(&args, locals) {
+                        *out.shared_key = true;
+                    } else if !is_constant(&args) {
+                        record(out.id, args);
                     }
                 } else if is_field {
-                    record(found, tokens[index + 2..].iter().take(8).cloned().collect());
+                    record(
+                        out.id,
+                        tokens[index + 2..].iter().take(8).cloned().collect(),
+                    );
                 } else if ID_CONSTANTS.contains(&name.as_str()) {
-                    record(found, tokens[index + 1..].iter().take(8).cloned().collect());
+                    record(
+                        out.id,
+                        tokens[index + 1..].iter().take(8).cloned().collect(),
+                    );
                 }
             }
             TokenTree::Literal(literal) => {
                 let text = literal.to_string();
                 if text.starts_with('"') && is_id_name(&text) {
                     // A header or field named like an id, with its value next.
-                    record(found, tokens[index + 1..].iter().take(8).cloned().collect());
+                    record(
+                        out.id,
+                        tokens[index + 1..].iter().take(8).cloned().collect(),
+                    );
                 }
             }
-            TokenTree::Group(group) => scan_tokens(group.stream(), extra_setters, found),
+            TokenTree::Group(group) => {
+                if group.delimiter() == proc_macro2::Delimiter::Brace {
+                    shorthand_id_fields(group.stream(), out.id);
+                }
+                scan_tokens(group.stream(), extra_setters, locals, out)
+            }
             TokenTree::Punct(_) => {}
         }
     }
+}
+
+/// `Receipt { order_id, email }`: a field initialised by shorthand from a
+/// variable of its own name is an id field like `order_id: order_id`.
+fn shorthand_id_fields(tokens: TokenStream, found: &mut Option<(BTreeSet<String>, bool)>) {
+    let tokens: Vec<TokenTree> = tokens.into_iter().collect();
+    let is_comma = |token: Option<&TokenTree>| matches!(token, Some(TokenTree::Punct(p)) if p.as_char() == ',');
+    for (index, token) in tokens.iter().enumerate() {
+        let TokenTree::Ident(ident) = token else {
+            continue;
+        };
+        let alone = (index == 0 || is_comma(tokens.get(index - 1)))
+            && (index + 1 == tokens.len() || is_comma(tokens.get(index + 1)));
+        if alone && is_id_name(&ident.to_string()) {
+            record(found, TokenStream::from(token.clone()));
+        }
+    }
+}
+
+/// The setters of a correlation id, across the client crates.
+const CORRELATION_SETTERS: &[&str] = &[
+    "with_correlation_id",
+    "set_correlation_id",
+    "correlation_id",
+];
+
+/// Accessors of a received message's own id: a value read through one of
+/// them is that message's id.
+const RECEIVED_IDS: &[&str] = &["correlation_id", "message_id"];
+
+/// Whether `tokens[index]` is a struct field's name: followed by a single
+/// `:`, not a path's `::`.
+fn is_field_name(tokens: &[TokenTree], index: usize) -> bool {
+    matches!(tokens.get(index + 1), Some(TokenTree::Punct(p)) if p.as_char() == ':')
+        && !matches!(tokens.get(index + 2), Some(TokenTree::Punct(p)) if p.as_char() == ':')
+}
+
+/// A struct field's value: the tokens up to the next top-level comma.
+fn field_value(tokens: &[TokenTree]) -> TokenStream {
+    tokens
+        .iter()
+        .take_while(|token| !matches!(token, TokenTree::Punct(p) if p.as_char() == ','))
+        .cloned()
+        .collect()
+}
+
+/// Whether a value reads a received message's id (`.correlation_id()`,
+/// `.message_id()` on some value), directly or through the locals it was
+/// built from (each looked at once: `seen`).
+fn copies_received_id(tokens: TokenStream, locals: &Locals, seen: &mut BTreeSet<String>) -> bool {
+    let tokens: Vec<TokenTree> = tokens.into_iter().collect();
+    tokens.iter().enumerate().any(|(index, token)| match token {
+        TokenTree::Ident(ident) => {
+            let name = ident.to_string();
+            let after_dot = index > 0
+                && matches!(&tokens[index - 1], TokenTree::Punct(p) if p.as_char() == '.');
+            if after_dot {
+                RECEIVED_IDS.contains(&name.as_str())
+            } else {
+                seen.insert(name.clone())
+                    && locals
+                        .values_of(&name)
+                        .iter()
+                        .any(|value| copies_received_id(value.to_token_stream(), locals, seen))
+            }
+        }
+        TokenTree::Group(group) => copies_received_id(group.stream(), locals, seen),
+        _ => false,
+    })
+}
+
+/// What the parts of a key are, as far as identifying a message goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Part {
+    /// The same for every message: a literal, a constant.
+    Constant,
+    /// A partition, shard or bucket number: shared by every message of that
+    /// partition.
+    Partition,
+    /// Anything else that varies, such as an entity's id: it may identify
+    /// the message.
+    Identifying,
+}
+
+/// Words that name a partition, shard or bucket number, or a group that
+/// owns many messages (a tenant, an organisation, a region): a key made of
+/// one is shared by every message of that group.
+const PARTITION_WORDS: &[&str] = &[
+    "shard",
+    "shards",
+    "partition",
+    "partitions",
+    "bucket",
+    "slot",
+    "vnode",
+    "lane",
+    "tenant",
+    "org",
+    "organization",
+    "organisation",
+    "workspace",
+    "namespace",
+    "region",
+    "cluster",
+    "datacenter",
+];
+
+/// Whether a name has a word of [`PARTITION_WORDS`], as a whole word of a
+/// snake_case or camelCase name (`tenant_id`, `shardNo`; not `order`).
+fn names_partition(name: &str) -> bool {
+    words(name).any(|word| PARTITION_WORDS.contains(&word.as_str()))
+}
+
+/// Whether a name is the name of a partition or group: its last word,
+/// past `id`, `key`, `no` and the like, is one (`tenant_id`, `shardNo`,
+/// `partition_key`; not `shard_of_order`).
+fn is_partition_name(name: &str) -> bool {
+    words(name)
+        .filter(|word| {
+            !matches!(
+                word.as_str(),
+                "id" | "key" | "no" | "num" | "number" | "idx" | "index" | "name" | "uuid"
+            )
+        })
+        .last()
+        .is_some_and(|word| PARTITION_WORDS.contains(&word.as_str()))
+}
+
+/// The lowercase words of a snake_case or camelCase name.
+fn words(name: &str) -> impl Iterator<Item = String> + '_ {
+    name.split('_').flat_map(|part| {
+        let mut words = Vec::new();
+        let mut current = String::new();
+        for c in part.chars() {
+            if c.is_ascii_uppercase() && !current.is_empty() {
+                words.push(std::mem::take(&mut current));
+            }
+            current.push(c.to_ascii_lowercase());
+        }
+        if !current.is_empty() {
+            words.push(current);
+        }
+        words
+    })
+}
+
+/// Whether a record key is a partition key: every part of it that varies
+/// is a partition or shard number (a name, field or accessor that says so,
+/// or a value reduced modulo a count, `n % SHARDS`), the rest constants.
+/// Such a key is shared by every message of its partition and identifies
+/// none. A key with any other varying part (`order.id`,
+/// `format!("order-{}", id)`) may identify the message and still counts.
+fn is_partition_key(value: &TokenStream, locals: &Locals) -> bool {
+    syn::parse2::<Expr>(value.clone())
+        .is_ok_and(|expr| part(&expr, locals, &mut BTreeSet::new()) == Part::Partition)
+}
+
+fn part(expr: &Expr, locals: &Locals, seen: &mut BTreeSet<String>) -> Part {
+    match expr {
+        Expr::Lit(_) => Part::Constant,
+        Expr::Path(path) => match path.path.get_ident() {
+            Some(ident) => named_part(&ident.to_string(), locals, seen),
+            None => {
+                let constant = path.path.segments.last().is_some_and(|segment| {
+                    segment
+                        .ident
+                        .to_string()
+                        .chars()
+                        .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+                });
+                if constant {
+                    Part::Constant
+                } else {
+                    Part::Identifying
+                }
+            }
+        },
+        Expr::Field(field) => match &field.member {
+            syn::Member::Named(name) if names_partition(&name.to_string()) => Part::Partition,
+            _ => Part::Identifying,
+        },
+        Expr::MethodCall(call) => {
+            let method = call.method.to_string();
+            if names_partition(&method) {
+                Part::Partition
+            } else if matches!(
+                method.as_str(),
+                "to_string" | "to_owned" | "clone" | "into" | "as_str" | "as_bytes" | "as_ref"
+            ) {
+                part(&call.receiver, locals, seen)
+            } else if matches!(method.as_str(), "map" | "unwrap" | "expect" | "as_deref") {
+                // `tenant_id.map(|id| id.to_string())`: the closure only
+                // reshapes the value inside the option.
+                part(&call.receiver, locals, seen)
+            } else if matches!(
+                method.as_str(),
+                "unwrap_or" | "unwrap_or_else" | "unwrap_or_default"
+            ) {
+                // An optional key with a fallback (`.unwrap_or_else(||
+                // "gateway".into())`) is made of the option and the
+                // fallback.
+                let mut made_of = part(&call.receiver, locals, seen);
+                for arg in &call.args {
+                    let fallback = match arg {
+                        Expr::Closure(closure) => part(&closure.body, locals, seen),
+                        other => part(other, locals, seen),
+                    };
+                    made_of = made_of.max(fallback);
+                }
+                made_of
+            } else {
+                Part::Identifying
+            }
+        }
+        Expr::Call(call) => match &*call.func {
+            Expr::Path(func)
+                if func
+                    .path
+                    .segments
+                    .last()
+                    .is_some_and(|s| names_partition(&s.ident.to_string())) =>
+            {
+                Part::Partition
+            }
+            _ => Part::Identifying,
+        },
+        Expr::Binary(binary) => {
+            if matches!(binary.op, syn::BinOp::Rem(_)) {
+                Part::Partition
+            } else {
+                part(&binary.left, locals, seen).max(part(&binary.right, locals, seen))
+            }
+        }
+        Expr::Reference(inner) => part(&inner.expr, locals, seen),
+        Expr::Paren(inner) => part(&inner.expr, locals, seen),
+        Expr::Group(inner) => part(&inner.expr, locals, seen),
+        Expr::Unary(inner) => part(&inner.expr, locals, seen),
+        Expr::Cast(inner) => part(&inner.expr, locals, seen),
+        Expr::Try(inner) => part(&inner.expr, locals, seen),
+        Expr::Macro(mac) => formatted_part(&mac.mac, locals, seen),
+        _ => Part::Identifying,
+    }
+}
+
+/// A variable: a local by the value it was built from, anything else (a
+/// parameter) by its name. Each local is looked at once per key (`seen`):
+/// its part is already in the result the second time.
+fn named_part(name: &str, locals: &Locals, seen: &mut BTreeSet<String>) -> Part {
+    if name.starts_with(|c: char| c.is_ascii_uppercase()) || !seen.insert(name.to_string()) {
+        return Part::Constant;
+    }
+    // A variable named for a tenant or a shard holds one, whatever it was
+    // parsed or looked up from (`if let Ok(tenant_id) = Uuid::parse_str(..)`);
+    // one that only mentions a shard (`shard_of_order`) is judged by its value.
+    if is_partition_name(name) {
+        return Part::Partition;
+    }
+    let values = locals.values_of(name);
+    if values.is_empty() {
+        return Part::Identifying;
+    }
+    values
+        .iter()
+        .map(|value| part(value, locals, seen))
+        .max()
+        .unwrap_or(Part::Identifying)
+}
+
+/// `format!("{PREFIX}_{shard}")`, `format!("{}_{}", PREFIX, shard)`: the
+/// parts are the names the literal captures and the arguments.
+fn formatted_part(mac: &syn::Macro, locals: &Locals, seen: &mut BTreeSet<String>) -> Part {
+    let name = mac
+        .path
+        .segments
+        .last()
+        .map(|s| s.ident.to_string())
+        .unwrap_or_default();
+    if !matches!(name.as_str(), "format" | "concat") {
+        return Part::Identifying;
+    }
+    let Ok(args) =
+        mac.parse_body_with(syn::punctuated::Punctuated::<Expr, syn::Token![,]>::parse_terminated)
+    else {
+        return Part::Identifying;
+    };
+    let mut result = Part::Constant;
+    for (index, arg) in args.iter().enumerate() {
+        let arg_part = match arg {
+            Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Str(text),
+                ..
+            }) if index == 0 => inline_captures(&text.value())
+                .iter()
+                .map(|captured| named_part(captured, locals, seen))
+                .max()
+                .unwrap_or(Part::Constant),
+            other => part(other, locals, seen),
+        };
+        result = result.max(arg_part);
+    }
+    result
+}
+
+/// The names a format string captures inline: `{shard}`, `{PREFIX:>4}`;
+/// not `{}`, `{0}` or an escaped `{{`.
+fn inline_captures(format: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = format;
+    while let Some(start) = rest.find('{') {
+        rest = &rest[start + 1..];
+        if let Some(after) = rest.strip_prefix('{') {
+            rest = after;
+            continue;
+        }
+        let name: String = rest
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect();
+        if name.starts_with(|c: char| c.is_alphabetic() || c == '_') {
+            out.push(name);
+        }
+    }
+    out
 }
 
 /// Whether a value names no variable and interpolates nothing: the same
@@ -529,6 +961,29 @@ fn record(found: &mut Option<(BTreeSet<String>, bool)>, value: TokenStream) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn partition_words_are_whole_words_of_the_name() {
+        for name in [
+            "tenant_id",
+            "tenantId",
+            "shard",
+            "shardNo",
+            "org_id",
+            "partition_key",
+        ] {
+            assert!(super::names_partition(name), "{name}");
+        }
+        for name in ["order_id", "orderId", "organ", "sharding_key_of_user", "id"] {
+            assert!(!super::names_partition(name), "{name}");
+        }
+        for name in ["tenant_id", "shardNo", "partition_key", "org"] {
+            assert!(super::is_partition_name(name), "{name}");
+        }
+        for name in ["shard_of_order", "order_id", "tenant_order"] {
+            assert!(!super::is_partition_name(name), "{name}");
+        }
+    }
+
     use super::*;
 
     fn expr(source: &str) -> Expr {
@@ -566,6 +1021,68 @@ mod tests {
     }
 
     #[test]
+    fn a_partition_key_is_not_an_id_but_an_entity_key_is() {
+        let mut locals = Locals::default();
+        locals.bind("shard".into(), Some(expr("message.partition()")));
+        locals.bind("key".into(), Some(expr("format!(\"{PREFIX}_{shard}\")")));
+        locals.bind("customer".into(), None);
+        let key_of = |value: &str| {
+            id_evidence(
+                &[&expr(&format!("FutureRecord::to(\"t\").key({value})"))],
+                &locals,
+                &["key"],
+            )
+        };
+        for partition in [
+            "&key",
+            "&format!(\"{}-{}\", PREFIX, shard)",
+            "&(account.number % SHARDS).to_string()",
+            "&shard_no.to_string()",
+        ] {
+            assert_eq!(key_of(partition), IdEvidence::SharedKey, "{partition}");
+        }
+        for entity in [
+            "&order.id",
+            "&format!(\"order-{}\", id)",
+            "&format!(\"{PREFIX}-{order_id}\")",
+            "&customer",
+        ] {
+            assert!(
+                matches!(key_of(entity), IdEvidence::Present { .. }),
+                "{entity}"
+            );
+        }
+        assert_eq!(
+            inline_captures("{{literal}} {PREFIX}_{shard:>4} {} {0}"),
+            vec!["PREFIX".to_string(), "shard".to_string()]
+        );
+    }
+
+    /// Locals built from each other many times over are each looked at
+    /// once: without that, the walk is exponential in their number.
+    #[test]
+    fn chains_of_locals_are_followed_in_linear_time() {
+        let mut locals = Locals::default();
+        for index in 0..8 {
+            locals.bind(format!("l{index}"), Some(expr("message.partition()")));
+        }
+        for index in 8..300 {
+            let previous: Vec<String> = (1..=8).map(|back| format!("l{}", index - back)).collect();
+            let value = format!("format!(\"{}\", {})", "{}".repeat(8), previous.join(", "));
+            locals.bind(format!("l{index}"), Some(expr(&value)));
+        }
+        let started = std::time::Instant::now();
+        let record = expr("FutureRecord::to(\"t\").key(&l299)");
+        assert_eq!(
+            id_evidence(&[&record], &locals, &["key"]),
+            IdEvidence::SharedKey
+        );
+        let reply = expr("BasicProperties::default().with_correlation_id(l299)");
+        assert_eq!(id_evidence(&[&reply], &locals, &[]), IdEvidence::Absent);
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    }
+
+    #[test]
     fn follows_locals_and_gives_up_on_parameters() {
         let mut locals = Locals::default();
         locals.bind("headers".into(), Some(expr("HeaderMap::new()")));
@@ -594,5 +1111,18 @@ mod tests {
             &[],
         );
         assert!(matches!(random, IdEvidence::Present { random: true, .. }));
+    }
+
+    #[test]
+    fn a_shorthand_field_is_a_field() {
+        let locals = Locals::default();
+        assert!(matches!(
+            id_evidence(&[&expr("Receipt { order_id, email }")], &locals, &[]),
+            IdEvidence::Present { .. }
+        ));
+        assert_eq!(
+            id_evidence(&[&expr("Receipt { email, total }")], &locals, &[]),
+            IdEvidence::Absent
+        );
     }
 }

@@ -17,6 +17,7 @@ use syn::visit::Visit;
 /// that makes a generic method name such as `ack` or `send` meaningful.
 pub const KNOWN_CRATES: &[&str] = &[
     "lapin",
+    "amqprs",
     "rdkafka",
     "async_nats",
     "aws_sdk_sqs",
@@ -29,6 +30,13 @@ pub const KNOWN_CRATES: &[&str] = &[
     "fe2o3_amqp_types",
     "pulsar",
     "rumqttc",
+    "paho_mqtt",
+    "omniqueue",
+    "apalis",
+    "apalis_core",
+    "apalis_redis",
+    "apalis_sql",
+    "apalis_amqp",
     "iggy",
     "iggy_common",
     "fluvio",

@@ -8,6 +8,7 @@
 //! - [`macros`]: the bodies of `select!`, `join!` and friends, read as Rust.
 //! - [`chain`]: method chains flattened (`client.send_message()..send()`).
 //! - [`apis`]: which calls consume, publish, ack, nack or write, per crate.
+//! - [`coverage`]: the API coverage table the book shows, as data.
 //! - [`ids`]: whether a publish carries a message id, and what it is made of.
 //! - [`flow`]: a function's calls in evaluation order, with branches and tasks.
 //! - [`types`]: the event and message types a file declares.
@@ -46,6 +47,7 @@
 
 pub mod apis;
 pub mod chain;
+pub mod coverage;
 pub mod flow;
 pub mod ids;
 pub mod imports;

@@ -953,6 +953,11 @@ fn summarise_fn(flow: &FnFlow) -> FnSummary {
         if recognized.via.is_some() || recognized.api == "local" {
             continue;
         }
+        // A spawned task's work is not done by the call: a constructor that
+        // starts a publishing loop does not publish when it is called.
+        if event.task.iter().any(|task| flow.detached.contains(task)) {
+            continue;
+        }
         let effect = || Effect {
             api: recognized.api.to_string(),
             confidence: recognized.confidence,
@@ -991,7 +996,8 @@ fn summarise_fn(flow: &FnFlow) -> FnSummary {
             }
             Op::Publish(PublishInfo { id, dedup }) => {
                 let id = match (id, flow.publish_sources.get(&event.seq)) {
-                    (IdEvidence::Absent, _) => IdSource::Absent,
+                    // A key shared by a partition identifies no message.
+                    (IdEvidence::Absent | IdEvidence::SharedKey, _) => IdSource::Absent,
                     (IdEvidence::Present { from, random }, _) => {
                         let positions = params_of(from);
                         if !positions.is_empty() {
@@ -1049,7 +1055,7 @@ fn summarise_fn(flow: &FnFlow) -> FnSummary {
     }
     if let Some((region, keys, id)) = &flow.header_return {
         let id = match id {
-            IdEvidence::Absent => IdSource::Absent,
+            IdEvidence::Absent | IdEvidence::SharedKey => IdSource::Absent,
             IdEvidence::Present { from, random } => {
                 let positions = params_of(from);
                 if !positions.is_empty() {

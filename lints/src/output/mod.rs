@@ -149,11 +149,19 @@ pub fn summary(entries: &[Entry<'_>], report: &RunReport) -> String {
         paths.dedup();
         paths.len()
     };
-    let skipped = if report.files_skipped > 0 {
+    let mut skipped = if report.files_skipped > 0 {
         format!(" ({} skipped by the pre-filter)", report.files_skipped)
     } else {
         String::new()
     };
+    if report.tests_skipped > 0 {
+        skipped.push_str(&format!(
+            "; {} test {} not linted (--include-tests lints {})",
+            report.tests_skipped,
+            plural(report.tests_skipped, "file", "files"),
+            plural(report.tests_skipped, "it", "them"),
+        ));
+    }
     if entries.is_empty() {
         format!(
             "eda-lint: no findings in {} files{skipped}\n",

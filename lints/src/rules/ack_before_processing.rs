@@ -16,7 +16,18 @@ declare_rule! {
     /// write, or a call that handles the message (or a value derived from
     /// it), later on the same path of the same task. Acking a message that
     /// is then discarded (the arm ends in `continue` or `return`) is not a
-    /// finding, and neither is work handed to a spawned task.
+    /// finding, and neither is work handed to a spawned task. What is not
+    /// work on the message: handling the ack's own result (`if let Err(e) =
+    /// msg.ack().await { .. }`), the call that contains the ack
+    /// (`runtime.block_on(async { .. })`, `timeout(.., msg.ack())`), a call
+    /// on a block (`async { .. }.instrument(span)`: the block's calls count
+    /// one by one), a call on the consumer, stream or subscription the
+    /// message came from, and in-memory handoff that is not awaited (a
+    /// waiter taken out of a map and sent the reply on a oneshot channel).
+    ///
+    /// A finding is `high` when the work is a recognised publish or
+    /// database write; a call taken for work because it reads the message
+    /// is `medium` when awaited (I/O) and `low` otherwise.
     ///
     /// ## Why is this bad?
     /// Once the broker has the ack, the message is gone. If the process
@@ -69,6 +80,11 @@ declare_rule! {
     /// callback: its body is ordered on its own, like a spawned task.
     /// Without types, `ack` on a value that is not a broker message is
     /// taken for one (lower confidence when the file uses no broker crate).
+    /// A message handed after the ack to a channel that is not awaited (an
+    /// unbounded channel to a worker task) is not seen, like work handed to
+    /// a spawned task; neither is a synchronous `send` that does I/O (a
+    /// blocking mail transport's `mailer.send(&email)`), which reads like a
+    /// channel's.
     ///
     /// ## Chapter
     /// Chapter 3, "You did not read the configuration (ack, commit, complete)": `configuration/index.html`.
@@ -183,6 +199,47 @@ const NOT_WORK: &[&str] = &[
     "cloned",
     "copied",
     "next",
+    // tracing's span combinators: a span is observability, like a log line.
+    "instrument",
+    "in_current_span",
+    "with_current_subscriber",
+    // Properties read off a delivery.
+    "correlation_id",
+    "reply_to",
+    "routing_key",
+    "exchange",
+    "consumer_tag",
+];
+
+/// Calls that, when not awaited, hand a value over in memory or keep the
+/// books: taking a waiter out of a map (`pending.remove(&id)`), a oneshot
+/// or unbounded channel's `send`, a lock. They do no I/O, and what they
+/// hand over dies with the process that holds the caller waiting for it:
+/// an RPC client routing a reply to its caller after acking it does no
+/// work on the message. Awaited, the same names may be I/O (a bounded
+/// pipeline's `send(..).await` is the message's work).
+const IN_MEMORY: &[&str] = &[
+    "remove",
+    "remove_entry",
+    "take",
+    "pop",
+    "pop_front",
+    "pop_back",
+    "push_back",
+    "push_front",
+    "retain",
+    "clear",
+    "truncate",
+    "drain",
+    "dedup",
+    "swap_remove",
+    "send",
+    "try_send",
+    "unbounded_send",
+    "send_replace",
+    "lock",
+    "notify_one",
+    "notify_waiters",
 ];
 
 /// Names in [`NOT_WORK`] that do work when their future is awaited: an
@@ -196,19 +253,14 @@ fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
             let Op::Ack { message } = &recognized.op else {
                 continue;
             };
-            if let Some((work, why)) = first_work_after(flow, ack, message) {
-                let confidence = if recognized.confidence == Confidence::High && why.sure {
-                    Confidence::High
-                } else {
-                    Confidence::Medium
-                };
+            if let Some((work, why)) = work_after(flow, ack, message) {
                 out.push(Finding {
                     rule: RULE,
                     region: ack.region,
                     message: format!("the message is settled here, before its work runs ({}): a crash in between loses it", why.what),
                     help: Some("settle the message after the work is done (and make the work idempotent for redeliveries)".into()),
                     labels: helper_labels(recognized, work, Label::here(work.region, "the work it triggers runs here")),
-                    confidence,
+                    confidence: recognized.confidence.min(why.confidence),
                 });
             }
         }
@@ -219,7 +271,9 @@ fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
 /// data from the broker rather than a client or a parameter:
 /// `if let Handler::ExactlyOnce(h) = handler` after `let (message, handler)
 /// = ..` acks `h`, the handler that came with `message`; `xack(.., &ids)`
-/// with `ids` collected from a page `key` acks the page's entries.
+/// with `ids` collected from a page `key` acks the page's entries. What a
+/// message was received from (`consumer` in `consumer.next()`) is never
+/// one of them: it is the consumer, not a message.
 fn with_pair_parents(flow: &FnFlow, message: &BTreeSet<String>) -> BTreeSet<String> {
     let mut roots = message.clone();
     for event in &flow.events {
@@ -230,6 +284,9 @@ fn with_pair_parents(flow: &FnFlow, message: &BTreeSet<String>) -> BTreeSet<Stri
             continue;
         }
         let parent = from.iter().next().cloned().unwrap_or_default();
+        if flow.sources.contains(&parent) {
+            continue;
+        }
         let received = flow.events.iter().any(|other| {
             matches!(&other.kind, EventKind::Bind { names, from }
                 if names.contains(&parent) && (names.len() > 1 || !from.is_empty()))
@@ -241,66 +298,125 @@ fn with_pair_parents(flow: &FnFlow, message: &BTreeSet<String>) -> BTreeSet<Stri
     roots
 }
 
+/// Why an event is the message's work, and how sure that is.
 struct Why {
     what: String,
-    sure: bool,
+    confidence: Confidence,
 }
 
-/// The first event after `ack`, on its path, that does the message's work.
-fn first_work_after<'f>(
+/// The work that runs after `ack`, on its path: the surest, and the first
+/// of those. A recognised publish or database write is as sure as its
+/// recognition (and at least medium when it reads the message); an awaited
+/// call that reads the message is I/O on it, but taken for work only
+/// because it reads the message (medium); a plain call that reads it may
+/// be a synchronous handler or a computation (low). A finding that rests
+/// on a call is a name heuristic, never `high`.
+fn work_after<'f>(
     flow: &'f FnFlow,
     ack: &Event,
     message: &BTreeSet<String>,
 ) -> Option<(&'f Event, Why)> {
-    // A consumer-wide commit (`commit_consumer_state`) settles whatever
-    // was read from the consumer: follow what it handed out, not the
-    // consumer itself.
-    let derived = if message.is_empty() {
-        let mut derived = flow.derived_from(&ack.reads);
-        derived.retain(|name| !ack.reads.contains(name));
+    let derived = message_values(flow, ack, message);
+    let mut best: Option<(&'f Event, Why)> = None;
+    for event in flow
+        .events
+        .iter()
+        .filter(|event| flow.runs_before(ack, event) && !contains(event, ack))
+    {
+        let Some(why) = as_work(event, &derived) else {
+            continue;
+        };
+        let surest = why.confidence == Confidence::High;
+        if best
+            .as_ref()
+            .is_none_or(|(_, current)| why.confidence > current.confidence)
+        {
+            best = Some((event, why));
+        }
+        if surest {
+            break;
+        }
+    }
+    best
+}
+
+/// The variables that hold the settled message, or values derived from it.
+/// Never a consumer, stream or subscription: a call that reads only where
+/// messages come from (`consumer.tag()`, `subscription.close()`) does no
+/// work on this one.
+fn message_values(flow: &FnFlow, ack: &Event, message: &BTreeSet<String>) -> BTreeSet<String> {
+    let settles_a_source =
+        !message.is_empty() && message.iter().all(|name| flow.sources.contains(name));
+    let mut derived = if message.is_empty() || settles_a_source {
+        // A consumer-wide commit (`commit_consumer_state`, or an ack on
+        // the consumer itself) settles whatever was read from the
+        // consumer: follow what it handed out, not the consumer itself.
+        let roots = if message.is_empty() {
+            &ack.reads
+        } else {
+            message
+        };
+        let mut derived = flow.derived_from(roots);
+        derived.retain(|name| !roots.contains(name));
         derived
     } else {
         flow.derived_from(&with_pair_parents(flow, message))
     };
-    flow.events
-        .iter()
-        .filter(|event| flow.runs_before(ack, event))
-        .find_map(|event| match &event.kind {
-            EventKind::Op(recognized) => match &recognized.op {
-                Op::Publish(_) => Some((
-                    event,
-                    Why {
-                        what: "a publish".into(),
-                        sure: recognized.confidence == Confidence::High,
-                    },
-                )),
-                Op::DbWrite { .. } | Op::DbCommit | Op::DbTransaction => Some((
-                    event,
-                    Why {
-                        what: "a database write".into(),
-                        sure: recognized.confidence == Confidence::High,
-                    },
-                )),
-                _ => None,
-            },
-            EventKind::Call { name, awaited } => {
-                let reads_message = event.reads.iter().any(|name| derived.contains(name));
-                // `map.insert(k, v)` is bookkeeping; `store.insert(row).await`
-                // writes somewhere.
-                let io = *awaited && AWAITED_WORK.contains(&name.as_str());
-                let work = io || !NOT_WORK.contains(&name.as_str());
-                (reads_message && work && !name.is_empty()).then(|| {
-                    (
-                        event,
-                        Why {
-                            what: format!("`{name}` on the message"),
-                            sure: true,
-                        },
-                    )
-                })
+    derived.retain(|name| !flow.sources.contains(name));
+    derived
+}
+
+/// Whether `outer`'s call contains `inner` (`timeout(.., msg.ack())`,
+/// `runtime.block_on(async { .. ack .. })`): the call that contains the
+/// ack is not after it, though it completes after it.
+fn contains(outer: &Event, inner: &Event) -> bool {
+    outer.region.start <= inner.region.start && inner.region.end <= outer.region.end
+}
+
+/// Whether `event` does the message's work, and how surely.
+fn as_work(event: &Event, derived: &BTreeSet<String>) -> Option<Why> {
+    let reads_message = event.reads.iter().any(|name| derived.contains(name));
+    match &event.kind {
+        EventKind::Op(recognized) => {
+            let what = match &recognized.op {
+                Op::Publish(_) => "a publish",
+                Op::DbWrite { .. } | Op::DbCommit | Op::DbTransaction => "a database write",
+                _ => return None,
+            };
+            let confidence = if reads_message {
+                recognized.confidence.max(Confidence::Medium)
+            } else {
+                recognized.confidence
+            };
+            Some(Why {
+                what: what.into(),
+                confidence,
+            })
+        }
+        EventKind::Call { name, awaited } => {
+            if !reads_message || name.is_empty() {
+                return None;
             }
-            EventKind::Bind { .. } => None,
-        })
+            // `map.insert(k, v)` is bookkeeping; `store.insert(row).await`
+            // writes somewhere.
+            let io = *awaited && AWAITED_WORK.contains(&name.as_str());
+            if !io && NOT_WORK.contains(&name.as_str()) {
+                return None;
+            }
+            let confidence = if *awaited {
+                Confidence::Medium
+            } else if IN_MEMORY.contains(&name.as_str()) {
+                return None;
+            } else {
+                Confidence::Low
+            };
+            Some(Why {
+                what: format!("`{name}` on the message"),
+                confidence,
+            })
+        }
+        EventKind::Bind { .. } => None,
+    }
 }
 
 /// The labels of a finding, with the helpers' places when the ack or the

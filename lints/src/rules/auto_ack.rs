@@ -20,13 +20,16 @@ use crate::finding::{Confidence, Finding, Region};
 declare_rule! {
     /// ## What it does
     /// Finds consumers configured so that a message counts as handled the
-    /// moment it is delivered: lapin's `no_ack: true`; an rdkafka consumer
+    /// moment it is delivered: lapin's `no_ack: true`; amqprs's
+    /// `manual_ack(false)` / `auto_ack(true)`; an rdkafka consumer
     /// whose config does not set `enable.auto.commit` to `"false"` (unless
     /// it sets `enable.auto.offset.store` to `"false"` and stores offsets
     /// itself after processing); async-nats `AckPolicy::None`; Service Bus
     /// receive-and-delete; redis streams `noack()`; fe2o3-amqp
-    /// `auto_accept(true)`; iggy's default auto-commit; rumqttc without
-    /// manual acks; fluvio's automatic offsets; and the workshop broker's
+    /// `auto_accept(true)`; iggy's default auto-commit and its
+    /// `poll_messages(.., true)`; rumqttc without
+    /// manual acks; paho-mqtt subscriptions at QoS 1 or 2 (it has no manual
+    /// acks); fluvio's automatic offsets; and the workshop broker's
     /// receive-and-delete mode.
     ///
     /// ## Why is this bad?
@@ -71,12 +74,16 @@ declare_rule! {
     /// and literal `set` calls, and counts as a consumer's when it sets a
     /// `group.id`; a config loaded from a file or a map is not judged. A
     /// config built by a helper of the same file (`fn base_config() ->
-    /// ClientConfig`) starts from the helper's literal settings. A config
+    /// ClientConfig`) starts from the helper's literal settings, and a
+    /// method of the file's own trait implemented for `ClientConfig`
+    /// (`.consumer_group("billing")`) sets what its body sets. A config
     /// built and created in one function is judged on its own; one handed
     /// back to a caller is trusted when auto-commit is switched off anywhere
     /// in the file. rumqttc is reported only when the file
     /// subscribes with QoS 1 or 2, and `MqttOptions` are judged by the
     /// function that builds them (or, when it returns them, by the file).
+    /// paho-mqtt is reported at each subscription whose QoS is written as 1
+    /// or 2 (a QoS held in a variable is not judged).
     ///
     /// ## Chapter
     /// Chapter 3, "You did not read the configuration": `configuration/index.html`.
@@ -96,6 +103,8 @@ fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
     // Every setting this rule knows belongs to one of these crates.
     if !analysis.imports.has_any(&[
         "lapin",
+        "amqprs",
+        "paho_mqtt",
         "rdkafka",
         "async_nats",
         "azure_messaging_servicebus",
@@ -148,7 +157,7 @@ struct FileFacts {
     offset_store_off: bool,
     /// `store_offset*` called somewhere.
     stores_offsets: bool,
-    /// `set_manual_acks(true)` somewhere.
+    /// `set_manual_acks(..)` somewhere with anything but a literal `false`.
     manual_acks: bool,
     /// A subscription with QoS 1 or 2 (rumqttc).
     subscribes_with_acks: bool,
@@ -156,6 +165,11 @@ struct FileFacts {
     /// started (`fn base_config() -> ClientConfig`), with what they set: a
     /// consumer built from one starts from those settings.
     config_helpers: BTreeMap<String, BTreeMap<String, Option<String>>>,
+    /// Methods of the file's own traits implemented for `ClientConfig`
+    /// (`fn consumer_group(&mut self, g) -> &mut Self { self.set("group.id",
+    /// g) }`), with what they set: calling one in a config chain sets those
+    /// keys as a literal `set` would.
+    config_extensions: BTreeMap<String, BTreeMap<String, Option<String>>>,
     /// Methods of the crate that set `group.id` on the config they are
     /// called on (an extension trait's `with_group`): from the crate-wide
     /// pass.
@@ -201,6 +215,34 @@ impl FileFacts {
 }
 
 impl<'ast> Visit<'ast> for FileFacts {
+    fn visit_item_impl(&mut self, item: &'ast syn::ItemImpl) {
+        // `impl ClientConfigExt for ClientConfig { .. }` (`ClientConfig` is
+        // rdkafka's, so only a trait impl can add methods to it).
+        let for_config = item.trait_.is_some()
+            && item
+                .self_ty
+                .to_token_stream()
+                .to_string()
+                .ends_with("ClientConfig");
+        if for_config {
+            for member in &item.items {
+                let syn::ImplItem::Fn(method) = member else {
+                    continue;
+                };
+                if method.sig.receiver().is_none() {
+                    continue;
+                }
+                let mut config = KafkaConfig::default();
+                config.visit_block(&method.block);
+                if !config.settings.is_empty() {
+                    self.config_extensions
+                        .insert(method.sig.ident.to_string(), config.settings);
+                }
+            }
+        }
+        syn::visit::visit_item_impl(self, item);
+    }
+
     fn visit_item_fn(&mut self, item: &'ast syn::ItemFn) {
         self.note_config_helper(&item.sig, &item.block);
         syn::visit::visit_item_fn(self, item);
@@ -228,11 +270,13 @@ impl<'ast> Visit<'ast> for FileFacts {
             "store_offset" | "store_offset_from_message" | "store_offsets" => {
                 self.stores_offsets = true
             }
+            // `set_manual_acks(settings.manual_acks)`: a value we cannot
+            // read may be true, so only a literal `false` leaves acks on.
             "set_manual_acks"
                 if call
                     .args
                     .first()
-                    .is_some_and(|arg| arg.to_token_stream().to_string() == "true") =>
+                    .is_some_and(|arg| arg.to_token_stream().to_string() != "false") =>
             {
                 self.manual_acks = true;
             }
@@ -318,6 +362,7 @@ impl Finder<'_, '_> {
         }
         let mut config = KafkaConfig {
             helpers: Some(&self.file.config_helpers),
+            extensions: Some(&self.file.config_extensions),
             group_setters: Some(&self.file.group_setters),
             ..KafkaConfig::default()
         };
@@ -407,9 +452,12 @@ impl<'ast> Visit<'ast> for Finder<'_, '_> {
 
     fn visit_expr_struct(&mut self, strukt: &'ast syn::ExprStruct) {
         // lapin: `BasicConsumeOptions { no_ack: true, .. }`.
+        // amqprs: `BasicConsumeArguments { no_ack: true, .. }`.
         let lapin = self
             .names(&strukt.path, &["lapin"], "BasicConsumeOptions")
-            .or_else(|| self.names(&strukt.path, &["lapin"], "BasicGetOptions"));
+            .or_else(|| self.names(&strukt.path, &["lapin"], "BasicGetOptions"))
+            .or_else(|| self.names(&strukt.path, &["amqprs"], "BasicConsumeArguments"))
+            .or_else(|| self.names(&strukt.path, &["amqprs"], "BasicGetArguments"));
         if let Some(confidence) = lapin {
             for field in &strukt.fields {
                 if matches!(&field.member, syn::Member::Named(name) if name == "no_ack")
@@ -487,6 +535,36 @@ impl<'ast> Visit<'ast> for Finder<'_, '_> {
                 "receive in peek-lock mode (the default) and complete each delivery after processing",
                 Confidence::High,
             ),
+            // amqprs: `BasicConsumeArguments::new(q, tag).manual_ack(false)`,
+            // or the alias `auto_ack(true)` and the deprecated `no_ack(true)`.
+            "manual_ack" | "auto_ack" | "no_ack"
+                if self.imports.has_crate("amqprs")
+                    && arg_text() == if method == "manual_ack" { "false" } else { "true" } =>
+            {
+                self.report(
+                    region,
+                    format!("`{method}({})` makes RabbitMQ forget each message as soon as it is delivered", arg_text()),
+                    "leave acks manual (`manual_ack(true)`, the default) and `basic_ack` each delivery after handling it",
+                    Confidence::High,
+                )
+            }
+            // paho-mqtt has no manual acks: the C library acknowledges a
+            // QoS 1/2 message (PUBACK, PUBREC) when it reaches the client.
+            "subscribe"
+            | "subscribe_many"
+            | "subscribe_many_same_qos"
+            | "subscribe_with_options"
+            | "subscribe_many_with_options"
+                if self.imports.has_crate("paho_mqtt")
+                    && call.args.iter().nth(1).is_some_and(acknowledged_qos) =>
+            {
+                self.report(
+                    region,
+                    "paho-mqtt acknowledges QoS 1/2 messages when they reach the client, before your code handles them; it has no manual acks".into(),
+                    "if a message lost in a crash matters, use a client that acks after processing (rumqttc with `set_manual_acks(true)` and `client.ack(&publish)`)",
+                    Confidence::Medium,
+                )
+            }
             "auto_accept" if arg_text() == "true" && self.imports.has_crate("fe2o3_amqp") => self.report(
                 region,
                 "`auto_accept(true)` accepts every delivery as it arrives".into(),
@@ -514,6 +592,20 @@ impl<'ast> Visit<'ast> for Finder<'_, '_> {
                         Confidence::High,
                     );
                 }
+            }
+            // iggy's low-level client: the last argument of
+            // `poll_messages(.., count, auto_commit)`.
+            "poll_messages"
+                if call.args.len() == 7
+                    && self.imports.has_any(&["iggy", "iggy_common"])
+                    && call.args.last().is_some_and(|arg| arg.to_token_stream().to_string() == "true") =>
+            {
+                self.report(
+                    region,
+                    "`poll_messages(.., true)` stores the offset when the messages are polled, before they are processed".into(),
+                    "poll with `auto_commit` false and `store_consumer_offset` after processing",
+                    Confidence::High,
+                )
             }
             "build" if call.args.is_empty() && self.imports.has_any(&["iggy", "iggy_common"]) => {
                 // A consumer builder without any `auto_commit(..)` call gets
@@ -551,11 +643,13 @@ impl<'ast> Visit<'ast> for Finder<'_, '_> {
                 confidence,
             );
         }
-        // rumqttc: `MqttOptions::new(..)` without manual acks, in a file
-        // that subscribes with QoS 1 or 2.
+        // rumqttc: `MqttOptions::new(..)` (or `parse_url`, `try_from`)
+        // without manual acks, in a file that subscribes with QoS 1 or 2.
         if let Expr::Path(func) = &*call.func
             && let Some(confidence) = self.names(&func.path, &["rumqttc"], "MqttOptions")
-            && func.path.segments.last().is_some_and(|s| s.ident == "new")
+            && func.path.segments.last().is_some_and(|s| {
+                s.ident == "new" || s.ident == "parse_url" || s.ident == "try_from"
+            })
             && self.file.subscribes_with_acks
             && !self.mqtt_manual_acks()
         {
@@ -577,11 +671,29 @@ impl<'ast> Visit<'ast> for Finder<'_, '_> {
     fn visit_item_macro(&mut self, _: &'ast syn::ItemMacro) {}
 }
 
+/// Whether a paho-mqtt QoS argument (one value, or a list of them) asks
+/// for QoS 1 or 2: `1`, `mqtt::QOS_2`, `QoS::AtLeastOnce`, `&[QOS_1, QOS_0]`.
+/// A QoS held in a variable is not judged.
+fn acknowledged_qos(arg: &Expr) -> bool {
+    arg.to_token_stream()
+        .to_string()
+        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .any(|word| {
+            matches!(
+                word,
+                "1" | "2" | "QOS_1" | "QOS_2" | "AtLeastOnce" | "ExactlyOnce"
+            )
+        })
+}
+
 /// The settings of a Kafka `ClientConfig` built in one function.
 #[derive(Default)]
 struct KafkaConfig<'h> {
     /// The file's config helpers: a call to one starts a config too.
     helpers: Option<&'h BTreeMap<String, BTreeMap<String, Option<String>>>>,
+    /// The file's extension methods on `ClientConfig`: a call to one sets
+    /// what its body sets.
+    extensions: Option<&'h BTreeMap<String, BTreeMap<String, Option<String>>>>,
     /// Methods that set `group.id` (see [`FileFacts::group_setters`]).
     group_setters: Option<&'h std::collections::BTreeSet<String>>,
     /// Where `ClientConfig::new()` is, if the function builds one.
@@ -651,6 +763,11 @@ impl<'ast> Visit<'ast> for KafkaConfig<'_> {
         }
         if matches!(method.as_str(), "extend" | "set_all") {
             self.opaque = true;
+        }
+        if let Some(settings) = self.extensions.and_then(|all| all.get(&method)) {
+            for (key, value) in settings {
+                self.settings.insert(key.clone(), value.clone());
+            }
         }
         if self
             .group_setters

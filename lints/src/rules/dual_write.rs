@@ -97,23 +97,39 @@ fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
         let better = |current: Option<(&Event, &Recognized)>, candidate: &Recognized| {
             current.is_none_or(|(_, best)| candidate.confidence > best.confidence)
         };
+        // A call to a helper that both writes and publishes is one event
+        // with both operations: that dual write is the helper's, reported
+        // in its own body, and its publish is not one of this function's.
+        let writes_at: Vec<_> = flow
+            .ops()
+            .filter(|(_, recognized)| {
+                matches!(
+                    recognized.op,
+                    Op::DbWrite { .. } | Op::DbCommit | Op::DbTransaction
+                )
+            })
+            .map(|(event, _)| event.region)
+            .collect();
+        let publishes_at: Vec<_> = flow
+            .ops()
+            .filter(|(_, recognized)| matches!(recognized.op, Op::Publish(_)))
+            .map(|(event, _)| event.region)
+            .collect();
         for (event, recognized) in flow.ops() {
             match &recognized.op {
                 Op::DbWrite { outbox: true, .. } => outbox = true,
+                // Nor is such a helper's write one of this function's.
                 Op::DbWrite {
                     committed: true, ..
                 }
                 | Op::DbCommit
                 | Op::DbTransaction
-                    if better(write, recognized) =>
+                    if better(write, recognized) && !publishes_at.contains(&event.region) =>
                 {
                     write = Some((event, recognized));
                 }
-                // One helper call that both writes and publishes is
-                // reported in the helper's own body.
                 Op::Publish(_)
-                    if better(publish, recognized)
-                        && write.is_none_or(|(w, _)| w.region != event.region) =>
+                    if better(publish, recognized) && !writes_at.contains(&event.region) =>
                 {
                     publish = Some((event, recognized))
                 }

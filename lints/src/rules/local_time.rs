@@ -7,7 +7,7 @@ use syn::{Expr, Stmt};
 
 use crate::analysis::imports::Imports;
 use crate::analysis::macros::{self, MacroBody};
-use crate::analysis::types::TypeInfo;
+use crate::analysis::types::{MessageKind, TypeInfo};
 use crate::analysis::{FileAnalysis, user_apis};
 use crate::context::FileContext;
 use crate::declare_rule;
@@ -65,10 +65,21 @@ declare_rule! {
     /// ```
     ///
     /// ## Known limitations
-    /// The rule follows a local time through `let` bindings inside one
-    /// function; a value passed to a helper that only logs it is still
+    /// The rule follows a local time through `let` bindings and
+    /// conversions (`to_rfc3339()`, `naive_local()`, `format(..)`) inside
+    /// one function; a value passed to a helper that only logs it is still
     /// reported, and one formatted into a string with `format!` and then
-    /// published is not. A value inserted into an in-memory map or set (a
+    /// published is not. A struct literal of a type declared elsewhere is
+    /// data when the type's name says it is a message (`OrderEvent`,
+    /// `AuditRecord`) or the field's name says it holds a time
+    /// (`recorded_at`); so is a setter or builder call on a message
+    /// (`message.set_sent_at(..)`, `OrderEvent::builder().occurred_at(..)`).
+    /// Those rest on names, so they are `medium`; text formatted for a
+    /// person (a pattern with no zone that is not a whole date and time,
+    /// `format("%H:%M")`) in a time field of a type that is not a message
+    /// is display, while a zone-less date and time
+    /// (`format("%Y-%m-%d %H:%M:%S")`) is a timestamp wherever it is stored. A Unix timestamp
+    /// (`.timestamp()`) is the same in every zone and is not reported. A value inserted into an in-memory map or set (a
     /// local one, or a collection field of a type that is not persisted) is
     /// not data; a serialized type that is not a message (an HTTP response
     /// body) is still taken for data. A type counts as a message when it derives
@@ -103,6 +114,7 @@ fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
     let memory = in_memory_fields(ctx.items);
     let mut finder = Finder {
         imports: &analysis.imports,
+        event_types: &user_apis(ctx).event_types,
         declared: &declared,
         memory: &memory,
         self_type: None,
@@ -137,19 +149,32 @@ fn fields(types: &[TypeInfo], out: &mut Vec<Finding>) {
                     ),
                     help: Some("store `DateTime<Utc>` (or an offset-carrying UTC time) and convert only for display".into()),
                     labels: Vec::new(),
-                    confidence: Confidence::High,
+                    confidence: kind_confidence(info.message_kind),
                 });
             }
         }
     }
 }
 
+/// How sure a type is a message: named in config, or holding a message's
+/// own id field, it is; taken for one by its name (`...Event`, a past
+/// tense), it is a guess, as `missing-idempotency-key` also rates it.
+fn kind_confidence(kind: Option<MessageKind>) -> Confidence {
+    match kind {
+        Some(MessageKind::Configured | MessageKind::Identified) => Confidence::High,
+        _ => Confidence::Medium,
+    }
+}
+
 /// How the value of the expression being visited is used.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Use {
-    /// It is stored or sent: a struct field, a `json!` body, a database
-    /// bind, a publish.
+    /// It is stored or sent: a field of a serialized type of this file, a
+    /// `json!` body, a database bind, a client crate's publish.
     Data,
+    /// It is handed to a call whose name usually stores or sends
+    /// (`push`, `insert`, `save`): data, though known by a name only.
+    LikelyData,
     /// It is passed to some function or method we cannot see into.
     Arg,
     /// It is returned from the function.
@@ -163,6 +188,28 @@ enum Use {
     Bound,
     /// It is bound to variables as formatted text.
     BoundText,
+    /// It is bound to variables as text for a person (`format("%H:%M")`).
+    BoundDisplay,
+    /// It is a field of a message whose type is not declared here but
+    /// whose name says it is one (`OrderEvent { at: .. }`), or is set on a
+    /// message (`message.set_sent_at(..)`): data in any form, though
+    /// recognised by names.
+    MessageField,
+    /// It is a field, setter or builder call whose name says it holds a
+    /// time (`recorded_at`, `set_timestamp`) on a type not declared here:
+    /// data when machine-readable, display when formatted for a person.
+    TimeField,
+}
+
+/// The form a tracked local time takes.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Form {
+    /// The time itself (or a shifted, naive or truncated copy).
+    Value,
+    /// Text a machine reads back (`to_rfc3339()`, `to_string()`).
+    Text,
+    /// Text for a person (`format("%H:%M")`, a pattern with no zone).
+    Display,
 }
 
 impl Use {
@@ -176,20 +223,52 @@ impl Use {
             other => other,
         }
     }
+
+    /// The use of a local time formatted for a person: display everywhere
+    /// but in data a type of this file or a message says it stores.
+    fn as_display(self) -> Use {
+        match self {
+            Use::Arg | Use::Returned | Use::TimeField | Use::LikelyData => Use::Display,
+            Use::Bound | Use::BoundText => Use::BoundDisplay,
+            other => other,
+        }
+    }
+
+    /// The use of a value of the given form.
+    fn of_form(self, form: Form) -> Use {
+        match form {
+            Form::Value => self,
+            Form::Text => self.as_text(),
+            Form::Display => self.as_display(),
+        }
+    }
 }
 
-/// Functions and methods that store or send what they are given.
-const DATA_SINKS: &[&str] = &[
+/// Functions and methods of the database, broker and serde APIs that
+/// store, send or serialize what they are given: an SQL bind, a MongoDB
+/// insert, a publish of a client crate, a serialization.
+const STORE_APIS: &[&str] = &[
     "bind",
-    "insert",
     "insert_one",
     "insert_many",
     "execute",
-    "send",
-    "publish",
     "send_message",
     "basic_publish",
     "xadd",
+    "write_event",
+    "to_vec",
+    "to_string_pretty",
+    "to_writer",
+    "to_value",
+];
+
+/// Names that usually store or send what they are given, but are also
+/// the names of in-memory collections and builders (`vec.push(..)`,
+/// `map.insert(..)`, `set.add(..)`): data by name only, so `medium`.
+const LIKELY_SINKS: &[&str] = &[
+    "insert",
+    "send",
+    "publish",
     "save",
     "create",
     "values",
@@ -200,17 +279,14 @@ const DATA_SINKS: &[&str] = &[
     "add",
     "update",
     "upsert",
-    "write_event",
     "append",
     "emit",
-    "to_vec",
-    "to_string_pretty",
-    "to_writer",
-    "to_value",
 ];
 
 struct Finder<'a, 'o> {
     imports: &'a Imports,
+    /// The event types the user named in config (`wrappers.event-types`).
+    event_types: &'a [String],
     /// The structs and enum variants this file declares, and whether each
     /// is persisted or sent (derives `Serialize` or a database model).
     declared: &'a BTreeMap<String, bool>,
@@ -270,6 +346,7 @@ impl Finder<'_, '_> {
     fn body_expr(&mut self, expr: &Expr) {
         let mut walk = Walk::new(
             self.imports,
+            self.event_types,
             self.declared,
             self.memory,
             self.self_type.clone(),
@@ -284,6 +361,7 @@ impl Finder<'_, '_> {
     fn body(&mut self, block: &syn::Block) {
         let mut walk = Walk::new(
             self.imports,
+            self.event_types,
             self.declared,
             self.memory,
             self.self_type.clone(),
@@ -331,6 +409,8 @@ impl Finder<'_, '_> {
 /// The walk of one body.
 struct Walk<'a> {
     imports: &'a Imports,
+    /// The event types the user named in config.
+    event_types: &'a [String],
     declared: &'a BTreeMap<String, bool>,
     memory: &'a BTreeSet<(String, String)>,
     /// Locals that are in-memory collections (`let mut seen = HashMap::new()`).
@@ -340,9 +420,9 @@ struct Walk<'a> {
     /// Source index -> where its value reached data, and how surely.
     sunk: BTreeMap<usize, (Region, Confidence)>,
     /// Variables that hold a local time: the source, and whether as text.
-    tracked: BTreeMap<String, (usize, bool)>,
+    tracked: BTreeMap<String, (usize, Form)>,
     /// The source whose value the expression being visited carries.
-    carrying: Option<(usize, bool)>,
+    carrying: Option<(usize, Form)>,
     /// Second and later rounds only follow variables (sources are known).
     following: bool,
     depth: usize,
@@ -351,12 +431,14 @@ struct Walk<'a> {
 impl<'a> Walk<'a> {
     fn new(
         imports: &'a Imports,
+        event_types: &'a [String],
         declared: &'a BTreeMap<String, bool>,
         memory: &'a BTreeSet<(String, String)>,
         self_type: Option<String>,
     ) -> Self {
         Walk {
             imports,
+            event_types,
             declared,
             memory,
             memory_locals: BTreeSet::new(),
@@ -412,7 +494,7 @@ impl<'a> Walk<'a> {
 
     /// Visits `expr` used as `use_`, and returns the source its value
     /// carries, if any (for bindings).
-    fn value(&mut self, expr: &Expr, use_: Use) -> Option<(usize, bool)> {
+    fn value(&mut self, expr: &Expr, use_: Use) -> Option<(usize, Form)> {
         let saved = self.carrying.take();
         self.expr(expr, use_);
         let carried = self.carrying.take();
@@ -424,13 +506,19 @@ impl<'a> Walk<'a> {
     fn reach(&mut self, source: usize, use_: Use, region: Region) {
         let strength = match use_ {
             Use::Data => Confidence::High,
+            // Known to be data by names only.
+            Use::MessageField | Use::TimeField | Use::LikelyData => Confidence::Medium,
             Use::Arg | Use::Returned => Confidence::Medium,
             Use::Bound => {
-                self.carrying = Some((source, false));
+                self.carrying = Some((source, Form::Value));
                 return;
             }
             Use::BoundText => {
-                self.carrying = Some((source, true));
+                self.carrying = Some((source, Form::Text));
+                return;
+            }
+            Use::BoundDisplay => {
+                self.carrying = Some((source, Form::Display));
                 return;
             }
             Use::Display | Use::Neutral => return,
@@ -475,9 +563,9 @@ impl<'a> Walk<'a> {
             Expr::Path(path) if path.path.segments.len() == 1 => {
                 let name = path.path.segments[0].ident.to_string();
                 if self.following
-                    && let Some((source, text)) = self.tracked.get(&name).copied()
+                    && let Some((source, form)) = self.tracked.get(&name).copied()
                 {
-                    self.reach(source, if text { use_.as_text() } else { use_ }, region);
+                    self.reach(source, use_.of_form(form), region);
                 }
             }
             Expr::MethodCall(_) => self.chain(expr, use_),
@@ -507,8 +595,10 @@ impl<'a> Walk<'a> {
                     Use::Neutral
                 } else if matches!(last.as_str(), "Some" | "Ok" | "Err" | "Box" | "from") {
                     use_
-                } else if DATA_SINKS.contains(&last.as_str()) {
+                } else if STORE_APIS.contains(&last.as_str()) {
                     Use::Data
+                } else if LIKELY_SINKS.contains(&last.as_str()) {
+                    Use::LikelyData
                 } else {
                     Use::Arg
                 };
@@ -552,12 +642,23 @@ impl<'a> Walk<'a> {
                 } else {
                     name
                 };
-                let field_use = match self.declared.get(&name) {
-                    Some(true) => Use::Data,
-                    Some(false) => Use::Neutral,
-                    None => Use::Arg,
-                };
+                let declared = self.declared.get(&name).copied();
+                let message = declared.is_none() && self.names_message(&name);
                 for field in &strukt.fields {
+                    // A type from elsewhere (another module, another
+                    // crate) is data when its name says it is a message,
+                    // or in a field whose name says it holds a time.
+                    let field_use = match declared {
+                        Some(true) => Use::Data,
+                        Some(false) => Use::Neutral,
+                        None if message => Use::MessageField,
+                        None => match &field.member {
+                            syn::Member::Named(member) if is_time_field(&member.to_string()) => {
+                                Use::TimeField
+                            }
+                            _ => Use::Arg,
+                        },
+                    };
                     self.expr(&field.expr, field_use);
                 }
                 if let Some(rest) = &strukt.rest {
@@ -572,10 +673,10 @@ impl<'a> Walk<'a> {
             Expr::Assign(assign) => {
                 self.expr(&assign.left, Use::Neutral);
                 // `self.at = x` and `event.at = x` store; `at = x` rebinds.
-                let target = if matches!(&*assign.left, Expr::Path(_)) {
-                    Use::Bound
-                } else {
-                    Use::Data
+                let target = match &*assign.left {
+                    Expr::Path(_) => Use::Bound,
+                    Expr::Field(field) => self.field_store(field),
+                    _ => Use::LikelyData,
                 };
                 let carried = self.value(&assign.right, target);
                 if let (Some(carried), Some(name)) =
@@ -633,6 +734,8 @@ impl<'a> Walk<'a> {
         let method = call.method.to_string();
         let receiver_use = if neutralises(&method, call) {
             Use::Neutral
+        } else if method == "format" && formats_for_a_person(call) {
+            use_.as_display()
         } else if matches!(
             method.as_str(),
             "format" | "to_rfc3339" | "to_rfc2822" | "to_string" | "to_rfc3339_opts"
@@ -648,6 +751,8 @@ impl<'a> Walk<'a> {
                 | "into"
                 | "to_owned"
                 | "fixed_offset"
+                // A local wall clock labelled UTC is still the local time.
+                | "and_utc"
                 | "unwrap"
                 | "expect"
                 | "single"
@@ -705,8 +810,12 @@ impl<'a> Walk<'a> {
         };
         let arg_use = if on_time_zone || in_memory {
             Use::Neutral
-        } else if DATA_SINKS.contains(&method.as_str()) {
+        } else if STORE_APIS.contains(&method.as_str()) {
             Use::Data
+        } else if LIKELY_SINKS.contains(&method.as_str()) {
+            Use::LikelyData
+        } else if let Some(field_use) = self.setter_use(&method, &call.receiver) {
+            field_use
         } else {
             Use::Arg
         };
@@ -778,6 +887,66 @@ impl<'a> Walk<'a> {
         }
     }
 
+    /// Whether a type name says it is a message: it ends in `Event`,
+    /// `Message`, `Command`, `Record`, `Envelope` or `Notification`, or the
+    /// user listed it in `wrappers.event-types`.
+    fn names_message(&self, name: &str) -> bool {
+        self.event_types
+            .iter()
+            .any(|listed| listed.rsplit("::").next() == Some(name))
+            || MESSAGE_SUFFIXES
+                .iter()
+                .any(|suffix| name.len() > suffix.len() && name.ends_with(suffix))
+    }
+
+    /// What assigning to a field stores into: a field of `self` in a type
+    /// of this file is data when the type is persisted and in-memory state
+    /// when not (a UI model's `self.last_tick`); a field of a variable
+    /// named for a message is the message's; any other field may be
+    /// either, known by its shape only.
+    fn field_store(&self, field: &syn::ExprField) -> Use {
+        let base = crate::analysis::chain::root_ident(&field.base);
+        let on_self = matches!(&*field.base, Expr::Path(p) if p.path.is_ident("self"));
+        if on_self {
+            return match self.self_type.as_ref().and_then(|ty| self.declared.get(ty)) {
+                Some(true) => Use::Data,
+                Some(false) => Use::Neutral,
+                None => Use::LikelyData,
+            };
+        }
+        if base.is_some_and(|name| names_message_variable(&name)) {
+            Use::MessageField
+        } else {
+            Use::LikelyData
+        }
+    }
+
+    /// A setter or builder call that stores its argument in a message
+    /// (`message.set_sent_at(..)`, `OrderEvent::builder().occurred_at(..)`)
+    /// or in a field whose name says it holds a time (`.set_timestamp(..)`).
+    fn setter_use(&self, method: &str, receiver: &Expr) -> Option<Use> {
+        let field = method
+            .strip_prefix("set_")
+            .or_else(|| method.strip_prefix("with_"))
+            .unwrap_or(method);
+        let setter = field.len() < method.len();
+        let chain = crate::analysis::chain::Chain::of(receiver);
+        let on_message = crate::analysis::chain::root_ident(receiver)
+            .is_some_and(|name| names_message_variable(&name))
+            || chain.root_call().is_some_and(|(path, _)| {
+                let segments: Vec<String> =
+                    path.segments.iter().map(|s| s.ident.to_string()).collect();
+                segments.len() >= 2 && self.names_message(&segments[segments.len() - 2])
+            });
+        if on_message && (setter || is_time_field(field)) {
+            Some(Use::MessageField)
+        } else if is_time_field(field) {
+            Some(Use::TimeField)
+        } else {
+            None
+        }
+    }
+
     /// Whether `expr` produces a local time, and how sure we are.
     fn source(&self, expr: &Expr) -> Option<(String, Confidence)> {
         match expr {
@@ -825,6 +994,74 @@ impl<'a> Walk<'a> {
             }
             _ => None,
         }
+    }
+}
+
+/// The endings of a type name that says it is a message.
+const MESSAGE_SUFFIXES: &[&str] = &[
+    "Event",
+    "Message",
+    "Command",
+    "Record",
+    "Envelope",
+    "Notification",
+    "Msg",
+];
+
+/// A variable named for a message: `event`, `msg`, `order_event`,
+/// `outgoing_message`.
+fn names_message_variable(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    [
+        "event",
+        "evt",
+        "message",
+        "msg",
+        "record",
+        "envelope",
+        "notification",
+        "command",
+    ]
+    .iter()
+    .any(|word| lower == *word || lower.ends_with(&format!("_{word}")))
+}
+
+/// Whether a field, setter or builder name says it holds a time:
+/// `timestamp`, `ts`, `sent_at`, `created_time`, `event_date`.
+fn is_time_field(name: &str) -> bool {
+    let name = name.trim_start_matches("r#").to_ascii_lowercase();
+    matches!(
+        name.as_str(),
+        "timestamp" | "ts" | "time" | "date" | "datetime" | "at"
+    ) || [
+        "_at",
+        "_time",
+        "_ts",
+        "_timestamp",
+        "_date",
+        "_datetime",
+        "_on",
+    ]
+    .iter()
+    .any(|suffix| name.ends_with(suffix))
+}
+
+/// Whether a `format(..)` call's pattern is for a person: it names no
+/// offset or zone and is not a whole date and time (`"%H:%M"`,
+/// `"%d.%m.%Y"`), so nothing reads an instant back from it. A pattern with
+/// `%z`, `%Z`, `%+` or `%s` is machine text; so is a zone-less date and
+/// time of day (`"%Y-%m-%d %H:%M:%S"`): that is a timestamp, the classic
+/// local one that nobody can place in time once it is stored or sent.
+fn formats_for_a_person(call: &syn::ExprMethodCall) -> bool {
+    match call.args.first().and_then(crate::analysis::apis::literal) {
+        Some(pattern) => {
+            let has = |specifiers: &[&str]| specifiers.iter().any(|s| pattern.contains(s));
+            let zoned = has(&["%z", "%:z", "%::z", "%#z", "%Z", "%+", "%s"]);
+            let timestamp = has(&["%Y", "%y", "%F", "%D", "%G"])
+                && has(&["%H", "%I", "%T", "%R", "%X", "%k", "%l"]);
+            !zoned && !timestamp
+        }
+        None => false,
     }
 }
 

@@ -16,7 +16,12 @@ declare_rule! {
     /// id, redis `IDMP`), and serialized event, command or message types
     /// with no field that identifies the message. A correlation id, a
     /// session id or a partition key is shared by many messages and does
-    /// not count.
+    /// not count (a record key made of constants and a partition or shard
+    /// number, `format!("{PREFIX}_{shard}")`, is a partition key; one built
+    /// from an entity's id, `format!("order-{}", id)`, counts), except a
+    /// correlation id copied from a received message:
+    /// an RPC reply that carries its request's correlation id is identified
+    /// by the request it answers.
     ///
     /// ## Why is this bad?
     /// Delivery is at-least-once: a producer retries after a lost
@@ -101,28 +106,35 @@ fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
             {
                 continue;
             }
-            if *dedup
-                && *id == IdEvidence::Absent
-                && !(transactional && recognized.api == "rdkafka")
-            {
+            // A key shared by a partition is no id, but judging it one
+            // rests partly on names.
+            let (shared, confidence) = match id {
+                IdEvidence::Absent => ("", recognized.confidence),
+                IdEvidence::SharedKey => (
+                    " (its key is a partition key, shared by many messages)",
+                    recognized.confidence.min(Confidence::Medium),
+                ),
+                _ => continue,
+            };
+            if *dedup && !(transactional && recognized.api == "rdkafka") {
                 let (message, labels) = match &recognized.via {
                     Some(via) if via.note.is_none() => (
                         format!(
-                            "`{}` publishes this {} message with no message id or deduplication id",
+                            "`{}` publishes this {} message with no message id or deduplication id{shared}",
                             via.function, recognized.api
                         ),
                         via.labels("publishes what it is given"),
                     ),
                     Some(via) => (
                         format!(
-                            "this {} publish sets no message id or deduplication id",
+                            "this {} publish sets no message id or deduplication id{shared}",
                             recognized.api
                         ),
                         via.labels("builds the headers"),
                     ),
                     None => (
                         format!(
-                            "this {} publish sets no message id or deduplication id",
+                            "this {} publish sets no message id or deduplication id{shared}",
                             recognized.api
                         ),
                         Vec::new(),
@@ -134,7 +146,7 @@ fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
                     message,
                     help: Some(help_for(recognized.api).into()),
                     labels,
-                    confidence: recognized.confidence,
+                    confidence,
                 });
             }
         }
@@ -204,6 +216,7 @@ fn wrapped_with_id(info: &TypeInfo, types: &[TypeInfo]) -> bool {
 fn help_for(api: &str) -> &'static str {
     match api {
         "lapin" => "set `BasicProperties::default().with_message_id(..)` from a deterministic key",
+        "amqprs" => "call `with_message_id(..)` on the `BasicProperties` with a deterministic key",
         "rdkafka" => "give the record a key (or an id header) that identifies the message",
         "async-nats" => {
             "use `Publish::build().message_id(..)` or the `Nats-Msg-Id` header so JetStream drops duplicates"
@@ -214,6 +227,12 @@ fn help_for(api: &str) -> &'static str {
         "servicebus" => "call `set_message_id(..)` so duplicate detection drops retries",
         "redis" => "use `xadd_options` with `StreamAddOptions::idmp(..)`, or add an id field",
         "iggy" => "set `IggyMessage::builder().id(..)` from a deterministic key",
+        "apalis" => {
+            "build the job with `TaskBuilder::new(job).idempotency_key(..)` and `push_task` it, or give the job an id field"
+        }
+        "omniqueue" => {
+            "omniqueue carries no message id: put one in the payload (a field such as `event_id`) for consumers to deduplicate on"
+        }
         _ => {
             "set a message id derived from what the message is about, so duplicates can be dropped"
         }

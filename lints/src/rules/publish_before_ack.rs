@@ -15,7 +15,8 @@ declare_rule! {
     /// ## What it does
     /// Finds, in a consumer, a message published before the consumed
     /// message is acked, when the published message carries no id (or a
-    /// random one). A publish whose id derives from the consumed message,
+    /// random one). A publish whose id derives from the consumed message
+    /// (among them an RPC reply that copies the request's correlation id),
     /// an outbox insert, and a Kafka transaction that commits the consumed
     /// offsets with the output are not findings.
     ///
@@ -110,6 +111,11 @@ fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
                     IdEvidence::Absent => (
                         "is published before the consumed message is acked, with no message id",
                         Confidence::High,
+                    ),
+                    // The partition number is recognised partly by name.
+                    IdEvidence::SharedKey => (
+                        "is published before the consumed message is acked, with only a partition key shared by many messages",
+                        Confidence::Medium,
                     ),
                     IdEvidence::Present { from, random: true }
                         if !from.iter().any(|name| derived.contains(name)) =>

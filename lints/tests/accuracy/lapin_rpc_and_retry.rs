@@ -14,7 +14,7 @@ pub async fn rpc_server(channel: Channel) -> lapin::Result<()> {
         let reply_to = delivery.properties.reply_to().clone().unwrap_or_default();
         let correlation = delivery.properties.correlation_id().clone().unwrap_or_default();
         channel
-            .basic_publish( //~ missing-idempotency-key publish-before-ack
+            .basic_publish(
                 "",
                 reply_to.as_str(),
                 BasicPublishOptions::default(),

@@ -88,7 +88,7 @@ pub async fn rpc_server(channel: Channel) -> anyhow::Result<()> {
         let answer = fib(n).to_string();
         let reply_to = delivery.properties.reply_to().clone().unwrap_or_default();
         let props = BasicProperties::default().with_correlation_id(delivery.properties.correlation_id().clone().unwrap_or_default());
-        channel.basic_publish("", reply_to.as_str(), BasicPublishOptions::default(), answer.as_bytes(), props).await?; //~ missing-idempotency-key publish-before-ack
+        channel.basic_publish("", reply_to.as_str(), BasicPublishOptions::default(), answer.as_bytes(), props).await?;
         delivery.ack(BasicAckOptions::default()).await?;
     }
     Ok(())
