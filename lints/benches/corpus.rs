@@ -18,10 +18,11 @@
 //!    code.
 //!
 //! It prints files, lines, lines per second and the ratio lint ÷ parse-only
-//! for 2, 3, 5 and 6. The three passes take turns for `ROUNDS` rounds (after a
-//! warm-up round) and the fastest run of each counts, the figure least
-//! disturbed by other work on the machine. Reading the
-//! files is not timed. `EDA_LINT_CORPUS=DIR` benches another folder.
+//! for 2, 3, 5 and 6. The passes take turns for `ROUNDS` rounds (after a
+//! warm-up round; `EDA_LINT_BENCH_ROUNDS=N` sets how many) and the fastest
+//! run of each counts, the figure least disturbed by other work on the
+//! machine. Reading the files is not timed. `EDA_LINT_CORPUS=DIR` benches
+//! another folder.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -30,7 +31,17 @@ use eda_lint::Config;
 use eda_lint::prefilter::Prefilter;
 use rayon::prelude::*;
 
+/// Timed rounds after the warm-up; `EDA_LINT_BENCH_ROUNDS` overrides it
+/// (the whole registry takes minutes a round on a small machine).
 const ROUNDS: usize = 3;
+
+fn rounds() -> usize {
+    std::env::var("EDA_LINT_BENCH_ROUNDS")
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .filter(|rounds| *rounds > 0)
+        .unwrap_or(ROUNDS)
+}
 
 fn main() {
     let roots = corpus_roots();
@@ -97,7 +108,7 @@ fn main() {
     let mut lint = (Duration::MAX, 0);
     let mut filtered = (Duration::MAX, 0);
     let mut driver = (Duration::MAX, 0);
-    for round in 0..=ROUNDS {
+    for round in 0..=rounds() {
         let timed = |best: &mut (Duration, usize), pass: &dyn Fn() -> usize| {
             let started = Instant::now();
             let result = pass();
@@ -119,7 +130,9 @@ fn main() {
 
     // Crates: the registry's `<name>-<version>` folders (or the corpus
     // folder's children), each file with its module path in the crate.
-    let crates = group_by_crate(&roots, &files);
+    let mut crates = group_by_crate(&roots, &files);
+    // As the driver does: the biggest crates first.
+    crates.sort_by_key(|krate| std::cmp::Reverse(krate.files.len()));
     let broker: Vec<&CrateFiles> = crates.iter().filter(|c| c.uses_broker(&files)).collect();
     let broker_files: usize = broker.iter().map(|c| c.files.len()).sum();
     let broker_lines: usize = broker
@@ -127,7 +140,6 @@ fn main() {
         .flat_map(|c| &c.files)
         .map(|&i| files[i].1.lines().count())
         .sum();
-    let words = Prefilter::new(config.wrapper_names());
     let packages = eda_lint::package::Packages::default();
     let crate_pass = |crates: &[&CrateFiles]| {
         pool.install(|| {
@@ -145,7 +157,6 @@ fn main() {
                         Vec::new(),
                         &config,
                         None,
-                        &words,
                         &packages,
                     )
                     .into_iter()
@@ -174,7 +185,7 @@ fn main() {
     let mut broker_parse = (Duration::MAX, 0);
     let mut broker_lint = (Duration::MAX, 0);
     let mut parse_again = (Duration::MAX, 0);
-    for round in 0..=ROUNDS {
+    for round in 0..=rounds() {
         let timed = |best: &mut (Duration, usize), pass: &dyn Fn() -> usize| {
             let started = Instant::now();
             let result = pass();

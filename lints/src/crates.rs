@@ -262,3 +262,74 @@ pub fn module_path(root: &Path, file: &Path) -> Vec<String> {
     }
     parts
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn module_paths_follow_the_file_tree() {
+        let root = Path::new("svc");
+        let cases: [(&str, &[&str]); 5] = [
+            ("svc/src/lib.rs", &[]),
+            ("svc/src/main.rs", &[]),
+            ("svc/src/handlers/mod.rs", &["handlers"]),
+            ("svc/src/handlers/orders.rs", &["handlers", "orders"]),
+            ("svc/tests/it.rs", &["tests", "it"]),
+        ];
+        for (file, module) in cases {
+            assert_eq!(module_path(root, Path::new(file)), module, "{file}");
+        }
+    }
+
+    #[test]
+    fn files_group_by_package_and_read_their_path_dependencies() {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let write = |path: &str, text: &str| {
+            let path = dir.path().join(path);
+            std::fs::create_dir_all(path.parent().expect("a parent")).expect("folders");
+            std::fs::write(path, text).expect("a file");
+        };
+        write(
+            "Cargo.toml",
+            "[workspace]\nmembers = [\"app\", \"bus\"]\n[workspace.dependencies]\nbus = { path = \"bus\" }\n",
+        );
+        write(
+            "app/Cargo.toml",
+            "[package]\nname = \"order-app\"\n[dependencies]\nbus.workspace = true\n",
+        );
+        write("app/src/main.rs", "mod handlers;\nfn main() {}\n");
+        write("app/src/handlers.rs", "pub fn handle() {}\n");
+        write("bus/Cargo.toml", "[package]\nname = \"bus\"\n");
+        write("bus/src/lib.rs", "pub fn publish() {}\n");
+        write("loose.rs", "fn alone() {}\n");
+
+        let main = dir.path().join("app/src/main.rs");
+        let loose = dir.path().join("loose.rs");
+        let units = units(&[main.clone(), loose.clone()]);
+        assert_eq!(units.len(), 2);
+        let alone = units
+            .iter()
+            .find(|unit| unit.linted == [loose.clone()])
+            .expect("the loose file");
+        assert!(alone.context.is_empty());
+        let app = units
+            .iter()
+            .find(|unit| unit.linted == [main.clone()])
+            .expect("the app");
+        assert_eq!(app.lib_name.as_deref(), Some("order_app"));
+        assert_eq!(app.siblings, ["bus"]);
+        assert_eq!(
+            app.modules.get(&dir.path().join("app/src/handlers.rs")),
+            Some(&vec!["handlers".to_string()])
+        );
+        assert_eq!(
+            app.modules.get(&dir.path().join("bus/src/lib.rs")),
+            Some(&vec!["bus".to_string()])
+        );
+        assert!(
+            !app.context.contains(&main),
+            "the linted file is not context too"
+        );
+    }
+}

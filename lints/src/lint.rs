@@ -45,6 +45,9 @@ pub fn lint_source_as(path: &Path, source: &str, config: &Config, edition: Editi
         Ok(parsed) => parsed,
         Err(report) => return report,
     };
+    if config.rules_for(path).is_empty() {
+        return lint_parsed(&parsed, config, None, None);
+    }
     // The file alone is its crate: its own helpers are still followed.
     let (summary, first) = first_pass(&parsed, &config.user_apis, Vec::new(), false);
     let index = CrateIndex::build(vec![summary], None, &[]);
@@ -92,15 +95,24 @@ pub fn first_pass(
     user: &crate::analysis::UserApis,
     module: Vec<String>,
     walk_all: bool,
-) -> (FileSummary, FileAnalysis) {
-    let analysis = FileAnalysis::first_pass(parsed.items(), parsed.text(), user, walk_all);
+) -> (FileSummary, FirstPass) {
+    let (analysis, walked) =
+        FileAnalysis::first_pass(parsed.items(), parsed.text(), user, walk_all);
     let entry = FileEntry {
         path: parsed.path().to_path_buf(),
         module,
         imports: analysis.imports.clone(),
     };
-    let summary = summary::summarise_file(entry, parsed.items(), &analysis.flows);
-    (summary, analysis)
+    let summary = summary::summarise_file(entry, parsed.items(), &analysis.flows, parsed.text());
+    (summary, FirstPass { analysis, walked })
+}
+
+/// A file's first-pass analysis, kept for its lint pass.
+pub struct FirstPass {
+    analysis: FileAnalysis,
+    /// Whether its functions were walked (a file that names no operation
+    /// is not, unless its crate asks for every file).
+    walked: bool,
 }
 
 /// Reads a file's text into tokens and items, with the diagnostics that
@@ -235,7 +247,7 @@ pub fn lint_parsed(
     source: &ParsedSource,
     config: &Config,
     index: Option<(&CrateIndex, usize)>,
-    first: Option<FileAnalysis>,
+    first: Option<FirstPass>,
 ) -> FileReport {
     let mut report = source.report.clone();
     let path = source.path();
@@ -261,10 +273,18 @@ pub fn lint_parsed(
         user_apis: &config.user_apis,
         crate_index: index,
     };
-    if let (Some(first), Some((index, _))) = (first, index)
-        && !index.may_matter(text)
-    {
-        FileAnalysis::prime(&context, &config.user_apis, Rc::new(first));
+    // The lint pass starts from the first pass's analysis, and walks the
+    // file again only where the crate's summaries change something.
+    if let (Some(first), Some(index)) = (first, index) {
+        let analysis = FileAnalysis::with_index(
+            first.analysis,
+            first.walked,
+            &parsed.items,
+            text,
+            &config.user_apis,
+            index,
+        );
+        FileAnalysis::prime(&context, &config.user_apis, Rc::new(analysis));
     }
     let mut findings = Vec::new();
     for rule in &rules {

@@ -135,13 +135,15 @@ pub fn lint_files(files: &[PathBuf], config: &Config, options: &RunOptions) -> R
     } else {
         options.jobs
     };
-    let units = crate::crates::units(files);
-    let words = Prefilter::new(config.wrapper_names());
+    let mut units = crate::crates::units(files);
+    // The biggest crates first: a crate is one indivisible task, and one
+    // started last would leave the other threads idle while it runs.
+    units.sort_by_key(|unit| std::cmp::Reverse(unit.linted.len() + unit.context.len()));
     let packages = Packages::default();
     let work = |units: &[crate::crates::Unit]| -> Vec<Option<LintedFile>> {
         units
             .par_iter()
-            .flat_map_iter(|unit| lint_unit(unit, config, prefilter.as_ref(), &words, &packages))
+            .flat_map_iter(|unit| lint_unit(unit, config, prefilter.as_ref(), &packages))
             .collect()
     };
     let results = match rayon::ThreadPoolBuilder::new()
@@ -159,9 +161,7 @@ pub fn lint_files(files: &[PathBuf], config: &Config, options: &RunOptions) -> R
                 .spawn_scoped(scope, || {
                     units
                         .iter()
-                        .flat_map(|unit| {
-                            lint_unit(unit, config, prefilter.as_ref(), &words, &packages)
-                        })
+                        .flat_map(|unit| lint_unit(unit, config, prefilter.as_ref(), &packages))
                         .collect::<Vec<_>>()
                 })
                 .map(|handle| handle.join().unwrap_or_default())
@@ -199,15 +199,10 @@ enum Stage {
 /// Every step of every file is behind its own `catch_unwind`: a panic in
 /// one file's summary becomes that file's `internal-error`, and the other
 /// files are linted with what the rest of the crate told.
-///
-/// `words` is the pre-filter's word list whatever the config says: a crate
-/// whose files name none of them talks to no broker or database, and its
-/// first pass only walks the files that could.
 pub fn lint_unit(
     unit: &crate::crates::Unit,
     config: &Config,
     prefilter: Option<&Prefilter>,
-    words: &Prefilter,
     packages: &Packages,
 ) -> Vec<Option<LintedFile>> {
     let linted: Vec<Result<String, FileReport>> =
@@ -219,7 +214,7 @@ pub fn lint_unit(
         .iter()
         .filter_map(|path| Some((path.clone(), read(path).ok()?)))
         .collect();
-    lint_unit_texts(unit, linted, context, config, prefilter, words, packages)
+    lint_unit_texts(unit, linted, context, config, prefilter, packages)
 }
 
 /// [`lint_unit`] on texts already read: `linted` holds the text (or the
@@ -231,7 +226,6 @@ pub fn lint_unit_texts(
     context: Vec<(PathBuf, String)>,
     config: &Config,
     prefilter: Option<&Prefilter>,
-    words: &Prefilter,
     packages: &Packages,
 ) -> Vec<Option<LintedFile>> {
     let panicked = |path: &Path, when: &str, panic: Box<dyn std::any::Any + Send>| FileReport {
@@ -256,69 +250,61 @@ pub fn lint_unit_texts(
             Err(panic) => Stage::Done(panicked(path, " while parsing", panic), Some(text)),
         }
     };
-    let mut linted: Vec<Stage> = unit
+    // Only files that can hold an operation are walked in the first pass,
+    // as when a file is linted alone: walking every file of a crate that
+    // talks to a broker would also find helpers of helpers in files that
+    // name no client, at about twice the analysis time.
+    let walk_all = false;
+    let module = |path: &Path| unit.modules.get(path).cloned().unwrap_or_default();
+    let mut summaries = Vec::new();
+    // Each file is summarised right after it is parsed, while its tree is
+    // still in the cache; its lint pass waits for the whole crate.
+    let linted: Vec<(Stage, Option<(usize, crate::lint::FirstPass)>)> = unit
         .linted
         .iter()
         .zip(linted)
         .map(|(path, text)| match text {
-            Err(report) => Stage::Done(report, None),
+            Err(report) => (Stage::Done(report, None), None),
             Ok(text) if prefilter.is_some_and(|filter| !filter.is_relevant(&text)) => {
-                Stage::Skipped
+                (Stage::Skipped, None)
             }
-            Ok(text) => parse(path, text),
+            Ok(text) => match parse(path, text) {
+                // No rule runs on it: nothing to summarise for.
+                Stage::Parsed(parsed, text) if config.rules_for(path).is_empty() => {
+                    (Stage::Parsed(parsed, text), None)
+                }
+                Stage::Parsed(parsed, text) => {
+                    let outcome = catch_unwind(AssertUnwindSafe(|| {
+                        first_pass(&parsed, &config.user_apis, module(path), walk_all)
+                    }));
+                    match outcome {
+                        Ok((summary, first)) => {
+                            summaries.push(summary);
+                            (
+                                Stage::Parsed(parsed, text),
+                                Some((summaries.len() - 1, first)),
+                            )
+                        }
+                        Err(panic) => {
+                            let report = panicked(path, " while summarising its functions", panic);
+                            (Stage::Done(report, Some(text)), None)
+                        }
+                    }
+                }
+                other => (other, None),
+            },
         })
         .collect();
-    // A context file that does not parse is simply not used.
-    let context: Vec<(PathBuf, Box<ParsedSource>)> = context
-        .into_iter()
-        .filter_map(|(path, text)| match parse(&path, text) {
-            Stage::Parsed(parsed, _) => Some((path, parsed)),
-            _ => None,
-        })
-        .collect();
-    // A crate that talks to a broker or a database anywhere: walk all its
-    // functions, since one that names no client may call one that does.
-    let walk_all = linted
-        .iter()
-        .filter_map(|stage| match stage {
-            Stage::Parsed(parsed, _) => Some(parsed.text()),
-            _ => None,
-        })
-        .chain(context.iter().map(|(_, parsed)| parsed.text()))
-        .any(|text| words.is_relevant(text));
-
-    let module = |path: &Path| unit.modules.get(path).cloned().unwrap_or_default();
-    let mut summaries = Vec::new();
-    let mut firsts: Vec<Option<crate::analysis::FileAnalysis>> = Vec::new();
-    let mut places: Vec<Option<usize>> = Vec::new();
-    for stage in &mut linted {
-        let Stage::Parsed(parsed, text) = stage else {
-            places.push(None);
-            firsts.push(None);
-            continue;
-        };
-        let outcome = catch_unwind(AssertUnwindSafe(|| {
-            first_pass(parsed, &config.user_apis, module(parsed.path()), walk_all)
-        }));
-        match outcome {
-            Ok((summary, first)) => {
-                places.push(Some(summaries.len()));
-                summaries.push(summary);
-                firsts.push(Some(first));
-            }
-            Err(panic) => {
-                let report = panicked(parsed.path(), " while summarising its functions", panic);
-                *stage = Stage::Done(report, Some(std::mem::take(text)));
-                places.push(None);
-                firsts.push(None);
-            }
-        }
-    }
-    for (path, parsed) in &context {
-        let outcome = catch_unwind(AssertUnwindSafe(|| {
-            first_pass(parsed, &config.user_apis, module(path), walk_all).0
-        }));
-        if let Ok(summary) = outcome {
+    // The rest of the crate is read for its summaries only; its trees are
+    // dropped at once. A file that does not parse, or whose summary panics,
+    // is simply not used (it is not being reported).
+    let any_rules = linted.iter().any(|(_, first)| first.is_some());
+    for (path, text) in context.into_iter().filter(|_| any_rules) {
+        if let Stage::Parsed(parsed, _) = parse(&path, text)
+            && let Ok((summary, _)) = catch_unwind(AssertUnwindSafe(|| {
+                first_pass(&parsed, &config.user_apis, module(&path), walk_all)
+            }))
+        {
             summaries.push(summary);
         }
     }
@@ -329,12 +315,11 @@ pub fn lint_unit_texts(
 
     let results = linted
         .into_iter()
-        .zip(places)
-        .zip(firsts)
-        .map(|((stage, place), first)| match stage {
+        .map(|(stage, first)| match stage {
             Stage::Skipped => None,
             Stage::Done(report, text) => Some(finish(report, text.as_deref())),
             Stage::Parsed(parsed, text) => {
+                let (place, first) = first.unzip();
                 let with_index = index.as_ref().zip(place);
                 let outcome = catch_unwind(AssertUnwindSafe(|| {
                     lint_parsed(&parsed, config, with_index, first)
@@ -346,7 +331,6 @@ pub fn lint_unit_texts(
         .collect();
     // Spans of these files are no longer needed; free proc-macro2's
     // per-thread copy of their text so long runs do not grow without bound.
-    drop(context);
     drop(index);
     proc_macro2::extra::invalidate_current_thread_spans();
     results

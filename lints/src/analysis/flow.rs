@@ -216,11 +216,39 @@ pub fn flows(items: &[syn::Item], known: &Known<'_>) -> Vec<FnFlow> {
         flows: Vec::new(),
         owner: None,
         trait_name: None,
+        only: None,
+        seen: 0,
     };
     for item in items {
         finder.visit_item(item);
     }
     finder.flows
+}
+
+/// Walks only the functions at these positions (in the order [`flows`]
+/// lists them), and returns them with their positions: the crate-wide
+/// pass walks again just the functions whose calls its summaries change.
+pub fn flows_at(
+    items: &[syn::Item],
+    known: &Known<'_>,
+    wanted: &BTreeSet<usize>,
+) -> Vec<(usize, FnFlow)> {
+    let mut finder = FnFinder {
+        known,
+        flows: Vec::new(),
+        owner: None,
+        trait_name: None,
+        only: Some((wanted, Vec::new())),
+        seen: 0,
+    };
+    for item in items {
+        finder.visit_item(item);
+    }
+    let positions = finder
+        .only
+        .map(|(_, positions)| positions)
+        .unwrap_or_default();
+    positions.into_iter().zip(finder.flows).collect()
 }
 
 struct FnFinder<'k, 'a> {
@@ -229,10 +257,23 @@ struct FnFinder<'k, 'a> {
     /// The `impl` block being walked: its type and trait.
     owner: Option<String>,
     trait_name: Option<String>,
+    /// When set, only the functions at these positions are walked, and the
+    /// positions of those walked are recorded.
+    only: Option<(&'k BTreeSet<usize>, Vec<usize>)>,
+    /// How many functions were met so far.
+    seen: usize,
 }
 
 impl FnFinder<'_, '_> {
     fn walk(&mut self, sig: &syn::Signature, block: &Block) {
+        let position = self.seen;
+        self.seen += 1;
+        if let Some((wanted, walked)) = &mut self.only {
+            if !wanted.contains(&position) {
+                return;
+            }
+            walked.push(position);
+        }
         let mut walker = Walker::new(self.known, sig.ident.to_string());
         walker.flow.owner = self.owner.clone();
         walker.flow.trait_name = self.trait_name.clone();
@@ -414,7 +455,13 @@ impl<'k, 'a> Walker<'k, 'a> {
             _ => None,
         });
         let Some(tail) = tail else { return };
-        let evidence = id_evidence(&[tail], &self.locals, &[]);
+        // A Kafka record's key is its id, as at a publish.
+        let extra: &[&str] = if matches!(returned.as_str(), "FutureRecord" | "BaseRecord") {
+            &["key"]
+        } else {
+            &[]
+        };
+        let evidence = id_evidence(&[tail], &self.locals, extra);
         let keys = super::summary::header_keys(block);
         self.flow.header_return = Some((Region::from_span(sig.ident.span()), keys, evidence));
     }
@@ -820,11 +867,14 @@ impl<'k, 'a> Walker<'k, 'a> {
                     );
                 }
                 None => {
-                    let call_expr = Expr::MethodCall(segment.expr.clone());
+                    let call_start = {
+                        let start = segment.expr.span().start();
+                        (start.line, start.column)
+                    };
                     let helper = match &callee {
                         Some(callee) => self.helper_call(
                             callee,
-                            &call_expr,
+                            call_start,
                             &segment.args,
                             &per_arg,
                             region,
@@ -985,9 +1035,12 @@ impl<'k, 'a> Walker<'k, 'a> {
                     _ => None,
                 };
                 if let Some(callee) = callee {
-                    let call_expr = Expr::Call(call.clone());
+                    let call_start = {
+                        let start = call.span().start();
+                        (start.line, start.column)
+                    };
                     if let Some(returned) =
-                        self.helper_call(&callee, &call_expr, &args, &per_arg, region, &reads)
+                        self.helper_call(&callee, call_start, &args, &per_arg, region, &reads)
                     {
                         reads.extend(returned);
                         return reads;
@@ -1008,7 +1061,7 @@ impl<'k, 'a> Walker<'k, 'a> {
     fn helper_call(
         &mut self,
         callee: &Callee,
-        call_expr: &Expr,
+        call_start: (usize, usize),
         args: &[&Expr],
         per_arg: &[BTreeSet<String>],
         region: Region,
@@ -1169,7 +1222,7 @@ impl<'k, 'a> Walker<'k, 'a> {
             });
         }
         if let Some(headers) = &effects.headers {
-            self.note_header_value(headers, call_expr, per_arg, resolution);
+            self.note_header_value(headers, call_start, per_arg, resolution);
         }
         if ops.is_empty() {
             return None;
@@ -1291,7 +1344,12 @@ impl<'k, 'a> Walker<'k, 'a> {
                         names
                     })
                     .collect();
-                self.note_header_value(headers, inner, &per_arg, resolution);
+                self.note_header_value(
+                    headers,
+                    super::ids::call_start(inner),
+                    &per_arg,
+                    resolution,
+                );
             }
         }
     }
@@ -1300,7 +1358,7 @@ impl<'k, 'a> Walker<'k, 'a> {
     fn note_header_value(
         &mut self,
         headers: &HeaderEffect,
-        call_expr: &Expr,
+        start: (usize, usize),
         per_arg: &[BTreeSet<String>],
         resolution: Resolution,
     ) {
@@ -1328,14 +1386,13 @@ impl<'k, 'a> Walker<'k, 'a> {
             },
             IdSource::OfParams(_) | IdSource::Unknown => IdEvidence::Unknown,
         };
-        let start = super::ids::call_start(call_expr);
-        self.locals.note_helper(call_expr, evidence);
+        self.locals.note_helper_at(start, evidence);
         if self.header_helpers.iter().any(|(at, _, _)| *at == start) {
             return;
         }
         let note = match &headers.id {
             IdSource::Absent if headers.keys.is_empty() => {
-                String::from("builds the headers, with no id,")
+                String::from("builds the message, with no id,")
             }
             IdSource::Absent => format!(
                 "builds the headers with {} and no id,",

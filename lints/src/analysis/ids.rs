@@ -112,6 +112,12 @@ impl Locals {
         self.helpers.insert(call_key(call), evidence);
     }
 
+    /// [`Locals::note_helper`] for the call that starts at `start` (line,
+    /// column), as [`call_start`] gives it.
+    pub fn note_helper_at(&mut self, start: (usize, usize), evidence: IdEvidence) {
+        self.helpers.insert(start, evidence);
+    }
+
     /// Whether `call` was noted as a helper call by [`Locals::note_helper`].
     pub fn is_helper_call(&self, call: &Expr) -> bool {
         self.helper_value(call).is_some()

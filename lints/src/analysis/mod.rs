@@ -186,7 +186,7 @@ impl FileAnalysis {
         source: &str,
         user: &UserApis,
         walk_all: bool,
-    ) -> FileAnalysis {
+    ) -> (FileAnalysis, bool) {
         let imports = imports::Imports::of(items);
         let known = apis::Known {
             imports: &imports,
@@ -194,17 +194,70 @@ impl FileAnalysis {
             local_acks: Default::default(),
             index: None,
         };
-        let flows = if walk_all || may_have_ops(&imports, Some(source), user) {
+        let walked = walk_all || may_have_ops(&imports, Some(source), user);
+        let flows = if walked {
             flow::flows(items, &known)
         } else {
             Vec::new()
         };
         let types = types::types(items, &imports, user);
-        FileAnalysis {
-            imports,
-            flows,
-            types,
+        (
+            FileAnalysis {
+                imports,
+                flows,
+                types,
+            },
+            walked,
+        )
+    }
+
+    /// The analysis with the crate's index, from the first pass's: when no
+    /// call the first pass met resolves to a function of the crate that does
+    /// something (or to a client kept in a field), the first pass's analysis
+    /// is the answer, as it is; otherwise only the flows are walked again.
+    /// `walked` says whether the first pass walked the file at all; if not,
+    /// its text decides.
+    pub fn with_index(
+        first: FileAnalysis,
+        walked: bool,
+        items: &[syn::Item],
+        source: &str,
+        user: &UserApis,
+        index: (&summary::CrateIndex, usize),
+    ) -> FileAnalysis {
+        let known = apis::Known {
+            imports: &first.imports,
+            user,
+            local_acks: Default::default(),
+            index: Some(index),
+        };
+        if !walked {
+            // Not walked: its text decides whether to walk it now.
+            if !(index.0.may_matter(source) || may_have_ops(&first.imports, Some(source), user)) {
+                return first;
+            }
+            let flows = flow::flows(items, &known);
+            return FileAnalysis { flows, ..first };
         }
+        // Walk again only the functions with a call the index resolves.
+        let wanted: std::collections::BTreeSet<usize> = first
+            .flows
+            .iter()
+            .enumerate()
+            .filter(|(_, flow)| index.0.reaches_anything(index.1, flow))
+            .map(|(position, _)| position)
+            .collect();
+        if wanted.is_empty() {
+            return first;
+        }
+        let rewalked = flow::flows_at(items, &known, &wanted);
+        let mut analysis = first;
+        for (position, flow) in rewalked {
+            if let Some(slot) = analysis.flows.get_mut(position) {
+                *slot = flow;
+            }
+        }
+        analysis
     }
 
     /// The analysis with the crate's summaries at hand: a call to one of

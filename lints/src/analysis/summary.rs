@@ -246,8 +246,9 @@ pub struct CrateIndex {
     /// The package's own library name: a binary or a test of the package
     /// reaches the library's modules through it.
     own_name: Option<String>,
-    /// The names of the functions that do something, to tell cheaply
-    /// whether a file can call one (its text names none: nothing to do).
+    /// The names of the functions that do something, and of the fields
+    /// that hold another crate's client (`.kafka`), to tell cheaply whether
+    /// a file can reach one (its text names none: nothing to do).
     effect_names: Option<aho_corasick::AhoCorasick>,
 }
 
@@ -374,16 +375,55 @@ impl CrateIndex {
             index.files.push(file.entry);
         }
         index.combine();
-        let names: BTreeSet<&str> = index
+        let mut names: BTreeSet<String> = index
             .fns
             .iter()
             .filter(|summary| !summary.effects.is_empty())
-            .map(|summary| summary.name.as_str())
+            .map(|summary| summary.name.clone())
             .collect();
+        // A client kept in a field (`ctx.kafka`) is recognised by the
+        // field's type: a file that reaches one needs the index too.
+        names.extend(
+            index
+                .fields
+                .values()
+                .flat_map(|fields| fields.iter())
+                .filter(|(_, ty)| ty.krate.is_some())
+                .map(|(field, _)| format!(".{field}")),
+        );
         if !names.is_empty() {
             index.effect_names = aho_corasick::AhoCorasick::new(names).ok();
         }
         index
+    }
+
+    /// Whether any call the first pass met in `flow` (of file `file`)
+    /// resolves to a function of the crate that does something, or is a
+    /// method of a client kept in a field: then the file is walked again
+    /// with the index.
+    pub fn reaches_anything(&self, file: usize, flow: &FnFlow) -> bool {
+        let scope = Scope {
+            file,
+            owner: flow.owner.as_deref(),
+            params: &flow.params,
+            param_types: &flow.param_types,
+        };
+        flow.calls.iter().any(|(callee, _)| {
+            if let Callee::Field { base, field, .. } = callee {
+                let base_type = if base == "self" {
+                    scope.owner.map(str::to_string)
+                } else {
+                    param_type(&scope, base)
+                };
+                if base_type
+                    .and_then(|ty| self.field_type(&ty, field))
+                    .is_some_and(|ty| ty.krate.is_some())
+                {
+                    return true;
+                }
+            }
+            self.effects_of(&scope, callee).is_some()
+        })
     }
 
     /// Whether a file's text may call one of the crate's functions that do
@@ -803,7 +843,12 @@ fn lift(callee: &Effects, args: &[Vec<usize>]) -> Effects {
 
 /// The first pass over one file: its functions' summaries (from the flows
 /// of the same walk the rules use), its struct fields, its facts.
-pub fn summarise_file(entry: FileEntry, items: &[syn::Item], flows: &[FnFlow]) -> FileSummary {
+pub fn summarise_file(
+    entry: FileEntry,
+    items: &[syn::Item],
+    flows: &[FnFlow],
+    text: &str,
+) -> FileSummary {
     let fns = flows.iter().map(summarise_fn).collect();
     let mut collector = Collector {
         imports: &entry.imports,
@@ -812,8 +857,30 @@ pub fn summarise_file(entry: FileEntry, items: &[syn::Item], flows: &[FnFlow]) -
         current_fn: None,
         current_impl: None,
     };
-    for item in items {
-        collector.visit_item(item);
+    // Struct fields sit at the top of a file or of its inline modules.
+    let mut stack: Vec<&[syn::Item]> = vec![items];
+    while let Some(items) = stack.pop() {
+        for item in items {
+            match item {
+                syn::Item::Struct(item) => collector.fields_of(item),
+                syn::Item::Mod(module) => {
+                    if let Some((_, inner)) = &module.content {
+                        stack.push(inner);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    // The facts need a walk of every expression: only in a file whose text
+    // can hold one.
+    if ["group", "store_offset", "auto.offset", "auto.commit"]
+        .iter()
+        .any(|word| text.contains(word))
+    {
+        for item in items {
+            collector.visit_item(item);
+        }
     }
     let fields = collector.fields;
     let mut facts = collector.facts;
@@ -898,7 +965,20 @@ fn summarise_fn(flow: &FnFlow) -> FnSummary {
         };
         match &recognized.op {
             Op::Ack { message } => {
-                let positions = params_of(message);
+                // Settling a parameter means naming it (`d.ack()`,
+                // `basic_ack(d.delivery_tag, ..)`): a value computed from
+                // one (a topic name from a group name, ids read through a
+                // client) is not the message the caller handed over.
+                let positions: Vec<usize> = if message.iter().any(|name| received.contains(name)) {
+                    Vec::new()
+                } else {
+                    flow.params
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, param)| !param.is_empty() && message.contains(*param))
+                        .map(|(position, _)| position)
+                        .collect()
+                };
                 // A consumer loop settles what it receives again and again;
                 // only a one-shot `read_message()` hands a settled message
                 // back.
@@ -1033,8 +1113,8 @@ impl Collector<'_> {
     }
 }
 
-impl<'ast> Visit<'ast> for Collector<'_> {
-    fn visit_item_struct(&mut self, item: &'ast syn::ItemStruct) {
+impl Collector<'_> {
+    fn fields_of(&mut self, item: &syn::ItemStruct) {
         let owner = item.ident.to_string();
         for field in &item.fields {
             let Some(name) = &field.ident else { continue };
@@ -1043,9 +1123,10 @@ impl<'ast> Visit<'ast> for Collector<'_> {
                 self.fields.push((owner.clone(), name.to_string(), ty));
             }
         }
-        syn::visit::visit_item_struct(self, item);
     }
+}
 
+impl<'ast> Visit<'ast> for Collector<'_> {
     fn visit_item_fn(&mut self, item: &'ast syn::ItemFn) {
         self.in_fn(item.sig.ident.to_string(), |this| {
             syn::visit::visit_item_fn(this, item)
@@ -1245,11 +1326,15 @@ pub fn header_keys(block: &syn::Block) -> Vec<String> {
     keys.0
 }
 
-/// Return types that are a message's headers or properties.
+/// Return types that are a message's headers or properties, or a message
+/// or record a publish takes whole (what carries the id).
 pub fn is_header_type(name: &str) -> bool {
     matches!(
         name,
-        "OwnedHeaders"
+        "FutureRecord"
+            | "BaseRecord"
+            | "PublishMessage"
+            | "OwnedHeaders"
             | "BasicProperties"
             | "AMQPProperties"
             | "HeaderMap"

@@ -125,6 +125,10 @@ fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
     if let Some((index, _)) = ctx.crate_index {
         let facts = &index.facts;
         file.stores_offsets |= facts.stores_offsets;
+        // Settings that judge a config handed back to its caller (one
+        // created here is judged on its own settings) hold crate-wide.
+        file.auto_commit_off |= facts.auto_commit_off;
+        file.offset_store_off |= facts.offset_store_off;
         for (name, settings) in &facts.kafka_config_helpers {
             file.config_helpers
                 .entry(name.clone())

@@ -57,11 +57,17 @@ declare_rule! {
     /// ```
     ///
     /// ## Known limitations
-    /// The rule looks at one function at a time: a handler that calls
+    /// The rule looks at one function at a time, with the crate-wide pass's
+    /// summaries of the functions it calls: a handler that calls
     /// `repo.save(..)` and `bus.publish(..)` is found (with medium
-    /// confidence, from the names), but a write and a publish in two
-    /// helpers called one after the other are not. A write inside a
-    /// transaction whose commit happens in a caller is not reported.
+    /// confidence, from the names), and so are a commit followed by a
+    /// helper of the crate that publishes, a publish through a producer kept
+    /// in a struct field or application state whose type the crate declares
+    /// (`ctx.kafka.send(..)` with `kafka: FutureProducer`), and a job pushed
+    /// onto a Redis list kept in such a field. One helper that both writes
+    /// and publishes is reported in its own body, not at its calls. A write
+    /// inside a transaction whose commit happens in a caller is not
+    /// reported.
     ///
     /// ## Chapter
     /// Chapter 5, "Dual writes: the outbox and CDC", is not written yet; until
