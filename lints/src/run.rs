@@ -240,6 +240,37 @@ pub fn lint_unit_texts(
         )],
         ..FileReport::default()
     };
+    // A crate whose files name no broker, database or configured wrapper
+    // has nothing for its summaries to tell: each file is linted on its
+    // own as soon as it is parsed, and its tree dropped at once, instead of
+    // keeping every tree of a large crate (generated bindings run to
+    // thousands of files) until the whole crate is summarised.
+    let words = Prefilter::new(config.wrapper_names());
+    let relevant = linted
+        .iter()
+        .filter_map(|text| text.as_ref().ok())
+        .chain(context.iter().map(|(_, text)| text))
+        .any(|text| words.is_relevant(text));
+    if !relevant {
+        return unit
+            .linted
+            .iter()
+            .zip(linted)
+            .map(|(path, text)| match text {
+                Err(report) => Some(finish(report, None)),
+                Ok(text) if prefilter.is_some_and(|filter| !filter.is_relevant(&text)) => None,
+                Ok(text) => {
+                    let edition = packages.edition_of(path);
+                    let outcome = catch_unwind(AssertUnwindSafe(|| {
+                        lint_source_as(path, &text, config, edition)
+                    }));
+                    proc_macro2::extra::invalidate_current_thread_spans();
+                    let report = outcome.unwrap_or_else(|panic| panicked(path, "", panic));
+                    Some(finish(report, Some(&text)))
+                }
+            })
+            .collect();
+    }
     let parse = |path: &Path, text: String| -> Stage {
         let edition = packages.edition_of(path);
         match catch_unwind(AssertUnwindSafe(|| {
