@@ -896,6 +896,26 @@ pub fn summarise_file(
 }
 
 /// A function's summary from its flow.
+/// Where a publish's (or a header builder's) id comes from, as a summary
+/// says it: `params_of` gives the parameters a set of names derives from.
+/// A key shared by a partition identifies no message.
+fn id_source(id: &IdEvidence, params_of: &dyn Fn(&BTreeSet<String>) -> Vec<usize>) -> IdSource {
+    match id {
+        IdEvidence::Absent | IdEvidence::SharedKey => IdSource::Absent,
+        IdEvidence::Present { from, random } => {
+            let positions = params_of(from);
+            if !positions.is_empty() {
+                IdSource::FromParams(positions)
+            } else if *random {
+                IdSource::Fresh
+            } else {
+                IdSource::Fixed
+            }
+        }
+        IdEvidence::Unknown => IdSource::Unknown,
+    }
+}
+
 fn summarise_fn(flow: &FnFlow) -> FnSummary {
     let site = |region: Region| Site {
         file: 0,
@@ -996,22 +1016,10 @@ fn summarise_fn(flow: &FnFlow) -> FnSummary {
             }
             Op::Publish(PublishInfo { id, dedup }) => {
                 let id = match (id, flow.publish_sources.get(&event.seq)) {
-                    // A key shared by a partition identifies no message.
-                    (IdEvidence::Absent | IdEvidence::SharedKey, _) => IdSource::Absent,
-                    (IdEvidence::Present { from, random }, _) => {
-                        let positions = params_of(from);
-                        if !positions.is_empty() {
-                            IdSource::FromParams(positions)
-                        } else if *random {
-                            IdSource::Fresh
-                        } else {
-                            IdSource::Fixed
-                        }
-                    }
                     (IdEvidence::Unknown, Some(sources)) if !sources.is_empty() => {
                         IdSource::OfParams(sources.clone())
                     }
-                    (IdEvidence::Unknown, _) => IdSource::Unknown,
+                    (id, _) => id_source(id, &params_of),
                 };
                 let candidate = PublishEffect {
                     api: recognized.api.to_string(),
@@ -1054,20 +1062,7 @@ fn summarise_fn(flow: &FnFlow) -> FnSummary {
         }
     }
     if let Some((region, keys, id)) = &flow.header_return {
-        let id = match id {
-            IdEvidence::Absent | IdEvidence::SharedKey => IdSource::Absent,
-            IdEvidence::Present { from, random } => {
-                let positions = params_of(from);
-                if !positions.is_empty() {
-                    IdSource::FromParams(positions)
-                } else if *random {
-                    IdSource::Fresh
-                } else {
-                    IdSource::Fixed
-                }
-            }
-            IdEvidence::Unknown => IdSource::Unknown,
-        };
+        let id = id_source(id, &params_of);
         effects.headers = Some(HeaderEffect {
             keys: keys.clone(),
             id,
