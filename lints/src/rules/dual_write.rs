@@ -99,26 +99,22 @@ fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
         };
         // A call to a helper that both writes and publishes is one event
         // with both operations: that dual write is the helper's, reported
-        // in its own body, and its publish is not one of this function's.
-        let writes_at: Vec<_> = flow
-            .ops()
-            .filter(|(_, recognized)| {
-                matches!(
-                    recognized.op,
-                    Op::DbWrite { .. } | Op::DbCommit | Op::DbTransaction
-                )
-            })
-            .map(|(event, _)| event.region)
-            .collect();
-        let publishes_at: Vec<_> = flow
-            .ops()
-            .filter(|(_, recognized)| matches!(recognized.op, Op::Publish(_)))
-            .map(|(event, _)| event.region)
-            .collect();
+        // in its own body, so neither its publish nor its write is one of
+        // this function's.
+        let mut writes_at = Vec::new();
+        let mut publishes_at = Vec::new();
+        for (event, recognized) in flow.ops() {
+            match recognized.op {
+                Op::DbWrite { .. } | Op::DbCommit | Op::DbTransaction => {
+                    writes_at.push(event.region)
+                }
+                Op::Publish(_) => publishes_at.push(event.region),
+                _ => {}
+            }
+        }
         for (event, recognized) in flow.ops() {
             match &recognized.op {
                 Op::DbWrite { outbox: true, .. } => outbox = true,
-                // Nor is such a helper's write one of this function's.
                 Op::DbWrite {
                     committed: true, ..
                 }
