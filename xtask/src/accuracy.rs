@@ -43,9 +43,13 @@ fn rule_names() -> BTreeSet<&'static str> {
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Score the held-out third instead of the tuning part.
-    #[arg(long)]
+    /// Score the held-out third of the first batch instead of the tuning part.
+    #[arg(long, conflicts_with = "fresh")]
     holdout: bool,
+    /// Score the fresh batch: labelled after the held-out third was spent,
+    /// held out whole, and scored once at the end of a change.
+    #[arg(long)]
+    fresh: bool,
     /// Print every false positive and false negative (always on for the
     /// tuning part's sources named with --source).
     #[arg(long)]
@@ -95,6 +99,10 @@ pub enum SourceKind {
 pub enum Split {
     Tune,
     Holdout,
+    /// A later batch that is held out whole: labelled blind after the first
+    /// batch's held-out third had been scored (and so spent), and scored
+    /// once, at the end of the change it measures.
+    Fresh,
 }
 
 /// A file read in full: a finding in it that no label expects is a false
@@ -276,7 +284,7 @@ pub fn read_labels(dir: &Path) -> Result<Vec<(PathBuf, LabelFile)>> {
 }
 
 fn check_label_file(file: &LabelFile, rules: &BTreeSet<&str>) -> Result<()> {
-    if split_of(&file.name) != file.split {
+    if file.split != Split::Fresh && split_of(&file.name) != file.split {
         bail!(
             "`{}` belongs to the {:?} split by the byte-sum rule, but the file says {:?}",
             file.name,
@@ -519,11 +527,14 @@ pub fn run(args: Args) -> Result<()> {
     let labels_dir = root.join("lints/tests/realworld/labels");
     let manifest = root.join("xtask/corpus/Cargo.toml");
     let files = read_labels(&labels_dir)?;
-    let want = if args.holdout {
+    let want = if args.fresh {
+        Split::Fresh
+    } else if args.holdout {
         Split::Holdout
     } else {
         Split::Tune
     };
+    let held_out = want != Split::Tune;
     let selected: Vec<&(PathBuf, LabelFile)> = files
         .iter()
         .filter(|(_, f)| f.split == want)
@@ -672,7 +683,7 @@ pub fn run(args: Args) -> Result<()> {
         }
         line.push_str(&format!(" {} TP, {} FP, {} FN", sum.tp, sum.fp, sum.fn_));
         println!("{line}");
-        let show = args.details || (!args.holdout && args.source.is_some());
+        let show = args.details || (!held_out && args.source.is_some());
         if show {
             for f in &scored.false_positives {
                 println!("    FP {}:{} {}: {}", f.path, f.line, f.rule, f.message);
@@ -690,10 +701,10 @@ pub fn run(args: Args) -> Result<()> {
     }
 
     println!();
-    let part = if args.holdout {
-        "held-out third"
-    } else {
-        "tuning part"
+    let part = match want {
+        Split::Tune => "tuning part",
+        Split::Holdout => "held-out third",
+        Split::Fresh => "fresh batch",
     };
     let crates = selected
         .iter()
@@ -721,7 +732,7 @@ pub fn run(args: Args) -> Result<()> {
             println!("  {t}");
         }
     }
-    if args.holdout || args.no_floors || args.source.is_some() || args.min_confidence.is_some() {
+    if held_out || args.no_floors || args.source.is_some() || args.min_confidence.is_some() {
         return Ok(());
     }
     let floors = read_floors(&root.join("lints/tests/realworld/floors.toml"))?;
@@ -1012,6 +1023,9 @@ mod tests {
         file.name = String::from("abc");
         let error = check_label_file(&file, &rules).unwrap_err().to_string();
         assert!(error.contains("byte-sum"), "{error}");
+        // A fresh batch is held out whole, whatever its byte sum.
+        file.split = Split::Fresh;
+        assert!(check_label_file(&file, &rules).is_ok());
         let file = source(vec![label(1, "auto-acks", Verdict::Clear)]);
         let error = check_label_file(&file, &rules).unwrap_err().to_string();
         assert!(error.contains("not a rule"), "{error}");
