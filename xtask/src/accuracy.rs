@@ -394,6 +394,42 @@ fn registry_source(name: &str, version: &str) -> Result<Option<PathBuf>> {
         .find(|p| p.is_dir()))
 }
 
+/// The corpus manifests: `xtask/corpus/Cargo.toml`, and one in each
+/// subfolder of it for crates whose `links` dependencies cannot share one
+/// resolution with the main corpus (each is its own workspace and lock).
+pub fn corpus_manifests(root: &Path) -> Result<Vec<PathBuf>> {
+    let corpus = root.join("xtask/corpus");
+    let mut out = vec![corpus.join("Cargo.toml")];
+    let mut more: Vec<PathBuf> = std::fs::read_dir(&corpus)
+        .with_context(|| format!("reading {}", corpus.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path().join("Cargo.toml")))
+        .filter(|p| p.is_file())
+        .collect();
+    more.sort();
+    out.extend(more);
+    Ok(out)
+}
+
+/// Every pin of every corpus manifest: `name@version` to the requirement
+/// and the manifest that holds it. A crate pinned twice is refused, so a
+/// label names exactly one place to fetch it from.
+fn all_pins(manifests: &[PathBuf]) -> Result<BTreeMap<String, (String, PathBuf)>> {
+    let mut out: BTreeMap<String, (String, PathBuf)> = BTreeMap::new();
+    for manifest in manifests {
+        for (key, req) in pinned(manifest)? {
+            if let Some((_, first)) = out.get(&key) {
+                bail!(
+                    "{key} is pinned in both {} and {}: keep one",
+                    first.display(),
+                    manifest.display()
+                );
+            }
+            out.insert(key, (req, manifest.clone()));
+        }
+    }
+    Ok(out)
+}
+
 /// Brings the corpus crates into the registry: `cargo fetch` on the corpus
 /// manifest, with its lock file, as CI does on a fresh machine.
 fn fetch_corpus(manifest: &Path) -> Result<()> {
@@ -525,7 +561,7 @@ fn find_git_dir(mirror: &Path) -> Option<PathBuf> {
 pub fn run(args: Args) -> Result<()> {
     let root = crate::workspace::root();
     let labels_dir = root.join("lints/tests/realworld/labels");
-    let manifest = root.join("xtask/corpus/Cargo.toml");
+    let manifests = corpus_manifests(&root)?;
     let files = read_labels(&labels_dir)?;
     let want = if args.fresh {
         Split::Fresh
@@ -545,13 +581,13 @@ pub fn run(args: Args) -> Result<()> {
     }
 
     // Every crate must be pinned, so CI's `cargo fetch` brings exactly it.
-    let pins = pinned(&manifest)?;
+    let pins = all_pins(&manifests)?;
     for (path, file) in &selected {
         if file.source == SourceKind::Crate {
             let key = format!("{}@{}", file.name, file.version);
             match pins.get(&key) {
-                Some(req) if req.starts_with('=') => {}
-                Some(req) => bail!(
+                Some((req, _)) if req.starts_with('=') => {}
+                Some((req, manifest)) => bail!(
                     "{}: {} is pinned as `{req}` in {}; pin it exactly (`={}`)",
                     path.display(),
                     file.name,
@@ -559,20 +595,26 @@ pub fn run(args: Args) -> Result<()> {
                     file.version
                 ),
                 None => bail!(
-                    "{}: {}@{} is not pinned in {}",
+                    "{}: {}@{} is not pinned in any corpus manifest (xtask/corpus/Cargo.toml, or a subfolder's when its `links` dependencies conflict)",
                     path.display(),
                     file.name,
-                    file.version,
-                    manifest.display()
+                    file.version
                 ),
             }
         }
     }
-    let missing = selected.iter().any(|(_, f)| {
-        f.source == SourceKind::Crate && matches!(registry_source(&f.name, &f.version), Ok(None))
-    });
-    if missing {
-        fetch_corpus(&manifest)?;
+    // Fetch each manifest that holds a selected crate missing here.
+    let mut to_fetch = BTreeSet::new();
+    for (_, f) in &selected {
+        if f.source == SourceKind::Crate
+            && matches!(registry_source(&f.name, &f.version), Ok(None))
+            && let Some((_, manifest)) = pins.get(&format!("{}@{}", f.name, f.version))
+        {
+            to_fetch.insert(manifest.clone());
+        }
+    }
+    for manifest in &to_fetch {
+        fetch_corpus(manifest)?;
     }
 
     let binary = lint_corpus::build_release()?;
@@ -1062,12 +1104,12 @@ mod tests {
     fn the_projects_label_files_are_well_formed() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
         let files = read_labels(&root.join("lints/tests/realworld/labels")).unwrap();
-        let pins = pinned(&root.join("xtask/corpus/Cargo.toml")).unwrap();
+        let pins = all_pins(&corpus_manifests(&root).unwrap()).unwrap();
         for (path, file) in &files {
             if file.source == SourceKind::Crate {
                 assert!(
                     pins.contains_key(&format!("{}@{}", file.name, file.version)),
-                    "{}: {}@{} is not pinned in xtask/corpus/Cargo.toml",
+                    "{}: {}@{} is not pinned in any corpus manifest",
                     path.display(),
                     file.name,
                     file.version
