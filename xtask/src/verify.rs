@@ -16,7 +16,9 @@
 //! - its failure figures (diagram and report) are what the starter produces
 //!   today.
 //!
-//! Then the book: the linter chapter's API coverage table is current, it
+//! Then the book: the linter chapter's API coverage table is current, the
+//! broker tables are rendered from `book/facts/brokers.toml` and no page
+//! states a broker default or limit that file does not hold, it
 //! builds, no internal link is broken, every quiz parses (the book module's
 //! checks). Every result is printed; the exit status is 1
 //! if any failed.
@@ -160,6 +162,7 @@ pub fn run(args: Args) -> ExitCode {
     if !args.no_book {
         println!("\nbook");
         coverage_page_current(&root, &mut verdicts);
+        broker_facts(&root, &mut verdicts);
         match crate::book::check_book(&root) {
             Ok(problems) if problems.is_empty() => verdicts.record(
                 "book",
@@ -493,9 +496,56 @@ fn coverage_page_current(root: &Path, verdicts: &mut Verdicts) {
     verdicts.record("book", claim, problem);
 }
 
+/// The broker tables are rendered from the facts file as it is, and no page
+/// states a broker fact (a value next to a setting's name) the file does not
+/// hold.
+fn broker_facts(root: &Path, verdicts: &mut Verdicts) {
+    let facts = match crate::facts::Facts::load(root) {
+        Ok(facts) => facts,
+        Err(error) => {
+            verdicts.record(
+                "book",
+                "the broker facts file is valid",
+                Some(error.to_string()),
+            );
+            return;
+        }
+    };
+    let tables = format!(
+        "the broker tables ({}/facts-*.md) are rendered from {}",
+        crate::facts::TABLES_DIR,
+        crate::facts::FACTS_FILE
+    );
+    let problem = match crate::facts::stale_tables(root) {
+        Err(error) => Some(format!("{error:#}")),
+        Ok(stale) if stale.is_empty() => None,
+        Ok(stale) => Some(format!(
+            "{}\nrun `cargo xtask figures` and commit the result",
+            stale.join("\n")
+        )),
+    };
+    verdicts.record("book", tables, problem);
+    let claim = format!(
+        "every broker default or limit a page states is in {}",
+        crate::facts::FACTS_FILE
+    );
+    let problem = match crate::facts::check_pages(&facts, root, &root.join("book/src")) {
+        Err(error) => Some(format!("{error:#}")),
+        Ok(found) if found.is_empty() => None,
+        Ok(found) => Some(
+            found
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n"),
+        ),
+    };
+    verdicts.record("book", claim, problem);
+}
+
 /// Where two texts first differ, for a drift message: "line 7: committed
 /// `…`, now `…`".
-fn first_difference(committed: &str, fresh: &str) -> String {
+pub(crate) fn first_difference(committed: &str, fresh: &str) -> String {
     let mut committed_lines = committed.lines();
     let mut fresh_lines = fresh.lines();
     let mut number = 1;
