@@ -19,7 +19,8 @@
 //! Then the book: the linter chapter's API coverage table is current, the
 //! broker tables are rendered from `book/facts/brokers.toml` and no page
 //! states a broker default or limit that file does not hold, it
-//! builds, no internal link is broken, every quiz parses (the book module's
+//! builds, no internal link is broken, every quiz parses and no right answer
+//! stands out by its length (the book module's
 //! checks). Every result is printed; the exit status is 1
 //! if any failed.
 
@@ -166,12 +167,12 @@ pub fn run(args: Args) -> ExitCode {
         match crate::book::check_book(&root) {
             Ok(problems) if problems.is_empty() => verdicts.record(
                 "book",
-                "builds with no warning, no broken internal link, every quiz parses",
+                "builds with no warning, no broken internal link, every quiz parses and no quiz answer stands out by its length",
                 None,
             ),
             Ok(problems) => verdicts.record(
                 "book",
-                "builds with no warning, no broken internal link, every quiz parses",
+                "builds with no warning, no broken internal link, every quiz parses and no quiz answer stands out by its length",
                 Some(
                     problems
                         .iter()
