@@ -13,6 +13,8 @@
 //! - a diagram that does not parse keeps its source, is named in a console
 //!   error, and leaves the other diagrams drawn (on a small book of its own);
 //! - choosing a dark theme redraws the diagrams in dark colours;
+//! - the quiz buttons take the theme's colours (link colour), in the light
+//!   and in a dark theme;
 //! - no page logs an error to the console (a failed script, a 404, ...);
 //! - the front page leads to the first chapter.
 //!
@@ -497,6 +499,104 @@ fn check_dark_theme(
     result
 }
 
+/// The colours of a quiz's Start button against the theme's own: its fill
+/// must be the theme's link colour and its text the page's background, as
+/// `book/assets/quiz-theme.css` sets them. `null` while the quiz is not
+/// mounted. The variables are resolved through a probe element, because
+/// `getComputedStyle` returns custom properties as written.
+const QUIZ_BUTTON_COLOURS: &str = "(() => {\
+       const button = document.querySelector('.mdbook-quiz button.start');\
+       if (!button) return null;\
+       const probe = document.createElement('span');\
+       probe.style.color = 'var(--links)'; probe.style.backgroundColor = 'var(--bg)';\
+       document.body.appendChild(probe);\
+       const theme = getComputedStyle(probe);\
+       const shown = getComputedStyle(button);\
+       const found = { fill: shown.backgroundColor, text: shown.color,\
+         links: theme.color, background: theme.backgroundColor };\
+       probe.remove();\
+       return found;\
+     })()";
+
+/// The quiz buttons wear the theme's colours in the light theme and, after
+/// the reader picks Navy (which reloads the page), in the dark one.
+fn check_quiz_buttons(
+    browser: &mut Browser,
+    page: &Page,
+    url: &str,
+    with_diagrams: bool,
+) -> Result<(), String> {
+    // A page with diagrams reloads on a theme change (mermaid-init.js); wait
+    // for the new page then, not for the old one with the new class.
+    let reloaded = if with_diagrams {
+        "window.beforeTheThemeChange === undefined && "
+    } else {
+        ""
+    };
+    open(browser, page, url)?;
+    let mut problems = Vec::new();
+    for theme in ["light", "navy"] {
+        if theme != "light" {
+            browser.evaluate(
+                page,
+                &format!(
+                    "window.beforeTheThemeChange = true;\
+                     document.getElementById('mdbook-theme-toggle').click();\
+                     document.getElementById('mdbook-theme-{theme}').click(), true"
+                ),
+            )?;
+            browser.wait_for(
+                page,
+                &format!(
+                    "{reloaded}document.readyState === 'complete' \
+                     && document.documentElement.classList.contains('{theme}')"
+                ),
+                &format!("the {theme} theme chosen"),
+            )?;
+        }
+        browser.wait_for(
+            page,
+            &format!("{QUIZ_BUTTON_COLOURS} !== null"),
+            &format!("a quiz mounted in the {theme} theme"),
+        )?;
+        let colours = browser.evaluate(page, QUIZ_BUTTON_COLOURS)?;
+        let get = |key: &str| colours[key].as_str().unwrap_or("?").to_string();
+        if get("fill") != get("links") || get("text") != get("background") {
+            problems.push(format!(
+                "{theme}: the Start button is {} on {}, the theme's links are {} and its \
+                 background {}",
+                get("text"),
+                get("fill"),
+                get("links"),
+                get("background")
+            ));
+        }
+    }
+    // Back to light for the checks that follow.
+    browser.evaluate(
+        page,
+        "window.beforeTheThemeChange = true;\
+         document.getElementById('mdbook-theme-toggle').click();\
+         document.getElementById('mdbook-theme-light').click(), true",
+    )?;
+    browser.wait_for(
+        page,
+        &format!(
+            "{reloaded}document.readyState === 'complete' \
+             && document.documentElement.classList.contains('light')"
+        ),
+        "back to the light theme",
+    )?;
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "the quiz buttons do not use the theme's colours: {}",
+            problems.join("; ")
+        ))
+    }
+}
+
 /// Opens the search bar, types `SEARCH_TERM` key by key, reads the results.
 fn check_search(
     browser: &mut Browser,
@@ -705,6 +805,15 @@ fn the_book_works_in_a_real_browser() {
             failures.push(error);
         }
         failures.extend(errors_in(&browser.take_events(), "dark theme"));
+    }
+
+    if let Some(with_quiz) = chapters.iter().find(|chapter| chapter.quizzes > 0) {
+        let url = format!("{base_url}{}", with_quiz.path);
+        let with_diagrams = with_quiz.diagrams > 0;
+        if let Err(error) = check_quiz_buttons(&mut browser, &page, &url, with_diagrams) {
+            failures.push(error);
+        }
+        failures.extend(errors_in(&browser.take_events(), "quiz buttons"));
     }
 
     let search_start = &chapters[0].path;
