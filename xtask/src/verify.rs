@@ -566,7 +566,9 @@ pub(crate) fn first_difference(committed: &str, fresh: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{Verdicts, checks_differ, coverage_page_current, first_difference, grading};
+    use super::{
+        Verdicts, broker_facts, checks_differ, coverage_page_current, first_difference, grading,
+    };
     use std::path::Path;
 
     /// The coverage page check fails on a missing or stale page and passes
@@ -589,6 +591,30 @@ mod tests {
         let fresh = crate::figures::coverage_page().expect("the table renders");
         std::fs::write(&page, fresh).expect("write");
         assert_eq!(problem(root.path()), None);
+    }
+
+    /// The repository's broker tables and pages hold; a repository without a
+    /// facts file fails the claim and says which file is missing.
+    #[test]
+    fn broker_facts_are_claimed_from_the_facts_file() {
+        let mut verdicts = Verdicts::default();
+        broker_facts(&crate::workspace::root(), &mut verdicts);
+        let claims: Vec<(&str, Option<&String>)> = verdicts
+            .0
+            .iter()
+            .map(|verdict| (verdict.claim.as_str(), verdict.problem.as_ref()))
+            .collect();
+        assert_eq!(claims.len(), 2, "{claims:#?}");
+        assert!(
+            claims.iter().all(|(_, problem)| problem.is_none()),
+            "{claims:#?}"
+        );
+
+        let empty = tempfile::tempdir().expect("a temporary folder");
+        let mut verdicts = Verdicts::default();
+        broker_facts(empty.path(), &mut verdicts);
+        let problem = verdicts.0[0].problem.clone().expect("no facts file fails");
+        assert!(problem.contains("book/facts/brokers.toml"), "{problem}");
     }
 
     #[test]
