@@ -13,6 +13,8 @@
 //! - a diagram that does not parse keeps its source, is named in a console
 //!   error, and leaves the other diagrams drawn (on a small book of its own);
 //! - choosing a dark theme redraws the diagrams in dark colours;
+//! - the quiz buttons take the theme's link colour, with readable text, in
+//!   the light and in a dark theme;
 //! - no page logs an error to the console (a failed script, a 404, ...);
 //! - the front page leads to the first chapter.
 //!
@@ -497,6 +499,132 @@ fn check_dark_theme(
     result
 }
 
+/// The colours of a quiz's Start button against the theme's own: its fill
+/// (which must be the theme's link colour, as `book/assets/quiz-theme.css`
+/// sets it), its text, and the contrast ratio between the two (WCAG's
+/// formula). `null` while the quiz is not mounted. The theme's variable is
+/// resolved through a probe element, because `getComputedStyle` returns
+/// custom properties as written.
+const QUIZ_BUTTON_COLOURS: &str = "(() => {\
+       const button = document.querySelector('.mdbook-quiz button.start');\
+       if (!button) return null;\
+       const probe = document.createElement('span');\
+       probe.style.color = 'var(--links)';\
+       document.body.appendChild(probe);\
+       const links = getComputedStyle(probe).color;\
+       probe.remove();\
+       const shown = getComputedStyle(button);\
+       const luminance = (css) => {\
+         const [r, g, b] = css.match(/[\\d.]+/g).slice(0, 3).map((v) => {\
+           const c = Number(v) / 255;\
+           return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;\
+         });\
+         return 0.2126 * r + 0.7152 * g + 0.0722 * b;\
+       };\
+       const [a, b] = [luminance(shown.backgroundColor), luminance(shown.color)];\
+       const contrast = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);\
+       return { fill: shown.backgroundColor, text: shown.color, links, contrast };\
+     })()";
+
+/// The least contrast between a quiz button's bold text and its fill: WCAG's
+/// minimum for large or bold text.
+const MIN_BUTTON_CONTRAST: f64 = 3.0;
+
+/// The quiz buttons wear the theme's colours in the light theme and, after
+/// the reader picks Navy (which reloads the page), in the dark one.
+fn check_quiz_buttons(
+    browser: &mut Browser,
+    page: &Page,
+    url: &str,
+    with_diagrams: bool,
+) -> Result<(), String> {
+    // A page with diagrams reloads on a theme change (mermaid-init.js); wait
+    // for the new page then, not for the old one with the new class.
+    let reloaded = if with_diagrams {
+        "window.beforeTheThemeChange === undefined && "
+    } else {
+        ""
+    };
+    open(browser, page, url)?;
+    let mut problems = Vec::new();
+    for theme in ["light", "navy"] {
+        if theme != "light" {
+            browser.evaluate(
+                page,
+                &format!(
+                    "window.beforeTheThemeChange = true;\
+                     document.getElementById('mdbook-theme-toggle').click();\
+                     document.getElementById('mdbook-theme-{theme}').click(), true"
+                ),
+            )?;
+            browser.wait_for(
+                page,
+                &format!(
+                    "{reloaded}document.readyState === 'complete' \
+                     && document.documentElement.classList.contains('{theme}')"
+                ),
+                &format!("the {theme} theme chosen"),
+            )?;
+        }
+        browser.wait_for(
+            page,
+            &format!("{QUIZ_BUTTON_COLOURS} !== null"),
+            &format!("a quiz mounted in the {theme} theme"),
+        )?;
+        // A picture of the quiz's first screen in this theme, to look at:
+        // target/tmp/browser-quiz-buttons-<theme>.png.
+        let area = browser.evaluate(
+            page,
+            "(() => { const quiz = document.querySelector('.quiz-placeholder');\
+             const bar = document.getElementById('mdbook-menu-bar');\
+             if (bar) bar.style.visibility = 'hidden';\
+             quiz.scrollIntoView(); const box = quiz.getBoundingClientRect();\
+             return { x: Math.max(0, box.left + scrollX - 8), y: Math.max(0, box.top + scrollY - 8),\
+             width: box.width + 16, height: box.height + 16 }; })()",
+        )?;
+        screenshot(browser, page, &format!("quiz-buttons-{theme}"), Some(area))?;
+        browser.evaluate(
+            page,
+            "document.getElementById('mdbook-menu-bar')?.style.removeProperty('visibility'), true",
+        )?;
+        let colours = browser.evaluate(page, QUIZ_BUTTON_COLOURS)?;
+        let get = |key: &str| colours[key].as_str().unwrap_or("?").to_string();
+        let contrast = colours["contrast"].as_f64().unwrap_or(0.0);
+        if get("fill") != get("links") || contrast < MIN_BUTTON_CONTRAST {
+            problems.push(format!(
+                "{theme}: the Start button is {} on {} (contrast {contrast:.1}, at least \
+                 {MIN_BUTTON_CONTRAST} wanted); the theme's links are {}",
+                get("text"),
+                get("fill"),
+                get("links"),
+            ));
+        }
+    }
+    // Back to light for the checks that follow.
+    browser.evaluate(
+        page,
+        "window.beforeTheThemeChange = true;\
+         document.getElementById('mdbook-theme-toggle').click();\
+         document.getElementById('mdbook-theme-light').click(), true",
+    )?;
+    browser.wait_for(
+        page,
+        &format!(
+            "{reloaded}document.readyState === 'complete' \
+             && document.documentElement.classList.contains('light')"
+        ),
+        "back to the light theme",
+    )?;
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "the quiz buttons do not use the theme's colours: {}",
+            problems.join("; ")
+        ))
+    }
+}
+
 /// Opens the search bar, types `SEARCH_TERM` key by key, reads the results.
 fn check_search(
     browser: &mut Browser,
@@ -705,6 +833,15 @@ fn the_book_works_in_a_real_browser() {
             failures.push(error);
         }
         failures.extend(errors_in(&browser.take_events(), "dark theme"));
+    }
+
+    if let Some(with_quiz) = chapters.iter().find(|chapter| chapter.quizzes > 0) {
+        let url = format!("{base_url}{}", with_quiz.path);
+        let with_diagrams = with_quiz.diagrams > 0;
+        if let Err(error) = check_quiz_buttons(&mut browser, &page, &url, with_diagrams) {
+            failures.push(error);
+        }
+        failures.extend(errors_in(&browser.take_events(), "quiz buttons"));
     }
 
     let search_start = &chapters[0].path;

@@ -11,6 +11,7 @@ mod accuracy;
 mod book;
 mod catalogue;
 mod exit;
+mod facts;
 mod figures;
 mod grade;
 mod grading;
