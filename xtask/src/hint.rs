@@ -111,8 +111,9 @@ pub fn next_hint(root: &Path, progress: &mut Progress, exercise: &Exercise, agai
 }
 
 /// The hint to reveal next, by its place in the catalogue's list: the first
-/// unseen hint about the first check in `failing` (in the catalogue's
-/// `checks` order) that has one, or an unseen general hint listed before it
+/// unseen hint about the first check in `failing` that has one (causes
+/// before their symptoms, then the catalogue's `checks` order: see
+/// [`Exercise::by_cause`]), or an unseen general hint listed before it
 /// (it sets the scene); with no failing check to follow (never graded, or
 /// their hints all seen), the first unseen hint in the list. `None` once
 /// every hint was revealed.
@@ -122,14 +123,10 @@ pub fn next_hint_index(
     failing: &[String],
 ) -> Option<usize> {
     let unseen = |index: &usize| !revealed.contains(index);
-    let failing_checks = exercise
-        .checks
-        .iter()
-        .filter(|check| failing.contains(&check.check));
-    for check in failing_checks {
+    for check in exercise.by_cause(failing) {
         let about = (0..exercise.hints.len())
             .filter(unseen)
-            .find(|index| exercise.hints[*index].check() == Some(check.check.as_str()));
+            .find(|index| exercise.hints[*index].check() == Some(check.as_str()));
         if let Some(about) = about {
             let general = (0..about)
                 .filter(unseen)
@@ -186,10 +183,12 @@ mod tests {
                 CheckPoints {
                     check: "lost-message".into(),
                     points: 10,
+                    explained_by: vec![],
                 },
                 CheckPoints {
                     check: "lock-expired".into(),
                     points: 10,
+                    explained_by: vec![],
                 },
             ],
             hints: vec!["Look at the receive mode.".into(), "Complete last.".into()],
@@ -269,5 +268,30 @@ mod tests {
             "{shown}"
         );
         assert!(!shown.contains("Switch to peek-lock"), "{shown}");
+    }
+
+    #[test]
+    fn the_hint_ladder_starts_from_the_cause_of_a_symptom() {
+        let mut exercise = exercise();
+        exercise.checks.insert(
+            1,
+            CheckPoints {
+                check: "unsettled-message".into(),
+                points: 5,
+                explained_by: vec!["lock-expired".into()],
+            },
+        );
+        exercise.hints = vec![
+            about("unsettled-message", "Does every order end settled?"),
+            about("lock-expired", "How long may a consumer hold an order?"),
+        ];
+        let both = vec!["lock-expired".to_string(), "unsettled-message".to_string()];
+        assert_eq!(next_hint_index(&exercise, &BTreeSet::new(), &both), Some(1));
+        // Without its cause failing, the symptom's own hint comes first.
+        let alone = vec!["unsettled-message".to_string()];
+        assert_eq!(
+            next_hint_index(&exercise, &BTreeSet::new(), &alone),
+            Some(0)
+        );
     }
 }
