@@ -3,12 +3,12 @@
 //!
 //! Why a launcher: the alias in `.cargo/config.toml` runs cargo with
 //! `--quiet`, so that every run after the first prints nothing but the
-//! command's own output. But a fresh clone's first run compiles some 360
+//! command's own output. But a fresh clone's first run compiles some 140
 //! crates, for a minute or more, and in quiet mode cargo's progress bar has
-//! no verb: a newcomer saw `[=====>   ] 185/360: comp…` and nothing saying
+//! no verb: a newcomer saw a bar ending in `185 comp…`, and nothing saying
 //! what was going on. The launcher compiles in a second; then, when the
 //! tools have never been built, it says so and builds them at cargo's normal
-//! verbosity ("Compiling …", "Building [==>  ] 185/360"). Later runs build
+//! verbosity ("Compiling …", "Building [==>  ] 185/250"). Later runs build
 //! quietly, with only the bar, as before; a build with nothing to do prints
 //! nothing.
 
@@ -20,7 +20,7 @@ use std::process::{Command, ExitCode};
 const TOOLS_PACKAGE: &str = "xtask";
 
 /// Said before the first build, which is long.
-const FIRST_BUILD_NOTE: &str = "Building the workshop's tools: the first time only, some 360 \
+const FIRST_BUILD_NOTE: &str = "Building the workshop's tools: the first time only, some 140 \
      crates, a minute or two. Later runs start at once.";
 
 /// The exit status when cargo cannot even be started (cargo's own failures
