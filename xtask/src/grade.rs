@@ -216,9 +216,10 @@ pub fn failure_reports(graded: &Graded, exercise: &Exercise) -> String {
         let causes = exercise.failing_causes(&check.check, &failing);
         if !causes.is_empty() {
             out.push_str(&format!(
-                "(This failure follows from {}, reported above: fix that first, and this one \
+                "(This failure follows from {}, reported above: fix {} first, and this one \
                  may pass with it.)\n\n",
-                quoted_list(&causes)
+                quoted_list(&causes),
+                if causes.len() == 1 { "it" } else { "them" }
             ));
         }
         out.push_str(check.report.trim_end());
