@@ -16,7 +16,10 @@
 //! - the quiz buttons take the theme's link colour, with readable text, in
 //!   the light and in a dark theme;
 //! - no page logs an error to the console (a failed script, a 404, ...);
-//! - the front page leads to the first chapter.
+//! - the front page leads to the first chapter;
+//! - on a laptop screen (1280 px), wide content stays readable: a failure
+//!   report wraps instead of hiding its key sentence behind a horizontal
+//!   scroll, and no table column is squeezed to a word a line.
 //!
 //! Chromium comes from the system (`apt-get install chromium`; `CHROMIUM`
 //! names another binary). Without it the test is skipped loudly, except
@@ -859,6 +862,165 @@ fn the_book_works_in_a_real_browser() {
     assert!(
         failures.is_empty(),
         "what a reader would see is wrong:\n  {}",
+        failures.join("\n  ")
+    );
+}
+
+/// The width of a laptop screen, in CSS pixels, at which wide content is
+/// checked.
+const LAPTOP_WIDTH: u64 = 1280;
+
+/// A sentence of the sample failure report on the welcome page that a
+/// reader must see without scrolling sideways: the anomaly itself.
+const REPORT_KEY_SENTENCE: &str = "its processing never took effect: it is lost.";
+
+/// What is wrong with the wide content of the page, one line each: a `pre`
+/// holding a failure report that scrolls sideways (its key sentence cut at
+/// the edge), and table cells squeezed into a column too narrow for their
+/// text: 40 characters or more in a column whose lines are under 8 em (a
+/// word or two), or one word a line in a column under 12 em. A cell's
+/// lines are the height of its text, not of the cell, which is as tall as
+/// the tallest cell of its row, less the lines its own `<br>`s start.
+const WIDE_CONTENT_PROBLEMS: &str = "(() => {\
+       const problems = [];\
+       for (const pre of document.querySelectorAll('main pre')) {\
+         if (!pre.textContent.includes('FAILED (0 of')) continue;\
+         for (const box of [pre, ...pre.querySelectorAll('code')]) {\
+           if (box.scrollWidth > box.clientWidth + 1)\
+             problems.push(`a failure report scrolls sideways: ${box.scrollWidth} px of text in ${box.clientWidth} px (it begins \"${pre.textContent.trim().slice(0, 40)}\")`);\
+         }\
+       }\
+       document.querySelectorAll('main table').forEach((table, index) => {\
+         for (const cell of table.querySelectorAll('td, th')) {\
+           const words = cell.textContent.trim().split(/\\s+/).filter(Boolean).length;\
+           if (words < 4) continue;\
+           const style = getComputedStyle(cell);\
+           const line = parseFloat(style.lineHeight) || parseFloat(style.fontSize) * 1.5;\
+           const text = document.createRange();\
+           text.selectNodeContents(cell);\
+           const breaks = cell.querySelectorAll('br').length;\
+           const lines = Math.round(text.getBoundingClientRect().height / line) - breaks;\
+           const characters = cell.textContent.trim().length;\
+           const measure = (cell.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight)) / parseFloat(style.fontSize);\
+           if ((characters >= 40 && measure < 8) || (lines >= words && measure < 12))\
+             problems.push(`table ${index + 1}: a cell of ${words} words (${characters} characters) takes ${lines} lines ${measure.toFixed(1)} em wide (\"${cell.textContent.trim().slice(0, 40)}\")`);\
+         }\
+       });\
+       return problems;\
+     })()";
+
+/// Wide content on a laptop screen: the welcome page's sample failure
+/// report wraps, so its key sentence is in view without scrolling sideways,
+/// and the configuration chapter's tables (four columns of defaults), like
+/// every chapter's, either fit or scroll as a whole, never squeezing a
+/// column to a word a line.
+#[test]
+fn wide_content_reads_on_a_laptop_screen() {
+    let Some(chromium) = chromium_or_skip() else {
+        return;
+    };
+    let _one_browser_at_a_time = one_at_a_time();
+
+    let root = workspace_root();
+    let build_dir =
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("wide-book-{}", std::process::id()));
+    let served = ServedBook::start(&root, None, &build_dir);
+    let (mut browser, page, profile) = launch_browser(&chromium, "wide");
+    let mut failures = Vec::new();
+    let sized = browser.call(
+        Some(&page),
+        "Emulation.setDeviceMetricsOverride",
+        json!({ "width": LAPTOP_WIDTH, "height": 800, "deviceScaleFactor": 1, "mobile": false }),
+    );
+    if let Err(error) = sized {
+        failures.push(error);
+    }
+    // Each page, what must be on it, and the element to picture.
+    let report = format!(
+        "[...document.querySelectorAll('main pre')].find((pre) => pre.textContent.includes({}))",
+        json!(REPORT_KEY_SENTENCE)
+    );
+    let widest_table = "[...document.querySelectorAll('main table')]\
+         .sort((a, b) => b.querySelectorAll('th').length - a.querySelectorAll('th').length)[0]"
+        .to_string();
+    // The two pages the problem was seen on, with a picture of each; then
+    // every other chapter, for the tables and reports they have.
+    let mut pages: Vec<(String, Option<&str>, Option<String>)> = vec![
+        (
+            "welcome/index.html".into(),
+            Some(REPORT_KEY_SENTENCE),
+            Some(report),
+        ),
+        ("configuration/index.html".into(), None, Some(widest_table)),
+    ];
+    for chapter in chapter_pages(&build_dir) {
+        if !pages.iter().any(|(path, _, _)| *path == chapter.path) {
+            pages.push((chapter.path, None, None));
+        }
+    }
+    for (path, must_show, pictured) in pages {
+        let path = path.as_str();
+        let url = format!("{}{path}", served.url);
+        let checked = open(&mut browser, &page, &url)
+            .and_then(|()| {
+                // Guard against checking nothing: the report must be there.
+                match must_show {
+                    Some(sentence) => browser
+                        .evaluate(
+                            &page,
+                            &format!(
+                                "[...document.querySelectorAll('main pre')]\
+                                 .some((pre) => pre.textContent.includes({}))",
+                                json!(sentence)
+                            ),
+                        )
+                        .and_then(|found| match found {
+                            Value::Bool(true) => Ok(()),
+                            _ => Err(format!("no report on the page says {sentence:?}")),
+                        }),
+                    None => Ok(()),
+                }
+            })
+            .and_then(|()| browser.evaluate(&page, WIDE_CONTENT_PROBLEMS));
+        match checked {
+            Ok(Value::Array(problems)) => failures.extend(
+                problems
+                    .iter()
+                    .map(|problem| format!("{path}: {}", problem.as_str().unwrap_or("?"))),
+            ),
+            Ok(other) => failures.push(format!("{path}: unexpected answer {other}")),
+            Err(error) => failures.push(format!("{path}: {error}")),
+        }
+        // A picture of it, to look at by hand: target/tmp/browser-wide-*.png.
+        let Some(pictured) = pictured else {
+            failures.extend(errors_in(&browser.take_events(), path));
+            continue;
+        };
+        let stem = path.trim_end_matches(".html").replace('/', "-");
+        let area = browser.evaluate(
+            &page,
+            &format!(
+                "(() => {{ const element = {pictured}; if (!element) return null; \
+                 const box = element.getBoundingClientRect(); \
+                 return {{ x: Math.max(0, box.left + scrollX - 8), y: Math.max(0, box.top + scrollY - 8), \
+                 width: box.width + 16, height: box.height + 16 }}; }})()"
+            ),
+        );
+        if let Ok(area @ Value::Object(_)) = area
+            && let Err(error) = screenshot(&mut browser, &page, &format!("wide-{stem}"), Some(area))
+        {
+            failures.push(error);
+        }
+        failures.extend(errors_in(&browser.take_events(), path));
+    }
+
+    drop(browser);
+    drop(served);
+    let _ = std::fs::remove_dir_all(&profile);
+    let _ = std::fs::remove_dir_all(&build_dir);
+    assert!(
+        failures.is_empty(),
+        "at {LAPTOP_WIDTH} px, wide content is hard to read:\n  {}",
         failures.join("\n  ")
     );
 }

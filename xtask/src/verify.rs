@@ -264,7 +264,7 @@ fn solution_passes(
             "failed: {}{}\n{}",
             graded.failed().join(", "),
             unreported_names(graded),
-            crate::grade::failure_reports(graded)
+            crate::grade::failure_reports(graded, exercise)
         )),
         Err(error) => Some(error.to_string()),
     };
