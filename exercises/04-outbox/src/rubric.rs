@@ -17,15 +17,15 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
+use broker::Envelope;
 use broker::clock::format_offset;
 use broker::grading::{Check, Violation};
 use broker::simulation::{Exploration, Run, Scenario};
 use broker::store::ChangeKind;
 use broker::trace::Operation;
-use broker::{DEFAULT_DUPLICATE_DETECTION_WINDOW, Envelope};
 
 use crate::scenario::{orders_the_stock_allows, scenario};
-use crate::shop::{ORDER_EVENTS, ORDERS, OrderPlaced};
+use crate::shop::{DUPLICATE_DETECTION_WINDOW, ORDER_EVENTS, ORDERS, OrderPlaced};
 
 /// The learner's file as compiled, read by [`lost_event`]'s look for state
 /// kept outside the service.
@@ -291,7 +291,7 @@ fn one_accepted_event_per_order(run: &Run) -> Result<(), Violation> {
                 first.message_id,
                 format_offset(first.at),
                 format_offset(second.at),
-                DEFAULT_DUPLICATE_DETECTION_WINDOW.as_secs() / 60
+                DUPLICATE_DETECTION_WINDOW.as_secs() / 60
             )
         } else {
             format!(

@@ -29,7 +29,7 @@ use broker::{BrokerError, QueueOptions, ReceiveOptions};
 use serde_json::json;
 
 use crate::OrderError;
-use crate::shop::{CHECKOUT, ORDER_EVENTS, OrderRequest, STOCK};
+use crate::shop::{CHECKOUT, DUPLICATE_DETECTION_WINDOW, ORDER_EVENTS, OrderRequest, STOCK};
 
 /// The checkout server's name in traces.
 pub const ORDER_SERVICE: &str = "order-service";
@@ -97,7 +97,7 @@ where
         .queue(CHECKOUT, QueueOptions::default())
         .queue(
             ORDER_EVENTS,
-            QueueOptions::default().with_duplicate_detection(),
+            QueueOptions::default().with_duplicate_detection_window(DUPLICATE_DETECTION_WINDOW),
         )
         .messages(CHECKOUT, requests().iter().map(OrderRequest::to_message))
         .setup(open_the_shop)

@@ -12,6 +12,8 @@
 //!   undetected`);
 //! - an outbox, plus the old direct publish kept "to be quick"
 //!   (`duplicate-event-undetected`);
+//! - a relay that never deletes a row and counts on duplicate detection
+//!   for ever (`duplicate-event-undetected`, once the window has passed);
 //! - a relay that drops an event whose publish failed: right at every
 //!   crash point, wrong as soon as the broker is briefly unavailable
 //!   (`lost-event`, found only by the random fault plans);
@@ -141,6 +143,16 @@ async fn drops_failed_publishes(ctx: ServiceCtx) -> Result<(), OrderError> {
     poll_outbox(&ctx, async |ctx, key, event| {
         let _best_effort = ctx.send(ORDER_EVENTS, event.to_message(&key)).await;
         delete_row(ctx, &key).await
+    })
+    .await
+}
+
+/// Publishes every row on every poll and never deletes one: "duplicate
+/// detection drops the repeats". Only for as long as its window lasts.
+async fn never_forgets(ctx: ServiceCtx) -> Result<(), OrderError> {
+    poll_outbox(&ctx, async |ctx, key, event| {
+        ctx.send(ORDER_EVENTS, event.to_message(&key)).await?;
+        Ok(())
     })
     .await
 }
@@ -316,6 +328,25 @@ fn duplicate_event_undetected_catches_an_outbox_beside_the_direct_publish() {
         report.text
     );
     assert!(report.text.contains("under a new id"), "{}", report.text);
+}
+
+#[test]
+fn duplicate_event_undetected_catches_a_relay_that_never_forgets() {
+    // Already in the run without faults: the repeat outlives the window.
+    let report = rubric::duplicate_event_undetected()
+        .scenario(scenario_running(writes_the_outbox, never_forgets))
+        .exploration(Exploration::happy_path())
+        .run_with(None, None);
+    assert!(
+        !report.passed,
+        "duplicate-event-undetected passed a relay that publishes every row forever:\n{}",
+        report.text
+    );
+    assert!(
+        report.text.contains("duplicate detection window apart"),
+        "{}",
+        report.text
+    );
 }
 
 #[test]
