@@ -657,3 +657,79 @@ fn a_lost_publish_confirmation_retried_with_the_same_id_is_stored_once_with_dupl
     assert_eq!(run.remaining("out").len(), 1);
     assert!(render_timeline(&run.events).contains("duplicate id: dropped"));
 }
+
+/// Receives a request and writes its row through a context scoped to it, so
+/// the trace can tell whose transaction each statement was.
+async fn scoped_writer(ctx: ServiceCtx) -> Result<(), BrokerError> {
+    loop {
+        let request = ctx.receive("requests").await?;
+        let scoped = ctx.concerning(request.message_id());
+        let written = async {
+            let mut tx = scoped.begin(IsolationLevel::ReadCommitted).await?;
+            tx.insert("orders", request.message_id(), serde_json::json!(1))
+                .await?;
+            tx.commit().await
+        }
+        .await;
+        if written.is_ok() {
+            ctx.complete(&request).await?;
+        }
+    }
+}
+
+#[test]
+fn a_scoped_context_puts_its_store_operations_on_the_message_timeline() {
+    let scenario = Scenario::new("scoped")
+        .queue("requests", QueueOptions::default())
+        .message("requests", Message::new("order-1", "x"))
+        .service("writer", scoped_writer);
+    // Crash after the commit (#3): the timeline of `order-1` must show the
+    // transaction that committed before the crash, not only the receive.
+    let run = simulation::run(&scenario, &plan("crash-after@3")).unwrap();
+    let about = run.events_for_message("order-1");
+    let operations: Vec<Operation> = about.iter().map(|event| event.operation).collect();
+    for expected in [
+        Operation::Begin,
+        Operation::Insert,
+        Operation::Commit,
+        Operation::Crash,
+    ] {
+        assert!(
+            operations.contains(&expected),
+            "{expected:?} missing from {}",
+            render_timeline(&about)
+        );
+    }
+    let commit = about
+        .iter()
+        .find(|event| event.operation == Operation::Commit)
+        .unwrap();
+    assert_eq!(commit.correlation_id.as_deref(), Some("order-1"));
+    // The scope is a label only: the same service life and numbering (the
+    // crash still hit #3), and the broker operations keep their own ids.
+    assert_eq!(commit.operation_number, Some(3));
+    let receive = run
+        .events
+        .iter()
+        .find(|event| event.operation == Operation::Receive)
+        .unwrap();
+    assert_eq!(receive.message_id.as_deref(), Some("order-1"));
+    assert_eq!(receive.correlation_id, None);
+    assert!(render_timeline(&about).contains("for order-1"));
+}
+
+#[test]
+fn an_unscoped_context_leaves_store_operations_unattributed() {
+    let scenario = Scenario::new("unscoped").service("writer", |ctx: ServiceCtx| async move {
+        let mut tx = ctx.begin(IsolationLevel::ReadCommitted).await?;
+        tx.insert("orders", "o-1", serde_json::json!(1)).await?;
+        tx.commit().await
+    });
+    let run = simulation::run(&scenario, &FaultPlan::none()).unwrap();
+    assert!(
+        run.events
+            .iter()
+            .filter(|event| event.target.as_deref() == Some("store"))
+            .all(|event| event.correlation_id.is_none())
+    );
+}

@@ -70,13 +70,13 @@ declare_rule! {
     /// reported.
     ///
     /// ## Chapter
-    /// Chapter 5, "Dual writes: the outbox and CDC", is not written yet; until
-    /// it is, the rule links to its section of the linter chapter:
-    /// `linter/index.html#dual-write`.
+    /// Chapter 5, "Dual writes: the outbox and CDC", from its section on two
+    /// systems with no shared transaction:
+    /// `dual-writes/index.html#two-systems-no-shared-transaction`.
     pub static DUAL_WRITE = {
         name: "dual-write",
         summary: "a database commit and a broker publish in one function with no outbox",
-        chapter: "linter/index.html#dual-write",
+        chapter: "dual-writes/index.html#two-systems-no-shared-transaction",
         severity: Warning,
         check: check,
     }

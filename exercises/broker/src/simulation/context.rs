@@ -62,6 +62,9 @@ struct CtxInner {
     /// `false` for the scenario's setup, which is not explored: no numbers,
     /// no faults, no crash points.
     explored: bool,
+    /// The message this context works for, set by [`ServiceCtx::concerning`]:
+    /// the correlation id of its store operations in the trace.
+    concerning: Option<Arc<str>>,
 }
 
 /// One life of a service, between a start and a crash or exit.
@@ -117,6 +120,32 @@ impl ServiceCtx {
                 life,
                 connection,
                 explored,
+                concerning: None,
+            }),
+        }
+    }
+
+    /// The same service, working for message `message_id`: its store
+    /// operations carry that id as their correlation id in the trace, so a
+    /// report's timeline of the message shows the transactions made for it.
+    ///
+    /// A store statement, unlike a send or a receive, names no message of
+    /// its own, so without this a timeline of `order-1` would show the
+    /// request arriving and the event leaving, but not the commit in between
+    /// (the step a dual write is about). The scope is a label only, like a
+    /// trace id in OpenTelemetry: it shares the service's life, connection
+    /// and operation numbering, and changes nothing the operations do.
+    /// Broker operations keep the correlation id of their own message.
+    pub fn concerning(&self, message_id: &str) -> ServiceCtx {
+        let inner = &self.inner;
+        ServiceCtx {
+            inner: Arc::new(CtxInner {
+                world: Arc::clone(&inner.world),
+                name: Arc::clone(&inner.name),
+                life: Arc::clone(&inner.life),
+                connection: inner.connection,
+                explored: inner.explored,
+                concerning: Some(Arc::from(message_id)),
             }),
         }
     }
@@ -724,6 +753,7 @@ impl ServiceCtx {
         );
         event.operation_number = planned.number;
         event.target = Some(Arc::from(STORE_TARGET));
+        event.correlation_id = self.inner.concerning.clone();
         event.fault = planned.fault;
         event.note = note.map(Arc::from);
         if let Err(error) = result {
