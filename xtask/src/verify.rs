@@ -12,7 +12,9 @@
 //! - eda-lint reports exactly the catalogue's `lints` on the shipped starter,
 //!   and nothing on the solution;
 //! - its chapter page (`book/src/<chapter>/index.md`) points to it by naming
-//!   the learner file;
+//!   the learner file, and has the chapter shape ([`crate::book::shape`]):
+//!   the catalogue's minutes under the title, a prediction prompt before the
+//!   failure diagram, neither the solution nor the fix before the exercise;
 //! - its failure figures (diagram and report) are what the starter produces
 //!   today.
 //!
@@ -155,6 +157,7 @@ pub fn run(args: Args) -> ExitCode {
         }
         lints_as_catalogued(&root, exercise, &mut verdicts);
         chapter_links(&root, exercise, &mut verdicts);
+        chapter_shape(&root, exercise, &mut verdicts);
         if let Some(shipped) = &shipped {
             figure_current(&root, shipped, exercise, &mut verdicts);
         }
@@ -442,6 +445,24 @@ fn chapter_links(root: &Path, exercise: &Exercise, verdicts: &mut Verdicts) {
             exercise.id
         )),
         Ok(_) => None,
+    };
+    verdicts.record(&exercise.id, claim, problem);
+}
+
+/// The chapter page has the shape every exercise's chapter follows
+/// ([`crate::book::shape`]).
+fn chapter_shape(root: &Path, exercise: &Exercise, verdicts: &mut Verdicts) {
+    let page = crate::book::shape::chapter_page(exercise);
+    let claim = format!(
+        "{} shows the catalogue's {} minutes under its title, asks for a prediction before the \
+         failure diagram, and shows neither the solution nor the fix before the exercise",
+        page.display(),
+        exercise.minutes
+    );
+    let problem = match crate::book::shape::exercise_shape(root, exercise) {
+        Err(error) => Some(format!("{error:#}")),
+        Ok(problems) if problems.is_empty() => None,
+        Ok(problems) => Some(problems.join("\n")),
     };
     verdicts.record(&exercise.id, claim, problem);
 }
