@@ -588,7 +588,8 @@ pub(crate) fn first_difference(committed: &str, fresh: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::{
-        Verdicts, broker_facts, checks_differ, coverage_page_current, first_difference, grading,
+        Verdicts, broker_facts, chapter_shape, checks_differ, coverage_page_current,
+        first_difference, grading,
     };
     use std::path::Path;
 
@@ -636,6 +637,38 @@ mod tests {
         broker_facts(empty.path(), &mut verdicts);
         let problem = verdicts.0[0].problem.clone().expect("no facts file fails");
         assert!(problem.contains("book/facts/brokers.toml"), "{problem}");
+    }
+
+    /// The chapter-shape claim holds on the repository's pages, and fails,
+    /// naming the page, where the chapter is missing.
+    #[test]
+    fn the_chapter_shape_is_claimed_per_exercise() {
+        let root = crate::workspace::root();
+        let catalogue = crate::catalogue::Catalogue::load(&root).expect("the catalogue");
+        let mut verdicts = Verdicts::default();
+        for exercise in &catalogue.exercises {
+            chapter_shape(&root, exercise, &mut verdicts);
+        }
+        assert_eq!(verdicts.0.len(), catalogue.exercises.len());
+        for verdict in &verdicts.0 {
+            assert_eq!(
+                verdict.problem, None,
+                "{}: {}",
+                verdict.subject, verdict.claim
+            );
+        }
+
+        let empty = tempfile::tempdir().expect("a temporary folder");
+        let mut verdicts = Verdicts::default();
+        chapter_shape(empty.path(), &catalogue.exercises[0], &mut verdicts);
+        let problem = verdicts.0[0].problem.clone().expect("a missing page fails");
+        assert!(
+            problem.contains(&format!(
+                "cannot read book/src/{}/index.md",
+                catalogue.exercises[0].chapter
+            )),
+            "{problem}"
+        );
     }
 
     #[test]

@@ -460,6 +460,15 @@ hints = ["one"]
         assert!(found[0].contains("no section `## Exercise: ack-ordering`"));
     }
 
+    /// The workshop's own chapters follow the pattern (the claim `verify`
+    /// makes per exercise, here without grading anything).
+    #[test]
+    fn the_workshops_chapters_have_the_chapter_shape() {
+        let problems = check_shapes(&crate::workspace::root()).expect("the pages can be read");
+        let shown: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        assert!(problems.is_empty(), "{shown:#?}");
+    }
+
     #[test]
     fn the_minutes_are_read_from_the_time_line() {
         assert_eq!(
