@@ -11,7 +11,8 @@
 //!   is used.
 //! - [`shape`]: the order every exercise's chapter follows (time under the
 //!   title, a prediction before the failure diagram, the fix after the
-//!   exercise); `verify` claims it per exercise, `book --check` checks it too.
+//!   exercise, broker tables folded); `verify` claims it per exercise,
+//!   `book --check` checks it too.
 //!
 //! For `verify` (and any other command):
 //!

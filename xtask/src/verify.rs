@@ -14,7 +14,8 @@
 //! - its chapter page (`book/src/<chapter>/index.md`) points to it by naming
 //!   the learner file, and has the chapter shape ([`crate::book::shape`]):
 //!   the catalogue's minutes under the title, a prediction prompt before the
-//!   failure diagram, neither the solution nor the fix before the exercise;
+//!   failure diagram, neither the solution nor the fix before the exercise,
+//!   broker tables folded;
 //! - its failure figures (diagram and report) are what the starter produces
 //!   today.
 //!
@@ -455,7 +456,8 @@ fn chapter_shape(root: &Path, exercise: &Exercise, verdicts: &mut Verdicts) {
     let page = crate::book::shape::chapter_page(exercise);
     let claim = format!(
         "{} shows the catalogue's {} minutes under its title, asks for a prediction before the \
-         failure diagram, and shows neither the solution nor the fix before the exercise",
+         failure diagram, shows neither the solution nor the fix before the exercise, and folds \
+         its broker tables",
         page.display(),
         exercise.minutes
     );

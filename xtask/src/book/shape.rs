@@ -14,10 +14,13 @@
 //! 3. **Try before the answer.** Above the section `## Exercise: <id>`, the
 //!    exercise's reference solution is not included, and no heading starts
 //!    with "The fix", unless inside a collapsed `<details>` block.
+//! 4. **A story, not a reference.** A broker table generated from the facts
+//!    file (`figures/facts-*.md`) is included only inside a collapsed
+//!    `<details>` block; open, such tables belong to the broker reference.
 //!
 //! What cannot be checked by reading the Markdown (the opening is a concrete
-//! incident or the starter code; long broker tables are collapsed or left to
-//! the broker reference) is the author's to keep. `cargo xtask verify` makes
+//! incident or the starter code; a long table written by hand is collapsed
+//! too) is the author's to keep. `cargo xtask verify` makes
 //! one claim per exercise from [`exercise_shape`]; `cargo xtask book --check`
 //! runs [`check_shapes`] on the workshop's book.
 //!
@@ -36,6 +39,9 @@ use crate::catalogue::{Catalogue, Exercise};
 pub const TIME_MARKER: &str = "**Time:**";
 /// The words that start a prediction prompt.
 pub const PREDICTION_MARKER: &str = "**Before you read on:**";
+/// How the broker tables rendered from the facts file are named
+/// (`book/src/figures/facts-locks.md`).
+const FACTS_TABLE_PREFIX: &str = "facts-";
 
 /// The chapter page of an exercise, relative to the repository root.
 pub fn chapter_page(exercise: &Exercise) -> PathBuf {
@@ -245,6 +251,22 @@ pub fn shape_problems(
         }
     }
 
+    // 4 (checked first: it needs no exercise section). Broker tables folded away.
+    for include in &included {
+        let name = Path::new(include.path)
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if name.starts_with(FACTS_TABLE_PREFIX) && !page.collapsed_at(include.range.start) {
+            problems.push(format!(
+                "`{}` shows a broker table open in the middle of the chapter: fold it into a \
+                 `<details>` block (keeping the lesson in the text), or leave it to the broker \
+                 reference",
+                include.text
+            ));
+        }
+    }
+
     // 3. Nothing gives the exercise away before the exercise.
     let exercise_title = format!("Exercise: {id}");
     let exercise_heading = headings.iter().find(|heading| {
@@ -441,6 +463,23 @@ hints = ["one"]
             .replace("<details>\n<summary>A peek</summary>\n", "")
             .replace("</details>\n", "");
         assert_eq!(problems(&open).len(), 2, "{:#?}", problems(&open));
+    }
+
+    #[test]
+    fn a_broker_table_must_be_folded() {
+        let table = "{{#include ../figures/facts-time-limits.md}}\n";
+        let open = good_page().replace("Text.\n", &format!("Text.\n\n{table}"));
+        let found = problems(&open);
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert!(
+            found[0].contains("facts-time-limits.md}}` shows a broker table open"),
+            "{found:#?}"
+        );
+        let folded = good_page().replace(
+            "Text.\n",
+            &format!("Text.\n\n<details>\n<summary>Limits</summary>\n\n{table}\n</details>\n"),
+        );
+        assert_eq!(problems(&folded), Vec::<String>::new());
     }
 
     #[test]
