@@ -8,8 +8,9 @@
 //! 1. **Time.** Under the title, before the first section, a line
 //!    `**Time:** about <minutes> minutes for the exercise `<id>`` with the
 //!    catalogue's `minutes`, so the page and `cargo xtask watch` agree.
-//! 2. **Predict, then look.** A visible line starting `**Before you read
-//!    on:**` comes before the first include of the grader's failure diagram
+//! 2. **Predict, then look.** A visible line starting "Before you read on"
+//!    (bold or not, in a quote or not: `**Before you read on:** what ...`)
+//!    comes before the first include of the grader's failure diagram
 //!    (`figures/<id>-failure.mmd`), which the page must show.
 //! 3. **Try before the answer.** Above the section `## Exercise: <id>`, the
 //!    exercise's reference solution is not included, and no heading starts
@@ -37,8 +38,11 @@ use crate::catalogue::{Catalogue, Exercise};
 
 /// The words that start the time line under a chapter's title.
 pub const TIME_MARKER: &str = "**Time:**";
-/// The words that start a prediction prompt.
+/// The words that start a prediction prompt, as the pages write them.
 pub const PREDICTION_MARKER: &str = "**Before you read on:**";
+/// What the check looks for: the words, whatever emphasis or quote marks
+/// come before them and whatever punctuation after.
+const PREDICTION_WORDS: &str = "before you read on";
 /// How the broker tables rendered from the facts file are named
 /// (`book/src/figures/facts-locks.md`).
 const FACTS_TABLE_PREFIX: &str = "facts-";
@@ -238,7 +242,7 @@ pub fn shape_problems(
             let prompted = page.lines.iter().any(|line| {
                 line.start < figure.range.start
                     && !line.collapsed
-                    && line.text.trim_start().starts_with(PREDICTION_MARKER)
+                    && is_prediction_prompt(line.text)
             });
             if !prompted {
                 problems.push(format!(
@@ -307,6 +311,16 @@ pub fn shape_problems(
         }
     }
     problems
+}
+
+/// Whether a line opens a prediction prompt: "Before you read on", after
+/// any quote marker or emphasis.
+fn is_prediction_prompt(line: &str) -> bool {
+    let words =
+        line.trim_start_matches(|c: char| c.is_whitespace() || matches!(c, '>' | '*' | '_'));
+    words
+        .get(..PREDICTION_WORDS.len())
+        .is_some_and(|start| start.eq_ignore_ascii_case(PREDICTION_WORDS))
 }
 
 /// The minutes a time line gives exercise `id`: the number in the words
@@ -506,6 +520,21 @@ hints = ["one"]
         let problems = check_shapes(&crate::workspace::root()).expect("the pages can be read");
         let shown: Vec<String> = problems.iter().map(ToString::to_string).collect();
         assert!(problems.is_empty(), "{shown:#?}");
+    }
+
+    #[test]
+    fn a_prediction_prompt_is_read_whatever_its_emphasis() {
+        for prompt in [
+            "**Before you read on:** what fails?",
+            "Before you read on, decide:",
+            "> *Before you read on*: what fails?",
+            "before you read on: guess",
+        ] {
+            assert!(is_prediction_prompt(prompt), "{prompt}");
+        }
+        for other in ["Read on before you decide.", "**Before** you go", ""] {
+            assert!(!is_prediction_prompt(other), "{other}");
+        }
     }
 
     #[test]
