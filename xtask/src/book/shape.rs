@@ -6,7 +6,7 @@
 //! answer:
 //!
 //! 1. **Time.** Under the title, before the first section, a line
-//!    `**Time:** about <minutes> minutes for the exercise `<id>`` with the
+//!    ``**Time:** about N minutes for the exercise `id` `` with N the
 //!    catalogue's `minutes`, so the page and `cargo xtask watch` agree.
 //! 2. **Predict, then look.** A visible line starting "Before you read on"
 //!    (bold or not, in a quote or not: `**Before you read on:** what ...`)
