@@ -9,6 +9,10 @@
 //! - [`check_book`]: everything `verify` asks of the book: it builds without
 //!   warnings, no internal link is broken ([`links`]), every quiz parses and
 //!   is used.
+//! - [`shape`]: the order every exercise's chapter follows (time under the
+//!   title, a prediction before the failure diagram, the fix after the
+//!   exercise, broker tables folded); `verify` claims it per exercise,
+//!   `book --check` checks it too.
 //!
 //! For `verify` (and any other command):
 //!
@@ -25,6 +29,7 @@ pub mod includes;
 pub mod links;
 pub mod mermaid;
 pub mod quiz;
+pub mod shape;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -41,8 +46,9 @@ use quiz::QuizPreprocessor;
 #[derive(clap::Args)]
 pub struct Args {
     /// Also run the checks of `cargo xtask verify` on the book: no warning,
-    /// no broken internal link, every quiz parses and is used. (An include
-    /// of a missing anchor fails any build.)
+    /// no broken internal link, every quiz parses and is used, and (for a
+    /// book in a repository with a catalogue) every exercise's chapter has
+    /// the chapter shape. (An include of a missing anchor fails any build.)
     #[arg(long)]
     pub check: bool,
     /// Build another mdBook folder instead of the workshop's `book/` (a test
@@ -59,7 +65,14 @@ pub fn run(args: Args) -> Result<()> {
         None => book_dir(&crate::workspace::root()),
     };
     if args.check {
-        let problems = check_book_at(&book_root)?;
+        let mut problems = check_book_at(&book_root)?;
+        // The chapter shape needs the catalogue: a book outside the
+        // workshop's repository (a fixture, a copy) has none to check against.
+        if let Some(repository) = book_root.parent()
+            && repository.join(crate::catalogue::CATALOGUE_PATH).is_file()
+        {
+            problems.extend(shape::check_shapes(repository)?);
+        }
         if problems.is_empty() {
             println!(
                 "The book builds and passes its checks: {}",

@@ -39,7 +39,8 @@ pub struct Exercise {
     /// The reference solution of `file`, relative to `dir`; compiled in its
     /// place by the crate's `solution` feature.
     pub solution: PathBuf,
-    /// A rough time to budget, shown in listings.
+    /// A rough time to budget, shown in listings and under the chapter's
+    /// title (`verify` fails if the page says otherwise: [`crate::book::shape`]).
     pub minutes: u32,
     /// The checks (named after anomalies) the shipped starter must fail;
     /// every other check must pass on the starter too.

@@ -12,7 +12,10 @@
 //! - eda-lint reports exactly the catalogue's `lints` on the shipped starter,
 //!   and nothing on the solution;
 //! - its chapter page (`book/src/<chapter>/index.md`) points to it by naming
-//!   the learner file;
+//!   the learner file, and has the chapter shape ([`crate::book::shape`]):
+//!   the catalogue's minutes under the title, a prediction prompt before the
+//!   failure diagram, neither the solution nor the fix before the exercise,
+//!   broker tables folded;
 //! - its failure figures (diagram and report) are what the starter produces
 //!   today.
 //!
@@ -155,6 +158,7 @@ pub fn run(args: Args) -> ExitCode {
         }
         lints_as_catalogued(&root, exercise, &mut verdicts);
         chapter_links(&root, exercise, &mut verdicts);
+        chapter_shape(&root, exercise, &mut verdicts);
         if let Some(shipped) = &shipped {
             figure_current(&root, shipped, exercise, &mut verdicts);
         }
@@ -446,6 +450,25 @@ fn chapter_links(root: &Path, exercise: &Exercise, verdicts: &mut Verdicts) {
     verdicts.record(&exercise.id, claim, problem);
 }
 
+/// The chapter page has the shape every exercise's chapter follows
+/// ([`crate::book::shape`]).
+fn chapter_shape(root: &Path, exercise: &Exercise, verdicts: &mut Verdicts) {
+    let page = crate::book::shape::chapter_page(exercise);
+    let claim = format!(
+        "{} shows the catalogue's {} minutes under its title, asks for a prediction before the \
+         failure diagram, shows neither the solution nor the fix before the exercise, and folds \
+         its broker tables",
+        page.display(),
+        exercise.minutes
+    );
+    let problem = match crate::book::shape::exercise_shape(root, exercise) {
+        Err(error) => Some(format!("{error:#}")),
+        Ok(problems) if problems.is_empty() => None,
+        Ok(problems) => Some(problems.join("\n")),
+    };
+    verdicts.record(&exercise.id, claim, problem);
+}
+
 /// The committed figures (diagram and report) are what the shipped starter
 /// produces today.
 fn figure_current(
@@ -567,7 +590,8 @@ pub(crate) fn first_difference(committed: &str, fresh: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::{
-        Verdicts, broker_facts, checks_differ, coverage_page_current, first_difference, grading,
+        Verdicts, broker_facts, chapter_shape, checks_differ, coverage_page_current,
+        first_difference, grading,
     };
     use std::path::Path;
 
@@ -615,6 +639,38 @@ mod tests {
         broker_facts(empty.path(), &mut verdicts);
         let problem = verdicts.0[0].problem.clone().expect("no facts file fails");
         assert!(problem.contains("book/facts/brokers.toml"), "{problem}");
+    }
+
+    /// The chapter-shape claim holds on the repository's pages, and fails,
+    /// naming the page, where the chapter is missing.
+    #[test]
+    fn the_chapter_shape_is_claimed_per_exercise() {
+        let root = crate::workspace::root();
+        let catalogue = crate::catalogue::Catalogue::load(&root).expect("the catalogue");
+        let mut verdicts = Verdicts::default();
+        for exercise in &catalogue.exercises {
+            chapter_shape(&root, exercise, &mut verdicts);
+        }
+        assert_eq!(verdicts.0.len(), catalogue.exercises.len());
+        for verdict in &verdicts.0 {
+            assert_eq!(
+                verdict.problem, None,
+                "{}: {}",
+                verdict.subject, verdict.claim
+            );
+        }
+
+        let empty = tempfile::tempdir().expect("a temporary folder");
+        let mut verdicts = Verdicts::default();
+        chapter_shape(empty.path(), &catalogue.exercises[0], &mut verdicts);
+        let problem = verdicts.0[0].problem.clone().expect("a missing page fails");
+        assert!(
+            problem.contains(&format!(
+                "cannot read book/src/{}/index.md",
+                catalogue.exercises[0].chapter
+            )),
+            "{problem}"
+        );
     }
 
     #[test]

@@ -157,13 +157,13 @@ fn resolve_in(markdown: &str, base: &Path, shipped: &ShippedFiles) -> (String, V
 }
 
 /// One `{{#include ...}}` or `{{#rustdoc_include ...}}` of a chapter.
-struct Include<'a> {
+pub(super) struct Include<'a> {
     /// Where the directive is in the Markdown, braces included.
-    range: std::ops::Range<usize>,
+    pub(super) range: std::ops::Range<usize>,
     /// The directive as written, for messages.
-    text: &'a str,
+    pub(super) text: &'a str,
     /// The file, relative to the chapter's folder.
-    path: &'a str,
+    pub(super) path: &'a str,
     selection: Selection<'a>,
     rustdoc: bool,
 }
@@ -183,7 +183,7 @@ enum Selection<'a> {
 /// Every include directive, as mdBook finds them: `{{`, optional spaces,
 /// `#include` or `#rustdoc_include`, spaces, the target up to `}}`. One
 /// escaped with a backslash (`\{{#include ...}}`) is text, not a directive.
-fn find_includes(markdown: &str) -> Vec<Include<'_>> {
+pub(super) fn find_includes(markdown: &str) -> Vec<Include<'_>> {
     let mut found = Vec::new();
     let mut from = 0;
     while let Some(offset) = markdown[from..].find("{{") {
