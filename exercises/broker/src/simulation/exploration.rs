@@ -27,6 +27,22 @@ use crate::trace::{Trace, render_timeline};
 /// The real-time limit on one run, by default.
 pub const DEFAULT_WATCHDOG: Duration = Duration::from_secs(5);
 
+/// The environment variable that sets how many seeded random fault plans a
+/// graded exploration ([`Exploration::graded`]) makes: `EDA_SEEDS=1000 cargo
+/// test -p <exercise>` before calling an exercise done.
+pub const SEEDS_VAR: &str = "EDA_SEEDS";
+/// The environment variable that sets where a graded exploration's seeds
+/// start: `EDA_SEED=7` draws a different set of plans than the default.
+pub const SEED_VAR: &str = "EDA_SEED";
+/// The name `cargo xtask verify` used to pass before [`SEEDS_VAR`]; still
+/// read, so an older runner keeps working.
+const OLD_SEEDS_VAR: &str = "EDA_RANDOM_PLANS";
+/// How many random plans a graded exploration makes by default: as many as
+/// keep a learner's save-to-grade loop within five seconds on a laptop
+/// (measured on the three exercises, crash points included, with the warm
+/// rebuild of the learner's crate).
+pub const DEFAULT_GRADED_PLANS: u64 = 200;
+
 /// Which runs an exploration makes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Exploration {
@@ -42,6 +58,9 @@ pub struct Exploration {
     pub fault_kinds: Vec<FaultKind>,
     /// The real-time limit on one run.
     pub watchdog: Duration,
+    /// Whether [`SEEDS_VAR`] and [`SEED_VAR`] may change `random_plans` and
+    /// `seed` when a check runs (see [`Exploration::graded`]).
+    pub seeds_from_env: bool,
 }
 
 impl Default for Exploration {
@@ -55,8 +74,21 @@ impl Default for Exploration {
             seed: 0,
             fault_kinds: FaultKind::ALL.to_vec(),
             watchdog: DEFAULT_WATCHDOG,
+            seeds_from_env: false,
         }
     }
+}
+
+/// Why [`SEEDS_VAR`] or [`SEED_VAR`] could not be used.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+#[error("{var}={value:?} is not a whole number: {expected}")]
+pub struct SeedsError {
+    /// The variable.
+    pub var: &'static str,
+    /// What it was set to.
+    pub value: String,
+    /// What it should be.
+    pub expected: &'static str,
 }
 
 impl Exploration {
@@ -67,6 +99,76 @@ impl Exploration {
             random_plans: 0,
             ..Exploration::default()
         }
+    }
+
+    /// What a graded check explores: the baseline, every crash point, and
+    /// [`DEFAULT_GRADED_PLANS`] random plans of every kind of fault, unless
+    /// [`SEEDS_VAR`] or [`SEED_VAR`] say otherwise when the check runs (see
+    /// [`Exploration::with_env_seeds`]).
+    pub fn graded() -> Exploration {
+        Exploration {
+            random_plans: DEFAULT_GRADED_PLANS,
+            seeds_from_env: true,
+            ..Exploration::default()
+        }
+    }
+
+    /// This exploration with [`SEEDS_VAR`] (how many random plans) and
+    /// [`SEED_VAR`] (where their seeds start) applied, if it takes its seeds
+    /// from the environment ([`Exploration::graded`]); otherwise unchanged.
+    pub fn with_env_seeds(self) -> Result<Exploration, SeedsError> {
+        let plans = std::env::var(SEEDS_VAR)
+            .ok()
+            .map(|value| (SEEDS_VAR, value))
+            .or_else(|| {
+                std::env::var(OLD_SEEDS_VAR)
+                    .ok()
+                    .map(|value| (OLD_SEEDS_VAR, value))
+            });
+        let seed = std::env::var(SEED_VAR).ok();
+        self.with_seeds_from(
+            plans.as_ref().map(|(var, value)| (*var, value.as_str())),
+            seed.as_deref(),
+        )
+    }
+
+    /// As [`Exploration::with_env_seeds`], with the values given (for tests):
+    /// `plans` is the variable's name and value.
+    pub fn with_seeds_from(
+        mut self,
+        plans: Option<(&'static str, &str)>,
+        seed: Option<&str>,
+    ) -> Result<Exploration, SeedsError> {
+        if !self.seeds_from_env {
+            return Ok(self);
+        }
+        if let Some((var, value)) = plans {
+            self.random_plans = value.trim().parse().map_err(|_| SeedsError {
+                var,
+                value: value.to_owned(),
+                expected: "how many random fault plans to explore, e.g. 1000",
+            })?;
+        }
+        if let Some(value) = seed {
+            self.seed = value.trim().parse().map_err(|_| SeedsError {
+                var: SEED_VAR,
+                value: value.to_owned(),
+                expected: "the first seed of the random fault plans, e.g. 7",
+            })?;
+        }
+        Ok(self)
+    }
+
+    /// The seeds the random plans are drawn from, first and last (none when
+    /// there are no random plans).
+    pub fn seed_range(&self) -> Option<(u64, u64)> {
+        (self.random_plans > 0).then(|| (self.plan_seed(0), self.plan_seed(self.random_plans - 1)))
+    }
+
+    /// The seed of random plan `index`: each plan gets its own, derived from
+    /// the exploration's, so a report can name the one seed that drew it.
+    fn plan_seed(&self, index: u64) -> u64 {
+        self.seed.wrapping_mul(1_000_003).wrapping_add(index + 1)
     }
 
     /// The baseline and every crash point, no random plans.
@@ -123,9 +225,7 @@ impl Exploration {
             }
         }
         for index in 0..self.random_plans {
-            // Each plan gets its own seed, derived from the exploration's, so
-            // a report can name the one seed that drew it.
-            let seed = self.seed.wrapping_mul(1_000_003).wrapping_add(index + 1);
+            let seed = self.plan_seed(index);
             plans.push((
                 seed,
                 FaultPlan::random(seed, baseline_operations.max(1), &self.fault_kinds),
