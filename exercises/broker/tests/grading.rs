@@ -480,10 +480,12 @@ fn a_graded_exploration_takes_its_seeds_from_the_environment_and_says_which() {
         )
         .run_with(None, None);
     assert!(report.passed, "{}", report.text);
+    // Three orders, ten operations: 20 crash points, 50 fault points.
     assert!(
-        report
-            .text
-            .contains("12 with random fault plans from seeds 3000010 to 3000021"),
+        report.text.contains(
+            "20 at crash points, 50 at fault points, 12 with random fault plans from seeds \
+             3000010 to 3000021"
+        ),
         "{}",
         report.text
     );

@@ -112,6 +112,9 @@ pub enum RunKind {
     FaultFree,
     /// One crash before or after one operation.
     CrashPoint,
+    /// One other fault (a lost reply, an unavailable broker, a long delay,
+    /// a duplicate delivery, an outage) at one operation.
+    FaultPoint,
     /// A plan of faults drawn from a seed.
     RandomPlan,
     /// A run replayed on its own from `EDA_REPLAY`.
@@ -318,17 +321,16 @@ impl Check {
             let mut index = 0;
             let exploration = exploration.clone();
             let mut crash_points = 0;
+            let mut fault_points = 0;
             move |run: Run| {
                 let kind = match index {
                     0 => {
-                        crash_points = if exploration.crash_points {
-                            (run.operations * 2).min(exploration.max_crash_points)
-                        } else {
-                            0
-                        };
+                        crash_points = exploration.crash_point_count(run.operations);
+                        fault_points = exploration.fault_point_count(run.operations);
                         RunKind::FaultFree
                     }
                     n if (n as u64) <= crash_points => RunKind::CrashPoint,
+                    n if (n as u64) <= crash_points + fault_points => RunKind::FaultPoint,
                     _ => RunKind::RandomPlan,
                 };
                 let verdict = judge(&run, &invariants, &name, &replay_base, index, kind);
@@ -405,6 +407,11 @@ impl Check {
                 count(RunKind::CrashPoint),
                 "at a crash point",
                 "at crash points",
+            ),
+            (
+                count(RunKind::FaultPoint),
+                "at a fault point",
+                "at fault points",
             ),
             (
                 count(RunKind::RandomPlan),
@@ -496,7 +503,7 @@ impl Check {
                      tried nothing else): {about}."
                 );
             }
-            RunKind::CrashPoint | RunKind::RandomPlan => {
+            RunKind::CrashPoint | RunKind::FaultPoint | RunKind::RandomPlan => {
                 let _ = writeln!(
                     text,
                     "The grader explored {} ({explored}); {failing_runs} failed.",
@@ -506,10 +513,10 @@ impl Check {
                     text,
                     "Shortest failing run: run {} of {runs}, {}: {about}.",
                     failure.run_index + 1,
-                    if failure.kind == RunKind::CrashPoint {
-                        "a crash point"
-                    } else {
-                        "a random fault plan"
+                    match failure.kind {
+                        RunKind::CrashPoint => "a crash point",
+                        RunKind::FaultPoint => "a fault point",
+                        _ => "a random fault plan",
                     }
                 );
             }

@@ -4,8 +4,11 @@
 //!    operations, and so the crash points (one before and one after each).
 //! 2. **Every crash point**: one run per crash point, `crash-before@n` and
 //!    `crash-after@n` for each operation `n` of the baseline.
-//! 3. **Random fault plans**: N plans drawn from a seed (lost replies,
-//!    unavailability, delays, duplicate deliveries, outages, more crashes).
+//! 3. **Every fault point** (graded explorations): each fault of
+//!    [`FAULT_POINTS`] alone, at each operation of the baseline.
+//! 4. **Random fault plans**: N plans drawn from a seed (lost replies,
+//!    unavailability, delays, duplicate deliveries, outages, more crashes),
+//!    one to three faults each.
 //!
 //! All runs of an exploration happen one after another on one worker thread.
 //! The calling thread watches it: a run that takes longer than the watchdog's
@@ -43,11 +46,27 @@ const OLD_SEEDS_VAR: &str = "EDA_RANDOM_PLANS";
 /// rebuild of the learner's crate).
 pub const DEFAULT_GRADED_PLANS: u64 = 200;
 
+/// The faults a graded exploration tries alone at every operation of the
+/// baseline, after the crash points: each is one kind of trouble at its
+/// worst (the longest delay a random plan draws, an outage longer than a
+/// lock), so a mistake that one such fault shows is found every time, not
+/// only when a random plan happens to aim it at the right operation.
+pub const FAULT_POINTS: [Fault; 5] = [
+    Fault::LostResponse,
+    Fault::Unavailable,
+    Fault::Delay(Duration::from_secs(20)),
+    Fault::DuplicateDelivery,
+    Fault::Outage(Duration::from_secs(90)),
+];
+
 /// Which runs an exploration makes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Exploration {
     /// Whether to run each crash point of the baseline.
     pub crash_points: bool,
+    /// Whether to run each fault point of the baseline: every fault of
+    /// [`FAULT_POINTS`] alone, at each operation.
+    pub fault_points: bool,
     /// At most this many crash points (the first ones) are explored.
     pub max_crash_points: u64,
     /// How many random fault plans to run after the crash points.
@@ -69,6 +88,7 @@ impl Default for Exploration {
     fn default() -> Exploration {
         Exploration {
             crash_points: true,
+            fault_points: false,
             max_crash_points: 2_000,
             random_plans: 20,
             seed: 0,
@@ -107,6 +127,7 @@ impl Exploration {
     /// [`Exploration::with_env_seeds`]).
     pub fn graded() -> Exploration {
         Exploration {
+            fault_points: true,
             random_plans: DEFAULT_GRADED_PLANS,
             seeds_from_env: true,
             ..Exploration::default()
@@ -171,6 +192,30 @@ impl Exploration {
         self.seed.wrapping_mul(1_000_003).wrapping_add(index + 1)
     }
 
+    /// How many crash points follow a baseline of `operations` operations.
+    pub fn crash_point_count(&self, operations: u64) -> u64 {
+        if self.crash_points {
+            (operations * 2).min(self.max_crash_points)
+        } else {
+            0
+        }
+    }
+
+    /// How many fault points follow the crash points.
+    pub fn fault_point_count(&self, operations: u64) -> u64 {
+        if self.fault_points {
+            (operations * FAULT_POINTS.len() as u64).min(self.max_crash_points)
+        } else {
+            0
+        }
+    }
+
+    /// Turns fault-point exploration on or off.
+    pub fn with_fault_points(mut self, on: bool) -> Exploration {
+        self.fault_points = on;
+        self
+    }
+
     /// The baseline and every crash point, no random plans.
     pub fn every_crash_point() -> Exploration {
         Exploration {
@@ -213,16 +258,18 @@ impl Exploration {
     /// seed that drew it (0 for crash points).
     pub fn plans_after_baseline(&self, baseline_operations: u64) -> Vec<(u64, FaultPlan)> {
         let mut plans = Vec::new();
-        if self.crash_points {
-            let points = (baseline_operations * 2).min(self.max_crash_points);
-            for point in 0..points {
-                let fault = if point % 2 == 0 {
-                    Fault::CrashBefore
-                } else {
-                    Fault::CrashAfter
-                };
-                plans.push((0, FaultPlan::single(point / 2, fault)));
-            }
+        for point in 0..self.crash_point_count(baseline_operations) {
+            let fault = if point % 2 == 0 {
+                Fault::CrashBefore
+            } else {
+                Fault::CrashAfter
+            };
+            plans.push((0, FaultPlan::single(point / 2, fault)));
+        }
+        let faults = FAULT_POINTS.len() as u64;
+        for point in 0..self.fault_point_count(baseline_operations) {
+            let fault = FAULT_POINTS[(point % faults) as usize];
+            plans.push((0, FaultPlan::single(point / faults, fault)));
         }
         for index in 0..self.random_plans {
             let seed = self.plan_seed(index);
