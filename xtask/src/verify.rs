@@ -150,13 +150,7 @@ pub fn run(args: Args) -> ExitCode {
         };
         solution_passes(&root, exercise, timeout, seeds, &mut verdicts);
         if let Some(shipped) = &shipped {
-            starter_fails_as_catalogued(
-                shipped,
-                exercise,
-                timeout,
-                seeds,
-                &mut verdicts,
-            );
+            starter_fails_as_catalogued(shipped, exercise, timeout, seeds, &mut verdicts);
         }
         lints_as_catalogued(&root, exercise, &mut verdicts);
         chapter_links(&root, exercise, &mut verdicts);

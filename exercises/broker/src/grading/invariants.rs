@@ -215,9 +215,12 @@ fn how_dead_lettered(run: &Run, path: &str, id: &str, deliveries: u32) -> String
             &event.actor == actor
                 && (!event.outcome.is_ok() || event.fault.is_some_and(|fault| !fault.is_crash()))
         });
-        let after = match trouble {
+        return match trouble {
             Some(event) => format!(
-                " after its {} {} {}",
+                "`{actor}` dead-lettered `{id}` itself after its {} {} {}: a dead letter is for \
+                 a message that can never be handled, and this error was transient (retrying, \
+                 or returning the error so the message comes back, would have got `{id}` \
+                 through). Nobody handles `{id}` now",
                 event.operation.name(),
                 event.target.as_deref().unwrap_or("-"),
                 match (&event.outcome, event.fault) {
@@ -228,14 +231,12 @@ fn how_dead_lettered(run: &Run, path: &str, id: &str, deliveries: u32) -> String
                     (Outcome::Ok, None) => "went wrong".to_owned(),
                 }
             ),
-            None => String::new(),
+            None => format!(
+                "`{actor}` dead-lettered `{id}` itself, though nothing had failed while it \
+                 handled it: a dead letter is for a message that can never be handled. Nobody \
+                 handles `{id}` now"
+            ),
         };
-        return format!(
-            "`{actor}` dead-lettered `{id}` itself{after}: a dead letter is for a message that \
-             can never be handled, and this one could (the error was transient: retrying, or \
-             returning the error so the message comes back, would have got it through). Nobody \
-             handles `{id}` now"
-        );
     }
     let abandons = run
         .events
