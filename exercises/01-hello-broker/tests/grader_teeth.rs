@@ -5,9 +5,9 @@
 //! differently from the reference solution. (`cargo xtask verify` proves
 //! the checks the shipped starter fails, and that the solution passes.)
 
-use broker::BrokerError;
 use broker::simulation::ServiceCtx;
 use broker::trace::{Operation, TraceEvent};
+use broker::{BrokerError, ReceiveOptions};
 use hello_broker::rubric;
 use hello_broker::world::{GREETINGS, greeting_received_by, print_message};
 
@@ -104,5 +104,64 @@ fn every_check_fails_a_receiver_that_keeps_what_it_printed_in_a_static() {
             report.text
         );
         assert!(report.text.contains("static PRINTED"), "{}", report.text);
+    }
+}
+
+/// Dead-letters the greeting when its complete fails, so that it is not
+/// printed again: the complete was refused (or its reply lost) for a moment,
+/// and the greeting is now where nobody reads it.
+async fn dead_letters_when_complete_fails(ctx: ServiceCtx) -> Result<(), BrokerError> {
+    loop {
+        let delivery = ctx.receive(GREETINGS).await?;
+        print_message(&ctx, &delivery).await;
+        if ctx.complete(&delivery).await.is_err() {
+            ctx.dead_letter(&delivery, "CompleteFailed", "already printed")
+                .await?;
+        }
+    }
+}
+
+#[test]
+fn unsettled_message_catches_a_receiver_that_dead_letters_on_a_transient_error() {
+    let report = run(rubric::unsettled_message()
+        .scenario(greeting_received_by(dead_letters_when_complete_fails)));
+    assert!(!report.passed, "{}", report.text);
+    assert!(
+        report
+            .text
+            .contains("`receiver` dead-lettered `greeting-1` itself after its complete greetings"),
+        "{}",
+        report.text
+    );
+}
+
+/// Right, and unlike the reference: peek-lock asked for explicitly with
+/// `receive_with`, and a complete that fails is tried again a few times
+/// before the error is returned (which restarts the receiver).
+async fn completes_with_retries(ctx: ServiceCtx) -> Result<(), BrokerError> {
+    loop {
+        let Some(delivery) = ctx
+            .receive_with(GREETINGS, ReceiveOptions::default())
+            .await?
+        else {
+            continue;
+        };
+        print_message(&ctx, &delivery).await;
+        let mut attempts = 0;
+        while let Err(error) = ctx.complete(&delivery).await {
+            attempts += 1;
+            if attempts == 3 {
+                return Err(error);
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        }
+    }
+}
+
+#[test]
+fn every_check_passes_a_right_receiver_written_differently() {
+    for check in [rubric::lost_message(), rubric::unsettled_message()] {
+        let report = run(check.scenario(greeting_received_by(completes_with_retries)));
+        assert!(report.passed, "{}", report.text);
     }
 }
