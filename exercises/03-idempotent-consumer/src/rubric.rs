@@ -10,7 +10,7 @@ use broker::simulation::Run;
 
 use crate::mail;
 use crate::scenario::signups;
-use crate::signup::EMAIL_EVENTS;
+use crate::signup::{EMAIL_EVENTS, UserSignedUp};
 
 /// The file the learner edits, as the grader reads it for state kept
 /// outside the service (see [`Check::learner_file`]).
@@ -89,9 +89,10 @@ fn one_email_per_user(run: &Run) -> Result<(), Violation> {
 
 /// The `WelcomeEmailSent` events `email-events` accepted, per signup, by
 /// what they say rather than how they are labelled: an event is about the
-/// signup whose user it names (its `user_id` field, as the CRM reads it),
-/// or failing that the signup its correlation id or message id names.
-/// Events that name no signup are listed apart.
+/// signup whose user it names in its body (any field holding the user's
+/// id, address or signup id: the CRM reads `user_id`), or failing that the
+/// signup its correlation id or message id names. Events that name no
+/// signup are listed apart.
 struct EventsBySignup {
     per_signup: BTreeMap<&'static str, Vec<String>>,
     unattributed: Vec<String>,
@@ -102,18 +103,24 @@ fn events_by_signup(run: &Run) -> EventsBySignup {
     let mut per_signup: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
     let mut unattributed = Vec::new();
     for envelope in run.remaining(EMAIL_EVENTS) {
-        let body: Option<serde_json::Value> = envelope.body_json().ok();
-        let named_user = body
-            .as_ref()
-            .and_then(|body| body.get("user_id"))
-            .and_then(|user| user.as_str())
-            .and_then(|user| users.iter().find(|(_, signup)| signup.user_id == user));
-        let by_label = || {
-            users.iter().find(|(signup, _)| {
-                envelope.correlation_id() == Some(signup) || envelope.message_id().contains(signup)
-            })
+        let mut said = Vec::new();
+        if let Ok(body) = envelope.body_json::<serde_json::Value>() {
+            strings_in(&body, &mut said);
+        }
+        let named = |(signup, user): &&(&'static str, UserSignedUp)| {
+            said.iter()
+                .any(|text| text == &user.user_id || text == &user.email || text == signup)
         };
-        match named_user.or_else(by_label) {
+        let labelled = |(signup, user): &&(&'static str, UserSignedUp)| {
+            envelope.correlation_id() == Some(signup)
+                || envelope.message_id().contains(signup)
+                || envelope.message_id().contains(user.user_id.as_str())
+        };
+        match users
+            .iter()
+            .find(named)
+            .or_else(|| users.iter().find(labelled))
+        {
             Some((signup, _)) => per_signup
                 .entry(signup)
                 .or_default()
@@ -124,6 +131,16 @@ fn events_by_signup(run: &Run) -> EventsBySignup {
     EventsBySignup {
         per_signup,
         unattributed,
+    }
+}
+
+/// Every string in a JSON value, however deep.
+fn strings_in(value: &serde_json::Value, out: &mut Vec<String>) {
+    match value {
+        serde_json::Value::String(text) => out.push(text.clone()),
+        serde_json::Value::Array(items) => items.iter().for_each(|item| strings_in(item, out)),
+        serde_json::Value::Object(fields) => fields.values().for_each(|item| strings_in(item, out)),
+        _ => {}
     }
 }
 

@@ -283,3 +283,34 @@ fn every_check_passes_a_right_consumer_that_labels_and_keys_differently() {
         passed(&run(check, scenario_running(keyed_by_user)));
     }
 }
+
+/// Right too: the event names its user by address, in a field of its own
+/// naming, under an opaque id that is the same on every delivery (neither
+/// the signup's nor the user's id appears in it), with no correlation id.
+async fn opaque_event_ids(ctx: ServiceCtx) -> Result<(), ConsumerError> {
+    loop {
+        let delivery = ctx.receive(SIGNUPS).await?;
+        let signup = UserSignedUp::from_envelope(&delivery)?;
+        let id = delivery.message_id().to_string();
+        let key = Some(format!("welcome-email-{id}"));
+        mail::send(&ctx, &email(&signup, id.clone(), key)).await?;
+        let opaque: u32 = id.bytes().map(u32::from).sum();
+        let event = Message::json(
+            format!("evt-{opaque}"),
+            &serde_json::json!({ "recipient": signup.email }),
+        )
+        .map_err(|error| ConsumerError::BadMessage {
+            message_id: id.clone(),
+            reason: error.to_string(),
+        })?;
+        ctx.send(EMAIL_EVENTS, event).await?;
+        ctx.complete(&delivery).await?;
+    }
+}
+
+#[test]
+fn every_check_passes_a_right_consumer_whose_events_name_the_user_their_own_way() {
+    for check in [rubric::duplicate_side_effect(), rubric::lost_email()] {
+        passed(&run(check, scenario_running(opaque_event_ids)));
+    }
+}
