@@ -519,6 +519,18 @@ fn a_learner_file_with_state_outside_the_service_fails_the_check_whatever_the_ru
         "{}",
         report.text
     );
+    // Code from another file could hide the same: it is named, not read.
+    let report = lost_message_check(ack_last)
+        .learner_file("src/consumer.rs", "mod seen;\n")
+        .run_with(None, None);
+    assert!(!report.passed);
+    assert!(
+        report
+            .text
+            .contains("src/consumer.rs brings in code from another file:\n    line 1: `mod seen;`"),
+        "{}",
+        report.text
+    );
     // A replay is refused the same way: it would pass for the same reason.
     let replayed = lost_message_check(ack_last)
         .learner_file("src/consumer.rs", stateful)

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::replay::{Replay, ReplayError};
-use super::source::{GlobalState, global_state};
+use super::source::{GlobalState, StateKind, global_state};
 use super::violation::Violation;
 use crate::fault::{Fault, FaultPlan};
 use crate::simulation::{self, Exploration, Interrupted, Run, Scenario};
@@ -284,24 +284,42 @@ impl Check {
 
     fn state_outside_service_text(&self, path: &str, found: &[GlobalState]) -> String {
         let mut text = format!(
-            "check `{}` FAILED (0 of {} points)\n\n{path} keeps state outside the service:\n",
+            "check `{}` FAILED (0 of {} points)\n",
             self.name, self.points
         );
-        for state in found {
-            let _ = writeln!(text, "    {state}");
+        let list = |kind: StateKind| -> String {
+            found
+                .iter()
+                .filter(|state| state.kind == kind)
+                .map(|state| format!("    {state}\n"))
+                .collect()
+        };
+        let globals = list(StateKind::Global);
+        if !globals.is_empty() {
+            let _ = write!(
+                text,
+                "\n{path} keeps state outside the service:\n{globals}\n\
+                 This state lives outside the service and would be lost in a real crash: keep \
+                 it in the store.\n\n\
+                 The grader crashes your service by starting it afresh inside the same process, \
+                 so a `static`, a `thread_local!` or a lazy global (`OnceLock`, `LazyLock`, \
+                 `lazy_static!`) is still there after each simulated crash; a real crash takes \
+                 the process, and the state, with it. No run can show what your code would do \
+                 then, so this check explores nothing until that state is gone. Keep what must \
+                 outlive a crash where a crash cannot reach it: in the store (`ctx.begin(..)`), \
+                 in the broker, or in the downstream system itself (an idempotency key).\n"
+            );
         }
-        let _ = write!(
-            text,
-            "\nThis state lives outside the service and would be lost in a real crash: keep it \
-             in the store.\n\n\
-             The grader crashes your service by starting it afresh inside the same process, so a \
-             `static`, a `thread_local!` or a lazy global (`OnceLock`, `LazyLock`, \
-             `lazy_static!`) is still there after each simulated crash; a real crash takes the \
-             process, and the state, with it. No run can show what your code would do then, so \
-             this check explores nothing until that state is gone. Keep what must outlive a \
-             crash where a crash cannot reach it: in the store (`ctx.begin(..)`), in the broker, \
-             or in the downstream system itself (an idempotency key).\n"
-        );
+        let elsewhere = list(StateKind::OtherFile);
+        if !elsewhere.is_empty() {
+            let _ = write!(
+                text,
+                "\n{path} brings in code from another file:\n{elsewhere}\n\
+                 The grader reads only {path}, for state that would outlive its simulated \
+                 crashes but not a real one, so it cannot vouch for code elsewhere: keep your \
+                 code in {path}.\n"
+            );
+        }
         text
     }
 

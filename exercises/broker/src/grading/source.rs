@@ -13,6 +13,10 @@
 //! file ([`super::Check::learner_file`]) fails with them, whatever its runs
 //! say.
 //!
+//! It also lists a `mod name;` or an `include!` that brings in code from
+//! another file: the grader reads only the learner's one file, so code
+//! elsewhere could hold such state out of its sight.
+//!
 //! What is not state: `const` items, and a `static` whose type is a plain
 //! immutable value (numbers, `bool`, `char`, `&str`, and arrays, slices,
 //! tuples and shared references of those). Any other `static` may hide a
@@ -22,13 +26,26 @@ use std::fmt;
 
 use syn::visit::Visit;
 
-/// One item of the learner's file that keeps state outside the service.
+/// One item of the learner's file that keeps state outside the service,
+/// or brings in code from a file the grader does not read.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GlobalState {
     /// Its line in the file, from 1.
     pub line: usize,
     /// What it is, as the learner wrote it: `static SEEN: Mutex<BTreeSet<String>>`.
     pub item: String,
+    /// Which of the two it is.
+    pub kind: StateKind,
+}
+
+/// What [`global_state`] found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StateKind {
+    /// A `static`, `thread_local!` or lazy global: state outside the service.
+    Global,
+    /// A `mod name;` or `include!`: code in another file, which could hold
+    /// such state out of the grader's sight.
+    OtherFile,
 }
 
 impl fmt::Display for GlobalState {
@@ -85,11 +102,23 @@ struct Finder {
 }
 
 impl<'ast> Visit<'ast> for Finder {
+    fn visit_item_mod(&mut self, item: &'ast syn::ItemMod) {
+        if item.content.is_none() {
+            self.found.push(GlobalState {
+                kind: StateKind::OtherFile,
+                line: item.mod_token.span.start().line,
+                item: format!("mod {};", item.ident),
+            });
+        }
+        syn::visit::visit_item_mod(self, item);
+    }
+
     fn visit_item_static(&mut self, item: &'ast syn::ItemStatic) {
         let mutable = matches!(item.mutability, syn::StaticMutability::Mut(_));
         if mutable || !plain_value(&item.ty) {
             let ty = item.ty.as_ref();
             self.found.push(GlobalState {
+                kind: StateKind::Global,
                 line: item.static_token.span.start().line,
                 item: format!(
                     "static {}{}: {}",
@@ -107,8 +136,15 @@ impl<'ast> Visit<'ast> for Finder {
             let name = last.ident.to_string();
             if name == "thread_local" || name == "lazy_static" {
                 self.found.push(GlobalState {
+                    kind: StateKind::Global,
                     line: last.ident.span().start().line,
                     item: format!("{name}! {{ .. }}"),
+                });
+            } else if name == "include" {
+                self.found.push(GlobalState {
+                    kind: StateKind::OtherFile,
+                    line: last.ident.span().start().line,
+                    item: format!("include!({})", mac.tokens),
                 });
             }
         }
@@ -156,7 +192,7 @@ fn squeeze(tokens: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::global_state;
+    use super::{StateKind, global_state};
 
     fn items(source: &str) -> Vec<String> {
         global_state("test.rs", source)
@@ -208,6 +244,26 @@ mod tests {
             fn run() { let seen = std::collections::BTreeSet::<String>::new(); drop(seen); }
         "#;
         assert_eq!(items(source), Vec::<String>::new());
+    }
+
+    #[test]
+    fn code_from_another_file_is_reported_as_unread() {
+        let found = global_state(
+            "src/consumer.rs",
+            "mod cache;\nmod inline { pub fn f() {} }\ninclude!(\"more.rs\");\n",
+        )
+        .unwrap();
+        let items: Vec<(&str, StateKind)> = found
+            .iter()
+            .map(|state| (state.item.as_str(), state.kind))
+            .collect();
+        assert_eq!(
+            items,
+            vec![
+                ("mod cache;", StateKind::OtherFile),
+                ("include!(\"more.rs\")", StateKind::OtherFile),
+            ]
+        );
     }
 
     #[test]
