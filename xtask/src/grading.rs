@@ -44,7 +44,7 @@ pub struct Grading<'a> {
     /// How long the checks may run (wall clock) before they count as hung.
     pub timeout: Duration,
     /// Which random fault plans the checks explore, if not their default
-    /// (200 from seed 0, or what `EDA_SEEDS` and `EDA_SEED` in the
+    /// (500 from seed 0, or what `EDA_SEEDS` and `EDA_SEED` in the
     /// runner's own environment say, which the checks inherit): passed as
     /// `EDA_SEEDS` and `EDA_SEED`.
     pub random_plans: Option<Seeds>,

@@ -52,8 +52,8 @@ pub struct Args {
     #[arg(long, default_value_t = 600)]
     pub timeout: u64,
     /// Random fault plans (seeds) each check explores, for solutions and
-    /// starters alike (a learner's graded run explores 200, from seed 0).
-    #[arg(long, alias = "random-plans", default_value_t = 2000)]
+    /// starters alike (a learner's graded run explores 500, from seed 0).
+    #[arg(long, alias = "random-plans", default_value_t = 5000)]
     pub seeds: u64,
     /// The seed the random fault plans start from: not a learner's (0), so
     /// the solutions are proven on plans a learner's grade never showed.

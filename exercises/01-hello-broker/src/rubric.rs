@@ -20,7 +20,7 @@ const LEARNER_SOURCE: &str = include_str!("../solution/hello.rs");
 /// A check of this exercise: it reads the learner's file first, then
 /// explores every crash point and the seeded random fault plans (lost
 /// replies, delays, an unavailable broker, outages, more crashes; as many
-/// as `EDA_SEEDS` says, 200 by default).
+/// as `EDA_SEEDS` says, 500 by default).
 fn check(name: &str, points: u32) -> Check {
     Check::new(name, points).learner_file(LEARNER_FILE, LEARNER_SOURCE)
 }

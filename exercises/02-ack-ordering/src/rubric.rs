@@ -25,7 +25,7 @@ const LEARNER_SOURCE: &str = include_str!("../solution/consumer.rs");
 /// A check of this exercise: it reads the learner's file first, then
 /// explores the run without faults, every crash point and the seeded random
 /// fault plans (lost replies, delays, an unavailable broker, outages,
-/// duplicate deliveries, more crashes: `EDA_SEEDS` of them, 200 by default).
+/// duplicate deliveries, more crashes: `EDA_SEEDS` of them, 500 by default).
 fn check(name: &str, points: u32) -> Check {
     Check::new(name, points)
         .learner_file(LEARNER_FILE, LEARNER_SOURCE)

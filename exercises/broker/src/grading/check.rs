@@ -133,7 +133,7 @@ impl Check {
     /// `duplicate-side-effect`, …), worth `points`. Give it a scenario and
     /// invariants; the exploration defaults to [`Exploration::graded`]:
     /// every crash point plus the seeded random plans (`EDA_SEEDS` of them,
-    /// 200 by default).
+    /// 500 by default).
     pub fn new(name: &str, points: u32) -> Check {
         Check {
             name: name.to_owned(),

@@ -3,7 +3,7 @@
 //! A [`Check`] is a [`Scenario`](crate::simulation::Scenario), an
 //! [`Exploration`](crate::simulation::Exploration) (by default
 //! [`Exploration::graded`](crate::simulation::Exploration::graded): the
-//! happy path, every crash point, and 200 seeded random fault plans, or as
+//! happy path, every crash point, and 500 seeded random fault plans, or as
 //! many as `EDA_SEEDS` says, from the seed `EDA_SEED` says) and one or more
 //! invariants over each run's trace and final state. Its name is the anomaly
 //! it catches: `lost-message`, `duplicate-side-effect`, `stale-overwrite`,
@@ -49,7 +49,7 @@
 //! - `EDA_SEEDS=<n>` / `EDA_SEED=<first>`: how many random fault plans a
 //!   graded check explores, and where their seeds start
 //!   ([`Exploration::graded`](crate::simulation::Exploration::graded)).
-//!   `EDA_SEEDS=1000 cargo test -p <exercise>` before calling it done.
+//!   `EDA_SEEDS=5000 cargo test -p <exercise>` before calling it done.
 //! - A check given the learner's file ([`Check::learner_file`]) fails when
 //!   the file keeps state outside the service ([`source`]).
 //! - `EDA_REPLAY=<check>:seed=<n>:plan=<plan>`: the check of that name runs
