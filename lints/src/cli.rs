@@ -18,7 +18,7 @@ use crate::baseline::Baseline;
 use crate::config::{self, Config};
 use crate::diagnostics::TOOL_DIAGNOSTICS;
 use crate::finding::Confidence;
-use crate::output::{self, DEFAULT_BOOK_URL, Format};
+use crate::output::{self, DEFAULT_BOOK_URL, Format, plural};
 use crate::rules::RULES;
 use crate::run::{self, RunOptions, RunReport};
 
@@ -290,18 +290,23 @@ pub fn check_with_config(
         let baseline = Baseline::record(&report.files, &config);
         baseline.write(path)?;
         eprintln!(
-            "eda-lint: recorded {} findings in {}",
+            "eda-lint: recorded {} {} in {}",
             baseline.findings.len(),
+            plural(baseline.findings.len(), "finding", "findings"),
             path.display()
         );
         baseline.apply(&mut report.files, &config);
     } else if let Some(path) = &options.baseline {
         let baseline = Baseline::read(path)?;
         let (hidden, stale) = baseline.apply(&mut report.files, &config);
-        eprintln!("eda-lint: the baseline hid {hidden} findings");
+        eprintln!(
+            "eda-lint: the baseline hid {hidden} {}",
+            plural(hidden, "finding", "findings")
+        );
         if stale > 0 {
             eprintln!(
-                "eda-lint: {stale} baseline entries matched nothing (fixed or changed); refresh it with --write-baseline"
+                "eda-lint: {stale} baseline {} nothing (fixed or changed); refresh it with --write-baseline",
+                plural(stale, "entry matched", "entries matched")
             );
         }
     }

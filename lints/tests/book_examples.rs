@@ -36,6 +36,11 @@ const EXAMPLES: &[Example] = &[
         args: &["check"],
         output: "linter-api-coverage-example.txt",
     },
+    Example {
+        folder: "cross-file-helper",
+        args: &["check", "src/worker.rs"],
+        output: "linter-cross-file-helper.txt",
+    },
 ];
 
 fn manifest_dir() -> PathBuf {

@@ -109,7 +109,7 @@ fn a_clean_folder_exits_0() {
     );
     let output = project.run(&["check"]);
     assert_eq!(code(&output), 0, "{}", stderr(&output));
-    assert_eq!(stdout(&output), "eda-lint: no findings in 1 files\n");
+    assert_eq!(stdout(&output), "eda-lint: no findings in 1 file\n");
 }
 
 #[test]
@@ -127,7 +127,7 @@ fn a_file_that_cannot_be_read_exits_2_even_with_exit_zero() {
     assert_eq!(code(&output), 2);
     insta::assert_snapshot!(stdout(&output), @r"
     src/lib.rs:2:1: error[io-error] is not valid UTF-8 (first invalid byte at line 2, column 1); Rust source must be UTF-8, it was not linted
-    eda-lint: 1 finding (1 error, 0 warnings) in 1 of 1 files
+    eda-lint: 1 finding (1 error, 0 warnings) in 1 of 1 file
     ");
 }
 
@@ -417,7 +417,7 @@ fn suppressions_need_a_reason_name_real_rules_and_must_be_used() {
     src/lib.rs:1:20: warning[unused-suppression] `unused-suppression` is allowed here but reported nothing
     src/lib.rs:4:20: warning[unknown-rule-in-suppression] `no-such-rule` is not a rule of eda-lint
     src/lib.rs:7:1: warning[invalid-suppression] malformed suppression: expected `(` and a list of rule names
-    eda-lint: 4 findings (0 errors, 4 warnings) in 1 of 1 files
+    eda-lint: 4 findings (0 errors, 4 warnings) in 1 of 1 file
     ");
 }
 
@@ -430,6 +430,32 @@ fn a_file_level_suppression_covers_the_whole_file() {
     );
     let output = project.run(&["check", "--output-format", "concise"]);
     assert_eq!(code(&output), 0, "{}", stdout(&output));
+}
+
+#[test]
+fn baseline_messages_agree_with_their_numbers() {
+    let project = Project::new();
+    project.file("src/lib.rs", "// eda-lint: allow(nope) -- x\nfn b() {}\n");
+    let output = project.run(&["check", "--write-baseline", "baseline.json"]);
+    assert!(
+        stderr(&output).contains("eda-lint: recorded 1 finding in baseline.json"),
+        "{}",
+        stderr(&output)
+    );
+    let output = project.run(&["check", "--baseline", "baseline.json"]);
+    assert!(
+        stderr(&output).contains("eda-lint: the baseline hid 1 finding\n"),
+        "{}",
+        stderr(&output)
+    );
+    project.file("src/lib.rs", "fn b() {}\n");
+    let output = project.run(&["check", "--baseline", "baseline.json"]);
+    assert!(
+        stderr(&output).contains("eda-lint: 1 baseline entry matched nothing"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(stdout(&output), "eda-lint: no findings in 1 file\n");
 }
 
 #[test]
@@ -555,7 +581,7 @@ fn in_a_2018_crate_the_same_code_is_one_parse_error_per_problem() {
     insta::assert_snapshot!(stdout(&output), @r"
     src/lib.rs:4:24: error[parse-error] this does not parse: expected `:`; lines 3-5 were skipped, the rest of the file was linted
     src/lib.rs:7:12: error[parse-error] this does not parse: expected one of: identifier, `::`, `<`, `_`, literal, `const`, `ref`, `mut`, `&`, parentheses, square brackets, `..`, `const`; lines 7-11 were skipped, the rest of the file was linted
-    eda-lint: 2 findings (2 errors, 0 warnings) in 1 of 1 files
+    eda-lint: 2 findings (2 errors, 0 warnings) in 1 of 1 file
     ");
 }
 

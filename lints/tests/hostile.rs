@@ -225,7 +225,7 @@ fn a_dangling_link_to_anything_but_rust_is_ignored() {
         .expect("create a dangling folder link");
     let (code, out) = concise(dir.path());
     assert_eq!(code, 0, "{out}");
-    assert_eq!(out, "eda-lint: no findings in 1 files\n");
+    assert_eq!(out, "eda-lint: no findings in 1 file\n");
 }
 
 #[cfg(unix)]

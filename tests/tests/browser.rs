@@ -13,8 +13,13 @@
 //! - a diagram that does not parse keeps its source, is named in a console
 //!   error, and leaves the other diagrams drawn (on a small book of its own);
 //! - choosing a dark theme redraws the diagrams in dark colours;
+//! - the quiz buttons take the theme's link colour, with readable text, in
+//!   the light and in a dark theme;
 //! - no page logs an error to the console (a failed script, a 404, ...);
-//! - the front page leads to the first chapter.
+//! - the front page leads to the first chapter;
+//! - on a laptop screen (1280 px), wide content stays readable: a failure
+//!   report wraps instead of hiding its key sentence behind a horizontal
+//!   scroll, and no table column is squeezed to a word a line.
 //!
 //! Chromium comes from the system (`apt-get install chromium`; `CHROMIUM`
 //! names another binary). Without it the test is skipped loudly, except
@@ -497,6 +502,132 @@ fn check_dark_theme(
     result
 }
 
+/// The colours of a quiz's Start button against the theme's own: its fill
+/// (which must be the theme's link colour, as `book/assets/quiz-theme.css`
+/// sets it), its text, and the contrast ratio between the two (WCAG's
+/// formula). `null` while the quiz is not mounted. The theme's variable is
+/// resolved through a probe element, because `getComputedStyle` returns
+/// custom properties as written.
+const QUIZ_BUTTON_COLOURS: &str = "(() => {\
+       const button = document.querySelector('.mdbook-quiz button.start');\
+       if (!button) return null;\
+       const probe = document.createElement('span');\
+       probe.style.color = 'var(--links)';\
+       document.body.appendChild(probe);\
+       const links = getComputedStyle(probe).color;\
+       probe.remove();\
+       const shown = getComputedStyle(button);\
+       const luminance = (css) => {\
+         const [r, g, b] = css.match(/[\\d.]+/g).slice(0, 3).map((v) => {\
+           const c = Number(v) / 255;\
+           return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;\
+         });\
+         return 0.2126 * r + 0.7152 * g + 0.0722 * b;\
+       };\
+       const [a, b] = [luminance(shown.backgroundColor), luminance(shown.color)];\
+       const contrast = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);\
+       return { fill: shown.backgroundColor, text: shown.color, links, contrast };\
+     })()";
+
+/// The least contrast between a quiz button's bold text and its fill: WCAG's
+/// minimum for large or bold text.
+const MIN_BUTTON_CONTRAST: f64 = 3.0;
+
+/// The quiz buttons wear the theme's colours in the light theme and, after
+/// the reader picks Navy (which reloads the page), in the dark one.
+fn check_quiz_buttons(
+    browser: &mut Browser,
+    page: &Page,
+    url: &str,
+    with_diagrams: bool,
+) -> Result<(), String> {
+    // A page with diagrams reloads on a theme change (mermaid-init.js); wait
+    // for the new page then, not for the old one with the new class.
+    let reloaded = if with_diagrams {
+        "window.beforeTheThemeChange === undefined && "
+    } else {
+        ""
+    };
+    open(browser, page, url)?;
+    let mut problems = Vec::new();
+    for theme in ["light", "navy"] {
+        if theme != "light" {
+            browser.evaluate(
+                page,
+                &format!(
+                    "window.beforeTheThemeChange = true;\
+                     document.getElementById('mdbook-theme-toggle').click();\
+                     document.getElementById('mdbook-theme-{theme}').click(), true"
+                ),
+            )?;
+            browser.wait_for(
+                page,
+                &format!(
+                    "{reloaded}document.readyState === 'complete' \
+                     && document.documentElement.classList.contains('{theme}')"
+                ),
+                &format!("the {theme} theme chosen"),
+            )?;
+        }
+        browser.wait_for(
+            page,
+            &format!("{QUIZ_BUTTON_COLOURS} !== null"),
+            &format!("a quiz mounted in the {theme} theme"),
+        )?;
+        // A picture of the quiz's first screen in this theme, to look at:
+        // target/tmp/browser-quiz-buttons-<theme>.png.
+        let area = browser.evaluate(
+            page,
+            "(() => { const quiz = document.querySelector('.quiz-placeholder');\
+             const bar = document.getElementById('mdbook-menu-bar');\
+             if (bar) bar.style.visibility = 'hidden';\
+             quiz.scrollIntoView(); const box = quiz.getBoundingClientRect();\
+             return { x: Math.max(0, box.left + scrollX - 8), y: Math.max(0, box.top + scrollY - 8),\
+             width: box.width + 16, height: box.height + 16 }; })()",
+        )?;
+        screenshot(browser, page, &format!("quiz-buttons-{theme}"), Some(area))?;
+        browser.evaluate(
+            page,
+            "document.getElementById('mdbook-menu-bar')?.style.removeProperty('visibility'), true",
+        )?;
+        let colours = browser.evaluate(page, QUIZ_BUTTON_COLOURS)?;
+        let get = |key: &str| colours[key].as_str().unwrap_or("?").to_string();
+        let contrast = colours["contrast"].as_f64().unwrap_or(0.0);
+        if get("fill") != get("links") || contrast < MIN_BUTTON_CONTRAST {
+            problems.push(format!(
+                "{theme}: the Start button is {} on {} (contrast {contrast:.1}, at least \
+                 {MIN_BUTTON_CONTRAST} wanted); the theme's links are {}",
+                get("text"),
+                get("fill"),
+                get("links"),
+            ));
+        }
+    }
+    // Back to light for the checks that follow.
+    browser.evaluate(
+        page,
+        "window.beforeTheThemeChange = true;\
+         document.getElementById('mdbook-theme-toggle').click();\
+         document.getElementById('mdbook-theme-light').click(), true",
+    )?;
+    browser.wait_for(
+        page,
+        &format!(
+            "{reloaded}document.readyState === 'complete' \
+             && document.documentElement.classList.contains('light')"
+        ),
+        "back to the light theme",
+    )?;
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "the quiz buttons do not use the theme's colours: {}",
+            problems.join("; ")
+        ))
+    }
+}
+
 /// Opens the search bar, types `SEARCH_TERM` key by key, reads the results.
 fn check_search(
     browser: &mut Browser,
@@ -707,6 +838,15 @@ fn the_book_works_in_a_real_browser() {
         failures.extend(errors_in(&browser.take_events(), "dark theme"));
     }
 
+    if let Some(with_quiz) = chapters.iter().find(|chapter| chapter.quizzes > 0) {
+        let url = format!("{base_url}{}", with_quiz.path);
+        let with_diagrams = with_quiz.diagrams > 0;
+        if let Err(error) = check_quiz_buttons(&mut browser, &page, &url, with_diagrams) {
+            failures.push(error);
+        }
+        failures.extend(errors_in(&browser.take_events(), "quiz buttons"));
+    }
+
     let search_start = &chapters[0].path;
     let searched = check_search(&mut browser, &page, &base_url, search_start)
         .and_then(|()| screenshot(&mut browser, &page, "search", None).map(|_| ()));
@@ -722,6 +862,165 @@ fn the_book_works_in_a_real_browser() {
     assert!(
         failures.is_empty(),
         "what a reader would see is wrong:\n  {}",
+        failures.join("\n  ")
+    );
+}
+
+/// The width of a laptop screen, in CSS pixels, at which wide content is
+/// checked.
+const LAPTOP_WIDTH: u64 = 1280;
+
+/// A sentence of the sample failure report on the welcome page that a
+/// reader must see without scrolling sideways: the anomaly itself.
+const REPORT_KEY_SENTENCE: &str = "its processing never took effect: it is lost.";
+
+/// What is wrong with the wide content of the page, one line each: a `pre`
+/// holding a failure report that scrolls sideways (its key sentence cut at
+/// the edge), and table cells squeezed into a column too narrow for their
+/// text: 40 characters or more in a column whose lines are under 8 em (a
+/// word or two), or one word a line in a column under 12 em. A cell's
+/// lines are the height of its text, not of the cell, which is as tall as
+/// the tallest cell of its row, less the lines its own `<br>`s start.
+const WIDE_CONTENT_PROBLEMS: &str = "(() => {\
+       const problems = [];\
+       for (const pre of document.querySelectorAll('main pre')) {\
+         if (!pre.textContent.includes('FAILED (0 of')) continue;\
+         for (const box of [pre, ...pre.querySelectorAll('code')]) {\
+           if (box.scrollWidth > box.clientWidth + 1)\
+             problems.push(`a failure report scrolls sideways: ${box.scrollWidth} px of text in ${box.clientWidth} px (it begins \"${pre.textContent.trim().slice(0, 40)}\")`);\
+         }\
+       }\
+       document.querySelectorAll('main table').forEach((table, index) => {\
+         for (const cell of table.querySelectorAll('td, th')) {\
+           const words = cell.textContent.trim().split(/\\s+/).filter(Boolean).length;\
+           if (words < 4) continue;\
+           const style = getComputedStyle(cell);\
+           const line = parseFloat(style.lineHeight) || parseFloat(style.fontSize) * 1.5;\
+           const text = document.createRange();\
+           text.selectNodeContents(cell);\
+           const breaks = cell.querySelectorAll('br').length;\
+           const lines = Math.round(text.getBoundingClientRect().height / line) - breaks;\
+           const characters = cell.textContent.trim().length;\
+           const measure = (cell.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight)) / parseFloat(style.fontSize);\
+           if ((characters >= 40 && measure < 8) || (lines >= words && measure < 12))\
+             problems.push(`table ${index + 1}: a cell of ${words} words (${characters} characters) takes ${lines} lines ${measure.toFixed(1)} em wide (\"${cell.textContent.trim().slice(0, 40)}\")`);\
+         }\
+       });\
+       return problems;\
+     })()";
+
+/// Wide content on a laptop screen: the welcome page's sample failure
+/// report wraps, so its key sentence is in view without scrolling sideways,
+/// and the configuration chapter's tables (four columns of defaults), like
+/// every chapter's, either fit or scroll as a whole, never squeezing a
+/// column to a word a line.
+#[test]
+fn wide_content_reads_on_a_laptop_screen() {
+    let Some(chromium) = chromium_or_skip() else {
+        return;
+    };
+    let _one_browser_at_a_time = one_at_a_time();
+
+    let root = workspace_root();
+    let build_dir =
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("wide-book-{}", std::process::id()));
+    let served = ServedBook::start(&root, None, &build_dir);
+    let (mut browser, page, profile) = launch_browser(&chromium, "wide");
+    let mut failures = Vec::new();
+    let sized = browser.call(
+        Some(&page),
+        "Emulation.setDeviceMetricsOverride",
+        json!({ "width": LAPTOP_WIDTH, "height": 800, "deviceScaleFactor": 1, "mobile": false }),
+    );
+    if let Err(error) = sized {
+        failures.push(error);
+    }
+    // Each page, what must be on it, and the element to picture.
+    let report = format!(
+        "[...document.querySelectorAll('main pre')].find((pre) => pre.textContent.includes({}))",
+        json!(REPORT_KEY_SENTENCE)
+    );
+    let widest_table = "[...document.querySelectorAll('main table')]\
+         .sort((a, b) => b.querySelectorAll('th').length - a.querySelectorAll('th').length)[0]"
+        .to_string();
+    // The two pages the problem was seen on, with a picture of each; then
+    // every other chapter, for the tables and reports they have.
+    let mut pages: Vec<(String, Option<&str>, Option<String>)> = vec![
+        (
+            "welcome/index.html".into(),
+            Some(REPORT_KEY_SENTENCE),
+            Some(report),
+        ),
+        ("configuration/index.html".into(), None, Some(widest_table)),
+    ];
+    for chapter in chapter_pages(&build_dir) {
+        if !pages.iter().any(|(path, _, _)| *path == chapter.path) {
+            pages.push((chapter.path, None, None));
+        }
+    }
+    for (path, must_show, pictured) in pages {
+        let path = path.as_str();
+        let url = format!("{}{path}", served.url);
+        let checked = open(&mut browser, &page, &url)
+            .and_then(|()| {
+                // Guard against checking nothing: the report must be there.
+                match must_show {
+                    Some(sentence) => browser
+                        .evaluate(
+                            &page,
+                            &format!(
+                                "[...document.querySelectorAll('main pre')]\
+                                 .some((pre) => pre.textContent.includes({}))",
+                                json!(sentence)
+                            ),
+                        )
+                        .and_then(|found| match found {
+                            Value::Bool(true) => Ok(()),
+                            _ => Err(format!("no report on the page says {sentence:?}")),
+                        }),
+                    None => Ok(()),
+                }
+            })
+            .and_then(|()| browser.evaluate(&page, WIDE_CONTENT_PROBLEMS));
+        match checked {
+            Ok(Value::Array(problems)) => failures.extend(
+                problems
+                    .iter()
+                    .map(|problem| format!("{path}: {}", problem.as_str().unwrap_or("?"))),
+            ),
+            Ok(other) => failures.push(format!("{path}: unexpected answer {other}")),
+            Err(error) => failures.push(format!("{path}: {error}")),
+        }
+        // A picture of it, to look at by hand: target/tmp/browser-wide-*.png.
+        let Some(pictured) = pictured else {
+            failures.extend(errors_in(&browser.take_events(), path));
+            continue;
+        };
+        let stem = path.trim_end_matches(".html").replace('/', "-");
+        let area = browser.evaluate(
+            &page,
+            &format!(
+                "(() => {{ const element = {pictured}; if (!element) return null; \
+                 const box = element.getBoundingClientRect(); \
+                 return {{ x: Math.max(0, box.left + scrollX - 8), y: Math.max(0, box.top + scrollY - 8), \
+                 width: box.width + 16, height: box.height + 16 }}; }})()"
+            ),
+        );
+        if let Ok(area @ Value::Object(_)) = area
+            && let Err(error) = screenshot(&mut browser, &page, &format!("wide-{stem}"), Some(area))
+        {
+            failures.push(error);
+        }
+        failures.extend(errors_in(&browser.take_events(), path));
+    }
+
+    drop(browser);
+    drop(served);
+    let _ = std::fs::remove_dir_all(&profile);
+    let _ = std::fs::remove_dir_all(&build_dir);
+    assert!(
+        failures.is_empty(),
+        "at {LAPTOP_WIDTH} px, wide content is hard to read:\n  {}",
         failures.join("\n  ")
     );
 }

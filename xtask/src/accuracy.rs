@@ -43,9 +43,13 @@ fn rule_names() -> BTreeSet<&'static str> {
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Score the held-out third instead of the tuning part.
-    #[arg(long)]
+    /// Score the held-out third of the first batch instead of the tuning part.
+    #[arg(long, conflicts_with = "fresh")]
     holdout: bool,
+    /// Score the fresh batch: labelled after the held-out third was spent,
+    /// held out whole, and scored once at the end of a change.
+    #[arg(long)]
+    fresh: bool,
     /// Print every false positive and false negative (always on for the
     /// tuning part's sources named with --source).
     #[arg(long)]
@@ -95,6 +99,10 @@ pub enum SourceKind {
 pub enum Split {
     Tune,
     Holdout,
+    /// A later batch that is held out whole: labelled blind after the first
+    /// batch's held-out third had been scored (and so spent), and scored
+    /// once, at the end of the change it measures.
+    Fresh,
 }
 
 /// A file read in full: a finding in it that no label expects is a false
@@ -276,7 +284,7 @@ pub fn read_labels(dir: &Path) -> Result<Vec<(PathBuf, LabelFile)>> {
 }
 
 fn check_label_file(file: &LabelFile, rules: &BTreeSet<&str>) -> Result<()> {
-    if split_of(&file.name) != file.split {
+    if file.split != Split::Fresh && split_of(&file.name) != file.split {
         bail!(
             "`{}` belongs to the {:?} split by the byte-sum rule, but the file says {:?}",
             file.name,
@@ -384,6 +392,42 @@ fn registry_source(name: &str, version: &str) -> Result<Option<PathBuf>> {
         .filter_map(|e| e.ok())
         .map(|e| e.path().join(format!("{name}-{version}")))
         .find(|p| p.is_dir()))
+}
+
+/// The corpus manifests: `xtask/corpus/Cargo.toml`, and one in each
+/// subfolder of it for crates whose `links` dependencies cannot share one
+/// resolution with the main corpus (each is its own workspace and lock).
+pub fn corpus_manifests(root: &Path) -> Result<Vec<PathBuf>> {
+    let corpus = root.join("xtask/corpus");
+    let mut out = vec![corpus.join("Cargo.toml")];
+    let mut more: Vec<PathBuf> = std::fs::read_dir(&corpus)
+        .with_context(|| format!("reading {}", corpus.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path().join("Cargo.toml")))
+        .filter(|p| p.is_file())
+        .collect();
+    more.sort();
+    out.extend(more);
+    Ok(out)
+}
+
+/// Every pin of every corpus manifest: `name@version` to the requirement
+/// and the manifest that holds it. A crate pinned twice is refused, so a
+/// label names exactly one place to fetch it from.
+fn all_pins(manifests: &[PathBuf]) -> Result<BTreeMap<String, (String, PathBuf)>> {
+    let mut out: BTreeMap<String, (String, PathBuf)> = BTreeMap::new();
+    for manifest in manifests {
+        for (key, req) in pinned(manifest)? {
+            if let Some((_, first)) = out.get(&key) {
+                bail!(
+                    "{key} is pinned in both {} and {}: keep one",
+                    first.display(),
+                    manifest.display()
+                );
+            }
+            out.insert(key, (req, manifest.clone()));
+        }
+    }
+    Ok(out)
 }
 
 /// Brings the corpus crates into the registry: `cargo fetch` on the corpus
@@ -517,13 +561,16 @@ fn find_git_dir(mirror: &Path) -> Option<PathBuf> {
 pub fn run(args: Args) -> Result<()> {
     let root = crate::workspace::root();
     let labels_dir = root.join("lints/tests/realworld/labels");
-    let manifest = root.join("xtask/corpus/Cargo.toml");
+    let manifests = corpus_manifests(&root)?;
     let files = read_labels(&labels_dir)?;
-    let want = if args.holdout {
+    let want = if args.fresh {
+        Split::Fresh
+    } else if args.holdout {
         Split::Holdout
     } else {
         Split::Tune
     };
+    let held_out = want != Split::Tune;
     let selected: Vec<&(PathBuf, LabelFile)> = files
         .iter()
         .filter(|(_, f)| f.split == want)
@@ -534,13 +581,13 @@ pub fn run(args: Args) -> Result<()> {
     }
 
     // Every crate must be pinned, so CI's `cargo fetch` brings exactly it.
-    let pins = pinned(&manifest)?;
+    let pins = all_pins(&manifests)?;
     for (path, file) in &selected {
         if file.source == SourceKind::Crate {
             let key = format!("{}@{}", file.name, file.version);
             match pins.get(&key) {
-                Some(req) if req.starts_with('=') => {}
-                Some(req) => bail!(
+                Some((req, _)) if req.starts_with('=') => {}
+                Some((req, manifest)) => bail!(
                     "{}: {} is pinned as `{req}` in {}; pin it exactly (`={}`)",
                     path.display(),
                     file.name,
@@ -548,20 +595,26 @@ pub fn run(args: Args) -> Result<()> {
                     file.version
                 ),
                 None => bail!(
-                    "{}: {}@{} is not pinned in {}",
+                    "{}: {}@{} is not pinned in any corpus manifest (xtask/corpus/Cargo.toml, or a subfolder's when its `links` dependencies conflict)",
                     path.display(),
                     file.name,
-                    file.version,
-                    manifest.display()
+                    file.version
                 ),
             }
         }
     }
-    let missing = selected.iter().any(|(_, f)| {
-        f.source == SourceKind::Crate && matches!(registry_source(&f.name, &f.version), Ok(None))
-    });
-    if missing {
-        fetch_corpus(&manifest)?;
+    // Fetch each manifest that holds a selected crate missing here.
+    let mut to_fetch = BTreeSet::new();
+    for (_, f) in &selected {
+        if f.source == SourceKind::Crate
+            && matches!(registry_source(&f.name, &f.version), Ok(None))
+            && let Some((_, manifest)) = pins.get(&format!("{}@{}", f.name, f.version))
+        {
+            to_fetch.insert(manifest.clone());
+        }
+    }
+    for manifest in &to_fetch {
+        fetch_corpus(manifest)?;
     }
 
     let binary = lint_corpus::build_release()?;
@@ -672,7 +725,7 @@ pub fn run(args: Args) -> Result<()> {
         }
         line.push_str(&format!(" {} TP, {} FP, {} FN", sum.tp, sum.fp, sum.fn_));
         println!("{line}");
-        let show = args.details || (!args.holdout && args.source.is_some());
+        let show = args.details || (!held_out && args.source.is_some());
         if show {
             for f in &scored.false_positives {
                 println!("    FP {}:{} {}: {}", f.path, f.line, f.rule, f.message);
@@ -690,10 +743,10 @@ pub fn run(args: Args) -> Result<()> {
     }
 
     println!();
-    let part = if args.holdout {
-        "held-out third"
-    } else {
-        "tuning part"
+    let part = match want {
+        Split::Tune => "tuning part",
+        Split::Holdout => "held-out third",
+        Split::Fresh => "fresh batch",
     };
     let crates = selected
         .iter()
@@ -721,7 +774,7 @@ pub fn run(args: Args) -> Result<()> {
             println!("  {t}");
         }
     }
-    if args.holdout || args.no_floors || args.source.is_some() || args.min_confidence.is_some() {
+    if held_out || args.no_floors || args.source.is_some() || args.min_confidence.is_some() {
         return Ok(());
     }
     let floors = read_floors(&root.join("lints/tests/realworld/floors.toml"))?;
@@ -1012,6 +1065,9 @@ mod tests {
         file.name = String::from("abc");
         let error = check_label_file(&file, &rules).unwrap_err().to_string();
         assert!(error.contains("byte-sum"), "{error}");
+        // A fresh batch is held out whole, whatever its byte sum.
+        file.split = Split::Fresh;
+        assert!(check_label_file(&file, &rules).is_ok());
         let file = source(vec![label(1, "auto-acks", Verdict::Clear)]);
         let error = check_label_file(&file, &rules).unwrap_err().to_string();
         assert!(error.contains("not a rule"), "{error}");
@@ -1048,12 +1104,12 @@ mod tests {
     fn the_projects_label_files_are_well_formed() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
         let files = read_labels(&root.join("lints/tests/realworld/labels")).unwrap();
-        let pins = pinned(&root.join("xtask/corpus/Cargo.toml")).unwrap();
+        let pins = all_pins(&corpus_manifests(&root).unwrap()).unwrap();
         for (path, file) in &files {
             if file.source == SourceKind::Crate {
                 assert!(
                     pins.contains_key(&format!("{}@{}", file.name, file.version)),
-                    "{}: {}@{} is not pinned in xtask/corpus/Cargo.toml",
+                    "{}: {}@{} is not pinned in any corpus manifest",
                     path.display(),
                     file.name,
                     file.version

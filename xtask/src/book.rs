@@ -302,8 +302,9 @@ fn point_at_source(problem: Problem, out_dir: &Path, src_dir: &Path) -> Problem 
 }
 
 /// Every quiz under `src_dir`: each `{{#quiz}}` directive names a file that
-/// parses, and each `.toml` file under `src_dir` (where quizzes live) is used
-/// by some chapter.
+/// parses and whose option lengths do not give its answers away
+/// ([`quiz::balance_problems`]), and each `.toml` file under `src_dir` (where
+/// quizzes live) is used by some chapter.
 pub fn check_quizzes(src_dir: &Path) -> Result<Vec<Problem>> {
     let mut files = Vec::new();
     collect_files(src_dir, &mut files)?;
@@ -326,11 +327,15 @@ pub fn check_quizzes(src_dir: &Path) -> Result<Vec<Problem>> {
         let chapter_dir = chapter.parent().unwrap_or(src_dir);
         for directive in directives {
             let quiz_file = chapter_dir.join(&directive.path);
-            if let Err(error) = quiz::parse_quiz_file(&quiz_file) {
-                problems.push(Problem {
+            match quiz::parse_quiz_file(&quiz_file) {
+                Err(error) => problems.push(Problem {
                     file: chapter.clone(),
                     message: format!("`{{{{#quiz {}}}}}`: {error}", directive.path),
-                });
+                }),
+                Ok(parsed) => problems.extend(parsed.balance.into_iter().map(|message| Problem {
+                    file: quiz_file.clone(),
+                    message,
+                })),
             }
             used.insert(includes::normalise(&quiz_file));
         }
@@ -393,7 +398,7 @@ mod tests {
     }
 
     const QUIZ: &str = "[[questions]]\ntype = \"MultipleChoice\"\nprompt.prompt = \"When?\"\n\
-                        prompt.distractors = [\"On receive\"]\nanswer.answer = \"On complete\"\n";
+                        prompt.distractors = [\"On its receipt\"]\nanswer.answer = \"On complete\"\n";
 
     const CHAPTER: &str = "# Acks\n\n## The fix\n\n```mermaid\nsequenceDiagram\n  B->>C: deliver\n```\n\n{{#quiz quiz.toml}}\n";
 
@@ -563,6 +568,16 @@ mod tests {
         let built = build_book_showing(&root.join("book"), &shipped).expect("builds");
         assert_eq!(built.notes, shipped.notes);
         assert!(acks_page(&root.join("book")).contains("work_then_ack();"));
+    }
+
+    /// The book's own quizzes: they parse, and no right answer can be picked
+    /// by its length (see `quiz::balance_problems`).
+    #[test]
+    fn the_books_quizzes_do_not_give_their_answers_away_by_length() {
+        let src = book_dir(&crate::workspace::root()).join("src");
+        let problems = check_quizzes(&src).expect("the quizzes can be read");
+        let shown: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        assert!(problems.is_empty(), "{shown:#?}");
     }
 
     #[test]

@@ -65,6 +65,13 @@ pub struct CheckPoints {
     /// The check's name, the anomaly it catches (`lost-message`).
     pub check: String,
     pub points: u32,
+    /// The checks whose failure explains this one's: when one of them fails
+    /// too, this failure is its symptom. An order whose lock expired cannot be
+    /// completed, so `unsettled-message` fails along with `lock-expired`, and
+    /// its report ("never completed") sends a learner who does call complete
+    /// the wrong way. `grade`, `watch` and `hint` lead with the cause.
+    #[serde(default)]
+    pub explained_by: Vec<String>,
 }
 
 /// One hint: `{ check = "lost-message", text = "..." }`, or just its text
@@ -118,6 +125,56 @@ impl Exercise {
     /// The points of every check together: what the exercise is worth.
     pub fn max_points(&self) -> u32 {
         self.checks.iter().map(|check| check.points).sum()
+    }
+
+    /// The checks whose failure explains `check`'s (its `explained_by`).
+    pub fn explained_by(&self, check: &str) -> &[String] {
+        self.checks
+            .iter()
+            .find(|listed| listed.check == check)
+            .map_or(&[], |listed| listed.explained_by.as_slice())
+    }
+
+    /// The failing checks among `failing` that explain `check`'s failure.
+    pub fn failing_causes<'a>(&'a self, check: &str, failing: &[String]) -> Vec<&'a str> {
+        self.explained_by(check)
+            .iter()
+            .filter(|cause| failing.contains(cause))
+            .map(String::as_str)
+            .collect()
+    }
+
+    /// `failing` in the order to show them: a check comes after every
+    /// failing check that explains it (its cause), and otherwise in the
+    /// catalogue's `checks` order, the order they are taught in; checks the
+    /// catalogue does not list come last, by name. The first is the one to
+    /// fix first.
+    pub fn by_cause(&self, failing: &[String]) -> Vec<String> {
+        let position = |name: &str| {
+            self.checks
+                .iter()
+                .position(|listed| listed.check == name)
+                .unwrap_or(usize::MAX)
+        };
+        let mut waiting: Vec<String> = failing.to_vec();
+        waiting.sort_by(|a, b| (position(a), a).cmp(&(position(b), b)));
+        waiting.dedup();
+        let mut ordered = Vec::with_capacity(waiting.len());
+        while !waiting.is_empty() {
+            // The first, in teaching order, none of whose causes is still
+            // waiting. `parse` rejects cycles; the fallback only keeps this
+            // total if one slipped through.
+            let next = waiting
+                .iter()
+                .position(|check| {
+                    self.explained_by(check)
+                        .iter()
+                        .all(|cause| !waiting.contains(cause))
+                })
+                .unwrap_or(0);
+            ordered.push(waiting.remove(next));
+        }
+        ordered
     }
 }
 
@@ -209,6 +266,9 @@ impl Catalogue {
                     exercise.id,
                     checks.join(", ")
                 )));
+            }
+            if let Some(problem) = cause_problem(exercise) {
+                return Err(invalid(problem));
             }
             for relative in [&exercise.dir, &exercise.file, &exercise.solution] {
                 if relative.is_absolute()
@@ -304,6 +364,46 @@ fn edit_distance(a: &str, b: &str) -> usize {
         previous = current;
     }
     previous[b.len()]
+}
+
+/// What is wrong with an exercise's `explained_by` lists, if anything: a
+/// cause must be another check of the exercise, and no check may explain
+/// itself, directly or through others (then no failing check could be shown
+/// first).
+fn cause_problem(exercise: &Exercise) -> Option<String> {
+    let listed = |name: &str| exercise.checks.iter().any(|check| check.check == name);
+    for check in &exercise.checks {
+        if let Some(cause) = check
+            .explained_by
+            .iter()
+            .find(|cause| !listed(cause) || **cause == check.check)
+        {
+            return Some(format!(
+                "exercise `{}`: `{}` is explained_by `{cause}`, which is not another of its \
+                 `checks`",
+                exercise.id, check.check
+            ));
+        }
+    }
+    // A cycle: follow the causes from each check; coming back to it is one.
+    for check in &exercise.checks {
+        let mut seen: Vec<&str> = Vec::new();
+        let mut frontier: Vec<&str> = check.explained_by.iter().map(String::as_str).collect();
+        while let Some(cause) = frontier.pop() {
+            if cause == check.check {
+                return Some(format!(
+                    "exercise `{}`: `{}` explains itself through `explained_by`; causes must \
+                     not go round in a circle",
+                    exercise.id, check.check
+                ));
+            }
+            if !seen.contains(&cause) {
+                seen.push(cause);
+                frontier.extend(exercise.explained_by(cause).iter().map(String::as_str));
+            }
+        }
+    }
+    None
 }
 
 #[cfg(test)]
@@ -452,5 +552,77 @@ hints = ["one"]
         ));
         let twice = TWO.replace("\"lock-expired\", points", "\"lost-message\", points");
         assert!(matches!(parse(&twice), Err(CatalogueError::Invalid { .. })));
+    }
+
+    const CAUSES: &str = r#"
+[[exercise]]
+id = "ack-ordering"
+chapter = "configuration"
+crate = "ack-ordering"
+dir = "exercises/02-ack-ordering"
+file = "src/consumer.rs"
+solution = "solution/consumer.rs"
+minutes = 45
+anomalies = ["lost-message"]
+lints = []
+checks = [
+    { check = "lost-message", points = 10 },
+    { check = "unsettled-message", points = 5, explained_by = ["lock-expired"] },
+    { check = "lock-expired", points = 10 },
+]
+hints = ["one"]
+"#;
+
+    #[test]
+    fn a_cause_comes_before_its_symptom_and_the_rest_keep_the_teaching_order() {
+        let catalogue = parse(CAUSES).expect("valid catalogue");
+        let exercise = &catalogue.exercises[0];
+        let names = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
+        // Alphabetical, as the test binary lists them.
+        let failing = names(&["lock-expired", "lost-message", "unsettled-message"]);
+        assert_eq!(
+            exercise.by_cause(&failing),
+            names(&["lost-message", "lock-expired", "unsettled-message"])
+        );
+        let two = names(&["lock-expired", "unsettled-message"]);
+        assert_eq!(
+            exercise.by_cause(&two),
+            names(&["lock-expired", "unsettled-message"])
+        );
+        assert_eq!(
+            exercise.failing_causes("unsettled-message", &two),
+            vec!["lock-expired"]
+        );
+        // Without its cause failing, a check keeps its place.
+        let alone = names(&["unsettled-message", "zz-unlisted", "lost-message"]);
+        assert_eq!(
+            exercise.by_cause(&alone),
+            names(&["lost-message", "unsettled-message", "zz-unlisted"])
+        );
+        assert!(
+            exercise
+                .failing_causes("unsettled-message", &alone)
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn causes_must_be_other_checks_and_never_go_round_in_a_circle() {
+        let unknown = CAUSES.replace("[\"lock-expired\"]", "[\"lock-expird\"]");
+        assert!(matches!(
+            parse(&unknown),
+            Err(CatalogueError::Invalid { .. })
+        ));
+        let itself = CAUSES.replace("[\"lock-expired\"]", "[\"unsettled-message\"]");
+        assert!(matches!(
+            parse(&itself),
+            Err(CatalogueError::Invalid { .. })
+        ));
+        let circle = CAUSES.replace(
+            "{ check = \"lock-expired\", points = 10 }",
+            "{ check = \"lock-expired\", points = 10, explained_by = [\"unsettled-message\"] }",
+        );
+        let error = parse(&circle).expect_err("a circle of causes");
+        assert!(error.to_string().contains("circle"), "{error}");
     }
 }

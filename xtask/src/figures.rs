@@ -13,6 +13,10 @@
 //! ([`eda_lint::analysis::coverage::BOOK_PAGE`]) from the table eda-lint's
 //! own tests check against its recogniser, so that page cannot drift from
 //! what the linter recognises either.
+//!
+//! And the broker tables of the configuration chapter and the broker
+//! reference (`book/src/figures/facts-*.md`), from `book/facts/brokers.toml`
+//! (see [`crate::facts`]).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -29,6 +33,10 @@ pub const FIGURE_EXAMPLE: &str = "failure_figure";
 pub struct Args {
     /// Only this exercise's figure.
     pub exercise: Option<String>,
+    /// Only the broker tables, from `book/facts/brokers.toml` (runs nothing, so
+    /// it is instant).
+    #[arg(long, conflicts_with = "exercise")]
+    pub facts: bool,
 }
 
 /// What the book shows of a starter's failure.
@@ -57,11 +65,20 @@ impl Figure {
 /// Regenerates the figures (from the shipped starters, like `verify`).
 pub fn run(args: Args) -> Result<()> {
     let root = crate::workspace::root();
+    if args.facts {
+        for table in crate::facts::write_tables(&root)? {
+            println!("wrote {}", table.display());
+        }
+        return Ok(());
+    }
     if args.exercise.is_none() {
         let page = coverage_page()?;
         let path = root.join(eda_lint::analysis::coverage::BOOK_PAGE);
         std::fs::write(&path, page).with_context(|| format!("writing {}", path.display()))?;
         println!("wrote {}", eda_lint::analysis::coverage::BOOK_PAGE);
+        for table in crate::facts::write_tables(&root)? {
+            println!("wrote {}", table.display());
+        }
     }
     let catalogue = Catalogue::load(&root)?;
     let chosen: Vec<&Exercise> = match &args.exercise {

@@ -139,7 +139,7 @@ pub fn grade_one<'a>(
     }
     match grading::grade(&grading) {
         Ok(graded) => {
-            print!("{}", failure_reports(&graded));
+            print!("{}", failure_reports(&graded, exercise));
             let status = if graded.all_passed() {
                 Status::Success
             } else {
@@ -199,16 +199,31 @@ pub fn trouble_of(error: &GradingError) -> (&'static str, Status) {
 }
 
 /// The report of every failed check, each under a banner, plus any test
-/// that failed without reporting.
-pub fn failure_reports(graded: &Graded) -> String {
+/// that failed without reporting. Causes come first (see
+/// [`Exercise::by_cause`]): a check whose failure another failing check
+/// explains is shown after it, and says so.
+pub fn failure_reports(graded: &Graded, exercise: &Exercise) -> String {
+    let failing = graded.failed();
     let mut out = String::new();
-    for check in graded.checks.iter().filter(|check| !check.passed) {
+    for name in exercise.by_cause(&failing) {
+        let Some(check) = graded.checks.iter().find(|check| check.check == name) else {
+            continue;
+        };
         out.push_str(&format!(
-            "\n── {} ({} points) FAILED ──\n{}\n",
-            check.check,
-            check.points,
-            check.report.trim_end()
+            "\n── {} ({} points) FAILED ──\n",
+            check.check, check.points
         ));
+        let causes = exercise.failing_causes(&check.check, &failing);
+        if !causes.is_empty() {
+            out.push_str(&format!(
+                "(This failure follows from {}, reported above: fix {} first, and this one \
+                 may pass with it.)\n\n",
+                quoted_list(&causes),
+                if causes.len() == 1 { "it" } else { "them" }
+            ));
+        }
+        out.push_str(check.report.trim_end());
+        out.push('\n');
     }
     for test in &graded.unreported {
         out.push_str(&format!(
@@ -217,6 +232,15 @@ pub fn failure_reports(graded: &Graded) -> String {
         ));
     }
     out
+}
+
+/// "`a`", "`a` and `b`", "`a`, `b` and `c`".
+fn quoted_list(names: &[&str]) -> String {
+    let quoted: Vec<String> = names.iter().map(|name| format!("`{name}`")).collect();
+    match quoted.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        _ => quoted.concat(),
+    }
 }
 
 /// The score table: one line per check, a subtotal per exercise, a total.
@@ -332,10 +356,12 @@ mod tests {
                 CheckPoints {
                     check: "lost-message".into(),
                     points: 10,
+                    explained_by: vec![],
                 },
                 CheckPoints {
                     check: "lock-expired".into(),
                     points: 15,
+                    explained_by: vec![],
                 },
             ],
             hints: vec!["hint".into()],
@@ -409,8 +435,43 @@ mod tests {
             table.ends_with("total                       25/60  (some checks did not run)\n"),
             "{table}"
         );
-        let reports = failure_reports(rows[0].graded.as_ref().expect("graded"));
+        let reports = failure_reports(rows[0].graded.as_ref().expect("graded"), &one);
         assert!(reports.contains("── lost-message (10 points) FAILED ──\nreport of lost-message"));
         assert!(!reports.contains("unsettled-message"));
+    }
+
+    #[test]
+    fn the_cause_is_reported_first_and_its_symptom_says_so() {
+        let mut ack = exercise("ack-ordering");
+        ack.checks.push(CheckPoints {
+            check: "unsettled-message".into(),
+            points: 5,
+            explained_by: vec!["lock-expired".into()],
+        });
+        // Alphabetical, as the test binary lists them.
+        let graded = Graded {
+            checks: vec![
+                check("lock-expired", 15, false),
+                check("lost-message", 10, true),
+                check("unsettled-message", 5, false),
+            ],
+            unreported: vec![],
+        };
+        let reports = failure_reports(&graded, &ack);
+        let cause = reports
+            .find("── lock-expired")
+            .expect("lock-expired reported");
+        let symptom = reports
+            .find("── unsettled-message")
+            .expect("unsettled-message reported");
+        assert!(cause < symptom, "{reports}");
+        assert!(
+            reports.contains(
+                "── unsettled-message (5 points) FAILED ──\n(This failure follows from \
+                 `lock-expired`, reported above"
+            ),
+            "{reports}"
+        );
+        assert!(!reports[..symptom].contains("follows from"), "{reports}");
     }
 }

@@ -79,22 +79,26 @@ pub fn next_hint(root: &Path, progress: &mut Progress, exercise: &Exercise, agai
     let revealed = entry.revealed_hints.clone();
     let failing = entry.last_failing.clone();
     let shown = revealed.iter().filter(|index| **index < total).count();
-    let mut out = format!("Hints for {} ({shown} of {total}):\n", exercise.id);
+    let mut out = format!("Hints for {} ({shown} of {total} seen):\n", exercise.id);
     for (index, hint) in exercise.hints.iter().enumerate() {
         if !revealed.contains(&index) {
             continue;
         }
+        // Each hint is placed on its own ladder (the hints about one check),
+        // not by its place in the whole list: hints follow the failing
+        // check, so the first one seen may be the list's fourth, and
+        // "4." under "1 of 5" reads as a mistake.
+        let (step, steps) = ladder_step(exercise, index);
         let about = match hint.check() {
             Some(check) if failing.iter().any(|failed| failed == check) => {
-                format!(" [{check}, failing]")
+                format!("{check} (failing)")
             }
-            Some(check) => format!(" [{check}]"),
-            None => String::new(),
+            Some(check) => check.to_string(),
+            None => "the exercise".to_string(),
         };
-        let marker = if new == Some(index) { " (new)" } else { "" };
+        let marker = if new == Some(index) { ", new" } else { "" };
         out.push_str(&format!(
-            "\n{}.{marker}{about} {}\n",
-            index + 1,
+            "\n[{about}, step {step} of {steps}{marker}] {}\n",
             hint.text().trim()
         ));
     }
@@ -110,9 +114,20 @@ pub fn next_hint(root: &Path, progress: &mut Progress, exercise: &Exercise, agai
     out
 }
 
+/// Where the hint at `index` stands on its ladder (the hints about the same
+/// check, or the general ones): step `n` of `m`, from 1.
+fn ladder_step(exercise: &Exercise, index: usize) -> (usize, usize) {
+    let check = exercise.hints[index].check();
+    let same = |hint: &&crate::catalogue::Hint| hint.check() == check;
+    let step = exercise.hints[..=index].iter().filter(same).count();
+    let steps = exercise.hints.iter().filter(same).count();
+    (step, steps)
+}
+
 /// The hint to reveal next, by its place in the catalogue's list: the first
-/// unseen hint about the first check in `failing` (in the catalogue's
-/// `checks` order) that has one, or an unseen general hint listed before it
+/// unseen hint about the first check in `failing` that has one (causes
+/// before their symptoms, then the catalogue's `checks` order: see
+/// [`Exercise::by_cause`]), or an unseen general hint listed before it
 /// (it sets the scene); with no failing check to follow (never graded, or
 /// their hints all seen), the first unseen hint in the list. `None` once
 /// every hint was revealed.
@@ -122,14 +137,10 @@ pub fn next_hint_index(
     failing: &[String],
 ) -> Option<usize> {
     let unseen = |index: &usize| !revealed.contains(index);
-    let failing_checks = exercise
-        .checks
-        .iter()
-        .filter(|check| failing.contains(&check.check));
-    for check in failing_checks {
+    for check in exercise.by_cause(failing) {
         let about = (0..exercise.hints.len())
             .filter(unseen)
-            .find(|index| exercise.hints[*index].check() == Some(check.check.as_str()));
+            .find(|index| exercise.hints[*index].check() == Some(check.as_str()));
         if let Some(about) = about {
             let general = (0..about)
                 .filter(unseen)
@@ -186,10 +197,12 @@ mod tests {
                 CheckPoints {
                     check: "lost-message".into(),
                     points: 10,
+                    explained_by: vec![],
                 },
                 CheckPoints {
                     check: "lock-expired".into(),
                     points: 10,
+                    explained_by: vec![],
                 },
             ],
             hints: vec!["Look at the receive mode.".into(), "Complete last.".into()],
@@ -209,13 +222,21 @@ mod tests {
         let mut progress = Progress::default();
 
         let first = next_hint(root.path(), &mut progress, &exercise, "again");
-        assert!(first.contains("(1 of 2)") && first.contains("1. (new) Look at"));
+        assert!(
+            first.contains("(1 of 2 seen)")
+                && first.contains("[the exercise, step 1 of 2, new] Look at"),
+            "{first}"
+        );
         assert!(!first.contains("Complete last"));
         let second = next_hint(root.path(), &mut progress, &exercise, "again");
-        assert!(second.contains("1. Look at") && second.contains("2. (new) Complete last."));
+        assert!(
+            second.contains("[the exercise, step 1 of 2] Look at")
+                && second.contains("[the exercise, step 2 of 2, new] Complete last."),
+            "{second}"
+        );
         assert!(second.contains("last hint") && !second.contains("fn fixed"));
         let third = next_hint(root.path(), &mut progress, &exercise, "again");
-        assert!(third.contains("(2 of 2)") && !third.contains("(new)"));
+        assert!(third.contains("(2 of 2 seen)") && !third.contains("new]"));
         assert_eq!(progress.of(&exercise).revealed_hints.len(), 2);
 
         progress.record(
@@ -264,10 +285,156 @@ mod tests {
         entry.last_failing = lock;
         entry.revealed_hints.insert(0);
         let shown = next_hint(root.path(), &mut progress, &exercise, "again");
+        // The fourth hint of the list, seen second: numbered on its own
+        // ladder, never "4." under "2 of 4".
         assert!(
-            shown.contains("4. (new) [lock-expired, failing] Renew the lock."),
+            shown.contains("(2 of 4 seen)")
+                && shown.contains("[lock-expired (failing), step 1 of 1, new] Renew the lock."),
             "{shown}"
         );
+        assert!(!shown.contains("4."), "{shown}");
         assert!(!shown.contains("Switch to peek-lock"), "{shown}");
+    }
+
+    #[test]
+    fn the_hint_ladder_starts_from_the_cause_of_a_symptom() {
+        let mut exercise = exercise();
+        exercise.checks.insert(
+            1,
+            CheckPoints {
+                check: "unsettled-message".into(),
+                points: 5,
+                explained_by: vec!["lock-expired".into()],
+            },
+        );
+        exercise.hints = vec![
+            about("unsettled-message", "Does every order end settled?"),
+            about("lock-expired", "How long may a consumer hold an order?"),
+        ];
+        let both = vec!["lock-expired".to_string(), "unsettled-message".to_string()];
+        assert_eq!(next_hint_index(&exercise, &BTreeSet::new(), &both), Some(1));
+        // Without its cause failing, the symptom's own hint comes first.
+        let alone = vec!["unsettled-message".to_string()];
+        assert_eq!(
+            next_hint_index(&exercise, &BTreeSet::new(), &alone),
+            Some(0)
+        );
+    }
+
+    /// What is wrong with an exercise's hint ladders, given its starter and
+    /// its solution: each check the starter fails has a ladder of two steps
+    /// or more that opens with a question; and no step but a ladder's last
+    /// gives away code the learner has to write, that is a code span (in
+    /// backticks) found word for word in the solution and not in the
+    /// starter, or naming an identifier only the solution has.
+    fn ladder_problems(exercise: &Exercise, starter: &str, solution: &str) -> Vec<String> {
+        use std::collections::HashSet;
+        let words = |text: &str| -> HashSet<String> {
+            text.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .filter(|word| word.len() >= 3)
+                .map(str::to_string)
+                .collect()
+        };
+        let (starter_words, solution_words) = (words(starter), words(solution));
+        let checks: Vec<&str> = exercise.checks.iter().map(|c| c.check.as_str()).collect();
+        let mut problems = Vec::new();
+        let ladders = exercise
+            .anomalies
+            .iter()
+            .map(|check| Some(check.as_str()))
+            .chain(checks.iter().map(|check| Some(*check)))
+            .chain([None]);
+        let mut done = Vec::new();
+        for check in ladders {
+            if done.contains(&check) {
+                continue;
+            }
+            done.push(check);
+            let ladder: Vec<&str> = exercise
+                .hints
+                .iter()
+                .filter(|hint| hint.check() == check)
+                .map(|hint| hint.text())
+                .collect();
+            let name = check.unwrap_or("the exercise");
+            if check.is_some_and(|check| exercise.anomalies.iter().any(|a| a == check)) {
+                if ladder.len() < 2 {
+                    problems.push(format!("{name}: a ladder needs two steps or more"));
+                }
+                if ladder.first().is_some_and(|first| !first.contains('?')) {
+                    problems.push(format!("{name}: the first step should ask a question"));
+                }
+            }
+            let Some((_, before_last)) = ladder.split_last() else {
+                continue;
+            };
+            for (step, text) in before_last.iter().enumerate() {
+                let spans = text.split('`').skip(1).step_by(2);
+                for span in spans.filter(|span| !checks.contains(span)) {
+                    let verbatim = solution.contains(span) && !starter.contains(span);
+                    let only_in_solution = words(span).into_iter().find(|word| {
+                        solution_words.contains(word) && !starter_words.contains(word)
+                    });
+                    if verbatim || only_in_solution.is_some() {
+                        problems.push(format!(
+                            "{name}, step {} of {}: `{span}` gives the solution's code away \
+                             before the last step",
+                            step + 1,
+                            ladder.len()
+                        ));
+                    }
+                }
+            }
+        }
+        problems
+    }
+
+    #[test]
+    fn hint_ladders_go_from_a_question_to_a_principle_and_give_code_only_last() {
+        let root = crate::workspace::root();
+        let catalogue = crate::catalogue::Catalogue::load(&root).expect("a valid catalogue");
+        let read = |path: std::path::PathBuf| {
+            std::fs::read_to_string(root.join(&path))
+                .unwrap_or_else(|error| panic!("{}: {error}", path.display()))
+        };
+        let problems: Vec<String> = catalogue
+            .exercises
+            .iter()
+            .flat_map(|exercise| {
+                ladder_problems(
+                    exercise,
+                    &read(exercise.learner_file()),
+                    &read(exercise.solution_file()),
+                )
+                .into_iter()
+                .map(|problem| format!("{}: {problem}", exercise.id))
+            })
+            .collect();
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+    }
+
+    #[test]
+    fn a_step_that_gives_the_code_away_early_is_found() {
+        let mut exercise = exercise();
+        exercise.anomalies = vec!["lock-expired".into()];
+        let starter = "let invoice = price(&order).await;";
+        let solution = "tokio::select! { biased; _ = sleep(RENEW) => ctx.renew_lock(d) }";
+        exercise.hints = vec![
+            about("lock-expired", "How long does pricing take?"),
+            about("lock-expired", "Race it with `tokio::select!`."),
+            about("lock-expired", "Call `ctx.renew_lock(&mut delivery)`."),
+        ];
+        let problems = ladder_problems(&exercise, starter, solution);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].contains("`tokio::select!`"), "{problems:?}");
+        exercise.hints.remove(1);
+        assert!(ladder_problems(&exercise, starter, solution).is_empty());
+        exercise.hints.remove(0);
+        let problems = ladder_problems(&exercise, starter, solution);
+        assert!(
+            problems.iter().any(|p| p.contains("two steps"))
+                && problems.iter().any(|p| p.contains("question")),
+            "{problems:?}"
+        );
     }
 }

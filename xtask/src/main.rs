@@ -11,6 +11,7 @@ mod accuracy;
 mod book;
 mod catalogue;
 mod exit;
+mod facts;
 mod figures;
 mod grade;
 mod grading;
@@ -62,7 +63,7 @@ enum Command {
     /// eda-lint and fail on any crash, panic or hang.
     LintCorpus(lint_corpus::Args),
     /// Maintainers (CI runs it): eda-lint's precision and recall per rule on real code, scored
-    /// against the labels in lints/tests/realworld/ (`--holdout` for the held-out third).
+    /// against the labels in lints/tests/realworld/ (`--holdout` for the first batch's held-out third, `--fresh` for the fresh batch).
     Accuracy(accuracy::Args),
 }
 

@@ -16,8 +16,11 @@
 //! - its failure figures (diagram and report) are what the starter produces
 //!   today.
 //!
-//! Then the book: the linter chapter's API coverage table is current, it
-//! builds, no internal link is broken, every quiz parses (the book module's
+//! Then the book: the linter chapter's API coverage table is current, the
+//! broker tables are rendered from `book/facts/brokers.toml` and no page
+//! states a broker default or limit that file does not hold, it
+//! builds, no internal link is broken, every quiz parses and no right answer
+//! stands out by its length (the book module's
 //! checks). Every result is printed; the exit status is 1
 //! if any failed.
 
@@ -162,15 +165,16 @@ pub fn run(args: Args) -> ExitCode {
     if !args.no_book {
         println!("\nbook");
         coverage_page_current(&root, &mut verdicts);
+        broker_facts(&root, &mut verdicts);
         match crate::book::check_book(&root) {
             Ok(problems) if problems.is_empty() => verdicts.record(
                 "book",
-                "builds with no warning, no broken internal link, every quiz parses",
+                "builds with no warning, no broken internal link, every quiz parses and no quiz answer stands out by its length",
                 None,
             ),
             Ok(problems) => verdicts.record(
                 "book",
-                "builds with no warning, no broken internal link, every quiz parses",
+                "builds with no warning, no broken internal link, every quiz parses and no quiz answer stands out by its length",
                 Some(
                     problems
                         .iter()
@@ -263,7 +267,7 @@ fn solution_passes(
             "failed: {}{}\n{}",
             graded.failed().join(", "),
             unreported_names(graded),
-            crate::grade::failure_reports(graded)
+            crate::grade::failure_reports(graded, exercise)
         )),
         Err(error) => Some(error.to_string()),
     };
@@ -496,9 +500,56 @@ fn coverage_page_current(root: &Path, verdicts: &mut Verdicts) {
     verdicts.record("book", claim, problem);
 }
 
+/// The broker tables are rendered from the facts file as it is, and no page
+/// states a broker fact (a value next to a setting's name) the file does not
+/// hold.
+fn broker_facts(root: &Path, verdicts: &mut Verdicts) {
+    let facts = match crate::facts::Facts::load(root) {
+        Ok(facts) => facts,
+        Err(error) => {
+            verdicts.record(
+                "book",
+                "the broker facts file is valid",
+                Some(error.to_string()),
+            );
+            return;
+        }
+    };
+    let tables = format!(
+        "the broker tables ({}/facts-*.md) are rendered from {}",
+        crate::facts::TABLES_DIR,
+        crate::facts::FACTS_FILE
+    );
+    let problem = match crate::facts::stale_tables(root) {
+        Err(error) => Some(format!("{error:#}")),
+        Ok(stale) if stale.is_empty() => None,
+        Ok(stale) => Some(format!(
+            "{}\nrun `cargo xtask figures` and commit the result",
+            stale.join("\n")
+        )),
+    };
+    verdicts.record("book", tables, problem);
+    let claim = format!(
+        "every broker default or limit a page states is in {}",
+        crate::facts::FACTS_FILE
+    );
+    let problem = match crate::facts::check_pages(&facts, root, &root.join("book/src")) {
+        Err(error) => Some(format!("{error:#}")),
+        Ok(found) if found.is_empty() => None,
+        Ok(found) => Some(
+            found
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n"),
+        ),
+    };
+    verdicts.record("book", claim, problem);
+}
+
 /// Where two texts first differ, for a drift message: "line 7: committed
 /// `…`, now `…`".
-fn first_difference(committed: &str, fresh: &str) -> String {
+pub(crate) fn first_difference(committed: &str, fresh: &str) -> String {
     let mut committed_lines = committed.lines();
     let mut fresh_lines = fresh.lines();
     let mut number = 1;
@@ -518,7 +569,9 @@ fn first_difference(committed: &str, fresh: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{Verdicts, checks_differ, coverage_page_current, first_difference, grading};
+    use super::{
+        Verdicts, broker_facts, checks_differ, coverage_page_current, first_difference, grading,
+    };
     use std::path::Path;
 
     /// The coverage page check fails on a missing or stale page and passes
@@ -541,6 +594,30 @@ mod tests {
         let fresh = crate::figures::coverage_page().expect("the table renders");
         std::fs::write(&page, fresh).expect("write");
         assert_eq!(problem(root.path()), None);
+    }
+
+    /// The repository's broker tables and pages hold; a repository without a
+    /// facts file fails the claim and says which file is missing.
+    #[test]
+    fn broker_facts_are_claimed_from_the_facts_file() {
+        let mut verdicts = Verdicts::default();
+        broker_facts(&crate::workspace::root(), &mut verdicts);
+        let claims: Vec<(&str, Option<&String>)> = verdicts
+            .0
+            .iter()
+            .map(|verdict| (verdict.claim.as_str(), verdict.problem.as_ref()))
+            .collect();
+        assert_eq!(claims.len(), 2, "{claims:#?}");
+        assert!(
+            claims.iter().all(|(_, problem)| problem.is_none()),
+            "{claims:#?}"
+        );
+
+        let empty = tempfile::tempdir().expect("a temporary folder");
+        let mut verdicts = Verdicts::default();
+        broker_facts(empty.path(), &mut verdicts);
+        let problem = verdicts.0[0].problem.clone().expect("no facts file fails");
+        assert!(problem.contains("book/facts/brokers.toml"), "{problem}");
     }
 
     #[test]

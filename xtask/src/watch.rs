@@ -275,8 +275,10 @@ fn regrade(
 }
 
 /// The first failing check's report in full, and the score of every check.
-/// "First" in the catalogue's `checks` order, the order they are taught in
-/// (the test binary lists them alphabetically).
+/// "First" is the one to fix first: a cause before its symptoms, otherwise
+/// the catalogue's `checks` order, the order they are taught in (the test
+/// binary lists them alphabetically). A failing check that another failing
+/// check explains says so on its score line.
 fn show(graded: &Graded, exercise: &Exercise) {
     let first_failure = Graded {
         checks: first_failing(graded, exercise)
@@ -285,35 +287,39 @@ fn show(graded: &Graded, exercise: &Exercise) {
             .collect(),
         unreported: graded.unreported.iter().take(1).cloned().collect(),
     };
-    print!("{}", failure_reports(&first_failure));
+    print!("{}", failure_reports(&first_failure, exercise));
     println!();
+    print!("{}", score_lines(graded, exercise));
+}
+
+/// One line per check, ✓ or ✗ and its points, then the score.
+fn score_lines(graded: &Graded, exercise: &Exercise) -> String {
+    let failing = graded.failed();
+    let mut out = String::new();
     for check in &graded.checks {
-        println!(
-            "  {} {:<28} {}/{}",
+        let causes = exercise.failing_causes(&check.check, &failing);
+        let follows = if check.passed || causes.is_empty() {
+            String::new()
+        } else {
+            format!("  (follows from {})", causes.join(", "))
+        };
+        out.push_str(&format!(
+            "  {} {:<28} {}/{}{follows}\n",
             if check.passed { "✓" } else { "✗" },
             check.check,
             if check.passed { check.points } else { 0 },
             check.points
-        );
+        ));
     }
     let score = graded.score();
-    println!("  score {}/{}", score.points, score.max);
+    out.push_str(&format!("  score {}/{}\n", score.points, score.max));
+    out
 }
 
-/// The failing check that comes first in the catalogue's `checks` order
-/// (checks the catalogue does not list come last).
+/// The failing check to fix first (see [`Exercise::by_cause`]).
 fn first_failing<'a>(graded: &'a Graded, exercise: &Exercise) -> Option<&'a CheckResult> {
-    graded
-        .checks
-        .iter()
-        .filter(|check| !check.passed)
-        .min_by_key(|check| {
-            exercise
-                .checks
-                .iter()
-                .position(|listed| listed.check == check.check)
-                .unwrap_or(usize::MAX)
-        })
+    let first = exercise.by_cause(&graded.failed()).into_iter().next()?;
+    graded.checks.iter().find(|check| check.check == first)
 }
 
 /// Offers the next hint of an exercise that does not pass yet, naming the
@@ -556,6 +562,47 @@ hints = ["one"]
         assert_eq!(
             first_failing(&graded, ack).map(|check| check.check.as_str()),
             Some("lost-message")
+        );
+    }
+
+    #[test]
+    fn watch_leads_with_the_cause_not_its_symptom() {
+        // The catalogue's order puts the symptom first; its `explained_by`
+        // says which failure explains it.
+        let with_causes = CATALOGUE.replace(
+            "    { check = \"lost-message\", points = 10 },\n",
+            "    { check = \"lost-message\", points = 10 },\n    \
+             { check = \"unsettled-message\", points = 5, explained_by = [\"lock-expired\"] },\n",
+        );
+        let catalogue =
+            Catalogue::parse(&with_causes, Path::new("exercises.toml")).expect("valid catalogue");
+        let ack = &catalogue.exercises[1];
+        let result = |check: &str, passed| CheckResult {
+            check: check.into(),
+            points: 10,
+            passed,
+            report: String::new(),
+        };
+        let graded = Graded {
+            checks: vec![
+                result("lock-expired", false),
+                result("lost-message", true),
+                result("unsettled-message", false),
+            ],
+            unreported: vec![],
+        };
+        assert_eq!(
+            first_failing(&graded, ack).map(|check| check.check.as_str()),
+            Some("lock-expired")
+        );
+        let lines = score_lines(&graded, ack);
+        assert!(
+            lines.contains("✗ unsettled-message            0/10  (follows from lock-expired)\n"),
+            "{lines}"
+        );
+        assert!(
+            lines.contains("✗ lock-expired                 0/10\n"),
+            "{lines}"
         );
     }
 

@@ -162,24 +162,28 @@ pub fn summary(entries: &[Entry<'_>], report: &RunReport) -> String {
             plural(report.tests_skipped, "it", "them"),
         ));
     }
+    // The noun agrees with the number it follows ("1 of 1 file", "1 of 2
+    // files").
+    let checked = format!(
+        "{} {}",
+        report.files_checked,
+        plural(report.files_checked, "file", "files")
+    );
     if entries.is_empty() {
-        format!(
-            "eda-lint: no findings in {} files{skipped}\n",
-            report.files_checked
-        )
+        format!("eda-lint: no findings in {checked}{skipped}\n")
     } else {
         format!(
-            "eda-lint: {} {} ({errors} {}, {warnings} {}) in {files} of {} files{skipped}\n",
+            "eda-lint: {} {} ({errors} {}, {warnings} {}) in {files} of {checked}{skipped}\n",
             entries.len(),
             plural(entries.len(), "finding", "findings"),
             plural(errors, "error", "errors"),
             plural(warnings, "warning", "warnings"),
-            report.files_checked
         )
     }
 }
 
-fn plural(n: usize, one: &'static str, many: &'static str) -> &'static str {
+/// `one` for 1, `many` for any other count.
+pub fn plural(n: usize, one: &'static str, many: &'static str) -> &'static str {
     if n == 1 { one } else { many }
 }
 

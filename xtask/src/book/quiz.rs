@@ -65,6 +65,88 @@ pub struct ParsedQuiz {
     pub questions_json: serde_json::Value,
     /// The question ids the file sets (ids are optional).
     pub ids: Vec<String>,
+    /// Where the options' lengths give the answer away ([`balance_problems`]).
+    /// Not an error for the build: `verify` and `book --check` report them.
+    pub balance: Vec<String>,
+}
+
+/// At most this share of a quiz's multiple-choice questions may have the
+/// right answer as their longest option. Writers qualify the right answer
+/// ("..., unless ...") and leave distractors bare, so "pick the longest" wins
+/// far more often than chance (a new learner found it right in 12 of 14
+/// questions). With three distractors, a random order of lengths makes the
+/// answer the longest one time in four; a third leaves room for the
+/// occasional answer that needs its clause, and keeps the trick near chance.
+pub const MAX_SHARE_LONGEST: f64 = 1.0 / 3.0;
+
+/// The right answer may be at most this much longer than the longest
+/// distractor. At the lengths these options have (60 to 160 characters) a
+/// quarter is one extra clause, about what a reader can take for style; past
+/// it, the extra qualification is itself the tell.
+pub const MAX_LENGTH_RATIO: f64 = 1.25;
+
+/// The length a reader sees: characters, without Markdown's code and emphasis
+/// marks.
+fn shown_length(markdown: &str) -> usize {
+    markdown
+        .chars()
+        .filter(|c| !matches!(c, '`' | '*' | '_'))
+        .count()
+}
+
+/// The ways a quiz's option lengths give its answers away: a right answer
+/// longer than [`MAX_LENGTH_RATIO`] times its longest distractor, and right
+/// answers that are the longest option in more than [`MAX_SHARE_LONGEST`] of
+/// the multiple-choice questions.
+pub fn balance_problems(quiz: &Quiz) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut questions = 0;
+    let mut longest = Vec::new();
+    for (index, question) in quiz.questions.iter().enumerate() {
+        let Question::MultipleChoice(MultipleChoice(fields)) = question else {
+            continue;
+        };
+        let MultipleChoiceAnswerFormat::Single(answer) = &fields.answer.answer else {
+            continue;
+        };
+        let Some(distractor) = fields
+            .prompt
+            .distractors
+            .iter()
+            .map(|distractor| shown_length(&distractor.0))
+            .max()
+        else {
+            continue;
+        };
+        questions += 1;
+        let answer = shown_length(&answer.0);
+        if answer > distractor {
+            longest.push(index + 1);
+        }
+        let ratio = answer as f64 / distractor.max(1) as f64;
+        if ratio > MAX_LENGTH_RATIO {
+            problems.push(format!(
+                "question {}: the right answer has {answer} characters, {ratio:.2} times its \
+                 longest distractor ({distractor}); at most {MAX_LENGTH_RATIO} keeps its length \
+                 from giving it away",
+                index + 1
+            ));
+        }
+    }
+    let allowed = (questions as f64 * MAX_SHARE_LONGEST).floor() as usize;
+    if longest.len() > allowed {
+        problems.push(format!(
+            "the right answer is the longest option in {} of {questions} multiple-choice \
+             questions ({}); at most {allowed} may be, or \"pick the longest\" beats reading",
+            longest.len(),
+            longest
+                .iter()
+                .map(|number| format!("question {number}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    problems
 }
 
 /// Reads and checks one quiz file.
@@ -125,6 +207,7 @@ pub fn parse_quiz(text: &str, path: &Path) -> Result<ParsedQuiz, QuizError> {
     Ok(ParsedQuiz {
         questions_json,
         ids,
+        balance: balance_problems(&quiz),
     })
 }
 
@@ -419,6 +502,57 @@ answer.answer = "commit"
             .err()
             .expect("must fail");
         assert!(error.to_string().contains("multipart"), "{error}");
+    }
+
+    fn multiple_choice(answer: &str, distractors: &[&str]) -> String {
+        let quoted: Vec<String> = distractors.iter().map(|d| format!("{d:?}")).collect();
+        format!(
+            "[[questions]]\ntype = \"MultipleChoice\"\nprompt.prompt = \"?\"\n\
+             prompt.distractors = [{}]\nanswer.answer = {answer:?}\n",
+            quoted.join(", ")
+        )
+    }
+
+    #[test]
+    fn answers_that_stand_out_by_length_are_reported() {
+        let balanced = [
+            multiple_choice("a b c d e f", &["a b c d e", "a b c d e f g"]),
+            multiple_choice("a b c", &["a b c d", "a b"]),
+            multiple_choice("a b c d e", &["a b c d e f", "a b"]),
+        ]
+        .concat();
+        let quiz = parse_quiz(&balanced, Path::new("q.toml")).expect("valid");
+        assert_eq!(quiz.balance, Vec::<String>::new());
+
+        // The answer longest in two of three questions: more than a third.
+        let longest_twice = [
+            multiple_choice("a b c d e f", &["a b c d e", "a b c"]),
+            multiple_choice("a b c d e", &["a b c de", "a b"]),
+            multiple_choice("a b c d e", &["a b c", "a b c d e f g"]),
+        ]
+        .concat();
+        let quiz = parse_quiz(&longest_twice, Path::new("q.toml")).expect("valid");
+        assert_eq!(quiz.balance.len(), 1, "{:?}", quiz.balance);
+        assert!(
+            quiz.balance[0].contains("longest option in 2 of 3")
+                && quiz.balance[0].contains("question 1, question 2"),
+            "{:?}",
+            quiz.balance
+        );
+
+        // Half as long again as every distractor: too long, whatever the share.
+        let standing_out = [
+            multiple_choice("`abcdefghijklmno`", &["abcdefghij", "abc"]),
+            multiple_choice("a", &["a b c", "a b"]),
+            multiple_choice("a", &["a b c", "a b"]),
+        ]
+        .concat();
+        let quiz = parse_quiz(&standing_out, Path::new("q.toml")).expect("valid");
+        assert_eq!(quiz.balance.len(), 1, "{:?}", quiz.balance);
+        assert!(
+            quiz.balance[0]
+                .starts_with("question 1: the right answer has 15 characters, 1.50 times")
+        );
     }
 
     #[test]

@@ -690,9 +690,10 @@ fn judge(
             run_index: index,
             kind,
             faults_hit,
-            timeline: last_lines(
+            timeline: head_and_tail(
                 &render_folded_timeline(&events),
                 MAX_TIMELINE_LINES,
+                TIMELINE_HEAD_LINES,
                 dropped,
             ),
             mermaid: render_folded_mermaid(&events),
@@ -729,35 +730,43 @@ fn describe_hit(run: &Run, operation: u64, fault: Fault) -> String {
 
 /// The most events of a failing run that are rendered.
 const MAX_EVENTS_RENDERED: usize = 600;
-/// The most lines of timeline a report shows: the end of the run, where the
-/// anomaly shows, is kept.
+/// The most lines of timeline a report shows.
 const MAX_TIMELINE_LINES: usize = 60;
+/// Of those, how many come from the start of the run: its first round
+/// (the first delivery, what the consumer did with it, why it came back) is
+/// the most telling part, and the end holds the anomaly itself.
+const TIMELINE_HEAD_LINES: usize = 24;
 
-/// The last `count` lines of a timeline, after a line saying what was left
-/// out (`dropped` events were already left out before it was rendered).
-fn last_lines(timeline: &str, count: usize, dropped: usize) -> String {
+/// A timeline cut to `count` lines when it is longer: its first `head`
+/// lines, a line saying how many were left out, and its last lines (the
+/// end of the run, where the anomaly shows). `dropped` events were already
+/// left out before it was rendered, at its start.
+fn head_and_tail(timeline: &str, count: usize, head: usize, dropped: usize) -> String {
     let lines: Vec<&str> = timeline.lines().collect();
-    let (left_out, kept) = if lines.len() > count {
-        // One line of the `count` goes to saying so.
-        let left_out = lines.len() - count + 1;
-        (left_out, &lines[left_out..])
+    let mut text = if dropped > 0 {
+        format!("  … {dropped} earlier events left out (the replay shows the whole run) …\n")
     } else {
-        (0, &lines[..])
+        String::new()
     };
-    let mut text = match (left_out, dropped) {
-        (0, 0) => String::new(),
-        (0, events) => {
-            format!("  … {events} earlier events left out (the replay shows the whole run) …\n")
+    if lines.len() <= count {
+        for line in &lines {
+            text.push_str(line);
+            text.push('\n');
         }
-        (lines, 0) => {
-            format!("  … {lines} earlier lines left out (the replay shows the whole run) …\n")
-        }
-        (lines, events) => format!(
-            "  … {events} earlier events and {lines} lines left out (the replay shows the whole \
-             run) …\n"
-        ),
-    };
-    for line in kept {
+        return text;
+    }
+    // One line of the `count` goes to saying what was left out.
+    let head = head.min(count.saturating_sub(1));
+    let tail = count.saturating_sub(head + 1);
+    let left_out = lines.len() - head - tail;
+    for line in &lines[..head] {
+        text.push_str(line);
+        text.push('\n');
+    }
+    text.push_str(&format!(
+        "  … {left_out} lines left out here (the replay shows the whole run) …\n"
+    ));
+    for line in &lines[lines.len() - tail..] {
         text.push_str(line);
         text.push('\n');
     }
@@ -852,17 +861,17 @@ fn write_json(dir: &Path, report: &CheckReport) -> std::io::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::last_lines;
+    use super::head_and_tail;
 
     #[test]
-    fn a_long_timeline_keeps_its_end_and_says_what_it_left_out() {
+    fn a_long_timeline_keeps_its_start_and_its_end_and_says_what_it_left_out() {
         let timeline: String = (1..=10).map(|n| format!("line {n}\n")).collect();
-        assert_eq!(last_lines(&timeline, 10, 0), timeline);
+        assert_eq!(head_and_tail(&timeline, 10, 3, 0), timeline);
         assert_eq!(
-            last_lines(&timeline, 4, 0),
-            "  … 7 earlier lines left out (the replay shows the whole run) …\n\
+            head_and_tail(&timeline, 6, 2, 0),
+            "line 1\nline 2\n  … 5 lines left out here (the replay shows the whole run) …\n\
              line 8\nline 9\nline 10\n"
         );
-        assert!(last_lines(&timeline, 10, 5).starts_with("  … 5 earlier events left out"));
+        assert!(head_and_tail(&timeline, 10, 3, 5).starts_with("  … 5 earlier events left out"));
     }
 }

@@ -19,9 +19,12 @@
 //! same: who, what, where, which message, the outcome and the note. Only the
 //! time, the operation number, the sequence and delivery counts may differ
 //! (and the id of a result, when its correlation id names the same cause).
-//! An event that carries an injected fault is never folded: it is what the
-//! report is about.
+//! A time in a note is compared as a distance from the event's own time: a
+//! renewal's "locked until +00:01:34.000" names a later time in each round,
+//! but always the same lock duration ahead. An event that carries an
+//! injected fault is never folded: it is what the report is about.
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use super::TraceEvent;
@@ -190,8 +193,75 @@ fn same_step(a: &TraceEvent, b: &TraceEvent) -> bool {
         && a.target == b.target
         && subject(a) == subject(b)
         && a.outcome == b.outcome
-        && a.note == b.note
+        && note_shape(a) == note_shape(b)
         && a.operation_number.is_some() == b.operation_number.is_some()
+}
+
+/// An event's note with every time in it (`+00:03:36.100`, as
+/// [`crate::clock::format_offset`] writes them) replaced by its distance from
+/// the event's time, so that the same step of two rounds has the same shape.
+fn note_shape(event: &TraceEvent) -> Option<Cow<'_, str>> {
+    let note = event.note.as_deref()?;
+    if !note.contains('+') {
+        return Some(Cow::Borrowed(note));
+    }
+    let at = i128::try_from(event.at.as_millis()).unwrap_or(i128::MAX);
+    let mut shape = String::with_capacity(note.len());
+    let mut rest = note;
+    while let Some(start) = rest.find('+') {
+        shape.push_str(&rest[..start]);
+        let candidate = &rest[start..];
+        match parse_offset(candidate) {
+            Some((millis, length)) => {
+                shape.push_str(&format!("<{:+} ms>", i128::from(millis) - at));
+                rest = &candidate[length..];
+            }
+            None => {
+                shape.push('+');
+                rest = &candidate[1..];
+            }
+        }
+    }
+    shape.push_str(rest);
+    Some(Cow::Owned(shape))
+}
+
+/// A time written by [`crate::clock::format_offset`] at the start of `text`
+/// (`+HH:MM:SS.mmm`, with two or more digits of hours): its milliseconds and
+/// how many bytes it takes.
+fn parse_offset(text: &str) -> Option<(u64, usize)> {
+    let bytes = text.as_bytes();
+    let digits = |from: usize| {
+        bytes[from..]
+            .iter()
+            .take_while(|byte| byte.is_ascii_digit())
+            .count()
+    };
+    let number = |from: usize, length: usize| text.get(from..from + length)?.parse::<u64>().ok();
+    if bytes.first() != Some(&b'+') {
+        return None;
+    }
+    let hours_length = digits(1);
+    if hours_length < 2 {
+        return None;
+    }
+    let hours = number(1, hours_length)?;
+    let mut at = 1 + hours_length;
+    let mut field = |separator: u8, length: usize| {
+        if bytes.get(at) != Some(&separator) || digits(at + 1) != length {
+            return None;
+        }
+        let value = number(at + 1, length);
+        at += 1 + length;
+        value
+    };
+    let minutes = field(b':', 2)?;
+    let seconds = field(b':', 2)?;
+    let millis = field(b'.', 3)?;
+    let total = ((hours * 60 + minutes) * 60 + seconds)
+        .checked_mul(1000)?
+        .checked_add(millis)?;
+    Some((total, at))
 }
 
 /// What an event is about: its cause's id for a result (whose own id may
@@ -201,4 +271,80 @@ fn subject(event: &TraceEvent) -> Option<&str> {
         .correlation_id
         .as_deref()
         .or(event.message_id.as_deref())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::clock::format_offset;
+    use crate::trace::Operation;
+
+    /// A renewal at `seconds` whose lock runs `lock` seconds ahead.
+    fn renewal(seconds: u64, lock: u64) -> TraceEvent {
+        TraceEvent::new(
+            Duration::from_secs(seconds),
+            Arc::from("pricing"),
+            Operation::RenewLock,
+        )
+        .with_target("orders")
+        .with_note(format!(
+            "locked until {}",
+            format_offset(Duration::from_secs(seconds + lock))
+        ))
+    }
+
+    #[test]
+    fn a_time_in_a_note_is_read_as_a_distance_from_the_event() {
+        assert_eq!(parse_offset("+00:01:34.100 and more"), Some((94_100, 13)));
+        assert_eq!(parse_offset("+123:00:00.000"), Some((442_800_000, 14)));
+        assert_eq!(parse_offset("+1:00:00.000"), None);
+        assert_eq!(parse_offset("+00:01:34"), None);
+        assert!(same_step(&renewal(30, 60), &renewal(150, 60)));
+        assert!(!same_step(&renewal(30, 60), &renewal(150, 90)));
+        let plain = renewal(30, 60).with_note("seq 3, +1 retry");
+        assert_eq!(note_shape(&plain).as_deref(), Some("seq 3, +1 retry"));
+    }
+
+    #[test]
+    fn rounds_that_renew_the_lock_fold_like_any_other() {
+        // Ten rounds: receive, renew once, the lock expires anyway.
+        let events: Vec<TraceEvent> = (0..10)
+            .flat_map(|round| {
+                let start = round * 120;
+                [
+                    TraceEvent::new(
+                        Duration::from_secs(start),
+                        Arc::from("pricing"),
+                        Operation::Receive,
+                    )
+                    .with_target("orders"),
+                    renewal(start + 30, 60),
+                    TraceEvent::new(
+                        Duration::from_secs(start + 90),
+                        Arc::from("orders"),
+                        Operation::LockExpired,
+                    )
+                    .with_target("orders"),
+                ]
+            })
+            .collect();
+        let entries = fold_cycles(&events);
+        // The first round, one folded line, the last round.
+        assert_eq!(entries.len(), 7, "{entries:?}");
+        match &entries[3] {
+            TimelineEntry::Folded(folded) => {
+                assert_eq!(folded.times, 8);
+                assert!(
+                    folded.describe().starts_with(
+                        "… the same receive → renew-lock → lock-expired cycle 8 more times"
+                    ),
+                    "{}",
+                    folded.describe()
+                );
+            }
+            other => panic!("expected a folded line, got {other:?}"),
+        }
+    }
 }
