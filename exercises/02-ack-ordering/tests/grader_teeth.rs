@@ -267,3 +267,30 @@ fn every_check_passes_a_right_consumer_written_differently() {
         assert!(report.passed, "{}", report.text);
     }
 }
+
+/// Right, and unlike the reference: the invoice message is built here, as
+/// JSON with an id of its own, and carries no correlation id; the grader
+/// must find it by the order it is for.
+async fn builds_its_own_invoice_message(ctx: ServiceCtx) -> Result<(), ConsumerError> {
+    loop {
+        let mut delivery = ctx.receive(ORDERS).await?;
+        let order = Order::from_envelope(&delivery)?;
+        let invoice = price_renewing(&ctx, &mut delivery, &order, Duration::from_secs(30)).await?;
+        let message = broker::Message::json(format!("inv/{}", invoice.order_id), &invoice)
+            .map_err(|error| ConsumerError::BadOrder {
+                message_id: invoice.order_id.clone(),
+                reason: error.to_string(),
+            })?;
+        ctx.send(INVOICES, message).await?;
+        ctx.complete(&delivery).await?;
+    }
+}
+
+#[test]
+fn lost_message_finds_an_invoice_by_its_order_not_by_its_correlation_id() {
+    let report = run(
+        rubric::lost_message(),
+        scenario_running(builds_its_own_invoice_message),
+    );
+    assert!(report.passed, "{}", report.text);
+}
