@@ -132,8 +132,8 @@ impl Check {
     /// A check named after its anomaly (`lost-message`,
     /// `duplicate-side-effect`, …), worth `points`. Give it a scenario and
     /// invariants; the exploration defaults to [`Exploration::graded`]:
-    /// every crash point plus the seeded random plans (`EDA_SEEDS` of them,
-    /// 500 by default).
+    /// every crash point, every fault point, and the seeded random plans
+    /// (`EDA_SEEDS` of them, 500 by default).
     pub fn new(name: &str, points: u32) -> Check {
         Check {
             name: name.to_owned(),
