@@ -55,7 +55,8 @@ mod world;
 pub use context::{ServiceCtx, Tx};
 pub use downstream::{DownstreamCall, DownstreamError, DownstreamOptions};
 pub use exploration::{
-    DEFAULT_WATCHDOG, Exploration, Interrupted, explore, explore_until, run, run_with,
+    DEFAULT_GRADED_PLANS, DEFAULT_WATCHDOG, Exploration, FAULT_POINTS, Interrupted, SEED_VAR,
+    SEEDS_VAR, SeedsError, explore, explore_until, run, run_with,
 };
 pub use runtime::{Run, RunOutcome, SimulationError};
 pub use scenario::{
