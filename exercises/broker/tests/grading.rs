@@ -2,7 +2,7 @@
 //! crash point and the replay command, and survives code that panics, spins
 //! or deadlocks.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use broker::grading::{Check, invariants};
 use broker::simulation::{Exploration, Scenario, ServiceCtx};
@@ -272,11 +272,21 @@ where
         .invariant(invariants::no_unsettled_message("orders"))
 }
 
+/// The report comes from the simulation itself (a panic, a deadlock in
+/// virtual time, an operation or wake-up budget), not from the real-time
+/// watchdog: so it is immediate on any machine, and no test here needs to
+/// time it (a test that did would depend on how fast the machine is).
+fn not_the_watchdog(report: &str) {
+    assert!(
+        !report.contains("of real time"),
+        "found by the real-time watchdog, not by the simulation:\n{report}"
+    );
+}
+
 #[test]
-fn code_that_panics_gets_a_clear_report_quickly() {
-    let started = Instant::now();
+fn code_that_panics_gets_a_clear_report_without_waiting_for_the_watchdog() {
     let report = any_check(panics_on_receive).run_with(None, None);
-    assert!(started.elapsed() < Duration::from_secs(3));
+    not_the_watchdog(&report.text);
     assert!(!report.passed);
     assert!(
         report
@@ -295,10 +305,9 @@ fn code_that_panics_gets_a_clear_report_quickly() {
 }
 
 #[test]
-fn code_that_deadlocks_gets_a_clear_report_quickly() {
-    let started = Instant::now();
+fn code_that_deadlocks_gets_a_clear_report_without_waiting_for_the_watchdog() {
     let report = any_check(deadlocks).run_with(None, None);
-    assert!(started.elapsed() < Duration::from_secs(3));
+    not_the_watchdog(&report.text);
     assert!(!report.passed);
     assert!(
         report
@@ -310,27 +319,17 @@ fn code_that_deadlocks_gets_a_clear_report_quickly() {
 }
 
 #[test]
-fn code_that_loops_forever_with_awaits_gets_a_clear_report_quickly() {
-    let started = Instant::now();
+fn code_that_loops_forever_with_awaits_gets_a_clear_report_without_waiting_for_the_watchdog() {
     let report = any_check(spins_with_awaits).run_with(None, None);
-    assert!(
-        started.elapsed() < Duration::from_secs(5),
-        "{:?}",
-        started.elapsed()
-    );
+    not_the_watchdog(&report.text);
     assert!(!report.passed);
     assert!(report.text.contains("the run made more than 20000 operations (the last by `consumer`): a loop that never waits"), "{}", report.text);
 }
 
 #[test]
-fn code_that_yields_forever_gets_a_clear_report_quickly() {
-    let started = Instant::now();
+fn code_that_yields_forever_gets_a_clear_report_without_waiting_for_the_watchdog() {
     let report = any_check(yields_forever).run_with(None, None);
-    assert!(
-        started.elapsed() < Duration::from_secs(3),
-        "{:?}",
-        started.elapsed()
-    );
+    not_the_watchdog(&report.text);
     assert!(!report.passed);
     assert!(
         report.text.contains(
@@ -342,14 +341,9 @@ fn code_that_yields_forever_gets_a_clear_report_quickly() {
 }
 
 #[test]
-fn code_that_polls_with_tiny_sleeps_forever_gets_a_clear_report_quickly() {
-    let started = Instant::now();
+fn code_that_polls_with_tiny_sleeps_forever_gets_a_clear_report_without_waiting_for_the_watchdog() {
     let report = any_check(polls_a_flag_every_millisecond).run_with(None, None);
-    assert!(
-        started.elapsed() < Duration::from_secs(3),
-        "{:?}",
-        started.elapsed()
-    );
+    not_the_watchdog(&report.text);
     assert!(!report.passed);
     assert!(
         report.text.contains("woke up more than 100000 times"),
