@@ -78,6 +78,9 @@ pub struct Failure {
     pub mermaid: String,
     /// The one command that replays this run.
     pub replay: String,
+    /// In a run of an exploration of interleavings, the service that ran
+    /// each store statement, in order (empty otherwise).
+    pub schedule: Vec<String>,
 }
 
 /// The result of running a check.
@@ -111,6 +114,8 @@ pub enum RunKind {
     CrashPoint,
     /// A plan of faults drawn from a seed.
     RandomPlan,
+    /// One interleaving of the services' store statements, without faults.
+    Interleaving,
     /// A run replayed on its own from `EDA_REPLAY`.
     Replayed,
 }
@@ -250,6 +255,7 @@ impl Check {
             let mut crash_points = 0;
             move |run: Run| {
                 let kind = match index {
+                    _ if run.schedule.is_some() => RunKind::Interleaving,
                     0 => {
                         crash_points = if exploration.crash_points {
                             (run.operations * 2).min(exploration.max_crash_points)
@@ -281,12 +287,18 @@ impl Check {
         let Some(scenario) = &self.scenario else {
             return self.misconfigured("the check has no scenario");
         };
-        match simulation::run_with(
-            scenario,
-            &replay.plan,
-            replay.seed,
-            self.exploration.watchdog,
-        ) {
+        let replayed = match &replay.schedule {
+            Some(schedule) => {
+                simulation::run_scheduled(scenario, schedule, self.exploration.watchdog)
+            }
+            None => simulation::run_with(
+                scenario,
+                &replay.plan,
+                replay.seed,
+                self.exploration.watchdog,
+            ),
+        };
+        match replayed {
             Ok(run) => {
                 let verdict = judge(
                     &run,
@@ -340,6 +352,11 @@ impl Check {
                 count(RunKind::RandomPlan),
                 "with a random fault plan",
                 "with random fault plans",
+            ),
+            (
+                count(RunKind::Interleaving),
+                "interleaving of the store statements (every one there is)",
+                "interleavings of the store statements (every one there is)",
             ),
         ];
         let explored: Vec<String> = kinds
@@ -418,7 +435,7 @@ impl Check {
                      tried nothing else): {about}."
                 );
             }
-            RunKind::CrashPoint | RunKind::RandomPlan => {
+            RunKind::CrashPoint | RunKind::RandomPlan | RunKind::Interleaving => {
                 let _ = writeln!(
                     text,
                     "The grader explored {} ({explored}); {failing_runs} failed.",
@@ -428,10 +445,13 @@ impl Check {
                     text,
                     "Shortest failing run: run {} of {runs}, {}: {about}.",
                     failure.run_index + 1,
-                    if failure.kind == RunKind::CrashPoint {
-                        "a crash point"
-                    } else {
-                        "a random fault plan"
+                    match failure.kind {
+                        RunKind::CrashPoint => "a crash point".to_owned(),
+                        RunKind::Interleaving => format!(
+                            "an interleaving, no fault; who ran each store statement: {}",
+                            failure.schedule.join(", ")
+                        ),
+                        _ => "a random fault plan".to_owned(),
                     }
                 );
             }
@@ -594,7 +614,25 @@ fn judge(
                 dropped,
             ),
             mermaid: render_folded_mermaid(&events),
-            replay: replay_line(replay_base, check, run.seed, &run.plan),
+            replay: match &run.schedule {
+                Some(_) => {
+                    let chosen: Vec<usize> = run
+                        .decisions
+                        .iter()
+                        .map(|decision| decision.chosen)
+                        .collect();
+                    format!(
+                        "{REPLAY_VAR}='{}' {replay_base}",
+                        Replay::format_scheduled(check, run.seed, &run.plan, &chosen)
+                    )
+                }
+                None => replay_line(replay_base, check, run.seed, &run.plan),
+            },
+            schedule: run
+                .decisions
+                .iter()
+                .map(|decision| decision.service().to_owned())
+                .collect(),
         }),
     }
 }
