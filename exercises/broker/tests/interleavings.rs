@@ -128,3 +128,49 @@ fn an_exploration_past_its_limit_says_so_instead_of_passing() {
     let result = simulation::explore(&scenario(), &exploration, |_| ());
     assert_eq!(result, Err(Interrupted::TooManyInterleavings { limit: 3 }));
 }
+
+#[test]
+fn a_check_reports_the_losing_interleaving_and_replays_it() {
+    use broker::grading::{Check, Violation};
+    let check = Check::new("lost-update", 10)
+        .scenario(scenario())
+        .exploration(Exploration::happy_path().with_every_interleaving(1_000))
+        .invariant(
+            |run| match run.store.committed("counter")["c"].value["n"].as_i64() {
+                Some(2) => Ok(()),
+                other => Err(Violation::new(format!(
+                    "the counter ends at {other:?}, not 2"
+                ))),
+            },
+        );
+    let report = check.run_with(None, None);
+    assert!(!report.passed);
+    assert!(
+        report
+            .text
+            .contains("an interleaving, no fault; who ran each store statement: "),
+        "{}",
+        report.text
+    );
+    let failure = report.failure.expect("a failure");
+    let replay = failure
+        .replay
+        .split('\'')
+        .nth(1)
+        .expect("the replay names its EDA_REPLAY value")
+        .to_owned();
+    assert!(
+        replay.starts_with("lost-update:seed=0:plan=none:schedule="),
+        "{replay}"
+    );
+    let replayed = check.run_with(Some(&replay), None);
+    assert!(replayed.replayed && !replayed.passed, "{}", replayed.text);
+    assert!(
+        replayed.text.contains(&format!(
+            "who ran each store statement: {}",
+            failure.schedule.join(", ")
+        )),
+        "{}",
+        replayed.text
+    );
+}

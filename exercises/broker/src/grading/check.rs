@@ -310,10 +310,21 @@ impl Check {
                 );
                 let mut report = self.summarise(vec![verdict]);
                 let mut text = format!(
-                    "replay of check `{}` (seed {}, plan {}): {}\n\nThe whole run:\n{}\n```mermaid\n{}```\n",
+                    "replay of check `{}` (seed {}, plan {}{}): {}\n\nThe whole run:\n{}\n```mermaid\n{}```\n",
                     self.name,
                     replay.seed,
                     replay.plan,
+                    match &run.schedule {
+                        Some(_) => format!(
+                            ", who ran each store statement: {}",
+                            run.decisions
+                                .iter()
+                                .map(|decision| decision.service())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                        None => String::new(),
+                    },
                     if report.passed {
                         "this run passes"
                     } else {
