@@ -8,6 +8,7 @@
 //! under read committed the second worker waits for the first's row lock
 //! and then sees its result.
 
+use broker::QueueOptions;
 use broker::simulation::ServiceCtx;
 use broker::store::IsolationLevel;
 
@@ -41,4 +42,11 @@ pub async fn reserve(ctx: &ServiceCtx, request: &Reservation) -> Result<Outcome,
     tx.commit().await?;
     Ok(Outcome::Reserved)
     // ANCHOR_END: solution-handler
+}
+
+/// How the `reservation-requests` queue is defined. The team keeps the
+/// queue's definition with the service (infrastructure as code), so it is
+/// yours to choose; every request carries its product as its session id.
+pub fn reservation_queue() -> QueueOptions {
+    QueueOptions::default()
 }

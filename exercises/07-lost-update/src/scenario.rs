@@ -4,7 +4,8 @@
 //! - Two requests wait on `reservation-requests`: Ada's order-1 wants 2
 //!   teapots, Grace's order-2 wants 2. Only one of them can be reserved.
 //! - Two **workers**, `warehouse-1` and `warehouse-2`, compete for the
-//!   queue (peek-lock, the default). Each receives a request, calls
+//!   queue (peek-lock, the default), which is created with the options
+//!   [`crate::stock::reservation_queue`] returns. Each receives a request, calls
 //!   [`crate::stock::reserve`], and completes the request when `reserve`
 //!   returns `Ok` (reserved or refused), or abandons it on an error, so the
 //!   broker delivers it again (to either worker; after ten deliveries it
@@ -45,13 +46,15 @@ pub fn requests() -> Vec<Reservation> {
         .collect()
 }
 
-/// The scenario the checks explore: your `reserve`, in both workers.
+/// The scenario the checks explore: your `reserve`, in both workers, on
+/// your definition of the queue.
 pub fn scenario() -> Scenario {
-    scenario_running(crate::stock::reserve)
+    scenario_on(crate::stock::reservation_queue(), crate::stock::reserve)
 }
 
-/// The same world with another `reserve` in it, so the grader's own tests
-/// can prove each check catches the mistake it is named after.
+/// The same world with another `reserve` in it, on a queue with the
+/// default options, so the grader's own tests can prove each check catches
+/// the mistake it is named after.
 pub fn scenario_running<R>(reserve: R) -> Scenario
 where
     R: AsyncFn(&ServiceCtx, &Reservation) -> Result<Outcome, StockError>
@@ -60,8 +63,21 @@ where
         + Sync
         + 'static,
 {
+    scenario_on(QueueOptions::default(), reserve)
+}
+
+/// The world with `reserve` in both workers and the request queue created
+/// with `queue`.
+pub fn scenario_on<R>(queue: QueueOptions, reserve: R) -> Scenario
+where
+    R: AsyncFn(&ServiceCtx, &Reservation) -> Result<Outcome, StockError>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+{
     let mut scenario = Scenario::new("lost-update")
-        .queue(RESERVATION_REQUESTS, QueueOptions::default())
+        .queue(RESERVATION_REQUESTS, queue)
         .messages(
             RESERVATION_REQUESTS,
             requests().iter().map(Reservation::to_message),

@@ -13,6 +13,7 @@
 //! request, completes the request on `Ok` and abandons it on an error (the
 //! broker then delivers it again).
 
+use broker::QueueOptions;
 use broker::simulation::ServiceCtx;
 use broker::store::IsolationLevel;
 
@@ -52,4 +53,11 @@ pub async fn reserve(ctx: &ServiceCtx, request: &Reservation) -> Result<Outcome,
     Ok(Outcome::Reserved)
     // ANCHOR_END: starter-handler
     // ANCHOR_END: starter
+}
+
+/// How the `reservation-requests` queue is defined. The team keeps the
+/// queue's definition with the service (infrastructure as code), so it is
+/// yours to choose; every request carries its product as its session id.
+pub fn reservation_queue() -> QueueOptions {
+    QueueOptions::default()
 }

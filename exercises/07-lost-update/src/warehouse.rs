@@ -67,11 +67,14 @@ impl Reservation {
             })
     }
 
-    /// The request as the order service sends it; its message id is the
-    /// order id.
+    /// The request as the order service sends it: its message id is the
+    /// order id, and its session id the product, so that a queue with
+    /// sessions would hand out one product's requests one at a time (a
+    /// queue without sessions ignores it).
     pub fn to_message(&self) -> Message {
         Message::new(self.order_id.clone(), self.row().to_string())
             .with_content_type("application/json")
+            .with_session_id(self.sku.clone())
     }
 
     /// The reservation's row in [`RESERVATIONS`].

@@ -22,16 +22,19 @@
 //!   the stock again (`lost-update`, at a crash point or a random plan).
 //!
 //! The correct solutions: `SELECT … FOR UPDATE`; optimistic concurrency
-//! with a version and a bounded retry; serializable with a bounded retry.
+//! with a version and a bounded retry; serializable with a bounded retry;
+//! the starter's code on a queue with sessions, which hands out one
+//! product's requests one at a time (partitioning by key).
 
 use std::time::Duration;
 
+use broker::QueueOptions;
 use broker::grading::CheckReport;
 use broker::simulation::{ServiceCtx, Tx};
 use broker::store::{IsolationLevel, StoreError};
 use lost_update::StockError;
 use lost_update::rubric;
-use lost_update::scenario::scenario_running;
+use lost_update::scenario::{scenario_on, scenario_running};
 use lost_update::warehouse::{
     self, MAX_ATTEMPTS_PER_DELIVERY, Outcome, RESERVATIONS, Reservation, STOCK,
 };
@@ -355,7 +358,18 @@ where
         + Sync
         + 'static,
 {
-    let scenario = scenario_running(reserve);
+    assert_passes_every_check_on(QueueOptions::default(), reserve);
+}
+
+fn assert_passes_every_check_on<R>(queue: QueueOptions, reserve: R)
+where
+    R: AsyncFn(&ServiceCtx, &Reservation) -> Result<Outcome, StockError>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+{
+    let scenario = scenario_on(queue, reserve);
     assert_passes(&rubric::lost_update_of(scenario.clone(), THIS_FILE).run_with(None, None));
     assert_passes(&rubric::oversold_of(scenario.clone()).run_with(None, None));
     assert_passes(&rubric::retry_storm_of(scenario).run_with(None, None));
@@ -374,4 +388,24 @@ fn optimistic_concurrency_with_a_bounded_retry_passes() {
 #[test]
 fn serializable_with_a_bounded_retry_passes() {
     assert_passes_every_check(serializable_with_retry);
+}
+
+/// Partitioning by key: the starter's read-modify-write, unchanged, on a
+/// queue with sessions. Every request carries its product as its session
+/// id, so the broker hands out one product's requests one at a time, and
+/// the two workers never hold teapot requests at once.
+#[test]
+fn partitioning_by_product_with_sessions_passes() {
+    assert_passes_every_check_on(
+        QueueOptions::default().with_sessions(),
+        attempt_read_committed,
+    );
+}
+
+/// The starter's statements, at read committed.
+async fn attempt_read_committed(
+    ctx: &ServiceCtx,
+    request: &Reservation,
+) -> Result<Outcome, StockError> {
+    attempt(ctx, IsolationLevel::ReadCommitted, request).await
 }
