@@ -24,6 +24,12 @@
 //!
 //! Broker operations (receive, complete) are not gated: they run in the
 //! runtime's order. The race this explores is over the store's rows.
+//!
+//! What "nothing else can move" counts: the polls of the services' own
+//! tasks. A task a service spawned with `ServiceCtx::spawn` is not counted,
+//! so a scenario whose spawned tasks make store statements may see the
+//! scheduler choose before such a task reached the gate: its interleavings
+//! are still real ones, but not necessarily all of them.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};

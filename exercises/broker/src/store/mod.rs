@@ -11,7 +11,8 @@
 //!   every clone is the same database; a crashed service loses its
 //!   [`Transaction`]s, never the store.
 //! - [`Transaction`] (`transaction.rs`): statements (`get`, `get_for_update`,
-//!   `scan`, `insert`, `upsert`, `update_if_version`, `delete`), commit and
+//!   `scan`, `insert`, `upsert`, `update_if_version`, `update_with`,
+//!   `delete`), commit and
 //!   rollback, and the isolation rules.
 //! - `versions.rs`: row versions (MVCC), which let each snapshot see the
 //!   database as of one moment.
