@@ -6,6 +6,9 @@
 //!
 //! The wrong fixes:
 //!
+//! - repeatable read, as on MySQL's InnoDB (its default level there): the
+//!   plain read comes from a snapshot, the write lands on the latest row,
+//!   and nothing fails (`lost-update`, in an interleaving);
 //! - optimistic concurrency whose rows-affected is ignored: the version
 //!   check is there, its failure is not looked at (`lost-update`);
 //! - the starter behind a `static` mutex, which serialises the two workers
@@ -24,7 +27,9 @@
 //! The correct solutions: `SELECT … FOR UPDATE`; optimistic concurrency
 //! with a version and a bounded retry; serializable with a bounded retry;
 //! the starter's code on a queue with sessions, which hands out one
-//! product's requests one at a time (partitioning by key).
+//! product's requests one at a time (partitioning by key); and PostgreSQL's
+//! repeatable read with no retry loop of its own, since the worker abandons
+//! a request whose transaction failed and the broker's redelivery retries it.
 
 use std::time::Duration;
 
@@ -209,6 +214,35 @@ async fn two_transactions(ctx: &ServiceCtx, request: &Reservation) -> Result<Out
         .await?;
     record.commit().await?;
     Ok(Outcome::Reserved)
+}
+
+/// The starter's statements at InnoDB's repeatable read.
+async fn innodb_repeatable_read(
+    ctx: &ServiceCtx,
+    request: &Reservation,
+) -> Result<Outcome, StockError> {
+    attempt(ctx, IsolationLevel::InnoDbRepeatableRead, request).await
+}
+
+/// The starter's statements at PostgreSQL's repeatable read, no retry loop.
+async fn postgres_repeatable_read(
+    ctx: &ServiceCtx,
+    request: &Reservation,
+) -> Result<Outcome, StockError> {
+    attempt(ctx, IsolationLevel::RepeatableRead, request).await
+}
+
+#[test]
+fn innodb_repeatable_read_loses_the_update_in_silence() {
+    let report = rubric::lost_update_of(scenario_running(innodb_repeatable_read), THIS_FILE)
+        .run_with(None, None);
+    assert_fails(&report, "update of the stock was lost");
+    assert_fails(&report, "an interleaving, no fault");
+}
+
+#[test]
+fn postgres_repeatable_read_passes_with_the_brokers_redelivery_as_its_retry() {
+    assert_passes_every_check(postgres_repeatable_read);
 }
 
 #[test]

@@ -804,3 +804,65 @@ async fn an_atomic_update_under_repeatable_read_fails_on_a_concurrent_update() {
         })
     ));
 }
+
+#[tokio::test(start_paused = true)]
+async fn innodb_repeatable_read_loses_the_update_without_an_error() {
+    let store = stock_of_ten().await;
+    let mut first = store.begin(IsolationLevel::InnoDbRepeatableRead).await;
+    let mut second = store.begin(IsolationLevel::InnoDbRepeatableRead).await;
+    let seen_by_first = count(&first.get("stock", "widget").await.unwrap().unwrap());
+    let seen_by_second = count(&second.get("stock", "widget").await.unwrap().unwrap());
+    first
+        .upsert("stock", "widget", json!({ "count": seen_by_first - 1 }))
+        .await
+        .unwrap();
+    first.commit().await.unwrap();
+    // PostgreSQL's repeatable read fails here; InnoDB's writes over it.
+    second
+        .upsert("stock", "widget", json!({ "count": seen_by_second - 1 }))
+        .await
+        .unwrap();
+    second.commit().await.unwrap();
+    assert_eq!(committed_count(&store), 9, "one update lost, and no error");
+}
+
+#[tokio::test(start_paused = true)]
+async fn innodb_repeatable_read_locking_read_sees_the_latest_row() {
+    let store = stock_of_ten().await;
+    let mut first = store.begin(IsolationLevel::InnoDbRepeatableRead).await;
+    let mut second = store.begin(IsolationLevel::InnoDbRepeatableRead).await;
+    // Both take their snapshot (10) before either writes.
+    first.get("stock", "widget").await.unwrap();
+    second.get("stock", "widget").await.unwrap();
+    let locked = count(
+        &first
+            .get_for_update("stock", "widget")
+            .await
+            .unwrap()
+            .unwrap(),
+    );
+    first
+        .upsert("stock", "widget", json!({ "count": locked - 1 }))
+        .await
+        .unwrap();
+    first.commit().await.unwrap();
+    // A plain read still sees the snapshot; the locking read, the latest.
+    assert_eq!(
+        count(&second.get("stock", "widget").await.unwrap().unwrap()),
+        10
+    );
+    let locked = count(
+        &second
+            .get_for_update("stock", "widget")
+            .await
+            .unwrap()
+            .unwrap(),
+    );
+    assert_eq!(locked, 9);
+    second
+        .upsert("stock", "widget", json!({ "count": locked - 1 }))
+        .await
+        .unwrap();
+    second.commit().await.unwrap();
+    assert_eq!(committed_count(&store), 8);
+}

@@ -401,6 +401,11 @@ impl Transaction {
         let Some(snapshot) = self.snapshot else {
             return Ok(state.latest(row));
         };
+        // InnoDB: the snapshot is for plain reads only; writes see the
+        // latest committed row and check nothing.
+        if self.isolation == IsolationLevel::InnoDbRepeatableRead {
+            return Ok(state.latest(row));
+        }
         let visible = state.visible(row, snapshot);
         if visible.is_some() && state.last_changed(row) > snapshot {
             return Err(concurrent_update(row));
@@ -437,6 +442,9 @@ impl Transaction {
                 let state = self.store.state();
                 match self.snapshot {
                     None => state.latest(&row),
+                    Some(_) if self.isolation == IsolationLevel::InnoDbRepeatableRead => {
+                        state.latest(&row)
+                    }
                     // Any change after the snapshot, even an insert this
                     // snapshot cannot see, is a conflict for an upsert.
                     Some(snapshot) if state.last_changed(&row) > snapshot => {
