@@ -81,6 +81,9 @@ pub struct Failure {
     pub mermaid: String,
     /// The one command that replays this run.
     pub replay: String,
+    /// In a run of an exploration of interleavings, the service that ran
+    /// each store statement, in order (empty otherwise).
+    pub schedule: Vec<String>,
 }
 
 /// The result of running a check.
@@ -117,6 +120,8 @@ pub enum RunKind {
     FaultPoint,
     /// A plan of faults drawn from a seed.
     RandomPlan,
+    /// One interleaving of the services' store statements, without faults.
+    Interleaving,
     /// A run replayed on its own from `EDA_REPLAY`.
     Replayed,
 }
@@ -342,6 +347,7 @@ impl Check {
             let mut fault_points = 0;
             move |run: Run| {
                 let kind = match index {
+                    _ if run.schedule.is_some() => RunKind::Interleaving,
                     0 => {
                         crash_points = exploration.crash_point_count(run.operations);
                         fault_points = exploration.fault_point_count(run.operations);
@@ -371,12 +377,18 @@ impl Check {
         let Some(scenario) = &self.scenario else {
             return self.misconfigured("the check has no scenario");
         };
-        match simulation::run_with(
-            scenario,
-            &replay.plan,
-            replay.seed,
-            self.exploration.watchdog,
-        ) {
+        let replayed = match &replay.schedule {
+            Some(schedule) => {
+                simulation::run_scheduled(scenario, schedule, self.exploration.watchdog)
+            }
+            None => simulation::run_with(
+                scenario,
+                &replay.plan,
+                replay.seed,
+                self.exploration.watchdog,
+            ),
+        };
+        match replayed {
             Ok(run) => {
                 let verdict = judge(
                     &run,
@@ -388,10 +400,21 @@ impl Check {
                 );
                 let mut report = self.summarise(vec![verdict], None);
                 let mut text = format!(
-                    "replay of check `{}` (seed {}, plan {}): {}\n\nThe whole run:\n{}\n```mermaid\n{}```\n",
+                    "replay of check `{}` (seed {}, plan {}{}): {}\n\nThe whole run:\n{}\n```mermaid\n{}```\n",
                     self.name,
                     replay.seed,
                     replay.plan,
+                    match &run.schedule {
+                        Some(_) => format!(
+                            ", who ran each store statement: {}",
+                            run.decisions
+                                .iter()
+                                .map(|decision| decision.service())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                        None => String::new(),
+                    },
                     if report.passed {
                         "this run passes"
                     } else {
@@ -435,6 +458,11 @@ impl Check {
                 count(RunKind::RandomPlan),
                 "with a random fault plan",
                 "with random fault plans",
+            ),
+            (
+                count(RunKind::Interleaving),
+                "interleaving of the store statements (every one there is)",
+                "interleavings of the store statements (every one there is)",
             ),
         ];
         let mut explored: Vec<String> = kinds
@@ -521,7 +549,7 @@ impl Check {
                      tried nothing else): {about}."
                 );
             }
-            RunKind::CrashPoint | RunKind::FaultPoint | RunKind::RandomPlan => {
+            RunKind::CrashPoint | RunKind::FaultPoint | RunKind::RandomPlan | RunKind::Interleaving => {
                 let _ = writeln!(
                     text,
                     "The grader explored {} ({explored}); {failing_runs} failed.",
@@ -532,9 +560,13 @@ impl Check {
                     "Shortest failing run: run {} of {runs}, {}: {about}.",
                     failure.run_index + 1,
                     match failure.kind {
-                        RunKind::CrashPoint => "a crash point",
-                        RunKind::FaultPoint => "a fault point",
-                        _ => "a random fault plan",
+                        RunKind::CrashPoint => "a crash point".to_owned(),
+                        RunKind::FaultPoint => "a fault point".to_owned(),
+                        RunKind::Interleaving => format!(
+                            "an interleaving, no fault; who ran each store statement: {}",
+                            failure.schedule.join(", ")
+                        ),
+                        _ => "a random fault plan".to_owned(),
                     }
                 );
             }
@@ -697,7 +729,25 @@ fn judge(
                 dropped,
             ),
             mermaid: render_folded_mermaid(&events),
-            replay: replay_line(replay_base, check, run.seed, &run.plan),
+            replay: match &run.schedule {
+                Some(_) => {
+                    let chosen: Vec<usize> = run
+                        .decisions
+                        .iter()
+                        .map(|decision| decision.chosen)
+                        .collect();
+                    format!(
+                        "{REPLAY_VAR}='{}' {replay_base}",
+                        Replay::format_scheduled(check, run.seed, &run.plan, &chosen)
+                    )
+                }
+                None => replay_line(replay_base, check, run.seed, &run.plan),
+            },
+            schedule: run
+                .decisions
+                .iter()
+                .map(|decision| decision.service().to_owned())
+                .collect(),
         }),
     }
 }

@@ -9,6 +9,9 @@
 //! 4. **Random fault plans**: N plans drawn from a seed (lost replies,
 //!    unavailability, delays, duplicate deliveries, outages, more crashes),
 //!    one to three faults each.
+//! 5. **Every interleaving**, if asked for: one run per order in which the
+//!    services' store statements can alternate, without faults, enumerated
+//!    depth first (see `interleaving.rs`).
 //!
 //! All runs of an exploration happen one after another on one worker thread.
 //! The calling thread watches it: a run that takes longer than the watchdog's
@@ -22,6 +25,7 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use super::interleaving::{Schedule, next_schedule};
 use super::runtime::{Run, SimulationError, execute};
 use super::scenario::Scenario;
 use crate::fault::{Fault, FaultKind, FaultPlan};
@@ -62,6 +66,9 @@ pub const FAULT_POINTS: [Fault; 5] = [
     Fault::Outage(Duration::from_secs(90)),
 ];
 
+/// The most interleavings an exploration runs by default.
+pub const DEFAULT_MAX_INTERLEAVINGS: u64 = 20_000;
+
 /// Which runs an exploration makes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Exploration {
@@ -83,6 +90,13 @@ pub struct Exploration {
     /// Whether [`SEEDS_VAR`] and [`SEED_VAR`] may change `random_plans` and
     /// `seed` when a check runs (see [`Exploration::graded`]).
     pub seeds_from_env: bool,
+    /// Whether to run every interleaving of the services' store statements
+    /// (after the random plans).
+    pub interleavings: bool,
+    /// The most interleavings to run: an exploration that would need more
+    /// stops with [`Interrupted::TooManyInterleavings`] rather than pass
+    /// having seen only some.
+    pub max_interleavings: u64,
 }
 
 impl Default for Exploration {
@@ -98,6 +112,8 @@ impl Default for Exploration {
             fault_kinds: FaultKind::ALL.to_vec(),
             watchdog: DEFAULT_WATCHDOG,
             seeds_from_env: false,
+            interleavings: false,
+            max_interleavings: DEFAULT_MAX_INTERLEAVINGS,
         }
     }
 }
@@ -251,6 +267,14 @@ impl Exploration {
         self
     }
 
+    /// Runs every interleaving of the services' store statements too, at
+    /// most `max` of them.
+    pub fn with_every_interleaving(mut self, max: u64) -> Exploration {
+        self.interleavings = true;
+        self.max_interleavings = max;
+        self
+    }
+
     /// Sets the real-time limit on one run.
     pub fn with_watchdog(mut self, limit: Duration) -> Exploration {
         self.watchdog = limit;
@@ -303,6 +327,15 @@ pub enum Interrupted {
     /// The run could not start.
     #[error(transparent)]
     Simulation(#[from] SimulationError),
+    /// The services' store statements can interleave in more ways than the
+    /// exploration may run, so it could not try them all.
+    #[error(
+        "the services' store statements interleave in more than {limit} ways, too many to try them all: make fewer statements per message (a retry loop needs a small bound)"
+    )]
+    TooManyInterleavings {
+        /// The exploration's limit.
+        limit: u64,
+    },
     /// The grader itself (an invariant, say) panicked.
     #[error("the grader panicked: {0}")]
     GraderPanicked(String),
@@ -332,7 +365,24 @@ pub fn run_with(
     let scenario = scenario.clone();
     let plan = plan.clone();
     let mut runs = on_worker(watchdog, move |runner| {
-        let run = runner.run(&scenario, &plan, seed)?;
+        let run = runner.run(&scenario, &plan, seed, None)?;
+        Ok(vec![run])
+    })?;
+    runs.pop()
+        .ok_or_else(|| Interrupted::GraderPanicked("the run returned nothing".to_owned()))
+}
+
+/// Runs a scenario once, without faults, with `schedule` choosing who runs
+/// each store statement (see `interleaving.rs`); with the watchdog.
+pub fn run_scheduled(
+    scenario: &Scenario,
+    schedule: &[usize],
+    watchdog: Duration,
+) -> Result<Run, Interrupted> {
+    let scenario = scenario.clone();
+    let schedule = schedule.to_vec();
+    let mut runs = on_worker(watchdog, move |runner| {
+        let run = runner.run(&scenario, &FaultPlan::none(), 0, Some(schedule))?;
         Ok(vec![run])
     })?;
     runs.pop()
@@ -372,7 +422,7 @@ where
     let scenario = scenario.clone();
     let exploration = exploration.clone();
     on_worker(exploration.watchdog, move |runner| {
-        let baseline = runner.run(&scenario, &FaultPlan::none(), 0)?;
+        let baseline = runner.run(&scenario, &FaultPlan::none(), 0, None)?;
         let operations = baseline.operations;
         let mut results = Vec::new();
         match visit(baseline) {
@@ -383,12 +433,33 @@ where
             }
         }
         for (seed, plan) in exploration.plans_after_baseline(operations) {
-            let run = runner.run(&scenario, &plan, seed)?;
+            let run = runner.run(&scenario, &plan, seed, None)?;
             match visit(run) {
                 ControlFlow::Continue(result) => results.push(result),
                 ControlFlow::Break(result) => {
                     results.push(result);
-                    break;
+                    return Ok(results);
+                }
+            }
+        }
+        if exploration.interleavings {
+            let mut schedule: Option<Schedule> = Some(Vec::new());
+            let mut tried = 0;
+            while let Some(next) = schedule {
+                if tried == exploration.max_interleavings {
+                    return Err(Interrupted::TooManyInterleavings {
+                        limit: exploration.max_interleavings,
+                    });
+                }
+                tried += 1;
+                let run = runner.run(&scenario, &FaultPlan::none(), 0, Some(next))?;
+                schedule = next_schedule(&run.decisions);
+                match visit(run) {
+                    ControlFlow::Continue(result) => results.push(result),
+                    ControlFlow::Break(result) => {
+                        results.push(result);
+                        break;
+                    }
                 }
             }
         }
@@ -407,6 +478,7 @@ impl Runner {
         scenario: &Scenario,
         plan: &FaultPlan,
         seed: u64,
+        schedule: Option<Schedule>,
     ) -> Result<Run, Interrupted> {
         let trace = Trace::new();
         {
@@ -418,7 +490,7 @@ impl Runner {
                 trace: Some(trace.clone()),
             };
         }
-        let run = execute(scenario, plan, seed, trace)?;
+        let run = execute(scenario, plan, seed, trace, schedule)?;
         self.current
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
