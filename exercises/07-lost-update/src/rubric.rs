@@ -21,7 +21,7 @@
 
 use std::collections::BTreeMap;
 
-use broker::grading::{Check, Violation, process_wide_state};
+use broker::grading::{Check, Violation};
 use broker::simulation::{Exploration, Run, Scenario};
 use broker::trace::Operation;
 
@@ -30,8 +30,12 @@ use crate::warehouse::{
     MAX_ATTEMPTS_PER_DELIVERY, RESERVATION_REQUESTS, RESERVATIONS, STOCK, available,
 };
 
-/// The learner's file as compiled, read for state kept in process-wide
-/// memory.
+/// The file the learner edits, as the grader reads it for state kept
+/// outside the service (see [`Check::learner_file`]): a `static` lock
+/// serialises the two workers only because the grader runs both in one
+/// process; in production they are two processes.
+const LEARNER_FILE: &str = "src/stock.rs";
+/// The learner's file as compiled.
 #[cfg(not(feature = "solution"))]
 const SERVICE_SOURCE: &str = include_str!("stock.rs");
 #[cfg(feature = "solution")]
@@ -51,11 +55,10 @@ pub fn lost_update() -> Check {
 
 /// [`lost_update`] for another worker: its scenario and its source text.
 pub fn lost_update_of(scenario: Scenario, source: &str) -> Check {
-    let source = source.to_owned();
     Check::new("lost-update", 15)
+        .learner_file(LEARNER_FILE, source)
         .scenario(scenario)
         .exploration(every_interleaving())
-        .invariant(move |_: &Run| coordination_in_the_store(&source))
         .invariant(stock_matches_reservations)
         .invariant(the_warehouse_works)
 }
@@ -69,6 +72,7 @@ pub fn oversold() -> Check {
 /// [`oversold`] for another worker.
 pub fn oversold_of(scenario: Scenario) -> Check {
     Check::new("oversold", 5)
+        .learner_file(LEARNER_FILE, SERVICE_SOURCE)
         .scenario(scenario)
         .exploration(every_interleaving())
         .invariant(never_oversold)
@@ -84,27 +88,33 @@ pub fn retry_storm() -> Check {
 /// [`retry_storm`] for another worker.
 pub fn retry_storm_of(scenario: Scenario) -> Check {
     Check::new("retry-storm", 5)
+        .learner_file(LEARNER_FILE, SERVICE_SOURCE)
         .scenario(scenario)
         .exploration(every_interleaving())
         .invariant(bounded_attempts)
         .invariant(the_warehouse_works)
 }
 
-/// Every crash point, the random plans, then every interleaving.
+/// Every crash point, the seeded random plans (`EDA_SEEDS` of them,
+/// [`RANDOM_PLANS`] by default), then every interleaving. Not the fault
+/// points: a lost update needs no fault, and with a slow statement at every
+/// operation the shortest failing run would be one with a fault, which
+/// tells the learner the wrong story; every interleaving, without faults,
+/// finds it and shows it as it happens in production.
 fn every_interleaving() -> Exploration {
-    Exploration::default()
-        .with_random_plans(random_plans())
-        .with_every_interleaving(MAX_INTERLEAVINGS)
+    Exploration {
+        fault_points: false,
+        ..Exploration::graded()
+    }
+    .with_random_plans(RANDOM_PLANS)
+    .with_every_interleaving(MAX_INTERLEAVINGS)
 }
 
-/// How many random fault plans each check explores: 40, or
-/// `EDA_RANDOM_PLANS` (`cargo xtask verify` asks for many more).
-fn random_plans() -> u64 {
-    std::env::var("EDA_RANDOM_PLANS")
-        .ok()
-        .and_then(|plans| plans.parse().ok())
-        .unwrap_or(40)
-}
+/// The random plans a learner's grade runs per check, unless `EDA_SEEDS`
+/// says otherwise: fewer than the engine's default, because this exercise's
+/// mistake lives in the interleavings, which every check already runs in
+/// full; the plans add the faults. `cargo xtask verify` runs thousands.
+const RANDOM_PLANS: u64 = 100;
 
 /// The reservations committed at the end: order id → quantity, taken from
 /// the request (not from the row, which the worker writes).
@@ -249,35 +259,4 @@ fn the_warehouse_works(run: &Run) -> Result<(), Violation> {
         )));
     }
     Ok(())
-}
-
-/// `lost-update`, before any run is judged: coordination kept in the
-/// process. A `static` lock serialises the two workers only because the
-/// grader runs both in one process; in production they are two processes.
-fn coordination_in_the_store(source: &str) -> Result<(), Violation> {
-    match process_wide_state(source).first() {
-        None => Ok(()),
-        Some(found) => Err(Violation::new(format!(
-            "`src/stock.rs` keeps state in process-wide memory, at line {} (`{}`): the grader \
-             runs both workers in one process, so a lock or a memory there is shared between \
-             them, but in production they are two processes (two pods) and neither sees the \
-             other's. This state lives outside the service and would be lost in a real crash. \
-             Coordinate through the store",
-            found.line, found.text
-        ))),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use broker::grading::process_wide_state;
-
-    #[test]
-    fn the_shipped_files_keep_no_process_wide_state() {
-        assert_eq!(process_wide_state(include_str!("stock.rs")), vec![]);
-        assert_eq!(
-            process_wide_state(include_str!("../solution/stock.rs")),
-            vec![]
-        );
-    }
 }
