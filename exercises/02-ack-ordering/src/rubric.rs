@@ -1,6 +1,6 @@
 //! The rubric: the graded checks of `ack-ordering` and what each is worth.
 //! Do not edit: this is the grader. `tests/checks.rs` runs each check as one
-//! `#[test]`; the book's failure figure is drawn from [`lost_message`].
+//! `#[test]`; the book's failure figure is drawn from [`lock_expired`].
 //!
 //! Each check is a [`Check`]: the scenario of [`crate::scenario`], the runs
 //! to explore, and the invariant every run must keep. A failing check prints
