@@ -44,8 +44,12 @@ pub async fn export_with_heartbeats() -> (usize, Vec<Duration>) {
             // The export finished: leave the loop with its result.
             rows = &mut export => break rows,
             // A fresh timer on every turn: 20 s after the last heartbeat
-            // (or the start), say we are alive, then wait again.
-            () = tokio::time::sleep(HEARTBEAT_EVERY) => heartbeat(started, &mut sent).await,
+            // (or the start), say we are alive, then wait again. A block,
+            // ending in `;`: every branch must have the same type, `()`
+            // here, whatever the call in it returns.
+            () = tokio::time::sleep(HEARTBEAT_EVERY) => {
+                heartbeat(started, &mut sent).await;
+            }
         }
     };
     // ANCHOR_END: select

@@ -94,8 +94,8 @@ fn every_order_committed(run: &Run) -> Result<(), Violation> {
         id,
         format!(
             "the offset of `{id}` was never committed on `{ORDERS}`: the group was handed it \
-             {times} and it is still uncommitted at the end, so every restart prices it again. \
-             {why}"
+             {times} and it is still uncommitted at the end, so it keeps coming back to be priced \
+             again. {why}"
         ),
     ))
 }
