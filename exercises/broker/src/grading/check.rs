@@ -549,7 +549,10 @@ impl Check {
                      tried nothing else): {about}."
                 );
             }
-            RunKind::CrashPoint | RunKind::FaultPoint | RunKind::RandomPlan | RunKind::Interleaving => {
+            RunKind::CrashPoint
+            | RunKind::FaultPoint
+            | RunKind::RandomPlan
+            | RunKind::Interleaving => {
                 let _ = writeln!(
                     text,
                     "The grader explored {} ({explored}); {failing_runs} failed.",
