@@ -1247,7 +1247,7 @@ impl<'k, 'a> Walker<'k, 'a> {
             params: &self.flow.params,
             param_types: &self.flow.param_types,
         };
-        index.effects_of(&scope, callee).is_some()
+        index.does_anything(&scope, callee)
     }
 
     /// Call number `index` of a chain on a client kept in a field of `self`
