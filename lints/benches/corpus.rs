@@ -135,38 +135,44 @@ fn main() {
         .map(|&i| files[i].1.lines().count())
         .sum();
     let packages = eda_lint::package::Packages::default();
+    // Crates are handed out one at a time, biggest first, as the driver
+    // does (`largest_first`).
     let crate_pass = |crates: &[&CrateFiles]| {
         pool.install(|| {
-            crates
-                .par_iter()
-                .map(|krate| {
-                    let linted = krate
-                        .files
-                        .iter()
-                        .map(|&i| Ok(files[i].1.clone()))
-                        .collect();
-                    eda_lint::run::lint_unit_texts(
-                        &krate.unit,
-                        linted,
-                        Vec::new(),
-                        &config,
-                        None,
-                        &packages,
-                    )
-                    .into_iter()
-                    .flatten()
-                    .map(|file| file.report.findings.len())
-                    .sum::<usize>()
-                })
+            eda_lint::run::largest_first(crates, |krate| {
+                let linted = krate
+                    .files
+                    .iter()
+                    .map(|&i| Ok(files[i].1.clone()))
+                    .collect();
+                eda_lint::run::lint_unit_texts(
+                    &krate.unit,
+                    linted,
+                    Vec::new(),
+                    &config,
+                    None,
+                    &packages,
+                )
+                .into_iter()
+                .flatten()
+                .map(|file| file.report.findings.len())
                 .sum::<usize>()
+            })
+            .into_iter()
+            .sum::<usize>()
         })
     };
+    // Parsing needs no crate-wide view: the baseline parses file by file,
+    // spread evenly over the threads like the first parse-only pass.
     let parse_some = |crates: &[&CrateFiles]| {
+        let indexes: Vec<usize> = crates
+            .iter()
+            .flat_map(|krate| krate.files.iter().copied())
+            .collect();
         pool.install(|| {
-            crates
+            indexes
                 .par_iter()
-                .flat_map_iter(|krate| krate.files.iter().copied())
-                .filter(|&i| {
+                .filter(|&&i| {
                     let parsed = syn::parse_file(&files[i].1).is_ok();
                     proc_macro2::extra::invalidate_current_thread_spans();
                     parsed

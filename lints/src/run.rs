@@ -21,8 +21,6 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use rayon::prelude::*;
-
 use crate::analysis::summary::CrateIndex;
 use crate::config::Config;
 use crate::diagnostics;
@@ -141,10 +139,12 @@ pub fn lint_files(files: &[PathBuf], config: &Config, options: &RunOptions) -> R
     units.sort_by_key(|unit| std::cmp::Reverse(unit.linted.len() + unit.context.len()));
     let packages = Packages::default();
     let work = |units: &[crate::crates::Unit]| -> Vec<Option<LintedFile>> {
-        units
-            .par_iter()
-            .flat_map_iter(|unit| lint_unit(unit, config, prefilter.as_ref(), &packages))
-            .collect()
+        largest_first(units, |unit| {
+            lint_unit(unit, config, prefilter.as_ref(), &packages)
+        })
+        .into_iter()
+        .flatten()
+        .collect()
     };
     let results = match rayon::ThreadPoolBuilder::new()
         .num_threads(jobs)
@@ -182,6 +182,40 @@ pub fn lint_files(files: &[PathBuf], config: &Config, options: &RunOptions) -> R
         .files
         .sort_by(|a, b| a.report.path.cmp(&b.report.path));
     report
+}
+
+/// `work` on every task, on the current rayon pool, each idle thread taking
+/// the next task in the order given; the results in that order.
+///
+/// A crate is one indivisible task, and crates differ in size by orders of
+/// magnitude. `par_iter` splits a slice into a few contiguous ranges up
+/// front and runs each range on one thread: with the biggest crates first,
+/// one thread got all of them while the others finished early and idled
+/// (on two threads, a third of the crate-wide run had one thread working).
+/// Handing out tasks one at a time, biggest first, keeps every thread busy
+/// until the last and smallest ones.
+pub fn largest_first<T: Sync, R: Send>(tasks: &[T], work: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let next = AtomicUsize::new(0);
+    let workers = rayon::current_num_threads().clamp(1, tasks.len().max(1));
+    let mut done: Vec<Vec<(usize, R)>> = (0..workers).map(|_| Vec::new()).collect();
+    let (next, work) = (&next, &work);
+    rayon::scope(|scope| {
+        for finished in done.iter_mut() {
+            scope.spawn(move |_| {
+                loop {
+                    let position = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(task) = tasks.get(position) else {
+                        break;
+                    };
+                    finished.push((position, work(task)));
+                }
+            });
+        }
+    });
+    let mut results: Vec<(usize, R)> = done.into_iter().flatten().collect();
+    results.sort_by_key(|(position, _)| *position);
+    results.into_iter().map(|(_, result)| result).collect()
 }
 
 /// What became of one file of a unit on its way through the passes.
@@ -466,4 +500,32 @@ fn read(path: &Path) -> Result<String, FileReport> {
         report.diagnostics[0].region.end = position;
         report
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn largest_first_runs_every_task_once_and_keeps_their_order() {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(3)
+            .build()
+            .expect("a thread pool");
+        let tasks: Vec<usize> = (0..50).rev().collect();
+        let ran = std::sync::atomic::AtomicUsize::new(0);
+        let results = pool.install(|| {
+            largest_first(&tasks, |task| {
+                ran.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                task * 2
+            })
+        });
+        assert_eq!(ran.into_inner(), tasks.len());
+        let expected: Vec<usize> = tasks.iter().map(|task| task * 2).collect();
+        assert_eq!(results, expected);
+        assert!(
+            pool.install(|| largest_first(&[] as &[usize], |task| *task))
+                .is_empty()
+        );
+    }
 }

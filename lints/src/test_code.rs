@@ -34,7 +34,7 @@ pub fn strip_test_items(
 ) -> Vec<(usize, usize)> {
     let mut removed = Vec::new();
     if is_test(file_attrs) {
-        removed.extend(items.iter().map(lines));
+        removed.extend(items.iter().map(item_lines));
         items.clear();
         return removed;
     }
@@ -46,7 +46,7 @@ fn strip_items(items: &mut Vec<syn::Item>, removed: &mut Vec<(usize, usize)>) {
     items.retain(|item| {
         let test = item_attrs(item).is_some_and(is_test);
         if test {
-            removed.push(lines(item));
+            removed.push(item_lines(item));
         }
         !test
     });
@@ -60,20 +60,74 @@ fn strip_items(items: &mut Vec<syn::Item>, removed: &mut Vec<(usize, usize)>) {
             syn::Item::Impl(block) => block.items.retain(|inner| {
                 let test = impl_item_attrs(inner).is_some_and(is_test);
                 if test {
-                    removed.push(lines(inner));
+                    removed.push(impl_item_lines(inner));
                 }
                 !test
             }),
             syn::Item::Trait(block) => block.items.retain(|inner| {
                 let test = trait_item_attrs(inner).is_some_and(is_test);
                 if test {
-                    removed.push(lines(inner));
+                    removed.push(trait_item_lines(inner));
                 }
                 !test
             }),
             _ => {}
         }
     }
+}
+
+/// [`lines`] of an item. `lines` prints the whole item back into tokens to
+/// find its first and last token, which for a test module is most of a
+/// file; an item that begins with an outer attribute (a test item always
+/// has one) and ends with a brace is read from those two tokens instead:
+/// the same lines, without the copy.
+fn item_lines(item: &syn::Item) -> (usize, usize) {
+    let close = match item {
+        syn::Item::Fn(item) => Some(&item.block.brace_token),
+        syn::Item::Mod(syn::ItemMod {
+            content: Some((brace, _)),
+            ..
+        }) => Some(brace),
+        syn::Item::Impl(item) => Some(&item.brace_token),
+        syn::Item::Trait(item) => Some(&item.brace_token),
+        _ => None,
+    };
+    from_ends(item_attrs(item), close).unwrap_or_else(|| lines(item))
+}
+
+/// [`item_lines`] for an item of an `impl` block.
+fn impl_item_lines(item: &syn::ImplItem) -> (usize, usize) {
+    let close = match item {
+        syn::ImplItem::Fn(item) => Some(&item.block.brace_token),
+        _ => None,
+    };
+    from_ends(impl_item_attrs(item), close).unwrap_or_else(|| lines(item))
+}
+
+/// [`item_lines`] for an item of a trait.
+fn trait_item_lines(item: &syn::TraitItem) -> (usize, usize) {
+    let close = match item {
+        syn::TraitItem::Fn(item) => item.default.as_ref().map(|block| &block.brace_token),
+        _ => None,
+    };
+    from_ends(trait_item_attrs(item), close).unwrap_or_else(|| lines(item))
+}
+
+/// The lines from the `#` of the first outer attribute to the closing
+/// brace: what [`lines`] finds for an item that prints as those first and
+/// last tokens (the `{ .. }` group's span is the braces' joined span).
+fn from_ends(
+    attrs: Option<&[syn::Attribute]>,
+    close: Option<&syn::token::Brace>,
+) -> Option<(usize, usize)> {
+    let first = attrs?
+        .iter()
+        .find(|attr| matches!(attr.style, syn::AttrStyle::Outer))?;
+    let (first, last) = (
+        first.pound_token.spans[0].start().line,
+        close?.span.join().end().line,
+    );
+    Some((first, last.max(first)))
 }
 
 /// The first and last line a node spans, attributes included.
@@ -254,5 +308,38 @@ mod tests {
         let removed = strip_test_items(&file.attrs, &mut file.items);
         assert_eq!(removed, [(2, 2), (3, 3)]);
         assert!(file.items.is_empty());
+    }
+
+    #[test]
+    fn item_lines_read_from_the_ends_match_the_printed_item() {
+        // Doc comments, several attributes, an inner attribute, a body
+        // that ends on another line than the signature, and shapes that
+        // fall back to printing (no outer attribute, no closing brace).
+        let file: syn::File = syn::parse_str(
+            "/// doc\n#[cfg(test)]\n#[allow(dead_code)]\nmod tests {\n    #![allow(unused)]\n    fn a() {}\n}\n\
+             #[test]\nasync fn t() {\n    x();\n}\n\
+             fn plain() {}\n\
+             #[cfg(test)] impl S {\n    #[test] fn i() {\n    }\n    #[cfg(test)] const C: u8 = 1;\n}\n\
+             #[cfg(test)]\ntrait T {\n    #[test] fn d() {\n    }\n    #[test]\n    fn r();\n}\n\
+             #[cfg(test)]\nconst K: u8 =\n    2;\n\
+             #[cfg(test)]\nmod outside;\n",
+        )
+        .expect("parses");
+        for item in &file.items {
+            assert_eq!(item_lines(item), lines(item));
+            match item {
+                syn::Item::Impl(block) => {
+                    for inner in &block.items {
+                        assert_eq!(impl_item_lines(inner), lines(inner));
+                    }
+                }
+                syn::Item::Trait(block) => {
+                    for inner in &block.items {
+                        assert_eq!(trait_item_lines(inner), lines(inner));
+                    }
+                }
+                _ => {}
+            }
+        }
     }
 }

@@ -869,14 +869,17 @@ impl<'k, 'a> Walker<'k, 'a> {
                     );
                 }
                 None => {
-                    let call_start = {
+                    // Where the call starts is needed only for a helper
+                    // that returns headers; finding it prints the whole
+                    // call (receiver chain and closures) back into tokens.
+                    let call_start = || {
                         let start = segment.expr.span().start();
                         (start.line, start.column)
                     };
                     let helper = match &callee {
                         Some(callee) => self.helper_call(
                             callee,
-                            call_start,
+                            &call_start,
                             &segment.args,
                             &per_arg,
                             region,
@@ -1037,12 +1040,12 @@ impl<'k, 'a> Walker<'k, 'a> {
                     _ => None,
                 };
                 if let Some(callee) = callee {
-                    let call_start = {
+                    let call_start = || {
                         let start = call.span().start();
                         (start.line, start.column)
                     };
                     if let Some(returned) =
-                        self.helper_call(&callee, call_start, &args, &per_arg, region, &reads)
+                        self.helper_call(&callee, &call_start, &args, &per_arg, region, &reads)
                     {
                         reads.extend(returned);
                         return reads;
@@ -1063,7 +1066,7 @@ impl<'k, 'a> Walker<'k, 'a> {
     fn helper_call(
         &mut self,
         callee: &Callee,
-        call_start: (usize, usize),
+        call_start: &dyn Fn() -> (usize, usize),
         args: &[&Expr],
         per_arg: &[BTreeSet<String>],
         region: Region,
@@ -1224,7 +1227,7 @@ impl<'k, 'a> Walker<'k, 'a> {
             });
         }
         if let Some(headers) = &effects.headers {
-            self.note_header_value(headers, call_start, per_arg, resolution);
+            self.note_header_value(headers, call_start(), per_arg, resolution);
         }
         if ops.is_empty() {
             return None;
@@ -1246,7 +1249,7 @@ impl<'k, 'a> Walker<'k, 'a> {
             params: &self.flow.params,
             param_types: &self.flow.param_types,
         };
-        index.effects_of(&scope, callee).is_some()
+        index.does_anything(&scope, callee)
     }
 
     /// Call number `index` of a chain on a client kept in a field of `self`

@@ -422,7 +422,7 @@ impl CrateIndex {
                     return true;
                 }
             }
-            self.effects_of(&scope, callee).is_some()
+            self.does_anything(&scope, callee)
         })
     }
 
@@ -492,6 +492,34 @@ impl CrateIndex {
         shared
             .filter(|effects| !effects.is_empty())
             .map(|effects| (effects, resolution))
+    }
+
+    /// Whether [`CrateIndex::effects_of`] finds the call does something,
+    /// without cloning every candidate's effects to say so: the lint pass
+    /// asks this of every call of every function, to choose which functions
+    /// to walk again.
+    pub fn does_anything(&self, scope: &Scope<'_>, callee: &Callee) -> bool {
+        let Some((candidates, _)) = self.resolve(scope, callee) else {
+            return false;
+        };
+        let Some((first, rest)) = candidates.split_first() else {
+            return false;
+        };
+        let first = &self.fns[*first].effects;
+        let others = || rest.iter().map(|&other| &self.fns[other].effects);
+        // What every candidate shares, as `Effects::intersect` keeps it.
+        let all = |has: fn(&Effects) -> bool| has(first) && others().all(has);
+        let shared = first.acks.iter().any(|(position, _)| {
+            others().all(|other| other.acks.iter().any(|(p, _)| p == position))
+        }) || all(|effects| effects.publish.is_some())
+            || all(|effects| effects.write.is_some())
+            || all(|effects| effects.settles_received.is_some())
+            || all(|effects| effects.returns_consumed.is_some())
+            || all(|effects| effects.headers.is_some());
+        // Every test, fixture and accuracy set checks the shortcut against
+        // the long way.
+        debug_assert_eq!(shared, self.effects_of(scope, callee).is_some());
+        shared
     }
 
     /// The functions a call may reach.
