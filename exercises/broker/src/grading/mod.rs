@@ -87,9 +87,11 @@
 
 mod check;
 pub mod invariants;
+pub mod process_wide;
 pub mod replay;
 mod violation;
 
 pub use check::{Check, CheckReport, Failure, Invariant, REPLAY_VAR, REPORT_DIR_VAR, RunKind};
+pub use process_wide::{ProcessWide, process_wide_state};
 pub use replay::Replay;
 pub use violation::Violation;
