@@ -79,11 +79,14 @@ impl CatalogEvent {
     }
 
     /// The event as a message: JSON, its message id, and the product as its
-    /// session id (used only by a queue that requires sessions).
+    /// correlation id (so that tools, and the graders' timelines, can follow
+    /// one product's story) and its session id (used only by a queue that
+    /// requires sessions).
     pub fn to_message(&self) -> Message {
         let body = serde_json::to_vec(self).unwrap_or_default();
         Message::new(self.message_id(), body)
             .with_content_type("application/json")
+            .with_correlation_id(self.product_id.clone())
             .with_session_id(self.product_id.clone())
     }
 

@@ -133,7 +133,8 @@ struct Write {
     at: Duration,
     /// Who committed it.
     actor: String,
-    /// The event the host was applying (the commit's correlation id).
+    /// The event the host was applying, found from the delivery the writer
+    /// held last before the commit.
     event: Option<String>,
 }
 
@@ -171,10 +172,26 @@ fn writes(run: &Run) -> Result<Vec<Write>, Violation> {
             index,
             at: commit.at,
             actor: commit.actor.to_string(),
-            event: commit.correlation_id.as_deref().map(str::to_owned),
+            event: applying(run, index),
         });
     }
     Ok(writes)
+}
+
+/// The event whose handling made the commit at `index` of the trace: the
+/// last message its service received from `product-events` before it.
+fn applying(run: &Run, index: usize) -> Option<String> {
+    let actor = &run.events.get(index)?.actor;
+    run.events[..index]
+        .iter()
+        .rev()
+        .find(|event| {
+            &event.actor == actor
+                && event.operation == Operation::Receive
+                && event.target.as_deref() == Some(PRODUCT_EVENTS)
+                && event.outcome.is_ok()
+        })
+        .and_then(|event| event.message_id.as_deref().map(str::to_owned))
 }
 
 /// "version 3 (29.00)".
@@ -222,7 +239,7 @@ fn no_stale_overwrite(run: &Run) -> Result<(), Violation> {
                     .clone()
                     .unwrap_or_else(|| format!("{}-v{}", write.product, view.version));
                 return Err(Violation::for_message(
-                    event.clone(),
+                    write.product.clone(),
                     format!(
                         "the storefront showed `{product}` at {newer}, then at {at} `{actor}` \
                          wrote {older} over it, applying `{event}`: an older event overwrote a \
@@ -286,7 +303,7 @@ fn no_resurrected_delete(run: &Run) -> Result<(), Violation> {
                 .clone()
                 .unwrap_or_else(|| format!("{product}-v{}", view.version));
             return Err(Violation::for_message(
-                event.clone(),
+                product.clone(),
                 format!(
                     "the catalog deleted `{product}` (`{delete_id}`) and the storefront applied \
                      the delete at {applied}, but at {at} `{actor}` wrote it back at {older}, \
@@ -347,24 +364,11 @@ fn converged(run: &Run) -> Result<(), Violation> {
         })?;
         rows.insert(product, view);
     }
-    let last_event = |product: &str, fallback: String| {
-        writes(run)
-            .ok()
-            .and_then(|writes| {
-                writes
-                    .into_iter()
-                    .rev()
-                    .find(|write| write.product == product)
-                    .and_then(|write| write.event)
-            })
-            .unwrap_or(fallback)
-    };
     for (product, expected) in &truth {
         match rows.get(product) {
             None => {
-                let id = last_event(product, format!("{product}-v{}", expected.version));
                 return Err(Violation::for_message(
-                    id,
+                    product.clone(),
                     format!(
                         "`{product}` is missing from `{PRODUCTS}` at the end, though the catalog \
                          sells it at {}: the storefront does not list it",
@@ -373,9 +377,8 @@ fn converged(run: &Run) -> Result<(), Violation> {
                 ));
             }
             Some(view) if view != expected => {
-                let id = last_event(product, format!("{product}-v{}", view.version));
                 return Err(Violation::for_message(
-                    id,
+                    product.clone(),
                     format!(
                         "`{PRODUCTS}` ends with `{product}` at {}, but the catalog's latest is \
                          {}: the read model diverged from the source of truth",
@@ -391,7 +394,6 @@ fn converged(run: &Run) -> Result<(), Violation> {
         if truth.contains_key(product) {
             continue;
         }
-        let id = last_event(product, format!("{product}-v{}", view.version));
         let why = match catalog::deletes()
             .iter()
             .find(|(deleted, _)| deleted == product)
@@ -400,7 +402,7 @@ fn converged(run: &Run) -> Result<(), Violation> {
             None => "the catalog never had it".to_owned(),
         };
         return Err(Violation::for_message(
-            id,
+            product.clone(),
             format!(
                 "`{PRODUCTS}` ends with `{product}` at {}, but {why}: the storefront sells a \
                  product that does not exist",

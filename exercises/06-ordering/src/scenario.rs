@@ -120,9 +120,11 @@ where
 {
     loop {
         let delivery = ctx.receive(PRODUCT_EVENTS).await?;
-        // The event's store operations carry its id in the trace, so a
-        // report's timeline of `teapot-v2` shows what was written for it.
-        let handling = ctx.concerning(delivery.message_id());
+        // The event's store operations carry its product (the message's
+        // correlation id) in the trace, so a report's timeline of `teapot`
+        // shows every event of the product and what was written for each.
+        let product = delivery.correlation_id().unwrap_or(delivery.message_id());
+        let handling = ctx.concerning(product);
         match apply(&handling, &delivery).await {
             Ok(()) => ctx.complete(&delivery).await?,
             Err(_) => {
