@@ -109,6 +109,9 @@ pub enum RunKind {
     FaultFree,
     /// One crash before or after one operation.
     CrashPoint,
+    /// One operation held up for a while (see
+    /// [`crate::simulation::Exploration::with_pause_points`]).
+    PausePoint,
     /// A plan of faults drawn from a seed.
     RandomPlan,
     /// A run replayed on its own from `EDA_REPLAY`.
@@ -248,6 +251,7 @@ impl Check {
             let mut index = 0;
             let exploration = self.exploration.clone();
             let mut crash_points = 0;
+            let mut pause_points = 0;
             move |run: Run| {
                 let kind = match index {
                     0 => {
@@ -256,9 +260,11 @@ impl Check {
                         } else {
                             0
                         };
+                        pause_points = exploration.pause_point_count(run.operations);
                         RunKind::FaultFree
                     }
                     n if (n as u64) <= crash_points => RunKind::CrashPoint,
+                    n if (n as u64) <= crash_points + pause_points => RunKind::PausePoint,
                     _ => RunKind::RandomPlan,
                 };
                 let verdict = judge(&run, &invariants, &name, &replay_base, index, kind);
@@ -335,6 +341,11 @@ impl Check {
                 count(RunKind::CrashPoint),
                 "at a crash point",
                 "at crash points",
+            ),
+            (
+                count(RunKind::PausePoint),
+                "at a pause point",
+                "at pause points",
             ),
             (
                 count(RunKind::RandomPlan),
@@ -418,7 +429,7 @@ impl Check {
                      tried nothing else): {about}."
                 );
             }
-            RunKind::CrashPoint | RunKind::RandomPlan => {
+            RunKind::CrashPoint | RunKind::PausePoint | RunKind::RandomPlan => {
                 let _ = writeln!(
                     text,
                     "The grader explored {} ({explored}); {failing_runs} failed.",
@@ -428,10 +439,10 @@ impl Check {
                     text,
                     "Shortest failing run: run {} of {runs}, {}: {about}.",
                     failure.run_index + 1,
-                    if failure.kind == RunKind::CrashPoint {
-                        "a crash point"
-                    } else {
-                        "a random fault plan"
+                    match failure.kind {
+                        RunKind::CrashPoint => "a crash point",
+                        RunKind::PausePoint => "a pause point",
+                        _ => "a random fault plan",
                     }
                 );
             }

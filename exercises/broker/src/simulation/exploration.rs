@@ -4,7 +4,13 @@
 //!    operations, and so the crash points (one before and one after each).
 //! 2. **Every crash point**: one run per crash point, `crash-before@n` and
 //!    `crash-after@n` for each operation `n` of the baseline.
-//! 3. **Random fault plans**: N plans drawn from a seed (lost replies,
+//! 3. **Every pause point**, when asked for
+//!    ([`Exploration::with_pause_points`]): one run per operation `n` of the
+//!    baseline, held up for a while (`delay-<d>ms@n`). A crash ends what a
+//!    service was doing; a pause lets every other service go on meanwhile,
+//!    which is how two competing consumers end up racing (a read, a pause,
+//!    then a write that another consumer's newer write has made stale).
+//! 4. **Random fault plans**: N plans drawn from a seed (lost replies,
 //!    unavailability, delays, duplicate deliveries, outages, more crashes).
 //!
 //! All runs of an exploration happen one after another on one worker thread.
@@ -34,6 +40,10 @@ pub struct Exploration {
     pub crash_points: bool,
     /// At most this many crash points (the first ones) are explored.
     pub max_crash_points: u64,
+    /// `Some(pause)`: after the crash points, one run per operation of the
+    /// baseline with that operation held up for `pause` (see
+    /// [`Exploration::with_pause_points`]). `None` by default.
+    pub pause_points: Option<Duration>,
     /// How many random fault plans to run after the crash points.
     pub random_plans: u64,
     /// The seed the random plans are drawn from.
@@ -51,6 +61,7 @@ impl Default for Exploration {
         Exploration {
             crash_points: true,
             max_crash_points: 2_000,
+            pause_points: None,
             random_plans: 20,
             seed: 0,
             fault_kinds: FaultKind::ALL.to_vec(),
@@ -95,6 +106,24 @@ impl Exploration {
         self
     }
 
+    /// After the crash points, runs the scenario once per operation of the
+    /// baseline with that operation held up for `pause`: every place where a
+    /// slow step lets the other services overtake this one. (At most
+    /// `max_crash_points / 2` of them, as for crash points.)
+    pub fn with_pause_points(mut self, pause: Duration) -> Exploration {
+        self.pause_points = Some(pause);
+        self
+    }
+
+    /// How many pause-point runs follow the crash points for a baseline of
+    /// `baseline_operations` operations.
+    pub fn pause_point_count(&self, baseline_operations: u64) -> u64 {
+        match self.pause_points {
+            Some(_) => baseline_operations.min(self.max_crash_points / 2),
+            None => 0,
+        }
+    }
+
     /// Turns crash-point exploration on or off.
     pub fn with_crash_points(mut self, on: bool) -> Exploration {
         self.crash_points = on;
@@ -120,6 +149,11 @@ impl Exploration {
                     Fault::CrashAfter
                 };
                 plans.push((0, FaultPlan::single(point / 2, fault)));
+            }
+        }
+        if let Some(pause) = self.pause_points {
+            for operation in 0..self.pause_point_count(baseline_operations) {
+                plans.push((0, FaultPlan::single(operation, Fault::Delay(pause))));
             }
         }
         for index in 0..self.random_plans {
