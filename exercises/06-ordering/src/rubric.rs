@@ -4,7 +4,9 @@
 //!
 //! Every check explores the run without faults, every crash point of it,
 //! and random fault plans (crashes, lost replies, unavailable or slow
-//! operations, duplicate deliveries, outages of the broker or the store).
+//! operations, duplicate deliveries, outages of the broker or the store);
+//! `stale-overwrite` also every pause point (each operation held up while
+//! the other replica goes on).
 //! The reorderings come from what those faults set off, as in production: a
 //! consumer that crashes holding an event gets it back a minute later,
 //! after the other replica applied newer ones; an event that fails ten times
@@ -38,8 +40,9 @@ const PROJECTION_SOURCE: &str = include_str!("projection.rs");
 const PROJECTION_SOURCE: &str = include_str!("../solution/projection.rs");
 
 /// No product's row ever goes back to an older version than one the
-/// storefront already showed: two competing consumers, every crash point
-/// and the random plans. Version numbers kept in process-wide memory (a
+/// storefront already showed: two competing consumers, every crash point,
+/// every pause point (each operation held up for a second, while the other
+/// replica goes on) and the random plans. Version numbers kept in process-wide memory (a
 /// `static`, a `thread_local!`, a lazy global) do not pass for durable.
 pub fn stale_overwrite() -> Check {
     stale_overwrite_of(scenario(Deployment::CompetingConsumers), PROJECTION_SOURCE)
@@ -50,7 +53,7 @@ pub fn stale_overwrite_of(scenario: Scenario, source: &str) -> Check {
     let source = source.to_owned();
     Check::new("stale-overwrite", 10)
         .scenario(scenario)
-        .exploration(exploration(&SLOW))
+        .exploration(exploration(&SLOW).with_pause_points(PAUSE))
         .invariant(move |_: &Run| state_kept_in_the_store(&source))
         .invariant(the_projection_works)
         .invariant(no_stale_overwrite)
@@ -113,14 +116,19 @@ const SLOW: [FaultKind; 5] = [FaultKind::Delay; 5];
 /// The weights of `resurrected-delete`: outages, the dead-letter replay.
 const DOWN: [FaultKind; 3] = [FaultKind::Outage; 3];
 
-/// How many random fault plans each check explores: 60, or
+/// How long `stale-overwrite` holds up each operation at its pause points:
+/// longer than the 200 ms between a product's typo and its correction, so
+/// that the other replica can apply the correction in between.
+const PAUSE: Duration = Duration::from_secs(1);
+
+/// How many random fault plans each check explores: 40, or
 /// `EDA_RANDOM_PLANS` (`cargo xtask verify` asks for many more, to prove the
 /// solution on many more seeds than a learner waits for).
 fn random_plans() -> u64 {
     std::env::var("EDA_RANDOM_PLANS")
         .ok()
         .and_then(|plans| plans.parse().ok())
-        .unwrap_or(60)
+        .unwrap_or(40)
 }
 
 /// One committed write to a row of `storefront_products`.

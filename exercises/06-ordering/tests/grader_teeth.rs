@@ -18,7 +18,7 @@
 //!   (`resurrected-delete`);
 //! - the version compared on a plain read, then written: right when one
 //!   replica applies a product's events, wrong when both race on one
-//!   product during a slow operation (`stale-overwrite`, random plans only);
+//!   product during a slow operation (`stale-overwrite`, at a pause point);
 //! - the over-correction: a redelivered event skipped as "already seen"
 //!   (`divergent-projection`);
 //! - the version recorded in its own transaction before the row: right
@@ -234,6 +234,9 @@ fn stale_overwrite_catches_a_compare_without_a_lock() {
         "",
     ));
     assert_fails(&report, "a projection that compares on a plain read");
+    // Found where it is bound to be: an operation held up between the read
+    // and the write while the other replica applies the correction.
+    assert!(report.text.contains("a pause point"), "{}", report.text);
 }
 
 /// Skips every redelivery, taking it for a repeat of work already done.
