@@ -202,11 +202,12 @@ fn applying(run: &Run, index: usize) -> Option<String> {
         .and_then(|event| event.message_id.as_deref().map(str::to_owned))
 }
 
-/// "version 3 (29.00)".
+/// "version 3 (\"Teapot\", 29.00)".
 fn shown(view: &ProductView) -> String {
     format!(
-        "version {} ({}.{:02})",
+        "version {} (\"{}\", {}.{:02})",
         view.version,
+        view.name,
         view.price_cents / 100,
         view.price_cents % 100
     )
@@ -251,7 +252,7 @@ fn no_stale_overwrite(run: &Run) -> Result<(), Violation> {
                     format!(
                         "the storefront showed `{product}` at {newer}, then at {at} `{actor}` \
                          wrote {older} over it, applying `{event}`: an older event overwrote a \
-                         newer one, and customers see an old price",
+                         newer one, and customers see what the catalog has since changed",
                         product = write.product,
                         newer = shown(before),
                         at = format_offset(write.at),
