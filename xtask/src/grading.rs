@@ -43,12 +43,21 @@ pub struct Grading<'a> {
     pub variant: Variant,
     /// How long the checks may run (wall clock) before they count as hung.
     pub timeout: Duration,
-    /// How many random fault plans checks that use them explore, if not
-    /// their default (20): passed as `EDA_RANDOM_PLANS`.
-    pub random_plans: Option<u64>,
+    /// Which random fault plans the checks explore, if not their default
+    /// (500 from seed 0, or what `EDA_SEEDS` and `EDA_SEED` in the
+    /// runner's own environment say, which the checks inherit): passed as
+    /// `EDA_SEEDS` and `EDA_SEED`.
+    pub random_plans: Option<Seeds>,
     /// Let cargo print its progress ("Compiling broker…") to the terminal, so
     /// a learner's first build (a minute or two) is not a silent wait.
     pub show_progress: bool,
+}
+
+/// A set of random fault plans: how many, and the seed they start from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Seeds {
+    pub plans: u64,
+    pub first: u64,
 }
 
 /// One check's verdict, as the check itself reported it.
@@ -305,11 +314,12 @@ fn run(grading: &Grading<'_>, binary: &Path) -> Result<Graded, GradingError> {
         // that name the package.
         .env("CARGO_PKG_NAME", &exercise.package)
         .env("EDA_GRADE_REPORT_DIR", reports.path())
-        .envs(
-            grading
-                .random_plans
-                .map(|plans| ("EDA_RANDOM_PLANS", plans.to_string())),
-        )
+        .envs(grading.random_plans.into_iter().flat_map(|seeds| {
+            [
+                ("EDA_SEEDS", seeds.plans.to_string()),
+                ("EDA_SEED", seeds.first.to_string()),
+            ]
+        }))
         .args(["--color", "never"])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

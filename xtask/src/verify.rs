@@ -35,7 +35,7 @@ use std::time::Duration;
 use crate::catalogue::{Catalogue, Exercise};
 use crate::exit::Status;
 use crate::figures::Figure;
-use crate::grading::{self, Grading, Variant};
+use crate::grading::{self, Grading, Seeds, Variant};
 use crate::shipped::ShippedWorkspace;
 
 /// Options of `cargo xtask verify`.
@@ -57,10 +57,14 @@ pub struct Args {
     /// Seconds one exercise's checks may run before they count as hung.
     #[arg(long, default_value_t = 600)]
     pub timeout: u64,
-    /// Random fault plans (seeds) each check that uses them explores, for
-    /// solutions and starters alike (a learner's run explores 20).
-    #[arg(long, default_value_t = 200)]
-    pub random_plans: u64,
+    /// Random fault plans (seeds) each check explores, for solutions and
+    /// starters alike (a learner's graded run explores 500, from seed 0).
+    #[arg(long, alias = "random-plans", default_value_t = 5000)]
+    pub seeds: u64,
+    /// The seed the random fault plans start from: not a learner's (0), so
+    /// the solutions are proven on plans a learner's grade never showed.
+    #[arg(long, default_value_t = 1)]
+    pub first_seed: u64,
 }
 
 /// One proven or disproven claim.
@@ -146,15 +150,13 @@ pub fn run(args: Args) -> ExitCode {
         if !files_present(&root, exercise, &mut verdicts) {
             continue;
         }
-        solution_passes(&root, exercise, timeout, args.random_plans, &mut verdicts);
+        let seeds = Seeds {
+            plans: args.seeds,
+            first: args.first_seed,
+        };
+        solution_passes(&root, exercise, timeout, seeds, &mut verdicts);
         if let Some(shipped) = &shipped {
-            starter_fails_as_catalogued(
-                shipped,
-                exercise,
-                timeout,
-                args.random_plans,
-                &mut verdicts,
-            );
+            starter_fails_as_catalogued(shipped, exercise, timeout, seeds, &mut verdicts);
         }
         lints_as_catalogued(&root, exercise, &mut verdicts);
         chapter_links(&root, exercise, &mut verdicts);
@@ -246,19 +248,20 @@ fn solution_passes(
     root: &Path,
     exercise: &Exercise,
     timeout: Duration,
-    random_plans: u64,
+    seeds: Seeds,
     verdicts: &mut Verdicts,
 ) {
     let claim = format!(
-        "the solution passes every check (crash points, and {random_plans} random plans where a \
-         check uses them)"
+        "the solution passes every check (crash points, fault points, and {} random plans from \
+         seed {})",
+        seeds.plans, seeds.first
     );
     let grading = Grading {
         workspace: root,
         exercise,
         variant: Variant::Solution,
         timeout,
-        random_plans: Some(random_plans),
+        random_plans: Some(seeds),
         show_progress: false,
     };
     let graded = grading::grade(&grading);
@@ -316,7 +319,7 @@ fn starter_fails_as_catalogued(
     shipped: &ShippedWorkspace,
     exercise: &Exercise,
     timeout: Duration,
-    random_plans: u64,
+    seeds: Seeds,
     verdicts: &mut Verdicts,
 ) {
     let expected: BTreeSet<&str> = exercise.anomalies.iter().map(String::as_str).collect();
@@ -329,7 +332,7 @@ fn starter_fails_as_catalogued(
         exercise,
         variant: Variant::Learner,
         timeout,
-        random_plans: Some(random_plans),
+        random_plans: Some(seeds),
         show_progress: false,
     };
     let problem = match grading::grade(&grading) {

@@ -7,55 +7,86 @@
 //! the anomaly, the shortest run that shows it, and the command that replays
 //! that run.
 
-use crate::order::{INVOICES, ORDERS};
+use crate::order::{INVOICES, Invoice, ORDERS};
 use crate::scenario::{SERVICE, scenario};
+use broker::DEFAULT_LOCK_DURATION;
 use broker::grading::{Check, Violation, invariants};
-use broker::simulation::{Exploration, Run};
+use broker::simulation::Run;
 use broker::trace::Operation;
-use broker::{DEFAULT_LOCK_DURATION, dead_letter_path};
 
-/// No order may disappear: at every crash point, and under 20 random fault
-/// plans (more when `EDA_RANDOM_PLANS` says so), each order ends with its
-/// invoice published, or is still in the queue (or its dead-letter queue)
-/// for someone to handle.
-pub fn lost_message() -> Check {
-    Check::new("lost-message", 10)
+/// The file the learner edits, as the grader reads it for state kept
+/// outside the service (see [`Check::learner_file`]).
+const LEARNER_FILE: &str = "src/consumer.rs";
+#[cfg(not(feature = "solution"))]
+const LEARNER_SOURCE: &str = include_str!("consumer.rs");
+#[cfg(feature = "solution")]
+const LEARNER_SOURCE: &str = include_str!("../solution/consumer.rs");
+
+/// A check of this exercise: it reads the learner's file first, then
+/// explores the run without faults, every crash point and the seeded random
+/// fault plans (lost replies, delays, an unavailable broker, outages,
+/// duplicate deliveries, more crashes: `EDA_SEEDS` of them, 500 by default).
+fn check(name: &str, points: u32) -> Check {
+    Check::new(name, points)
+        .learner_file(LEARNER_FILE, LEARNER_SOURCE)
         .scenario(scenario())
-        .exploration(Exploration::default().with_random_plans(random_plans()))
-        .invariant(invariants::no_lost_message(
-            ORDERS,
-            invariants::result_published_to(INVOICES),
-        ))
+}
+
+/// No order may disappear: whatever crashes or fails, each order ends with
+/// its invoice published, or is still in the queue (or its dead-letter
+/// queue) for someone to handle.
+pub fn lost_message() -> Check {
+    check("lost-message", 10).invariant(invariants::no_lost_message(ORDERS, invoice_published))
+}
+
+/// Whether an invoice for `order_id` reached `invoices`, by what it says:
+/// an invoice whose `order_id` is the order's, whatever its message id and
+/// correlation id (a consumer that builds the invoice message itself need
+/// not set either), or a message that names the order as its correlation
+/// id.
+fn invoice_published(run: &Run, order_id: &str) -> bool {
+    run.published_for(INVOICES, order_id)
+        || run.remaining(INVOICES).iter().any(|envelope| {
+            envelope
+                .body_json::<Invoice>()
+                .is_ok_and(|invoice| invoice.order_id == order_id)
+        })
 }
 
 /// Every order is settled by the consumer by the end of the run, whatever
-/// crashed: nothing is left locked or waiting in `orders`, and nothing was
-/// dead-lettered by the broker for being delivered too often.
+/// crashed or failed: nothing is left locked or waiting in `orders`, and
+/// nothing was dead-lettered, neither by the consumer (a transient error is
+/// retried, not dead-lettered) nor by the broker for being delivered too
+/// often.
 pub fn unsettled_message() -> Check {
-    Check::new("unsettled-message", 5)
-        .scenario(scenario())
-        .exploration(Exploration::every_crash_point())
+    check("unsettled-message", 5)
         .invariant(consumer_settles)
         .invariant(invariants::no_unsettled_message(ORDERS))
-        .invariant(no_dead_letter)
+        .invariant(invariants::no_dead_letter(ORDERS))
 }
 
-/// Slow work keeps its lock: with no fault at all, no order's lock expires
-/// while the consumer is still pricing it (which would hand the order to
-/// another consumer mid-flight and price it twice).
+/// Slow work keeps its lock: no order's lock expires while the life of the
+/// consumer that received it is still working on it (which would hand the
+/// order to another consumer mid-flight and price it twice), without
+/// faults and under them (a renewal that a delay holds up must still land
+/// in time). A lock that expires after its holder crashed or gave up with
+/// an error is the broker doing its job.
 pub fn lock_expired() -> Check {
-    Check::new("lock-expired", 10)
-        .scenario(scenario())
-        .exploration(Exploration::happy_path())
+    check("lock-expired", 10)
         .invariant(consumer_settles)
         .invariant(no_lock_expired_mid_flight)
 }
 
-/// Not yet meaningful: the consumer never settled an order itself. In
-/// receive-and-delete mode the broker settles each order as it hands it out,
-/// so no order is ever left unsettled and no lock can expire: the checks
-/// that need a lock would pass without any work. They score once the
-/// consumer holds locks (peek-lock) and settles what it receives.
+/// What the consumer did, when it never settled an order itself: the
+/// checks that need a lock would say nothing true about it otherwise.
+///
+/// - In receive-and-delete mode the broker settles each order as it hands
+///   it out, so no order is ever left unsettled and no lock can expire:
+///   those checks would pass without any work. They are not yet
+///   meaningful.
+/// - In peek-lock mode the consumer holds each order's lock and never
+///   completes (nor abandons, nor dead-letters) one: say so, with how often
+///   the broker handed the first one out.
 fn consumer_settles(run: &Run) -> Result<(), Violation> {
     let settled = run.events.iter().any(|event| {
         &*event.actor == SERVICE
@@ -66,67 +97,93 @@ fn consumer_settles(run: &Run) -> Result<(), Violation> {
             )
     });
     if settled {
-        Ok(())
-    } else {
-        Err(Violation::new(format!(
+        return Ok(());
+    }
+    let receives: Vec<_> = run
+        .events
+        .iter()
+        .filter(|event| {
+            &*event.actor == SERVICE
+                && event.operation == Operation::Receive
+                && event.target.as_deref() == Some(ORDERS)
+                && event.outcome.is_ok()
+                && event.message_id.is_some()
+        })
+        .collect();
+    let receive_and_delete = receives.iter().any(|event| {
+        event
+            .note
+            .as_deref()
+            .is_some_and(|note| note.starts_with("receive-and-delete"))
+    });
+    if receive_and_delete || receives.is_empty() {
+        return Err(Violation::new(format!(
             "not yet meaningful: `{SERVICE}` never settled an order on `{ORDERS}` itself (in \
              receive-and-delete mode the broker settles on delivery, so it never holds a lock). \
              This check scores once the consumer receives in peek-lock mode and completes its \
              orders"
-        )))
+        )));
     }
+    let first = receives[0].message_id.as_deref().unwrap_or("?");
+    let deliveries = run.deliveries(ORDERS, first);
+    Err(Violation::for_message(
+        first,
+        format!(
+            "`{SERVICE}` received its orders in peek-lock mode and never settled one: no \
+             complete, abandon or dead-letter on `{ORDERS}`. The broker kept `{first}` locked \
+             {} s after each delivery, then handed it out again ({deliveries} {} in all). Call \
+             `ctx.complete(&delivery)` once the invoice is sent",
+            DEFAULT_LOCK_DURATION.as_secs(),
+            if deliveries == 1 {
+                "delivery"
+            } else {
+                "deliveries"
+            }
+        ),
+    ))
 }
 
-/// `lock-expired`: a lock on `orders` expired although the service holding
-/// it never crashed.
+/// `lock-expired`: a lock on `orders` expired while the life of the
+/// service that received that delivery was still going: no crash, no error
+/// return, no restart of it in between.
 fn no_lock_expired_mid_flight(run: &Run) -> Result<(), Violation> {
-    let crashed = run
-        .events
-        .iter()
-        .any(|event| event.operation == Operation::Crash && &*event.actor == SERVICE);
-    let expired = run.events.iter().find(|event| {
-        event.operation == Operation::LockExpired && event.target.as_deref() == Some(ORDERS)
-    });
-    match (expired, crashed) {
-        (Some(event), false) => {
-            let id = event.message_id.as_deref().unwrap_or("?");
-            Err(Violation::for_message(
-                id,
-                format!(
-                    "the lock on `{id}` expired after {} s although `{SERVICE}` never crashed: it was \
-                     neither completed nor renewed in time, so the broker handed the order out again. \
-                     Slow work must renew its lock",
-                    DEFAULT_LOCK_DURATION.as_secs()
-                ),
-            ))
+    for (at, event) in run.events.iter().enumerate() {
+        if event.operation != Operation::LockExpired || event.target.as_deref() != Some(ORDERS) {
+            continue;
         }
-        _ => Ok(()),
-    }
-}
-
-/// `unsettled-message`, the other way: the broker dead-lettered an order
-/// because it was delivered too many times without being completed.
-fn no_dead_letter(run: &Run) -> Result<(), Violation> {
-    match run.remaining(&dead_letter_path(ORDERS)).first() {
-        Some(envelope) => Err(Violation::for_message(
-            envelope.message_id(),
+        let Some(id) = event.message_id.as_deref() else {
+            continue;
+        };
+        // The delivery whose lock this was: the last one of this order.
+        let Some(received) = run.events[..at].iter().rposition(|earlier| {
+            earlier.operation.is_delivery()
+                && earlier.outcome.is_ok()
+                && earlier.target.as_deref() == Some(ORDERS)
+                && earlier.message_id.as_deref() == Some(id)
+        }) else {
+            continue;
+        };
+        let holder = &run.events[received].actor;
+        let life_ended = run.events[received..at].iter().any(|between| {
+            &between.actor == holder
+                && matches!(
+                    between.operation,
+                    Operation::Crash | Operation::Exit | Operation::Start
+                )
+        });
+        if life_ended {
+            continue;
+        }
+        return Err(Violation::for_message(
+            id,
             format!(
-                "`{}` ended in the dead-letter queue after {} deliveries: the consumer never \
-                 completed it, so the broker gave up on it",
-                envelope.message_id(),
-                envelope.delivery_count
+                "the lock on `{id}` expired after {} s while `{holder}` was still working on \
+                 it (it had neither crashed nor stopped): it was neither completed nor renewed \
+                 in time, so the broker handed the order out again. Slow work must renew its \
+                 lock, early enough that a slow renewal still lands in time",
+                DEFAULT_LOCK_DURATION.as_secs()
             ),
-        )),
-        None => Ok(()),
+        ));
     }
-}
-
-/// How many random fault plans the checks that use them explore: 20, or
-/// `EDA_RANDOM_PLANS` (`cargo xtask verify` asks for many more, to prove the
-/// solution on many more seeds than a learner waits for).
-fn random_plans() -> u64 {
-    std::env::var("EDA_RANDOM_PLANS")
-        .ok()
-        .and_then(|plans| plans.parse().ok())
-        .unwrap_or(20)
+    Ok(())
 }

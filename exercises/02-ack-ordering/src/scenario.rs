@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use broker::QueueOptions;
-use broker::simulation::Scenario;
+use broker::simulation::{Scenario, ServiceCtx, ServiceResult};
 
 use crate::order::{INVOICES, ORDERS, Order};
 
@@ -46,8 +46,19 @@ pub fn orders() -> Vec<(&'static str, Order)> {
     ]
 }
 
-/// The scenario the checks explore.
+/// The scenario the checks explore: the learner's [`crate::consumer::run`].
 pub fn scenario() -> Scenario {
+    scenario_running(crate::consumer::run)
+}
+
+/// The same world with another consumer in it, so the grader's own tests can
+/// prove each check catches the mistake it is named after.
+pub fn scenario_running<F, Fut, R>(consumer: F) -> Scenario
+where
+    F: Fn(ServiceCtx) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = R> + 'static,
+    R: ServiceResult + 'static,
+{
     Scenario::new("ack-ordering")
         .queue(ORDERS, QueueOptions::default())
         .queue(INVOICES, QueueOptions::default())
@@ -57,7 +68,7 @@ pub fn scenario() -> Scenario {
                 .iter()
                 .map(|(order_id, order)| order.to_message(order_id)),
         )
-        .service(SERVICE, crate::consumer::run)
+        .service(SERVICE, consumer)
         // Long enough for a crashed consumer's lock to expire and every
         // order to be redelivered and priced again, several times over.
         .run_for(Duration::from_secs(20 * 60))

@@ -18,7 +18,7 @@
 //!   (`resurrected-delete`);
 //! - the version compared on a plain read, then written: right when one
 //!   replica applies a product's events, wrong when both race on one
-//!   product during a slow operation (`stale-overwrite`, at a pause point);
+//!   product during a slow operation (`stale-overwrite`, at a fault point);
 //! - the over-correction: a redelivered event skipped as "already seen"
 //!   (`divergent-projection`);
 //! - the version recorded in its own transaction before the row: right
@@ -127,10 +127,10 @@ async fn orders_by_changed_at(
 
 #[test]
 fn resurrected_delete_catches_ordering_by_the_enqueued_time() {
-    let report = run(rubric::resurrected_delete_of(scenario_running(
-        Deployment::Sessions,
-        orders_by_enqueued_time,
-    )));
+    let report = run(rubric::resurrected_delete_of(
+        scenario_running(Deployment::Sessions, orders_by_enqueued_time),
+        "",
+    ));
     assert_fails(
         &report,
         "a projection ordered by the envelope's enqueued time",
@@ -141,10 +141,10 @@ fn resurrected_delete_catches_ordering_by_the_enqueued_time() {
 
 #[test]
 fn divergent_projection_catches_ordering_by_a_skewed_producer_clock() {
-    let report = run(rubric::divergent_projection_of(scenario_running(
-        Deployment::CompetingConsumers,
-        orders_by_changed_at,
-    )));
+    let report = run(rubric::divergent_projection_of(
+        scenario_running(Deployment::CompetingConsumers, orders_by_changed_at),
+        "",
+    ));
     assert_fails(&report, "a projection ordered by the events' changed_at");
     assert!(
         report.text.contains("run without faults"),
@@ -161,7 +161,7 @@ fn stale_overwrite_refuses_versions_kept_in_a_static() {
     ));
     assert_fails(&report, "a projection that remembers versions in a static");
     assert!(
-        report.text.contains("process-wide memory"),
+        report.text.contains("would be lost in a real crash"),
         "{}",
         report.text
     );
@@ -189,10 +189,10 @@ async fn forgets_deleted_versions(
 
 #[test]
 fn resurrected_delete_catches_a_delete_that_forgets_its_version() {
-    let report = run(rubric::resurrected_delete_of(scenario_running(
-        Deployment::Sessions,
-        forgets_deleted_versions,
-    )));
+    let report = run(rubric::resurrected_delete_of(
+        scenario_running(Deployment::Sessions, forgets_deleted_versions),
+        "",
+    ));
     assert_fails(&report, "a projection whose deletes keep no tombstone");
     // The same projection keeps rows that exist in order.
     let report = run(rubric::stale_overwrite_of(
@@ -236,7 +236,7 @@ fn stale_overwrite_catches_a_compare_without_a_lock() {
     assert_fails(&report, "a projection that compares on a plain read");
     // Found where it is bound to be: an operation held up between the read
     // and the write while the other replica applies the correction.
-    assert!(report.text.contains("a pause point"), "{}", report.text);
+    assert!(report.text.contains("a fault point"), "{}", report.text);
 }
 
 /// Skips every redelivery, taking it for a repeat of work already done.
@@ -255,10 +255,10 @@ async fn skips_redeliveries(ctx: &ServiceCtx, delivery: &Delivery) -> Result<(),
 
 #[test]
 fn divergent_projection_catches_skipping_redeliveries() {
-    let report = run(rubric::divergent_projection_of(scenario_running(
-        Deployment::CompetingConsumers,
-        skips_redeliveries,
-    )));
+    let report = run(rubric::divergent_projection_of(
+        scenario_running(Deployment::CompetingConsumers, skips_redeliveries),
+        "",
+    ));
     assert_fails(&report, "a projection that skips redelivered events");
 }
 
@@ -291,10 +291,10 @@ async fn records_the_version_first(
 
 #[test]
 fn divergent_projection_catches_a_version_recorded_apart_from_its_row() {
-    let report = run(rubric::divergent_projection_of(scenario_running(
-        Deployment::CompetingConsumers,
-        records_the_version_first,
-    )));
+    let report = run(rubric::divergent_projection_of(
+        scenario_running(Deployment::CompetingConsumers, records_the_version_first),
+        "",
+    ));
     assert_fails(
         &report,
         "a projection that records the version in its own transaction",
@@ -359,14 +359,14 @@ fn a_correct_projection_written_differently_passes_every_check() {
                 scenario_running(deployment, serializable_with_tombstones),
                 "",
             ),
-            rubric::resurrected_delete_of(scenario_running(
-                deployment,
-                serializable_with_tombstones,
-            )),
-            rubric::divergent_projection_of(scenario_running(
-                deployment,
-                serializable_with_tombstones,
-            )),
+            rubric::resurrected_delete_of(
+                scenario_running(deployment, serializable_with_tombstones),
+                "",
+            ),
+            rubric::divergent_projection_of(
+                scenario_running(deployment, serializable_with_tombstones),
+                "",
+            ),
         ];
         for check in checks {
             let report = run(check);

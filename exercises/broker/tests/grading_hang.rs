@@ -73,7 +73,9 @@ fn a_blocking_deadlock_is_reported_as_hung_within_the_watchdog_limit() {
         .invariant(invariants::no_unsettled_message("orders"));
     let started = Instant::now();
     let report = check.run_with(None, None);
-    assert!(started.elapsed() < Duration::from_secs(3));
+    // Only a guard against the watchdog never firing (the run would hang
+    // for ever): generous, so a loaded machine cannot fail it.
+    assert!(started.elapsed() < Duration::from_secs(60));
     assert!(!report.passed);
     assert!(
         report

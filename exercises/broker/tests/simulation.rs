@@ -1,7 +1,7 @@
 //! The simulation runtime: crashes, faults, restarts, determinism, and what
 //! happens to code that panics, deadlocks or spins.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use broker::fault::{Fault, FaultKind, FaultPlan};
 use broker::simulation::{self, DownstreamOptions, Exploration, RunOutcome, Scenario, ServiceCtx};
@@ -374,16 +374,14 @@ fn a_panicking_service_ends_the_run_with_its_message() {
 }
 
 #[test]
-fn a_deadlocked_service_is_reported_stuck_quickly() {
+fn a_deadlocked_service_is_reported_stuck_in_virtual_time() {
     let scenario = Scenario::new("deadlock").service("waiter", |ctx: ServiceCtx| async move {
         ctx.call_downstream("log", "start", "").await.ok();
         // Waits for a value nobody will ever send: an await that never ends.
         let (_keep, never) = tokio::sync::oneshot::channel::<()>();
         let _ = never.await;
     });
-    let started = Instant::now();
     let run = simulation::run(&scenario, &FaultPlan::none()).unwrap();
-    assert!(started.elapsed() < Duration::from_secs(2));
     assert!(
         matches!(run.outcome, RunOutcome::Stuck { ref service, .. } if service == "waiter"),
         "{:?}",
@@ -415,9 +413,7 @@ fn a_loop_that_never_waits_exhausts_the_operation_budget() {
         .queue("in", QueueOptions::default())
         .max_operations(10_000)
         .service("poller", spinning_poller);
-    let started = Instant::now();
     let run = simulation::run(&scenario, &FaultPlan::none()).unwrap();
-    assert!(started.elapsed() < Duration::from_secs(5));
     assert_eq!(
         run.outcome,
         RunOutcome::TooManyOperations {

@@ -731,3 +731,138 @@ async fn repeatable_read_cannot_delete_a_row_changed_after_its_snapshot() {
     ));
     assert_eq!(committed_count(&store), 4);
 }
+
+/// `SET count = count - 1 WHERE count >= 1` as one statement.
+fn take_one(value: &serde_json::Value) -> Option<serde_json::Value> {
+    let count = value["count"].as_i64()?;
+    (count >= 1).then(|| json!({ "count": count - 1 }))
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_atomic_update_under_read_committed_loses_nothing() {
+    let store = stock_of_ten().await;
+    let mut first = store.begin(IsolationLevel::default()).await;
+    let mut second = store.begin(IsolationLevel::default()).await;
+    let written = first
+        .update_with("stock", "widget", take_one)
+        .await
+        .unwrap();
+    assert_eq!(written.map(|row| count(&row)), Some(9));
+
+    // The second waits for the first's row lock, then recomputes from the
+    // version the first committed (9), not the 10 it could have read before.
+    let waiting = tokio::spawn(async move {
+        let written = second.update_with("stock", "widget", take_one).await;
+        second.commit().await.map(|()| written)
+    });
+    settle().await;
+    assert!(!waiting.is_finished(), "waits for the row lock");
+    first.commit().await.unwrap();
+    let written = waiting.await.unwrap().unwrap().unwrap();
+    assert_eq!(written.map(|row| count(&row)), Some(8));
+    assert_eq!(committed_count(&store), 8);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_atomic_update_whose_where_fails_writes_nothing() {
+    let store = Store::new();
+    let mut setup = store.begin(IsolationLevel::default()).await;
+    setup
+        .insert("stock", "widget", json!({ "count": 0 }))
+        .await
+        .unwrap();
+    setup.commit().await.unwrap();
+
+    let mut tx = store.begin(IsolationLevel::default()).await;
+    assert_eq!(tx.update_with("stock", "widget", take_one).await, Ok(None));
+    assert_eq!(
+        tx.update_with("stock", "gadget", take_one).await,
+        Ok(None),
+        "no such row"
+    );
+    tx.commit().await.unwrap();
+    assert_eq!(committed_count(&store), 0);
+    assert_eq!(store.committed("stock")["widget"].version, 1, "not written");
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_atomic_update_under_repeatable_read_fails_on_a_concurrent_update() {
+    let store = stock_of_ten().await;
+    let mut first = store.begin(IsolationLevel::RepeatableRead).await;
+    first.get("stock", "widget").await.unwrap(); // takes the snapshot
+    let mut second = store.begin(IsolationLevel::default()).await;
+    second
+        .update_with("stock", "widget", take_one)
+        .await
+        .unwrap();
+    second.commit().await.unwrap();
+    assert!(matches!(
+        first.update_with("stock", "widget", take_one).await,
+        Err(StoreError::SerializationFailure {
+            reason: ConflictReason::ConcurrentUpdate,
+            ..
+        })
+    ));
+}
+
+#[tokio::test(start_paused = true)]
+async fn innodb_repeatable_read_loses_the_update_without_an_error() {
+    let store = stock_of_ten().await;
+    let mut first = store.begin(IsolationLevel::InnoDbRepeatableRead).await;
+    let mut second = store.begin(IsolationLevel::InnoDbRepeatableRead).await;
+    let seen_by_first = count(&first.get("stock", "widget").await.unwrap().unwrap());
+    let seen_by_second = count(&second.get("stock", "widget").await.unwrap().unwrap());
+    first
+        .upsert("stock", "widget", json!({ "count": seen_by_first - 1 }))
+        .await
+        .unwrap();
+    first.commit().await.unwrap();
+    // PostgreSQL's repeatable read fails here; InnoDB's writes over it.
+    second
+        .upsert("stock", "widget", json!({ "count": seen_by_second - 1 }))
+        .await
+        .unwrap();
+    second.commit().await.unwrap();
+    assert_eq!(committed_count(&store), 9, "one update lost, and no error");
+}
+
+#[tokio::test(start_paused = true)]
+async fn innodb_repeatable_read_locking_read_sees_the_latest_row() {
+    let store = stock_of_ten().await;
+    let mut first = store.begin(IsolationLevel::InnoDbRepeatableRead).await;
+    let mut second = store.begin(IsolationLevel::InnoDbRepeatableRead).await;
+    // Both take their snapshot (10) before either writes.
+    first.get("stock", "widget").await.unwrap();
+    second.get("stock", "widget").await.unwrap();
+    let locked = count(
+        &first
+            .get_for_update("stock", "widget")
+            .await
+            .unwrap()
+            .unwrap(),
+    );
+    first
+        .upsert("stock", "widget", json!({ "count": locked - 1 }))
+        .await
+        .unwrap();
+    first.commit().await.unwrap();
+    // A plain read still sees the snapshot; the locking read, the latest.
+    assert_eq!(
+        count(&second.get("stock", "widget").await.unwrap().unwrap()),
+        10
+    );
+    let locked = count(
+        &second
+            .get_for_update("stock", "widget")
+            .await
+            .unwrap()
+            .unwrap(),
+    );
+    assert_eq!(locked, 9);
+    second
+        .upsert("stock", "widget", json!({ "count": locked - 1 }))
+        .await
+        .unwrap();
+    second.commit().await.unwrap();
+    assert_eq!(committed_count(&store), 8);
+}

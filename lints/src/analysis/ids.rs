@@ -1079,7 +1079,9 @@ mod tests {
         );
         let reply = expr("BasicProperties::default().with_correlation_id(l299)");
         assert_eq!(id_evidence(&[&reply], &locals, &[]), IdEvidence::Absent);
-        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        // A guard against an exponential walk (which would take hours), not
+        // a speed test: generous, so a loaded machine cannot fail it.
+        assert!(started.elapsed() < std::time::Duration::from_secs(60));
     }
 
     #[test]

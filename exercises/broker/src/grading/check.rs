@@ -6,6 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::replay::{Replay, ReplayError};
+use super::source::{GlobalState, StateKind, global_state};
 use super::violation::Violation;
 use crate::fault::{Fault, FaultPlan};
 use crate::simulation::{self, Exploration, Interrupted, Run, Scenario};
@@ -34,6 +35,8 @@ pub struct Check {
     exploration: Exploration,
     invariants: Vec<Invariant>,
     replay_command: Option<String>,
+    /// The learner's file, read for state that outlives a simulated crash.
+    learner_file: Option<(String, Arc<str>)>,
 }
 
 impl std::fmt::Debug for Check {
@@ -78,6 +81,9 @@ pub struct Failure {
     pub mermaid: String,
     /// The one command that replays this run.
     pub replay: String,
+    /// In a run of an exploration of interleavings, the service that ran
+    /// each store statement, in order (empty otherwise).
+    pub schedule: Vec<String>,
 }
 
 /// The result of running a check.
@@ -109,11 +115,13 @@ pub enum RunKind {
     FaultFree,
     /// One crash before or after one operation.
     CrashPoint,
-    /// One operation held up for a while (see
-    /// [`crate::simulation::Exploration::with_pause_points`]).
-    PausePoint,
+    /// One other fault (a lost reply, an unavailable broker, a long delay,
+    /// a duplicate delivery, an outage) at one operation.
+    FaultPoint,
     /// A plan of faults drawn from a seed.
     RandomPlan,
+    /// One interleaving of the services' store statements, without faults.
+    Interleaving,
     /// A run replayed on its own from `EDA_REPLAY`.
     Replayed,
 }
@@ -128,17 +136,30 @@ struct Verdict {
 impl Check {
     /// A check named after its anomaly (`lost-message`,
     /// `duplicate-side-effect`, …), worth `points`. Give it a scenario and
-    /// invariants; the exploration defaults to every crash point plus 20
-    /// random plans.
+    /// invariants; the exploration defaults to [`Exploration::graded`]:
+    /// every crash point, every fault point, and the seeded random plans
+    /// (`EDA_SEEDS` of them, 500 by default).
     pub fn new(name: &str, points: u32) -> Check {
         Check {
             name: name.to_owned(),
             points,
             scenario: None,
-            exploration: Exploration::default(),
+            exploration: Exploration::graded(),
             invariants: Vec::new(),
             replay_command: None,
+            learner_file: None,
         }
+    }
+
+    /// The file the learner edits (its path for the report, and its text,
+    /// `include_str!`-ed by the rubric): before any run, the check reads it
+    /// for state kept outside the service (a `static`, a `thread_local!`, a
+    /// lazy global; see [`super::source`]), which survives the simulated
+    /// crashes and so would make every run pass for the wrong reason. If it
+    /// finds any, the check fails and says so; no run is made.
+    pub fn learner_file(mut self, path: &str, source: &str) -> Check {
+        self.learner_file = Some((path.to_owned(), Arc::from(source)));
+        self
     }
 
     /// The check's name.
@@ -221,12 +242,16 @@ impl Check {
     /// given instead of read from the environment (for tests, and tools that
     /// run checks in-process).
     pub fn run_with(&self, replay: Option<&str>, report_dir: Option<&Path>) -> CheckReport {
-        let report = match replay {
-            Some(text) if Replay::names_check(text, &self.name) => match Replay::parse(text) {
-                Ok(replay) => self.replay(&replay),
-                Err(error) => self.broken(&error),
-            },
-            _ => self.explore(),
+        let report = if let Some(report) = self.state_outside_service() {
+            report
+        } else {
+            match replay {
+                Some(text) if Replay::names_check(text, &self.name) => match Replay::parse(text) {
+                    Ok(replay) => self.replay(&replay),
+                    Err(error) => self.broken(&error),
+                },
+                _ => self.explore(),
+            }
         };
         if let Some(dir) = report_dir
             && let Err(error) = write_json(dir, &report)
@@ -240,31 +265,96 @@ impl Check {
         report
     }
 
+    /// The failing report when the learner's file keeps state outside the
+    /// service, or cannot be read for it; `None` when it is clean (or the
+    /// check was given no file).
+    fn state_outside_service(&self) -> Option<CheckReport> {
+        let (path, source) = self.learner_file.as_ref()?;
+        let found = match global_state(path, source) {
+            Ok(found) if found.is_empty() => return None,
+            Ok(found) => found,
+            Err(error) => return Some(self.misconfigured(&error.to_string())),
+        };
+        Some(CheckReport {
+            check: self.name.clone(),
+            points: self.points,
+            passed: false,
+            runs: 0,
+            failing_runs: 0,
+            failure: None,
+            text: self.state_outside_service_text(path, &found),
+            replayed: false,
+        })
+    }
+
+    fn state_outside_service_text(&self, path: &str, found: &[GlobalState]) -> String {
+        let mut text = format!(
+            "check `{}` FAILED (0 of {} points)\n",
+            self.name, self.points
+        );
+        let list = |kind: StateKind| -> String {
+            found
+                .iter()
+                .filter(|state| state.kind == kind)
+                .map(|state| format!("    {state}\n"))
+                .collect()
+        };
+        let globals = list(StateKind::Global);
+        if !globals.is_empty() {
+            let _ = write!(
+                text,
+                "\n{path} keeps state outside the service:\n{globals}\n\
+                 This state lives outside the service and would be lost in a real crash: keep \
+                 it in the store.\n\n\
+                 The grader crashes your service by starting it afresh inside the same process, \
+                 so a `static`, a `thread_local!` or a lazy global (`OnceLock`, `LazyLock`, \
+                 `lazy_static!`) is still there after each simulated crash; a real crash takes \
+                 the process, and the state, with it. No run can show what your code would do \
+                 then, so this check explores nothing until that state is gone. Keep what must \
+                 outlive a crash where a crash cannot reach it: in the store (`ctx.begin(..)`), \
+                 in the broker, or in the downstream system itself (an idempotency key).\n"
+            );
+        }
+        let elsewhere = list(StateKind::OtherFile);
+        if !elsewhere.is_empty() {
+            let _ = write!(
+                text,
+                "\n{path} brings in code from another file:\n{elsewhere}\n\
+                 The grader reads only {path}, for state that would outlive its simulated \
+                 crashes but not a real one, so it cannot vouch for code elsewhere: keep your \
+                 code in {path}.\n"
+            );
+        }
+        text
+    }
+
     fn explore(&self) -> CheckReport {
         let Some(scenario) = &self.scenario else {
             return self.misconfigured("the check has no scenario");
         };
+        let exploration = match self.exploration.clone().with_env_seeds() {
+            Ok(exploration) => exploration,
+            Err(error) => return self.misconfigured(&error.to_string()),
+        };
         let invariants = self.invariants.clone();
         let name = self.name.clone();
         let replay_base = self.replay_base();
-        let explored = simulation::explore_until(scenario, &self.exploration, {
+        let seeds = exploration.seed_range();
+        let explored = simulation::explore_until(scenario, &exploration, {
             let mut index = 0;
-            let exploration = self.exploration.clone();
+            let exploration = exploration.clone();
             let mut crash_points = 0;
-            let mut pause_points = 0;
+            let mut fault_points = 0;
             move |run: Run| {
                 let kind = match index {
+                    _ if run.schedule.is_some() => RunKind::Interleaving,
                     0 => {
-                        crash_points = if exploration.crash_points {
-                            (run.operations * 2).min(exploration.max_crash_points)
-                        } else {
-                            0
-                        };
-                        pause_points = exploration.pause_point_count(run.operations);
+                        crash_points = exploration.crash_point_count(run.operations);
+                        fault_points = exploration.fault_point_count(run.operations);
                         RunKind::FaultFree
                     }
                     n if (n as u64) <= crash_points => RunKind::CrashPoint,
-                    n if (n as u64) <= crash_points + pause_points => RunKind::PausePoint,
+                    n if (n as u64) <= crash_points + fault_points => RunKind::FaultPoint,
                     _ => RunKind::RandomPlan,
                 };
                 let verdict = judge(&run, &invariants, &name, &replay_base, index, kind);
@@ -278,7 +368,7 @@ impl Check {
             }
         });
         match explored {
-            Ok(verdicts) => self.summarise(verdicts),
+            Ok(verdicts) => self.summarise(verdicts, seeds),
             Err(interrupted) => self.interrupted(&interrupted),
         }
     }
@@ -287,12 +377,18 @@ impl Check {
         let Some(scenario) = &self.scenario else {
             return self.misconfigured("the check has no scenario");
         };
-        match simulation::run_with(
-            scenario,
-            &replay.plan,
-            replay.seed,
-            self.exploration.watchdog,
-        ) {
+        let replayed = match &replay.schedule {
+            Some(schedule) => {
+                simulation::run_scheduled(scenario, schedule, self.exploration.watchdog)
+            }
+            None => simulation::run_with(
+                scenario,
+                &replay.plan,
+                replay.seed,
+                self.exploration.watchdog,
+            ),
+        };
+        match replayed {
             Ok(run) => {
                 let verdict = judge(
                     &run,
@@ -302,12 +398,23 @@ impl Check {
                     0,
                     RunKind::Replayed,
                 );
-                let mut report = self.summarise(vec![verdict]);
+                let mut report = self.summarise(vec![verdict], None);
                 let mut text = format!(
-                    "replay of check `{}` (seed {}, plan {}): {}\n\nThe whole run:\n{}\n```mermaid\n{}```\n",
+                    "replay of check `{}` (seed {}, plan {}{}): {}\n\nThe whole run:\n{}\n```mermaid\n{}```\n",
                     self.name,
                     replay.seed,
                     replay.plan,
+                    match &run.schedule {
+                        Some(_) => format!(
+                            ", who ran each store statement: {}",
+                            run.decisions
+                                .iter()
+                                .map(|decision| decision.service())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                        None => String::new(),
+                    },
                     if report.passed {
                         "this run passes"
                     } else {
@@ -328,7 +435,7 @@ impl Check {
         }
     }
 
-    fn summarise(&self, verdicts: Vec<Verdict>) -> CheckReport {
+    fn summarise(&self, verdicts: Vec<Verdict>, seeds: Option<(u64, u64)>) -> CheckReport {
         let runs = verdicts.len();
         let count = |kind| verdicts.iter().filter(|v| v.kind == kind).count();
         let kinds = [
@@ -343,21 +450,34 @@ impl Check {
                 "at crash points",
             ),
             (
-                count(RunKind::PausePoint),
-                "at a pause point",
-                "at pause points",
+                count(RunKind::FaultPoint),
+                "at a fault point",
+                "at fault points",
             ),
             (
                 count(RunKind::RandomPlan),
                 "with a random fault plan",
                 "with random fault plans",
             ),
+            (
+                count(RunKind::Interleaving),
+                "interleaving of the store statements (every one there is)",
+                "interleavings of the store statements (every one there is)",
+            ),
         ];
-        let explored: Vec<String> = kinds
+        let mut explored: Vec<String> = kinds
             .iter()
             .filter(|(n, _, _)| *n > 0)
             .map(|(n, one, many)| format!("{n} {}", if *n == 1 { one } else { many }))
             .collect();
+        // The seeds, when the random plans were all made (`EDA_SEEDS` and
+        // `EDA_SEED` choose others).
+        if let Some((first, last)) = seeds
+            && count(RunKind::RandomPlan) > 0
+            && let Some(plans) = explored.last_mut()
+        {
+            let _ = write!(plans, " from seeds {first} to {last}");
+        }
         let explored = explored.join(", ");
         let failures: Vec<Failure> = verdicts
             .into_iter()
@@ -429,7 +549,10 @@ impl Check {
                      tried nothing else): {about}."
                 );
             }
-            RunKind::CrashPoint | RunKind::PausePoint | RunKind::RandomPlan => {
+            RunKind::CrashPoint
+            | RunKind::FaultPoint
+            | RunKind::RandomPlan
+            | RunKind::Interleaving => {
                 let _ = writeln!(
                     text,
                     "The grader explored {} ({explored}); {failing_runs} failed.",
@@ -440,9 +563,13 @@ impl Check {
                     "Shortest failing run: run {} of {runs}, {}: {about}.",
                     failure.run_index + 1,
                     match failure.kind {
-                        RunKind::CrashPoint => "a crash point",
-                        RunKind::PausePoint => "a pause point",
-                        _ => "a random fault plan",
+                        RunKind::CrashPoint => "a crash point".to_owned(),
+                        RunKind::FaultPoint => "a fault point".to_owned(),
+                        RunKind::Interleaving => format!(
+                            "an interleaving, no fault; who ran each store statement: {}",
+                            failure.schedule.join(", ")
+                        ),
+                        _ => "a random fault plan".to_owned(),
                     }
                 );
             }
@@ -605,7 +732,25 @@ fn judge(
                 dropped,
             ),
             mermaid: render_folded_mermaid(&events),
-            replay: replay_line(replay_base, check, run.seed, &run.plan),
+            replay: match &run.schedule {
+                Some(_) => {
+                    let chosen: Vec<usize> = run
+                        .decisions
+                        .iter()
+                        .map(|decision| decision.chosen)
+                        .collect();
+                    format!(
+                        "{REPLAY_VAR}='{}' {replay_base}",
+                        Replay::format_scheduled(check, run.seed, &run.plan, &chosen)
+                    )
+                }
+                None => replay_line(replay_base, check, run.seed, &run.plan),
+            },
+            schedule: run
+                .decisions
+                .iter()
+                .map(|decision| decision.service().to_owned())
+                .collect(),
         }),
     }
 }

@@ -1,8 +1,10 @@
 //! The grading toolkit: checks named after anomalies, worth points.
 //!
 //! A [`Check`] is a [`Scenario`](crate::simulation::Scenario), an
-//! [`Exploration`](crate::simulation::Exploration) (by default: the happy
-//! path, every crash point, and 20 seeded random fault plans) and one or more
+//! [`Exploration`](crate::simulation::Exploration) (by default
+//! [`Exploration::graded`](crate::simulation::Exploration::graded): the
+//! happy path, every crash point, and 500 seeded random fault plans, or as
+//! many as `EDA_SEEDS` says, from the seed `EDA_SEED` says) and one or more
 //! invariants over each run's trace and final state. Its name is the anomaly
 //! it catches: `lost-message`, `duplicate-side-effect`, `stale-overwrite`,
 //! `lost-update`, `out-of-order`, `resurrected-delete`, `poison-storm`,
@@ -44,6 +46,12 @@
 //!
 //! # The contracts other tools rely on
 //!
+//! - `EDA_SEEDS=<n>` / `EDA_SEED=<first>`: how many random fault plans a
+//!   graded check explores, and where their seeds start
+//!   ([`Exploration::graded`](crate::simulation::Exploration::graded)).
+//!   `EDA_SEEDS=5000 cargo test -p <exercise>` before calling it done.
+//! - A check given the learner's file ([`Check::learner_file`]) fails when
+//!   the file keeps state outside the service ([`source`]).
 //! - `EDA_REPLAY=<check>:seed=<n>:plan=<plan>`: the check of that name runs
 //!   only that run and prints its whole trace and mermaid diagram
 //!   ([`replay`]).
@@ -87,11 +95,10 @@
 
 mod check;
 pub mod invariants;
-pub mod process_wide;
 pub mod replay;
+pub mod source;
 mod violation;
 
 pub use check::{Check, CheckReport, Failure, Invariant, REPLAY_VAR, REPORT_DIR_VAR, RunKind};
-pub use process_wide::{ProcessWide, process_wide_state};
 pub use replay::Replay;
 pub use violation::Violation;

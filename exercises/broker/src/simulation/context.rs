@@ -219,6 +219,14 @@ impl ServiceCtx {
             // A clone held by a task that outlived the crash: it is a ghost.
             return std::future::pending().await;
         }
+        // In a run with a schedule, a store statement waits its turn.
+        if self.inner.explored
+            && let Some(scheduler) = &world.scheduler
+            && target == STORE_TARGET
+            && operation != Operation::Begin
+        {
+            scheduler.gate(&self.inner.name).await;
+        }
         let number = if self.inner.explored {
             match world.next_operation() {
                 Some(number) => Some(number),
@@ -989,6 +997,27 @@ impl Tx {
                 tx.update_if_version(table, key, expected_version, value)
                     .await
             },
+        )
+        .await
+    }
+
+    /// Updates a row from its own value in one statement, `SET stock =
+    /// stock - 3 WHERE stock >= 3` (see [`Transaction::update_with`]).
+    pub async fn update_with(
+        &mut self,
+        table: &str,
+        key: &str,
+        change: impl FnOnce(&serde_json::Value) -> Option<serde_json::Value>,
+    ) -> Result<Option<Row>, StoreError> {
+        self.statement(
+            Operation::Update,
+            table,
+            Some(key),
+            |written: &Option<Row>| match written {
+                Some(row) => format!("now v{}", row.version),
+                None => "0 rows".to_owned(),
+            },
+            async |tx: &mut Transaction| tx.update_with(table, key, change).await,
         )
         .await
     }

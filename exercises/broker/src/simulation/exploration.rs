@@ -4,14 +4,14 @@
 //!    operations, and so the crash points (one before and one after each).
 //! 2. **Every crash point**: one run per crash point, `crash-before@n` and
 //!    `crash-after@n` for each operation `n` of the baseline.
-//! 3. **Every pause point**, when asked for
-//!    ([`Exploration::with_pause_points`]): one run per operation `n` of the
-//!    baseline, held up for a while (`delay-<d>ms@n`). A crash ends what a
-//!    service was doing; a pause lets every other service go on meanwhile,
-//!    which is how two competing consumers end up racing (a read, a pause,
-//!    then a write that another consumer's newer write has made stale).
+//! 3. **Every fault point** (graded explorations): each fault of
+//!    [`FAULT_POINTS`] alone, at each operation of the baseline.
 //! 4. **Random fault plans**: N plans drawn from a seed (lost replies,
-//!    unavailability, delays, duplicate deliveries, outages, more crashes).
+//!    unavailability, delays, duplicate deliveries, outages, more crashes),
+//!    one to three faults each.
+//! 5. **Every interleaving**, if asked for: one run per order in which the
+//!    services' store statements can alternate, without faults, enumerated
+//!    depth first (see `interleaving.rs`).
 //!
 //! All runs of an exploration happen one after another on one worker thread.
 //! The calling thread watches it: a run that takes longer than the watchdog's
@@ -25,6 +25,7 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use super::interleaving::{Schedule, next_schedule};
 use super::runtime::{Run, SimulationError, execute};
 use super::scenario::Scenario;
 use crate::fault::{Fault, FaultKind, FaultPlan};
@@ -33,17 +34,51 @@ use crate::trace::{Trace, render_timeline};
 /// The real-time limit on one run, by default.
 pub const DEFAULT_WATCHDOG: Duration = Duration::from_secs(5);
 
+/// The environment variable that sets how many seeded random fault plans a
+/// graded exploration ([`Exploration::graded`]) makes: `EDA_SEEDS=5000 cargo
+/// test -p <exercise>` before calling an exercise done.
+pub const SEEDS_VAR: &str = "EDA_SEEDS";
+/// The environment variable that sets where a graded exploration's seeds
+/// start: `EDA_SEED=7` draws a different set of plans than the default.
+pub const SEED_VAR: &str = "EDA_SEED";
+/// The name `cargo xtask verify` used to pass before [`SEEDS_VAR`]; still
+/// read, so an older runner keeps working.
+const OLD_SEEDS_VAR: &str = "EDA_RANDOM_PLANS";
+/// How many random plans a graded exploration makes by default: as many as
+/// keep a learner's save-to-grade loop (`cargo xtask grade`, the learner's
+/// crate rebuilt warm, every run of a passing file explored) within five
+/// seconds. Measured on the slowest exercise (`ack-ordering`, three checks)
+/// on a 2-core machine: 500 plans cost 2.3 s of CPU time from save to score,
+/// rebuild included (200 plans: 1.3 s; 1,000 plans: 3.6 s), which leaves a
+/// margin under five seconds of wall time even on one free core.
+pub const DEFAULT_GRADED_PLANS: u64 = 500;
+
+/// The faults a graded exploration tries alone at every operation of the
+/// baseline, after the crash points: each is one kind of trouble at its
+/// worst (the longest delay a random plan draws, an outage longer than a
+/// lock), so a mistake that one such fault shows is found every time, not
+/// only when a random plan happens to aim it at the right operation.
+pub const FAULT_POINTS: [Fault; 5] = [
+    Fault::LostResponse,
+    Fault::Unavailable,
+    Fault::Delay(Duration::from_secs(20)),
+    Fault::DuplicateDelivery,
+    Fault::Outage(Duration::from_secs(90)),
+];
+
+/// The most interleavings an exploration runs by default.
+pub const DEFAULT_MAX_INTERLEAVINGS: u64 = 20_000;
+
 /// Which runs an exploration makes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Exploration {
     /// Whether to run each crash point of the baseline.
     pub crash_points: bool,
+    /// Whether to run each fault point of the baseline: every fault of
+    /// [`FAULT_POINTS`] alone, at each operation.
+    pub fault_points: bool,
     /// At most this many crash points (the first ones) are explored.
     pub max_crash_points: u64,
-    /// `Some(pause)`: after the crash points, one run per operation of the
-    /// baseline with that operation held up for `pause` (see
-    /// [`Exploration::with_pause_points`]). `None` by default.
-    pub pause_points: Option<Duration>,
     /// How many random fault plans to run after the crash points.
     pub random_plans: u64,
     /// The seed the random plans are drawn from.
@@ -52,6 +87,16 @@ pub struct Exploration {
     pub fault_kinds: Vec<FaultKind>,
     /// The real-time limit on one run.
     pub watchdog: Duration,
+    /// Whether [`SEEDS_VAR`] and [`SEED_VAR`] may change `random_plans` and
+    /// `seed` when a check runs (see [`Exploration::graded`]).
+    pub seeds_from_env: bool,
+    /// Whether to run every interleaving of the services' store statements
+    /// (after the random plans).
+    pub interleavings: bool,
+    /// The most interleavings to run: an exploration that would need more
+    /// stops with [`Interrupted::TooManyInterleavings`] rather than pass
+    /// having seen only some.
+    pub max_interleavings: u64,
 }
 
 impl Default for Exploration {
@@ -60,14 +105,29 @@ impl Default for Exploration {
     fn default() -> Exploration {
         Exploration {
             crash_points: true,
+            fault_points: false,
             max_crash_points: 2_000,
-            pause_points: None,
             random_plans: 20,
             seed: 0,
             fault_kinds: FaultKind::ALL.to_vec(),
             watchdog: DEFAULT_WATCHDOG,
+            seeds_from_env: false,
+            interleavings: false,
+            max_interleavings: DEFAULT_MAX_INTERLEAVINGS,
         }
     }
+}
+
+/// Why [`SEEDS_VAR`] or [`SEED_VAR`] could not be used.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+#[error("{var}={value:?} is not a whole number: {expected}")]
+pub struct SeedsError {
+    /// The variable.
+    pub var: &'static str,
+    /// What it was set to.
+    pub value: String,
+    /// What it should be.
+    pub expected: &'static str,
 }
 
 impl Exploration {
@@ -78,6 +138,101 @@ impl Exploration {
             random_plans: 0,
             ..Exploration::default()
         }
+    }
+
+    /// What a graded check explores: the baseline, every crash point, and
+    /// [`DEFAULT_GRADED_PLANS`] random plans of every kind of fault, unless
+    /// [`SEEDS_VAR`] or [`SEED_VAR`] say otherwise when the check runs (see
+    /// [`Exploration::with_env_seeds`]).
+    pub fn graded() -> Exploration {
+        Exploration {
+            fault_points: true,
+            random_plans: DEFAULT_GRADED_PLANS,
+            seeds_from_env: true,
+            ..Exploration::default()
+        }
+    }
+
+    /// This exploration with [`SEEDS_VAR`] (how many random plans) and
+    /// [`SEED_VAR`] (where their seeds start) applied, if it takes its seeds
+    /// from the environment ([`Exploration::graded`]); otherwise unchanged.
+    pub fn with_env_seeds(self) -> Result<Exploration, SeedsError> {
+        let plans = std::env::var(SEEDS_VAR)
+            .ok()
+            .map(|value| (SEEDS_VAR, value))
+            .or_else(|| {
+                std::env::var(OLD_SEEDS_VAR)
+                    .ok()
+                    .map(|value| (OLD_SEEDS_VAR, value))
+            });
+        let seed = std::env::var(SEED_VAR).ok();
+        self.with_seeds_from(
+            plans.as_ref().map(|(var, value)| (*var, value.as_str())),
+            seed.as_deref(),
+        )
+    }
+
+    /// As [`Exploration::with_env_seeds`], with the values given (for tests):
+    /// `plans` is the variable's name and value.
+    pub fn with_seeds_from(
+        mut self,
+        plans: Option<(&'static str, &str)>,
+        seed: Option<&str>,
+    ) -> Result<Exploration, SeedsError> {
+        if !self.seeds_from_env {
+            return Ok(self);
+        }
+        if let Some((var, value)) = plans {
+            self.random_plans = value.trim().parse().map_err(|_| SeedsError {
+                var,
+                value: value.to_owned(),
+                expected: "how many random fault plans to explore, e.g. 1000",
+            })?;
+        }
+        if let Some(value) = seed {
+            self.seed = value.trim().parse().map_err(|_| SeedsError {
+                var: SEED_VAR,
+                value: value.to_owned(),
+                expected: "the first seed of the random fault plans, e.g. 7",
+            })?;
+        }
+        Ok(self)
+    }
+
+    /// The seeds the random plans are drawn from, first and last (none when
+    /// there are no random plans).
+    pub fn seed_range(&self) -> Option<(u64, u64)> {
+        (self.random_plans > 0).then(|| (self.plan_seed(0), self.plan_seed(self.random_plans - 1)))
+    }
+
+    /// The seed of random plan `index`: each plan gets its own, derived from
+    /// the exploration's, so a report can name the one seed that drew it.
+    fn plan_seed(&self, index: u64) -> u64 {
+        self.seed.wrapping_mul(1_000_003).wrapping_add(index + 1)
+    }
+
+    /// How many crash points follow a baseline of `operations` operations.
+    pub fn crash_point_count(&self, operations: u64) -> u64 {
+        if self.crash_points {
+            (operations * 2).min(self.max_crash_points)
+        } else {
+            0
+        }
+    }
+
+    /// How many fault points follow the crash points.
+    pub fn fault_point_count(&self, operations: u64) -> u64 {
+        if self.fault_points {
+            (operations * FAULT_POINTS.len() as u64).min(self.max_crash_points)
+        } else {
+            0
+        }
+    }
+
+    /// Turns fault-point exploration on or off.
+    pub fn with_fault_points(mut self, on: bool) -> Exploration {
+        self.fault_points = on;
+        self
     }
 
     /// The baseline and every crash point, no random plans.
@@ -106,27 +261,17 @@ impl Exploration {
         self
     }
 
-    /// After the crash points, runs the scenario once per operation of the
-    /// baseline with that operation held up for `pause`: every place where a
-    /// slow step lets the other services overtake this one. (At most
-    /// `max_crash_points / 2` of them, as for crash points.)
-    pub fn with_pause_points(mut self, pause: Duration) -> Exploration {
-        self.pause_points = Some(pause);
-        self
-    }
-
-    /// How many pause-point runs follow the crash points for a baseline of
-    /// `baseline_operations` operations.
-    pub fn pause_point_count(&self, baseline_operations: u64) -> u64 {
-        match self.pause_points {
-            Some(_) => baseline_operations.min(self.max_crash_points / 2),
-            None => 0,
-        }
-    }
-
     /// Turns crash-point exploration on or off.
     pub fn with_crash_points(mut self, on: bool) -> Exploration {
         self.crash_points = on;
+        self
+    }
+
+    /// Runs every interleaving of the services' store statements too, at
+    /// most `max` of them.
+    pub fn with_every_interleaving(mut self, max: u64) -> Exploration {
+        self.interleavings = true;
+        self.max_interleavings = max;
         self
     }
 
@@ -140,26 +285,21 @@ impl Exploration {
     /// seed that drew it (0 for crash points).
     pub fn plans_after_baseline(&self, baseline_operations: u64) -> Vec<(u64, FaultPlan)> {
         let mut plans = Vec::new();
-        if self.crash_points {
-            let points = (baseline_operations * 2).min(self.max_crash_points);
-            for point in 0..points {
-                let fault = if point % 2 == 0 {
-                    Fault::CrashBefore
-                } else {
-                    Fault::CrashAfter
-                };
-                plans.push((0, FaultPlan::single(point / 2, fault)));
-            }
+        for point in 0..self.crash_point_count(baseline_operations) {
+            let fault = if point % 2 == 0 {
+                Fault::CrashBefore
+            } else {
+                Fault::CrashAfter
+            };
+            plans.push((0, FaultPlan::single(point / 2, fault)));
         }
-        if let Some(pause) = self.pause_points {
-            for operation in 0..self.pause_point_count(baseline_operations) {
-                plans.push((0, FaultPlan::single(operation, Fault::Delay(pause))));
-            }
+        let faults = FAULT_POINTS.len() as u64;
+        for point in 0..self.fault_point_count(baseline_operations) {
+            let fault = FAULT_POINTS[(point % faults) as usize];
+            plans.push((0, FaultPlan::single(point / faults, fault)));
         }
         for index in 0..self.random_plans {
-            // Each plan gets its own seed, derived from the exploration's, so
-            // a report can name the one seed that drew it.
-            let seed = self.seed.wrapping_mul(1_000_003).wrapping_add(index + 1);
+            let seed = self.plan_seed(index);
             plans.push((
                 seed,
                 FaultPlan::random(seed, baseline_operations.max(1), &self.fault_kinds),
@@ -187,6 +327,15 @@ pub enum Interrupted {
     /// The run could not start.
     #[error(transparent)]
     Simulation(#[from] SimulationError),
+    /// The services' store statements can interleave in more ways than the
+    /// exploration may run, so it could not try them all.
+    #[error(
+        "the services' store statements interleave in more than {limit} ways, too many to try them all: make fewer statements per message (a retry loop needs a small bound)"
+    )]
+    TooManyInterleavings {
+        /// The exploration's limit.
+        limit: u64,
+    },
     /// The grader itself (an invariant, say) panicked.
     #[error("the grader panicked: {0}")]
     GraderPanicked(String),
@@ -216,7 +365,24 @@ pub fn run_with(
     let scenario = scenario.clone();
     let plan = plan.clone();
     let mut runs = on_worker(watchdog, move |runner| {
-        let run = runner.run(&scenario, &plan, seed)?;
+        let run = runner.run(&scenario, &plan, seed, None)?;
+        Ok(vec![run])
+    })?;
+    runs.pop()
+        .ok_or_else(|| Interrupted::GraderPanicked("the run returned nothing".to_owned()))
+}
+
+/// Runs a scenario once, without faults, with `schedule` choosing who runs
+/// each store statement (see `interleaving.rs`); with the watchdog.
+pub fn run_scheduled(
+    scenario: &Scenario,
+    schedule: &[usize],
+    watchdog: Duration,
+) -> Result<Run, Interrupted> {
+    let scenario = scenario.clone();
+    let schedule = schedule.to_vec();
+    let mut runs = on_worker(watchdog, move |runner| {
+        let run = runner.run(&scenario, &FaultPlan::none(), 0, Some(schedule))?;
         Ok(vec![run])
     })?;
     runs.pop()
@@ -256,7 +422,7 @@ where
     let scenario = scenario.clone();
     let exploration = exploration.clone();
     on_worker(exploration.watchdog, move |runner| {
-        let baseline = runner.run(&scenario, &FaultPlan::none(), 0)?;
+        let baseline = runner.run(&scenario, &FaultPlan::none(), 0, None)?;
         let operations = baseline.operations;
         let mut results = Vec::new();
         match visit(baseline) {
@@ -267,12 +433,33 @@ where
             }
         }
         for (seed, plan) in exploration.plans_after_baseline(operations) {
-            let run = runner.run(&scenario, &plan, seed)?;
+            let run = runner.run(&scenario, &plan, seed, None)?;
             match visit(run) {
                 ControlFlow::Continue(result) => results.push(result),
                 ControlFlow::Break(result) => {
                     results.push(result);
-                    break;
+                    return Ok(results);
+                }
+            }
+        }
+        if exploration.interleavings {
+            let mut schedule: Option<Schedule> = Some(Vec::new());
+            let mut tried = 0;
+            while let Some(next) = schedule {
+                if tried == exploration.max_interleavings {
+                    return Err(Interrupted::TooManyInterleavings {
+                        limit: exploration.max_interleavings,
+                    });
+                }
+                tried += 1;
+                let run = runner.run(&scenario, &FaultPlan::none(), 0, Some(next))?;
+                schedule = next_schedule(&run.decisions);
+                match visit(run) {
+                    ControlFlow::Continue(result) => results.push(result),
+                    ControlFlow::Break(result) => {
+                        results.push(result);
+                        break;
+                    }
                 }
             }
         }
@@ -291,6 +478,7 @@ impl Runner {
         scenario: &Scenario,
         plan: &FaultPlan,
         seed: u64,
+        schedule: Option<Schedule>,
     ) -> Result<Run, Interrupted> {
         let trace = Trace::new();
         {
@@ -302,7 +490,7 @@ impl Runner {
                 trace: Some(trace.clone()),
             };
         }
-        let run = execute(scenario, plan, seed, trace)?;
+        let run = execute(scenario, plan, seed, trace, schedule)?;
         self.current
             .lock()
             .unwrap_or_else(PoisonError::into_inner)

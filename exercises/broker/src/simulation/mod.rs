@@ -14,6 +14,8 @@
 //!   that restart crashed services; [`RunOutcome`].
 //! - `exploration.rs`: [`Exploration`], the worker thread and its watchdog.
 //! - `downstream.rs`: downstream systems (email, payments) and their outages.
+//! - `interleaving.rs`: runs with a schedule, which choose who runs each
+//!   store statement, so an exploration can try every interleaving.
 //!
 //! ```
 //! use broker::simulation::{self, Scenario, ServiceCtx};
@@ -48,6 +50,7 @@ mod context;
 mod downstream;
 mod evidence;
 mod exploration;
+mod interleaving;
 mod runtime;
 mod scenario;
 mod world;
@@ -55,8 +58,11 @@ mod world;
 pub use context::{ServiceCtx, Tx};
 pub use downstream::{DownstreamCall, DownstreamError, DownstreamOptions};
 pub use exploration::{
-    DEFAULT_WATCHDOG, Exploration, Interrupted, explore, explore_until, run, run_with,
+    DEFAULT_GRADED_PLANS, DEFAULT_MAX_INTERLEAVINGS, DEFAULT_WATCHDOG, Exploration, FAULT_POINTS,
+    Interrupted, SEED_VAR, SEEDS_VAR, SeedsError, explore, explore_until, run, run_scheduled,
+    run_with,
 };
+pub use interleaving::{Decision, Schedule, format_schedule, next_schedule, parse_schedule};
 pub use runtime::{Run, RunOutcome, SimulationError};
 pub use scenario::{
     DEFAULT_MAX_OPERATIONS, DEFAULT_MAX_WAKEUPS_WITHOUT_OPERATION, DEFAULT_RESTART_DELAY,

@@ -28,6 +28,7 @@ use tokio::time::Instant;
 
 use super::context::{Life, ServiceCtx};
 use super::downstream::DownstreamCall;
+use super::interleaving::{Decision, Schedule, Scheduler};
 use super::scenario::{EntitySpec, Scenario, ServiceFactory};
 use super::world::World;
 use crate::broker::Broker;
@@ -157,6 +158,11 @@ pub struct Run {
     pub store: Store,
     /// Every downstream call that took effect.
     pub downstream_calls: Vec<DownstreamCall>,
+    /// In a run with a schedule, each choice of who ran the next store
+    /// statement (empty otherwise).
+    pub decisions: Vec<Decision>,
+    /// The schedule the run was given, if it was a run with a schedule.
+    pub schedule: Option<Schedule>,
 }
 
 /// Runs a scenario once on the current thread, which must not be inside a
@@ -166,6 +172,7 @@ pub(crate) fn execute(
     plan: &FaultPlan,
     seed: u64,
     trace: Trace,
+    schedule: Option<Schedule>,
 ) -> Result<Run, SimulationError> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()
@@ -173,7 +180,10 @@ pub(crate) fn execute(
         .build()
         .map_err(|error| SimulationError::Runtime(error.to_string()))?;
     let local = LocalSet::new();
-    let result = local.block_on(&runtime, run_in_runtime(scenario, plan, seed, trace));
+    let result = local.block_on(
+        &runtime,
+        run_in_runtime(scenario, plan, seed, trace, schedule),
+    );
     // Drop the services' futures inside the runtime: their timers and
     // transactions are released with a runtime to release them to.
     {
@@ -189,6 +199,7 @@ async fn run_in_runtime(
     plan: &FaultPlan,
     seed: u64,
     trace: Trace,
+    schedule: Option<Schedule>,
 ) -> Result<Run, SimulationError> {
     let broker = Broker::with_trace(scenario.tier, trace.clone());
     for entity in &scenario.entities {
@@ -201,15 +212,21 @@ async fn run_in_runtime(
         }
     }
     let store = Store::new();
-    let world = Arc::new(World::new(
-        broker.clone(),
-        store.clone(),
-        trace.clone(),
-        plan.clone(),
-        scenario.max_operations,
-        scenario.max_wakeups_without_operation,
-        scenario.downstream.clone(),
-    ));
+    let scheduler = schedule
+        .clone()
+        .map(|schedule| Arc::new(Scheduler::new(schedule)));
+    let world = Arc::new(
+        World::new(
+            broker.clone(),
+            store.clone(),
+            trace.clone(),
+            plan.clone(),
+            scenario.max_operations,
+            scenario.max_wakeups_without_operation,
+            scenario.downstream.clone(),
+        )
+        .with_scheduler(scheduler.clone()),
+    );
 
     let setup = ServiceCtx::new(
         Arc::clone(&world),
@@ -226,6 +243,9 @@ async fn run_in_runtime(
             .map_err(SimulationError::SetupFailed)?;
     }
 
+    if let Some(scheduler) = &scheduler {
+        tokio::task::spawn_local(Arc::clone(scheduler).drive());
+    }
     let remaining = Rc::new(Cell::new(scenario.services.len()));
     let all_done = Rc::new(Notify::new());
     for (name, body) in &scenario.services {
@@ -271,6 +291,11 @@ async fn run_in_runtime(
         broker,
         store,
         downstream_calls: world.downstream_calls(),
+        decisions: scheduler
+            .as_ref()
+            .map(|scheduler| scheduler.decisions())
+            .unwrap_or_default(),
+        schedule,
     })
 }
 
@@ -421,6 +446,9 @@ impl Future for Watched {
     type Output = Result<(), String>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if let Some(scheduler) = &self.world.scheduler {
+            scheduler.polls.fetch_add(1, Ordering::SeqCst);
+        }
         if !self.life.waiting.load(Ordering::SeqCst) {
             let wakeups = self
                 .life

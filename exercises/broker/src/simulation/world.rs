@@ -13,6 +13,7 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use super::downstream::{DownstreamCall, DownstreamOptions};
+use super::interleaving::Scheduler;
 use super::runtime::RunOutcome;
 use crate::broker::Broker;
 use crate::clock::Clock;
@@ -36,6 +37,9 @@ pub(crate) struct World {
     /// See [`super::Scenario::max_wakeups_without_operation`].
     pub(crate) max_wakeups_without_operation: u64,
     pub(crate) downstream_options: BTreeMap<String, DownstreamOptions>,
+    /// Present in a run with a schedule: the gate every store statement
+    /// passes (see `interleaving.rs`).
+    pub(crate) scheduler: Option<Arc<Scheduler>>,
     state: Mutex<WorldState>,
     /// Woken when the run must stop early (a panic, too many operations).
     pub(crate) stop: Notify,
@@ -84,9 +88,16 @@ impl World {
             max_operations,
             max_wakeups_without_operation,
             downstream_options,
+            scheduler: None,
             state: Mutex::new(WorldState::default()),
             stop: Notify::new(),
         }
+    }
+
+    /// The same world, with store statements taking turns by `scheduler`.
+    pub(crate) fn with_scheduler(mut self, scheduler: Option<Arc<Scheduler>>) -> World {
+        self.scheduler = scheduler;
+        self
     }
 
     /// Takes the next operation number, or `None` when the run has used up

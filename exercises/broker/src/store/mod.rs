@@ -11,7 +11,8 @@
 //!   every clone is the same database; a crashed service loses its
 //!   [`Transaction`]s, never the store.
 //! - [`Transaction`] (`transaction.rs`): statements (`get`, `get_for_update`,
-//!   `scan`, `insert`, `upsert`, `update_if_version`, `delete`), commit and
+//!   `scan`, `insert`, `upsert`, `update_if_version`, `update_with`,
+//!   `delete`), commit and
 //!   rollback, and the isolation rules.
 //! - `versions.rs`: row versions (MVCC), which let each snapshot see the
 //!   database as of one moment.
@@ -32,6 +33,10 @@
 //!   concurrent update"); the application retries the transaction.
 //! - **Serializable**: repeatable read, plus a check at commit that catches
 //!   write skew (see below).
+//! - **InnoDB's repeatable read** (not PostgreSQL's, here to compare): reads
+//!   from one snapshot, but writes and locking reads act on the latest
+//!   committed row with no conflict check, as MySQL's InnoDB does at its
+//!   default level: a read-modify-write loses updates without an error.
 //! - **Row locks**: every write locks its row until the transaction ends;
 //!   [`Transaction::get_for_update`] (`SELECT … FOR UPDATE`) takes the lock
 //!   before reading. A second transaction waits for the lock. Under read
@@ -187,6 +192,13 @@ pub enum IsolationLevel {
     /// Repeatable read, and commit fails when a concurrent commit wrote
     /// something this transaction read (no write skew).
     Serializable,
+    /// MySQL InnoDB's default, for comparison: plain reads see one snapshot,
+    /// taken at the first statement, as in repeatable read, but a write (and
+    /// a locking read, `SELECT … FOR UPDATE`) acts on the latest committed
+    /// version of the row, whatever the snapshot saw, and never fails with a
+    /// serialization failure. So a read-modify-write loses an update here
+    /// without an error, where PostgreSQL's repeatable read would fail it.
+    InnoDbRepeatableRead,
 }
 
 /// A row: its JSON value and its version.

@@ -234,6 +234,36 @@ impl Transaction {
         self.finish_statement(result)
     }
 
+    /// `UPDATE table SET … WHERE key = $key AND …` computed from the row
+    /// itself, in one statement: `SET stock = stock - 3 WHERE stock >= 3`.
+    /// `change` gets the row's current value and returns the new one, or
+    /// `None` when the statement's `WHERE` does not match (nothing written).
+    /// Returns the written row, or `None` when nothing was (the row is
+    /// missing, or `change` declined): zero rows affected, not an error.
+    ///
+    /// The row is locked first and `change` sees the version the write acts
+    /// on: under read committed, the latest committed one, including a
+    /// change committed while this statement waited for the lock (the
+    /// EvalPlanQual recheck: PostgreSQL re-evaluates the `WHERE` and the
+    /// `SET` on the newest version). So unlike a `get` then an `upsert`, two
+    /// of these never lose an update. Under repeatable read and serializable
+    /// a row changed since the snapshot is a serialization failure, as for
+    /// any write.
+    pub async fn update_with(
+        &mut self,
+        table: &str,
+        key: &str,
+        change: impl FnOnce(&serde_json::Value) -> Option<serde_json::Value>,
+    ) -> Result<Option<Row>, StoreError> {
+        self.start_statement()?;
+        let row = row_id(table, key);
+        let result = match self.lock_row(&row).await {
+            Ok(()) => self.update_with_locked(row, change),
+            Err(error) => Err(error),
+        };
+        self.finish_statement(result)
+    }
+
     /// `DELETE FROM table WHERE key = $key`: `true` if a row was deleted.
     pub async fn delete(&mut self, table: &str, key: &str) -> Result<bool, StoreError> {
         self.start_statement()?;
@@ -371,6 +401,11 @@ impl Transaction {
         let Some(snapshot) = self.snapshot else {
             return Ok(state.latest(row));
         };
+        // InnoDB: the snapshot is for plain reads only; writes see the
+        // latest committed row and check nothing.
+        if self.isolation == IsolationLevel::InnoDbRepeatableRead {
+            return Ok(state.latest(row));
+        }
         let visible = state.visible(row, snapshot);
         if visible.is_some() && state.last_changed(row) > snapshot {
             return Err(concurrent_update(row));
@@ -407,6 +442,9 @@ impl Transaction {
                 let state = self.store.state();
                 match self.snapshot {
                     None => state.latest(&row),
+                    Some(_) if self.isolation == IsolationLevel::InnoDbRepeatableRead => {
+                        state.latest(&row)
+                    }
                     // Any change after the snapshot, even an insert this
                     // snapshot cannot see, is a conflict for an upsert.
                     Some(snapshot) if state.last_changed(&row) > snapshot => {
@@ -448,6 +486,25 @@ impl Transaction {
         };
         self.record(row, ChangeKind::Update, Some(new.clone()));
         Ok(new)
+    }
+
+    fn update_with_locked(
+        &mut self,
+        row: RowId,
+        change: impl FnOnce(&serde_json::Value) -> Option<serde_json::Value>,
+    ) -> Result<Option<Row>, StoreError> {
+        let Some(current) = self.row_for_write(&row)? else {
+            return Ok(None);
+        };
+        let Some(value) = change(&current.value) else {
+            return Ok(None);
+        };
+        let new = Row {
+            version: current.version + 1,
+            value,
+        };
+        self.record(row, ChangeKind::Update, Some(new.clone()));
+        Ok(Some(new))
     }
 
     fn delete_locked(&mut self, row: RowId) -> Result<bool, StoreError> {

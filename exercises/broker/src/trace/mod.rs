@@ -102,6 +102,8 @@ pub enum Operation {
     Upsert,
     /// Update a row if its version is the expected one.
     UpdateIfVersion,
+    /// Update a row from its own value in one statement (`SET x = x - 1`).
+    Update,
     /// Delete a row.
     Delete,
     /// Commit a transaction.
@@ -155,6 +157,7 @@ impl Operation {
             Operation::Insert => "insert",
             Operation::Upsert => "upsert",
             Operation::UpdateIfVersion => "update-if-version",
+            Operation::Update => "update",
             Operation::Delete => "delete",
             Operation::Commit => "commit",
             Operation::Rollback => "rollback",

@@ -1,0 +1,296 @@
+//! The grader's own tests, not the learner's: each check must fail the
+//! plausible wrong attempts at this exercise (the over-correction, the
+//! half-fix, the fix that only works without faults, state that survives a
+//! simulated crash only) and pass a right attempt written differently from
+//! the reference solution. (`cargo xtask verify` proves the checks the
+//! shipped starter fails, and that the solution passes.)
+
+use std::time::Duration;
+
+use ack_ordering::ConsumerError;
+use ack_ordering::order::{self, INVOICES, Invoice, ORDERS, Order};
+use ack_ordering::rubric;
+use ack_ordering::scenario::scenario_running;
+use broker::grading::{Check, CheckReport};
+use broker::simulation::{Scenario, ServiceCtx};
+use broker::{Delivery, ReceiveMode, ReceiveOptions};
+
+#[path = "attempts/invoiced_in_a_static.rs"]
+mod invoiced_in_a_static;
+
+/// Runs a check against another consumer, with no replay and no report
+/// file: these runs must never stand in for the learner's grade.
+fn run(check: Check, scenario: Scenario) -> CheckReport {
+    check.scenario(scenario).run_with(None, None)
+}
+
+fn failed(report: &CheckReport, why: &str) {
+    assert!(
+        !report.passed,
+        "{} passed {why}:\n{}",
+        report.check, report.text
+    );
+}
+
+/// Prices the order, renewing the lock every `every`, as the reference
+/// solution does at 30 s.
+async fn price_renewing(
+    ctx: &ServiceCtx,
+    delivery: &mut Delivery,
+    order: &Order,
+    every: Duration,
+) -> Result<Invoice, ConsumerError> {
+    let id = delivery.message_id().to_string();
+    let pricing = order::price(&id, order);
+    tokio::pin!(pricing);
+    loop {
+        tokio::select! {
+            biased;
+            invoice = &mut pricing => return Ok(invoice),
+            () = tokio::time::sleep(every) => {
+                ctx.renew_lock(delivery).await?;
+            }
+        }
+    }
+}
+
+/// Dead-letters the order when the invoice cannot be published: the
+/// over-correction of "never leave an order locked", which turns a
+/// transient error into an order nobody handles.
+async fn dead_letters_on_publish_error(ctx: ServiceCtx) -> Result<(), ConsumerError> {
+    loop {
+        let mut delivery = ctx.receive(ORDERS).await?;
+        let order = Order::from_envelope(&delivery)?;
+        let invoice = price_renewing(&ctx, &mut delivery, &order, Duration::from_secs(30)).await?;
+        match ctx.send(INVOICES, invoice.to_message()).await {
+            Ok(()) => ctx.complete(&delivery).await?,
+            Err(error) => {
+                ctx.dead_letter(&delivery, "PublishFailed", &error.to_string())
+                    .await?
+            }
+        }
+    }
+}
+
+#[test]
+fn unsettled_message_catches_a_consumer_that_dead_letters_on_a_transient_publish_error() {
+    let report = run(
+        rubric::unsettled_message(),
+        scenario_running(dead_letters_on_publish_error),
+    );
+    failed(
+        &report,
+        "a consumer that dead-letters on a transient publish error",
+    );
+    assert!(
+        report.text.contains("dead-lettered `order-"),
+        "{}",
+        report.text
+    );
+    assert!(
+        report.text.contains("itself after its send invoices"),
+        "{}",
+        report.text
+    );
+    assert!(
+        report.text.contains("EDA_REPLAY='unsettled-message:seed="),
+        "{}",
+        report.text
+    );
+}
+
+/// Peek-lock, prices with renewals, publishes, and never completes: the
+/// half-fix of a learner who switched the mode and deleted the complete.
+async fn never_completes(ctx: ServiceCtx) -> Result<(), ConsumerError> {
+    loop {
+        let mut delivery = ctx.receive(ORDERS).await?;
+        let order = Order::from_envelope(&delivery)?;
+        let invoice = price_renewing(&ctx, &mut delivery, &order, Duration::from_secs(30)).await?;
+        ctx.send(INVOICES, invoice.to_message()).await?;
+    }
+}
+
+#[test]
+fn a_peek_lock_consumer_that_never_completes_is_told_what_it_did() {
+    for check in [rubric::unsettled_message(), rubric::lock_expired()] {
+        let report = run(check, scenario_running(never_completes));
+        failed(&report, "a peek-lock consumer that never completes");
+        assert!(
+            report
+                .text
+                .contains("received its orders in peek-lock mode and never settled one"),
+            "{}",
+            report.text
+        );
+        assert!(
+            !report.text.contains("receive-and-delete"),
+            "{}",
+            report.text
+        );
+    }
+}
+
+/// Gives up on an order it cannot price within the lock and abandons it,
+/// for someone else to try: the bulk order can never be priced in time.
+async fn abandons_slow_orders(ctx: ServiceCtx) -> Result<(), ConsumerError> {
+    loop {
+        let delivery = ctx.receive(ORDERS).await?;
+        let order = Order::from_envelope(&delivery)?;
+        let id = delivery.message_id().to_string();
+        match tokio::time::timeout(Duration::from_secs(50), order::price(&id, &order)).await {
+            Ok(invoice) => {
+                ctx.send(INVOICES, invoice.to_message()).await?;
+                ctx.complete(&delivery).await?;
+            }
+            Err(_) => ctx.abandon(&delivery).await?,
+        }
+    }
+}
+
+#[test]
+fn an_abandon_is_reported_as_abandoned_then_dead_lettered() {
+    let report = run(
+        rubric::unsettled_message(),
+        scenario_running(abandons_slow_orders),
+    );
+    failed(
+        &report,
+        "a consumer that abandons the bulk order every time",
+    );
+    assert!(
+        report.text.contains(
+            "`order-3` was abandoned 10 times on `orders`, then dead-lettered by the broker"
+        ),
+        "{}",
+        report.text
+    );
+    assert!(!report.text.contains("never settled"), "{}", report.text);
+}
+
+/// Renews every 45 s: in time when every renewal is instant (the lock lasts
+/// 60 s), late as soon as one is held up by more than 15 s.
+async fn renews_just_in_time(ctx: ServiceCtx) -> Result<(), ConsumerError> {
+    loop {
+        let mut delivery = ctx.receive(ORDERS).await?;
+        let order = Order::from_envelope(&delivery)?;
+        let invoice = price_renewing(&ctx, &mut delivery, &order, Duration::from_secs(45)).await?;
+        ctx.send(INVOICES, invoice.to_message()).await?;
+        ctx.complete(&delivery).await?;
+    }
+}
+
+#[test]
+fn lock_expired_catches_a_renewal_that_only_works_without_faults() {
+    let report = run(
+        rubric::lock_expired(),
+        scenario_running(renews_just_in_time),
+    );
+    failed(
+        &report,
+        "a renewal every 45 s, which a delayed renewal makes late",
+    );
+    // Found by a fault point, every time: not left to a random plan's luck.
+    assert!(report.text.contains("a fault point"), "{}", report.text);
+    assert!(
+        report.text.contains("plan delay-20000ms@"),
+        "{}",
+        report.text
+    );
+}
+
+#[test]
+fn every_check_fails_a_consumer_that_keeps_what_it_invoiced_in_a_static() {
+    let source = include_str!("attempts/invoiced_in_a_static.rs");
+    for check in [
+        rubric::lost_message(),
+        rubric::unsettled_message(),
+        rubric::lock_expired(),
+    ] {
+        let report = run(
+            check.learner_file("src/consumer.rs", source),
+            scenario_running(invoiced_in_a_static::run),
+        );
+        failed(&report, "a consumer with a static");
+        assert!(
+            report.text.contains(
+                "This state lives outside the service and would be lost in a real crash: keep \
+                 it in the store"
+            ),
+            "{}",
+            report.text
+        );
+        assert!(report.text.contains("static INVOICED"), "{}", report.text);
+    }
+}
+
+/// Right, and unlike the reference: peek-lock through explicit options,
+/// renewals from a `timeout` loop instead of `select!`, and a transient
+/// publish error retried a few times before the error is returned.
+async fn renews_with_timeouts_and_retries(ctx: ServiceCtx) -> Result<(), ConsumerError> {
+    let options = ReceiveOptions::default().with_mode(ReceiveMode::PeekLock);
+    loop {
+        let Some(mut delivery) = ctx.receive_with(ORDERS, options).await? else {
+            continue;
+        };
+        let order = Order::from_envelope(&delivery)?;
+        let id = delivery.message_id().to_string();
+        let pricing = order::price(&id, &order);
+        tokio::pin!(pricing);
+        let invoice = loop {
+            match tokio::time::timeout(Duration::from_secs(20), &mut pricing).await {
+                Ok(invoice) => break invoice,
+                Err(_) => {
+                    ctx.renew_lock(&mut delivery).await?;
+                }
+            }
+        };
+        let mut attempts = 0;
+        while let Err(error) = ctx.send(INVOICES, invoice.to_message()).await {
+            attempts += 1;
+            if attempts == 3 {
+                return Err(error.into());
+            }
+            tokio::time::sleep(Duration::from_secs(2)).await;
+        }
+        ctx.complete(&delivery).await?;
+    }
+}
+
+#[test]
+fn every_check_passes_a_right_consumer_written_differently() {
+    for check in [
+        rubric::lost_message(),
+        rubric::unsettled_message(),
+        rubric::lock_expired(),
+    ] {
+        let report = run(check, scenario_running(renews_with_timeouts_and_retries));
+        assert!(report.passed, "{}", report.text);
+    }
+}
+
+/// Right, and unlike the reference: the invoice message is built here, as
+/// JSON with an id of its own, and carries no correlation id; the grader
+/// must find it by the order it is for.
+async fn builds_its_own_invoice_message(ctx: ServiceCtx) -> Result<(), ConsumerError> {
+    loop {
+        let mut delivery = ctx.receive(ORDERS).await?;
+        let order = Order::from_envelope(&delivery)?;
+        let invoice = price_renewing(&ctx, &mut delivery, &order, Duration::from_secs(30)).await?;
+        let message = broker::Message::json(format!("inv/{}", invoice.order_id), &invoice)
+            .map_err(|error| ConsumerError::BadOrder {
+                message_id: invoice.order_id.clone(),
+                reason: error.to_string(),
+            })?;
+        ctx.send(INVOICES, message).await?;
+        ctx.complete(&delivery).await?;
+    }
+}
+
+#[test]
+fn lost_message_finds_an_invoice_by_its_order_not_by_its_correlation_id() {
+    let report = run(
+        rubric::lost_message(),
+        scenario_running(builds_its_own_invoice_message),
+    );
+    assert!(report.passed, "{}", report.text);
+}

@@ -1,0 +1,36 @@
+//! Draws the starter's failure for the book: `cargo xtask figures` runs this
+//! and writes `book/src/figures/lost-update-failure.mmd` (the diagram) and
+//! `book/src/figures/lost-update-report.txt` (with the argument `report`:
+//! the check's report, as `cargo test` prints it); `cargo xtask verify` runs
+//! it again and fails if a committed file differs.
+//!
+//! Both come from the `lost-update` check: its report, and its shortest
+//! failing interleaving of the two workers as a mermaid sequence diagram.
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let report = lost_update::rubric::lost_update()
+        // The command a learner sees in `cargo test`'s report (this example
+        // is not a test, so the check cannot work it out).
+        .replay_command("cargo test -p lost-update -- lost_update --exact")
+        .run_with(None, None);
+    match (report.failure, std::env::args().nth(1).as_deref()) {
+        (Some(_), Some("report")) => {
+            print!("{}", report.text);
+            ExitCode::SUCCESS
+        }
+        (Some(failure), _) => {
+            print!("{}", failure.mermaid);
+            ExitCode::SUCCESS
+        }
+        (None, _) => {
+            eprintln!(
+                "`lost-update` passes, so there is no failure to draw: is src/stock.rs the \
+                 shipped starter?\n{}",
+                report.text
+            );
+            ExitCode::FAILURE
+        }
+    }
+}
