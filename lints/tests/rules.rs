@@ -172,6 +172,13 @@ fn check_fixture_file(file: &str, rule: &str, config: &Config) {
     insta::assert_snapshot!(name, render(&found));
 }
 
+/// The workshop broker's Kafka-style `ClientConfig` is judged as rdkafka's:
+/// the `auto-commit` exercise's starter keeps librdkafka's default.
+#[test]
+fn fixture_auto_ack_workshop_kafka_config() {
+    check_fixture_file("auto-ack-workshop", "auto-ack", &Config::default());
+}
+
 #[test]
 fn fixture_auto_ack() {
     check_fixture("auto-ack");

@@ -696,7 +696,13 @@ fn units(page: &str) -> Vec<Unit> {
             comment = !line.contains("-->");
             continue;
         }
-        if line.is_empty() || line.starts_with("{{#") {
+        // A time line states an exercise's minutes, which the chapter-shape
+        // check holds against the catalogue; an exercise named like a setting
+        // (`auto-commit`) would otherwise read as a broker default.
+        if line.is_empty()
+            || line.starts_with("{{#")
+            || line.starts_with(crate::book::shape::TIME_MARKER)
+        {
             flush(&mut paragraph, &mut units);
             table_header = None;
             continue;
@@ -1014,6 +1020,24 @@ mod tests {
     /// next to a setting the file knows, and a default for a setting the file
     /// does not have, are reported with their lines; the right statements are
     /// not.
+    /// The time line under a chapter's title names an exercise, and the
+    /// `auto-commit` exercise is named like Kafka's setting: its minutes are
+    /// the catalogue's, not a broker default.
+    #[test]
+    fn a_time_line_is_not_read_as_a_broker_fact() {
+        let facts = repository_facts();
+        let page = "# Defaults\n\n\
+                    **Time:** about 15 minutes for the exercise `auto-commit`.\n\n\
+                    Kafka's auto-commit runs every 15 minutes.\n";
+        let found = check_page(&facts, Path::new("book/src/time.md"), page);
+        let shown: Vec<String> = found.iter().map(ToString::to_string).collect();
+        assert_eq!(found.len(), 1, "{shown:#?}");
+        assert!(
+            shown[0].starts_with("book/src/time.md:5: states `15 minutes`"),
+            "{shown:#?}"
+        );
+    }
+
     #[test]
     fn a_page_that_states_a_fact_the_file_does_not_hold_is_reported() {
         let facts = repository_facts();

@@ -4,16 +4,17 @@
 //! the check's report, as `cargo test` prints it); `cargo xtask verify` runs
 //! it again and fails if a committed file differs.
 //!
-//! Both come from the `lost-message` check: its report, and its shortest
-//! failing run (the events of the lost order) as a mermaid sequence diagram.
+//! Both come from the `lock-expired` check: its report, and its shortest
+//! failing run (the events of the bulk order whose lock expired) as a
+//! mermaid sequence diagram.
 
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let report = ack_ordering::rubric::lost_message()
+    let report = ack_ordering::rubric::lock_expired()
         // The command a learner sees in `cargo test`'s report (this example
         // is not a test, so the check cannot work it out).
-        .replay_command("cargo test -p ack-ordering -- lost_message --exact")
+        .replay_command("cargo test -p ack-ordering -- lock_expired --exact")
         .run_with(None, None);
     match (report.failure, std::env::args().nth(1).as_deref()) {
         (Some(_), Some("report")) => {
@@ -26,7 +27,7 @@ fn main() -> ExitCode {
         }
         (None, _) => {
             eprintln!(
-                "`lost-message` passes, so there is no failure to draw: is src/consumer.rs the \
+                "`lock-expired` passes, so there is no failure to draw: is src/consumer.rs the \
                  shipped starter?\n{}",
                 report.text
             );

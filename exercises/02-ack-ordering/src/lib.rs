@@ -5,9 +5,10 @@
 //! it, and `cargo xtask verify` compares it with the shipped version).
 //!
 //! The story: a shop's *pricing* service reads orders from the `orders`
-//! queue, prices each one (slowly, for a bulk order) and publishes an invoice
-//! to the `invoices` queue. Nobody has lost an order in testing. The graders
-//! crash the service at every one of its crash points and find out otherwise.
+//! queue in peek-lock mode, prices each one (slowly, for a bulk order),
+//! publishes an invoice to the `invoices` queue and completes the order
+//! last. The small orders go through; the bulk order takes longer than its
+//! lock, and the broker takes the slow consumer for a dead one.
 //!
 //! - [`consumer`]: **your file**: the consumer loop.
 //! - [`order`]: orders, invoices and the pricing engine (slow on purpose).

@@ -1,6 +1,6 @@
 //! The rubric: the graded checks of `ack-ordering` and what each is worth.
 //! Do not edit: this is the grader. `tests/checks.rs` runs each check as one
-//! `#[test]`; the book's failure figure is drawn from [`lost_message`].
+//! `#[test]`; the book's failure figure is drawn from [`lock_expired`].
 //!
 //! Each check is a [`Check`]: the scenario of [`crate::scenario`], the runs
 //! to explore, and the invariant every run must keep. A failing check prints
@@ -34,9 +34,11 @@ fn check(name: &str, points: u32) -> Check {
 
 /// No order may disappear: whatever crashes or fails, each order ends with
 /// its invoice published, or is still in the queue (or its dead-letter
-/// queue) for someone to handle.
+/// queue) for someone to handle. The starter passes it; it catches a fix
+/// that ends the lock trouble by settling the order before its work is
+/// done (the `auto-commit` exercise's lesson), so it is worth less here.
 pub fn lost_message() -> Check {
-    check("lost-message", 10).invariant(invariants::no_lost_message(ORDERS, invoice_published))
+    check("lost-message", 5).invariant(invariants::no_lost_message(ORDERS, invoice_published))
 }
 
 /// Whether an invoice for `order_id` reached `invoices`, by what it says:

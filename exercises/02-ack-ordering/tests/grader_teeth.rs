@@ -1,7 +1,7 @@
 //! The grader's own tests, not the learner's: each check must fail the
 //! plausible wrong attempts at this exercise (the over-correction, the
-//! half-fix, the fix that only works without faults, state that survives a
-//! simulated crash only) and pass a right attempt written differently from
+//! half-fix, the fix that only works without faults, the fix that trades
+//! the lock for a loss, state that survives a simulated crash only) and pass a right attempt written differently from
 //! the reference solution. (`cargo xtask verify` proves the checks the
 //! shipped starter fails, and that the solution passes.)
 
@@ -193,6 +193,56 @@ fn lock_expired_catches_a_renewal_that_only_works_without_faults() {
     assert!(report.text.contains("a fault point"), "{}", report.text);
     assert!(
         report.text.contains("plan delay-20000ms@"),
+        "{}",
+        report.text
+    );
+}
+
+/// Completes the order before pricing it, so that the lock can no longer
+/// expire under the slow work: the lock trouble is gone, and so is the
+/// order when a crash comes during pricing.
+async fn completes_before_pricing(ctx: ServiceCtx) -> Result<(), ConsumerError> {
+    loop {
+        let delivery = ctx.receive(ORDERS).await?;
+        ctx.complete(&delivery).await?;
+        let order = Order::from_envelope(&delivery)?;
+        let invoice = order::price(delivery.message_id(), &order).await;
+        ctx.send(INVOICES, invoice.to_message()).await?;
+    }
+}
+
+#[test]
+fn lost_message_catches_a_consumer_that_completes_before_the_slow_work() {
+    let report = run(
+        rubric::lost_message(),
+        scenario_running(completes_before_pricing),
+    );
+    failed(&report, "a consumer that completes before pricing");
+    assert!(report.text.contains("it is lost"), "{}", report.text);
+}
+
+/// Renews the lock once, before pricing starts: a fresh 60 s, and the bulk
+/// order still takes two minutes.
+async fn renews_once_before_pricing(ctx: ServiceCtx) -> Result<(), ConsumerError> {
+    loop {
+        let mut delivery = ctx.receive(ORDERS).await?;
+        let order = Order::from_envelope(&delivery)?;
+        ctx.renew_lock(&mut delivery).await?;
+        let invoice = order::price(delivery.message_id(), &order).await;
+        ctx.send(INVOICES, invoice.to_message()).await?;
+        ctx.complete(&delivery).await?;
+    }
+}
+
+#[test]
+fn lock_expired_catches_a_single_renewal_before_the_work() {
+    let report = run(
+        rubric::lock_expired(),
+        scenario_running(renews_once_before_pricing),
+    );
+    failed(&report, "a consumer that renews once before pricing");
+    assert!(
+        report.text.contains("expired after 60 s"),
         "{}",
         report.text
     );

@@ -170,6 +170,8 @@ enum TimerKind {
         token: LockToken,
         connection: ConnectionId,
         actor: Arc<str>,
+        /// What the trace says about the commit ("committed on the timer").
+        note: &'static str,
     },
 }
 
@@ -546,13 +548,15 @@ impl Broker {
     }
 
     /// Arranges for `delivery` to be completed at `due` if `connection` is
-    /// still open and still holds the lock (Kafka-style auto-commit).
+    /// still open and still holds the lock (Kafka-style auto-commit, or a
+    /// commit sent in the background); `note` says which in the trace.
     pub(crate) fn auto_commit_at(
         &self,
         delivery: &Delivery,
         due: Instant,
         connection: ConnectionId,
         actor: Arc<str>,
+        note: &'static str,
     ) {
         if let Some(token) = delivery.lock {
             self.state().push_timer(
@@ -563,6 +567,7 @@ impl Broker {
                     token,
                     connection,
                     actor,
+                    note,
                 },
             );
         }
@@ -948,6 +953,7 @@ impl BrokerState {
                 token,
                 connection,
                 actor,
+                note,
             } => {
                 if self.closed_connections.contains(&connection) {
                     return false;
@@ -964,7 +970,7 @@ impl BrokerState {
                     let mut event =
                         self.internal_event(&path, Operation::AutoCommit, at, &message.envelope);
                     event.actor = actor;
-                    event.note = Some("committed on the timer".into());
+                    event.note = Some(note.into());
                     self.trace.record(event);
                 }
                 true

@@ -89,7 +89,9 @@ pub mod tier;
 pub mod topic;
 pub mod trace;
 
-pub use auto_commit::{AutoCommitConsumer, DEFAULT_AUTO_COMMIT_INTERVAL};
+pub use auto_commit::{
+    AutoCommitConsumer, ClientConfig, CommitMode, DEFAULT_AUTO_COMMIT_INTERVAL, KafkaConsumer,
+};
 pub use broker::{Broker, EntityStats};
 pub use client::Client;
 pub use clock::UtcTime;

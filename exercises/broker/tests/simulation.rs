@@ -729,3 +729,158 @@ fn an_unscoped_context_leaves_store_operations_unattributed() {
             .all(|event| event.correlation_id.is_none())
     );
 }
+
+/// A Kafka-style consumer with `settings` on top of its group, which takes
+/// ten seconds per message (the 5-second default tick falls inside) and
+/// then commits as `commit` says.
+async fn kafka_consumer(
+    ctx: ServiceCtx,
+    settings: &[(&str, &str)],
+    commit: Option<broker::CommitMode>,
+    store: bool,
+) -> Result<(), BrokerError> {
+    let mut config = broker::ClientConfig::new();
+    config.set("group.id", "workers");
+    for (key, value) in settings {
+        config.set(*key, *value);
+    }
+    let consumer = config.create_with_context(ctx.clone())?;
+    consumer.subscribe(&["in"])?;
+    loop {
+        let message = consumer.recv().await?;
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        ctx.send(
+            "out",
+            Message::new("result", "x").with_correlation_id(message.message_id()),
+        )
+        .await?;
+        if let Some(mode) = commit {
+            consumer.commit_message(&message, mode).await?;
+        }
+        if store {
+            consumer.store_offset_from_message(&message)?;
+        }
+    }
+}
+
+fn kafka_scenario<F, Fut>(consumer: F) -> Scenario
+where
+    F: Fn(ServiceCtx) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), BrokerError>> + 'static,
+{
+    Scenario::new("kafka")
+        .queue("in", QueueOptions::default())
+        .queue("out", QueueOptions::default())
+        .message("in", Message::new("m-1", "x"))
+        .service("consumer", consumer)
+        .run_for(Duration::from_secs(300))
+}
+
+#[test]
+fn a_kafka_consumer_with_librdkafkas_defaults_commits_before_the_work_is_done() {
+    let scenario = kafka_scenario(|ctx| kafka_consumer(ctx, &[], None, false));
+    // #0 the poll, #1 the send: a crash before the send comes after the tick.
+    let crashed = simulation::run(&scenario, &plan("crash-before@1")).unwrap();
+    assert!(!crashed.published_for("out", "m-1"));
+    assert!(crashed.remaining("in").is_empty(), "committed on the timer");
+}
+
+#[test]
+fn a_kafka_consumer_that_commits_after_the_work_loses_nothing() {
+    for (settings, commit, store) in [
+        (
+            &[("enable.auto.commit", "false")][..],
+            Some(broker::CommitMode::Sync),
+            false,
+        ),
+        (
+            &[("enable.auto.commit", "false")][..],
+            Some(broker::CommitMode::Async),
+            false,
+        ),
+        (&[("enable.auto.offset.store", "false")][..], None, true),
+    ] {
+        let scenario = kafka_scenario(move |ctx| kafka_consumer(ctx, settings, commit, store));
+        let crashed = simulation::run(&scenario, &plan("crash-before@1")).unwrap();
+        assert!(crashed.published_for("out", "m-1"), "{settings:?}");
+        assert!(
+            crashed.remaining("in").is_empty(),
+            "{settings:?}: committed in the end"
+        );
+    }
+}
+
+#[test]
+fn a_kafka_consumer_that_turns_the_timer_off_and_never_commits_settles_nothing() {
+    let scenario =
+        kafka_scenario(|ctx| kafka_consumer(ctx, &[("enable.auto.commit", "false")], None, false));
+    let run = simulation::run(&scenario, &FaultPlan::none()).unwrap();
+    assert!(run.published_for("out", "m-1"));
+    assert_eq!(run.remaining("in").len(), 1);
+}
+
+/// Creates a consumer from each config librdkafka would refuse, and
+/// reports each refusal that names the property on `out`; then stores an
+/// offset with `enable.auto.offset.store` at its default, which librdkafka
+/// refuses too (`RD_KAFKA_RESP_ERR__INVALID_ARG`).
+async fn refused_configs(ctx: ServiceCtx) -> Result<(), BrokerError> {
+    let cases: [(&[(&str, &str)], &str); 4] = [
+        (&[], "group.id"),
+        (
+            &[("group.id", "g"), ("enable.auto.comit", "false")],
+            "enable.auto.comit",
+        ),
+        (
+            &[("group.id", "g"), ("enable.auto.commit", "no")],
+            "enable.auto.commit",
+        ),
+        (
+            &[("group.id", "g"), ("auto.commit.interval.ms", "0")],
+            "auto.commit.interval.ms",
+        ),
+    ];
+    for (settings, key) in cases {
+        let mut config = broker::ClientConfig::new();
+        for (name, value) in settings {
+            config.set(*name, *value);
+        }
+        if let Err(error) = config.create_with_context(ctx.clone())
+            && error.to_string().contains(key)
+        {
+            ctx.send("out", Message::new(format!("refused {key}"), "x"))
+                .await?;
+        }
+    }
+    let consumer = broker::ClientConfig::new()
+        .set("group.id", "g")
+        .create_with_context(ctx.clone())?;
+    consumer.subscribe(&["in"])?;
+    let message = consumer.recv().await?;
+    if let Err(error) = consumer.store_offset_from_message(&message)
+        && error.to_string().contains("enable.auto.offset.store")
+    {
+        ctx.send("out", Message::new("refused store", "x")).await?;
+    }
+    Ok(())
+}
+
+#[test]
+fn a_kafka_config_refuses_what_librdkafka_would_refuse() {
+    let run = simulation::run(&kafka_scenario(refused_configs), &FaultPlan::none()).unwrap();
+    let mut refused: Vec<String> = run
+        .remaining("out")
+        .iter()
+        .map(|envelope| envelope.message_id().to_string())
+        .collect();
+    refused.sort();
+    assert_eq!(
+        refused,
+        vec![
+            "refused auto.commit.interval.ms",
+            "refused enable.auto.comit",
+            "refused enable.auto.commit",
+            "refused group.id",
+            "refused store",
+        ]
+    );
+}

@@ -125,7 +125,9 @@ pub struct FnFlow {
     /// them is not done by the time the function returns, unlike a `join!`
     /// branch or a callback's future that the function may await.
     pub detached: HashSet<u32>,
-    /// The function mentions an outbox (a table, a type, a string).
+    /// The function mentions an outbox (a table, a type, a string), or a
+    /// database's change feed, which a CDC tailer publishes from as a relay
+    /// publishes from the outbox.
     pub mentions_outbox: bool,
     /// The values messages are received from: the receiver of a receive
     /// (`consumer.next()`, `sub.recv()`, `channel.basic_consume(..)`). A
@@ -581,7 +583,7 @@ impl<'k, 'a> Walker<'k, 'a> {
     }
 
     fn note_outbox(&mut self, text: &str) {
-        if !self.flow.mentions_outbox && text.to_ascii_lowercase().contains("outbox") {
+        if !self.flow.mentions_outbox && mentions_outbox_or_change_feed(text) {
             self.flow.mentions_outbox = true;
         }
     }
@@ -1827,4 +1829,29 @@ fn returns_value(ty: &syn::Type) -> bool {
         },
         _ => true,
     }
+}
+
+/// Names that say a function reads a database's log of committed changes:
+/// a change-data-capture tailer, which publishes what was committed (the
+/// log is its outbox) and stores its position after publishing, as a relay
+/// marks rows sent. PostgreSQL's logical decoding functions
+/// (`pg_logical_slot_get_changes`, `pg_logical_slot_peek_changes`) and
+/// replication command (`START_REPLICATION`), and change-feed readers by
+/// name (the workshop store's `changes_since`).
+const CHANGE_FEED_MARKERS: [&str; 5] = [
+    "pg_logical_slot_",
+    "start_replication",
+    "changes_since",
+    "change_feed",
+    "changefeed",
+];
+
+/// Whether `text` (an identifier, a method, a string) names an outbox or a
+/// change feed.
+fn mentions_outbox_or_change_feed(text: &str) -> bool {
+    let lower = text.to_ascii_lowercase();
+    lower.contains("outbox")
+        || CHANGE_FEED_MARKERS
+            .iter()
+            .any(|marker| lower.contains(marker))
 }

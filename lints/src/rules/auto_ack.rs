@@ -30,7 +30,8 @@ declare_rule! {
     /// `poll_messages(.., true)`; rumqttc without
     /// manual acks; paho-mqtt subscriptions at QoS 1 or 2 (it has no manual
     /// acks); fluvio's automatic offsets; and the workshop broker's
-    /// receive-and-delete mode.
+    /// receive-and-delete mode, auto-commit consumer and Kafka-style
+    /// `ClientConfig` (read as rdkafka's).
     ///
     /// ## Why is this bad?
     /// Your app will crash at the worst possible time. If the broker has
@@ -355,9 +356,11 @@ impl Finder<'_, '_> {
         }
     }
 
-    /// rdkafka: a consumer config built in this function.
+    /// rdkafka (or the workshop broker's `ClientConfig`, which models
+    /// librdkafka's defaults by the same names): a consumer config built in
+    /// this function.
     fn kafka_config(&mut self, block: &syn::Block) {
-        if !self.imports.has_crate("rdkafka") {
+        if !self.imports.has_any(&["rdkafka", "broker"]) {
             return;
         }
         let mut config = KafkaConfig {

@@ -14,8 +14,10 @@ declare_rule! {
     /// `commit()`, a closure transaction such as `conn.transaction(|tx| ..)`,
     /// or an auto-committed `execute`/`insert`) and publish to a broker,
     /// with no outbox in between. A function that writes to or reads from
-    /// an outbox (a relay), and one that runs a Kafka producer transaction,
-    /// are not reported.
+    /// an outbox (a relay), one that reads a database's change feed (a CDC
+    /// tailer: PostgreSQL's `pg_logical_slot_get_changes` or
+    /// `START_REPLICATION`, a `changes_since`), and one that runs a Kafka
+    /// producer transaction, are not reported.
     ///
     /// ## Why is this bad?
     /// The database and the broker share no transaction. A crash between

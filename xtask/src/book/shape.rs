@@ -19,6 +19,14 @@
 //!    file (`figures/facts-*.md`) is included only inside a collapsed
 //!    `<details>` block; open, such tables belong to the broker reference.
 //!
+//! A page may teach several exercises (chapter 5: `outbox`, then `cdc`).
+//! Each then has its own arc, one after the other, and each is checked on
+//! its own: its prompt must come after the previous exercise's failure
+//! diagram (the first exercise's prompt does not stand in for the second's),
+//! and a heading "The fix" belongs to the nearest `## Exercise: <id>`
+//! section above it, so the first exercise's fix may sit before the second
+//! exercise's section (unless it names the second exercise).
+//!
 //! What cannot be checked by reading the Markdown (the opening is a concrete
 //! incident or the starter code; a long table written by hand is collapsed
 //! too) is the author's to keep. `cargo xtask verify` makes
@@ -239,17 +247,36 @@ pub fn shape_problems(
              `../figures/{figure_name}` after a `{PREDICTION_MARKER}` prompt"
         )),
         Some(figure) => {
+            // On a page of several exercises, the prompt for this diagram
+            // comes after the diagram of the exercise before it.
+            let after = included
+                .iter()
+                .filter(|include| {
+                    include.range.start < figure.range.start
+                        && Path::new(include.path)
+                            .file_name()
+                            .is_some_and(|name| name.to_string_lossy().ends_with("-failure.mmd"))
+                })
+                .map(|include| include.range.end)
+                .max()
+                .unwrap_or(0);
             let prompted = page.lines.iter().any(|line| {
-                line.start < figure.range.start
+                line.start >= after
+                    && line.start < figure.range.start
                     && !line.collapsed
                     && is_prediction_prompt(line.text)
             });
             if !prompted {
                 problems.push(format!(
-                    "the failure diagram (`{}`) comes before any prediction prompt: ask the \
+                    "the failure diagram (`{}`) comes before any prediction prompt{}: ask the \
                      learner what fails, in a visible line starting `{PREDICTION_MARKER}`, \
                      before showing it",
-                    figure.text
+                    figure.text,
+                    if after > 0 {
+                        " of its own (after the previous exercise's diagram)"
+                    } else {
+                        ""
+                    }
                 ));
             }
         }
@@ -297,10 +324,23 @@ pub fn shape_problems(
             ));
         }
     }
+    // A fix under another exercise's section is that exercise's, unless it
+    // names this one.
+    let belongs_to_another = |heading: &Heading| {
+        let owner = headings.iter().rfind(|other| {
+            other.level == 2
+                && !other.collapsed
+                && other.start < heading.start
+                && other.title.starts_with("Exercise: ")
+        });
+        owner.is_some_and(|owner| owner.title != exercise_title)
+            && !heading.title.contains(id.as_str())
+    };
     for heading in &headings {
         if heading.start < exercise_heading.start
             && !heading.collapsed
             && heading.title.to_lowercase().starts_with("the fix")
+            && !belongs_to_another(heading)
         {
             problems.push(format!(
                 "the section `{} {}` comes before `## {exercise_title}`: put the fix after the \
@@ -503,6 +543,57 @@ hints = ["one"]
             "```text\n## The fix\n<details>\n```\n\n## Theory\n",
         );
         assert_eq!(problems(&page), Vec::<String>::new());
+    }
+
+    /// A second exercise on the page, `ack-ordering` after `first-one`.
+    const FIRST: &str = "```mermaid\n{{#include ../figures/first-one-failure.mmd}}\n```\n";
+
+    /// Two arcs one after the other: `first-one`'s (prompt, diagram,
+    /// exercise, fix), then `ack-ordering`'s.
+    fn two_exercise_page() -> String {
+        format!(
+            "# Two\n\n**Time:** about 20 minutes for the exercise `first-one`, and about 30 \
+             minutes for the exercise `ack-ordering`.\n\n\
+             ## The first\n\n**Before you read on:** what fails first?\n\n{FIRST}\n\
+             ## Exercise: first-one\n\nGo.\n\n## The fix\n\nFolded.\n\n\
+             ## The second\n\n{STARTER}\n**Before you read on:** and now?\n\n{FIGURE}\n\
+             ## Exercise: ack-ordering\n\nGo.\n\n## The fix: ack-ordering\n\n{SOLUTION}"
+        )
+    }
+
+    #[test]
+    fn a_page_of_two_exercises_checks_each_arc_on_its_own() {
+        assert_eq!(problems(&two_exercise_page()), Vec::<String>::new());
+        // The first exercise's prompt does not stand in for the second's.
+        let one_prompt = two_exercise_page().replace("**Before you read on:** and now?\n", "");
+        let found = problems(&one_prompt);
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert!(
+            found[0].contains("before any prediction prompt of its own"),
+            "{found:#?}"
+        );
+        // The first exercise's fix may precede the second's section; a fix
+        // that names the second exercise, or one before any exercise, may not.
+        let named = two_exercise_page().replace(
+            "## The fix\n\nFolded.",
+            "## The fix for ack-ordering\n\nEarly.",
+        );
+        let found = problems(&named);
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert!(
+            found[0].contains("`## The fix for ack-ordering` comes before"),
+            "{found:#?}"
+        );
+        let before_any = two_exercise_page().replace(
+            "## The first\n",
+            "## The fix, first of all\n\nText.\n\n## The first\n",
+        );
+        let found = problems(&before_any);
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert!(
+            found[0].contains("`## The fix, first of all`"),
+            "{found:#?}"
+        );
     }
 
     #[test]

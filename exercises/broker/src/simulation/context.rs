@@ -467,10 +467,13 @@ impl ServiceCtx {
         AutoCommitConsumer::simulated(self.clone(), path, interval)
     }
 
-    pub(crate) async fn poll_auto_commit(
+    /// Polls `path` under peek-lock until a message comes; with
+    /// `auto_commit_at`, arranges for it to be committed then (if this
+    /// service's connection is still open).
+    pub(crate) async fn poll_kafka(
         &self,
         path: &str,
-        next_tick: Instant,
+        auto_commit_at: Option<Instant>,
     ) -> Result<Delivery, BrokerError> {
         loop {
             let polled = self
@@ -478,7 +481,7 @@ impl ServiceCtx {
                     path,
                     ReceiveOptions::default(),
                     Operation::Poll,
-                    Some(next_tick),
+                    auto_commit_at,
                 )
                 .await?;
             if let Some(delivery) = polled {
@@ -531,9 +534,23 @@ impl ServiceCtx {
                 due,
                 self.inner.connection,
                 Arc::clone(&self.inner.name),
+                crate::auto_commit::COMMITTED_ON_THE_TIMER,
             );
         }
         result
+    }
+
+    /// Arranges for `delivery` to be committed at `due` by the broker, if
+    /// this service's connection is still open then and still holds the
+    /// lock: a stored offset, or a commit sent in the background.
+    pub(crate) fn commit_at(&self, delivery: &Delivery, due: Instant, note: &'static str) {
+        self.inner.world.broker.auto_commit_at(
+            delivery,
+            due,
+            self.inner.connection,
+            Arc::clone(&self.inner.name),
+            note,
+        );
     }
 
     /// Settles: processed, remove it.
