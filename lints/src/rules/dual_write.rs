@@ -6,7 +6,7 @@ use crate::analysis::flow::Event;
 use crate::analysis::{FileAnalysis, user_apis};
 use crate::context::FileContext;
 use crate::declare_rule;
-use crate::finding::{Finding, Label};
+use crate::finding::{Confidence, Finding, Label};
 
 declare_rule! {
     /// ## What it does
@@ -84,27 +84,25 @@ declare_rule! {
 
 const RULE: &str = "dual-write";
 
+/// A recognised operation and the event it is.
+type OpAt<'a> = (&'a Event, &'a Recognized);
+
 fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
     let analysis = FileAnalysis::of(ctx, user_apis(ctx));
     for flow in &analysis.flows {
         if flow.mentions_outbox || flow.has_kafka_transaction() {
             continue;
         }
-        let mut write: Option<(&Event, &Recognized)> = None;
-        let mut publish: Option<(&Event, &Recognized)> = None;
-        let mut outbox = false;
-        // Keep the most certain write and publish, for the message.
-        let better = |current: Option<(&Event, &Recognized)>, candidate: &Recognized| {
-            current.is_none_or(|(_, best)| candidate.confidence > best.confidence)
-        };
         // A call to a helper that both writes and publishes is one event
         // with both operations: that dual write is the helper's, reported
         // in its own body, so neither its publish nor its write is one of
         // this function's.
         let mut writes_at = Vec::new();
         let mut publishes_at = Vec::new();
+        let mut outbox = false;
         for (event, recognized) in flow.ops() {
             match recognized.op {
+                Op::DbWrite { outbox: true, .. } => outbox = true,
                 Op::DbWrite { .. } | Op::DbCommit | Op::DbTransaction => {
                     writes_at.push(event.region)
                 }
@@ -112,31 +110,67 @@ fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
                 _ => {}
             }
         }
-        for (event, recognized) in flow.ops() {
-            match &recognized.op {
-                Op::DbWrite { outbox: true, .. } => outbox = true,
-                Op::DbWrite {
-                    committed: true, ..
-                }
-                | Op::DbCommit
-                | Op::DbTransaction
-                    if better(write, recognized) && !publishes_at.contains(&event.region) =>
-                {
-                    write = Some((event, recognized));
-                }
-                Op::Publish(_)
-                    if better(publish, recognized) && !writes_at.contains(&event.region) =>
-                {
-                    publish = Some((event, recognized))
-                }
-                _ => {}
-            }
-        }
         if outbox {
             continue;
         }
-        let (Some((write_event, write_op)), Some((publish_event, publish_op))) = (write, publish)
-        else {
+        let writes: Vec<OpAt<'_>> = flow
+            .ops()
+            .filter(|(event, recognized)| {
+                matches!(
+                    recognized.op,
+                    Op::DbWrite {
+                        committed: true,
+                        ..
+                    } | Op::DbCommit
+                        | Op::DbTransaction
+                ) && !publishes_at.contains(&event.region)
+            })
+            .collect();
+        let publishes: Vec<OpAt<'_>> = flow
+            .ops()
+            .filter(|(event, recognized)| {
+                matches!(recognized.op, Op::Publish(_)) && !writes_at.contains(&event.region)
+            })
+            .collect();
+        // A write and a publish are a dual write only when one runs after
+        // the other on the same path: in two arms of a `match` (one message
+        // type is stored, another answered), or with the publish in an arm
+        // that returns before the write (an early reply from a cache), they
+        // never both happen, and nothing can be lost between them. The
+        // usual shape, a commit and then a publish, is preferred for the
+        // report; then the most certain pair; then the earliest publish.
+        let mut best: Option<(OpAt<'_>, OpAt<'_>, bool)> = None;
+        for &(write_event, write_op) in &writes {
+            for &(publish_event, publish_op) in &publishes {
+                let write_first = flow.runs_before(write_event, publish_event);
+                if !write_first && !flow.runs_before(publish_event, write_event) {
+                    continue;
+                }
+                if write_op.confidence.min(publish_op.confidence) == Confidence::Low {
+                    // Two guesses from names alone: not enough to report.
+                    continue;
+                }
+                let key = |write_op: &Recognized, publish_op: &Recognized, first: bool, at: u32| {
+                    (
+                        first,
+                        write_op.confidence.min(publish_op.confidence),
+                        std::cmp::Reverse(at),
+                    )
+                };
+                let better = best.is_none_or(|((_, w), (p_event, p), first)| {
+                    key(write_op, publish_op, write_first, publish_event.seq)
+                        > key(w, p, first, p_event.seq)
+                });
+                if better {
+                    best = Some((
+                        (write_event, write_op),
+                        (publish_event, publish_op),
+                        write_first,
+                    ));
+                }
+            }
+        }
+        let Some(((write_event, write_op), (publish_event, publish_op), _)) = best else {
             continue;
         };
         let what = match write_op.op {
@@ -145,10 +179,6 @@ fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
             _ => "writes to the database",
         };
         let confidence = write_op.confidence.min(publish_op.confidence);
-        if confidence == crate::finding::Confidence::Low {
-            // Two guesses from names alone: not enough to report.
-            continue;
-        }
         out.push(Finding {
             rule: RULE,
             region: publish_event.region,
