@@ -1483,9 +1483,23 @@ impl<'k, 'a> Walker<'k, 'a> {
                     reads.extend(self.in_task(false, |walker| walker.expr(expr)));
                 }
             }
-            MacroBody::Sequential(exprs) => {
+            MacroBody::Sequential(exprs) if macros::evaluates_in_order(mac) => {
                 for expr in &exprs {
                     reads.extend(self.expr(expr));
+                }
+            }
+            MacroBody::Sequential(exprs) => {
+                // A macro of the crate or of a library (`run_operation!(
+                // policy, op, recover)`, `retry!(..)`) decides whether, how
+                // often and in which order its arguments run: a recovery
+                // step may run only when the operation fails. Each argument
+                // is an arm of its own, so nothing in one is taken to run
+                // before or after another.
+                let point = self.fresh();
+                for (index, expr) in exprs.iter().enumerate() {
+                    self.arm(point, index as u32, false, |walker| {
+                        reads.extend(walker.expr(expr));
+                    });
                 }
             }
             MacroBody::Statements(stmts) => reads.extend(self.stmts(&stmts)),
