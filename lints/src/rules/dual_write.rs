@@ -1,8 +1,10 @@
 //! `dual-write`: a database commit and a broker publish in one function,
 //! with no outbox between them.
 
+use std::collections::BTreeSet;
+
 use crate::analysis::apis::{Op, Recognized};
-use crate::analysis::flow::Event;
+use crate::analysis::flow::{Event, FnFlow};
 use crate::analysis::{FileAnalysis, user_apis};
 use crate::context::FileContext;
 use crate::declare_rule;
@@ -129,7 +131,9 @@ fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
         let publishes: Vec<OpAt<'_>> = flow
             .ops()
             .filter(|(event, recognized)| {
-                matches!(recognized.op, Op::Publish(_)) && !writes_at.contains(&event.region)
+                matches!(recognized.op, Op::Publish(_))
+                    && !writes_at.contains(&event.region)
+                    && !relays(flow, event, &publishes_at)
             })
             .collect();
         // A write and a publish are a dual write only when one runs after
@@ -192,4 +196,35 @@ fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
             confidence,
         });
     }
+}
+
+/// Whether `publish` relays stored data: it sends a value read through a
+/// database handle (or something taken out of that value), and a write
+/// after it, through that same handle, takes that same value (`let page =
+/// find_page(&tx); for e in &page.events { send(e) }; delete(&tx, &page)`).
+/// The event was durable before the publish; the write only marks or
+/// removes what was sent, so a crash in between sends it again (at least
+/// once, as an outbox relay does) and loses or invents nothing, whatever
+/// the table is called.
+fn relays(flow: &FnFlow, publish: &Event, publishes_at: &[crate::finding::Region]) -> bool {
+    flow.ops().any(|(write, recognized)| {
+        matches!(recognized.op, Op::DbWrite { .. })
+            // A helper that writes and publishes is a dual write of its own.
+            && !publishes_at.contains(&write.region)
+            && flow.runs_before(publish, write)
+            && write.reads.iter().any(|handle| {
+                if publish.reads.contains(handle) {
+                    return false;
+                }
+                let read_through = flow.derived_from(&BTreeSet::from([handle.clone()]));
+                write.reads.iter().any(|value| {
+                    value != handle
+                        && read_through.contains(value)
+                        && flow
+                            .derived_from(&BTreeSet::from([value.clone()]))
+                            .iter()
+                            .any(|sent| publish.reads.contains(sent))
+                })
+            })
+    })
 }
