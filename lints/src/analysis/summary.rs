@@ -194,6 +194,8 @@ pub struct CrateFacts {
     /// what they set, from every file of the crate.
     pub kafka_config_helpers:
         std::collections::BTreeMap<String, std::collections::BTreeMap<String, Option<String>>>,
+    /// The structs that derive `Serialize`: what can be a message's body.
+    pub serialized: BTreeSet<String>,
 }
 
 impl CrateFacts {
@@ -204,6 +206,7 @@ impl CrateFacts {
         self.group_id_set |= other.group_id_set;
         self.group_setters
             .extend(other.group_setters.iter().cloned());
+        self.serialized.extend(other.serialized.iter().cloned());
         for (name, settings) in &other.kafka_config_helpers {
             self.kafka_config_helpers
                 .entry(name.clone())
@@ -439,6 +442,27 @@ impl CrateIndex {
     /// The index of `path`, if the crate holds it.
     pub fn file_of(&self, path: &std::path::Path) -> Option<usize> {
         self.files.iter().position(|file| file.path == path)
+    }
+
+    /// Whether the crate declares a serialized struct `name` with a field
+    /// that identifies the message (`event_id`, `request_id`: see
+    /// [`super::ids::is_id_name`]), or with a field of such a struct type:
+    /// a value of that type, serialized as a message's body, carries an id
+    /// a consumer can deduplicate on.
+    pub fn type_carries_id(&self, name: &str) -> bool {
+        if !self.facts.serialized.contains(name) {
+            return false;
+        }
+        let has_own = |name: &str| {
+            self.fields
+                .get(name)
+                .is_some_and(|fields| fields.keys().any(|field| super::ids::is_id_name(field)))
+        };
+        has_own(name)
+            || self
+                .fields
+                .get(name)
+                .is_some_and(|fields| fields.values().any(|ty| has_own(&ty.name)))
     }
 
     /// The type of `owner`'s field `field`, if the crate declares it.
@@ -1111,6 +1135,9 @@ impl Collector<'_> {
 impl Collector<'_> {
     fn fields_of(&mut self, item: &syn::ItemStruct) {
         let owner = item.ident.to_string();
+        if super::types::is_serialized(&item.attrs) {
+            self.facts.serialized.insert(owner.clone());
+        }
         for field in &item.fields {
             let Some(name) = &field.ident else { continue };
             if let Some(mut ty) = type_ref(&field.ty, self.imports) {
