@@ -196,6 +196,10 @@ pub struct CrateFacts {
         std::collections::BTreeMap<String, std::collections::BTreeMap<String, Option<String>>>,
     /// The structs that derive `Serialize`: what can be a message's body.
     pub serialized: BTreeSet<String>,
+    /// An MQTT subscription asks for QoS 1 or 2 somewhere.
+    pub mqtt_subscribes_with_acks: bool,
+    /// `set_manual_acks(..)` is called somewhere with anything but `false`.
+    pub mqtt_manual_acks: bool,
 }
 
 impl CrateFacts {
@@ -207,6 +211,8 @@ impl CrateFacts {
         self.group_setters
             .extend(other.group_setters.iter().cloned());
         self.serialized.extend(other.serialized.iter().cloned());
+        self.mqtt_subscribes_with_acks |= other.mqtt_subscribes_with_acks;
+        self.mqtt_manual_acks |= other.mqtt_manual_acks;
         for (name, settings) in &other.kafka_config_helpers {
             self.kafka_config_helpers
                 .entry(name.clone())
@@ -910,6 +916,10 @@ pub fn summarise_file(
     let mut facts = collector.facts;
     if facts.group_id_set || !facts.group_setters.is_empty() {
         facts.kafka_config_helpers = crate::rules::auto_ack::config_helpers(items);
+    }
+    if text.contains("subscribe") || text.contains("manual_acks") {
+        (facts.mqtt_subscribes_with_acks, facts.mqtt_manual_acks) =
+            crate::rules::auto_ack::mqtt_facts(items);
     }
     FileSummary {
         entry,

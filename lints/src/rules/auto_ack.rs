@@ -136,6 +136,11 @@ fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
         }
         file.group_setters
             .extend(facts.group_setters.iter().cloned());
+        // rumqttc: the options are often built in a config module and the
+        // subscription made in another; manual acks turned on anywhere in
+        // the crate may be the ones these options get.
+        file.subscribes_with_acks |= facts.mqtt_subscribes_with_acks;
+        file.manual_acks |= facts.mqtt_manual_acks;
     }
     let mut finder = Finder {
         imports: &analysis.imports,
@@ -174,6 +179,13 @@ struct FileFacts {
     /// called on (an extension trait's `with_group`): from the crate-wide
     /// pass.
     group_setters: std::collections::BTreeSet<String>,
+}
+
+/// A file's MQTT facts for the crate-wide pass: (a subscription asks for
+/// QoS 1 or 2, manual acks may be turned on).
+pub(crate) fn mqtt_facts(items: &[syn::Item]) -> (bool, bool) {
+    let facts = FileFacts::of(items);
+    (facts.subscribes_with_acks, facts.manual_acks)
 }
 
 /// The functions of a file that return a Kafka `ClientConfig` they build,
