@@ -1074,6 +1074,13 @@ pub fn classify_segment(
         {
             recognized(Op::DbCommit, "database", Confidence::High)
         }
+        // A transaction handed over by the crate's own repository
+        // (`let mut tx = repo.get_tx().await?; .. tx.commit().await`) in a
+        // file that names no database crate: a commit by the receiver's
+        // name, so not `high`.
+        "commit" if args.is_empty() && executor_is_transaction(&[], &receiver) => {
+            recognized(Op::DbCommit, "database", Confidence::Medium)
+        }
         // mongodb 3.x: `session.start_transaction().and_run(ctx, |s, ctx| ..)`
         // commits when the callback succeeds.
         "transaction" | "with_transaction" | "run" | "transaction_async" | "and_run"
