@@ -143,7 +143,7 @@ fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
         // never both happen, and nothing can be lost between them. The
         // usual shape, a commit and then a publish, is preferred for the
         // report; then the most certain pair; then the earliest publish.
-        let mut best: Option<(OpAt<'_>, OpAt<'_>, bool)> = None;
+        let mut pairs: Vec<(OpAt<'_>, OpAt<'_>, bool)> = Vec::new();
         for &(write_event, write_op) in &writes {
             for &(publish_event, publish_op) in &publishes {
                 let write_first = flow.runs_before(write_event, publish_event);
@@ -154,47 +154,55 @@ fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
                     // Two guesses from names alone: not enough to report.
                     continue;
                 }
-                let key = |write_op: &Recognized, publish_op: &Recognized, first: bool, at: u32| {
-                    (
-                        first,
-                        write_op.confidence.min(publish_op.confidence),
-                        std::cmp::Reverse(at),
-                    )
-                };
-                let better = best.is_none_or(|((_, w), (p_event, p), first)| {
-                    key(write_op, publish_op, write_first, publish_event.seq)
-                        > key(w, p, first, p_event.seq)
-                });
-                if better {
-                    best = Some((
-                        (write_event, write_op),
-                        (publish_event, publish_op),
-                        write_first,
-                    ));
-                }
+                pairs.push((
+                    (write_event, write_op),
+                    (publish_event, publish_op),
+                    write_first,
+                ));
             }
         }
-        let Some(((write_event, write_op), (publish_event, publish_op), _)) = best else {
-            continue;
-        };
-        let what = match write_op.op {
-            Op::DbCommit => "commits a database transaction",
-            Op::DbTransaction => "runs a database transaction",
-            _ => "writes to the database",
-        };
-        let confidence = write_op.confidence.min(publish_op.confidence);
-        out.push(Finding {
-            rule: RULE,
-            region: publish_event.region,
-            message: format!("`{}` {what} and publishes to a broker with no outbox: a crash between the two loses or invents an event", flow.name),
-            help: Some("write the event to an outbox table in the same transaction, and publish it from a relay".into()),
-            labels: [Label::here(write_event.region, "the database write commits here")]
-                .into_iter()
-                .chain(write_op.via.as_ref().map(|via| via.label("commits the database write")))
-                .chain(publish_op.via.as_ref().map(|via| via.label("publishes")))
-                .collect(),
-            confidence,
-        });
+        pairs.sort_by_key(
+            |((_, write_op), (publish_event, publish_op), write_first)| {
+                std::cmp::Reverse((
+                    *write_first,
+                    write_op.confidence.min(publish_op.confidence),
+                    std::cmp::Reverse(publish_event.seq),
+                ))
+            },
+        );
+        // One finding per path: publishes that run one after the other
+        // repeat the same dual write, but one in another arm (a triggered
+        // alert stored and published, a resolved one stored and published)
+        // is a dual write of its own.
+        let mut reported: Vec<&Event> = Vec::new();
+        for ((write_event, write_op), (publish_event, publish_op), _) in pairs {
+            if reported.iter().any(|done| {
+                done.region == publish_event.region
+                    || flow.runs_before(done, publish_event)
+                    || flow.runs_before(publish_event, done)
+            }) {
+                continue;
+            }
+            reported.push(publish_event);
+            let what = match write_op.op {
+                Op::DbCommit => "commits a database transaction",
+                Op::DbTransaction => "runs a database transaction",
+                _ => "writes to the database",
+            };
+            let confidence = write_op.confidence.min(publish_op.confidence);
+            out.push(Finding {
+                rule: RULE,
+                region: publish_event.region,
+                message: format!("`{}` {what} and publishes to a broker with no outbox: a crash between the two loses or invents an event", flow.name),
+                help: Some("write the event to an outbox table in the same transaction, and publish it from a relay".into()),
+                labels: [Label::here(write_event.region, "the database write commits here")]
+                    .into_iter()
+                    .chain(write_op.via.as_ref().map(|via| via.label("commits the database write")))
+                    .chain(publish_op.via.as_ref().map(|via| via.label("publishes")))
+                    .collect(),
+                confidence,
+            });
+        }
     }
 }
 
