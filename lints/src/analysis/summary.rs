@@ -200,6 +200,8 @@ pub struct CrateFacts {
     pub mqtt_subscribes_with_acks: bool,
     /// `set_manual_acks(..)` is called somewhere with anything but `false`.
     pub mqtt_manual_acks: bool,
+    /// Some file of the crate imports a broker client crate.
+    pub messaging: bool,
 }
 
 impl CrateFacts {
@@ -213,6 +215,7 @@ impl CrateFacts {
         self.serialized.extend(other.serialized.iter().cloned());
         self.mqtt_subscribes_with_acks |= other.mqtt_subscribes_with_acks;
         self.mqtt_manual_acks |= other.mqtt_manual_acks;
+        self.messaging |= other.messaging;
         for (name, settings) in &other.kafka_config_helpers {
             self.kafka_config_helpers
                 .entry(name.clone())
@@ -917,6 +920,7 @@ pub fn summarise_file(
     if facts.group_id_set || !facts.group_setters.is_empty() {
         facts.kafka_config_helpers = crate::rules::auto_ack::config_helpers(items);
     }
+    facts.messaging = entry.imports.has_any(super::apis::MESSAGING_CRATES);
     if text.contains("subscribe") || text.contains("manual_acks") {
         (facts.mqtt_subscribes_with_acks, facts.mqtt_manual_acks) =
             crate::rules::auto_ack::mqtt_facts(items);

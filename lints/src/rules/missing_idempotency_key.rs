@@ -72,10 +72,11 @@ declare_rule! {
     /// with no client-set id (core NATS, MQTT, Pulsar, Google Pub/Sub) are
     /// not reported. A type counts as a message when it derives `Serialize`
     /// and either its name ends in `Event`, `Command`, `Message`, `Envelope`
-    /// or `Notification` and the file uses a broker client, or its name is
-    /// in the past tense (`OrderPlaced`, `InvoiceSent`: how domain events are
+    /// or `Notification` and the file (or its crate) uses a broker client,
+    /// or its name is in the past tense (`OrderPlaced`, `InvoiceSent`: how domain events are
     /// named, in whatever file declares them), or it is in the config's
-    /// `wrappers.event-types`. Any `..._id` field other than a correlation,
+    /// `wrappers.event-types`. A transport record with a `headers` field is
+    /// not judged: its id travels in its headers. Any `..._id` field other than a correlation,
     /// causation or similar shared id counts as the message's id.
     ///
     /// ## Chapter
@@ -168,7 +169,14 @@ fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
     // Message types: only in files that talk to a broker (or for types the
     // user listed), since `...Message` and `...Event` are common names in
     // UI and chat code too.
-    let messaging = analysis.imports.has_any(MESSAGING_CRATES) || publishes > 0;
+    // A crate that talks to a broker declares its messages anywhere in it:
+    // a `models/commands.rs` that imports only serde is still where its
+    // `...Command`s are.
+    let messaging = analysis.imports.has_any(MESSAGING_CRATES)
+        || publishes > 0
+        || ctx
+            .crate_index
+            .is_some_and(|(index, _)| index.facts.messaging);
     // A generic envelope with an id (`Envelope<T> { id, payload: T }`)
     // carries the id for every payload type.
     let envelope = analysis
@@ -180,6 +188,15 @@ fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
             continue;
         };
         if !info.serialized || info.wraps_only || info.has_id() || info.generic {
+            continue;
+        }
+        // A transport record (`key`, `payload`, `headers`) is a container
+        // for any message: whatever id there is travels in its headers.
+        if info
+            .fields
+            .iter()
+            .any(|field| matches!(field.name.as_str(), "headers" | "attributes"))
+        {
             continue;
         }
         // A past-tense name is an event's name even in a file that only
