@@ -192,6 +192,11 @@ fn kafka_offset_facts_count_wherever_in_the_crate_they_are_written() {
 }
 
 #[test]
+fn mqtt_options_and_the_subscription_in_different_modules_are_judged_together() {
+    check_crate("mqtt-options");
+}
+
+#[test]
 fn a_helper_in_a_sibling_crate_of_the_workspace_is_followed() {
     check_crate("workspace-siblings");
 }

@@ -210,6 +210,11 @@ fn fixture_dual_write() {
 }
 
 #[test]
+fn fixture_dual_write_repository_transaction() {
+    check_fixture_file("dual-write-repo-tx", "dual-write", &Config::default());
+}
+
+#[test]
 fn fixture_wrappers() {
     // As `[wrappers]` in eda-lint.toml would give them.
     let wrappers: eda_lint::analysis::UserApis = toml::from_str(

@@ -383,6 +383,34 @@ pub fn literal(expr: &Expr) -> Option<String> {
     }
 }
 
+/// The statement a SQL constant is named for (`QUERY_INSERT_USER`,
+/// `UPDATE_ORDER_SQL` -> `INSERT ..`, `UPDATE ..`; `SELECT_USERS` ->
+/// `SELECT ..`), read as the start of its SQL text.
+fn sql_constant_name(expr: &Expr) -> Option<String> {
+    let expr = match expr {
+        Expr::Reference(reference) => &*reference.expr,
+        other => other,
+    };
+    let Expr::Path(path) = expr else { return None };
+    let name = path.path.segments.last()?.ident.to_string();
+    if name.len() < 2 || name.chars().any(|c| c.is_ascii_lowercase()) {
+        return None;
+    }
+    name.split('_')
+        .find(|word| {
+            matches!(
+                *word,
+                "INSERT" | "UPDATE" | "DELETE" | "UPSERT" | "MERGE" | "SELECT" | "FIND" | "GET"
+            )
+        })
+        .map(|word| match word {
+            "UPSERT" => "INSERT".to_string(),
+            "FIND" | "GET" => "SELECT".to_string(),
+            verb => verb.to_string(),
+        })
+        .map(|verb| format!("{verb} {name}"))
+}
+
 /// What a SQL string does: `Some(true)` for a write, `Some(false)` for a
 /// read, `None` if it is not a literal.
 fn sql_writes(sql: &str) -> bool {
@@ -1074,6 +1102,13 @@ pub fn classify_segment(
         {
             recognized(Op::DbCommit, "database", Confidence::High)
         }
+        // A transaction handed over by the crate's own repository
+        // (`let mut tx = repo.get_tx().await?; .. tx.commit().await`) in a
+        // file that names no database crate: a commit by the receiver's
+        // name, so not `high`.
+        "commit" if args.is_empty() && executor_is_transaction(&[], &receiver) => {
+            recognized(Op::DbCommit, "database", Confidence::Medium)
+        }
         // mongodb 3.x: `session.start_transaction().and_run(ctx, |s, ctx| ..)`
         // commits when the callback succeeds.
         "transaction" | "with_transaction" | "run" | "transaction_async" | "and_run"
@@ -1151,6 +1186,15 @@ fn classify_db(chain: &Chain<'_>, index: usize, known: &Known<'_>) -> Option<Rec
         _ => None,
     }
     .or_else(|| args.first().and_then(|first| literal(first)));
+    // SQL kept in a constant (`sqlx::query(QUERY_INSERT_USER)`): its name
+    // says what it does. A guess from a name, so never `high`.
+    let named_sql = match (&sql, chain.root) {
+        (None, Expr::Call(call)) => call.args.first().and_then(sql_constant_name),
+        (None, _) => args.first().and_then(|first| sql_constant_name(first)),
+        _ => None,
+    };
+    let sql_from_name = named_sql.is_some();
+    let sql = sql.or(named_sql);
     let root_path: Vec<String> = chain
         .root_call()
         .map(|(path, _)| path.segments.iter().map(|s| s.ident.to_string()).collect())
@@ -1243,7 +1287,7 @@ fn classify_db(chain: &Chain<'_>, index: usize, known: &Known<'_>) -> Option<Rec
             {
                 return None;
             }
-            let confidence = if sql.is_some() {
+            let confidence = if sql.is_some() && !sql_from_name {
                 Confidence::High
             } else {
                 Confidence::Medium

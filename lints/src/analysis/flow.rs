@@ -134,6 +134,10 @@ pub struct FnFlow {
     /// message is what a receive returns, one per iteration; the consumer,
     /// stream or subscription it came from is not one, however it was bound.
     pub sources: BTreeSet<String>,
+    /// The type a local is plainly of, by its own name (`Request`): from
+    /// `let x: T = ..`, `let x = T::new(..)` or `let x = T { .. }`. Only
+    /// what the text says; nothing is inferred.
+    pub local_types: std::collections::HashMap<String, String>,
 }
 
 /// Depth beyond which the walk stops descending: a guard for generated
@@ -400,6 +404,7 @@ impl<'k, 'a> Walker<'k, 'a> {
                 detached: HashSet::new(),
                 mentions_outbox: false,
                 sources: BTreeSet::new(),
+                local_types: Default::default(),
             },
             locals: Locals::default(),
             seq: 0,
@@ -505,6 +510,12 @@ impl<'k, 'a> Walker<'k, 'a> {
         }
         for name in &names {
             self.locals.bind(name.clone(), value.cloned());
+        }
+        if let [name] = names.as_slice() {
+            match plain_type(pat, value) {
+                Some(ty) => self.flow.local_types.insert(name.clone(), ty),
+                None => self.flow.local_types.remove(name),
+            };
         }
         self.push(
             EventKind::Bind { names, from },
@@ -1488,9 +1499,23 @@ impl<'k, 'a> Walker<'k, 'a> {
                     reads.extend(self.in_task(false, |walker| walker.expr(expr)));
                 }
             }
-            MacroBody::Sequential(exprs) => {
+            MacroBody::Sequential(exprs) if macros::evaluates_in_order(mac) => {
                 for expr in &exprs {
                     reads.extend(self.expr(expr));
+                }
+            }
+            MacroBody::Sequential(exprs) => {
+                // A macro of the crate or of a library (`run_operation!(
+                // policy, op, recover)`, `retry!(..)`) decides whether, how
+                // often and in which order its arguments run: a recovery
+                // step may run only when the operation fails. Each argument
+                // is an arm of its own, so nothing in one is taken to run
+                // before or after another.
+                let point = self.fresh();
+                for (index, expr) in exprs.iter().enumerate() {
+                    self.arm(point, index as u32, false, |walker| {
+                        reads.extend(walker.expr(expr));
+                    });
                 }
             }
             MacroBody::Statements(stmts) => reads.extend(self.stmts(&stmts)),
@@ -1503,6 +1528,53 @@ impl<'k, 'a> Walker<'k, 'a> {
             }
         }
         reads
+    }
+}
+
+/// The type a `let` says its value has: `let x: T`, `let x = T::new(..)`,
+/// `let x = T { .. }` (through `?`, `.await` and references), by the
+/// type's own name. A constructor is taken to return its type, as Rust's
+/// naming convention has it.
+fn plain_type(pat: &syn::Pat, value: Option<&Expr>) -> Option<String> {
+    fn last_type(path: &syn::Path) -> Option<String> {
+        let name = path.segments.last()?.ident.to_string();
+        name.starts_with(|c: char| c.is_ascii_uppercase())
+            .then_some(name)
+    }
+    if let syn::Pat::Type(typed) = pat {
+        let mut ty = &*typed.ty;
+        while let syn::Type::Reference(reference) = ty {
+            ty = &reference.elem;
+        }
+        return match ty {
+            syn::Type::Path(path) if path.qself.is_none() => last_type(&path.path),
+            _ => None,
+        };
+    }
+    let mut value = value?;
+    loop {
+        value = match value {
+            Expr::Try(inner) => &inner.expr,
+            Expr::Await(inner) => &inner.base,
+            Expr::Reference(inner) => &inner.expr,
+            Expr::Paren(inner) => &inner.expr,
+            _ => break,
+        };
+    }
+    match value {
+        Expr::Struct(built) => last_type(&built.path),
+        Expr::Call(call) => match &*call.func {
+            // `T::new(..)`: the segment before the function's name.
+            Expr::Path(path) if path.path.segments.len() >= 2 => {
+                let segments = &path.path.segments;
+                let owner = segments[segments.len() - 2].ident.to_string();
+                owner
+                    .starts_with(|c: char| c.is_ascii_uppercase())
+                    .then_some(owner)
+            }
+            _ => None,
+        },
+        _ => None,
     }
 }
 

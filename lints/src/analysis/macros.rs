@@ -80,6 +80,42 @@ pub const DISPLAY_MACROS: &[&str] = &[
     "context",
 ];
 
+/// Macros of the standard library and of the common crates that evaluate
+/// every argument, once, left to right, like a function call.
+const EVALUATED_IN_ORDER: &[&str] = &[
+    "vec",
+    "matches",
+    "pin",
+    "ready",
+    "try",
+    "dbg",
+    "concat",
+    "stringify",
+    "env",
+    "option_env",
+    "include_str",
+    "include_bytes",
+    "line",
+    "column",
+    "file",
+    "cfg",
+    "compile_error",
+    "hashmap",
+    "btreemap",
+    "hashset",
+    "btreeset",
+    "smallvec",
+    "arr",
+];
+
+/// Whether a macro whose body reads as comma-separated expressions runs
+/// them like a function call's arguments. Any other macro (the crate's own
+/// `retry!`, a library's `run_operation!`) may run an argument never, or
+/// only on failure, or many times.
+pub fn evaluates_in_order(mac: &syn::Macro) -> bool {
+    EVALUATED_IN_ORDER.contains(&macro_name(mac).as_str())
+}
+
 /// The last segment of a macro's path: `tokio::select` -> `select`.
 pub fn macro_name(mac: &syn::Macro) -> String {
     mac.path

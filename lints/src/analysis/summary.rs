@@ -194,6 +194,14 @@ pub struct CrateFacts {
     /// what they set, from every file of the crate.
     pub kafka_config_helpers:
         std::collections::BTreeMap<String, std::collections::BTreeMap<String, Option<String>>>,
+    /// The structs that derive `Serialize`: what can be a message's body.
+    pub serialized: BTreeSet<String>,
+    /// An MQTT subscription asks for QoS 1 or 2 somewhere.
+    pub mqtt_subscribes_with_acks: bool,
+    /// `set_manual_acks(..)` is called somewhere with anything but `false`.
+    pub mqtt_manual_acks: bool,
+    /// Some file of the crate imports a broker client crate.
+    pub messaging: bool,
 }
 
 impl CrateFacts {
@@ -204,6 +212,10 @@ impl CrateFacts {
         self.group_id_set |= other.group_id_set;
         self.group_setters
             .extend(other.group_setters.iter().cloned());
+        self.serialized.extend(other.serialized.iter().cloned());
+        self.mqtt_subscribes_with_acks |= other.mqtt_subscribes_with_acks;
+        self.mqtt_manual_acks |= other.mqtt_manual_acks;
+        self.messaging |= other.messaging;
         for (name, settings) in &other.kafka_config_helpers {
             self.kafka_config_helpers
                 .entry(name.clone())
@@ -439,6 +451,27 @@ impl CrateIndex {
     /// The index of `path`, if the crate holds it.
     pub fn file_of(&self, path: &std::path::Path) -> Option<usize> {
         self.files.iter().position(|file| file.path == path)
+    }
+
+    /// Whether the crate declares a serialized struct `name` with a field
+    /// that identifies the message (`event_id`, `request_id`: see
+    /// [`super::ids::is_id_name`]), or with a field of such a struct type:
+    /// a value of that type, serialized as a message's body, carries an id
+    /// a consumer can deduplicate on.
+    pub fn type_carries_id(&self, name: &str) -> bool {
+        if !self.facts.serialized.contains(name) {
+            return false;
+        }
+        let has_own = |name: &str| {
+            self.fields
+                .get(name)
+                .is_some_and(|fields| fields.keys().any(|field| super::ids::is_id_name(field)))
+        };
+        has_own(name)
+            || self
+                .fields
+                .get(name)
+                .is_some_and(|fields| fields.values().any(|ty| has_own(&ty.name)))
     }
 
     /// The type of `owner`'s field `field`, if the crate declares it.
@@ -915,6 +948,11 @@ pub fn summarise_file(
     if facts.group_id_set || !facts.group_setters.is_empty() {
         facts.kafka_config_helpers = crate::rules::auto_ack::config_helpers(items);
     }
+    facts.messaging = entry.imports.has_any(super::apis::MESSAGING_CRATES);
+    if text.contains("subscribe") || text.contains("manual_acks") {
+        (facts.mqtt_subscribes_with_acks, facts.mqtt_manual_acks) =
+            crate::rules::auto_ack::mqtt_facts(items);
+    }
     FileSummary {
         entry,
         fns,
@@ -1139,6 +1177,9 @@ impl Collector<'_> {
 impl Collector<'_> {
     fn fields_of(&mut self, item: &syn::ItemStruct) {
         let owner = item.ident.to_string();
+        if super::types::is_serialized(&item.attrs) {
+            self.facts.serialized.insert(owner.clone());
+        }
         for field in &item.fields {
             let Some(name) = &field.ident else { continue };
             if let Some(mut ty) = type_ref(&field.ty, self.imports) {

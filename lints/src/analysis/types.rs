@@ -380,7 +380,7 @@ fn info(
 }
 
 /// `#[derive(Serialize)]` or `#[derive(serde::Serialize)]`.
-fn is_serialized(attrs: &[syn::Attribute]) -> bool {
+pub fn is_serialized(attrs: &[syn::Attribute]) -> bool {
     attrs.iter().any(|attr| {
         attr.path().is_ident("derive")
             && attr

@@ -209,6 +209,9 @@ const NOT_WORK: &[&str] = &[
     "routing_key",
     "exchange",
     "consumer_tag",
+    // Deleting a Redis stream entry after XACK finishes settling it: it is
+    // part of the settle, not work the message triggers.
+    "xdel",
 ];
 
 /// Calls that, when not awaited, hand a value over in memory or keep the
@@ -317,6 +320,7 @@ fn work_after<'f>(
     message: &BTreeSet<String>,
 ) -> Option<(&'f Event, Why)> {
     let derived = message_values(flow, ack, message);
+    let hands_over = hands_to_caller(flow, ack, &derived);
     let mut best: Option<(&'f Event, Why)> = None;
     for event in flow
         .events
@@ -326,6 +330,10 @@ fn work_after<'f>(
         let Some(why) = as_work(event, &derived) else {
             continue;
         };
+        if hands_over && why.confidence == Confidence::Low {
+            // Getting the message ready for the caller, not its work.
+            continue;
+        }
         let surest = why.confidence == Confidence::High;
         if best
             .as_ref()
@@ -338,6 +346,28 @@ fn work_after<'f>(
         }
     }
     best
+}
+
+/// Whether the function receives the message itself and, after settling
+/// it, hands it to its caller in a buffer the caller passed
+/// (`buffer.push(message)`): a client library's receive in a
+/// settle-on-receipt mode (Service Bus `ReceiveAndDelete`) works that way
+/// by definition. What it calls on the message in between (a lock token
+/// read, a conversion) prepares it for the caller; the work is the
+/// caller's, and the mode is a configuration choice, not an ordering in
+/// this function.
+fn hands_to_caller(flow: &FnFlow, ack: &Event, derived: &BTreeSet<String>) -> bool {
+    let received_here = flow
+        .ops()
+        .any(|(event, recognized)| matches!(recognized.op, Op::Consume) && event.seq < ack.seq);
+    received_here
+        && flow.events.iter().any(|event| {
+            matches!(&event.kind, EventKind::Call { name, awaited: false }
+                if matches!(name.as_str(), "push" | "push_back" | "extend" | "append"))
+                && flow.runs_before(ack, event)
+                && event.reads.iter().any(|name| flow.params.contains(name))
+                && event.reads.iter().any(|name| derived.contains(name))
+        })
 }
 
 /// The variables that hold the settled message, or values derived from it.

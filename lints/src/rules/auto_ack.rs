@@ -137,6 +137,11 @@ fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
         }
         file.group_setters
             .extend(facts.group_setters.iter().cloned());
+        // rumqttc: the options are often built in a config module and the
+        // subscription made in another; manual acks turned on anywhere in
+        // the crate may be the ones these options get.
+        file.subscribes_with_acks |= facts.mqtt_subscribes_with_acks;
+        file.manual_acks |= facts.mqtt_manual_acks;
     }
     let mut finder = Finder {
         imports: &analysis.imports,
@@ -175,6 +180,13 @@ struct FileFacts {
     /// called on (an extension trait's `with_group`): from the crate-wide
     /// pass.
     group_setters: std::collections::BTreeSet<String>,
+}
+
+/// A file's MQTT facts for the crate-wide pass: (a subscription asks for
+/// QoS 1 or 2, manual acks may be turned on).
+pub(crate) fn mqtt_facts(items: &[syn::Item]) -> (bool, bool) {
+    let facts = FileFacts::of(items);
+    (facts.subscribes_with_acks, facts.manual_acks)
 }
 
 /// The functions of a file that return a Kafka `ClientConfig` they build,
@@ -363,13 +375,26 @@ impl Finder<'_, '_> {
         if !self.imports.has_any(&["rdkafka", "broker"]) {
             return;
         }
-        let mut config = KafkaConfig {
-            helpers: Some(&self.file.config_helpers),
-            extensions: Some(&self.file.config_extensions),
-            group_setters: Some(&self.file.group_setters),
-            ..KafkaConfig::default()
-        };
+        // Each `ClientConfig::new()...create()` chain is a consumer of its
+        // own: a function that builds two (a command consumer and a reply
+        // consumer) has two configs to judge, not one mixed from both.
+        let mut chains = ConfigChains::default();
+        chains.visit_block(block);
+        if chains.found.len() > 1 {
+            for chain in chains.found {
+                let mut config = new_kafka_config(self.file);
+                config.visit_expr(chain);
+                self.judge_kafka(config);
+            }
+            return;
+        }
+        let mut config = new_kafka_config(self.file);
         config.visit_block(block);
+        self.judge_kafka(config);
+    }
+
+    /// Reports a consumer config that lets librdkafka commit on a timer.
+    fn judge_kafka(&mut self, config: KafkaConfig<'_>) {
         let Some(origin) = config.origin else { return };
         // Without a `group.id` there is no group to commit offsets to (an
         // `assign()`-only reader), so auto-commit does not apply.
@@ -690,6 +715,46 @@ fn acknowledged_qos(arg: &Expr) -> bool {
 }
 
 /// The settings of a Kafka `ClientConfig` built in one function.
+fn new_kafka_config(file: &FileFacts) -> KafkaConfig<'_> {
+    KafkaConfig {
+        helpers: Some(&file.config_helpers),
+        extensions: Some(&file.config_extensions),
+        group_setters: Some(&file.group_setters),
+        ..KafkaConfig::default()
+    }
+}
+
+/// The self-contained config chains of a function:
+/// `ClientConfig::new()..set(..)..create()` in one expression.
+#[derive(Default)]
+struct ConfigChains<'ast> {
+    found: Vec<&'ast Expr>,
+}
+
+impl<'ast> Visit<'ast> for ConfigChains<'ast> {
+    fn visit_expr(&mut self, expr: &'ast Expr) {
+        if let Expr::MethodCall(call) = expr
+            && matches!(
+                call.method.to_string().as_str(),
+                "create" | "create_with_context"
+            )
+        {
+            let mut receiver = &*call.receiver;
+            while let Expr::MethodCall(inner) = receiver {
+                receiver = &inner.receiver;
+            }
+            if let Expr::Call(root) = receiver
+                && let Expr::Path(func) = &*root.func
+                && func.path.segments.iter().any(|s| s.ident == "ClientConfig")
+            {
+                self.found.push(expr);
+                return;
+            }
+        }
+        syn::visit::visit_expr(self, expr);
+    }
+}
+
 #[derive(Default)]
 struct KafkaConfig<'h> {
     /// The file's config helpers: a call to one starts a config too.

@@ -1,12 +1,14 @@
 //! `dual-write`: a database commit and a broker publish in one function,
 //! with no outbox between them.
 
+use std::collections::BTreeSet;
+
 use crate::analysis::apis::{Op, Recognized};
-use crate::analysis::flow::Event;
+use crate::analysis::flow::{Event, FnFlow};
 use crate::analysis::{FileAnalysis, user_apis};
 use crate::context::FileContext;
 use crate::declare_rule;
-use crate::finding::{Finding, Label};
+use crate::finding::{Confidence, Finding, Label};
 
 declare_rule! {
     /// ## What it does
@@ -86,27 +88,25 @@ declare_rule! {
 
 const RULE: &str = "dual-write";
 
+/// A recognised operation and the event it is.
+type OpAt<'a> = (&'a Event, &'a Recognized);
+
 fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
     let analysis = FileAnalysis::of(ctx, user_apis(ctx));
     for flow in &analysis.flows {
         if flow.mentions_outbox || flow.has_kafka_transaction() {
             continue;
         }
-        let mut write: Option<(&Event, &Recognized)> = None;
-        let mut publish: Option<(&Event, &Recognized)> = None;
-        let mut outbox = false;
-        // Keep the most certain write and publish, for the message.
-        let better = |current: Option<(&Event, &Recognized)>, candidate: &Recognized| {
-            current.is_none_or(|(_, best)| candidate.confidence > best.confidence)
-        };
         // A call to a helper that both writes and publishes is one event
         // with both operations: that dual write is the helper's, reported
         // in its own body, so neither its publish nor its write is one of
         // this function's.
         let mut writes_at = Vec::new();
         let mut publishes_at = Vec::new();
+        let mut outbox = false;
         for (event, recognized) in flow.ops() {
             match recognized.op {
+                Op::DbWrite { outbox: true, .. } => outbox = true,
                 Op::DbWrite { .. } | Op::DbCommit | Op::DbTransaction => {
                     writes_at.push(event.region)
                 }
@@ -114,54 +114,127 @@ fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
                 _ => {}
             }
         }
-        for (event, recognized) in flow.ops() {
-            match &recognized.op {
-                Op::DbWrite { outbox: true, .. } => outbox = true,
-                Op::DbWrite {
-                    committed: true, ..
-                }
-                | Op::DbCommit
-                | Op::DbTransaction
-                    if better(write, recognized) && !publishes_at.contains(&event.region) =>
-                {
-                    write = Some((event, recognized));
-                }
-                Op::Publish(_)
-                    if better(publish, recognized) && !writes_at.contains(&event.region) =>
-                {
-                    publish = Some((event, recognized))
-                }
-                _ => {}
-            }
-        }
         if outbox {
             continue;
         }
-        let (Some((write_event, write_op)), Some((publish_event, publish_op))) = (write, publish)
-        else {
-            continue;
-        };
-        let what = match write_op.op {
-            Op::DbCommit => "commits a database transaction",
-            Op::DbTransaction => "runs a database transaction",
-            _ => "writes to the database",
-        };
-        let confidence = write_op.confidence.min(publish_op.confidence);
-        if confidence == crate::finding::Confidence::Low {
-            // Two guesses from names alone: not enough to report.
-            continue;
+        let writes: Vec<OpAt<'_>> = flow
+            .ops()
+            .filter(|(event, recognized)| {
+                matches!(
+                    recognized.op,
+                    Op::DbWrite {
+                        committed: true,
+                        ..
+                    } | Op::DbCommit
+                        | Op::DbTransaction
+                ) && !publishes_at.contains(&event.region)
+            })
+            .collect();
+        let publishes: Vec<OpAt<'_>> = flow
+            .ops()
+            .filter(|(event, recognized)| {
+                matches!(recognized.op, Op::Publish(_))
+                    && !writes_at.contains(&event.region)
+                    && !relays(flow, event, &publishes_at)
+            })
+            .collect();
+        // A write and a publish are a dual write only when one runs after
+        // the other on the same path: in two arms of a `match` (one message
+        // type is stored, another answered), or with the publish in an arm
+        // that returns before the write (an early reply from a cache), they
+        // never both happen, and nothing can be lost between them. The
+        // usual shape, a commit and then a publish, is preferred for the
+        // report; then the most certain pair; then the earliest publish.
+        let mut pairs: Vec<(OpAt<'_>, OpAt<'_>, bool)> = Vec::new();
+        for &(write_event, write_op) in &writes {
+            for &(publish_event, publish_op) in &publishes {
+                let write_first = flow.runs_before(write_event, publish_event);
+                if !write_first && !flow.runs_before(publish_event, write_event) {
+                    continue;
+                }
+                if write_op.confidence.min(publish_op.confidence) == Confidence::Low {
+                    // Two guesses from names alone: not enough to report.
+                    continue;
+                }
+                pairs.push((
+                    (write_event, write_op),
+                    (publish_event, publish_op),
+                    write_first,
+                ));
+            }
         }
-        out.push(Finding {
-            rule: RULE,
-            region: publish_event.region,
-            message: format!("`{}` {what} and publishes to a broker with no outbox: a crash between the two loses or invents an event", flow.name),
-            help: Some("write the event to an outbox table in the same transaction, and publish it from a relay".into()),
-            labels: [Label::here(write_event.region, "the database write commits here")]
-                .into_iter()
-                .chain(write_op.via.as_ref().map(|via| via.label("commits the database write")))
-                .chain(publish_op.via.as_ref().map(|via| via.label("publishes")))
-                .collect(),
-            confidence,
-        });
+        pairs.sort_by_key(
+            |((_, write_op), (publish_event, publish_op), write_first)| {
+                std::cmp::Reverse((
+                    *write_first,
+                    write_op.confidence.min(publish_op.confidence),
+                    std::cmp::Reverse(publish_event.seq),
+                ))
+            },
+        );
+        // One finding per path: publishes that run one after the other
+        // repeat the same dual write, but one in another arm (a triggered
+        // alert stored and published, a resolved one stored and published)
+        // is a dual write of its own.
+        let mut reported: Vec<&Event> = Vec::new();
+        for ((write_event, write_op), (publish_event, publish_op), _) in pairs {
+            if reported.iter().any(|done| {
+                done.region == publish_event.region
+                    || flow.runs_before(done, publish_event)
+                    || flow.runs_before(publish_event, done)
+            }) {
+                continue;
+            }
+            reported.push(publish_event);
+            let what = match write_op.op {
+                Op::DbCommit => "commits a database transaction",
+                Op::DbTransaction => "runs a database transaction",
+                _ => "writes to the database",
+            };
+            let confidence = write_op.confidence.min(publish_op.confidence);
+            out.push(Finding {
+                rule: RULE,
+                region: publish_event.region,
+                message: format!("`{}` {what} and publishes to a broker with no outbox: a crash between the two loses or invents an event", flow.name),
+                help: Some("write the event to an outbox table in the same transaction, and publish it from a relay".into()),
+                labels: [Label::here(write_event.region, "the database write commits here")]
+                    .into_iter()
+                    .chain(write_op.via.as_ref().map(|via| via.label("commits the database write")))
+                    .chain(publish_op.via.as_ref().map(|via| via.label("publishes")))
+                    .collect(),
+                confidence,
+            });
+        }
     }
+}
+
+/// Whether `publish` relays stored data: it sends a value read through a
+/// database handle (or something taken out of that value), and a write
+/// after it, through that same handle, takes that same value (`let page =
+/// find_page(&tx); for e in &page.events { send(e) }; delete(&tx, &page)`).
+/// The event was durable before the publish; the write only marks or
+/// removes what was sent, so a crash in between sends it again (at least
+/// once, as an outbox relay does) and loses or invents nothing, whatever
+/// the table is called.
+fn relays(flow: &FnFlow, publish: &Event, publishes_at: &[crate::finding::Region]) -> bool {
+    flow.ops().any(|(write, recognized)| {
+        matches!(recognized.op, Op::DbWrite { .. })
+            // A helper that writes and publishes is a dual write of its own.
+            && !publishes_at.contains(&write.region)
+            && flow.runs_before(publish, write)
+            && write.reads.iter().any(|handle| {
+                if publish.reads.contains(handle) {
+                    return false;
+                }
+                let read_through = flow.derived_from(&BTreeSet::from([handle.clone()]));
+                write.reads.iter().any(|value| {
+                    value != handle
+                        && read_through.contains(value)
+                        && flow
+                            .derived_from(&BTreeSet::from([value.clone()]))
+                            .iter()
+                            .any(|sent| publish.reads.contains(sent))
+                })
+            })
+    })
 }

@@ -1,7 +1,11 @@
 //! `missing-idempotency-key`: a publish, or a message type, with no id.
 
+use std::collections::BTreeSet;
+
 use crate::analysis::apis::{MESSAGING_CRATES, Op, PublishInfo};
+use crate::analysis::flow::{Event, EventKind, FnFlow};
 use crate::analysis::ids::IdEvidence;
+use crate::analysis::summary::CrateIndex;
 use crate::analysis::types::{MessageKind, TypeInfo};
 use crate::analysis::{FileAnalysis, user_apis};
 use crate::context::FileContext;
@@ -60,14 +64,19 @@ declare_rule! {
     /// or, through the crate-wide pass, at the call of a helper of the crate
     /// that publishes what it is handed, or with headers built by a helper
     /// of the crate whose keys are known. A message built in another crate
-    /// that is not a path dependency is not judged. An id inside the body of the message is not seen. Brokers
+    /// that is not a path dependency is not judged. An id inside the body
+    /// counts when the body is a value of one of the crate's serialized
+    /// structs with an id field (directly or one struct down) and its type
+    /// is written on its parameter or its `let`; an id in a body built any
+    /// other way (a `json!`, a type only inferred) is not seen. Brokers
     /// with no client-set id (core NATS, MQTT, Pulsar, Google Pub/Sub) are
     /// not reported. A type counts as a message when it derives `Serialize`
     /// and either its name ends in `Event`, `Command`, `Message`, `Envelope`
-    /// or `Notification` and the file uses a broker client, or its name is
-    /// in the past tense (`OrderPlaced`, `InvoiceSent`: how domain events are
+    /// or `Notification` and the file (or its crate) uses a broker client,
+    /// or its name is in the past tense (`OrderPlaced`, `InvoiceSent`: how domain events are
     /// named, in whatever file declares them), or it is in the config's
-    /// `wrappers.event-types`. Any `..._id` field other than a correlation,
+    /// `wrappers.event-types`. A transport record with a `headers` field is
+    /// not judged: its id travels in its headers. Any `..._id` field other than a correlation,
     /// causation or similar shared id counts as the message's id.
     ///
     /// ## Chapter
@@ -116,6 +125,11 @@ fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
                 ),
                 _ => continue,
             };
+            if let Some((index, _)) = ctx.crate_index
+                && body_carries_id(flow, event, index)
+            {
+                continue;
+            }
             if *dedup && !(transactional && recognized.api == "rdkafka") {
                 let (message, labels) = match &recognized.via {
                     Some(via) if via.note.is_none() => (
@@ -155,7 +169,14 @@ fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
     // Message types: only in files that talk to a broker (or for types the
     // user listed), since `...Message` and `...Event` are common names in
     // UI and chat code too.
-    let messaging = analysis.imports.has_any(MESSAGING_CRATES) || publishes > 0;
+    // A crate that talks to a broker declares its messages anywhere in it:
+    // a `models/commands.rs` that imports only serde is still where its
+    // `...Command`s are.
+    let messaging = analysis.imports.has_any(MESSAGING_CRATES)
+        || publishes > 0
+        || ctx
+            .crate_index
+            .is_some_and(|(index, _)| index.facts.messaging);
     // A generic envelope with an id (`Envelope<T> { id, payload: T }`)
     // carries the id for every payload type.
     let envelope = analysis
@@ -167,6 +188,15 @@ fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
             continue;
         };
         if !info.serialized || info.wraps_only || info.has_id() || info.generic {
+            continue;
+        }
+        // A transport record (`key`, `payload`, `headers`) is a container
+        // for any message: whatever id there is travels in its headers.
+        if info
+            .fields
+            .iter()
+            .any(|field| matches!(field.name.as_str(), "headers" | "attributes"))
+        {
             continue;
         }
         // A past-tense name is an event's name even in a file that only
@@ -196,6 +226,46 @@ fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
             confidence,
         });
     }
+}
+
+/// Whether what the publish sends is a value of one of the crate's
+/// serialized structs that has an id field (`AuditEvent { event_id, .. }`
+/// serialized into the payload): the id travels in the body, where any
+/// consumer can deduplicate on it. The values are those the call reads and
+/// those they were made from; a value's type is its parameter's declared
+/// type, or what its `let` plainly says.
+fn body_carries_id(flow: &FnFlow, event: &Event, index: &CrateIndex) -> bool {
+    let mut names: BTreeSet<String> = event.reads.clone();
+    let mut pending: Vec<(String, u32)> =
+        names.iter().map(|name| (name.clone(), event.seq)).collect();
+    while let Some((name, at)) = pending.pop() {
+        // The binding that holds at that point: a name bound again
+        // (`let headers = ..` twice) means the last value before it.
+        let Some(bind) = flow.events.iter().rev().find(|bind| {
+            bind.seq < at
+                && matches!(&bind.kind, EventKind::Bind { names: bound, .. } if bound.contains(&name))
+        }) else {
+            continue;
+        };
+        if let EventKind::Bind { from, .. } = &bind.kind {
+            for source in from {
+                if names.len() < 64 && names.insert(source.clone()) {
+                    pending.push((source.clone(), bind.seq));
+                }
+            }
+        }
+    }
+    names.iter().filter(|name| *name != "self").any(|name| {
+        let declared = flow
+            .params
+            .iter()
+            .position(|param| param == name)
+            .and_then(|position| flow.param_types.get(position));
+        flow.local_types
+            .get(name)
+            .or(declared)
+            .is_some_and(|ty| index.type_carries_id(ty))
+    })
 }
 
 /// Whether another type of the file holds this one in a field and has an
