@@ -27,7 +27,7 @@
 
 use broker::Delivery;
 use broker::grading::{Check, CheckReport};
-use broker::simulation::ServiceCtx;
+use broker::simulation::{Exploration, ServiceCtx};
 use broker::store::IsolationLevel;
 use ordering::ProjectionError;
 use ordering::catalog::{CatalogEvent, PRODUCTS, ProductView};
@@ -234,8 +234,20 @@ fn stale_overwrite_catches_a_compare_without_a_lock() {
         "",
     ));
     assert_fails(&report, "a projection that compares on a plain read");
-    // Found where it is bound to be: an operation held up between the read
-    // and the write while the other replica applies the correction.
+    // Found where it is bound to be, with no random plan at all (and
+    // whatever EDA_SEEDS says): an operation held up between the read and
+    // the write while the other replica applies the correction.
+    let fault_points_only = Exploration {
+        seeds_from_env: false,
+        ..Exploration::graded()
+    }
+    .with_random_plans(0);
+    let report = run(rubric::stale_overwrite_of(
+        scenario_running(Deployment::CompetingConsumers, compares_without_a_lock),
+        "",
+    )
+    .exploration(fault_points_only));
+    assert_fails(&report, "a projection that compares on a plain read");
     assert!(report.text.contains("a fault point"), "{}", report.text);
 }
 
