@@ -41,9 +41,6 @@ pub const SEEDS_VAR: &str = "EDA_SEEDS";
 /// The environment variable that sets where a graded exploration's seeds
 /// start: `EDA_SEED=7` draws a different set of plans than the default.
 pub const SEED_VAR: &str = "EDA_SEED";
-/// The name `cargo xtask verify` used to pass before [`SEEDS_VAR`]; still
-/// read, so an older runner keeps working.
-const OLD_SEEDS_VAR: &str = "EDA_RANDOM_PLANS";
 /// How many random plans a graded exploration makes by default: as many as
 /// keep a learner's save-to-grade loop (`cargo xtask grade`, the learner's
 /// crate rebuilt warm, every run of a passing file explored) within five
@@ -159,12 +156,7 @@ impl Exploration {
     pub fn with_env_seeds(self) -> Result<Exploration, SeedsError> {
         let plans = std::env::var(SEEDS_VAR)
             .ok()
-            .map(|value| (SEEDS_VAR, value))
-            .or_else(|| {
-                std::env::var(OLD_SEEDS_VAR)
-                    .ok()
-                    .map(|value| (OLD_SEEDS_VAR, value))
-            });
+            .map(|value| (SEEDS_VAR, value));
         let seed = std::env::var(SEED_VAR).ok();
         self.with_seeds_from(
             plans.as_ref().map(|(var, value)| (*var, value.as_str())),
