@@ -48,8 +48,12 @@ pub struct Args {
     holdout: bool,
     /// Score the fresh batch: labelled after the held-out third was spent,
     /// held out whole, and scored once at the end of a change.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "fresh_2")]
     fresh: bool,
+    /// Score the second blind batch (`split = "fresh-2"`): labelled after the
+    /// fresh batch was spent, held out whole, scored once at the end of a change.
+    #[arg(long = "fresh-2", conflicts_with = "holdout")]
+    fresh_2: bool,
     /// Print every false positive and false negative (always on for the
     /// tuning part's sources named with --source).
     #[arg(long)]
@@ -103,6 +107,10 @@ pub enum Split {
     /// batch's held-out third had been scored (and so spent), and scored
     /// once, at the end of the change it measures.
     Fresh,
+    /// The second blind batch, labelled after the fresh batch was scored
+    /// (and so spent); held out whole like it.
+    #[serde(rename = "fresh-2")]
+    Fresh2,
 }
 
 /// A file read in full: a finding in it that no label expects is a false
@@ -284,7 +292,8 @@ pub fn read_labels(dir: &Path) -> Result<Vec<(PathBuf, LabelFile)>> {
 }
 
 fn check_label_file(file: &LabelFile, rules: &BTreeSet<&str>) -> Result<()> {
-    if file.split != Split::Fresh && split_of(&file.name) != file.split {
+    let held_out_whole = matches!(file.split, Split::Fresh | Split::Fresh2);
+    if !held_out_whole && split_of(&file.name) != file.split {
         bail!(
             "`{}` belongs to the {:?} split by the byte-sum rule, but the file says {:?}",
             file.name,
@@ -563,7 +572,9 @@ pub fn run(args: Args) -> Result<()> {
     let labels_dir = root.join("lints/tests/realworld/labels");
     let manifests = corpus_manifests(&root)?;
     let files = read_labels(&labels_dir)?;
-    let want = if args.fresh {
+    let want = if args.fresh_2 {
+        Split::Fresh2
+    } else if args.fresh {
         Split::Fresh
     } else if args.holdout {
         Split::Holdout
@@ -747,6 +758,7 @@ pub fn run(args: Args) -> Result<()> {
         Split::Tune => "tuning part",
         Split::Holdout => "held-out third",
         Split::Fresh => "fresh batch",
+        Split::Fresh2 => "second fresh batch",
     };
     let crates = selected
         .iter()
@@ -1059,6 +1071,17 @@ mod tests {
     }
 
     #[test]
+    fn the_second_fresh_batch_is_spelled_fresh_2_in_a_label_file() {
+        #[derive(Deserialize)]
+        struct Only {
+            split: Split,
+        }
+        let only: Only = toml::from_str("split = \"fresh-2\"").unwrap();
+        assert_eq!(only.split, Split::Fresh2);
+        assert!(toml::from_str::<Only>("split = \"fresh2\"").is_err());
+    }
+
+    #[test]
     fn a_label_file_in_the_wrong_split_or_with_an_unknown_rule_is_refused() {
         let rules = rule_names();
         let mut file = source(vec![label(1, "auto-ack", Verdict::Clear)]);
@@ -1067,6 +1090,8 @@ mod tests {
         assert!(error.contains("byte-sum"), "{error}");
         // A fresh batch is held out whole, whatever its byte sum.
         file.split = Split::Fresh;
+        assert!(check_label_file(&file, &rules).is_ok());
+        file.split = Split::Fresh2;
         assert!(check_label_file(&file, &rules).is_ok());
         let file = source(vec![label(1, "auto-acks", Verdict::Clear)]);
         let error = check_label_file(&file, &rules).unwrap_err().to_string();
