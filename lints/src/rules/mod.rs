@@ -1,4 +1,4 @@
-//! The rules. One file per rule, each declared with [`declare_rule!`]; the
+//! The rules. One file per rule, each declared with [`declare_rule!`](crate::declare_rule); the
 //! registry [`RULES`] lists them all, and everything else (the `rule`
 //! command, SARIF rule metadata, config validation) is derived from it.
 
