@@ -12,7 +12,12 @@
 //!   a setting the file knows (`lock duration`, `max_message_size`) when the
 //!   file holds no such value for that setting, and each sentence that states
 //!   a broker's default for a setting the file does not have at all. A value
-//!   corrected in the file but left stale in a sentence is caught here.
+//!   corrected in the file but left stale in a sentence is caught here. So is
+//!   a value the file holds stated for a version it does not hold it for
+//!   (`128 MiB` is RabbitMQ 3.13's message size limit, not 4.1's): the
+//!   versions a fact holds for are read from its `version`, `default` and
+//!   `limit` (`3.8.15 to 4.3`, `4.0 and later`, `since 3.0`, `before 4.0`,
+//!   `3.13`, `4.x`).
 //!
 //! What counts as "next to": the same sentence of prose, or the same table row.
 //! Code blocks, diagrams and `{{#include}}` lines are not read (the figures
@@ -27,6 +32,9 @@ use serde::Deserialize;
 
 /// The facts file, relative to the repository root.
 pub const FACTS_FILE: &str = "book/facts/brokers.toml";
+/// The workshop broker's sources, whose comments [`check_comments`] reads,
+/// relative to the repository root.
+pub const BROKER_SOURCES: &str = "exercises/broker/src";
 /// Where the rendered tables go, relative to the repository root.
 pub const TABLES_DIR: &str = "book/src/figures";
 /// The first line of every rendered table, so that nobody edits one by hand.
@@ -333,6 +341,142 @@ impl Quantity {
     }
 }
 
+// ---------------------------------------------------------------------------
+// Versions: which version a page states a value for, and which versions the
+// file holds it for.
+
+/// A version as written: `4.3`, `3.8.15`, `3.x` (`None` is the `x`).
+#[derive(Debug, Clone, PartialEq)]
+struct Version(Vec<Option<u64>>);
+
+impl Version {
+    /// Compares two versions on the parts both write, an `x` matching any
+    /// part: `4.3` equals `4.3.7`, `4.x` equals `4.1`.
+    fn compare(&self, other: &Version) -> std::cmp::Ordering {
+        for (a, b) in self.0.iter().zip(&other.0) {
+            if let (Some(a), Some(b)) = (a, b) {
+                match a.cmp(b) {
+                    std::cmp::Ordering::Equal => {}
+                    unequal => return unequal,
+                }
+            }
+        }
+        std::cmp::Ordering::Equal
+    }
+}
+
+/// The versions written in `text`, each with how it is written: two or three
+/// dotted parts, each a number or (after the first) `x`. Not versions: a
+/// decimal with a unit (`1.5 s`, which [`values`] reads), a number glued to a
+/// word (`v4.1`, `2.5x`) and an address (`10.0.0.1`).
+fn versions(text: &str) -> Vec<(Version, String)> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut found = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let glued = i > 0
+            && (chars[i - 1].is_alphanumeric() || matches!(chars[i - 1], '_' | '.' | '-' | '/'));
+        if !chars[i].is_ascii_digit() || glued {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < chars.len()
+            && (chars[i].is_ascii_alphanumeric()
+                || (chars[i] == '.' && chars.get(i + 1).is_some_and(char::is_ascii_alphanumeric)))
+        {
+            i += 1;
+        }
+        let written: String = chars[start..i].iter().collect();
+        let parts: Option<Vec<Option<u64>>> = written
+            .split('.')
+            .enumerate()
+            .map(|(index, part)| match part {
+                "x" if index > 0 => Some(None),
+                _ => part.parse().ok().map(Some),
+            })
+            .collect();
+        let Some(parts) = parts.filter(|parts| (2..=3).contains(&parts.len())) else {
+            continue;
+        };
+        // `1.5 s` is a value, not a version.
+        let (unit_word, _) = next_word(&chars, i);
+        if unit_word.as_deref().and_then(unit).is_some() {
+            continue;
+        }
+        found.push((Version(parts), written));
+    }
+    found
+}
+
+/// The versions a fact holds for, read from the words around each version
+/// its text writes.
+#[derive(Debug)]
+enum Range {
+    /// `3.13`, `librdkafka 2.12.1`, `4.x`: that version (and its patches).
+    Exactly(Version),
+    /// `3.8.15 to 4.3`.
+    Between(Version, Version),
+    /// `4.0 and later`, `since 3.0`, `from 4.3`.
+    From(Version),
+    /// `before 4.0`: every earlier version.
+    Before(Version),
+}
+
+impl Range {
+    fn covers(&self, stated: &Version) -> bool {
+        use std::cmp::Ordering::{Greater, Less};
+        match self {
+            Range::Exactly(version) => stated.compare(version).is_eq(),
+            Range::Between(from, to) => {
+                stated.compare(from) != Less && stated.compare(to) != Greater
+            }
+            Range::From(from) => stated.compare(from) != Less,
+            Range::Before(until) => stated.compare(until) == Less,
+        }
+    }
+}
+
+/// The ranges of versions that `text` (a fact's version, default and limit)
+/// holds for; empty when it names no version ("the service, 2026").
+fn coverage(text: &str) -> Vec<Range> {
+    let found = versions(text);
+    let mut ranges = Vec::new();
+    let mut skip_next = false;
+    for (index, (version, written)) in found.iter().enumerate() {
+        if std::mem::take(&mut skip_next) {
+            continue;
+        }
+        let at = text.find(written.as_str()).unwrap_or(0);
+        let before = text[..at].trim_end().to_lowercase();
+        let after = text[at + written.len()..].trim_start().to_lowercase();
+        let range = if before.ends_with("since") || before.ends_with("from") {
+            Range::From(version.clone())
+        } else if before.ends_with("before") || before.ends_with("until") {
+            Range::Before(version.clone())
+        } else if after.starts_with("and later") || after.starts_with("or later") {
+            Range::From(version.clone())
+        } else if let (true, Some((to, _))) = (after.starts_with("to "), found.get(index + 1)) {
+            skip_next = true;
+            Range::Between(version.clone(), to.clone())
+        } else {
+            Range::Exactly(version.clone())
+        };
+        ranges.push(range);
+    }
+    ranges
+}
+
+/// Every version a fact's text holds for: its version, default and limit.
+fn fact_coverage(fact: &Fact) -> Vec<Range> {
+    let mut text = format!("{} ; {}", fact.version, fact.default);
+    if let Some(limit) = &fact.limit {
+        text.push_str(" ; ");
+        text.push_str(limit);
+    }
+    coverage(&text)
+}
+
 /// A value found in text, as written (for messages).
 #[derive(Debug, Clone, PartialEq)]
 struct Value {
@@ -449,8 +593,13 @@ fn values(text: &str) -> Vec<Value> {
         if glued {
             continue;
         }
-        // A version has a second dot ("3.13.1"), or a hyphenated code ("0-9-1").
-        if chars.get(i) == Some(&'.') && chars.get(i + 1).is_some_and(char::is_ascii_digit) {
+        // A version has a second dot ("3.13.1") or an `x` ("3.x"), or a
+        // hyphenated code ("0-9-1").
+        if chars.get(i) == Some(&'.')
+            && chars
+                .get(i + 1)
+                .is_some_and(|next| next.is_ascii_digit() || *next == 'x')
+        {
             while i < chars.len() && (chars[i].is_ascii_digit() || chars[i] == '.') {
                 i += 1;
             }
@@ -876,12 +1025,25 @@ pub fn check_page(facts: &Facts, file: &Path, page: &str) -> Vec<Unbacked> {
             }
             continue;
         }
-        let allowed: Vec<Quantity> = named
-            .iter()
-            .flat_map(|(fact, _)| fact_quantities(fact))
-            .collect();
+        let stated_versions = versions(&without_calls(&unit.text));
         for value in &stated {
+            let judges = judges_of(&named, value);
+            if judges.is_empty() {
+                continue;
+            }
+            let named = judges;
+            let allowed: Vec<Quantity> = named
+                .iter()
+                .flat_map(|(fact, _)| fact_quantities(fact))
+                .collect();
             if allowed.iter().any(|fact| value.quantity.states(*fact)) {
+                if let Some(wrong) = version_not_held(&named, value, &stated_versions) {
+                    found.push(Unbacked {
+                        file: file.to_path_buf(),
+                        line: unit.line,
+                        message: wrong,
+                    });
+                }
                 continue;
             }
             let mut held: BTreeMap<&str, String> = BTreeMap::new();
@@ -919,8 +1081,84 @@ pub fn check_page(facts: &Facts, file: &Path, page: &str) -> Vec<Unbacked> {
     found
 }
 
-/// [`check_page`] for every `.md` page under `src_dir`; paths in the result
-/// are relative to `root`.
+/// The facts among `named` that a stated `value` can be held against. Not a
+/// fact with no number at all (`read committed`): a number near it states
+/// something else. And a bare number (`1,000`, `row 7`) is a value of a
+/// duration or size only next to the configuration key that gives it its unit
+/// (`auto.commit.interval.ms` = 5000), not next to a name in prose (`timed
+/// commit`), where it counts messages or rows of a story.
+fn judges_of<'a>(named: &[(&'a Fact, String)], value: &Value) -> Vec<(&'a Fact, String)> {
+    named
+        .iter()
+        .filter(|(fact, name)| {
+            let quantities = fact_quantities(fact);
+            let counts = quantities
+                .iter()
+                .any(|quantity| matches!(quantity, Quantity::Count(_)));
+            !quantities.is_empty()
+                && (!matches!(value.quantity, Quantity::Count(_))
+                    || counts
+                    || looks_like_a_setting(name))
+        })
+        .map(|(fact, name)| (*fact, name.clone()))
+        .collect()
+}
+
+/// When `value`, which some of the `named` facts hold, is stated for versions
+/// (`stated`) none of those facts holds it for: what to say. A fact that names
+/// no version ("the service, 2026") holds for every version, and one covered
+/// version is enough (a sentence may name another product's version too).
+fn version_not_held(
+    named: &[(&Fact, String)],
+    value: &Value,
+    stated: &[(Version, String)],
+) -> Option<String> {
+    if stated.is_empty() {
+        return None;
+    }
+    let holding: Vec<&Fact> = named
+        .iter()
+        .map(|(fact, _)| *fact)
+        .filter(|fact| {
+            fact_quantities(fact)
+                .iter()
+                .any(|held| value.quantity.states(*held))
+        })
+        .collect();
+    let held = holding.iter().any(|fact| {
+        let ranges = fact_coverage(fact);
+        ranges.is_empty()
+            || stated
+                .iter()
+                .any(|(version, _)| ranges.iter().any(|range| range.covers(version)))
+    });
+    if held {
+        return None;
+    }
+    Some(format!(
+        "states `{}` for version {} next to {}, but {FACTS_FILE} holds it for: {}: correct the \
+         version on the page, or add the fact for it (with its source)",
+        value.written,
+        stated
+            .iter()
+            .map(|(_, written)| written.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+        named
+            .iter()
+            .map(|(_, name)| format!("`{name}`"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        holding
+            .iter()
+            .map(|fact| format!("`{}` ({})", fact.id, fact.version))
+            .collect::<Vec<_>>()
+            .join("; ")
+    ))
+}
+
+/// [`check_page`] for every `.md` page under `src_dir`, and [`check_quiz`]
+/// for every quiz (`.toml`) there; paths in the result are relative to `root`.
 pub fn check_pages(facts: &Facts, root: &Path, src_dir: &Path) -> Result<Vec<Unbacked>> {
     let mut pages = Vec::new();
     collect_pages(src_dir, &mut pages)?;
@@ -934,9 +1172,106 @@ pub fn check_pages(facts: &Facts, root: &Path, src_dir: &Path) -> Result<Vec<Unb
             continue;
         }
         let shown = page.strip_prefix(root).unwrap_or(&page);
-        found.extend(check_page(facts, shown, &text));
+        if page
+            .extension()
+            .is_some_and(|extension| extension == "toml")
+        {
+            found.extend(check_quiz(facts, shown, &text)?);
+        } else {
+            found.extend(check_page(facts, shown, &text));
+        }
     }
     Ok(found)
+}
+
+/// [`check_page`] for the text of a quiz file (`quiz.toml`): every string in
+/// it (prompts, answers, distractors, explanations) is read as a page of its
+/// own, and each finding names its line in the file. A distractor is wrong
+/// by its reasoning, never by a default it makes up, so it is read too.
+pub fn check_quiz(facts: &Facts, file: &Path, text: &str) -> Result<Vec<Unbacked>> {
+    let quiz: toml::Value =
+        toml::from_str(text).with_context(|| format!("{} is not TOML", file.display()))?;
+    let mut strings = Vec::new();
+    strings_in(&quiz, &mut strings);
+    let mut found = Vec::new();
+    for string in strings {
+        let first_line = string.lines().find(|line| !line.trim().is_empty());
+        // The line the string starts on in the file, to report the page's
+        // lines as the file's; 1 when an escape hides it.
+        let base = first_line
+            .and_then(|line| text.find(line.trim()))
+            .map_or(1, |at| text[..at].matches('\n').count() + 1);
+        let skipped = string
+            .lines()
+            .take_while(|line| line.trim().is_empty())
+            .count();
+        for mut unbacked in check_page(facts, file, string) {
+            unbacked.line = base + unbacked.line - 1 - skipped;
+            found.push(unbacked);
+        }
+    }
+    Ok(found)
+}
+
+/// Every string in a TOML value but the quiz's bookkeeping (`id`, `type`).
+fn strings_in<'a>(value: &'a toml::Value, out: &mut Vec<&'a str>) {
+    match value {
+        toml::Value::String(text) => out.push(text),
+        toml::Value::Array(items) => items.iter().for_each(|item| strings_in(item, out)),
+        toml::Value::Table(table) => table
+            .iter()
+            .filter(|(key, _)| !matches!(key.as_str(), "id" | "type"))
+            .for_each(|(_, item)| strings_in(item, out)),
+        _ => {}
+    }
+}
+
+/// [`check_page`] for the comments of every Rust file under `src_dir` (the
+/// workshop broker's sources, which say what the real brokers they imitate do):
+/// each run of full-line comments (`//!`, `///`, `//`) is read as a paragraph
+/// of a page, code lines as the blank lines between them, so each finding
+/// names its line of the source file. Paths in the result are relative to
+/// `root`.
+pub fn check_comments(facts: &Facts, root: &Path, src_dir: &Path) -> Result<Vec<Unbacked>> {
+    let mut files = Vec::new();
+    collect_sources(src_dir, &mut files)?;
+    files.sort();
+    let mut found = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file)
+            .with_context(|| format!("cannot read {}", file.display()))?;
+        let shown = file.strip_prefix(root).unwrap_or(&file);
+        found.extend(check_page(facts, shown, &comments_as_page(&text)));
+    }
+    Ok(found)
+}
+
+/// A Rust file as a page of its comments: one line per line of the file,
+/// the text of a full-line comment, or an empty line.
+fn comments_as_page(source: &str) -> String {
+    let mut page = String::with_capacity(source.len());
+    for line in source.lines() {
+        let trimmed = line.trim_start();
+        let text = ["//!", "///", "//"]
+            .iter()
+            .find_map(|marker| trimmed.strip_prefix(marker))
+            .unwrap_or("");
+        page.push_str(text.trim());
+        page.push('\n');
+    }
+    page
+}
+
+fn collect_sources(dir: &Path, files: &mut Vec<PathBuf>) -> Result<()> {
+    for entry in std::fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))? {
+        let path = entry?.path();
+        if path.is_dir() {
+            collect_sources(&path, files)?;
+        } else if path.extension().is_some_and(|extension| extension == "rs") {
+            files.push(path);
+        }
+    }
+    Ok(())
 }
 
 fn collect_pages(dir: &Path, pages: &mut Vec<PathBuf>) -> Result<()> {
@@ -944,7 +1279,11 @@ fn collect_pages(dir: &Path, pages: &mut Vec<PathBuf>) -> Result<()> {
         let path = entry?.path();
         if path.is_dir() {
             collect_pages(&path, pages)?;
-        } else if path.extension().is_some_and(|extension| extension == "md") {
+        } else if path
+            .extension()
+            .is_some_and(|extension| extension == "md" || extension == "toml")
+        {
+            // Pages, and the quizzes (`quiz.toml`) they include.
             pages.push(path);
         }
     }
@@ -978,7 +1317,7 @@ mod tests {
         );
         assert_eq!(
             quantities(
-                "RabbitMQ 4.3.7, AMQP 0-9-1, SHA-256, v4, chapter 4, late 2026, KIP-848, QoS 1 or 2"
+                "RabbitMQ 4.3.7, Kafka 3.x, AMQP 0-9-1, SHA-256, v4, chapter 4, late 2026, KIP-848, QoS 1 or 2"
             ),
             Vec::<String>::new()
         );
@@ -1071,11 +1410,153 @@ mod tests {
         );
     }
 
+    /// A value the file holds, stated for a version the file does not hold
+    /// it for: RabbitMQ's 128 MiB was 3.13's, not 4.0's; its 30-minute
+    /// consumer timeout dates from 3.8.15. The same values with the versions
+    /// the file gives pass, and so do versions of another product the
+    /// sentence names (`rdkafka 0.39`) when one stated version is covered.
+    #[test]
+    fn a_value_stated_for_a_version_the_file_does_not_hold_is_reported() {
+        let facts = repository_facts();
+        let page = "# Versions\n\n\
+                    RabbitMQ 4.1 caps `max_message_size` at 128 MiB.\n\n\
+                    In RabbitMQ 3.8.0 the consumer timeout was already 30 min by default.\n\n\
+                    RabbitMQ's `max_message_size` was 128 MiB in 3.13 and is 16 MiB since 4.0.\n\n\
+                    RabbitMQ 3.12 and 4.2 close a channel after a consumer timeout of 30 min.\n\n\
+                    librdkafka 2.12.1 (rdkafka 0.39) commits every 5 s (`auto.commit.interval.ms`).\n\n\
+                    Kafka's `auto.commit.interval.ms` has been 5 s since 3.x of the Java client.\n";
+        let found = check_page(&facts, Path::new("book/src/versions.md"), page);
+        let shown: Vec<String> = found.iter().map(ToString::to_string).collect();
+        assert_eq!(found.len(), 2, "{shown:#?}");
+        assert!(
+            shown[0].starts_with("book/src/versions.md:3: states `128 MiB` for version 4.1"),
+            "{shown:#?}"
+        );
+        assert!(
+            shown[0].contains("`rabbitmq.max-message-size-3-13` (3.13)"),
+            "{shown:#?}"
+        );
+        assert!(
+            shown[1].starts_with("book/src/versions.md:5: states `30 min` for version 3.8.0"),
+            "{shown:#?}"
+        );
+    }
+
+    #[test]
+    fn versions_and_the_ranges_a_fact_holds_for_are_read() {
+        let written: Vec<String> =
+            versions("RabbitMQ 4.3, 3.8.15 and 4.x; 1.5 s, 2.5x, v4.1, 10.0.0.1/8")
+                .into_iter()
+                .map(|(_, written)| written)
+                .collect();
+        assert_eq!(written, ["4.3", "3.8.15", "4.x"]);
+        let covers = |held: &str, stated: &str| {
+            let stated = versions(stated).remove(0).0;
+            coverage(held).iter().any(|range| range.covers(&stated))
+        };
+        assert!(covers(
+            "3.8.15 to 4.3 (4.3 changed what a timeout does)",
+            "4.2"
+        ));
+        assert!(covers("3.8.15 to 4.3", "4.3.7"));
+        assert!(!covers("3.8.15 to 4.3", "4.4"));
+        assert!(!covers("3.8.15 to 4.3", "3.8.0"));
+        assert!(covers("4.0 and later", "4.2"));
+        assert!(covers("the Java client since 3.0", "3.9"));
+        assert!(!covers("the Java client since 3.0", "2.8"));
+        assert!(covers("4.x", "4.1"));
+        assert!(!covers("4.x", "3.13"));
+        assert!(covers("librdkafka 2.12.1", "2.12"));
+        assert!(!covers("librdkafka 2.12.1", "2.11"));
+        assert!(covers("before 4.0: unlimited", "3.13"));
+        assert!(coverage("the service, 2026").is_empty());
+    }
+
+    /// Quiz text (prompts, answers, distractors, explanations) states broker
+    /// facts as pages do, so it is read as they are, each finding at its line
+    /// of the quiz file.
+    #[test]
+    fn a_quiz_that_states_a_fact_the_file_does_not_hold_is_reported() {
+        let book = tempfile::tempdir().expect("a temporary folder");
+        let chapter = book.path().join("src/acks");
+        std::fs::create_dir_all(&chapter).expect("create the chapter folder");
+        let quiz = "[[questions]]\n\
+                    id = \"q1\"\n\
+                    type = \"MultipleChoice\"\n\
+                    prompt.prompt = \"\"\"\n\
+                    A consumer on Service Bus takes 90 s per message.\n\
+                    What happens with every setting at its default?\n\
+                    \"\"\"\n\
+                    prompt.distractors = [\n  \"Nothing: the lock duration is 5 min by default.\",\n]\n\
+                    answer.answer = \"The lock expires: it lasts 60 s by default (the lock duration).\"\n\
+                    context = \"\"\"\n\
+                    Service Bus's lock duration is 60 s by default.\n\
+                    Its lock duration can be 30 s by default in some tiers.\n\
+                    \"\"\"\n";
+        std::fs::write(chapter.join("quiz.toml"), quiz).expect("write the quiz");
+        std::fs::write(chapter.join("index.md"), "# Acks\n\n{{#quiz quiz.toml}}\n")
+            .expect("write the chapter");
+        let found = check_pages(&repository_facts(), book.path(), &book.path().join("src"))
+            .expect("the quiz can be read");
+        let shown: Vec<String> = found.iter().map(ToString::to_string).collect();
+        assert_eq!(found.len(), 1, "{shown:#?}");
+        assert!(
+            shown[0].starts_with("src/acks/quiz.toml:13: states `30 s` next to `lock duration`"),
+            "{shown:#?}"
+        );
+    }
+
+    /// The workshop broker's comments say what real brokers do ("as Service
+    /// Bus does, a 60-second lock"): they are read like pages, comment lines
+    /// only, each finding at its line of the source file; the code between
+    /// them is not read.
+    #[test]
+    fn a_comment_that_states_a_fact_the_file_does_not_hold_is_reported() {
+        let repository = tempfile::tempdir().expect("a temporary folder");
+        let src = repository.path().join("exercises/broker/src");
+        std::fs::create_dir_all(src.join("grading")).expect("create the source folders");
+        let lock = "//! Locks, as Service Bus has them.\n\
+                    \n\
+                    /// The lock duration: 60 s by default, as Service Bus.\n\
+                    pub const LOCK: u64 = 45; // the lock duration, in seconds\n\
+                    \n\
+                    /// RabbitMQ closes the channel after a consumer timeout of 15 min by default,\n\
+                    /// since 3.8.15.\n\
+                    pub const TIMEOUT_MINUTES: u64 = 15;\n";
+        std::fs::write(src.join("lock.rs"), lock).expect("write lock.rs");
+        std::fs::write(
+            src.join("grading/plans.rs"),
+            "/// A lock duration of 20 s is what Service Bus does by default.\nfn x() {}\n",
+        )
+        .expect("write plans.rs");
+        let found = check_comments(&repository_facts(), repository.path(), &src)
+            .expect("the sources can be read");
+        let shown: Vec<String> = found.iter().map(ToString::to_string).collect();
+        assert_eq!(found.len(), 2, "{shown:#?}");
+        assert!(
+            shown[0].starts_with("exercises/broker/src/grading/plans.rs:1: states `20 s`"),
+            "{shown:#?}"
+        );
+        assert!(
+            shown[1].starts_with("exercises/broker/src/lock.rs:6: states `15 min`"),
+            "{shown:#?}"
+        );
+    }
+
     #[test]
     fn every_page_of_the_book_states_only_facts_the_file_holds() {
         let root = crate::workspace::root();
         let found = check_pages(&repository_facts(), &root, &root.join("book/src"))
             .expect("the pages can be read");
+        let shown: Vec<String> = found.iter().map(ToString::to_string).collect();
+        assert!(found.is_empty(), "{shown:#?}");
+    }
+
+    #[test]
+    fn every_comment_of_the_workshop_broker_states_only_facts_the_file_holds() {
+        let root = crate::workspace::root();
+        let found = check_comments(&repository_facts(), &root, &root.join(BROKER_SOURCES))
+            .expect("the sources can be read");
         let shown: Vec<String> = found.iter().map(ToString::to_string).collect();
         assert!(found.is_empty(), "{shown:#?}");
     }

@@ -523,9 +523,9 @@ fn coverage_page_current(root: &Path, verdicts: &mut Verdicts) {
     verdicts.record("book", claim, problem);
 }
 
-/// The broker tables are rendered from the facts file as it is, and no page
-/// states a broker fact (a value next to a setting's name) the file does not
-/// hold.
+/// The broker tables are rendered from the facts file as it is, and no page,
+/// quiz or comment of the workshop broker states a broker fact (a value next
+/// to a setting's name) the file does not hold.
 fn broker_facts(root: &Path, verdicts: &mut Verdicts) {
     let facts = match crate::facts::Facts::load(root) {
         Ok(facts) => facts,
@@ -568,6 +568,27 @@ fn broker_facts(root: &Path, verdicts: &mut Verdicts) {
         ),
     };
     verdicts.record("book", claim, problem);
+    let claim = format!(
+        "every broker default or limit the workshop broker's comments ({}) state is in {}",
+        crate::facts::BROKER_SOURCES,
+        crate::facts::FACTS_FILE
+    );
+    let problem = match crate::facts::check_comments(
+        &facts,
+        root,
+        &root.join(crate::facts::BROKER_SOURCES),
+    ) {
+        Err(error) => Some(format!("{error:#}")),
+        Ok(found) if found.is_empty() => None,
+        Ok(found) => Some(
+            found
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n"),
+        ),
+    };
+    verdicts.record("broker", claim, problem);
 }
 
 /// Where two texts first differ, for a drift message: "line 7: committed
@@ -631,7 +652,7 @@ mod tests {
             .iter()
             .map(|verdict| (verdict.claim.as_str(), verdict.problem.as_ref()))
             .collect();
-        assert_eq!(claims.len(), 2, "{claims:#?}");
+        assert_eq!(claims.len(), 3, "{claims:#?}");
         assert!(
             claims.iter().all(|(_, problem)| problem.is_none()),
             "{claims:#?}"

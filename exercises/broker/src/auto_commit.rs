@@ -54,6 +54,11 @@ use crate::trace::Operation;
 
 /// Kafka's default `auto.commit.interval.ms`: 5 s.
 pub const DEFAULT_AUTO_COMMIT_INTERVAL: Duration = Duration::from_secs(5);
+/// librdkafka's default `enable.auto.commit`: on, a timer commits.
+pub const DEFAULT_ENABLE_AUTO_COMMIT: bool = true;
+/// librdkafka's default `enable.auto.offset.store`: on, the offset of each
+/// message is stored as it is handed to the application.
+pub const DEFAULT_ENABLE_AUTO_OFFSET_STORE: bool = true;
 
 /// What the trace says of a commit made by the auto-commit timer.
 pub(crate) const COMMITTED_ON_THE_TIMER: &str = "committed on the timer";
@@ -216,14 +221,18 @@ impl ClientConfig {
                 "a consumer that subscribes needs a `group.id` to commit its offsets to",
             ));
         }
-        let flag = |key: &str| match self.get(key).map(str::to_ascii_lowercase).as_deref() {
-            None => Ok(true),
+        let flag = |key: &str, default: bool| match self
+            .get(key)
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            None => Ok(default),
             Some("true") => Ok(true),
             Some("false") => Ok(false),
             Some(_) => Err(refuse(key, "the value must be \"true\" or \"false\"")),
         };
-        let auto_commit = flag("enable.auto.commit")?;
-        let auto_offset_store = flag("enable.auto.offset.store")?;
+        let auto_commit = flag("enable.auto.commit", DEFAULT_ENABLE_AUTO_COMMIT)?;
+        let auto_offset_store = flag("enable.auto.offset.store", DEFAULT_ENABLE_AUTO_OFFSET_STORE)?;
         let interval = match self.get("auto.commit.interval.ms") {
             None => DEFAULT_AUTO_COMMIT_INTERVAL,
             Some(text) => match text.parse::<u64>() {

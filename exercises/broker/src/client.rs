@@ -176,7 +176,8 @@ impl Client {
     }
 
     /// A Kafka-style consumer of `path` that commits every `interval` (Kafka's
-    /// default is 5 s: [`crate::DEFAULT_AUTO_COMMIT_INTERVAL`]).
+    /// `auto.commit.interval.ms` is 5 s by default:
+    /// [`crate::DEFAULT_AUTO_COMMIT_INTERVAL`]).
     pub fn auto_commit_consumer(&self, path: &str, interval: Duration) -> AutoCommitConsumer {
         AutoCommitConsumer::direct(self.clone(), path, interval)
     }

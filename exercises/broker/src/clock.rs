@@ -3,9 +3,10 @@
 //! Every clock in the broker is tokio's clock. Under a paused clock
 //! (`#[tokio::test(start_paused = true)]`, or the simulation runtime) time only
 //! moves when every task is waiting, and then it jumps straight to the next
-//! timer. That is what makes a 60-second lock, a 10-minute duplicate-detection
-//! window or a six-hour outage cost nothing in real time, and what makes two
-//! runs of the same scenario see exactly the same instants.
+//! timer. That is what makes the long waits (a lock that runs out, a
+//! duplicate-detection window that ends, an outage of hours) cost nothing in
+//! real time, and what makes two runs of the same scenario see exactly the
+//! same instants.
 //!
 //! A real broker stamps messages with wall-clock UTC. Ours derives UTC from the
 //! virtual clock: a broker's clock starts at [`EPOCH_UTC`] when the broker is

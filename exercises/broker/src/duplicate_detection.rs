@@ -10,8 +10,8 @@
 //!
 //! Elsewhere: Kafka's idempotent producer deduplicates by producer id and
 //! sequence number instead (on by default in the Java client since 3.0, off in
-//! librdkafka); NATS JetStream uses the `Nats-Msg-Id` header (2-minute
-//! window); SQS FIFO queues use `MessageDeduplicationId` (5 minutes); classic
+//! librdkafka). NATS JetStream uses the `Nats-Msg-Id` header (a 2-minute
+//! window). SQS FIFO queues use `MessageDeduplicationId` (5 minutes). Classic
 //! RabbitMQ queues do not deduplicate at all.
 
 use std::collections::{BTreeMap, VecDeque};

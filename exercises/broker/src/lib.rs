@@ -90,7 +90,8 @@ pub mod topic;
 pub mod trace;
 
 pub use auto_commit::{
-    AutoCommitConsumer, ClientConfig, CommitMode, DEFAULT_AUTO_COMMIT_INTERVAL, KafkaConsumer,
+    AutoCommitConsumer, ClientConfig, CommitMode, DEFAULT_AUTO_COMMIT_INTERVAL,
+    DEFAULT_ENABLE_AUTO_COMMIT, DEFAULT_ENABLE_AUTO_OFFSET_STORE, KafkaConsumer,
 };
 pub use broker::{Broker, EntityStats};
 pub use client::Client;

@@ -54,8 +54,9 @@ pub struct QueueOptions {
     pub lock_duration: Duration,
     /// After this many deliveries the next abandon or expiry moves the message
     /// to the dead-letter queue (`MaxDeliveryCountExceeded`). Stops a poison
-    /// message from being retried forever. RabbitMQ quorum queues default to
-    /// 20, NATS to unlimited, SQS only with a redrive policy.
+    /// message from being retried forever. A RabbitMQ quorum queue's
+    /// `delivery-limit` is 20 by default (since 4.0); NATS redelivers without
+    /// limit by default; SQS stops only with a redrive policy.
     pub max_delivery_count: u32,
     /// How long a message may wait before it expires, unless the message asks
     /// for less. `None`: forever (Service Bus's default is effectively that).
@@ -151,11 +152,13 @@ impl QueueOptions {
         self
     }
 
-    /// Why these options are outside Service Bus's limits, if they are: a
-    /// lock of zero or over 5 minutes, a maximum delivery count of 0, a
-    /// duplicate-detection window under 20 seconds or over 7 days. The broker
-    /// refuses to create such an entity, as Service Bus does, so that a
-    /// lesson learnt here holds on the real thing.
+    /// Why these options are outside Service Bus's limits, if they are:
+    /// - a lock duration of zero, or over 5 minutes;
+    /// - a max delivery count under 1;
+    /// - a duplicate-detection window under 20 seconds or over 7 days.
+    ///
+    /// The broker refuses to create such an entity, as Service Bus does, so
+    /// that a lesson learnt here holds on the real thing.
     pub fn limit_broken(&self) -> Option<&'static str> {
         if self.lock_duration.is_zero() || self.lock_duration > MAX_LOCK_DURATION {
             return Some("the lock duration must be more than zero and at most 5 minutes");

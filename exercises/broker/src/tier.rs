@@ -27,8 +27,8 @@ use std::fmt;
 pub enum Tier {
     /// Queues only: no topics, no sessions, no duplicate detection.
     Basic,
-    /// Queues, topics, sessions, duplicate detection; 256 KB messages. The
-    /// default, because it is what most teams start on.
+    /// Queues, topics, sessions and duplicate detection. Its largest message
+    /// is 256 KB. The default, because it is what most teams start on.
     #[default]
     Standard,
     /// Everything Standard has, with 100 MB messages.

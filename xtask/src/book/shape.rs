@@ -7,7 +7,9 @@
 //!
 //! 1. **Time.** Under the title, before the first section, a line
 //!    ``**Time:** about N minutes for the exercise `id` `` with N the
-//!    catalogue's `minutes`, so the page and `cargo xtask watch` agree.
+//!    catalogue's `minutes`, so the page and `cargo xtask watch` agree. The
+//!    exercise's README says the same in its first paragraph (`About N
+//!    minutes.`).
 //! 2. **Predict, then look.** A visible line starting "Before you read on"
 //!    (bold or not, in a quote or not: `**Before you read on:** what ...`)
 //!    comes before the first include of the grader's failure diagram
@@ -70,7 +72,46 @@ pub fn exercise_shape(root: &Path, exercise: &Exercise) -> Result<Vec<String>> {
     let text = std::fs::read_to_string(root.join(&page))
         .with_context(|| format!("cannot read {}", page.display()))?;
     let chapter_dir = root.join(page.parent().unwrap_or(Path::new("")));
-    Ok(shape_problems(&text, &chapter_dir, root, exercise))
+    let mut problems = shape_problems(&text, &chapter_dir, root, exercise);
+    let readme = Path::new(&exercise.dir).join("README.md");
+    let readme_text = std::fs::read_to_string(root.join(&readme))
+        .with_context(|| format!("cannot read {}", readme.display()))?;
+    problems.extend(readme_minutes_problem(&readme_text, &readme, exercise));
+    Ok(problems)
+}
+
+/// The exercise's README (which the book includes too) gives its time in
+/// its first paragraph, `About N minutes.`; the learner who opens the crate
+/// first reads it there, so it must be the catalogue's `minutes` as well.
+/// `None` when it is.
+pub fn readme_minutes_problem(text: &str, readme: &Path, exercise: &Exercise) -> Option<String> {
+    let wanted = exercise.minutes;
+    // The first paragraph under the title: the lines before the first section.
+    let stated = text
+        .lines()
+        .take_while(|line| !line.starts_with("## "))
+        .find_map(|line| {
+            let (_, after) = line.split_once("About ")?;
+            let digits: String = after.chars().take_while(char::is_ascii_digit).collect();
+            let minutes: u32 = digits.parse().ok()?;
+            after[digits.len()..]
+                .starts_with(" minutes")
+                .then_some(minutes)
+        });
+    match stated {
+        Some(minutes) if minutes == wanted => None,
+        Some(minutes) => Some(format!(
+            "{} gives the exercise `{}` about {minutes} minutes, the catalogue \
+             (exercises/exercises.toml) {wanted}: make them agree",
+            readme.display(),
+            exercise.id
+        )),
+        None => Some(format!(
+            "{} states no time before its first section: add `About {wanted} minutes.` (the \
+             catalogue's `minutes`) to its first paragraph",
+            readme.display()
+        )),
+    }
 }
 
 /// [`exercise_shape`] for every exercise of the catalogue of the repository
@@ -456,6 +497,21 @@ hints = ["one"]
             found[3].contains("the section `## The fix` comes before"),
             "{found:#?}"
         );
+    }
+
+    #[test]
+    fn the_readme_must_give_the_catalogues_minutes() {
+        let readme = Path::new("exercises/02-ack-ordering/README.md");
+        let page = "# Exercise 2\n\nChapter 3 of the book. About 30 minutes.\n\n## What to edit\n";
+        assert_eq!(readme_minutes_problem(page, readme, &exercise()), None);
+        let stale = readme_minutes_problem(&page.replace("30", "45"), readme, &exercise())
+            .expect("45 minutes against the catalogue's 30");
+        assert!(stale.contains("about 45 minutes, the catalogue"), "{stale}");
+        // A time stated only further down does not count: the learner reads
+        // the first paragraph.
+        let missing = "# Exercise 2\n\n## What to edit\n\nAbout 30 minutes.\n";
+        let found = readme_minutes_problem(missing, readme, &exercise()).expect("no time up top");
+        assert!(found.contains("states no time"), "{found}");
     }
 
     #[test]
