@@ -420,14 +420,26 @@ fn history_matches_state(run: &Run) -> Result<(), Violation> {
         if row.as_ref() != Some(&truth) {
             return Err(Violation::for_message(
                 account,
-                format!(
-                    "`{account}`'s row says {}, but its {} events ({}) add up to {}: an event was \
-                     lost or applied twice",
-                    described(row.as_ref()),
-                    events.len(),
-                    ids(&events),
-                    described(Some(&truth))
-                ),
+                if history == events {
+                    format!(
+                        "`explain(\"{account}\")` returned all {} events ({}), which add up to \
+                         {}, but the row says {}: an event was stored without the change it \
+                         makes, or its change was made twice",
+                        events.len(),
+                        ids(&events),
+                        described(Some(&truth)),
+                        described(row.as_ref())
+                    )
+                } else {
+                    format!(
+                        "`{account}`'s row says {}, but its {} events ({}) add up to {}: an \
+                         event was lost or applied twice",
+                        described(row.as_ref()),
+                        events.len(),
+                        ids(&events),
+                        described(Some(&truth))
+                    )
+                },
             ));
         }
     }
