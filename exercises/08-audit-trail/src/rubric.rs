@@ -28,7 +28,7 @@ use broker::grading::{Check, Violation};
 use broker::simulation::{Exploration, Run, Scenario};
 
 use crate::bank::{ACCOUNT_EVENTS, ACCOUNTS, Account, AccountEvent};
-use crate::scenario::{ACCOUNT_IDS, Duty, OPERATORS, SUPPORT_DESK, history_of, scenario};
+use crate::scenario::{ACCOUNT_IDS, Duty, RUNBOOK, TICKETS, history_of, scenario};
 
 /// The file the learner edits, as the grader reads it for state kept
 /// outside the service (see [`Check::learner_file`]): a history kept in a
@@ -159,7 +159,7 @@ fn noted_events(account: &str, note: &serde_json::Value) -> Result<Vec<AccountEv
 
 /// What `explain` answered the support desk about `account`.
 fn desk_answer(run: &Run, account: &str) -> Result<Vec<AccountEvent>, Violation> {
-    let notes = notes(run, SUPPORT_DESK);
+    let notes = notes(run, TICKETS);
     let note = notes.get(account).ok_or_else(|| {
         Violation::new(format!(
             "the support desk asked `explain(\"{account}\")` and never got an answer before the \
@@ -310,7 +310,7 @@ fn every_state_explained(run: &Run) -> Result<(), Violation> {
 
 /// `rebuild-mismatch`: each row after the rebuild is the row before.
 fn rebuilt_as_before(run: &Run) -> Result<(), Violation> {
-    let notes = notes(run, OPERATORS);
+    let notes = notes(run, RUNBOOK);
     for account in ACCOUNT_IDS {
         let note = notes.get(account).ok_or_else(|| {
             Violation::new(format!(
@@ -345,7 +345,7 @@ fn rebuilt_as_before(run: &Run) -> Result<(), Violation> {
 /// `replay-not-idempotent`: the replay left every row, every history and
 /// the queue as they were.
 fn replay_changed_nothing(run: &Run) -> Result<(), Violation> {
-    let notes = notes(run, OPERATORS);
+    let notes = notes(run, RUNBOOK);
     for account in ACCOUNT_IDS {
         let note = notes.get(account).ok_or_else(|| {
             Violation::new(format!(

@@ -11,7 +11,7 @@
 //! - The **support desk** asks [`crate::ledger::explain`] about each
 //!   account at [`ASK_AT`] (20 minutes in, long after the events are
 //!   handled) and writes the answer into its ticket system (the downstream
-//!   system `support-desk`, which the graders read). It asks again ten
+//!   system `tickets`, which the graders read). It asks again ten
 //!   seconds after an error.
 //! - In two of the scenarios, the **operators** step in at
 //!   [`OPERATORS_AT`] (10 minutes in):
@@ -22,7 +22,7 @@
 //!     `accounts` table and call [`crate::ledger::rebuild`] for each account.
 //!
 //!   They note what they saw first (the answer of `explain` and the row) in
-//!   their runbook (the downstream system `operators`), so the graders can
+//!   their runbook (the downstream system `runbook`), so the graders can
 //!   compare the end with it.
 //!
 //! A run lasts 30 minutes of virtual time.
@@ -40,12 +40,16 @@ use crate::bank::{ACCOUNT_EVENTS, ACCOUNTS, AccountEvent, Change};
 
 /// The consumer's name in traces.
 pub const CONSUMER: &str = "accounts";
-/// The support desk: the service that asks, and the downstream system its
-/// answers are written to.
+/// The support desk: the service that asks `explain`.
 pub const SUPPORT_DESK: &str = "support-desk";
-/// The operators: the service that replays or rebuilds, and the runbook
-/// (a downstream system) where they note what they saw first.
+/// The support desk's ticket system (a downstream system), where it writes
+/// each answer.
+pub const TICKETS: &str = "tickets";
+/// The operators: the service that replays or rebuilds.
 pub const OPERATORS: &str = "operators";
+/// The operators' runbook (a downstream system), where they note what they
+/// saw before they acted.
+pub const RUNBOOK: &str = "runbook";
 /// When the support desk asks about each account.
 pub const ASK_AT: Duration = Duration::from_secs(20 * 60);
 /// When the operators replay or rebuild.
@@ -245,7 +249,7 @@ where
         }
         // Noted, so that a report can say why no answer came.
         let _ = ctx
-            .call_downstream(SUPPORT_DESK, account, answer_detail(&answer))
+            .call_downstream(TICKETS, account, answer_detail(&answer))
             .await;
         tokio::time::sleep(ASK_AGAIN_AFTER).await;
     }
@@ -262,7 +266,7 @@ where
         let events = explain_until_it_answers(&ctx, &explain, account).await;
         let detail = answer_detail(&Ok(events));
         while ctx
-            .call_downstream(SUPPORT_DESK, account, detail.clone())
+            .call_downstream(TICKETS, account, detail.clone())
             .await
             .is_err()
         {
@@ -299,7 +303,7 @@ async fn note(
     let events: Vec<serde_json::Value> = events.iter().map(AccountEvent::to_row).collect();
     let detail = json!({ "events": events, "row": row }).to_string();
     while ctx
-        .call_downstream(OPERATORS, account, detail.clone())
+        .call_downstream(RUNBOOK, account, detail.clone())
         .await
         .is_err()
     {
