@@ -150,3 +150,84 @@ impl AccountEvent {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(seq: u64, change: Change) -> AccountEvent {
+        AccountEvent {
+            event_id: format!("ada-{seq}"),
+            account: "ada".to_owned(),
+            seq,
+            change,
+        }
+    }
+
+    #[test]
+    fn a_history_adds_up_in_order_and_the_last_rename_wins() {
+        let history = [
+            event(
+                1,
+                Change::Opened {
+                    owner: "Ada".into(),
+                },
+            ),
+            event(2, Change::Deposited { amount: 10_000 }),
+            event(
+                3,
+                Change::Renamed {
+                    owner: "Ada Lovelace".into(),
+                },
+            ),
+            event(4, Change::Withdrawn { amount: 3_000 }),
+        ];
+        let account = Account::from_history(&history);
+        assert_eq!(
+            account,
+            Account {
+                owner: "Ada Lovelace".into(),
+                balance: 7_000,
+                version: 4
+            }
+        );
+        // The same events in another order give another state: the order is
+        // part of what a history must keep.
+        let rename_first = [&history[2], &history[0], &history[1], &history[3]];
+        assert_eq!(Account::from_history(rename_first).owner, "Ada");
+    }
+
+    #[test]
+    fn rows_and_events_read_back_what_was_written() {
+        let account = Account {
+            owner: "Grace".into(),
+            balance: -250,
+            version: 2,
+        };
+        assert_eq!(
+            Account::from_row("grace", &account.to_row()).ok(),
+            Some(account)
+        );
+        let deposit = event(2, Change::Deposited { amount: 10_000 });
+        assert_eq!(
+            AccountEvent::from_row("ada/2", &deposit.to_row()).ok(),
+            Some(deposit)
+        );
+    }
+
+    #[test]
+    fn a_row_in_another_shape_is_refused_with_its_key_and_the_helper_to_use() {
+        let error = Account::from_row("ada", &serde_json::json!({ "balance": "70" }))
+            .err()
+            .map(|error| error.to_string())
+            .unwrap_or_default();
+        assert!(error.contains("`ada`"), "{error}");
+        assert!(error.contains("Account::to_row"), "{error}");
+        let error = AccountEvent::from_row("history/1", &serde_json::json!({ "seq": 1 }))
+            .err()
+            .map(|error| error.to_string())
+            .unwrap_or_default();
+        assert!(error.contains("`history/1`"), "{error}");
+        assert!(error.contains("AccountEvent::to_row"), "{error}");
+    }
+}

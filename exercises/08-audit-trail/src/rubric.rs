@@ -481,3 +481,63 @@ fn the_bank_works(run: &Run) -> Result<(), Violation> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Ada's events, picked by position in her history (1 is `ada-1`).
+    fn ada(seqs: &[u64]) -> Vec<AccountEvent> {
+        let history = history_of("ada");
+        seqs.iter()
+            .filter_map(|seq| history.iter().find(|event| event.seq == *seq).cloned())
+            .collect()
+    }
+
+    /// Ada's row after her first `version` events.
+    fn row(version: u64) -> Account {
+        Account::from_history(&ada(&(1..=version).collect::<Vec<_>>()))
+    }
+
+    fn difference(history: &[AccountEvent], version: u64) -> String {
+        history_differs("ada", history, Some(&row(version))).unwrap_or_default()
+    }
+
+    #[test]
+    fn the_whole_history_in_order_is_no_difference() {
+        assert_eq!(
+            history_differs("ada", &ada(&[1, 2, 3, 4]), Some(&row(4))),
+            None
+        );
+        assert_eq!(history_differs("ada", &ada(&[1, 2]), Some(&row(2))), None);
+        assert_eq!(history_differs("ada", &[], None), None);
+    }
+
+    #[test]
+    fn each_way_a_history_can_differ_has_its_own_sentence() {
+        assert!(difference(&[], 4).contains("threw away the events that explain it"));
+        assert!(difference(&ada(&[1, 3, 4]), 4).contains("without `ada-2`"));
+        assert!(difference(&ada(&[1, 2, 2, 3, 4]), 4).contains("`ada-2` is in the history twice"));
+        assert!(difference(&ada(&[1, 2, 3, 4]), 3).contains("with `ada-4`"));
+        assert!(difference(&ada(&[1, 3, 2, 4]), 4).contains("applied in the order ada-1, ada-2"));
+        let mut grace = ada(&[1, 2, 3, 4]);
+        grace.extend(history_of("grace"));
+        assert!(difference(&grace, 4).contains("an event of account `grace`"));
+        let mut altered = ada(&[1, 2, 3, 4]);
+        altered[1].change = crate::bank::Change::Deposited { amount: 1 };
+        assert!(difference(&altered, 4).contains("the event processed was"));
+    }
+
+    #[test]
+    fn amounts_read_as_money() {
+        assert_eq!(
+            described(Some(&Account {
+                owner: "Ada".into(),
+                balance: -705,
+                version: 3
+            })),
+            "owner Ada, balance -7.05, version 3"
+        );
+        assert_eq!(described(None), "no row");
+    }
+}
