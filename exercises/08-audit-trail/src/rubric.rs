@@ -28,7 +28,9 @@ use broker::grading::{Check, Violation};
 use broker::simulation::{Exploration, Run, Scenario};
 
 use crate::bank::{ACCOUNT_EVENTS, ACCOUNTS, Account, AccountEvent};
-use crate::scenario::{ACCOUNT_IDS, Duty, RUNBOOK, TICKETS, history_of, scenario};
+use crate::scenario::{
+    ACCOUNT_IDS, Duty, RUNBOOK, TICKETS, history_of, rebuild_error_key, scenario,
+};
 
 /// The file the learner edits, as the grader reads it for state kept
 /// outside the service (see [`Check::learner_file`]): a history kept in a
@@ -321,6 +323,19 @@ fn rebuilt_as_before(run: &Run) -> Result<(), Violation> {
         let after = row_of(run, account)?;
         if before == after {
             continue;
+        }
+        if let Some(error) = notes
+            .get(&rebuild_error_key(account))
+            .and_then(|note| note["error"].as_str())
+        {
+            return Err(Violation::for_message(
+                account,
+                format!(
+                    "after the operators emptied `{ACCOUNTS}`, `rebuild(\"{account}\")` kept \
+                     failing: {error}. The row said {} before",
+                    described(before.as_ref())
+                ),
+            ));
         }
         let sentence = match &after {
             None => format!(

@@ -331,6 +331,11 @@ where
     Ok(())
 }
 
+/// The runbook's key for the last error `rebuild` returned for `account`.
+pub fn rebuild_error_key(account: &str) -> String {
+    format!("{account}: rebuild failed")
+}
+
 /// The operators empty `accounts` and rebuild every account from what the
 /// service stored.
 async fn rebuild_all<R>(ctx: ServiceCtx, rebuild: R) -> Result<(), BrokerError>
@@ -358,7 +363,13 @@ where
         tokio::time::sleep(ASK_AGAIN_AFTER).await;
     }
     for account in ACCOUNT_IDS {
-        while rebuild(&ctx.concerning(account), account).await.is_err() {
+        while let Err(error) = rebuild(&ctx.concerning(account), account).await {
+            // Noted under a key of its own, so that the row noted before
+            // stays, and a report can say why the row did not come back.
+            let detail = json!({ "error": error.to_string() }).to_string();
+            let _ = ctx
+                .call_downstream(RUNBOOK, &rebuild_error_key(account), detail)
+                .await;
             tokio::time::sleep(ASK_AGAIN_AFTER).await;
         }
     }

@@ -26,6 +26,8 @@
 //!   the row when the operators empty the table (`rebuild-mismatch`);
 //! - `explain` that forgets to keep only the asked account's events
 //!   (`unexplained-state`);
+//! - `rebuild` that updates the row in place, and fails when the row it
+//!   must bring back is not there (`rebuild-mismatch`, with its error);
 //! - the history in a `static`, which survives the grader's simulated
 //!   crashes and not a real one (every check, from the file's text).
 //!
@@ -388,6 +390,42 @@ fn explaining_every_account_at_once_is_an_unexplained_state() {
     )
     .run_with(None, None);
     assert_fails(&report, "is an event of account `grace`, not of `ada`");
+}
+
+/// `rebuild` that updates the row in place from the history, and so needs
+/// the row it is asked to bring back.
+async fn rebuild_in_place(ctx: &ServiceCtx, account: &str) -> Result<(), LedgerError> {
+    let history = stored(ctx, account).await?;
+    let mut tx = ctx.begin(IsolationLevel::ReadCommitted).await?;
+    if tx.get_for_update(ACCOUNTS, account).await?.is_none() {
+        tx.rollback().await;
+        return Err(LedgerError::Unreadable {
+            key: account.to_owned(),
+            reason: "no row to rebuild".to_owned(),
+        });
+    }
+    tx.upsert(ACCOUNTS, account, Account::from_history(&history).to_row())
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+#[test]
+fn a_rebuild_that_needs_the_row_says_why_it_kept_failing() {
+    let report = rubric::rebuild_mismatch_of(
+        scenario_running(
+            Duty::Rebuild,
+            audit_trail_starter_plus_one_insert,
+            explain,
+            rebuild_in_place,
+        ),
+        &this_file(),
+    )
+    .run_with(None, None);
+    assert_fails(
+        &report,
+        "kept failing: `ada` cannot be read: no row to rebuild",
+    );
 }
 
 #[test]
