@@ -374,8 +374,8 @@ fn replay_changed_nothing(run: &Run) -> Result<(), Violation> {
             return Err(Violation::for_message(
                 account,
                 format!(
-                    "the operators replayed `{account}`'s log twice ({}, each sent twice more) \
-                     and its row went from {} to {}: the replay applied events again",
+                    "the operators replayed `{account}`'s log ({}, each sent twice more) and \
+                     its row went from {} to {}: the replay applied events again",
                     ids(&replayed),
                     described(before.as_ref()),
                     described(after.as_ref())
