@@ -1,5 +1,6 @@
 use event_contract::{Event, StableId};
 
+// ANCHOR: contract
 // A uuid named `id`, and timestamps that carry their offset.
 #[derive(Event)]
 struct OrderPlaced {
@@ -18,6 +19,7 @@ struct OrderShipped {
     #[event(required)]
     tracking: Option<String>,
 }
+// ANCHOR_END: contract
 
 // A newtype whose author declared it stable.
 struct PaymentId(uuid::Uuid);
