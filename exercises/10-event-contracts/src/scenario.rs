@@ -296,7 +296,9 @@ where
         let delivery = ctx.receive(ORDER_EVENTS).await?;
         // The event's store statements carry its id in the trace.
         let handling = ctx.concerning(delivery.message_id());
-        if handle(&handling, &delivery).await.is_err() {
+        // `handle` settles a delivery it decided on; only a failure is
+        // left to the service, which gives the delivery back.
+        if let Err(_failed) = handle(&handling, &delivery).await {
             ctx.abandon(&delivery).await?;
         }
     }
