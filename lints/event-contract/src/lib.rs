@@ -84,7 +84,8 @@ pub use event_contract_derive::Event;
 pub trait Event {
     /// The event type's name, as reports say it.
     const NAME: &'static str;
-    /// The name of the field that holds the id.
+    /// The name of the field that holds the id, as the payload names it
+    /// (after serde's `rename` and `rename_all`).
     const ID_FIELD: &'static str;
     /// The id's type: one that can identify an event for good.
     type Id: StableId;
@@ -222,7 +223,9 @@ impl<Tz: chrono::TimeZone> Timestamp for chrono::DateTime<Tz> {
     }
 }
 
-/// One way a deserialized event breaks its contract.
+/// One way a deserialized event breaks its contract. Each names its field
+/// as the payload does (after serde's `rename` and `rename_all`), since the
+/// producer, who reads the message, fixes the payload.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Problem {
     /// The id field is empty or nil.

@@ -130,3 +130,45 @@ fn a_blank_string_id_and_a_blank_required_string_are_refused() {
         ]
     );
 }
+
+/// A producer that writes camelCase, and one field renamed on its own.
+#[derive(Debug, Deserialize, Event)]
+#[serde(rename_all = "camelCase")]
+struct PaymentTaken {
+    #[event(id)]
+    payment_event_id: String,
+    #[event(required)]
+    #[serde(rename = "orderRef", default)]
+    order_id: Option<String>,
+    #[event(required)]
+    #[serde(default)]
+    card_holder: String,
+    taken_at: chrono::DateTime<chrono::FixedOffset>,
+}
+
+#[test]
+fn problems_name_fields_as_the_payload_does() {
+    let event: PaymentTaken = match serde_json::from_str(
+        r#"{"paymentEventId": "", "takenAt": "2026-03-29T03:30:00+02:00"}"#,
+    ) {
+        Ok(event) => event,
+        Err(error) => panic!("the test's JSON does not parse: {error}"),
+    };
+    assert_eq!(PaymentTaken::ID_FIELD, "paymentEventId");
+    assert_eq!(
+        event.validate().unwrap_err().problems,
+        vec![
+            Problem::BlankId {
+                field: "paymentEventId"
+            },
+            Problem::Missing { field: "orderRef" },
+            Problem::Missing {
+                field: "cardHolder"
+            },
+            Problem::NotUtc {
+                field: "takenAt",
+                offset_seconds: 7_200,
+            },
+        ]
+    );
+}

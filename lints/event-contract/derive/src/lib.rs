@@ -102,6 +102,17 @@ fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
         }
     };
 
+    let rename_all = serde_rename(&input.attrs, "rename_all");
+    let wire_name = |field: &Field| {
+        serde_rename(&field.attrs, "rename").unwrap_or_else(|| {
+            let name = field_name(field);
+            match &rename_all {
+                Some(rule) => apply_rename_rule(rule, &name),
+                None => name,
+            }
+        })
+    };
+
     let mut errors = Errors::default();
     let mut marked = Vec::with_capacity(fields.len());
     for field in fields {
@@ -122,7 +133,7 @@ fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
     };
 
     let id_ident = &id_field.ident;
-    let id_name = field_name(id_field);
+    let id_name = wire_name(id_field);
     let id_ty = &id_field.ty;
     // Spanned on the field's type, so that "is not a stable event id"
     // points at the field, not at the derive.
@@ -136,7 +147,7 @@ fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
         .filter(|(_, marks)| marks.required)
         .map(|(field, _)| {
             let ident = &field.ident;
-            let field_name = field_name(field);
+            let field_name = wire_name(field);
             quote_spanned! {field.ty.span()=>
                 if !::event_contract::Presence::is_present(&self.#ident) {
                     problems.push(::event_contract::Problem::Missing { field: #field_name });
@@ -149,7 +160,7 @@ fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
         .filter(|(field, _)| carries_an_offset(&field.ty))
         .map(|(field, _)| {
             let ident = &field.ident;
-            let field_name = field_name(field);
+            let field_name = wire_name(field);
             quote_spanned! {field.ty.span()=>
                 if let ::core::option::Option::Some(offset_seconds) =
                     ::event_contract::Timestamp::offset_from_utc(&self.#ident)
@@ -192,13 +203,80 @@ fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
     })
 }
 
-/// The field's name as the producer sees it in the payload.
+/// The field's name in Rust (`r#type` as `type`).
 fn field_name(field: &Field) -> String {
     field
         .ident
         .as_ref()
         .map(|ident| ident.unraw().to_string())
         .unwrap_or_default()
+}
+
+/// What serde's `#[serde(key = "...")]` (or `key(deserialize = "...")`)
+/// says among `attrs`: the names `validate()` reports must be the ones the
+/// producer writes in the payload, not the Rust ones. Anything in a serde
+/// attribute that does not parse as expected is serde's to report.
+fn serde_rename(attrs: &[syn::Attribute], key: &str) -> Option<String> {
+    let mut found = None;
+    for attr in attrs.iter().filter(|attr| attr.path().is_ident("serde")) {
+        let _ignored = attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident(key) {
+                if meta.input.peek(syn::Token![=]) {
+                    let name: syn::LitStr = meta.value()?.parse()?;
+                    found = Some(name.value());
+                } else {
+                    meta.parse_nested_meta(|side| {
+                        let name: syn::LitStr = side.value()?.parse()?;
+                        if side.path.is_ident("deserialize") {
+                            found = Some(name.value());
+                        }
+                        Ok(())
+                    })?;
+                }
+            } else if meta.input.peek(syn::Token![=]) {
+                meta.value()?.parse::<syn::Expr>()?;
+            } else if meta.input.peek(syn::token::Paren) {
+                let inner;
+                syn::parenthesized!(inner in meta.input);
+                inner.parse::<proc_macro2::TokenStream>()?;
+            }
+            Ok(())
+        });
+    }
+    found
+}
+
+/// A field's name under serde's `rename_all` rule; an unknown rule leaves
+/// it as it is (serde refuses to compile one anyway).
+fn apply_rename_rule(rule: &str, snake: &str) -> String {
+    let words: Vec<&str> = snake.split('_').filter(|word| !word.is_empty()).collect();
+    let capitalised = |word: &str| {
+        let mut chars = word.chars();
+        chars
+            .next()
+            .map(|first| first.to_uppercase().chain(chars).collect::<String>())
+            .unwrap_or_default()
+    };
+    match rule {
+        "lowercase" => snake.to_lowercase(),
+        "UPPERCASE" => snake.to_uppercase(),
+        "PascalCase" => words.iter().map(|word| capitalised(word)).collect(),
+        "camelCase" => words
+            .iter()
+            .enumerate()
+            .map(|(index, word)| {
+                if index == 0 {
+                    (*word).to_owned()
+                } else {
+                    capitalised(word)
+                }
+            })
+            .collect(),
+        "SCREAMING_SNAKE_CASE" => snake.to_uppercase(),
+        "kebab-case" => words.join("-"),
+        "SCREAMING-KEBAB-CASE" => words.join("-").to_uppercase(),
+        _ => snake.to_owned(),
+    }
 }
 
 /// Reads the `#[event(...)]` attributes of one field.
@@ -419,4 +497,26 @@ fn type_arguments(segment: &PathSegment) -> impl Iterator<Item = &Type> {
             None
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::apply_rename_rule;
+
+    #[test]
+    fn fields_are_renamed_as_serde_renames_them() {
+        let cases = [
+            ("camelCase", "order_event_id", "orderEventId"),
+            ("PascalCase", "order_event_id", "OrderEventId"),
+            ("kebab-case", "order_event_id", "order-event-id"),
+            ("SCREAMING-KEBAB-CASE", "order_event_id", "ORDER-EVENT-ID"),
+            ("SCREAMING_SNAKE_CASE", "order_event_id", "ORDER_EVENT_ID"),
+            ("lowercase", "order_event_id", "order_event_id"),
+            ("UPPERCASE", "id", "ID"),
+            ("snake_case", "order_event_id", "order_event_id"),
+        ];
+        for (rule, field, payload) in cases {
+            assert_eq!(apply_rename_rule(rule, field), payload, "{rule}");
+        }
+    }
 }
