@@ -379,8 +379,8 @@ fn check_id_type(field: &Field, errors: &mut Errors) {
         }
         "Instant" | "SystemTime" | "DateTime" | "NaiveDateTime" | "OffsetDateTime"
         | "PrimitiveDateTime" => {
-            "a time is not an identity: two events can happen in the same instant, and a \
-             retry of the same event happens at another"
+            "a time is not an identity: two events can happen within one tick of the \
+             clock, and a clock can be set back"
         }
         _ => return,
     };
