@@ -93,6 +93,13 @@ pub fn prepare(root: &Path, exercises: &[&Exercise]) -> Result<ShippedWorkspace>
     for member in &members {
         copy_tree(&root.join(member), &copy.path().join(member))?;
     }
+    // The crates the exercises use by path from elsewhere in the repository
+    // (`event-contracts` uses `lints/event-contract`): without them the copy
+    // does not build. Inside the copied workspace's folder, cargo makes them
+    // members on its own.
+    for dependency in path_dependencies(root, &members)? {
+        copy_tree(&root.join(&dependency), &copy.path().join(&dependency))?;
+    }
     std::fs::copy(root.join("Cargo.lock"), copy.path().join("Cargo.lock"))
         .context("copying Cargo.lock")?;
     let manifest =
@@ -194,6 +201,69 @@ fn committed(root: &Path, path: &Path) -> Result<Option<String>> {
     Ok(Some(String::from_utf8(output.stdout).with_context(
         || format!("{} at HEAD is not UTF-8", path.display()),
     )?))
+}
+
+/// The folders, relative to `root`, of the crates that `members` depend on
+/// by path (normal, dev and build dependencies), and of theirs in turn,
+/// other than the members and what lies inside them.
+fn path_dependencies(root: &Path, members: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut found: Vec<PathBuf> = Vec::new();
+    let mut to_read: Vec<PathBuf> = members.to_vec();
+    let covered = |found: &[PathBuf], dir: &Path| {
+        members
+            .iter()
+            .chain(found.iter())
+            .any(|known| dir.starts_with(known))
+    };
+    while let Some(dir) = to_read.pop() {
+        let manifest_path = root.join(&dir).join("Cargo.toml");
+        let Ok(text) = std::fs::read_to_string(&manifest_path) else {
+            // The broker of a test repository may have no manifest; cargo
+            // reports a real crate's missing one itself.
+            continue;
+        };
+        let manifest: toml::Table = toml::from_str(&text)
+            .with_context(|| format!("parsing {}", manifest_path.display()))?;
+        for section in ["dependencies", "dev-dependencies", "build-dependencies"] {
+            let Some(table) = manifest.get(section).and_then(toml::Value::as_table) else {
+                continue;
+            };
+            for spec in table.values() {
+                let Some(path) = spec.get("path").and_then(toml::Value::as_str) else {
+                    continue;
+                };
+                let Some(dependency) = normalise(&dir.join(path)) else {
+                    bail!(
+                        "{}: the path dependency `{path}` leaves the repository, which the \
+                         temporary workspace cannot copy",
+                        manifest_path.display()
+                    );
+                };
+                if !covered(&found, &dependency) {
+                    found.push(dependency.clone());
+                    to_read.push(dependency);
+                }
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// `a/b/../c` as `a/c`, without touching the file system; `None` if it
+/// climbs above its start.
+fn normalise(path: &Path) -> Option<PathBuf> {
+    let mut parts: Vec<std::ffi::OsString> = Vec::new();
+    for component in path.components() {
+        match component {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                parts.pop()?;
+            }
+            std::path::Component::Normal(part) => parts.push(part.to_owned()),
+            _ => return None,
+        }
+    }
+    Some(parts.iter().collect())
 }
 
 /// Copies a crate's folder, leaving out build output.
@@ -323,6 +393,66 @@ mod tests {
         assert_eq!(
             other_edits(root, &exercise),
             vec![PathBuf::from("exercises/02-ack-ordering/tests/checks.rs")]
+        );
+    }
+
+    #[test]
+    fn the_crates_an_exercise_uses_by_path_are_copied_too() {
+        let repo = tempfile::tempdir().expect("temporary directory");
+        let root = repo.path();
+        let write = |path: &str, text: &str| {
+            let path = root.join(path);
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("folder");
+            std::fs::write(path, text).expect("written");
+        };
+        write(
+            "Cargo.toml",
+            "[workspace]\nmembers = [\"exercises/broker\"]\n",
+        );
+        write("Cargo.lock", "version = 4\n");
+        write("exercises/broker/src/lib.rs", "// broker\n");
+        write(
+            "exercises/02-ack-ordering/Cargo.toml",
+            "[package]\nname = \"ack-ordering\"\n[dependencies]\n\
+             broker = { path = \"../broker\" }\n\
+             contract = { path = \"../../lints/contract\" }\n",
+        );
+        write(
+            "lints/contract/Cargo.toml",
+            "[package]\nname = \"contract\"\n[dependencies]\n\
+             derive = { path = \"derive\" }\nhelper = { path = \"../helper\" }\n\
+             [dev-dependencies]\ncontract = { path = \".\" }\n",
+        );
+        write("lints/contract/src/lib.rs", "// contract\n");
+        write("lints/contract/derive/src/lib.rs", "// derive\n");
+        write("lints/helper/Cargo.toml", "[package]\nname = \"helper\"\n");
+        write("lints/helper/src/lib.rs", "// helper\n");
+        write("lints/src/lib.rs", "// not used by the exercise\n");
+        write(
+            "exercises/02-ack-ordering/src/consumer.rs",
+            "// shipped starter\n",
+        );
+        git(root, &["init", "-q"]);
+        git(root, &["add", "."]);
+        git(root, &["commit", "-q", "-m", "ship"]);
+        write(
+            "exercises/02-ack-ordering/src/consumer.rs",
+            "// the learner's fix\n",
+        );
+
+        let shipped = prepare(root, &[&exercise()]).expect("prepared");
+        assert_ne!(shipped.root, root);
+        for (path, text) in [
+            ("lints/contract/src/lib.rs", "// contract\n"),
+            ("lints/contract/derive/src/lib.rs", "// derive\n"),
+            ("lints/helper/src/lib.rs", "// helper\n"),
+        ] {
+            let copied = std::fs::read_to_string(shipped.root.join(path));
+            assert_eq!(copied.ok().as_deref(), Some(text), "{path} is copied");
+        }
+        assert!(
+            !shipped.root.join("lints/src/lib.rs").exists(),
+            "only what the exercise uses"
         );
     }
 }

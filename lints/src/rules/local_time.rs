@@ -89,13 +89,12 @@ declare_rule! {
     /// is listed in the config's `wrappers.event-types`.
     ///
     /// ## Chapter
-    /// Chapter 10, "You accepted bad event formats", is not written yet; until
-    /// it is, the rule links to its section of the linter chapter:
-    /// `linter/index.html#local-time`.
+    /// Chapter 10, "You accepted bad event formats", its section on timestamps
+    /// in local time: `event-formats/index.html#timestamps-in-local-time`.
     pub static LOCAL_TIME = {
         name: "local-time",
         summary: "a local-time timestamp that reaches an event, a message or stored data",
-        chapter: "linter/index.html#local-time",
+        chapter: "event-formats/index.html#timestamps-in-local-time",
         severity: Warning,
         check: check,
     }

@@ -80,11 +80,14 @@ declare_rule! {
     /// causation or similar shared id counts as the message's id.
     ///
     /// ## Chapter
-    /// Chapter 4, "Delivery semantics and idempotency": `idempotency/index.html`.
+    /// Chapter 10, "You accepted bad event formats", its section on the id
+    /// every event carries: `event-formats/index.html#an-id-in-every-event`
+    /// (which links back to chapter 4, where a consumer uses it as an
+    /// idempotency key).
     pub static MISSING_IDEMPOTENCY_KEY = {
         name: "missing-idempotency-key",
         summary: "a publish, or an event type, with no message id or deduplication id",
-        chapter: "idempotency/index.html",
+        chapter: "event-formats/index.html#an-id-in-every-event",
         severity: Warning,
         check: check,
     }

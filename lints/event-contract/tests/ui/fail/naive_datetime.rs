@@ -1,0 +1,9 @@
+use event_contract::Event;
+
+#[derive(Event)]
+struct OrderShipped {
+    id: uuid::Uuid,
+    shipped_at: Option<chrono::NaiveDateTime>,
+}
+
+fn main() {}
