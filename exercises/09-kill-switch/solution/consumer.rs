@@ -25,7 +25,10 @@ use crate::ShipError;
 use crate::shipping::{self, SHIPMENT_REQUESTS};
 
 /// How many attempts a tracking period needs before the switch judges.
-const ACTIVATION_THRESHOLD: u32 = 10;
+/// Below the queue's max delivery count (10): a failed message comes
+/// straight back, and with a threshold of 10 or more the first message of
+/// an outage would spend all its deliveries before the switch could trip.
+const ACTIVATION_THRESHOLD: u32 = 5;
 /// The share of failed attempts, in percent, that trips the switch.
 const TRIP_THRESHOLD_PERCENT: u32 = 15;
 /// How long attempts are remembered.
