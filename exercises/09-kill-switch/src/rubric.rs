@@ -420,6 +420,10 @@ fn bad_messages_dead_lettered(run: &Run) -> Result<(), Violation> {
                 && event.outcome.is_ok()
                 && event.message_id.as_deref() == Some(id)
         });
+        let times = match abandoned {
+            1 => "once".to_owned(),
+            n => format!("{n} times"),
+        };
         let problem = match parked {
             None if run.still_held(SHIPMENT_REQUESTS, id) => format!(
                 "is still on `{SHIPMENT_REQUESTS}` at the end of the night, not in its \
@@ -430,12 +434,12 @@ fn bad_messages_dead_lettered(run: &Run) -> Result<(), Violation> {
                 .to_owned(),
             Some(envelope) if !by_consumer => format!(
                 "reached the dead-letter queue only because the broker gave up on it (`{}`), \
-                 after it was handed back {abandoned} times",
+                 after it was handed back {times}",
                 envelope.dead_letter_reason.as_deref().unwrap_or("none")
             ),
             Some(_) if abandoned > 0 => format!(
-                "was handed back (abandoned) {abandoned} times before the consumer dead-lettered \
-                 it: trying it again cannot help"
+                "was handed back (abandoned) {times} before the consumer dead-lettered it: \
+                 trying it again cannot help"
             ),
             Some(_) => continue,
         };

@@ -21,6 +21,9 @@
 //! - a switch that cannot tell a bad message from a sick carrier: every
 //!   error is handed back and counted, so the truncated messages come back
 //!   until the broker gives up on them (`poison-swallowed`);
+//! - a switch that completes ("skips") a message it cannot read, and one
+//!   that hands it back once "in case it was a glitch" before
+//!   dead-lettering it (`poison-swallowed`);
 //! - a breaker kept in a `static`, which survives the grader's simulated
 //!   crash only because the grader runs in one process (every check, from
 //!   the file's text).
@@ -211,6 +214,58 @@ async fn counting_window_that_refills(ctx: ServiceCtx) -> Result<(), BrokerError
     }
 }
 
+/// The reference's switch, but a message that cannot be read is completed
+/// ("skipped") instead of dead-lettered: nobody will ever see it again.
+async fn skips_bad_messages(ctx: ServiceCtx) -> Result<(), BrokerError> {
+    let mut failures_in_a_row = 0;
+    loop {
+        let delivery = ctx.receive(SHIPMENT_REQUESTS).await?;
+        match shipping::ship(&ctx, &delivery).await {
+            Ok(()) => {
+                ctx.complete(&delivery).await?;
+                failures_in_a_row = 0;
+            }
+            Err(ShipError::Malformed { .. }) => ctx.complete(&delivery).await?,
+            Err(ShipError::Carrier(_)) => {
+                ctx.abandon(&delivery).await?;
+                failures_in_a_row += 1;
+            }
+        }
+        if failures_in_a_row >= 5 {
+            failures_in_a_row = 4;
+            tokio::time::sleep(Duration::from_secs(5 * 60)).await;
+        }
+    }
+}
+
+/// The reference's switch, but every failure is tried once more before a
+/// bad message is dead-lettered, "in case it was a glitch".
+async fn retries_bad_messages_once(ctx: ServiceCtx) -> Result<(), BrokerError> {
+    let mut failures_in_a_row = 0;
+    loop {
+        let delivery = ctx.receive(SHIPMENT_REQUESTS).await?;
+        match shipping::ship(&ctx, &delivery).await {
+            Ok(()) => {
+                ctx.complete(&delivery).await?;
+                failures_in_a_row = 0;
+            }
+            Err(error @ ShipError::Malformed { .. }) if delivery.delivery_count > 1 => {
+                ctx.dead_letter(&delivery, error.reason(), &error.to_string())
+                    .await?
+            }
+            Err(ShipError::Malformed { .. }) => ctx.abandon(&delivery).await?,
+            Err(ShipError::Carrier(_)) => {
+                ctx.abandon(&delivery).await?;
+                failures_in_a_row += 1;
+            }
+        }
+        if failures_in_a_row >= 5 {
+            failures_in_a_row = 4;
+            tokio::time::sleep(Duration::from_secs(5 * 60)).await;
+        }
+    }
+}
+
 // --- Correct solutions, written differently from the reference ------------------
 
 /// A circuit breaker on consecutive failures: open after five in a row,
@@ -331,6 +386,29 @@ fn a_switch_that_hands_back_bad_messages_swallows_them() {
     let scenario = scenario_running(counts_bad_messages_too);
     let report = rubric::poison_swallowed_of(scenario, &this_file()).run_with(None, None);
     assert_fails(&report, "only because the broker gave up on it");
+}
+
+#[test]
+fn skipping_a_bad_message_swallows_it() {
+    let scenario = scenario_running(skips_bad_messages);
+    let source = this_file();
+    assert_fails(
+        &rubric::poison_swallowed_of(scenario.clone(), &source).run_with(None, None),
+        "was settled and is gone",
+    );
+    // The orders themselves are all safe.
+    assert_passes(&rubric::lost_message_of(scenario, &source).run_with(None, None));
+}
+
+#[test]
+fn retrying_a_bad_message_once_is_still_handing_it_back() {
+    let report =
+        rubric::poison_swallowed_of(scenario_running(retries_bad_messages_once), &this_file())
+            .run_with(None, None);
+    assert_fails(
+        &report,
+        "was handed back (abandoned) once before the consumer",
+    );
 }
 
 #[test]
