@@ -115,7 +115,11 @@ pub async fn consume(ctx: ServiceCtx) -> Result<(), BrokerError> {
         };
         if switch.record(Instant::now(), failed) {
             // Stop taking messages; they wait safely in the queue.
-            tokio::time::sleep(RESTART_TIMEOUT).await;
+            ctx.pause(
+                RESTART_TIMEOUT,
+                "kill switch tripped: the carrier keeps failing",
+            )
+            .await;
             switch = KillSwitch::Restarting { attempts: 0 };
         }
     }

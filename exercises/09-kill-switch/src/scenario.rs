@@ -122,10 +122,11 @@ fn night(carrier: DownstreamOptions) -> Scenario {
         .downstream(CARRIER_API, carrier)
         .setup(send_the_nights_orders)
         .run_for(RUN_FOR)
-        // A consumer that pauses sleeps for minutes with no operation: that
-        // is its job, not a deadlock. Whether it ever comes back is what
-        // `no-resume` judges, with a sentence about the queue rather than a
-        // "stuck" verdict.
+        // A consumer that pauses with a plain `tokio::time::sleep` makes no
+        // operation for minutes, which the runtime cannot tell from a
+        // deadlock (`ctx.pause` tells it). Both are allowed here: whether
+        // the consumer ever comes back is what `no-resume` judges, with a
+        // sentence about the queue rather than a "stuck" verdict.
         .stuck_after(RUN_FOR)
 }
 
