@@ -884,3 +884,105 @@ fn a_kafka_config_refuses_what_librdkafka_would_refuse() {
         ]
     );
 }
+
+/// Takes one message, pauses 25 minutes "because the carrier is down", then
+/// takes the other, and pauses again past the end of the run.
+async fn pausing_consumer(ctx: ServiceCtx) -> Result<(), BrokerError> {
+    let first = ctx.receive("in").await?;
+    ctx.complete(&first).await?;
+    ctx.pause(Duration::from_secs(25 * 60), "the carrier is down")
+        .await;
+    let second = ctx.receive("in").await?;
+    ctx.complete(&second).await?;
+    ctx.pause(Duration::from_secs(60 * 60), "the carrier is down again")
+        .await;
+    Ok(())
+}
+
+#[test]
+fn a_pause_is_idle_not_stuck_and_the_trace_says_why() {
+    let scenario = Scenario::new("pause")
+        .queue("in", QueueOptions::default())
+        .message("in", Message::new("msg-1", "x"))
+        .message("in", Message::new("msg-2", "x"))
+        .service("consumer", pausing_consumer)
+        .run_for(Duration::from_secs(60 * 60));
+    let run = simulation::run(&scenario, &FaultPlan::none()).unwrap();
+    // Still in its second pause when the run ends, 35 minutes into it:
+    // longer than the 10 minutes after which a quiet service counts as
+    // stuck, and not stuck, because it said it was pausing.
+    assert!(run.outcome.is_normal(), "{:?}", run.outcome);
+    let pause = run
+        .events
+        .iter()
+        .find(|event| event.operation == Operation::Pause)
+        .expect("a pause in the trace");
+    assert_eq!(
+        pause.note.as_deref(),
+        Some("for 25 min: the carrier is down")
+    );
+    assert_eq!(pause.operation_number, None, "a pause is not an operation");
+    let resume = run
+        .events
+        .iter()
+        .find(|event| event.operation == Operation::Resume)
+        .expect("a resume in the trace");
+    assert_eq!(resume.at - pause.at, Duration::from_secs(25 * 60));
+    // Nothing was taken during the pause: the second message waited.
+    let second = run
+        .events
+        .iter()
+        .find(|event| {
+            event.operation == Operation::Receive && event.message_id.as_deref() == Some("msg-2")
+        })
+        .expect("msg-2 received");
+    assert!(
+        second.at >= resume.at,
+        "{:?} before {:?}",
+        second.at,
+        resume.at
+    );
+    assert_eq!(run.remaining("in").len(), 0);
+    // Both notes show in the timeline and the diagram, the message's own
+    // timeline leaves them out.
+    let timeline = render_timeline(&run.events);
+    assert!(timeline.contains("pause"), "{timeline}");
+    assert!(
+        timeline.contains("for 25 min: the carrier is down"),
+        "{timeline}"
+    );
+    let mermaid = render_mermaid(&run.events);
+    assert!(
+        mermaid.contains("Note over") && mermaid.contains("pause for 25 min"),
+        "{mermaid}"
+    );
+    let about_msg_2 = broker::trace::events_for_message(&run.events, "msg-2");
+    assert!(
+        about_msg_2
+            .iter()
+            .all(|event| !matches!(event.operation, Operation::Pause | Operation::Resume)),
+        "{about_msg_2:?}"
+    );
+}
+
+#[test]
+fn a_sleep_as_long_as_a_pause_is_reported_stuck() {
+    // The same consumer with a plain sleep: the runtime cannot tell it from
+    // a deadlock, which is why `pause` exists.
+    let scenario = Scenario::new("sleep")
+        .queue("in", QueueOptions::default())
+        .message("in", Message::new("msg-1", "x"))
+        .service("consumer", |ctx: ServiceCtx| async move {
+            let first = ctx.receive("in").await?;
+            ctx.complete(&first).await?;
+            tokio::time::sleep(Duration::from_secs(60 * 60)).await;
+            Ok::<(), BrokerError>(())
+        })
+        .run_for(Duration::from_secs(60 * 60));
+    let run = simulation::run(&scenario, &FaultPlan::none()).unwrap();
+    assert!(
+        matches!(run.outcome, RunOutcome::Stuck { ref service, .. } if service == "consumer"),
+        "{:?}",
+        run.outcome
+    );
+}

@@ -763,6 +763,47 @@ impl ServiceCtx {
         });
     }
 
+    /// Stops consuming for `duration`, and says why in the trace: what a
+    /// kill switch or a circuit breaker does when the service's downstream
+    /// keeps failing (chapter 9). The messages wait in their queue meanwhile.
+    ///
+    /// With a pull client, pausing is simply not asking for the next message,
+    /// and a plain `tokio::time::sleep` does that too. This one leaves two
+    /// notes in the trace, `pause` (with `reason`) and `resume`, so that a
+    /// timeline shows why the service went quiet, and the runtime counts the
+    /// pause as idle, like waiting for a message: however long it is, the
+    /// service is not reported stuck. It is not an operation: it has no
+    /// number, no crash point and nothing can fail (a crash during the pause
+    /// ends it, with the rest of the service's memory).
+    ///
+    /// Elsewhere: rdkafka's `Consumer::pause` and `resume` stop fetching from
+    /// partitions while the consumer keeps polling, so that it stays in its
+    /// group; a Service Bus processor is stopped and started again.
+    pub async fn pause(&self, duration: Duration, reason: &str) {
+        let world = &self.inner.world;
+        let name = &self.inner.name;
+        let pause = TraceEvent::new(world.clock.elapsed(), Arc::clone(name), Operation::Pause)
+            .with_note(format!("for {}: {reason}", spoken(duration)));
+        world.trace.record(pause);
+        world.update_service(name, |status| status.waiting = true);
+        self.inner.life.set_waiting(true);
+        tokio::time::sleep(duration).await;
+        self.inner.life.set_waiting(false);
+        self.inner
+            .life
+            .wakeups_since_operation
+            .store(0, Ordering::SeqCst);
+        world.update_service(name, |status| {
+            status.waiting = false;
+            status.last_activity = Instant::now();
+        });
+        world.trace.record(TraceEvent::new(
+            world.clock.elapsed(),
+            Arc::clone(name),
+            Operation::Resume,
+        ));
+    }
+
     fn record_store(
         &self,
         planned: &Planned,
@@ -845,6 +886,18 @@ impl ServiceCtx {
             }),
             other => other,
         }
+    }
+}
+
+/// A pause's length as a trace note says it: `5 min`, `90 s`, `250 ms`.
+fn spoken(duration: Duration) -> String {
+    let millis = duration.as_millis();
+    if millis.is_multiple_of(60_000) && millis > 0 {
+        format!("{} min", millis / 60_000)
+    } else if millis.is_multiple_of(1_000) {
+        format!("{} s", millis / 1_000)
+    } else {
+        format!("{millis} ms")
     }
 }
 

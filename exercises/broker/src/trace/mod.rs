@@ -126,6 +126,12 @@ pub enum Operation {
     Panic,
     /// A service made no progress: a deadlock or an await that never ends.
     Stuck,
+    // --- A service's own word about its life ---------------------------------
+    /// A service stopped consuming for a while, and said why
+    /// ([`crate::simulation::ServiceCtx::pause`]): a kill switch tripped.
+    Pause,
+    /// The pause is over: the service consumes again.
+    Resume,
 }
 
 impl Operation {
@@ -168,6 +174,8 @@ impl Operation {
             Operation::Exit => "exit",
             Operation::Panic => "PANIC",
             Operation::Stuck => "STUCK",
+            Operation::Pause => "pause",
+            Operation::Resume => "resume",
         }
     }
 
@@ -184,7 +192,9 @@ impl Operation {
         )
     }
 
-    /// Whether this is the runtime's note about a service's life.
+    /// Whether this is a note about a service's life, the runtime's (start,
+    /// crash, exit) or the service's own (pause, resume): not a request, so
+    /// it has no number and no outcome.
     pub fn is_lifecycle(self) -> bool {
         matches!(
             self,
@@ -193,6 +203,8 @@ impl Operation {
                 | Operation::Exit
                 | Operation::Panic
                 | Operation::Stuck
+                | Operation::Pause
+                | Operation::Resume
         )
     }
 
@@ -398,7 +410,7 @@ pub(crate) fn in_time_order(events: &[TraceEvent]) -> Cow<'_, [TraceEvent]> {
 }
 
 /// The events about one message (by id or correlation id), plus the crashes,
-/// exits and restarts of the services that touched it.
+/// exits and restarts of the services that touched it (not their pauses).
 pub fn events_for_message(events: &[TraceEvent], message_id: &str) -> Vec<TraceEvent> {
     let actors: std::collections::BTreeSet<&str> = events
         .iter()
@@ -410,7 +422,12 @@ pub fn events_for_message(events: &[TraceEvent], message_id: &str) -> Vec<TraceE
         .filter(|event| {
             event.concerns(message_id)
                 || (event.operation.is_lifecycle()
-                    && event.operation != Operation::Start
+                    // A consumer that pauses every few minutes would bury
+                    // the message's own events under its pauses.
+                    && !matches!(
+                        event.operation,
+                        Operation::Start | Operation::Pause | Operation::Resume
+                    )
                     && actors.contains(&*event.actor))
                 || (event.operation == Operation::Start
                     && event.note.is_some()
