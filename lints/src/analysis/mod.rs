@@ -52,6 +52,7 @@ pub mod flow;
 pub mod ids;
 pub mod imports;
 pub mod macros;
+pub mod sql;
 pub mod summary;
 pub mod types;
 
