@@ -118,12 +118,26 @@ fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
     }
     let consts = sql::string_consts(ctx.items);
     let mysql = ctx.source.contains("MySql") || ctx.source.contains("mysql");
+    // SQLite runs every transaction serializably (one writer at a time, and
+    // a transaction that read a row another one has since written cannot
+    // commit a write): a read-modify-write inside one is safe there.
+    // A file that talks to SQLite only is judged as SQLite throughout; in a
+    // file that also names another database, a function is, when it names
+    // SQLite itself.
+    let sqlite_only = (ctx.source.contains("Sqlite") || ctx.source.contains("sqlite"))
+        && !["Pg", "postgres", "Postgres", "MySql", "mysql"]
+            .iter()
+            .any(|other| ctx.source.contains(other));
     let mut bodies = Vec::new();
     collect_fns(ctx.items, &mut bodies);
     for (name, block) in bodies {
         let mut walk = Walk::new(&consts);
         walk.visit_block(block);
-        walk.report(&name, block, mysql, out);
+        let sqlite = sqlite_only || {
+            let tokens = block.to_token_stream().to_string();
+            tokens.contains("sqlite") || tokens.contains("Sqlite")
+        };
+        walk.report(&name, block, Engine { mysql, sqlite }, out);
     }
 }
 
@@ -205,6 +219,8 @@ struct Walk<'c> {
     fields: HashMap<String, BTreeSet<usize>>,
     /// Every variable read, and where.
     reads: Vec<(String, Position)>,
+    /// SQL text kept in a local first (`let update = "UPDATE ..";`).
+    local_text: HashMap<String, String>,
 }
 
 impl<'c> Walk<'c> {
@@ -216,6 +232,7 @@ impl<'c> Walk<'c> {
             taint: HashMap::new(),
             fields: HashMap::new(),
             reads: Vec::new(),
+            local_text: HashMap::new(),
         }
     }
 
@@ -347,6 +364,11 @@ impl<'c> Walk<'c> {
             other => other,
         };
         let Expr::Path(path) = inner else { return None };
+        if let Some(ident) = path.path.get_ident()
+            && let Some(text) = self.local_text.get(&ident.to_string())
+        {
+            return Some((text.clone(), false));
+        }
         let name = path.path.segments.last()?.ident.to_string();
         self.consts.get(&name).map(|text| (text.clone(), true))
     }
@@ -392,7 +414,7 @@ impl<'c> Walk<'c> {
         self.sources(&bound.reads).contains(&select)
     }
 
-    fn report(&self, function: &str, block: &syn::Block, mysql: bool, out: &mut Vec<Finding>) {
+    fn report(&self, function: &str, block: &syn::Block, engine: Engine, out: &mut Vec<Finding>) {
         // A transaction that cannot lose the update, or a lock on the
         // whole table, covers every pair in the function.
         let isolation = self
@@ -400,8 +422,11 @@ impl<'c> Walk<'c> {
             .iter()
             .filter_map(|call| sql::sets_isolation(&call.text))
             .chain(rust_isolation(block))
-            .any(|level| level == Isolation::Serializable || !mysql);
-        if isolation || self.calls.iter().any(|call| sql::takes_lock(&call.text)) {
+            .any(|level| level == Isolation::Serializable || !engine.mysql);
+        if isolation
+            || (engine.sqlite && begins_transaction(block))
+            || self.calls.iter().any(|call| sql::takes_lock(&call.text))
+        {
             return;
         }
         for (u_index, update_call) in self.calls.iter().enumerate() {
@@ -484,6 +509,9 @@ impl<'ast> Visit<'ast> for Walk<'_> {
         let Some(init) = &local.init else {
             return;
         };
+        if let (syn::Pat::Ident(name), Some(text)) = (&local.pat, literal(&init.expr)) {
+            self.local_text.insert(name.ident.to_string(), text);
+        }
         let first = self.calls.len();
         self.visit_expr(&init.expr);
         if let Some((_, diverge)) = &init.diverge {
@@ -653,6 +681,25 @@ fn field_path(expr: &Expr) -> Option<String> {
         }
         _ => None,
     }
+}
+
+/// What the file says about the database it talks to.
+#[derive(Clone, Copy)]
+struct Engine {
+    /// MySQL/InnoDB: its repeatable read does not stop a lost update.
+    mysql: bool,
+    /// SQLite: every transaction is serializable.
+    sqlite: bool,
+}
+
+/// Whether the function starts a transaction: `pool.begin()`,
+/// `conn.transaction()`, `BEGIN` in SQL.
+fn begins_transaction(block: &syn::Block) -> bool {
+    let tokens = block.to_token_stream().to_string();
+    tokens.contains(". begin ()")
+        || tokens.contains(". transaction ()")
+        || tokens.contains(". transaction_with_behavior (")
+        || tokens.contains("\"BEGIN")
 }
 
 /// A column that versions a row, for an optimistic compare.
