@@ -11,7 +11,9 @@
 //! on an unknown lint tool.) Every key:
 //!
 //! ```toml
-//! select = ["all"]                 # rules to run (default: all)
+//! select = ["all"]                 # rules to run (default: all but the opt-in ones;
+//!                                  # an opt-in rule runs only when named:
+//!                                  # select = ["all", "lost-update"])
 //! ignore = ["local-time"]          # rules not to run, after `select`
 //! exclude = ["generated/**"]       # globs, relative to the config's folder
 //! min-confidence = "medium"        # drop findings less sure than this
@@ -151,7 +153,7 @@ impl Default for Config {
     /// current directory.
     fn default() -> Self {
         Config {
-            selected: rules::RULES.iter().map(|rule| rule.name).collect(),
+            selected: rules::default_names().collect(),
             ignored_diagnostics: BTreeSet::new(),
             per_file_ignores: Vec::new(),
             exclude: GlobSet::empty(),
@@ -331,8 +333,10 @@ impl Config {
             let select = rule_names("select")?;
             config.selected = rules::RULES
                 .iter()
+                .filter(|rule| {
+                    select.contains(&rule.name) || (select.contains(&"all") && !rule.opt_in)
+                })
                 .map(|rule| rule.name)
-                .filter(|name| select.contains(name) || select.contains(&"all"))
                 .collect();
         }
         for name in rule_names("ignore")? {
@@ -486,8 +490,10 @@ impl Config {
             let select = names_in(value, "--select", origin, &names)?;
             config.selected = rules::RULES
                 .iter()
+                .filter(|rule| {
+                    select.contains(&rule.name) || (select.contains(&"all") && !rule.opt_in)
+                })
                 .map(|rule| rule.name)
-                .filter(|name| select.contains(name) || select.contains(&"all"))
                 .collect();
         }
         if let Some(value) = overrides.get("ignore") {

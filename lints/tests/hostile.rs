@@ -346,3 +346,66 @@ fn a_byte_order_mark_and_a_shebang_are_accepted() {
     let (code, out) = concise(dir.path());
     assert_eq!(code, 0, "{out}");
 }
+
+/// The opt-in `lost-update` rule parses the SQL text it finds: SQL nested
+/// far deeper than any parser should follow, a quarter of a megabyte of SQL, text that
+/// is not SQL at all, and a parameter number no call binds each give no
+/// finding and no crash, while the one real read-modify-write in the same
+/// file is still reported.
+#[test]
+fn hostile_sql_gives_lost_update_no_finding_and_no_crash() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let deep = format!(
+        "UPDATE products SET stock = {}$1{} WHERE id = $2",
+        // Under the linter's own nesting guard (which counts brackets in
+        // strings too), far over the SQL parser's recursion limit.
+        "(".repeat(900),
+        ")".repeat(900)
+    );
+    let long = format!(
+        "UPDATE products SET stock = $1 WHERE id = $2 AND note IN ({})",
+        vec!["'x'"; 50_000].join(", ")
+    );
+    let text = format!(
+        r#"use sqlx::PgPool;
+async fn f(pool: &PgPool, id: i64) -> sqlx::Result<()> {{
+    let stock: i32 = sqlx::query_scalar("SELECT stock FROM products WHERE id = $1").bind(id).fetch_one(pool).await?;
+    sqlx::query("{deep}").bind(stock - 1).bind(id).execute(pool).await?;
+    sqlx::query("{long}").bind(stock - 1).bind(id).execute(pool).await?;
+    sqlx::query("UPDATE products SET stock = $7 WHERE id = $1").bind(id).execute(pool).await?;
+    sqlx::query("\u{{0}}\u{{feff}}UPDATE ((( SET").bind(stock).execute(pool).await?;
+    sqlx::query("UPDATE products SET stock = $1 WHERE id = $2").bind(stock - 1).bind(id).execute(pool).await?;
+    Ok(())
+}}
+"#
+    );
+    write(dir.path(), "sql.rs", text);
+    let output = run_in(
+        dir.path(),
+        &[
+            "check",
+            "--output-format",
+            "concise",
+            "--select",
+            "all,lost-update",
+        ],
+    );
+    let out = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert_eq!(output.status.code(), Some(1), "{out}");
+    let lost: Vec<&str> = out
+        .lines()
+        .filter(|line| line.contains("lost-update"))
+        .collect();
+    // The long IN list parses: its SET is a stale value, so it is
+    // reported as well as the plain one; the deep, unbound and broken
+    // statements are not.
+    assert_eq!(lost.len(), 2, "{out}");
+    assert!(
+        lost.iter().any(|line| line.starts_with("sql.rs:5:")),
+        "{out}"
+    );
+    assert!(
+        lost.iter().any(|line| line.starts_with("sql.rs:8:")),
+        "{out}"
+    );
+}

@@ -17,7 +17,19 @@ use eda_lint::{Config, lint_source};
 
 /// The findings of `rule` on `source`, through the real pipeline.
 fn findings(rule: &str, path: &str, source: &str) -> Vec<Finding> {
-    findings_with(rule, path, source, &Config::default())
+    findings_with(rule, path, source, &config_for(rule, &Config::default()))
+}
+
+/// `base` with `rule` selected as well: an opt-in rule runs only when
+/// named, and its fixtures and examples are checked with it on.
+fn config_for(rule: &str, base: &Config) -> Config {
+    let mut select = toml::Table::new();
+    select.insert(
+        "select".into(),
+        toml::Value::Array(vec!["all".into(), rule.into()]),
+    );
+    base.with_overrides(&select, Path::new("tests/rules.rs"))
+        .expect("a known rule")
 }
 
 fn findings_with(rule: &str, path: &str, source: &str, config: &Config) -> Vec<Finding> {
@@ -74,7 +86,8 @@ fn every_rule_documents_itself_completely() {
             "publish-before-ack",
             "missing-idempotency-key",
             "local-time",
-            "dual-write"
+            "dual-write",
+            "lost-update"
         ])
     );
 }
@@ -148,7 +161,7 @@ fn check_fixture(rule: &str) {
 fn check_fixture_file(file: &str, rule: &str, config: &Config) {
     let path = format!("{}/tests/fixtures/{}.rs", env!("CARGO_MANIFEST_DIR"), file);
     let source = std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("{path}: {error}"));
-    let found = findings_with(rule, &path, &source, config);
+    let found = findings_with(rule, &path, &source, &config_for(rule, config));
     let got: BTreeSet<(usize, String)> = found
         .iter()
         .map(|f| (f.region.start.line, f.rule.to_string()))
@@ -213,6 +226,45 @@ fn fixture_dual_write() {
 fn fixture_dual_write_repository_transaction() {
     check_fixture_file("dual-write-repo-tx", "dual-write", &Config::default());
 }
+
+#[test]
+fn fixture_lost_update() {
+    check_fixture("lost-update");
+}
+
+/// `lost-update` ships opt-in: the default configuration and `"all"` leave
+/// it out, and naming it turns it on.
+#[test]
+fn lost_update_runs_only_when_named() {
+    let path = format!(
+        "{}/tests/fixtures/lost-update.rs",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let source = std::fs::read_to_string(&path).expect("the fixture reads");
+    assert!(findings_with("lost-update", &path, &source, &Config::default()).is_empty());
+    let table: toml::Table = "select = [\"all\"]".parse().expect("TOML");
+    let all = Config::from_table(&table, Path::new("eda-lint.toml"), Path::new("."))
+        .expect("valid config");
+    assert!(findings_with("lost-update", &path, &source, &all).is_empty());
+    let table: toml::Table = "select = [\"all\", \"lost-update\"]".parse().expect("TOML");
+    let named = Config::from_table(&table, Path::new("eda-lint.toml"), Path::new("."))
+        .expect("valid config");
+    assert!(!findings_with("lost-update", &path, &source, &named).is_empty());
+    assert!(
+        !findings_with("dual-write", "a.rs", DUAL_WRITE_SAMPLE, &named).is_empty(),
+        "naming an opt-in rule next to \"all\" keeps the default rules"
+    );
+}
+
+const DUAL_WRITE_SAMPLE: &str = r#"
+use sqlx::PgPool;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+async fn f(pool: &PgPool, producer: &FutureProducer, id: &str) -> anyhow::Result<()> {
+    sqlx::query("INSERT INTO orders (id) VALUES ($1)").bind(id).execute(pool).await?;
+    producer.send(FutureRecord::to("orders").key(id).payload(id), std::time::Duration::from_secs(1)).await.map_err(|(e, _)| e)?;
+    Ok(())
+}
+"#;
 
 #[test]
 fn fixture_wrappers() {

@@ -6,9 +6,10 @@
 //! were written before anyone looked at what the linter says about those
 //! lines (`lints/tests/realworld/README.md` has the discipline and the
 //! format). This command lints each labelled source as a user would — the
-//! release `eda-lint check` on the source's root, with an empty config —
-//! matches the findings in the listed files to the labels, and prints
-//! precision and recall per rule.
+//! release `eda-lint check` on the source's root, with a config that only
+//! turns the opt-in rules on — matches the findings in the listed files to
+//! the labels, and prints precision and recall per rule; the opt-in rules,
+//! scored only on the sources labelled for them, get a table of their own.
 //!
 //! The tuning part is scored by default, and CI fails when a rule falls
 //! below its floor in `lints/tests/realworld/floors.toml`. The held-out
@@ -39,6 +40,25 @@ fn rule_names() -> BTreeSet<&'static str> {
         .iter()
         .map(|rule| rule.name)
         .collect()
+}
+
+/// The rules that are off by default and run only when named.
+fn opt_in_names() -> BTreeSet<&'static str> {
+    eda_lint::rules::RULES
+        .iter()
+        .filter(|rule| rule.opt_in)
+        .map(|rule| rule.name)
+        .collect()
+}
+
+impl LabelFile {
+    /// Whether this source was labelled for `rule` (see [`LabelFile::rules`]).
+    pub fn labelled_for(&self, rule: &str) -> bool {
+        match &self.rules {
+            Some(rules) => rules.iter().any(|r| r == rule),
+            None => !opt_in_names().contains(rule),
+        }
+    }
 }
 
 #[derive(clap::Args)]
@@ -85,6 +105,12 @@ pub struct LabelFile {
     #[serde(default)]
     #[allow(dead_code, reason = "documentation for readers of the label file")]
     pub notes: Option<String>,
+    /// The rules this source was labelled for. Findings of other rules in
+    /// its files are not scored: nobody looked for those mistakes there.
+    /// Absent: every rule that is not opt-in (an opt-in rule is scored only
+    /// on sources labelled for it by name).
+    #[serde(default)]
+    pub rules: Option<Vec<String>>,
     #[serde(default, rename = "file")]
     pub files: Vec<ListedFile>,
     #[serde(default, rename = "label")]
@@ -327,7 +353,20 @@ fn check_label_file(file: &LabelFile, rules: &BTreeSet<&str>) -> Result<()> {
         bail!("no [[file]] listed: nothing would be scored");
     }
     let listed: BTreeSet<&str> = file.files.iter().map(|f| f.path.as_str()).collect();
+    for name in file.rules.iter().flatten() {
+        if !rules.contains(name.as_str()) {
+            bail!("`rules` names `{name}`, which is not a rule");
+        }
+    }
     for label in &file.labels {
+        if !file.labelled_for(&label.rule) {
+            bail!(
+                "label at {}:{} names `{}`, which is not one of the rules this source was labelled for (`rules`)",
+                label.path,
+                label.line,
+                label.rule
+            );
+        }
         if !rules.contains(label.rule.as_str()) {
             bail!(
                 "label at {}:{} names `{}`, which is not a rule (rules: {})",
@@ -630,8 +669,16 @@ pub fn run(args: Args) -> Result<()> {
 
     let binary = lint_corpus::build_release()?;
     let scratch = tempfile::tempdir().context("creating a scratch folder")?;
+    // Every rule runs, the opt-in ones too: a default rule's findings do not
+    // depend on which other rules run, so its figures are those of the
+    // default configuration, and the opt-in rules get a table of their own.
     let config = scratch.path().join("eda-lint.toml");
-    std::fs::write(&config, "").context("writing the empty config")?;
+    let select: Vec<String> = std::iter::once("all")
+        .chain(opt_in_names())
+        .map(|name| format!("\"{name}\""))
+        .collect();
+    std::fs::write(&config, format!("select = [{}]\n", select.join(", ")))
+        .context("writing the config")?;
     let output = scratch.path().join("findings.json");
     let mut extra = Vec::new();
     if let Some(level) = &args.min_confidence {
@@ -646,6 +693,9 @@ pub fn run(args: Args) -> Result<()> {
     // The published crates alone: what every machine can score, since
     // `cargo fetch` brings them anywhere; repositories need a mirror.
     let mut registry: BTreeMap<String, Tally> = BTreeMap::new();
+    // The opt-in rules, on the sources labelled for them: kept out of the
+    // rows above, so that adding one changes no default rule's figure.
+    let mut opt_in: BTreeMap<String, Tally> = BTreeMap::new();
     let mut skipped = Vec::new();
     let mut trouble = Vec::new();
     let count = selected.len();
@@ -721,7 +771,7 @@ pub fn run(args: Args) -> Result<()> {
         }
         let found: Vec<Found> = found
             .into_iter()
-            .filter(|f| rule_names().contains(f.rule.as_str()))
+            .filter(|f| rule_names().contains(f.rule.as_str()) && file.labelled_for(&f.rule))
             .collect();
         let scored = score(file, &found);
         let mut line = format!(
@@ -746,6 +796,10 @@ pub fn run(args: Args) -> Result<()> {
             }
         }
         for (rule, tally) in scored.by_rule {
+            if opt_in_names().contains(rule.as_str()) {
+                opt_in.entry(rule).or_default().add(tally);
+                continue;
+            }
             if file.source == SourceKind::Crate {
                 registry.entry(rule.clone()).or_default().add(tally);
             }
@@ -772,6 +826,17 @@ pub fn run(args: Args) -> Result<()> {
         count - skipped.len()
     );
     println!("{}", table(&total));
+    if !opt_in.is_empty() {
+        let labelled = selected
+            .iter()
+            .filter(|(_, f)| opt_in.keys().any(|rule| f.labelled_for(rule)))
+            .count();
+        println!();
+        println!(
+            "opt-in rules (off by default; run here by name), on the {labelled} sources of the {part} labelled for them:"
+        );
+        println!("{}", table(&opt_in));
+    }
     if corrected > 0 {
         println!(
             "({corrected} labels were corrected after they were written; see their `corrected` notes)"
@@ -956,12 +1021,33 @@ mod tests {
             split: Split::Tune,
             labelled: String::from("2026-12-06"),
             notes: None,
+            rules: None,
             files: vec![ListedFile {
                 path: String::from("src/a.rs"),
                 about: None,
             }],
             labels,
         }
+    }
+
+    #[test]
+    fn an_opt_in_rule_is_scored_only_where_a_source_was_labelled_for_it() {
+        let everything = source(vec![label(10, "auto-ack", Verdict::Clear)]);
+        assert!(everything.labelled_for("auto-ack"));
+        assert!(!everything.labelled_for("lost-update"));
+        let mut only = source(vec![label(10, "lost-update", Verdict::Clear)]);
+        only.rules = Some(vec![String::from("lost-update")]);
+        assert!(only.labelled_for("lost-update"));
+        assert!(!only.labelled_for("auto-ack"));
+        check_label_file(&only, &rule_names())
+            .expect("a lost-update label in a lost-update source");
+        // A label for a rule the source was not labelled for is refused.
+        let mut wrong = source(vec![label(10, "auto-ack", Verdict::Clear)]);
+        wrong.rules = Some(vec![String::from("lost-update")]);
+        assert!(check_label_file(&wrong, &rule_names()).is_err());
+        let mut unknown = source(Vec::new());
+        unknown.rules = Some(vec![String::from("lost-updates")]);
+        assert!(check_label_file(&unknown, &rule_names()).is_err());
     }
 
     #[test]

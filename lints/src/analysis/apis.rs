@@ -1176,16 +1176,7 @@ fn classify_db(chain: &Chain<'_>, index: usize, known: &Known<'_>) -> Option<Rec
     };
 
     // The SQL text, if the chain starts from a literal query.
-    let sql: Option<String> = match chain.root {
-        Expr::Call(call) => call.args.first().and_then(literal),
-        Expr::Macro(mac) => mac
-            .mac
-            .parse_body_with(syn::punctuated::Punctuated::<Expr, syn::Token![,]>::parse_terminated)
-            .ok()
-            .and_then(|list| list.first().and_then(literal)),
-        _ => None,
-    }
-    .or_else(|| args.first().and_then(|first| literal(first)));
+    let sql: Option<String> = super::sql::literal_sql(chain, index);
     // SQL kept in a constant (`sqlx::query(QUERY_INSERT_USER)`): its name
     // says what it does. A guess from a name, so never `high`.
     let named_sql = match (&sql, chain.root) {

@@ -10,6 +10,7 @@
 //! - [`apis`]: which calls consume, publish, ack, nack or write, per crate.
 //! - [`coverage`]: the API coverage table the book shows, as data.
 //! - [`ids`]: whether a publish carries a message id, and what it is made of.
+//! - [`sql`]: the SQL text of a database call, read with a SQL parser.
 //! - [`flow`]: a function's calls in evaluation order, with branches and tasks.
 //! - [`types`]: the event and message types a file declares.
 //! - [`summary`]: the crate-wide pass (below).
@@ -52,6 +53,7 @@ pub mod flow;
 pub mod ids;
 pub mod imports;
 pub mod macros;
+pub mod sql;
 pub mod summary;
 pub mod types;
 

@@ -26,13 +26,19 @@ pub fn render(entries: &[Entry<'_>], context: &Context<'_>) -> String {
     let mut rules: Vec<Value> = RULES
         .iter()
         .map(|rule| {
-            descriptor(
+            let mut descriptor = descriptor(
                 rule.name,
                 rule.summary,
                 rule.doc,
                 rule.default_severity,
                 context,
-            )
+            );
+            // An opt-in rule is off unless the run names it: SARIF's own
+            // word for that is a default configuration that is not enabled.
+            if rule.opt_in {
+                descriptor["defaultConfiguration"]["enabled"] = json!(false);
+            }
+            descriptor
         })
         .collect();
     rules.extend(

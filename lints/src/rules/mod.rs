@@ -9,6 +9,7 @@ pub mod ack_before_processing;
 pub mod auto_ack;
 pub mod dual_write;
 pub mod local_time;
+pub mod lost_update;
 pub mod missing_idempotency_key;
 pub mod publish_before_ack;
 
@@ -26,6 +27,10 @@ pub struct Rule {
     /// The book chapter that explains the mistake, relative to the book's root.
     pub chapter: &'static str,
     pub default_severity: Severity,
+    /// The rule runs only when named in `select` (config or `--select`):
+    /// `"all"` means every rule that is not opt-in. A rule ships opt-in
+    /// until its precision on real code is known to be high enough.
+    pub opt_in: bool,
     pub check: fn(&FileContext<'_>, &mut Vec<Finding>),
 }
 
@@ -62,6 +67,7 @@ macro_rules! declare_rule {
             summary: $summary:literal,
             chapter: $chapter:literal,
             severity: $severity:ident,
+            $(opt_in: $opt_in:literal,)?
             check: $check:path $(,)?
         }
     ) => {
@@ -71,6 +77,7 @@ macro_rules! declare_rule {
             doc: concat!($($doc, "\n"),*),
             chapter: $chapter,
             default_severity: $crate::finding::Severity::$severity,
+            opt_in: false $(|| $opt_in)?,
             check: $check,
         };
     };
@@ -84,7 +91,16 @@ pub static RULES: &[&Rule] = &[
     &missing_idempotency_key::MISSING_IDEMPOTENCY_KEY,
     &local_time::LOCAL_TIME,
     &dual_write::DUAL_WRITE,
+    &lost_update::LOST_UPDATE,
 ];
+
+/// The rules that run when none is named: every rule that is not opt-in.
+pub fn default_names() -> impl Iterator<Item = &'static str> {
+    RULES
+        .iter()
+        .filter(|rule| !rule.opt_in)
+        .map(|rule| rule.name)
+}
 
 /// The rule with this name.
 pub fn by_name(name: &str) -> Option<&'static Rule> {
