@@ -25,6 +25,7 @@
 //! that fails to build is a [`Problem`], like a broken link.
 
 pub mod diagnostics;
+pub mod folds;
 pub mod includes;
 pub mod links;
 pub mod mermaid;
@@ -72,6 +73,7 @@ pub fn run(args: Args) -> Result<()> {
             && repository.join(crate::catalogue::CATALOGUE_PATH).is_file()
         {
             problems.extend(shape::check_shapes(repository)?);
+            problems.extend(folds::check_folds(repository)?);
         }
         if problems.is_empty() {
             println!(

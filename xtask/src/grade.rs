@@ -62,12 +62,18 @@ pub fn run(args: Args) -> ExitCode {
     let mut newly_passed = Vec::new();
     for exercise in chosen {
         let (row, outcome) = grade_one(&root, exercise, variant, Duration::from_secs(args.timeout));
-        if let (Some(graded), Variant::Learner) = (&row.graded, variant) {
-            let passed_before = progress.of(exercise).passed;
-            progress.record_graded(exercise, graded);
-            if graded.all_passed() && !passed_before {
-                newly_passed.push(exercise.id.as_str());
+        match (&row.graded, variant) {
+            (Some(graded), Variant::Learner) => {
+                let passed_before = progress.of(exercise).passed;
+                progress.record_graded(exercise, graded);
+                if graded.all_passed() && !passed_before {
+                    newly_passed.push(exercise.id.as_str());
+                }
             }
+            // Not graded (it does not compile, or hung): no pass now, so
+            // `hint` does not show the solution over this file.
+            (None, Variant::Learner) => progress.record_ungraded(exercise),
+            (_, Variant::Solution) => {}
         }
         status = status.worst(outcome);
         rows.push(row);

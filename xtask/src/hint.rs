@@ -5,8 +5,11 @@
 //! earlier ones: the next unseen hint about the first check that failed at
 //! the last grading, so a learner with only `lock-expired` left is not walked
 //! through the hints of the checks they already fixed. Which hints were
-//! revealed, and which checks failed last, are kept in the learner's progress. The reference solution is shown only once the exercise
-//! has passed: reading it before living through the failure skips the lesson.
+//! revealed, and which checks failed last, are kept in the learner's
+//! progress. The reference solution is shown only while the last grading
+//! passes: reading it before living through the failure skips the lesson,
+//! and that holds as much for a learner who passed once and is back on a
+//! failing file.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -67,7 +70,8 @@ pub fn run(args: Args) -> ExitCode {
 /// returns the text to show; after a pass, the reference solution instead.
 /// `again` says how to ask for the next one (`h + Enter` in watch).
 pub fn next_hint(root: &Path, progress: &mut Progress, exercise: &Exercise, again: &str) -> String {
-    if progress.of(exercise).passed {
+    let state = progress.of(exercise);
+    if state.passes_now() {
         return solution_text(root, exercise);
     }
     let total = exercise.hints.len();
@@ -79,7 +83,26 @@ pub fn next_hint(root: &Path, progress: &mut Progress, exercise: &Exercise, agai
     let revealed = entry.revealed_hints.clone();
     let failing = entry.last_failing.clone();
     let shown = revealed.iter().filter(|index| **index < total).count();
-    let mut out = format!("Hints for {} ({shown} of {total} seen):\n", exercise.id);
+    let mut out = String::new();
+    if state.passed {
+        // Passed once, failing now (the learner put a file back, or tried
+        // something else): say why no solution is shown, and hint on.
+        let latest = match state.last_score {
+            Some(score) if score.points < score.max => {
+                format!("your latest grade: {}/{}", score.points, score.max)
+            }
+            _ => "your latest grading did not pass".to_string(),
+        };
+        out.push_str(&format!(
+            "{} passed once, but not now ({latest}). The reference solution is shown again \
+             once every check passes; until then, hints.\n\n",
+            exercise.id
+        ));
+    }
+    out.push_str(&format!(
+        "Hints for {} ({shown} of {total} seen):\n",
+        exercise.id
+    ));
     for (index, hint) in exercise.hints.iter().enumerate() {
         if !revealed.contains(&index) {
             continue;
@@ -248,6 +271,46 @@ mod tests {
         );
         let solution = next_hint(root.path(), &mut progress, &exercise, "again");
         assert!(solution.contains("ex/solution/consumer.rs") && solution.contains("fn fixed"));
+    }
+
+    #[test]
+    fn the_solution_shows_only_while_the_last_grading_passes() {
+        let root = tempfile::tempdir().expect("temporary directory");
+        std::fs::create_dir_all(root.path().join("ex/solution")).expect("folder");
+        std::fs::write(
+            root.path().join("ex/solution/consumer.rs"),
+            "fn fixed() {}\n",
+        )
+        .expect("written");
+        let exercise = exercise();
+        let mut progress = Progress::default();
+        let full = Score {
+            points: 20,
+            max: 20,
+        };
+        progress.record(&exercise, full);
+        // The learner puts the starter back and grades it: 5/20.
+        progress.record(&exercise, Score { points: 5, max: 20 });
+        let after_regression = next_hint(root.path(), &mut progress, &exercise, "again");
+        assert!(
+            !after_regression.contains("fn fixed") && !after_regression.contains("passes."),
+            "{after_regression}"
+        );
+        assert!(
+            after_regression.contains("passed once")
+                && after_regression.contains("5/20")
+                && after_regression.contains("Look at"),
+            "{after_regression}"
+        );
+        // A file that does not compile is no pass either.
+        progress.record(&exercise, full);
+        progress.record_ungraded(&exercise);
+        let broken = next_hint(root.path(), &mut progress, &exercise, "again");
+        assert!(!broken.contains("fn fixed"), "{broken}");
+        // Passing again brings the solution back.
+        progress.record(&exercise, full);
+        let solution = next_hint(root.path(), &mut progress, &exercise, "again");
+        assert!(solution.contains("fn fixed"), "{solution}");
     }
 
     #[test]

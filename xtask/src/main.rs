@@ -48,7 +48,7 @@ enum Command {
     /// Run an exercise's graded checks (all exercises without a name), print the score table
     /// and remember your progress.
     Grade(grade::Args),
-    /// Show the next hint of an exercise; its reference solution once it passes.
+    /// Show the next hint of an exercise; its reference solution while its last grade passes.
     Hint(hint::Args),
     /// Re-grade your current exercise on every save, show the failing check's report and offer
     /// hints (`--manual`: re-grade on Enter).

@@ -51,6 +51,25 @@ pub struct ExerciseProgress {
     /// The best points ever scored.
     #[serde(default)]
     pub best_points: u32,
+    /// Whether the last grading that was attempted passed: false after a
+    /// failing grade and after one that could not run (a file that does not
+    /// compile). `None` in progress files written before it was kept: then
+    /// the last score says. See [`ExerciseProgress::passes_now`].
+    #[serde(default)]
+    pub last_passed: Option<bool>,
+}
+
+impl ExerciseProgress {
+    /// True when the last grading passed. The reference solution is shown
+    /// only then: `passed` stays true after a learner puts a failing file
+    /// back, and showing the solution over a failing file hands over the
+    /// answer to the failure they are living through.
+    pub fn passes_now(&self) -> bool {
+        self.last_passed.unwrap_or_else(|| {
+            self.last_score
+                .is_some_and(|score| score.max > 0 && score.points == score.max)
+        })
+    }
 }
 
 /// Points out of a maximum.
@@ -138,16 +157,29 @@ impl Progress {
         let entry = self.entry(exercise);
         entry.last_score = Some(score);
         entry.best_points = entry.best_points.max(score.points);
-        if score.max > 0 && score.points == score.max {
+        let full = score.max > 0 && score.points == score.max;
+        entry.last_passed = Some(full);
+        if full {
             entry.passed = true;
         }
+    }
+
+    /// Records a grading of `exercise` that could not run its checks (the
+    /// file does not compile, or the checks hang): it did not pass, so the
+    /// solution is not shown until a grading passes again.
+    pub fn record_ungraded(&mut self, exercise: &Exercise) {
+        self.entry(exercise).last_passed = Some(false);
     }
 
     /// Records a grading run of `exercise` that ran its checks: the score,
     /// and which checks failed (the next hint follows them).
     pub fn record_graded(&mut self, exercise: &Exercise, graded: &crate::grading::Graded) {
         self.record(exercise, graded.score());
-        self.entry(exercise).last_failing = graded.failed();
+        let entry = self.entry(exercise);
+        entry.last_failing = graded.failed();
+        // A check that failed without a report (a panic) scores nothing
+        // missing, but the grading did not pass.
+        entry.last_passed = Some(graded.all_passed());
     }
 
     /// The learner's current exercise: the first, in course order, not yet

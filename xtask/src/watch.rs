@@ -117,28 +117,33 @@ pub fn run(args: Args) -> ExitCode {
         // learner moves on, saves to `current` keep re-grading it: tidying
         // up a passed file must not break it unseen.
         let mut next_up = None;
-        if let Some(graded) = &outcome {
-            progress.record_graded(current, graded);
-            if let Err(error) = progress.save(&root) {
-                eprintln!("warning: your progress was not saved: {error:#}");
-            }
-            if graded.all_passed() {
-                match progress.current(&catalogue) {
-                    Some(next) => {
-                        println!(
-                            "\n{} passes! `cargo xtask hint {}` now shows the reference solution.\n\
-                             Next: {}, in {}.",
-                            current.id,
-                            current.id,
-                            next.id,
-                            next.learner_file().display()
-                        );
-                        next_up = Some(next);
-                    }
-                    None => {
-                        println!("\nEvery exercise passes. Well done!");
-                        return Status::Success.into();
-                    }
+        match &outcome {
+            Some(graded) => progress.record_graded(current, graded),
+            // Not graded (it does not compile, or hung): no pass now, so
+            // h + Enter does not show the solution over this file.
+            None => progress.record_ungraded(current),
+        }
+        if let Err(error) = progress.save(&root) {
+            eprintln!("warning: your progress was not saved: {error:#}");
+        }
+        if let Some(graded) = &outcome
+            && graded.all_passed()
+        {
+            match progress.current(&catalogue) {
+                Some(next) => {
+                    println!(
+                        "\n{} passes! `cargo xtask hint {}` now shows the reference solution.\n\
+                         Next: {}, in {}.",
+                        current.id,
+                        current.id,
+                        next.id,
+                        next.learner_file().display()
+                    );
+                    next_up = Some(next);
+                }
+                None => {
+                    println!("\nEvery exercise passes. Well done!");
+                    return Status::Success.into();
                 }
             }
         }
@@ -326,7 +331,7 @@ fn first_failing<'a>(graded: &'a Graded, exercise: &Exercise) -> Option<&'a Chec
 /// check it is about when that check is failing.
 fn offer_hint(progress: &Progress, exercise: &Exercise) {
     let state = progress.of(exercise);
-    if state.passed {
+    if state.passes_now() {
         return;
     }
     println!("\n{}", hint_offer(exercise, &state));

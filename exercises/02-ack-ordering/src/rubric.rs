@@ -10,9 +10,11 @@
 use crate::order::{INVOICES, Invoice, ORDERS};
 use crate::scenario::{SERVICE, scenario};
 use broker::DEFAULT_LOCK_DURATION;
+use broker::clock::format_offset;
+use broker::fault::Fault;
 use broker::grading::{Check, Violation, invariants};
 use broker::simulation::Run;
-use broker::trace::Operation;
+use broker::trace::{Operation, Outcome, TraceEvent};
 
 /// The file the learner edits, as the grader reads it for state kept
 /// outside the service (see [`Check::learner_file`]).
@@ -72,7 +74,8 @@ pub fn unsettled_message() -> Check {
 /// order to another consumer mid-flight and price it twice), without
 /// faults and under them (a renewal that a delay holds up must still land
 /// in time). A lock that expires after its holder crashed or gave up with
-/// an error is the broker doing its job.
+/// an error is the broker doing its job, and so is one that expires after
+/// a renewal failed and the holder let the order go.
 pub fn lock_expired() -> Check {
     check("lock-expired", 10)
         .invariant(consumer_settles)
@@ -147,7 +150,14 @@ fn consumer_settles(run: &Run) -> Result<(), Violation> {
 
 /// `lock-expired`: a lock on `orders` expired while the life of the
 /// service that received that delivery was still going: no crash, no error
-/// return, no restart of it in between.
+/// return, no restart of it in between. A lock that ran out after the
+/// holder's last renewal of it failed is let go too, if the holder did
+/// nothing more with that order in that life: it gave the order up, which
+/// is the right answer to a failed renewal.
+///
+/// The report tells the three ways there are to fail apart, because each
+/// has its own fix: never renewed, renewed but too late (a slow renewal),
+/// and a renewal that failed while the work went on regardless.
 fn no_lock_expired_mid_flight(run: &Run) -> Result<(), Violation> {
     for (at, event) in run.events.iter().enumerate() {
         if event.operation != Operation::LockExpired || event.target.as_deref() != Some(ORDERS) {
@@ -166,26 +176,90 @@ fn no_lock_expired_mid_flight(run: &Run) -> Result<(), Violation> {
             continue;
         };
         let holder = &run.events[received].actor;
-        let life_ended = run.events[received..at].iter().any(|between| {
-            &between.actor == holder
+        let life_ends = |event: &TraceEvent| {
+            &event.actor == holder
                 && matches!(
-                    between.operation,
+                    event.operation,
                     Operation::Crash | Operation::Exit | Operation::Start
                 )
-        });
-        if life_ended {
+        };
+        if run.events[received..at].iter().any(life_ends) {
             continue;
         }
+        let concerns_order = |event: &TraceEvent| {
+            &event.actor == holder
+                && (event.message_id.as_deref() == Some(id)
+                    || event.correlation_id.as_deref() == Some(id))
+        };
+        // The holder's last renewal of this delivery before the lock ran out.
+        let last_renewal = run.events[received..at]
+            .iter()
+            .enumerate()
+            .rev()
+            .find(|(_, between)| {
+                between.operation == Operation::RenewLock && concerns_order(between)
+            })
+            .map(|(offset, renewal)| (received + offset, renewal));
+        let seconds = DEFAULT_LOCK_DURATION.as_secs();
+        let advice = match last_renewal {
+            Some((renewed_at, renewal)) => match failed_as_seen(renewal) {
+                Some(why) => {
+                    // Did the holder go on with this delivery after the
+                    // failed renewal, in the same life? If not, it let it
+                    // go. (Receiving the order again is a new delivery,
+                    // which the broker handed out: not going on.)
+                    let went_on = run.events[renewed_at + 1..]
+                        .iter()
+                        .take_while(|later| {
+                            let redelivered =
+                                later.operation.is_delivery() && concerns_order(later);
+                            !(life_ends(later) || redelivered)
+                        })
+                        .any(concerns_order);
+                    if !went_on {
+                        continue;
+                    }
+                    format!(
+                        "its renewal at {} failed ({why}), and `{holder}` went on with the order \
+                         as if it still held the lock. A failed renewal means the lock may be gone \
+                         and another consumer may get the order: stop working on that order (do \
+                         not complete it) and let the broker hand it out again",
+                        format_offset(renewal.at)
+                    )
+                }
+                None => format!(
+                    "it was last renewed at {}, and the next renewal did not land before the lock \
+                     ran out, so the broker handed the order out again. Slow work must renew its \
+                     lock, early enough that a slow renewal still lands in time",
+                    format_offset(renewal.at)
+                ),
+            },
+            None => "it was neither completed nor renewed in time, so the broker handed the \
+                     order out again. Slow work must renew its lock, early enough that a slow \
+                     renewal still lands in time"
+                .to_string(),
+        };
         return Err(Violation::for_message(
             id,
             format!(
-                "the lock on `{id}` expired after {} s while `{holder}` was still working on \
-                 it (it had neither crashed nor stopped): it was neither completed nor renewed \
-                 in time, so the broker handed the order out again. Slow work must renew its \
-                 lock, early enough that a slow renewal still lands in time",
-                DEFAULT_LOCK_DURATION.as_secs()
+                "the lock on `{id}` expired after {seconds} s while `{holder}` was still working \
+                 on it (it had neither crashed nor stopped): {advice}"
             ),
         ));
     }
     Ok(())
+}
+
+/// Why an operation failed as the service saw it, if it did: refused (the
+/// broker was unavailable, or the lock was already gone), or done with its
+/// reply lost, which the service sees as an error all the same (it cannot
+/// know the renewal happened).
+fn failed_as_seen(event: &TraceEvent) -> Option<String> {
+    match (&event.outcome, event.fault) {
+        (Outcome::Failed(error), _) => Some(error.to_string()),
+        (Outcome::Ok, Some(Fault::LostResponse)) => {
+            Some("its reply was lost, so the consumer got an error".to_string())
+        }
+        (Outcome::Ok, _) => None,
+    }
 }

@@ -198,6 +198,104 @@ fn lock_expired_catches_a_renewal_that_only_works_without_faults() {
     );
 }
 
+/// Renews every 30 s like the reference, but ignores a renewal that fails
+/// ("the next tick will try again") and goes on pricing: once the broker
+/// refuses a renewal, or is down for longer than the lock has left, the
+/// lock runs out under the work.
+async fn ignores_failed_renewals(ctx: ServiceCtx) -> Result<(), ConsumerError> {
+    loop {
+        let mut delivery = ctx.receive(ORDERS).await?;
+        let order = Order::from_envelope(&delivery)?;
+        let id = delivery.message_id().to_string();
+        let pricing = order::price(&id, &order);
+        tokio::pin!(pricing);
+        let invoice = loop {
+            tokio::select! {
+                biased;
+                invoice = &mut pricing => break invoice,
+                () = tokio::time::sleep(Duration::from_secs(30)) => {
+                    let _ = ctx.renew_lock(&mut delivery).await;
+                }
+            }
+        };
+        ctx.send(INVOICES, invoice.to_message()).await?;
+        ctx.complete(&delivery).await?;
+    }
+}
+
+#[test]
+fn lock_expired_tells_a_failed_renewal_from_a_late_one() {
+    let report = run(
+        rubric::lock_expired(),
+        scenario_running(ignores_failed_renewals),
+    );
+    failed(&report, "a consumer that ignores a failed renewal");
+    // The advice is about the failure, not about renewing sooner: a learner
+    // sent to the renewal period looks in the wrong place.
+    assert!(
+        report.text.contains("failed (") && report.text.contains("stop working on that order"),
+        "{}",
+        report.text
+    );
+    assert!(
+        !report.text.contains("a slow renewal still lands"),
+        "{}",
+        report.text
+    );
+    // A renewal held up by a delay is late, not failed: the old advice.
+    let late = run(
+        rubric::lock_expired(),
+        scenario_running(renews_just_in_time),
+    );
+    failed(&late, "a renewal every 45 s");
+    assert!(
+        late.text.contains("a slow renewal still lands") && !late.text.contains("failed ("),
+        "{}",
+        late.text
+    );
+}
+
+/// Right, and unlike the reference: on a failed renewal it gives the order
+/// up (no complete, no invoice) and goes on to the next order in the same
+/// life, instead of returning the error; the broker hands the order out
+/// again once its lock runs out.
+async fn gives_up_an_order_whose_renewal_failed(ctx: ServiceCtx) -> Result<(), ConsumerError> {
+    loop {
+        let mut delivery = ctx.receive(ORDERS).await?;
+        let order = Order::from_envelope(&delivery)?;
+        let id = delivery.message_id().to_string();
+        let pricing = order::price(&id, &order);
+        tokio::pin!(pricing);
+        let priced = loop {
+            tokio::select! {
+                biased;
+                invoice = &mut pricing => break Some(invoice),
+                () = tokio::time::sleep(Duration::from_secs(30)) => {
+                    if ctx.renew_lock(&mut delivery).await.is_err() {
+                        break None;
+                    }
+                }
+            }
+        };
+        let Some(invoice) = priced else {
+            continue;
+        };
+        ctx.send(INVOICES, invoice.to_message()).await?;
+        ctx.complete(&delivery).await?;
+    }
+}
+
+#[test]
+fn giving_up_an_order_after_a_failed_renewal_passes_without_ending_the_service() {
+    for check in [rubric::unsettled_message(), rubric::lock_expired()] {
+        let report = run(
+            check,
+            scenario_running(gives_up_an_order_whose_renewal_failed),
+        );
+        assert!(report.passed, "{}", report.text);
+    }
+}
+
 /// Completes the order before pricing it, so that the lock can no longer
 /// expire under the slow work: the lock trouble is gone, and so is the
 /// order when a crash comes during pricing.

@@ -173,6 +173,34 @@ async fn delete_row(ctx: &ServiceCtx, key: &str) -> Result<(), OrderError> {
     Ok(())
 }
 
+/// One pass over the outbox per life: publish and delete each row, wait a
+/// poll interval, then return an error. The README promises that the relay
+/// is restarted after an error as after a crash; if it were not, every
+/// order placed after the first pass would never be announced.
+async fn one_pass_then_an_error(ctx: ServiceCtx) -> Result<(), OrderError> {
+    let mut tx = ctx.begin(IsolationLevel::ReadCommitted).await?;
+    let rows = tx.scan(OUTBOX).await?;
+    tx.commit().await?;
+    for (key, row) in rows {
+        let event = OrderPlaced::from_json(&key, &row.value)?;
+        ctx.send(ORDER_EVENTS, event.to_message(&key)).await?;
+        delete_row(&ctx, &key).await?;
+    }
+    tokio::time::sleep(RELAY_POLL_INTERVAL).await;
+    Err(OrderError::Unreadable {
+        id: "relay".into(),
+        reason: "this life of the relay is over: the runtime starts the next".into(),
+    })
+}
+
+#[test]
+fn a_relay_that_returns_an_error_is_restarted_as_the_readme_says() {
+    let report = rubric::lost_event()
+        .scenario(scenario_running(writes_the_outbox, one_pass_then_an_error))
+        .run_with(None, None);
+    assert!(report.passed, "{}", report.text);
+}
+
 // --- A correct solution, written differently from the reference -----------------
 
 /// The order and its event in one repeatable-read transaction; the outbox
