@@ -86,18 +86,21 @@ pub fn exercise_shape(root: &Path, exercise: &Exercise) -> Result<Vec<String>> {
 /// `None` when it is.
 pub fn readme_minutes_problem(text: &str, readme: &Path, exercise: &Exercise) -> Option<String> {
     let wanted = exercise.minutes;
-    // The first paragraph under the title: the lines before the first section.
-    let stated = text
+    // The text before the first section, its lines joined: Markdown wraps a
+    // sentence where it likes ("About 30\nminutes." is one sentence).
+    let top = text
         .lines()
         .take_while(|line| !line.starts_with("## "))
-        .find_map(|line| {
-            let (_, after) = line.split_once("About ")?;
-            let digits: String = after.chars().take_while(char::is_ascii_digit).collect();
-            let minutes: u32 = digits.parse().ok()?;
-            after[digits.len()..]
-                .starts_with(" minutes")
-                .then_some(minutes)
-        });
+        .collect::<Vec<_>>()
+        .join(" ");
+    let stated = top.split("About ").skip(1).find_map(|after| {
+        let digits: String = after.chars().take_while(char::is_ascii_digit).collect();
+        let minutes: u32 = digits.parse().ok()?;
+        after[digits.len()..]
+            .trim_start()
+            .starts_with("minutes")
+            .then_some(minutes)
+    });
     match stated {
         Some(minutes) if minutes == wanted => None,
         Some(minutes) => Some(format!(
@@ -504,6 +507,9 @@ hints = ["one"]
         let readme = Path::new("exercises/02-ack-ordering/README.md");
         let page = "# Exercise 2\n\nChapter 3 of the book. About 30 minutes.\n\n## What to edit\n";
         assert_eq!(readme_minutes_problem(page, readme, &exercise()), None);
+        // A sentence wrapped across two lines is still read.
+        let wrapped = page.replace("About 30 minutes.", "About 30\nminutes.");
+        assert_eq!(readme_minutes_problem(&wrapped, readme, &exercise()), None);
         let stale = readme_minutes_problem(&page.replace("30", "45"), readme, &exercise())
             .expect("45 minutes against the catalogue's 30");
         assert!(stale.contains("about 45 minutes, the catalogue"), "{stale}");
