@@ -20,7 +20,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use broker::clock::format_offset;
 use broker::grading::{Check, Violation};
 use broker::simulation::{Exploration, Run, Scenario};
-use broker::store::{ChangeKind, Row};
+use broker::store::{Change, ChangeKind, Row};
 use broker::trace::{Operation, Outcome};
 
 use crate::library::{ARCHIVE, DOCUMENTS, Document, PAYLOADS, TICKET_ID_PREFIX, TIER};
@@ -107,11 +107,11 @@ enum Filed {
 
 /// What `ARCHIVE` holds at the end for `document`. Compares in place: the
 /// graders run this hundreds of times, on rows of hundreds of kilobytes.
-fn filed(archive: &BTreeMap<String, Row>, document: &Document) -> Filed {
-    match archive.get(&document.id) {
+fn filed(archive: &BTreeMap<&str, &Row>, document: &Document) -> Filed {
+    match archive.get(document.id.as_str()) {
         None => Filed::Missing,
         Some(row) => match row.value["content"].as_str() {
-            Some(content) if content == document.content => Filed::AsScanned,
+            Some(content) if content == &*document.content => Filed::AsScanned,
             content => Filed::Altered(content.map_or(0, str::len)),
         },
     }
@@ -123,12 +123,12 @@ fn the_archive_works(run: &Run) -> Result<(), Violation> {
     if !run.plan.is_empty() {
         return Ok(());
     }
-    let archive = run.store.committed(ARCHIVE);
+    run.store.inspect_committed(ARCHIVE, |archive| {
     for document in Document::of_the_day() {
         if !document.fits_in_a_message() {
             continue;
         }
-        match filed(&archive, document) {
+        match filed(archive, document) {
             Filed::AsScanned => {}
             Filed::Missing | Filed::Altered(_) => {
                 return Err(Violation::for_message(
@@ -144,6 +144,7 @@ fn the_archive_works(run: &Run) -> Result<(), Violation> {
         }
     }
     Ok(())
+    })
 }
 
 /// `oversized-message`: the broker refused a message because of its size.
@@ -179,11 +180,12 @@ fn every_document_arrives_without_faults(run: &Run) -> Result<(), Violation> {
     if !run.plan.is_empty() {
         return Ok(());
     }
-    let archive = run.store.committed(ARCHIVE);
-    match Document::of_the_day()
-        .iter()
-        .find(|document| !archive.contains_key(&document.id))
-    {
+    let missing = run.store.inspect_committed(ARCHIVE, |archive| {
+        Document::of_the_day()
+            .iter()
+            .find(|document| !archive.contains_key(document.id.as_str()))
+    });
+    match missing {
         Some(document) => Err(Violation::for_message(
             document.id.clone(),
             format!(
@@ -201,9 +203,14 @@ fn every_document_arrives_without_faults(run: &Run) -> Result<(), Violation> {
 /// `lost-payload`: a document missing from the archive at the end, or
 /// archived with other content than was scanned.
 fn every_document_archived_intact(run: &Run) -> Result<(), Violation> {
-    let archive = run.store.committed(ARCHIVE);
-    for document in Document::of_the_day() {
-        let sentence = match filed(&archive, document) {
+    let filings: Vec<Filed> = run.store.inspect_committed(ARCHIVE, |archive| {
+        Document::of_the_day()
+            .iter()
+            .map(|document| filed(archive, document))
+            .collect()
+    });
+    for (document, filing) in Document::of_the_day().iter().zip(filings) {
+        let sentence = match filing {
             Filed::AsScanned => continue,
             Filed::Altered(length) => format!(
                 "`{}` is in `{ARCHIVE}` with {length} bytes of content where the scan had {}, \
@@ -267,14 +274,16 @@ fn no_ticket_before_its_payload(run: &Run) -> Result<(), Violation> {
 /// transaction that wrote its row (not a delete) committed.
 fn payload_commits(run: &Run) -> BTreeMap<String, (usize, std::time::Duration)> {
     let mut writers: BTreeMap<u64, Vec<String>> = BTreeMap::new();
-    for change in run.store.changes_since(0) {
-        if change.table == PAYLOADS && change.kind != ChangeKind::Delete {
-            writers
-                .entry(change.transaction)
-                .or_default()
-                .push(change.key);
+    run.store.inspect_changes_since(0, |changes| {
+        for change in changes {
+            if change.table == PAYLOADS && change.kind != ChangeKind::Delete {
+                writers
+                    .entry(change.transaction)
+                    .or_default()
+                    .push(change.key.clone());
+            }
         }
-    }
+    });
     let mut commits: BTreeMap<String, (usize, std::time::Duration)> = BTreeMap::new();
     for (index, event) in run.events.iter().enumerate() {
         if event.operation != Operation::Commit || !event.outcome.is_ok() {
@@ -298,15 +307,26 @@ fn payload_commits(run: &Run) -> BTreeMap<String, (usize, std::time::Duration)> 
 /// `orphaned-payload`: a payload still stored at the end for a document
 /// the archive already has (or a row nobody can read back).
 fn no_payload_left_behind(run: &Run) -> Result<(), Violation> {
-    let archive = run.store.committed(ARCHIVE);
-    for (key, row) in run.store.committed(PAYLOADS) {
-        let document = row.value["id"].as_str().unwrap_or(&key).to_owned();
-        if !archive.contains_key(&document) {
+    let archived: BTreeSet<String> = run.store.inspect_committed(ARCHIVE, |archive| {
+        archive.keys().map(|key| (*key).to_owned()).collect()
+    });
+    // (payload key, its document, its size), for every payload left.
+    let left: Vec<(String, String, usize)> = run.store.inspect_committed(PAYLOADS, |payloads| {
+        payloads
+            .iter()
+            .map(|(key, row)| {
+                let document = row.value["id"].as_str().unwrap_or(key).to_owned();
+                let size = row.value["content"].as_str().map_or(0, str::len);
+                ((*key).to_owned(), document, size)
+            })
+            .collect()
+    });
+    for (key, document, size) in left {
+        if !archived.contains(&document) {
             // Not archived: `lost-payload` says so; the payload may still be
             // needed.
             continue;
         }
-        let size = row.value["content"].as_str().map_or(0, str::len);
         return Err(Violation::for_message(
             document.clone(),
             format!(
@@ -322,7 +342,26 @@ fn no_payload_left_behind(run: &Run) -> Result<(), Violation> {
 /// `orphaned-payload`: a payload deleted before the transaction that filed
 /// its document committed (in the same transaction is fine).
 fn no_payload_deleted_before_archiving(run: &Run) -> Result<(), Violation> {
-    let changes = run.store.changes_since(0);
+    // (payload key, its document, the deleting transaction), if any.
+    let early = run.store.inspect_changes_since(0, first_early_delete);
+    let Some((payload_key, document, transaction)) = early else {
+        return Ok(());
+    };
+    let at = commit_time(run, transaction).map_or_else(|| "?".to_owned(), format_offset);
+    Err(Violation::for_message(
+        document.clone(),
+        format!(
+            "payload `{payload_key}` was deleted at {at}, before `{document}` was in \
+             `{ARCHIVE}`: its ticket still pointed at it, and the archive that reads the \
+             ticket finds nothing. Delete a payload only once its document is safely consumed"
+        ),
+    ))
+}
+
+/// The first delete of a payload whose document was not filed yet (by an
+/// earlier transaction or the deleting one): its key, its document and the
+/// deleting transaction.
+fn first_early_delete(changes: &[Change]) -> Option<(String, String, u64)> {
     // The document each payload key held when it was last written.
     let mut holds: BTreeMap<String, String> = BTreeMap::new();
     // The documents filed so far, and the transactions that filed them.
@@ -353,18 +392,7 @@ fn no_payload_deleted_before_archiving(run: &Run) -> Result<(), Violation> {
                         .cloned()
                         .unwrap_or_else(|| change.key.clone());
                     if !filed.contains(&document) {
-                        let at = commit_time(run, transaction)
-                            .map_or_else(|| "?".to_owned(), format_offset);
-                        return Err(Violation::for_message(
-                            document.clone(),
-                            format!(
-                                "payload `{}` was deleted at {at}, before `{document}` was in \
-                                 `{ARCHIVE}`: its ticket still pointed at it, and the archive \
-                                 that reads the ticket finds nothing. Delete a payload only once \
-                                 its document is safely consumed",
-                                change.key
-                            ),
-                        ));
+                        return Some((change.key.clone(), document, transaction));
                     }
                 }
                 (_, Some(row)) => {
@@ -377,7 +405,7 @@ fn no_payload_deleted_before_archiving(run: &Run) -> Result<(), Violation> {
         }
         start = end;
     }
-    Ok(())
+    None
 }
 
 /// When transaction `transaction`'s commit succeeded.

@@ -2,7 +2,7 @@
 //!
 //! - The namespace is on the Basic tier ([`crate::library::TIER`]).
 //! - The scanner has put one upload per document of the day on `uploads`
-//!   (an invoice of 3 KB, a contract of 300 KB, a building plan of 450 KB).
+//!   (an invoice of 3 KB, a contract of 280 KB, a building plan of 360 KB).
 //! - The **producer** (service `producer`) receives each upload, reads the
 //!   scanned document, calls [`crate::claim::send_document`], completes the
 //!   upload on `Ok`, and on an error waits a little (longer on each

@@ -101,7 +101,9 @@ async fn truncates(ctx: &ServiceCtx, document: &Document) -> Result<(), ClaimErr
     let mut cut = document.clone();
     // Room for the title property and its name, with some to spare.
     let room = TIER.max_message_size().saturating_sub(1024);
-    cut.content.truncate(room);
+    if let Some(kept) = document.content.get(..room) {
+        cut.content = kept.into();
+    }
     ctx.send(DOCUMENTS, cut.to_message()).await?;
     Ok(())
 }
