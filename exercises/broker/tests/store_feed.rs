@@ -196,3 +196,41 @@ async fn a_cdc_tailer_sees_every_commit_of_a_concurrent_writer_once_in_order() {
     }
     assert_eq!(tailer.await.unwrap(), written);
 }
+
+/// `inspect_committed` and `inspect_changes_since` show exactly what
+/// `committed` and `changes_since` copy, ignoring what is not committed.
+#[tokio::test(start_paused = true)]
+async fn the_borrowing_views_show_what_the_copies_show() {
+    let store = Store::new();
+    let mut first = store.begin(IsolationLevel::ReadCommitted).await;
+    first
+        .insert("payloads", "p-1", json!({ "content": "large" }))
+        .await
+        .unwrap();
+    first
+        .insert("payloads", "p-2", json!({ "content": "larger" }))
+        .await
+        .unwrap();
+    first.commit().await.unwrap();
+    let mut second = store.begin(IsolationLevel::ReadCommitted).await;
+    second.delete("payloads", "p-1").await.unwrap();
+    second.commit().await.unwrap();
+    let mut open = store.begin(IsolationLevel::ReadCommitted).await;
+    open.insert("payloads", "p-3", json!({})).await.unwrap();
+
+    let copied = store.committed("payloads");
+    store.inspect_committed("payloads", |rows| {
+        let borrowed: Vec<(&str, &Row)> = rows.iter().map(|(key, row)| (*key, *row)).collect();
+        let expected: Vec<(&str, &Row)> = copied
+            .iter()
+            .map(|(key, row)| (key.as_str(), row))
+            .collect();
+        assert_eq!(borrowed, expected);
+        assert_eq!(rows.keys().copied().collect::<Vec<_>>(), ["p-2"]);
+    });
+    assert!(store.inspect_committed("nothing", |rows| rows.is_empty()));
+    let changes = store.changes_since(1);
+    store.inspect_changes_since(1, |borrowed| assert_eq!(borrowed, changes.as_slice()));
+    assert_eq!(store.inspect_changes_since(0, <[Change]>::len), 3);
+    open.rollback().await;
+}
