@@ -13,14 +13,17 @@
 //!    services' store statements can alternate, without faults, enumerated
 //!    depth first (see `interleaving.rs`).
 //!
-//! All runs of an exploration happen one after another on one worker thread.
-//! The calling thread watches it: a run that takes longer than the watchdog's
+//! [`explore`] makes the runs one after another on one worker thread; the
+//! grader ([`runs_after_baseline`]) shares those after the baseline out
+//! between a few worker threads, one per core. The calling thread watches
+//! each worker: a run that takes longer than the watchdog's
 //! real-time limit is reported as hung (a busy loop with no `.await` cannot
 //! be interrupted, not even by tokio; so the report is made, and the stuck
 //! thread is left to die with the process). Nothing here can hang `cargo
 //! test`.
 
 use std::ops::ControlFlow;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -553,5 +556,164 @@ where
                 }
             }
         }
+    }
+}
+
+/// Every run of an exploration after its baseline (the crash points, the
+/// fault points, the random plans, then the interleavings), in the order
+/// [`explore`] makes them, given the baseline's operation count; or the
+/// first run, in that order, that was interrupted.
+///
+/// The runs with a plan are independent of each other, so `workers` threads
+/// share them out (each under its own watchdog, as [`explore`]'s one
+/// worker); the interleavings follow on one worker, as each depends on the
+/// run before it. The result does not depend on how many workers there are:
+/// each run is made from its scenario, plan and seed alone, and when runs
+/// are interrupted, every run before the first of them has been made, as it
+/// would have been one after another.
+pub(crate) fn runs_after_baseline(
+    scenario: &Scenario,
+    exploration: &Exploration,
+    baseline_operations: u64,
+    workers: usize,
+) -> Result<Vec<Run>, Interrupted> {
+    let plans: Arc<[(u64, FaultPlan)]> =
+        exploration.plans_after_baseline(baseline_operations).into();
+    let made: Arc<Mutex<Vec<Option<Run>>>> =
+        Arc::new(Mutex::new((0..plans.len()).map(|_| None).collect()));
+    let next = Arc::new(AtomicUsize::new(0));
+    // The index of the earliest run interrupted so far: no worker starts a
+    // later one, since the exploration stops there.
+    let first_interrupted = Arc::new(AtomicUsize::new(usize::MAX));
+    let workers = workers.clamp(1, plans.len().max(1));
+    let interruptions: Vec<(usize, Interrupted)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                let scenario = scenario.clone();
+                let plans = Arc::clone(&plans);
+                let made = Arc::clone(&made);
+                let next = Arc::clone(&next);
+                let first_interrupted = Arc::clone(&first_interrupted);
+                let watchdog = exploration.watchdog;
+                scope.spawn(move || {
+                    // The run this worker is making, for the watchdog's
+                    // report of which one hung.
+                    let current = Arc::new(AtomicUsize::new(usize::MAX));
+                    let job_current = Arc::clone(&current);
+                    let job_first = Arc::clone(&first_interrupted);
+                    let outcome = on_worker(watchdog, move |runner| {
+                        loop {
+                            let index = next.fetch_add(1, Ordering::SeqCst);
+                            if index >= plans.len() || index > job_first.load(Ordering::SeqCst) {
+                                return Ok(());
+                            }
+                            job_current.store(index, Ordering::SeqCst);
+                            let (seed, plan) = &plans[index];
+                            let run = runner.run(&scenario, plan, *seed, None)?;
+                            made.lock().unwrap_or_else(PoisonError::into_inner)[index] = Some(run);
+                        }
+                    });
+                    outcome.err().map(|interrupted| {
+                        let index = current.load(Ordering::SeqCst);
+                        first_interrupted.fetch_min(index, Ordering::SeqCst);
+                        (index, interrupted)
+                    })
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .filter_map(|handle| match handle.join() {
+                Ok(interruption) => interruption,
+                // `on_worker` catches the job's panics; this would be one
+                // of its own.
+                Err(payload) => Some((
+                    usize::MAX,
+                    Interrupted::GraderPanicked(super::runtime::panic_message(payload)),
+                )),
+            })
+            .collect()
+    });
+    if let Some((_, interrupted)) = interruptions.into_iter().min_by_key(|(index, _)| *index) {
+        return Err(interrupted);
+    }
+    let made = std::mem::take(&mut *made.lock().unwrap_or_else(PoisonError::into_inner));
+    let mut runs = Vec::with_capacity(made.len());
+    for run in made {
+        runs.push(run.ok_or_else(|| {
+            Interrupted::GraderPanicked("a run of the exploration was never made".to_owned())
+        })?);
+    }
+    if exploration.interleavings {
+        let scenario = scenario.clone();
+        let exploration = exploration.clone();
+        runs.extend(on_worker(exploration.watchdog, move |runner| {
+            let mut runs = Vec::new();
+            let mut schedule: Option<Schedule> = Some(Vec::new());
+            let mut tried = 0;
+            while let Some(next) = schedule {
+                if tried == exploration.max_interleavings {
+                    return Err(Interrupted::TooManyInterleavings {
+                        limit: exploration.max_interleavings,
+                    });
+                }
+                tried += 1;
+                let run = runner.run(&scenario, &FaultPlan::none(), 0, Some(next))?;
+                schedule = next_schedule(&run.decisions);
+                runs.push(run);
+            }
+            Ok(runs)
+        })?);
+    }
+    Ok(runs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::simulation::ServiceCtx;
+    use crate::{BrokerError, Message, QueueOptions};
+
+    async fn forward(ctx: ServiceCtx) -> Result<(), BrokerError> {
+        loop {
+            let order = ctx.receive("orders").await?;
+            ctx.send(
+                "results",
+                Message::new(format!("{}-done", order.message_id()), "ok"),
+            )
+            .await?;
+            ctx.complete(&order).await?;
+        }
+    }
+
+    fn timelines(runs: &[Run]) -> Vec<(u64, String, String)> {
+        runs.iter()
+            .map(|run| (run.seed, run.plan.to_string(), render_timeline(&run.events)))
+            .collect()
+    }
+
+    #[test]
+    fn the_runs_are_the_same_whatever_the_number_of_workers() {
+        let scenario = Scenario::new("forward")
+            .queue("orders", QueueOptions::default())
+            .queue("results", QueueOptions::default())
+            .messages(
+                "orders",
+                (1..=2).map(|n| Message::new(format!("order-{n}"), "x")),
+            )
+            .service("forwarder", forward);
+        let exploration = Exploration::graded().with_random_plans(12);
+        let baseline = run(&scenario, &FaultPlan::none()).expect("the baseline runs");
+        let alone = runs_after_baseline(&scenario, &exploration, baseline.operations, 1)
+            .expect("one worker makes every run");
+        let shared = runs_after_baseline(&scenario, &exploration, baseline.operations, 3)
+            .expect("three workers make every run");
+        assert_eq!(
+            alone.len() as u64,
+            exploration.crash_point_count(baseline.operations)
+                + exploration.fault_point_count(baseline.operations)
+                + 12
+        );
+        assert_eq!(timelines(&alone), timelines(&shared));
     }
 }
