@@ -118,3 +118,48 @@ fn scenarios_that_would_run_differently_do_not_share_runs() {
     );
     assert_eq!(holding.fingerprint(), None);
 }
+
+/// As [`counted_consumer`], counted apart: each test counts its own runs.
+static SUBSET_STARTS: AtomicUsize = AtomicUsize::new(0);
+
+async fn subset_consumer(ctx: ServiceCtx) -> Result<(), BrokerError> {
+    SUBSET_STARTS.fetch_add(1, Ordering::SeqCst);
+    loop {
+        let order = ctx.receive("orders").await?;
+        ctx.complete(&order).await?;
+    }
+}
+
+#[test]
+fn a_check_that_explores_fewer_runs_judges_the_ones_another_made() {
+    let wide = Check::new("anything", 1)
+        .scenario(orders(subset_consumer, "teapot"))
+        .exploration(Exploration::graded().with_random_plans(6))
+        .invariant(anything);
+    // The same crash points and random plans, without the fault points.
+    let narrow = Check::new("anything-else", 1)
+        .scenario(orders(subset_consumer, "teapot"))
+        .exploration(
+            Exploration::graded()
+                .with_random_plans(6)
+                .with_fault_points(false),
+        )
+        .invariant(anything);
+
+    let before = SUBSET_STARTS.load(Ordering::SeqCst);
+    let all = wide.run_with(None, None);
+    let made = SUBSET_STARTS.load(Ordering::SeqCst) - before;
+    let some = narrow.run_with(None, None);
+    assert!(all.passed && some.passed, "{}\n{}", all.text, some.text);
+    assert!(
+        some.runs < all.runs,
+        "{} runs, then {}",
+        all.runs,
+        some.runs
+    );
+    assert_eq!(
+        SUBSET_STARTS.load(Ordering::SeqCst) - before,
+        made,
+        "the narrower check made runs the wider one had already made"
+    );
+}

@@ -338,9 +338,9 @@ impl Check {
         };
         let replay_base = self.replay_base();
         let seeds = exploration.seed_range();
-        // The same runs as every other check of this scenario and
-        // exploration (see `shared`): made once, judged here.
-        let shared = SharedRuns::of(scenario, &exploration);
+        // The same runs as every other check of this scenario (see
+        // `shared`): each made once, judged here.
+        let shared = SharedRuns::of(scenario);
         let baseline = match shared.baseline(scenario, &exploration) {
             Ok(baseline) => baseline,
             Err(interrupted) => return self.interrupted(&interrupted),

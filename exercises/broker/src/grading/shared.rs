@@ -10,56 +10,56 @@
 //! verdicts and reports are the ones each check would reach alone.
 //!
 //! Two checks share runs when their scenarios have the same
-//! [`Scenario::fingerprint`] and their explorations are equal (after
-//! `EDA_SEEDS` and `EDA_SEED` are applied). A scenario without a fingerprint
-//! (a service that is a closure holding data) is explored for its check
-//! alone, as before.
+//! [`Scenario::fingerprint`]: each run is then the same run, whatever
+//! exploration asks for it, so a check that explores fewer runs than
+//! another (no fault points, say) judges a subset of the other's. A scenario
+//! without a fingerprint (a service that is a closure holding data) is
+//! explored for its check alone, as before.
 //!
 //! The runs are kept in memory for the checks still to come, for the few
-//! most recent explorations only ([`KEPT`]): a checks binary needs one or
-//! two, and a test binary that tries many scenarios one after another (the
+//! most recent scenarios only ([`KEPT`]): a checks binary has one or two,
+//! and a test binary that tries many scenarios one after another (the
 //! grader's own teeth tests) does not pile them all up.
 //!
 //! The baseline is made on its own first: a check whose baseline already
 //! fails needs no other run, so a starter that fails without faults costs
 //! one run, not the whole exploration.
 
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
-use crate::simulation::{self, Exploration, Interrupted, Run, Scenario};
+use crate::simulation::{self, Exploration, Interrupted, MadeRuns, Run, Scenario};
 
-/// How many explorations' runs are kept for checks still to come.
+/// How many scenarios' runs are kept for checks still to come.
 const KEPT: usize = 4;
 
-/// The runs of one exploration, made when first asked for.
-#[derive(Default)]
+/// The scenarios whose runs are kept, the most recently used last.
+static KEPT_RUNS: Mutex<Vec<(String, Arc<MadeRuns>)>> = Mutex::new(Vec::new());
+
+/// The runs of one scenario, made when first asked for.
 pub(crate) struct SharedRuns {
-    baseline: OnceLock<Result<Arc<Run>, Interrupted>>,
-    rest: OnceLock<Result<Arc<[Run]>, Interrupted>>,
+    made: Arc<MadeRuns>,
 }
 
-/// The explorations whose runs are kept, the most recently used last.
-static KEPT_RUNS: Mutex<Vec<(String, Arc<SharedRuns>)>> = Mutex::new(Vec::new());
-
 impl SharedRuns {
-    /// The runs of `exploration` of `scenario`: the ones already made for
-    /// another check, if their fingerprints match; otherwise new ones, kept
-    /// for the checks that may follow.
-    pub(crate) fn of(scenario: &Scenario, exploration: &Exploration) -> Arc<SharedRuns> {
+    /// The runs of `scenario`: the ones already made for another check, if
+    /// their fingerprints match; otherwise a new set, kept for the checks
+    /// that may follow.
+    pub(crate) fn of(scenario: &Scenario) -> SharedRuns {
         let Some(fingerprint) = scenario.fingerprint() else {
-            return Arc::new(SharedRuns::default());
+            return SharedRuns {
+                made: Arc::default(),
+            };
         };
-        let key = format!("{fingerprint}\n{exploration:?}");
         let mut kept = KEPT_RUNS.lock().unwrap_or_else(PoisonError::into_inner);
-        let runs = match kept.iter().position(|(known, _)| *known == key) {
+        let made = match kept.iter().position(|(known, _)| *known == fingerprint) {
             Some(position) => kept.remove(position).1,
-            None => Arc::new(SharedRuns::default()),
+            None => Arc::default(),
         };
-        kept.push((key, Arc::clone(&runs)));
+        kept.push((fingerprint, Arc::clone(&made)));
         if kept.len() > KEPT {
             kept.remove(0);
         }
-        runs
+        SharedRuns { made }
     }
 
     /// The run without faults, made by the first check that asks (the
@@ -69,33 +69,25 @@ impl SharedRuns {
         scenario: &Scenario,
         exploration: &Exploration,
     ) -> Result<Arc<Run>, Interrupted> {
-        self.baseline
-            .get_or_init(|| {
-                simulation::run_with(
-                    scenario,
-                    &crate::fault::FaultPlan::none(),
-                    0,
-                    exploration.watchdog,
-                )
-                .map(Arc::new)
-            })
-            .clone()
+        simulation::baseline_once(&self.made, scenario, exploration.watchdog)
     }
 
-    /// Every run after the baseline, in the exploration's order, made by the
-    /// first check that asks, on as many threads as there are cores.
+    /// Every run of `exploration` after the baseline, in its order, on as
+    /// many threads as there are cores; each made by the first check that
+    /// asks for it.
     pub(crate) fn rest(
         &self,
         scenario: &Scenario,
         exploration: &Exploration,
         baseline_operations: u64,
-    ) -> Result<Arc<[Run]>, Interrupted> {
-        self.rest
-            .get_or_init(|| {
-                let workers = std::thread::available_parallelism().map_or(1, usize::from);
-                simulation::runs_after_baseline(scenario, exploration, baseline_operations, workers)
-                    .map(Arc::from)
-            })
-            .clone()
+    ) -> Result<Vec<Arc<Run>>, Interrupted> {
+        let workers = std::thread::available_parallelism().map_or(1, usize::from);
+        simulation::runs_after_baseline(
+            &self.made,
+            scenario,
+            exploration,
+            baseline_operations,
+            workers,
+        )
     }
 }

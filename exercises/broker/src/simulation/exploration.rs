@@ -22,10 +22,11 @@
 //! thread is left to die with the process). Nothing here can hang `cargo
 //! test`.
 
+use std::collections::HashMap;
 use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use super::interleaving::{Schedule, next_schedule};
@@ -465,6 +466,8 @@ where
 /// Hands runs to the worker thread's job, telling the watchdog about each.
 pub(crate) struct Runner {
     current: Arc<Mutex<CurrentRun>>,
+    /// The watchdog's limit on one run.
+    watchdog: Duration,
 }
 
 impl Runner {
@@ -504,6 +507,7 @@ where
     let current = Arc::new(Mutex::new(CurrentRun::default()));
     let runner = Runner {
         current: Arc::clone(&current),
+        watchdog,
     };
     let (done, finished) = mpsc::channel();
     let spawned = std::thread::Builder::new()
@@ -559,10 +563,161 @@ where
     }
 }
 
+/// The runs of one scenario made so far, by seed, plan and schedule: the
+/// grader keeps them so that the checks exploring the same scenario make
+/// each run once (see `grading::shared`). A run is made by the first worker
+/// that asks for it; a worker that asks while it is being made waits for it,
+/// under its own watchdog, which sees the same trace.
+#[derive(Default)]
+pub(crate) struct MadeRuns {
+    slots: Mutex<HashMap<RunKey, Arc<RunSlot>>>,
+}
+
+/// What makes a run of a given scenario what it is.
+type RunKey = (u64, FaultPlan, Option<Schedule>);
+
+/// One run, made once.
+#[derive(Default)]
+struct RunSlot {
+    /// Its trace while it is being made, for the watchdog's report.
+    trace: Trace,
+    made: OnceLock<Result<Arc<Run>, Interrupted>>,
+}
+
+impl MadeRuns {
+    fn slot(&self, key: RunKey) -> Arc<RunSlot> {
+        let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
+        Arc::clone(slots.entry(key).or_default())
+    }
+}
+
+impl Runner {
+    /// The run of `scenario` with this plan, seed and schedule: made now,
+    /// or the one already made (or being made) for another check.
+    fn run_once(
+        &self,
+        made: &MadeRuns,
+        scenario: &Scenario,
+        plan: &FaultPlan,
+        seed: u64,
+        schedule: Option<Schedule>,
+    ) -> Result<Arc<Run>, Interrupted> {
+        let slot = made.slot((seed, plan.clone(), schedule.clone()));
+        if let Some(run) = slot.made.get() {
+            return run.clone();
+        }
+        // At most one run per core at a time in the whole process, whatever
+        // the number of checks and workers: a run's real time is what the
+        // watchdog limits, and more runs than cores would stretch it. The
+        // watchdog starts once the core is ours.
+        let _core = CORES.take(self.watchdog);
+        {
+            let mut current = self.current.lock().unwrap_or_else(PoisonError::into_inner);
+            *current = CurrentRun {
+                plan: plan.clone(),
+                seed,
+                started: Some(std::time::Instant::now()),
+                trace: Some(slot.trace.clone()),
+            };
+        }
+        let run = slot
+            .made
+            .get_or_init(|| {
+                // A panic is this run's outcome, for every check that asks:
+                // made again, it would append to the same trace.
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    execute(scenario, plan, seed, slot.trace.clone(), schedule)
+                }))
+                .map_err(|payload| {
+                    Interrupted::GraderPanicked(super::runtime::panic_message(payload))
+                })
+                .and_then(|made| made.map(Arc::new).map_err(Interrupted::from))
+            })
+            .clone();
+        self.current
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .started = None;
+        run
+    }
+}
+
+/// A counting semaphore: one permit per core.
+struct Cores {
+    free: Mutex<Option<usize>>,
+    freed: Condvar,
+}
+
+/// The permits to make a run, shared by every exploration of the process.
+static CORES: Cores = Cores {
+    free: Mutex::new(None),
+    freed: Condvar::new(),
+};
+
+/// A permit to make a run, given back when dropped; or none, when none came
+/// free in time.
+struct Core<'a>(Option<&'a Cores>);
+
+impl Cores {
+    /// Waits for a free core and takes it; after `patience` without one,
+    /// goes ahead without. A run that hangs keeps its core for good (its
+    /// thread cannot be stopped), so waiting for ever could stop every
+    /// exploration after it.
+    fn take(&self, patience: Duration) -> Core<'_> {
+        let deadline = std::time::Instant::now() + patience;
+        let mut free = self.free.lock().unwrap_or_else(PoisonError::into_inner);
+        loop {
+            let left = free
+                .get_or_insert_with(|| std::thread::available_parallelism().map_or(1, usize::from));
+            if *left > 0 {
+                *left -= 1;
+                return Core(Some(self));
+            }
+            let now = std::time::Instant::now();
+            if now >= deadline {
+                return Core(None);
+            }
+            free = self
+                .freed
+                .wait_timeout(free, deadline - now)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+    }
+}
+
+impl Drop for Core<'_> {
+    fn drop(&mut self) {
+        let Some(cores) = self.0 else {
+            return;
+        };
+        let mut free = cores.free.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(left) = free.as_mut() {
+            *left += 1;
+        }
+        cores.freed.notify_one();
+    }
+}
+
+/// The run of `scenario` without faults, under the watchdog, made once in
+/// `made`.
+pub(crate) fn baseline_once(
+    made: &Arc<MadeRuns>,
+    scenario: &Scenario,
+    watchdog: Duration,
+) -> Result<Arc<Run>, Interrupted> {
+    let made = Arc::clone(made);
+    let scenario = scenario.clone();
+    on_worker(watchdog, move |runner| {
+        runner.run_once(&made, &scenario, &FaultPlan::none(), 0, None)
+    })
+}
+
 /// Every run of an exploration after its baseline (the crash points, the
 /// fault points, the random plans, then the interleavings), in the order
 /// [`explore`] makes them, given the baseline's operation count; or the
-/// first run, in that order, that was interrupted.
+/// first run, in that order, that was interrupted. Each run is made once in
+/// `made`: a run another exploration of the scenario made is not made again.
 ///
 /// The runs with a plan are independent of each other, so `workers` threads
 /// share them out (each under its own watchdog, as [`explore`]'s one
@@ -572,14 +727,15 @@ where
 /// are interrupted, every run before the first of them has been made, as it
 /// would have been one after another.
 pub(crate) fn runs_after_baseline(
+    made: &Arc<MadeRuns>,
     scenario: &Scenario,
     exploration: &Exploration,
     baseline_operations: u64,
     workers: usize,
-) -> Result<Vec<Run>, Interrupted> {
+) -> Result<Vec<Arc<Run>>, Interrupted> {
     let plans: Arc<[(u64, FaultPlan)]> =
         exploration.plans_after_baseline(baseline_operations).into();
-    let made: Arc<Mutex<Vec<Option<Run>>>> =
+    let runs: Arc<Mutex<Vec<Option<Arc<Run>>>>> =
         Arc::new(Mutex::new((0..plans.len()).map(|_| None).collect()));
     let next = Arc::new(AtomicUsize::new(0));
     // The index of the earliest run interrupted so far: no worker starts a
@@ -589,9 +745,10 @@ pub(crate) fn runs_after_baseline(
     let interruptions: Vec<(usize, Interrupted)> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..workers)
             .map(|_| {
+                let made = Arc::clone(made);
                 let scenario = scenario.clone();
                 let plans = Arc::clone(&plans);
-                let made = Arc::clone(&made);
+                let runs = Arc::clone(&runs);
                 let next = Arc::clone(&next);
                 let first_interrupted = Arc::clone(&first_interrupted);
                 let watchdog = exploration.watchdog;
@@ -609,8 +766,8 @@ pub(crate) fn runs_after_baseline(
                             }
                             job_current.store(index, Ordering::SeqCst);
                             let (seed, plan) = &plans[index];
-                            let run = runner.run(&scenario, plan, *seed, None)?;
-                            made.lock().unwrap_or_else(PoisonError::into_inner)[index] = Some(run);
+                            let run = runner.run_once(&made, &scenario, plan, *seed, None)?;
+                            runs.lock().unwrap_or_else(PoisonError::into_inner)[index] = Some(run);
                         }
                     });
                     outcome.err().map(|interrupted| {
@@ -637,14 +794,15 @@ pub(crate) fn runs_after_baseline(
     if let Some((_, interrupted)) = interruptions.into_iter().min_by_key(|(index, _)| *index) {
         return Err(interrupted);
     }
-    let made = std::mem::take(&mut *made.lock().unwrap_or_else(PoisonError::into_inner));
-    let mut runs = Vec::with_capacity(made.len());
-    for run in made {
+    let made_runs = std::mem::take(&mut *runs.lock().unwrap_or_else(PoisonError::into_inner));
+    let mut runs = Vec::with_capacity(made_runs.len());
+    for run in made_runs {
         runs.push(run.ok_or_else(|| {
             Interrupted::GraderPanicked("a run of the exploration was never made".to_owned())
         })?);
     }
     if exploration.interleavings {
+        let made = Arc::clone(made);
         let scenario = scenario.clone();
         let exploration = exploration.clone();
         runs.extend(on_worker(exploration.watchdog, move |runner| {
@@ -658,7 +816,7 @@ pub(crate) fn runs_after_baseline(
                     });
                 }
                 tried += 1;
-                let run = runner.run(&scenario, &FaultPlan::none(), 0, Some(next))?;
+                let run = runner.run_once(&made, &scenario, &FaultPlan::none(), 0, Some(next))?;
                 schedule = next_schedule(&run.decisions);
                 runs.push(run);
             }
@@ -686,7 +844,7 @@ mod tests {
         }
     }
 
-    fn timelines(runs: &[Run]) -> Vec<(u64, String, String)> {
+    fn timelines(runs: &[Arc<Run>]) -> Vec<(u64, String, String)> {
         runs.iter()
             .map(|run| (run.seed, run.plan.to_string(), render_timeline(&run.events)))
             .collect()
@@ -704,10 +862,17 @@ mod tests {
             .service("forwarder", forward);
         let exploration = Exploration::graded().with_random_plans(12);
         let baseline = run(&scenario, &FaultPlan::none()).expect("the baseline runs");
-        let alone = runs_after_baseline(&scenario, &exploration, baseline.operations, 1)
-            .expect("one worker makes every run");
-        let shared = runs_after_baseline(&scenario, &exploration, baseline.operations, 3)
-            .expect("three workers make every run");
+        let made = |workers| {
+            runs_after_baseline(
+                &Arc::new(MadeRuns::default()),
+                &scenario,
+                &exploration,
+                baseline.operations,
+                workers,
+            )
+        };
+        let alone = made(1).expect("one worker makes every run");
+        let shared = made(3).expect("three workers make every run");
         assert_eq!(
             alone.len() as u64,
             exploration.crash_point_count(baseline.operations)

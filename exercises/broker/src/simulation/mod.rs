@@ -57,12 +57,12 @@ mod world;
 
 pub use context::{ServiceCtx, Tx};
 pub use downstream::{DownstreamCall, DownstreamError, DownstreamOptions};
-pub(crate) use exploration::runs_after_baseline;
 pub use exploration::{
     DEFAULT_GRADED_PLANS, DEFAULT_MAX_INTERLEAVINGS, DEFAULT_WATCHDOG, Exploration, FAULT_POINTS,
     Interrupted, SEED_VAR, SEEDS_VAR, SeedsError, explore, explore_until, run, run_scheduled,
     run_with,
 };
+pub(crate) use exploration::{MadeRuns, baseline_once, runs_after_baseline};
 pub use interleaving::{Decision, Schedule, format_schedule, next_schedule, parse_schedule};
 pub(crate) use runtime::panic_message;
 pub use runtime::{Run, RunOutcome, SimulationError};
