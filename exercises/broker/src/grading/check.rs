@@ -9,7 +9,7 @@ use super::shared::SharedRuns;
 use super::source::{GlobalState, StateKind, global_state};
 use super::violation::Violation;
 use crate::fault::{Fault, FaultPlan};
-use crate::simulation::{self, Exploration, Interrupted, Run, Scenario};
+use crate::simulation::{self, Exploration, Interrupted, Run, Scenario, Visit};
 use crate::trace::{
     TraceEvent, events_for_message, render_folded_mermaid, render_folded_timeline, render_mermaid,
     render_timeline,
@@ -355,25 +355,30 @@ impl Check {
         }
         let crash_points = exploration.crash_point_count(baseline.operations);
         let fault_points = exploration.fault_point_count(baseline.operations);
-        let rest = match shared.rest(scenario, &exploration, baseline.operations) {
+        // Judged on the worker that made each run, as soon as it is made:
+        // only the verdicts are collected, not the runs.
+        let visit: Visit<Verdict> = {
+            let invariants = self.invariants.clone();
+            let name = self.name.clone();
+            let replay_base = replay_base.clone();
+            Arc::new(move |offset, run: &Run| {
+                let index = offset + 1;
+                let kind = match index as u64 {
+                    _ if run.schedule.is_some() => RunKind::Interleaving,
+                    n if n <= crash_points => RunKind::CrashPoint,
+                    n if n <= crash_points + fault_points => RunKind::FaultPoint,
+                    _ => RunKind::RandomPlan,
+                };
+                judge(run, &invariants, &name, &replay_base, index, kind)
+            })
+        };
+        let rest = match shared.rest(scenario, &exploration, baseline.operations, visit) {
             Ok(rest) => rest,
             Err(interrupted) => return self.interrupted(&interrupted),
         };
         let mut verdicts = Vec::with_capacity(rest.len() + 1);
         verdicts.push(first);
-        for (offset, run) in rest.iter().enumerate() {
-            let index = offset + 1;
-            let kind = match index as u64 {
-                _ if run.schedule.is_some() => RunKind::Interleaving,
-                n if n <= crash_points => RunKind::CrashPoint,
-                n if n <= crash_points + fault_points => RunKind::FaultPoint,
-                _ => RunKind::RandomPlan,
-            };
-            match self.judge_guarded(run, &replay_base, index, kind) {
-                Ok(verdict) => verdicts.push(verdict),
-                Err(interrupted) => return self.interrupted(&interrupted),
-            }
-        }
+        verdicts.extend(rest);
         self.summarise(verdicts, seeds)
     }
 

@@ -19,7 +19,10 @@
 //! The runs are kept in memory for the checks still to come, for the few
 //! most recent scenarios only ([`KEPT`]): a checks binary has one or two,
 //! and a test binary that tries many scenarios one after another (the
-//! grader's own teeth tests) does not pile them all up.
+//! grader's own teeth tests) does not pile them all up. The process keeps
+//! 2,000 runs at most (some 300 MB); past that, as with `EDA_SEEDS=5000`,
+//! each check makes the rest itself, judges each run as it is made and
+//! drops it.
 //!
 //! The baseline is made on its own first: a check whose baseline already
 //! fails needs no other run, so a starter that fails without faults costs
@@ -27,7 +30,7 @@
 
 use std::sync::{Arc, Mutex, PoisonError};
 
-use crate::simulation::{self, Exploration, Interrupted, MadeRuns, Run, Scenario};
+use crate::simulation::{self, Exploration, Interrupted, MadeRuns, Run, Scenario, Visit};
 
 /// How many scenarios' runs are kept for checks still to come.
 const KEPT: usize = 4;
@@ -73,14 +76,16 @@ impl SharedRuns {
     }
 
     /// Every run of `exploration` after the baseline, in its order, on as
-    /// many threads as there are cores; each made by the first check that
-    /// asks for it.
-    pub(crate) fn rest(
+    /// many threads as there are cores, each made by the first check that
+    /// asks for it and handed to `visit` (see
+    /// [`simulation::runs_after_baseline`]).
+    pub(crate) fn rest<R: Send + 'static>(
         &self,
         scenario: &Scenario,
         exploration: &Exploration,
         baseline_operations: u64,
-    ) -> Result<Vec<Arc<Run>>, Interrupted> {
+        visit: Visit<R>,
+    ) -> Result<Vec<R>, Interrupted> {
         let workers = std::thread::available_parallelism().map_or(1, usize::from);
         simulation::runs_after_baseline(
             &self.made,
@@ -88,6 +93,7 @@ impl SharedRuns {
             exploration,
             baseline_operations,
             workers,
+            visit,
         )
     }
 }

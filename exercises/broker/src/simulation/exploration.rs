@@ -584,10 +584,43 @@ struct RunSlot {
     made: OnceLock<Result<Arc<Run>, Interrupted>>,
 }
 
+/// The most runs kept in the whole process for checks still to come, some
+/// 150 KB each: a learner's grade explores fewer than 800 runs of a scenario,
+/// all kept; `EDA_SEEDS=5000` or `verify` make thousands, of which only
+/// these are shared, the rest made by each check that asks and dropped once
+/// judged.
+const KEPT_RUNS: usize = 2_000;
+
+/// How many runs every [`MadeRuns`] together keeps now.
+static KEPT: AtomicUsize = AtomicUsize::new(0);
+
 impl MadeRuns {
+    /// The slot of the run with this key: the one kept, or a new one, kept
+    /// if the process keeps fewer than [`KEPT_RUNS`].
     fn slot(&self, key: RunKey) -> Arc<RunSlot> {
         let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
-        Arc::clone(slots.entry(key).or_default())
+        if let Some(slot) = slots.get(&key) {
+            return Arc::clone(slot);
+        }
+        let slot = Arc::new(RunSlot::default());
+        let room = KEPT.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |kept| {
+            (kept < KEPT_RUNS).then_some(kept + 1)
+        });
+        if room.is_ok() {
+            slots.insert(key, Arc::clone(&slot));
+        }
+        slot
+    }
+}
+
+impl Drop for MadeRuns {
+    fn drop(&mut self) {
+        let kept = self
+            .slots
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len();
+        KEPT.fetch_sub(kept, Ordering::SeqCst);
     }
 }
 
@@ -713,11 +746,18 @@ pub(crate) fn baseline_once(
     })
 }
 
+/// What to do with each run of [`runs_after_baseline`], given its position
+/// among them (from 0), on the worker thread that made it.
+pub(crate) type Visit<R> = Arc<dyn Fn(usize, &Run) -> R + Send + Sync>;
+
 /// Every run of an exploration after its baseline (the crash points, the
 /// fault points, the random plans, then the interleavings), in the order
-/// [`explore`] makes them, given the baseline's operation count; or the
-/// first run, in that order, that was interrupted. Each run is made once in
-/// `made`: a run another exploration of the scenario made is not made again.
+/// [`explore`] makes them, given the baseline's operation count, each handed
+/// to `visit` as soon as it is made: what `visit` returns is collected, in
+/// that order, so the runs themselves need not stay in memory; or the first
+/// run, in that order, that was interrupted (a panic in `visit` is one).
+/// Each run is made once in `made`: a run another exploration of the
+/// scenario made is not made again, while `made` keeps it.
 ///
 /// The runs with a plan are independent of each other, so `workers` threads
 /// share them out (each under its own watchdog, as [`explore`]'s one
@@ -726,16 +766,17 @@ pub(crate) fn baseline_once(
 /// each run is made from its scenario, plan and seed alone, and when runs
 /// are interrupted, every run before the first of them has been made, as it
 /// would have been one after another.
-pub(crate) fn runs_after_baseline(
+pub(crate) fn runs_after_baseline<R: Send + 'static>(
     made: &Arc<MadeRuns>,
     scenario: &Scenario,
     exploration: &Exploration,
     baseline_operations: u64,
     workers: usize,
-) -> Result<Vec<Arc<Run>>, Interrupted> {
+    visit: Visit<R>,
+) -> Result<Vec<R>, Interrupted> {
     let plans: Arc<[(u64, FaultPlan)]> =
         exploration.plans_after_baseline(baseline_operations).into();
-    let runs: Arc<Mutex<Vec<Option<Arc<Run>>>>> =
+    let runs: Arc<Mutex<Vec<Option<R>>>> =
         Arc::new(Mutex::new((0..plans.len()).map(|_| None).collect()));
     let next = Arc::new(AtomicUsize::new(0));
     // The index of the earliest run interrupted so far: no worker starts a
@@ -751,6 +792,7 @@ pub(crate) fn runs_after_baseline(
                 let runs = Arc::clone(&runs);
                 let next = Arc::clone(&next);
                 let first_interrupted = Arc::clone(&first_interrupted);
+                let visit = Arc::clone(&visit);
                 let watchdog = exploration.watchdog;
                 scope.spawn(move || {
                     // The run this worker is making, for the watchdog's
@@ -767,7 +809,9 @@ pub(crate) fn runs_after_baseline(
                             job_current.store(index, Ordering::SeqCst);
                             let (seed, plan) = &plans[index];
                             let run = runner.run_once(&made, &scenario, plan, *seed, None)?;
-                            runs.lock().unwrap_or_else(PoisonError::into_inner)[index] = Some(run);
+                            let result = visit(index, &run);
+                            runs.lock().unwrap_or_else(PoisonError::into_inner)[index] =
+                                Some(result);
                         }
                     });
                     outcome.err().map(|interrupted| {
@@ -805,6 +849,7 @@ pub(crate) fn runs_after_baseline(
         let made = Arc::clone(made);
         let scenario = scenario.clone();
         let exploration = exploration.clone();
+        let first = runs.len();
         runs.extend(on_worker(exploration.watchdog, move |runner| {
             let mut runs = Vec::new();
             let mut schedule: Option<Schedule> = Some(Vec::new());
@@ -818,7 +863,7 @@ pub(crate) fn runs_after_baseline(
                 tried += 1;
                 let run = runner.run_once(&made, &scenario, &FaultPlan::none(), 0, Some(next))?;
                 schedule = next_schedule(&run.decisions);
-                runs.push(run);
+                runs.push(visit(first + runs.len(), &run));
             }
             Ok(runs)
         })?);
@@ -844,10 +889,19 @@ mod tests {
         }
     }
 
-    fn timelines(runs: &[Arc<Run>]) -> Vec<(u64, String, String)> {
-        runs.iter()
-            .map(|run| (run.seed, run.plan.to_string(), render_timeline(&run.events)))
-            .collect()
+    #[test]
+    fn past_the_budget_runs_are_made_for_one_check_and_not_kept() {
+        let made = MadeRuns::default();
+        let keys = (0..KEPT_RUNS as u64 + 10).map(|seed| (seed, FaultPlan::none(), None));
+        for key in keys {
+            let _ = made.slot(key);
+        }
+        let kept = made.slots.lock().map(|slots| slots.len()).unwrap_or(0);
+        assert!(kept <= KEPT_RUNS, "{kept} runs kept");
+        // A run past the budget gets a slot of its own each time it is
+        // asked for: nothing keeps it.
+        let key = || (KEPT_RUNS as u64 + 9, FaultPlan::none(), None);
+        assert!(!Arc::ptr_eq(&made.slot(key()), &made.slot(key())));
     }
 
     #[test]
@@ -863,12 +917,21 @@ mod tests {
         let exploration = Exploration::graded().with_random_plans(12);
         let baseline = run(&scenario, &FaultPlan::none()).expect("the baseline runs");
         let made = |workers| {
+            let visit: Visit<(usize, u64, String, String)> = Arc::new(|index, run: &Run| {
+                (
+                    index,
+                    run.seed,
+                    run.plan.to_string(),
+                    render_timeline(&run.events),
+                )
+            });
             runs_after_baseline(
                 &Arc::new(MadeRuns::default()),
                 &scenario,
                 &exploration,
                 baseline.operations,
                 workers,
+                visit,
             )
         };
         let alone = made(1).expect("one worker makes every run");
@@ -879,6 +942,12 @@ mod tests {
                 + exploration.fault_point_count(baseline.operations)
                 + 12
         );
-        assert_eq!(timelines(&alone), timelines(&shared));
+        assert_eq!(alone, shared);
+        assert!(
+            alone
+                .iter()
+                .enumerate()
+                .all(|(at, (index, ..))| at == *index)
+        );
     }
 }

@@ -62,7 +62,7 @@ pub use exploration::{
     Interrupted, SEED_VAR, SEEDS_VAR, SeedsError, explore, explore_until, run, run_scheduled,
     run_with,
 };
-pub(crate) use exploration::{MadeRuns, baseline_once, runs_after_baseline};
+pub(crate) use exploration::{MadeRuns, Visit, baseline_once, runs_after_baseline};
 pub use interleaving::{Decision, Schedule, format_schedule, next_schedule, parse_schedule};
 pub(crate) use runtime::panic_message;
 pub use runtime::{Run, RunOutcome, SimulationError};
