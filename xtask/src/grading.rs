@@ -161,24 +161,9 @@ fn cargo() -> Command {
 }
 
 /// Step 1: build the checks binary; returns its path.
-fn build(grading: &Grading<'_>) -> Result<PathBuf, GradingError> {
+pub fn build(grading: &Grading<'_>) -> Result<PathBuf, GradingError> {
     let exercise = grading.exercise;
-    let mut command = cargo();
-    // A temporary workspace (see `shipped`) shares the repository's target
-    // folder, so that only the broker and the exercise are rebuilt in it.
-    if std::env::var_os("CARGO_TARGET_DIR").is_none() {
-        command.env("CARGO_TARGET_DIR", crate::workspace::root().join("target"));
-    }
-    command
-        .current_dir(grading.workspace)
-        // The compiler's messages come as JSON on stdout (each with its
-        // rendered text), so cargo's own progress on stderr can go straight
-        // to the terminal.
-        .args(["test", "--no-run", "--message-format=json"])
-        .args(["-p", &exercise.package, "--test", CHECKS_TEST]);
-    if grading.variant == Variant::Solution {
-        command.args(["--features", "solution"]);
-    }
+    let mut command = build_command(grading);
     command.stderr(if grading.show_progress {
         Stdio::inherit()
     } else {
@@ -233,6 +218,40 @@ fn build(grading: &Grading<'_>) -> Result<PathBuf, GradingError> {
                 exercise.dir.display()
             ))
         })
+}
+
+/// The `cargo test --no-run` that builds the checks binary of the exercise.
+fn build_command(grading: &Grading<'_>) -> Command {
+    let exercise = grading.exercise;
+    let mut command = cargo();
+    // A temporary workspace (see `shipped`) shares the repository's target
+    // folder, so that only the broker and the exercise are rebuilt in it.
+    if std::env::var_os("CARGO_TARGET_DIR").is_none() {
+        command.env("CARGO_TARGET_DIR", crate::workspace::root().join("target"));
+    }
+    command
+        .current_dir(grading.workspace)
+        // The compiler's messages come as JSON on stdout (each with its
+        // rendered text), so cargo's own progress on stderr can go straight
+        // to the terminal.
+        .args(["test", "--no-run", "--message-format=json"])
+        .args(["-p", &exercise.package, "--test", CHECKS_TEST])
+        .args(["--config", &line_tables_only(&exercise.package)]);
+    if grading.variant == Variant::Solution {
+        command.args(["--features", "solution"]);
+    }
+    command
+}
+
+/// The exercise crate, the one a learner's save rebuilds, with line tables
+/// for its debug information instead of everything a debugger reads: a
+/// backtrace still names the learner's lines, and the rebuild and the link
+/// of the checks binary after a one-line edit cost some 30% less CPU
+/// (outbox: 1.44 s -> 1.0 s). The dependencies are as `cargo test` builds
+/// them; cargo keeps this build of the exercise apart from that one, so
+/// neither rebuilds the other.
+fn line_tables_only(package: &str) -> String {
+    format!("profile.dev.package.{package}.debug=\"line-tables-only\"")
 }
 
 /// The part of one cargo JSON message the runner needs.
@@ -300,7 +319,7 @@ fn compiler_messages(stderr: &str) -> String {
 }
 
 /// Step 2: run the checks binary under a deadline and read the reports.
-fn run(grading: &Grading<'_>, binary: &Path) -> Result<Graded, GradingError> {
+pub fn run(grading: &Grading<'_>, binary: &Path) -> Result<Graded, GradingError> {
     let exercise = grading.exercise;
     let reports = tempfile::tempdir().map_err(|source| GradingError::Spawn {
         what: "a temporary report folder".into(),
@@ -529,6 +548,45 @@ mod tests {
             read_reports(folder.path()),
             Err(GradingError::Harness(_))
         ));
+    }
+
+    #[test]
+    fn builds_the_exercise_crate_with_line_tables_only() {
+        let root = crate::workspace::root();
+        let catalogue = crate::catalogue::Catalogue::load(&root).expect("the catalogue loads");
+        let exercise = catalogue
+            .find("outbox")
+            .expect("outbox is in the catalogue");
+        let grading = Grading {
+            workspace: &root,
+            exercise,
+            variant: Variant::Learner,
+            timeout: Duration::from_secs(1),
+            random_plans: None,
+            show_progress: false,
+        };
+        let command = build_command(&grading);
+        let args: Vec<String> = command
+            .get_args()
+            .map(|arg| arg.to_string_lossy().into_owned())
+            .collect();
+        let config = args
+            .iter()
+            .position(|arg| arg == "--config")
+            .and_then(|at| args.get(at + 1));
+        assert_eq!(
+            config.map(String::as_str),
+            Some("profile.dev.package.outbox.debug=\"line-tables-only\""),
+            "{args:?}"
+        );
+        // The value is TOML that cargo reads as the profile override.
+        let table: toml::Table = config
+            .map(|text| toml::from_str(text).expect("valid TOML"))
+            .unwrap_or_default();
+        assert_eq!(
+            table["profile"]["dev"]["package"]["outbox"]["debug"].as_str(),
+            Some("line-tables-only")
+        );
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! - [`workspace`]: where the repository is, whatever the current directory.
 
 mod accuracy;
+mod bench;
 mod book;
 mod catalogue;
 mod exit;
@@ -65,6 +66,9 @@ enum Command {
     /// Maintainers (CI runs it): eda-lint's precision and recall per rule on real code, scored
     /// against the labels in lints/tests/realworld/ (`--holdout` for the first batch's held-out third, `--fresh` for the fresh batch).
     Accuracy(accuracy::Args),
+    /// Maintainers: time the learner's loop per exercise (start, rebuild after a one-line edit,
+    /// the checks), in wall and CPU time beside the load, against every check run alone.
+    Bench(bench::Args),
 }
 
 fn main() -> ExitCode {
@@ -77,6 +81,7 @@ fn main() -> ExitCode {
         Command::Hint(args) => return hint::run(args),
         Command::Watch(args) => return watch::run(args),
         Command::Verify(args) => return verify::run(args),
+        Command::Bench(args) => return bench::run(args),
         Command::Figures(args) => figures::run(args),
         Command::LintCorpus(args) => lint_corpus::run(args),
         Command::Accuracy(args) => accuracy::run(args),

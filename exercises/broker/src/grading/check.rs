@@ -1,15 +1,15 @@
 //! [`Check`]: a scenario, an exploration and invariants, worth points.
 
 use std::fmt::Write;
-use std::ops::ControlFlow;
 use std::path::Path;
 use std::sync::Arc;
 
 use super::replay::{Replay, ReplayError};
+use super::shared::SharedRuns;
 use super::source::{GlobalState, StateKind, global_state};
 use super::violation::Violation;
 use crate::fault::{Fault, FaultPlan};
-use crate::simulation::{self, Exploration, Interrupted, Run, Scenario};
+use crate::simulation::{self, Exploration, Interrupted, Run, Scenario, Visit};
 use crate::trace::{
     TraceEvent, events_for_message, render_folded_mermaid, render_folded_timeline, render_mermaid,
     render_timeline,
@@ -336,41 +336,65 @@ impl Check {
             Ok(exploration) => exploration,
             Err(error) => return self.misconfigured(&error.to_string()),
         };
-        let invariants = self.invariants.clone();
-        let name = self.name.clone();
         let replay_base = self.replay_base();
         let seeds = exploration.seed_range();
-        let explored = simulation::explore_until(scenario, &exploration, {
-            let mut index = 0;
-            let exploration = exploration.clone();
-            let mut crash_points = 0;
-            let mut fault_points = 0;
-            move |run: Run| {
-                let kind = match index {
+        // The same runs as every other check of this scenario (see
+        // `shared`): each made once, judged here.
+        let shared = SharedRuns::of(scenario);
+        let baseline = match shared.baseline(scenario, &exploration) {
+            Ok(baseline) => baseline,
+            Err(interrupted) => return self.interrupted(&interrupted),
+        };
+        let first = match self.judge_guarded(&baseline, &replay_base, 0, RunKind::FaultFree) {
+            Ok(verdict) => verdict,
+            Err(interrupted) => return self.interrupted(&interrupted),
+        };
+        // A baseline that fails needs no faults to explain it.
+        if first.failure.is_some() {
+            return self.summarise(vec![first], seeds);
+        }
+        let crash_points = exploration.crash_point_count(baseline.operations);
+        let fault_points = exploration.fault_point_count(baseline.operations);
+        // Judged on the worker that made each run, as soon as it is made:
+        // only the verdicts are collected, not the runs.
+        let visit: Visit<Verdict> = {
+            let invariants = self.invariants.clone();
+            let name = self.name.clone();
+            let replay_base = replay_base.clone();
+            Arc::new(move |offset, run: &Run| {
+                let index = offset + 1;
+                let kind = match index as u64 {
                     _ if run.schedule.is_some() => RunKind::Interleaving,
-                    0 => {
-                        crash_points = exploration.crash_point_count(run.operations);
-                        fault_points = exploration.fault_point_count(run.operations);
-                        RunKind::FaultFree
-                    }
-                    n if (n as u64) <= crash_points => RunKind::CrashPoint,
-                    n if (n as u64) <= crash_points + fault_points => RunKind::FaultPoint,
+                    n if n <= crash_points => RunKind::CrashPoint,
+                    n if n <= crash_points + fault_points => RunKind::FaultPoint,
                     _ => RunKind::RandomPlan,
                 };
-                let verdict = judge(&run, &invariants, &name, &replay_base, index, kind);
-                index += 1;
-                // A baseline that fails needs no faults to explain it.
-                if index == 1 && verdict.failure.is_some() {
-                    ControlFlow::Break(verdict)
-                } else {
-                    ControlFlow::Continue(verdict)
-                }
-            }
-        });
-        match explored {
-            Ok(verdicts) => self.summarise(verdicts, seeds),
-            Err(interrupted) => self.interrupted(&interrupted),
-        }
+                judge(run, &invariants, &name, &replay_base, index, kind)
+            })
+        };
+        let rest = match shared.rest(scenario, &exploration, baseline.operations, visit) {
+            Ok(rest) => rest,
+            Err(interrupted) => return self.interrupted(&interrupted),
+        };
+        let mut verdicts = Vec::with_capacity(rest.len() + 1);
+        verdicts.push(first);
+        verdicts.extend(rest);
+        self.summarise(verdicts, seeds)
+    }
+
+    /// [`judge`], with a panic in an invariant reported as the grader's own
+    /// (as when the invariants ran on the exploration's worker thread).
+    fn judge_guarded(
+        &self,
+        run: &Run,
+        replay_base: &str,
+        index: usize,
+        kind: RunKind,
+    ) -> Result<Verdict, Interrupted> {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            judge(run, &self.invariants, &self.name, replay_base, index, kind)
+        }))
+        .map_err(|payload| Interrupted::GraderPanicked(simulation::panic_message(payload)))
     }
 
     fn replay(&self, replay: &Replay) -> CheckReport {

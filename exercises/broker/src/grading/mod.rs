@@ -96,6 +96,7 @@
 mod check;
 pub mod invariants;
 pub mod replay;
+mod shared;
 pub mod source;
 mod violation;
 

@@ -13,16 +13,20 @@
 //!    services' store statements can alternate, without faults, enumerated
 //!    depth first (see `interleaving.rs`).
 //!
-//! All runs of an exploration happen one after another on one worker thread.
-//! The calling thread watches it: a run that takes longer than the watchdog's
+//! [`explore`] makes the runs one after another on one worker thread; the
+//! grader ([`runs_after_baseline`]) shares those after the baseline out
+//! between a few worker threads, one per core. The calling thread watches
+//! each worker: a run that takes longer than the watchdog's
 //! real-time limit is reported as hung (a busy loop with no `.await` cannot
 //! be interrupted, not even by tokio; so the report is made, and the stuck
 //! thread is left to die with the process). Nothing here can hang `cargo
 //! test`.
 
+use std::collections::HashMap;
 use std::ops::ControlFlow;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use super::interleaving::{Schedule, next_schedule};
@@ -462,6 +466,8 @@ where
 /// Hands runs to the worker thread's job, telling the watchdog about each.
 pub(crate) struct Runner {
     current: Arc<Mutex<CurrentRun>>,
+    /// The watchdog's limit on one run.
+    watchdog: Duration,
 }
 
 impl Runner {
@@ -501,6 +507,7 @@ where
     let current = Arc::new(Mutex::new(CurrentRun::default()));
     let runner = Runner {
         current: Arc::clone(&current),
+        watchdog,
     };
     let (done, finished) = mpsc::channel();
     let spawned = std::thread::Builder::new()
@@ -553,5 +560,394 @@ where
                 }
             }
         }
+    }
+}
+
+/// The runs of one scenario made so far, by seed, plan and schedule: the
+/// grader keeps them so that the checks exploring the same scenario make
+/// each run once (see `grading::shared`). A run is made by the first worker
+/// that asks for it; a worker that asks while it is being made waits for it,
+/// under its own watchdog, which sees the same trace.
+#[derive(Default)]
+pub(crate) struct MadeRuns {
+    slots: Mutex<HashMap<RunKey, Arc<RunSlot>>>,
+}
+
+/// What makes a run of a given scenario what it is.
+type RunKey = (u64, FaultPlan, Option<Schedule>);
+
+/// One run, made once.
+#[derive(Default)]
+struct RunSlot {
+    /// Its trace while it is being made, for the watchdog's report.
+    trace: Trace,
+    made: OnceLock<Result<Arc<Run>, Interrupted>>,
+}
+
+/// The most runs kept in the whole process for checks still to come, some
+/// 150 KB each: a learner's grade explores fewer than 800 runs of a scenario,
+/// all kept; `EDA_SEEDS=5000` or `verify` make thousands, of which only
+/// these are shared, the rest made by each check that asks and dropped once
+/// judged.
+const KEPT_RUNS: usize = 2_000;
+
+/// How many runs every [`MadeRuns`] together keeps now.
+static KEPT: AtomicUsize = AtomicUsize::new(0);
+
+impl MadeRuns {
+    /// The slot of the run with this key: the one kept, or a new one, kept
+    /// if the process keeps fewer than [`KEPT_RUNS`].
+    fn slot(&self, key: RunKey) -> Arc<RunSlot> {
+        let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(slot) = slots.get(&key) {
+            return Arc::clone(slot);
+        }
+        let slot = Arc::new(RunSlot::default());
+        let room = KEPT.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |kept| {
+            (kept < KEPT_RUNS).then_some(kept + 1)
+        });
+        if room.is_ok() {
+            slots.insert(key, Arc::clone(&slot));
+        }
+        slot
+    }
+}
+
+impl Drop for MadeRuns {
+    fn drop(&mut self) {
+        let kept = self
+            .slots
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len();
+        KEPT.fetch_sub(kept, Ordering::SeqCst);
+    }
+}
+
+impl Runner {
+    /// The run of `scenario` with this plan, seed and schedule: made now,
+    /// or the one already made (or being made) for another check.
+    fn run_once(
+        &self,
+        made: &MadeRuns,
+        scenario: &Scenario,
+        plan: &FaultPlan,
+        seed: u64,
+        schedule: Option<Schedule>,
+    ) -> Result<Arc<Run>, Interrupted> {
+        let slot = made.slot((seed, plan.clone(), schedule.clone()));
+        if let Some(run) = slot.made.get() {
+            return run.clone();
+        }
+        // At most one run per core at a time in the whole process, whatever
+        // the number of checks and workers: a run's real time is what the
+        // watchdog limits, and more runs than cores would stretch it. The
+        // watchdog starts once the core is ours.
+        let _core = CORES.take(self.watchdog);
+        {
+            let mut current = self.current.lock().unwrap_or_else(PoisonError::into_inner);
+            *current = CurrentRun {
+                plan: plan.clone(),
+                seed,
+                started: Some(std::time::Instant::now()),
+                trace: Some(slot.trace.clone()),
+            };
+        }
+        let run = slot
+            .made
+            .get_or_init(|| {
+                // A panic is this run's outcome, for every check that asks:
+                // made again, it would append to the same trace.
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    execute(scenario, plan, seed, slot.trace.clone(), schedule)
+                }))
+                .map_err(|payload| {
+                    Interrupted::GraderPanicked(super::runtime::panic_message(payload))
+                })
+                .and_then(|made| made.map(Arc::new).map_err(Interrupted::from))
+            })
+            .clone();
+        self.current
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .started = None;
+        run
+    }
+}
+
+/// A counting semaphore: one permit per core.
+struct Cores {
+    free: Mutex<Option<usize>>,
+    freed: Condvar,
+}
+
+/// The permits to make a run, shared by every exploration of the process.
+static CORES: Cores = Cores {
+    free: Mutex::new(None),
+    freed: Condvar::new(),
+};
+
+/// A permit to make a run, given back when dropped; or none, when none came
+/// free in time.
+struct Core<'a>(Option<&'a Cores>);
+
+impl Cores {
+    /// Waits for a free core and takes it; after `patience` without one,
+    /// goes ahead without. A run that hangs keeps its core for good (its
+    /// thread cannot be stopped), so waiting for ever could stop every
+    /// exploration after it.
+    fn take(&self, patience: Duration) -> Core<'_> {
+        let deadline = std::time::Instant::now() + patience;
+        let mut free = self.free.lock().unwrap_or_else(PoisonError::into_inner);
+        loop {
+            let left = free
+                .get_or_insert_with(|| std::thread::available_parallelism().map_or(1, usize::from));
+            if *left > 0 {
+                *left -= 1;
+                return Core(Some(self));
+            }
+            let now = std::time::Instant::now();
+            if now >= deadline {
+                return Core(None);
+            }
+            free = self
+                .freed
+                .wait_timeout(free, deadline - now)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+    }
+}
+
+impl Drop for Core<'_> {
+    fn drop(&mut self) {
+        let Some(cores) = self.0 else {
+            return;
+        };
+        let mut free = cores.free.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(left) = free.as_mut() {
+            *left += 1;
+        }
+        cores.freed.notify_one();
+    }
+}
+
+/// The run of `scenario` without faults, under the watchdog, made once in
+/// `made`.
+pub(crate) fn baseline_once(
+    made: &Arc<MadeRuns>,
+    scenario: &Scenario,
+    watchdog: Duration,
+) -> Result<Arc<Run>, Interrupted> {
+    let made = Arc::clone(made);
+    let scenario = scenario.clone();
+    on_worker(watchdog, move |runner| {
+        runner.run_once(&made, &scenario, &FaultPlan::none(), 0, None)
+    })
+}
+
+/// What to do with each run of [`runs_after_baseline`], given its position
+/// among them (from 0), on the worker thread that made it.
+pub(crate) type Visit<R> = Arc<dyn Fn(usize, &Run) -> R + Send + Sync>;
+
+/// Every run of an exploration after its baseline (the crash points, the
+/// fault points, the random plans, then the interleavings), in the order
+/// [`explore`] makes them, given the baseline's operation count, each handed
+/// to `visit` as soon as it is made: what `visit` returns is collected, in
+/// that order, so the runs themselves need not stay in memory; or the first
+/// run, in that order, that was interrupted (a panic in `visit` is one).
+/// Each run is made once in `made`: a run another exploration of the
+/// scenario made is not made again, while `made` keeps it.
+///
+/// The runs with a plan are independent of each other, so `workers` threads
+/// share them out (each under its own watchdog, as [`explore`]'s one
+/// worker); the interleavings follow on one worker, as each depends on the
+/// run before it. The result does not depend on how many workers there are:
+/// each run is made from its scenario, plan and seed alone, and when runs
+/// are interrupted, every run before the first of them has been made, as it
+/// would have been one after another.
+pub(crate) fn runs_after_baseline<R: Send + 'static>(
+    made: &Arc<MadeRuns>,
+    scenario: &Scenario,
+    exploration: &Exploration,
+    baseline_operations: u64,
+    workers: usize,
+    visit: Visit<R>,
+) -> Result<Vec<R>, Interrupted> {
+    let plans: Arc<[(u64, FaultPlan)]> =
+        exploration.plans_after_baseline(baseline_operations).into();
+    let runs: Arc<Mutex<Vec<Option<R>>>> =
+        Arc::new(Mutex::new((0..plans.len()).map(|_| None).collect()));
+    let next = Arc::new(AtomicUsize::new(0));
+    // The index of the earliest run interrupted so far: no worker starts a
+    // later one, since the exploration stops there.
+    let first_interrupted = Arc::new(AtomicUsize::new(usize::MAX));
+    let workers = workers.clamp(1, plans.len().max(1));
+    let interruptions: Vec<(usize, Interrupted)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                let made = Arc::clone(made);
+                let scenario = scenario.clone();
+                let plans = Arc::clone(&plans);
+                let runs = Arc::clone(&runs);
+                let next = Arc::clone(&next);
+                let first_interrupted = Arc::clone(&first_interrupted);
+                let visit = Arc::clone(&visit);
+                let watchdog = exploration.watchdog;
+                scope.spawn(move || {
+                    // The run this worker is making, for the watchdog's
+                    // report of which one hung.
+                    let current = Arc::new(AtomicUsize::new(usize::MAX));
+                    let job_current = Arc::clone(&current);
+                    let job_first = Arc::clone(&first_interrupted);
+                    let outcome = on_worker(watchdog, move |runner| {
+                        loop {
+                            let index = next.fetch_add(1, Ordering::SeqCst);
+                            if index >= plans.len() || index > job_first.load(Ordering::SeqCst) {
+                                return Ok(());
+                            }
+                            job_current.store(index, Ordering::SeqCst);
+                            let (seed, plan) = &plans[index];
+                            let run = runner.run_once(&made, &scenario, plan, *seed, None)?;
+                            let result = visit(index, &run);
+                            runs.lock().unwrap_or_else(PoisonError::into_inner)[index] =
+                                Some(result);
+                        }
+                    });
+                    outcome.err().map(|interrupted| {
+                        let index = current.load(Ordering::SeqCst);
+                        first_interrupted.fetch_min(index, Ordering::SeqCst);
+                        (index, interrupted)
+                    })
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .filter_map(|handle| match handle.join() {
+                Ok(interruption) => interruption,
+                // `on_worker` catches the job's panics; this would be one
+                // of its own.
+                Err(payload) => Some((
+                    usize::MAX,
+                    Interrupted::GraderPanicked(super::runtime::panic_message(payload)),
+                )),
+            })
+            .collect()
+    });
+    if let Some((_, interrupted)) = interruptions.into_iter().min_by_key(|(index, _)| *index) {
+        return Err(interrupted);
+    }
+    let made_runs = std::mem::take(&mut *runs.lock().unwrap_or_else(PoisonError::into_inner));
+    let mut runs = Vec::with_capacity(made_runs.len());
+    for run in made_runs {
+        runs.push(run.ok_or_else(|| {
+            Interrupted::GraderPanicked("a run of the exploration was never made".to_owned())
+        })?);
+    }
+    if exploration.interleavings {
+        let made = Arc::clone(made);
+        let scenario = scenario.clone();
+        let exploration = exploration.clone();
+        let first = runs.len();
+        runs.extend(on_worker(exploration.watchdog, move |runner| {
+            let mut runs = Vec::new();
+            let mut schedule: Option<Schedule> = Some(Vec::new());
+            let mut tried = 0;
+            while let Some(next) = schedule {
+                if tried == exploration.max_interleavings {
+                    return Err(Interrupted::TooManyInterleavings {
+                        limit: exploration.max_interleavings,
+                    });
+                }
+                tried += 1;
+                let run = runner.run_once(&made, &scenario, &FaultPlan::none(), 0, Some(next))?;
+                schedule = next_schedule(&run.decisions);
+                runs.push(visit(first + runs.len(), &run));
+            }
+            Ok(runs)
+        })?);
+    }
+    Ok(runs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::simulation::ServiceCtx;
+    use crate::{BrokerError, Message, QueueOptions};
+
+    async fn forward(ctx: ServiceCtx) -> Result<(), BrokerError> {
+        loop {
+            let order = ctx.receive("orders").await?;
+            ctx.send(
+                "results",
+                Message::new(format!("{}-done", order.message_id()), "ok"),
+            )
+            .await?;
+            ctx.complete(&order).await?;
+        }
+    }
+
+    #[test]
+    fn past_the_budget_runs_are_made_for_one_check_and_not_kept() {
+        let made = MadeRuns::default();
+        let keys = (0..KEPT_RUNS as u64 + 10).map(|seed| (seed, FaultPlan::none(), None));
+        for key in keys {
+            let _ = made.slot(key);
+        }
+        let kept = made.slots.lock().map(|slots| slots.len()).unwrap_or(0);
+        assert!(kept <= KEPT_RUNS, "{kept} runs kept");
+        // A run past the budget gets a slot of its own each time it is
+        // asked for: nothing keeps it.
+        let key = || (KEPT_RUNS as u64 + 9, FaultPlan::none(), None);
+        assert!(!Arc::ptr_eq(&made.slot(key()), &made.slot(key())));
+    }
+
+    #[test]
+    fn the_runs_are_the_same_whatever_the_number_of_workers() {
+        let scenario = Scenario::new("forward")
+            .queue("orders", QueueOptions::default())
+            .queue("results", QueueOptions::default())
+            .messages(
+                "orders",
+                (1..=2).map(|n| Message::new(format!("order-{n}"), "x")),
+            )
+            .service("forwarder", forward);
+        let exploration = Exploration::graded().with_random_plans(12);
+        let baseline = run(&scenario, &FaultPlan::none()).expect("the baseline runs");
+        let made = |workers| {
+            let visit: Visit<(usize, u64, String, String)> = Arc::new(|index, run: &Run| {
+                (
+                    index,
+                    run.seed,
+                    run.plan.to_string(),
+                    render_timeline(&run.events),
+                )
+            });
+            runs_after_baseline(
+                &Arc::new(MadeRuns::default()),
+                &scenario,
+                &exploration,
+                baseline.operations,
+                workers,
+                visit,
+            )
+        };
+        let alone = made(1).expect("one worker makes every run");
+        let shared = made(3).expect("three workers make every run");
+        assert_eq!(
+            alone.len() as u64,
+            exploration.crash_point_count(baseline.operations)
+                + exploration.fault_point_count(baseline.operations)
+                + 12
+        );
+        assert_eq!(alone, shared);
+        assert!(
+            alone
+                .iter()
+                .enumerate()
+                .all(|(at, (index, ..))| at == *index)
+        );
     }
 }

@@ -62,7 +62,9 @@ pub use exploration::{
     Interrupted, SEED_VAR, SEEDS_VAR, SeedsError, explore, explore_until, run, run_scheduled,
     run_with,
 };
+pub(crate) use exploration::{MadeRuns, Visit, baseline_once, runs_after_baseline};
 pub use interleaving::{Decision, Schedule, format_schedule, next_schedule, parse_schedule};
+pub(crate) use runtime::panic_message;
 pub use runtime::{Run, RunOutcome, SimulationError};
 pub use scenario::{
     DEFAULT_MAX_OPERATIONS, DEFAULT_MAX_WAKEUPS_WITHOUT_OPERATION, DEFAULT_RESTART_DELAY,

@@ -5,6 +5,7 @@
 //! systems, and how long to run. A scenario is a recipe: every run builds a
 //! fresh broker and store from it, so runs never leak into each other.
 
+use std::any::TypeId;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::future::Future;
@@ -90,6 +91,9 @@ pub struct Scenario {
     pub(crate) max_operations: u64,
     pub(crate) max_wakeups_without_operation: u64,
     pub(crate) stuck_after: Option<Duration>,
+    /// What each setup and service is, for [`Scenario::fingerprint`]: the
+    /// type of its function when that type alone decides what it does.
+    pub(crate) identities: Vec<Option<TypeId>>,
 }
 
 impl fmt::Debug for Scenario {
@@ -141,6 +145,7 @@ impl Scenario {
             max_operations: DEFAULT_MAX_OPERATIONS,
             max_wakeups_without_operation: DEFAULT_MAX_WAKEUPS_WITHOUT_OPERATION,
             stuck_after: None,
+            identities: Vec::new(),
         }
     }
 
@@ -207,6 +212,7 @@ impl Scenario {
         Fut: Future<Output = R> + 'static,
         R: ServiceResult + 'static,
     {
+        self.identities.push(identity::<F>());
         self.setups.push(boxed(setup));
         self
     }
@@ -219,6 +225,7 @@ impl Scenario {
         Fut: Future<Output = R> + 'static,
         R: ServiceResult + 'static,
     {
+        self.identities.push(identity::<F>());
         self.services.push((Arc::from(name), boxed(body)));
         self
     }
@@ -233,6 +240,7 @@ impl Scenario {
     {
         let factory = boxed(body);
         for index in 1..=count {
+            self.identities.push(identity::<F>());
             self.services
                 .push((Arc::from(format!("{name}-{index}")), Arc::clone(&factory)));
         }
@@ -282,6 +290,47 @@ impl Scenario {
         self.stuck_after = Some(duration);
         self
     }
+}
+
+impl Scenario {
+    /// A text that only scenarios making the same runs share, or `None` when
+    /// this one cannot be told apart that way. Its data (entities, messages,
+    /// downstream systems, limits) is all written out; each setup and service
+    /// is named by the type of its function, which decides what it does only
+    /// when the function holds no data: an `async fn` or a closure that
+    /// captures nothing (a zero-sized type). A closure that captures a value
+    /// could behave differently with another value under the same type, so
+    /// a scenario with one has no fingerprint. The grader shares one
+    /// exploration's runs between the checks whose scenarios and
+    /// explorations have the same fingerprint (see `grading::shared`).
+    pub fn fingerprint(&self) -> Option<String> {
+        let identities: Option<Vec<TypeId>> = self.identities.iter().copied().collect();
+        let identities = identities?;
+        let services: Vec<&str> = self.services.iter().map(|(name, _)| &**name).collect();
+        Some(format!(
+            "{:?} {:?} {:?} {:?} setups {} services {:?} {:?} identities {:?} run_for {:?} \
+             restart {:?} max_operations {} max_wakeups {} stuck_after {:?}",
+            self.name,
+            self.tier,
+            self.entities,
+            self.messages,
+            self.setups.len(),
+            services,
+            self.downstream,
+            identities,
+            self.run_for,
+            self.restart_delay,
+            self.max_operations,
+            self.max_wakeups_without_operation,
+            self.stuck_after,
+        ))
+    }
+}
+
+/// The type of a setup's or service's function, when it holds no data (see
+/// [`Scenario::fingerprint`]).
+fn identity<F: 'static>() -> Option<TypeId> {
+    (std::mem::size_of::<F>() == 0).then(TypeId::of::<F>)
 }
 
 fn boxed<F, Fut, R>(body: F) -> ServiceFactory
