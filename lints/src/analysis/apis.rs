@@ -306,14 +306,7 @@ fn receiver_name(chain: &Chain<'_>, index: usize) -> String {
 fn names_a_publisher(receiver: &str) -> bool {
     let last = receiver.rsplit('.').next().unwrap_or(receiver);
     let words: Vec<&str> = last.split('_').filter(|w| !w.is_empty()).collect();
-    let channel = words.iter().any(|word| {
-        matches!(
-            *word,
-            "tx" | "sender" | "chan" | "channel" | "mpsc" | "oneshot" | "watch" | "broadcast"
-        ) || word.ends_with("tx")
-            || word.ends_with("sender")
-    });
-    !channel
+    !names_a_channel(receiver)
         && words.iter().any(|word| {
             word.ends_with("bus")
                 || word.contains("queue")
@@ -324,6 +317,28 @@ fn names_a_publisher(receiver: &str) -> bool {
                     "kafka" | "nats" | "rabbit" | "rabbitmq" | "amqp" | "broker" | "sqs" | "pulsar"
                 )
         })
+}
+
+/// Whether the last part of a receiver names a channel's end (`..tx`,
+/// `..sender`, `..chan`): its `send` stays in the process.
+fn names_a_channel(receiver: &str) -> bool {
+    let last = receiver.rsplit('.').next().unwrap_or(receiver);
+    last.split('_').filter(|w| !w.is_empty()).any(|word| {
+        matches!(
+            word,
+            "tx" | "sender" | "chan" | "channel" | "mpsc" | "oneshot" | "watch" | "broadcast"
+        ) || word.ends_with("tx")
+            || word.ends_with("sender")
+    })
+}
+
+/// Whether call number `index` of a chain sends on a channel of the
+/// process (`self.sender.send(event)`, `tx.try_send(job)`).
+pub fn sends_on_channel(chain: &Chain<'_>, index: usize) -> bool {
+    matches!(
+        chain.segments[index].method.as_str(),
+        "send" | "try_send" | "blocking_send" | "send_async" | "unbounded_send"
+    ) && names_a_channel(&receiver_name(chain, index))
 }
 
 /// Whether the receiver of segment `index` is a local collection built in

@@ -110,6 +110,15 @@ pub struct FnFlow {
     /// The calls that no table recognised, with what each argument reads:
     /// the crate-wide pass resolves them to the crate's own functions.
     pub calls: Vec<(Callee, Vec<BTreeSet<String>>)>,
+    /// The calls taken for a publish by their receiver's name alone
+    /// (`event_queue.send(e)`): if one is the crate's own method, the
+    /// second pass walks the function again and its body decides.
+    pub guessed: Vec<Callee>,
+    /// The function sends on a channel of the process (`sender.send(e)`).
+    pub sends_in_process: bool,
+    /// The closures handed to method calls, and the names their parameters
+    /// bind: what the called function hands to its callback.
+    pub closure_params: Vec<(Region, BTreeSet<String>)>,
     /// For a publish (by `seq`) whose id cannot be seen because the message
     /// comes from parameters: the parameters that, built with no id by the
     /// caller, leave it with no id.
@@ -121,6 +130,11 @@ pub struct FnFlow {
     /// Arms that end in `continue`, `return`, `break` or a panic: what
     /// follows the branch point does not run after them.
     pub diverging: HashSet<Arm>,
+    /// Arms that run only when an expression failed (`Err(e) =>`, `if let
+    /// Err(e) = ..`, the `else` of `if let Ok(..) = ..`), each with the
+    /// first and last `seq` of the events of that expression: an operation
+    /// among them did not take effect on the arm's path.
+    pub failure_arms: std::collections::HashMap<Arm, (u32, u32)>,
     /// The tasks that outlive the call (a spawned future): what runs in
     /// them is not done by the time the function returns, unlike a `join!`
     /// branch or a callback's future that the function may await.
@@ -167,6 +181,17 @@ impl FnFlow {
         a.scope[common..]
             .iter()
             .all(|arm| !self.diverging.contains(arm))
+    }
+
+    /// Whether `event` runs only on a path where `op` failed: it is in the
+    /// `Err` arm (or the `else` of an `if let Ok`) of an expression that
+    /// evaluates `op`.
+    pub fn after_failure_of(&self, op: &Event, event: &Event) -> bool {
+        event.scope.iter().any(|arm| {
+            self.failure_arms
+                .get(arm)
+                .is_some_and(|&(first, last)| (first..=last).contains(&op.seq))
+        })
     }
 
     /// The variables derived from `roots`: the roots, everything bound
@@ -397,10 +422,14 @@ impl<'k, 'a> Walker<'k, 'a> {
                 returns_value: false,
                 header_return: None,
                 calls: Vec::new(),
+                guessed: Vec::new(),
+                sends_in_process: false,
+                closure_params: Vec::new(),
                 publish_sources: Default::default(),
                 params: Vec::new(),
                 events: Vec::new(),
                 diverging: HashSet::new(),
+                failure_arms: std::collections::HashMap::new(),
                 detached: HashSet::new(),
                 mentions_outbox: false,
                 sources: BTreeSet::new(),
@@ -535,6 +564,19 @@ impl<'k, 'a> Walker<'k, 'a> {
         self.scope.pop();
     }
 
+    /// Runs `f` as the body of a callback kept for later (`Arc::new(|msg|
+    /// ..)` handed to a `subscribe`): each callback is an arm of its own
+    /// of one branch point, so what two callbacks do is never taken for
+    /// one running after the other (a card reader's handler does not run
+    /// before a door-state handler), while what runs before or after the
+    /// registration, in the function itself, still is.
+    fn callback(&mut self, f: impl FnOnce(&mut Self) -> BTreeSet<String>) -> BTreeSet<String> {
+        let arm = self.fresh();
+        let mut reads = BTreeSet::new();
+        self.arm(CALLBACKS, arm, false, |walker| reads = f(walker));
+        reads
+    }
+
     /// Runs `f` in a new concurrent task; `detached` when the task outlives
     /// the function (spawned, or a callback).
     fn in_task(
@@ -661,8 +703,28 @@ impl<'k, 'a> Walker<'k, 'a> {
             Expr::TryBlock(block) => self.block(&block.block),
             Expr::Closure(closure) => self.expr(&closure.body),
             Expr::If(expr_if) => {
+                let first = self.seq + 1;
                 let mut reads = self.expr(&expr_if.cond);
                 let branch = self.fresh();
+                // `if let Err(e) = op { .. }` runs its block when `op`
+                // failed; `if let Ok(v) = op { .. } else { .. }` its `else`.
+                if let Expr::Let(expr_let) = &*expr_if.cond
+                    && self.seq >= first
+                {
+                    match result_variant(&expr_let.pat) {
+                        Some(false) => {
+                            self.flow
+                                .failure_arms
+                                .insert((branch, 0), (first, self.seq));
+                        }
+                        Some(true) => {
+                            self.flow
+                                .failure_arms
+                                .insert((branch, 1), (first, self.seq));
+                        }
+                        None => {}
+                    }
+                }
                 let then_diverges = block_diverges(&expr_if.then_branch);
                 self.arm(branch, 0, then_diverges, |walker| {
                     reads.extend(walker.block(&expr_if.then_branch));
@@ -681,10 +743,19 @@ impl<'k, 'a> Walker<'k, 'a> {
                 reads
             }
             Expr::Match(expr_match) => {
+                let first = self.seq + 1;
                 let mut reads = self.expr(&expr_match.expr);
                 let scrutinee = reads.clone();
+                let last = self.seq;
                 let branch = self.fresh();
                 for (index, arm) in expr_match.arms.iter().enumerate() {
+                    // `match op { Ok(v) => .., Err(e) => .. }`: the `Err` arm
+                    // runs when `op` failed.
+                    if result_variant(&arm.pat) == Some(false) && last >= first {
+                        self.flow
+                            .failure_arms
+                            .insert((branch, index as u32), (first, last));
+                    }
                     let diverges = expr_diverges(&arm.body);
                     self.arm(branch, index as u32, diverges, |walker| {
                         walker.bind(&arm.pat, scrutinee.clone(), Some(&expr_match.expr));
@@ -780,14 +851,26 @@ impl<'k, 'a> Walker<'k, 'a> {
             self.note_outbox(&segment.method);
             self.note_helper_values(&segment.args);
             let callee = segment_callee(&chain, index);
+            self.flow.sends_in_process |= super::apis::sends_on_channel(&chain, index);
             let recognized = match classify_segment(&chain, index, self.known, &self.locals) {
                 // A client the crate keeps in a field, by its declared type.
                 None => self.typed_client_op(&chain, index),
                 // A publisher guessed from its receiver's name: the field's
-                // type, or the crate's own method, knows better.
-                Some(guess) if guess.api == "wrapper" => self
-                    .typed_client_op(&chain, index)
-                    .or_else(|| (!self.resolves(callee.as_ref())).then_some(guess)),
+                // type, or the crate's own method, knows better. A method
+                // of the crate's own type that does nothing a rule cares
+                // about (`event_queue.send(e)` with `event_queue:
+                // Data<EventQueue>`, whose `send` feeds an in-process
+                // channel) is not a publish, whatever the name suggests.
+                Some(guess) if guess.api == "wrapper" => {
+                    if self.known.index.is_none() {
+                        self.flow.guessed.extend(callee.clone());
+                    }
+                    self.typed_client_op(&chain, index).or_else(|| {
+                        (!self.resolves(callee.as_ref())
+                            && !self.delivers_in_process(callee.as_ref()))
+                        .then_some(guess)
+                    })
+                }
                 known => known,
             };
             let spawns = is_spawn_method(&segment.method, segment.args.len())
@@ -974,8 +1057,15 @@ impl<'k, 'a> Walker<'k, 'a> {
         // A closure's body runs later (or never): what it reads is not read
         // by the call it is passed to.
         if let Expr::Closure(closure) = arg {
+            let mut names = BTreeSet::new();
             for input in &closure.inputs {
+                names.extend(pattern_names(input));
                 self.bind(input, receiver_reads.clone(), None);
+            }
+            if !names.is_empty() {
+                self.flow
+                    .closure_params
+                    .push((Region::from_span(closure.span()), names));
             }
             self.expr(arg);
             return BTreeSet::new();
@@ -1000,9 +1090,12 @@ impl<'k, 'a> Walker<'k, 'a> {
         let spawns = matches!(recognized, Some(Recognized { op: Op::Spawn, .. }));
         let mut reads = BTreeSet::new();
         let mut per_arg = Vec::new();
+        let stores_closure = stores_a_callback(call);
         for arg in &call.args {
             let arg_reads = if spawns {
                 self.in_task(true, |walker| walker.expr(arg))
+            } else if stores_closure && matches!(arg, Expr::Closure(_)) {
+                self.callback(|walker| walker.expr(arg))
             } else {
                 self.expr(arg)
             };
@@ -1261,6 +1354,21 @@ impl<'k, 'a> Walker<'k, 'a> {
             param_types: &self.flow.param_types,
         };
         index.does_anything(&scope, callee)
+    }
+
+    /// Whether a call is certainly one of the crate's own functions, and
+    /// each of them only hands its value to a channel of the process.
+    fn delivers_in_process(&self, callee: Option<&Callee>) -> bool {
+        let (Some((index, file)), Some(callee)) = (self.known.index, callee) else {
+            return false;
+        };
+        let scope = Scope {
+            file,
+            owner: self.flow.owner.as_deref(),
+            params: &self.flow.params,
+            param_types: &self.flow.param_types,
+        };
+        index.delivers_in_process(&scope, callee)
     }
 
     /// Call number `index` of a chain on a client kept in a field of `self`
@@ -1830,6 +1938,48 @@ fn segment_callee(chain: &Chain<'_>, index: usize) -> Option<Callee> {
             method,
         },
     })
+}
+
+/// The branch point that every callback of a function is an arm of (no
+/// real branch point has this number: they count up from 1).
+const CALLBACKS: u32 = u32::MAX;
+
+/// Whether a call keeps the closure it is given as a value for later
+/// (`Arc::new(|client, msg| ..)`, `Box::new(move |m| ..)`): a handler that
+/// runs when something calls it, not where it is written.
+fn stores_a_callback(call: &syn::ExprCall) -> bool {
+    let Expr::Path(path) = &*call.func else {
+        return false;
+    };
+    let segments: Vec<String> = path
+        .path
+        .segments
+        .iter()
+        .map(|segment| segment.ident.to_string())
+        .collect();
+    matches!(
+        segments
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .as_slice(),
+        [.., "Arc" | "Box" | "Rc", "new"]
+    )
+}
+
+/// Which variant of a `Result` a pattern matches: `Some(true)` for
+/// `Ok(..)`, `Some(false)` for `Err(..)`, `None` for anything else.
+fn result_variant(pat: &syn::Pat) -> Option<bool> {
+    let path = match pat {
+        syn::Pat::TupleStruct(tuple) => &tuple.path,
+        syn::Pat::Paren(inner) => return result_variant(&inner.pat),
+        _ => return None,
+    };
+    match path.segments.last()?.ident.to_string().as_str() {
+        "Ok" => Some(true),
+        "Err" => Some(false),
+        _ => None,
+    }
 }
 
 /// The function's own name in a callee.

@@ -161,6 +161,9 @@ pub struct FnSummary {
     pub param_types: Vec<String>,
     pub effects: Effects,
     pub calls: Vec<CallSummary>,
+    /// It sends on a channel of the process and, as far as its own body
+    /// shows, does nothing else a rule cares about.
+    pub in_process: bool,
 }
 
 /// A type as a field declares it: its own name, and the crate it comes
@@ -411,8 +414,9 @@ impl CrateIndex {
 
     /// Whether any call the first pass met in `flow` (of file `file`)
     /// resolves to a function of the crate that does something, or is a
-    /// method of a client kept in a field: then the file is walked again
-    /// with the index.
+    /// method of a client kept in a field, or a publish guessed from a name
+    /// is the crate's own method: then the file is walked again with the
+    /// index.
     pub fn reaches_anything(&self, file: usize, flow: &FnFlow) -> bool {
         let scope = Scope {
             file,
@@ -435,7 +439,10 @@ impl CrateIndex {
                 }
             }
             self.does_anything(&scope, callee)
-        })
+        }) || flow
+            .guessed
+            .iter()
+            .any(|callee| self.delivers_in_process(&scope, callee))
     }
 
     /// Whether a file's text may call one of the crate's functions that do
@@ -525,6 +532,21 @@ impl CrateIndex {
         shared
             .filter(|effects| !effects.is_empty())
             .map(|effects| (effects, resolution))
+    }
+
+    /// Whether the call is certainly one of the crate's own functions
+    /// (through a path, `self`, or a declared type; not by name alone), and
+    /// each of them does nothing but hand its value to a channel of the
+    /// process: its body, read in the first pass, says so, whatever its
+    /// receiver is called (`event_queue.send(e)` on the crate's own
+    /// `EventQueue`, whose `send` feeds an `mpsc` channel).
+    pub fn delivers_in_process(&self, scope: &Scope<'_>, callee: &Callee) -> bool {
+        match self.resolve(scope, callee) {
+            Some((candidates, Resolution::Exact)) => {
+                !candidates.is_empty() && candidates.iter().all(|&i| self.fns[i].in_process)
+            }
+            _ => false,
+        }
     }
 
     /// Whether [`CrateIndex::effects_of`] finds the call does something,
@@ -1150,6 +1172,7 @@ fn summarise_fn(flow: &FnFlow) -> FnSummary {
         file: 0,
         params: flow.params.clone(),
         param_types: flow.param_types.clone(),
+        in_process: flow.sends_in_process && effects.is_empty(),
         effects,
         calls,
     }

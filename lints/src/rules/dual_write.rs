@@ -8,7 +8,7 @@ use crate::analysis::flow::{Event, FnFlow};
 use crate::analysis::{FileAnalysis, user_apis};
 use crate::context::FileContext;
 use crate::declare_rule;
-use crate::finding::{Confidence, Finding, Label};
+use crate::finding::{Confidence, Finding, Label, Region};
 
 declare_rule! {
     /// ## What it does
@@ -19,7 +19,12 @@ declare_rule! {
     /// an outbox (a relay), one that reads a database's change feed (a CDC
     /// tailer: PostgreSQL's `pg_logical_slot_get_changes` or
     /// `START_REPLICATION`, a `changes_since`), and one that runs a Kafka
-    /// producer transaction, are not reported.
+    /// producer transaction, are not reported. Neither is a publish that
+    /// runs only when the write failed (`if let Err(e) = save(..) {
+    /// requeue(..) }`), a publish in one registered callback and a write in
+    /// another (`Arc::new(|msg| ..)` handlers, which never run one after the
+    /// other), nor a publish of what a writing helper hands to its callback
+    /// (`repo.process_next(|row| send(row))`: the helper orders the two).
     ///
     /// ## Why is this bad?
     /// The database and the broker share no transaction. A crash between
@@ -152,6 +157,19 @@ fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
                 if !write_first && !flow.runs_before(publish_event, write_event) {
                     continue;
                 }
+                // The second runs only when the first failed (`if let Err(e)
+                // = save(..) { requeue(..) }`): the first took no effect on
+                // that path, so there is no pair of effects to fall apart.
+                let (first, second) = if write_first {
+                    (write_event, publish_event)
+                } else {
+                    (publish_event, write_event)
+                };
+                if flow.after_failure_of(first, second)
+                    || handed_over(flow, write_event, write_op, publish_event)
+                {
+                    continue;
+                }
                 if write_op.confidence.min(publish_op.confidence) == Confidence::Low {
                     // Two guesses from names alone: not enough to report.
                     continue;
@@ -206,6 +224,27 @@ fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
             });
         }
     }
+}
+
+/// Whether `publish` sends what a helper of the crate that writes hands to
+/// the callback it is given (`repo.get_for_process(|record| async move {
+/// self.send(record).await })`): the helper owns both the data and the
+/// write, and decides their order (an outbox relay fetches a row, hands it
+/// over, then marks it sent), which its caller cannot see. The caller only
+/// supplies the publish step, so the pair is not its dual write.
+fn handed_over(flow: &FnFlow, write: &Event, write_op: &Recognized, publish: &Event) -> bool {
+    let within =
+        |outer: &Region, inner: &Region| outer.start <= inner.start && inner.end <= outer.end;
+    write_op.via.is_some()
+        && within(&write.region, &publish.region)
+        && flow.closure_params.iter().any(|(closure, params)| {
+            within(&write.region, closure)
+                && within(closure, &publish.region)
+                && flow
+                    .derived_from(params)
+                    .iter()
+                    .any(|value| publish.reads.contains(value))
+        })
 }
 
 /// Whether `publish` relays stored data: it sends a value read through a
