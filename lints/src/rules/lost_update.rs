@@ -34,12 +34,13 @@ declare_rule! {
     /// This rule is **opt-in**: it runs only when named, as in
     /// `select = ["all", "lost-update"]` or `--select all,lost-update`. It
     /// stays off by default until its precision on real code is measured at
-    /// 0.9 or more, and it has not been: on the real-code labels it was
-    /// tuned on (10 public repositories, 4 clear lost updates, 2026-12-06)
-    /// it reported nothing, so its precision there is unknown, and it found
-    /// none of the 4 (recall 0.00), because each of them reads and writes in
-    /// two repository functions that a handler calls in turn, or through an
-    /// ORM's `update`.
+    /// 0.9 or more on labels it was not tuned on. On the real-code labels
+    /// it was tuned on (10 public repositories, 4 clear lost updates,
+    /// 2026-12-06) it finds the 2 done through sea-orm's `update` and
+    /// reports nothing else (2 TP, 0 FP, 2 FN: precision 1.00 on two
+    /// findings, recall 0.50); it misses the 2 that read and write in two
+    /// repository functions a handler calls in turn. Two findings on tuning
+    /// labels are no measure of precision, so it stays opt-in.
     ///
     /// ## Why is this bad?
     /// Two consumers handle two events for the same product at once. Both
@@ -94,10 +95,13 @@ declare_rule! {
     /// after the other by a handler, is not found (the shape of every lost
     /// update in the real code it was measured on); neither is SQL built
     /// with `format!`. A read-modify-write in a SQLite transaction is not
-    /// reported: SQLite runs every transaction serializably. An
-    /// ORM's own read-modify-write (`ActiveModel::update`, diesel's
-    /// `save_changes`) carries no SQL text and is never reported, which
-    /// also keeps an ORM's optimistic locking silent. The value is followed
+    /// reported: SQLite runs every transaction serializably. Of the ORMs,
+    /// sea-orm's read-modify-write is followed (a model read with
+    /// `Entity::find_by_id(..)` or `find()` and `.one`/`.all`, a field `Set`
+    /// from it, `active.update(db)`); a read with `lock_exclusive()`,
+    /// `lock_shared()` or `lock(..)`, and `Entity::update(a).filter(..)` on
+    /// a version column, are not reported. diesel's `save_changes` is not
+    /// followed. The value is followed
     /// through `let` bindings and assignments by name; a value that passes
     /// through a helper function is not followed. Text that no SQL dialect
     /// parses is skipped.
