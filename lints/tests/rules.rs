@@ -232,6 +232,14 @@ fn fixture_lost_update() {
     check_fixture("lost-update");
 }
 
+/// The same read-modify-write through sea-orm, with no SQL text: a model
+/// read with `find_by_id`/`find`, a field set from it, `update` writing it
+/// back; and sea-orm's lock, version filter and atomic forms, silent.
+#[test]
+fn fixture_lost_update_sea_orm() {
+    check_fixture_file("lost-update-sea-orm", "lost-update", &Config::default());
+}
+
 /// `lost-update` ships opt-in: the default configuration and `"all"` leave
 /// it out, and naming it turns it on.
 #[test]
