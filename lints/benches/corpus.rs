@@ -104,14 +104,12 @@ fn main() {
     // The passes take turns in each round, so a burst of other work on the
     // machine slows all three alike instead of one; the fastest round of
     // each counts.
-    let mut parse = (Duration::MAX, 0);
-    let mut lint = (Duration::MAX, 0);
-    let mut filtered = (Duration::MAX, 0);
-    let mut driver = (Duration::MAX, 0);
+    let mut parse = Best::new();
+    let mut lint = Best::new();
+    let mut filtered = Best::new();
+    let mut driver = Best::new();
     for round in 0..=rounds() {
-        let timed = |best: &mut (Duration, usize), pass: &dyn Fn() -> usize| {
-            keep_fastest(round, best, pass)
-        };
+        let timed = |best: &mut Best, pass: &dyn Fn() -> usize| keep_fastest(round, best, pass);
         timed(&mut parse, &parse_pass);
         timed(&mut lint, &|| lint_pass(None, &config));
         timed(&mut filtered, &|| lint_pass(Some(&prefilter), &config));
@@ -181,14 +179,12 @@ fn main() {
         })
     };
     let all: Vec<&CrateFiles> = crates.iter().collect();
-    let mut crate_wide = (Duration::MAX, 0);
-    let mut broker_parse = (Duration::MAX, 0);
-    let mut broker_lint = (Duration::MAX, 0);
-    let mut parse_again = (Duration::MAX, 0);
+    let mut crate_wide = Best::new();
+    let mut broker_parse = Best::new();
+    let mut broker_lint = Best::new();
+    let mut parse_again = Best::new();
     for round in 0..=rounds() {
-        let timed = |best: &mut (Duration, usize), pass: &dyn Fn() -> usize| {
-            keep_fastest(round, best, pass)
-        };
+        let timed = |best: &mut Best, pass: &dyn Fn() -> usize| keep_fastest(round, best, pass);
         timed(&mut parse_again, &parse_pass);
         timed(&mut crate_wide, &|| crate_pass(&all));
         timed(&mut broker_parse, &|| parse_some(&broker));
@@ -198,39 +194,40 @@ fn main() {
     let per_second = |time: Duration| lines as f64 / time.as_secs_f64();
     println!(
         "parse only:            {:>8.3} s  {:>12.0} lines/s  ({} of {} files parse as a whole)",
-        parse.0.as_secs_f64(),
-        per_second(parse.0),
-        parse.1,
+        parse.wall.as_secs_f64(),
+        per_second(parse.wall),
+        parse.result,
         files.len()
     );
     println!(
         "lint:                  {:>8.3} s  {:>12.0} lines/s  ratio lint/parse {:.2}  ({} findings)",
-        lint.0.as_secs_f64(),
-        per_second(lint.0),
-        lint.0.as_secs_f64() / parse.0.as_secs_f64(),
-        lint.1
+        lint.wall.as_secs_f64(),
+        per_second(lint.wall),
+        lint.wall.as_secs_f64() / parse.wall.as_secs_f64(),
+        lint.result
     );
     println!(
         "driver alone, no rule: {:>8.3} s  {:>12.0} lines/s  ratio lint/parse {:.2}",
-        driver.0.as_secs_f64(),
-        per_second(driver.0),
-        driver.0.as_secs_f64() / parse.0.as_secs_f64(),
+        driver.wall.as_secs_f64(),
+        per_second(driver.wall),
+        driver.wall.as_secs_f64() / parse.wall.as_secs_f64(),
     );
     println!(
         "lint with pre-filter:  {:>8.3} s  {:>12.0} lines/s  ratio lint/parse {:.2}  ({} findings; {kept} of {} files linted)",
-        filtered.0.as_secs_f64(),
-        per_second(filtered.0),
-        filtered.0.as_secs_f64() / parse.0.as_secs_f64(),
-        filtered.1,
+        filtered.wall.as_secs_f64(),
+        per_second(filtered.wall),
+        filtered.wall.as_secs_f64() / parse.wall.as_secs_f64(),
+        filtered.result,
         files.len()
     );
     println!(
-        "crate-wide:            {:>8.3} s  {:>12.0} lines/s  ratio lint/parse {:.2}  ({} findings; {} crates)",
-        crate_wide.0.as_secs_f64(),
-        per_second(crate_wide.0),
-        crate_wide.0.as_secs_f64() / parse_again.0.as_secs_f64(),
-        crate_wide.1,
-        crates.len()
+        "crate-wide:            {:>8.3} s  {:>12.0} lines/s  ratio lint/parse {:.2}  ({} findings; {} crates){}",
+        crate_wide.wall.as_secs_f64(),
+        per_second(crate_wide.wall),
+        crate_wide.wall.as_secs_f64() / parse_again.wall.as_secs_f64(),
+        crate_wide.result,
+        crates.len(),
+        cpu_ratio(&crate_wide, &parse_again)
     );
     println!(
         "broker-using crates:   {} crates, {broker_files} files, {broker_lines} lines",
@@ -238,15 +235,16 @@ fn main() {
     );
     println!(
         "  parse only:          {:>8.3} s  {:>12.0} lines/s",
-        broker_parse.0.as_secs_f64(),
-        broker_lines as f64 / broker_parse.0.as_secs_f64(),
+        broker_parse.wall.as_secs_f64(),
+        broker_lines as f64 / broker_parse.wall.as_secs_f64(),
     );
     println!(
-        "  crate-wide:          {:>8.3} s  {:>12.0} lines/s  ratio lint/parse {:.2}  ({} findings)",
-        broker_lint.0.as_secs_f64(),
-        broker_lines as f64 / broker_lint.0.as_secs_f64(),
-        broker_lint.0.as_secs_f64() / broker_parse.0.as_secs_f64(),
-        broker_lint.1
+        "  crate-wide:          {:>8.3} s  {:>12.0} lines/s  ratio lint/parse {:.2}  ({} findings){}",
+        broker_lint.wall.as_secs_f64(),
+        broker_lines as f64 / broker_lint.wall.as_secs_f64(),
+        broker_lint.wall.as_secs_f64() / broker_parse.wall.as_secs_f64(),
+        broker_lint.result,
+        cpu_ratio(&broker_lint, &broker_parse)
     );
 }
 
@@ -344,13 +342,75 @@ fn collect(dir: &Path, files: &mut Vec<(PathBuf, String)>) {
     }
 }
 
-/// Times `pass` and keeps it in `best` if it is the fastest so far; round 0
-/// warms caches and is not counted.
-fn keep_fastest(round: usize, best: &mut (Duration, usize), pass: &dyn Fn() -> usize) {
+/// The fastest run of a pass: wall time, CPU time (user + system, of the
+/// whole process, on Linux) and what the pass returned.
+///
+/// On a machine shared with other work, wall time swings with the load;
+/// CPU time counts only this process's own work, so its ratio is the
+/// steadier figure. Each keeps its own minimum over the rounds.
+struct Best {
+    wall: Duration,
+    cpu: Option<Duration>,
+    result: usize,
+}
+
+impl Best {
+    fn new() -> Best {
+        Best {
+            wall: Duration::MAX,
+            cpu: None,
+            result: 0,
+        }
+    }
+}
+
+/// Times `pass` and keeps its wall and CPU time in `best` where they are
+/// the lowest so far; round 0 warms caches and is not counted.
+fn keep_fastest(round: usize, best: &mut Best, pass: &dyn Fn() -> usize) {
+    let cpu_before = cpu_time();
     let started = Instant::now();
     let result = pass();
     let took = started.elapsed();
-    if round > 0 && took < best.0 {
-        *best = (took, result);
+    let cpu = cpu_time()
+        .zip(cpu_before)
+        .map(|(after, before)| after.saturating_sub(before));
+    if round == 0 {
+        return;
+    }
+    if took < best.wall {
+        best.wall = took;
+        best.result = result;
+    }
+    if let Some(cpu) = cpu {
+        best.cpu = Some(best.cpu.map_or(cpu, |known| known.min(cpu)));
+    }
+}
+
+/// The CPU time this process has used so far, user and system, from
+/// `/proc/self/stat` (fields 14 and 15, in clock ticks of 1/100 s, the
+/// fixed `USER_HZ` of Linux's interface); `None` where there is no such
+/// file.
+fn cpu_time() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The command name (field 2) is in parentheses and may hold spaces:
+    // count the fields after its closing one, where field 3 starts.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let mut fields = rest.split_whitespace().skip(11);
+    let user: u64 = fields.next()?.parse().ok()?;
+    let system: u64 = fields.next()?.parse().ok()?;
+    Some(Duration::from_millis((user + system) * 10))
+}
+
+/// `lint`'s CPU time over `parse`'s, as text for the report ("  cpu ratio
+/// 1.23 (4.56 s / 3.70 s)"), or nothing where CPU time is not known.
+fn cpu_ratio(lint: &Best, parse: &Best) -> String {
+    match (lint.cpu, parse.cpu) {
+        (Some(lint), Some(parse)) if !parse.is_zero() => format!(
+            "  cpu ratio {:.2} ({:.2} s / {:.2} s)",
+            lint.as_secs_f64() / parse.as_secs_f64(),
+            lint.as_secs_f64(),
+            parse.as_secs_f64()
+        ),
+        _ => String::new(),
     }
 }

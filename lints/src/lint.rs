@@ -9,6 +9,7 @@ use proc_macro2::TokenStream;
 use std::rc::Rc;
 
 use crate::analysis::FileAnalysis;
+use crate::analysis::macros::{self, BodyCache};
 use crate::analysis::summary::{self, CrateIndex, FileEntry, FileSummary};
 use crate::config::{self, Config};
 use crate::context::FileContext;
@@ -71,6 +72,8 @@ pub struct ParsedSource {
     test_lines: Vec<(usize, usize)>,
     /// The items the rules see: test code is already taken out.
     parsed: ParsedFile,
+    /// The file's macro bodies, read once for both passes and every rule.
+    macros: BodyCache,
 }
 
 impl ParsedSource {
@@ -96,15 +99,18 @@ pub fn first_pass(
     module: Vec<String>,
     walk_all: bool,
 ) -> (FileSummary, FirstPass) {
-    let (analysis, walked) =
-        FileAnalysis::first_pass(parsed.items(), parsed.text(), user, walk_all);
-    let entry = FileEntry {
-        path: parsed.path().to_path_buf(),
-        module,
-        imports: analysis.imports.clone(),
-    };
-    let summary = summary::summarise_file(entry, parsed.items(), &analysis.flows, parsed.text());
-    (summary, FirstPass { analysis, walked })
+    macros::with_cache(&parsed.macros, || {
+        let (analysis, walked) =
+            FileAnalysis::first_pass(parsed.items(), parsed.text(), user, walk_all);
+        let entry = FileEntry {
+            path: parsed.path().to_path_buf(),
+            module,
+            imports: analysis.imports.clone(),
+        };
+        let summary =
+            summary::summarise_file(entry, parsed.items(), &analysis.flows, parsed.text());
+        (summary, FirstPass { analysis, walked })
+    })
 }
 
 /// A file's first-pass analysis, kept for its lint pass.
@@ -237,6 +243,7 @@ pub fn parse_source(
         suppressions,
         test_lines,
         parsed,
+        macros: BodyCache::default(),
     })
 }
 
@@ -244,6 +251,18 @@ pub fn parse_source(
 /// functions are what their summaries say; `first` is the file's first-pass
 /// analysis, reused when the index changes nothing in the file.
 pub fn lint_parsed(
+    source: &ParsedSource,
+    config: &Config,
+    index: Option<(&CrateIndex, usize)>,
+    first: Option<FirstPass>,
+) -> FileReport {
+    macros::with_cache(&source.macros, || {
+        lint_parsed_cached(source, config, index, first)
+    })
+}
+
+/// [`lint_parsed`] with the file's macro bodies in force.
+fn lint_parsed_cached(
     source: &ParsedSource,
     config: &Config,
     index: Option<(&CrateIndex, usize)>,

@@ -1576,11 +1576,11 @@ impl<'k, 'a> Walker<'k, 'a> {
 
     fn mac(&mut self, mac: &syn::Macro) -> BTreeSet<String> {
         let mut reads = BTreeSet::new();
-        match macros::body(mac) {
+        match &*macros::body(mac) {
             MacroBody::Select(branches) => {
                 // All futures are polled together; one handler runs.
                 let mut futures = Vec::new();
-                for branch in &branches {
+                for branch in branches {
                     let future_reads = match &branch.future {
                         Some(future) => self.expr(future),
                         None => BTreeSet::new(),
@@ -1603,12 +1603,12 @@ impl<'k, 'a> Walker<'k, 'a> {
                 }
             }
             MacroBody::Concurrent(exprs) => {
-                for expr in &exprs {
+                for expr in exprs {
                     reads.extend(self.in_task(false, |walker| walker.expr(expr)));
                 }
             }
             MacroBody::Sequential(exprs) if macros::evaluates_in_order(mac) => {
-                for expr in &exprs {
+                for expr in exprs {
                     reads.extend(self.expr(expr));
                 }
             }
@@ -1626,7 +1626,7 @@ impl<'k, 'a> Walker<'k, 'a> {
                     });
                 }
             }
-            MacroBody::Statements(stmts) => reads.extend(self.stmts(&stmts)),
+            MacroBody::Statements(stmts) => reads.extend(self.stmts(stmts)),
             MacroBody::Display(_) | MacroBody::Opaque => {
                 // Display only: no work, but the names still count as
                 // read (a `format!` that builds a payload).

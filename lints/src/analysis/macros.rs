@@ -5,6 +5,10 @@
 //! consumer loop lives. These small grammars read those bodies back as Rust
 //! expressions; spans inside them still point at the user's file.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
 use proc_macro2::TokenStream;
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
@@ -125,8 +129,70 @@ pub fn macro_name(mac: &syn::Macro) -> String {
         .unwrap_or_default()
 }
 
-/// Reads a macro's body according to what the macro is.
-pub fn body(mac: &syn::Macro) -> MacroBody {
+/// The macro bodies of one file already read, keyed by where the macro's
+/// brackets are in the file (see [`body`]).
+///
+/// The same macro is read many times per file: by the first pass's flow
+/// walk, by the lint pass's walk again, and by rules that look inside macros
+/// (`auto-ack`, `local-time`). Reading a body is a parse: 8% of a
+/// crate-wide run on the registry's broker-using crates went there,
+/// measured with `perf`, and 4% once each file kept its bodies. Each
+/// [`crate::lint::ParsedSource`] holds them, and [`with_cache`] makes them
+/// the ones [`body`] answers while that file is walked.
+#[derive(Default, Clone)]
+pub struct BodyCache(Rc<RefCell<Bodies>>);
+
+/// Macro bodies by the byte range of their brackets.
+type Bodies = HashMap<(usize, usize), Rc<MacroBody>>;
+
+thread_local! {
+    /// The cache of the file being walked on this thread, if any.
+    static CURRENT: RefCell<Option<BodyCache>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` with `cache` as the one [`body`] reads and fills: every macro
+/// walked in `f` must belong to the one file `cache` is kept for, since a
+/// body is found by its place in that file. The previous cache is put back
+/// afterwards, even if `f` panics.
+pub fn with_cache<R>(cache: &BodyCache, f: impl FnOnce() -> R) -> R {
+    struct Restore(Option<BodyCache>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let previous = self.0.take();
+            CURRENT.with(|current| *current.borrow_mut() = previous);
+        }
+    }
+    let previous = CURRENT.with(|current| current.borrow_mut().replace(cache.clone()));
+    let _restore = Restore(previous);
+    f()
+}
+
+/// Reads a macro's body according to what the macro is; within
+/// [`with_cache`], each macro of the file is read once.
+///
+/// The key is the byte range of the macro's brackets in the file: within
+/// one file it names one macro, whatever copy of the tree it is met in
+/// (walkers clone expressions that hold macros). A macro made up by the
+/// linter (call-site spans, no place in the file) is read every time.
+pub fn body(mac: &syn::Macro) -> Rc<MacroBody> {
+    let range = mac.delimiter.span().join().byte_range();
+    let key = (range.start, range.end);
+    let cache = CURRENT.with(|current| current.borrow().clone());
+    let Some(cache) = cache.filter(|_| key.1 > key.0) else {
+        return Rc::new(read_body(mac));
+    };
+    if let Some(found) = cache.0.borrow().get(&key) {
+        return Rc::clone(found);
+    }
+    // Read outside any borrow of the cache: a panic while parsing leaves
+    // it usable.
+    let read = Rc::new(read_body(mac));
+    cache.0.borrow_mut().insert(key, Rc::clone(&read));
+    read
+}
+
+/// Reads a macro's body, uncached.
+fn read_body(mac: &syn::Macro) -> MacroBody {
     let name = macro_name(mac);
     match name.as_str() {
         "macro_rules" => MacroBody::Opaque,
@@ -281,7 +347,7 @@ mod tests {
         let body = body(&mac(
             "tokio::select! { biased; Some(d) = consumer.next(), if open => { d.ack().await; } _ = shutdown.recv() => break, else => return }",
         ));
-        let MacroBody::Select(branches) = body else {
+        let MacroBody::Select(branches) = &*body else {
             panic!("select not read")
         };
         assert_eq!(branches.len(), 3);
@@ -292,13 +358,47 @@ mod tests {
     #[test]
     fn reads_join_and_tracing_fields() {
         assert!(
-            matches!(body(&mac("tokio::join!(a(), b())")), MacroBody::Concurrent(list) if list.len() == 2)
+            matches!(&*body(&mac("tokio::join!(a(), b())")), MacroBody::Concurrent(list) if list.len() == 2)
         );
-        let MacroBody::Display(args) = body(&mac(
+        let MacroBody::Display(args) = &*body(&mac(
             "tracing::info!(at = %Local::now(), ?id, \"done {}\", x)",
         )) else {
             panic!("info! not display")
         };
         assert_eq!(args.len(), 4);
+    }
+
+    #[test]
+    fn a_file_reads_each_macro_once_within_its_cache() {
+        let file: syn::File = syn::parse_str("fn f() { tokio::join!(a(), b()); vec![c()]; }")
+            .expect("test file parses");
+        let mut macros = Vec::new();
+        struct Macros<'m>(&'m mut Vec<syn::Macro>);
+        impl<'ast> syn::visit::Visit<'ast> for Macros<'_> {
+            fn visit_macro(&mut self, mac: &'ast syn::Macro) {
+                self.0.push(mac.clone());
+            }
+        }
+        syn::visit::Visit::visit_file(&mut Macros(&mut macros), &file);
+        let [join, list] = &macros[..] else {
+            panic!("two macros expected, got {}", macros.len())
+        };
+        // Without a cache every read is a new parse.
+        assert!(!Rc::ptr_eq(&body(join), &body(join)));
+        let cache = BodyCache::default();
+        with_cache(&cache, || {
+            let first = body(join);
+            // A copy of the same macro (walkers clone expressions) is
+            // found by its place in the file.
+            assert!(Rc::ptr_eq(&first, &body(&join.clone())));
+            assert!(matches!(&*first, MacroBody::Concurrent(list) if list.len() == 2));
+            assert!(matches!(&*body(list), MacroBody::Sequential(list) if list.len() == 1));
+            // One made up by the linter has no place: never cached.
+            let made: syn::Macro = syn::parse_quote!(vec![d()]);
+            assert!(!Rc::ptr_eq(&body(&made), &body(&made)));
+        });
+        assert_eq!(cache.0.borrow().len(), 2);
+        // The cache is only in force inside `with_cache`.
+        assert!(!Rc::ptr_eq(&body(join), &body(join)));
     }
 }

@@ -311,9 +311,9 @@ impl<'ast> Visit<'ast> for FileFacts {
 
 /// Visits what a macro's body holds, for visitors that keep no references.
 fn visit_macro_body<V: for<'x> Visit<'x>>(visitor: &mut V, mac: &syn::Macro) {
-    match macros::body(mac) {
+    match &*macros::body(mac) {
         MacroBody::Select(branches) => {
-            for branch in &branches {
+            for branch in branches {
                 if let Some(future) = &branch.future {
                     visitor.visit_expr(future);
                 }

@@ -824,14 +824,14 @@ impl<'a> Walk<'a> {
     }
 
     fn mac(&mut self, mac: &syn::Macro, use_: Use) {
-        match macros::body(mac) {
+        match &*macros::body(mac) {
             MacroBody::Display(args) => {
-                for arg in &args {
+                for arg in args {
                     self.expr(arg, Use::Display);
                 }
             }
             MacroBody::Sequential(exprs) | MacroBody::Concurrent(exprs) => {
-                for expr in &exprs {
+                for expr in exprs {
                     self.expr(
                         expr,
                         if matches!(use_, Use::Neutral | Use::Display) {
@@ -845,12 +845,12 @@ impl<'a> Walk<'a> {
             MacroBody::Statements(stmts) => {
                 let block = syn::Block {
                     brace_token: Default::default(),
-                    stmts,
+                    stmts: stmts.clone(),
                 };
                 self.block(&block, use_);
             }
             MacroBody::Select(branches) => {
-                for branch in &branches {
+                for branch in branches {
                     if let Some(future) = &branch.future {
                         self.expr(future, Use::Neutral);
                     }
