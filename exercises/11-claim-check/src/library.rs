@@ -9,7 +9,7 @@
 //! workshop's store (see `broker::store`):
 //!
 //! - [`ARCHIVE`]: the archive's documents, keyed by document id; it writes
-//!   them with [`file`];
+//!   them with [`file()`];
 //! - [`PAYLOADS`]: empty, and yours to use: a row can hold a whole
 //!   document, whatever its size (the store plays the blob store here, as an
 //!   S3 bucket or an Azure Storage container would in production).
