@@ -34,7 +34,6 @@
 use std::time::Duration;
 
 use broker::QueueOptions;
-use broker::grading::CheckReport;
 use broker::simulation::{ServiceCtx, Tx};
 use broker::store::{IsolationLevel, StoreError};
 use lost_update::StockError;
@@ -55,18 +54,7 @@ fn this_file() -> String {
     include_str!("grader_teeth.rs").replace("mod locks_in_a_static;", "")
 }
 
-fn assert_fails(report: &CheckReport, phrase: &str) {
-    assert!(!report.passed, "should fail:\n{}", report.text);
-    assert!(
-        report.text.contains(phrase),
-        "should say {phrase:?}:\n{}",
-        report.text
-    );
-}
-
-fn assert_passes(report: &CheckReport) {
-    assert!(report.passed, "should pass:\n{}", report.text);
-}
+use broker::grading::teeth::{assert_fails, assert_passes};
 
 /// Whether `order_id` is already reserved (a request delivered again).
 async fn already_reserved(tx: &mut Tx, request: &Reservation) -> Result<bool, StockError> {

@@ -40,7 +40,6 @@ use audit_trail::LedgerError;
 use audit_trail::bank::{ACCOUNTS, Account, AccountEvent};
 use audit_trail::rubric;
 use audit_trail::scenario::{Duty, scenario_running};
-use broker::grading::CheckReport;
 use broker::simulation::{Exploration, ServiceCtx, Tx};
 use broker::store::IsolationLevel;
 
@@ -55,18 +54,7 @@ fn this_file() -> String {
     include_str!("grader_teeth.rs").replace("mod history_in_a_static;", "")
 }
 
-fn assert_fails(report: &CheckReport, phrase: &str) {
-    assert!(!report.passed, "should fail:\n{}", report.text);
-    assert!(
-        report.text.contains(phrase),
-        "should say {phrase:?}:\n{}",
-        report.text
-    );
-}
-
-fn assert_passes(report: &CheckReport) {
-    assert!(report.passed, "should pass:\n{}", report.text);
-}
+use broker::grading::teeth::{assert_fails, assert_passes};
 
 // --- Building blocks the attempts share -------------------------------------------
 

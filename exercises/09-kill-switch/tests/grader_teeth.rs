@@ -41,7 +41,7 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 use broker::BrokerError;
-use broker::grading::{Check, CheckReport};
+use broker::grading::Check;
 use broker::simulation::{Scenario, ServiceCtx};
 use kill_switch::ShipError;
 use kill_switch::rubric;
@@ -59,18 +59,7 @@ fn this_file() -> String {
     include_str!("grader_teeth.rs").replace("mod breaker_in_a_static;", "")
 }
 
-fn assert_fails(report: &CheckReport, phrase: &str) {
-    assert!(!report.passed, "should fail:\n{}", report.text);
-    assert!(
-        report.text.contains(phrase),
-        "should say {phrase:?}:\n{}",
-        report.text
-    );
-}
-
-fn assert_passes(report: &CheckReport) {
-    assert!(report.passed, "should pass:\n{}", report.text);
-}
+use broker::grading::teeth::{assert_fails, assert_passes};
 
 /// Every check of the rubric, for one consumer's scenario and source.
 fn every_check(scenario: &Scenario, source: &str) -> Vec<Check> {

@@ -44,18 +44,7 @@ fn this_file() -> String {
     include_str!("grader_teeth.rs").replace("mod remembers_in_a_static;", "")
 }
 
-fn assert_fails(report: &CheckReport, phrase: &str) {
-    assert!(!report.passed, "should fail:\n{}", report.text);
-    assert!(
-        report.text.contains(phrase),
-        "should say {phrase:?}:\n{}",
-        report.text
-    );
-}
-
-fn assert_passes(report: &CheckReport) {
-    assert!(report.passed, "should pass:\n{}", report.text);
-}
+use broker::grading::teeth::{assert_fails, assert_passes};
 
 fn accepted_bad_event(scenario: Scenario) -> CheckReport {
     rubric::accepted_bad_event_of(scenario, &this_file()).run_with(None, None)

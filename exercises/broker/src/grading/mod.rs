@@ -98,6 +98,7 @@ pub mod invariants;
 pub mod replay;
 mod shared;
 pub mod source;
+pub mod teeth;
 mod violation;
 
 pub use check::{Check, CheckReport, Failure, Invariant, REPLAY_VAR, REPORT_DIR_VAR, RunKind};
