@@ -18,4 +18,9 @@ pub struct FileContext<'a> {
     /// among its files: calls to the crate's own functions are what those
     /// functions do (see [`crate::analysis::summary`]).
     pub crate_index: Option<(&'a crate::analysis::summary::CrateIndex, usize)>,
+    /// The file's analysis when the driver already has it (the crate-wide
+    /// pass hands over its own): [`crate::analysis::FileAnalysis::of`]
+    /// answers with it at once, instead of keying its cache on a copy of
+    /// the whole text and comparing that text again for every rule.
+    pub analysis: Option<std::rc::Rc<crate::analysis::FileAnalysis>>,
 }

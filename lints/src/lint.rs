@@ -285,26 +285,26 @@ fn lint_parsed_cached(
     let complete = report.diagnostics.is_empty();
 
     let rules = config.rules_for(path);
-    let context = FileContext {
-        path,
-        source: text,
-        items: &parsed.items,
-        user_apis: &config.user_apis,
-        crate_index: index,
-    };
     // The lint pass starts from the first pass's analysis, and walks the
     // file again only where the crate's summaries change something.
-    if let (Some(first), Some(index)) = (first, index) {
-        let analysis = FileAnalysis::with_index(
+    let analysis = first.zip(index).map(|(first, index)| {
+        Rc::new(FileAnalysis::with_index(
             first.analysis,
             first.walked,
             &parsed.items,
             text,
             &config.user_apis,
             index,
-        );
-        FileAnalysis::prime(&context, &config.user_apis, Rc::new(analysis));
-    }
+        ))
+    });
+    let context = FileContext {
+        path,
+        source: text,
+        items: &parsed.items,
+        user_apis: &config.user_apis,
+        crate_index: index,
+        analysis,
+    };
     let mut findings = Vec::new();
     for rule in &rules {
         let mut found = Vec::new();

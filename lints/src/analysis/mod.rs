@@ -141,6 +141,13 @@ thread_local! {
 impl FileAnalysis {
     /// The analysis of the file in `ctx`, computed on first use.
     pub fn of(ctx: &FileContext<'_>, user: &UserApis) -> Rc<FileAnalysis> {
+        // Handed over with the file (by the crate-wide pass): it was
+        // computed for this very context, with the context's wrappers.
+        if let Some(analysis) = &ctx.analysis
+            && *user == *ctx.user_apis
+        {
+            return Rc::clone(analysis);
+        }
         let key = (ctx.items.as_ptr() as usize, ctx.items.len());
         let index = index_key(ctx.crate_index);
         let cached = LAST.with(|last| {
@@ -163,9 +170,8 @@ impl FileAnalysis {
         analysis
     }
 
-    /// Makes `analysis` what [`FileAnalysis::of`] answers for `ctx`: the
-    /// crate-wide pass hands over the first pass's analysis of a file the
-    /// crate's summaries change nothing in, instead of computing it again.
+    /// Makes `analysis` what [`FileAnalysis::of`] answers for `ctx` (and
+    /// for a later context of the same text, items, index and wrappers).
     pub fn prime(ctx: &FileContext<'_>, user: &UserApis, analysis: Rc<FileAnalysis>) {
         LAST.with(|last| {
             *last.borrow_mut() = Some(CacheEntry {
