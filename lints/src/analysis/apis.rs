@@ -287,15 +287,82 @@ fn receiver_name(chain: &Chain<'_>, index: usize) -> String {
     };
     match receiver {
         Expr::Path(_) | Expr::Field(_) | Expr::Reference(_) | Expr::Paren(_) | Expr::Unary(_) => {
-            receiver
-                .to_token_stream()
-                .to_string()
-                .replace(' ', "")
-                .to_ascii_lowercase()
+            // The common shapes are spelt from the tree; printing tokens
+            // to text (and taking the spaces out again) is kept for the
+            // rest.
+            let mut text = String::new();
+            if !spell_compact(receiver, &mut text) {
+                text = receiver.to_token_stream().to_string().replace(' ', "");
+            }
+            text.make_ascii_lowercase();
+            text
         }
         _ => root_ident(receiver)
             .unwrap_or_default()
             .to_ascii_lowercase(),
+    }
+}
+
+/// Appends `expr` as its tokens print with the spaces taken out
+/// (`& mut self.producer` -> `&mutself.producer`), for a path without
+/// generics, a field, a reference, parentheses and a unary operator, with
+/// no attributes; `false` (with `out` in any state) for anything else.
+fn spell_compact(expr: &Expr, out: &mut String) -> bool {
+    match expr {
+        Expr::Path(path)
+            if path.attrs.is_empty()
+                && path.qself.is_none()
+                && path
+                    .path
+                    .segments
+                    .iter()
+                    .all(|segment| segment.arguments.is_none()) =>
+        {
+            if path.path.leading_colon.is_some() {
+                out.push_str("::");
+            }
+            for (index, segment) in path.path.segments.iter().enumerate() {
+                if index > 0 {
+                    out.push_str("::");
+                }
+                out.push_str(&segment.ident.to_string());
+            }
+            true
+        }
+        Expr::Field(field) if field.attrs.is_empty() => {
+            if !spell_compact(&field.base, out) {
+                return false;
+            }
+            out.push('.');
+            match &field.member {
+                syn::Member::Named(name) => out.push_str(&name.to_string()),
+                syn::Member::Unnamed(index) => out.push_str(&index.index.to_string()),
+            }
+            true
+        }
+        Expr::Reference(reference) if reference.attrs.is_empty() => {
+            out.push('&');
+            if reference.mutability.is_some() {
+                out.push_str("mut");
+            }
+            spell_compact(&reference.expr, out)
+        }
+        Expr::Paren(paren) if paren.attrs.is_empty() => {
+            out.push('(');
+            let inner = spell_compact(&paren.expr, out);
+            out.push(')');
+            inner
+        }
+        Expr::Unary(unary) if unary.attrs.is_empty() => {
+            out.push(match unary.op {
+                syn::UnOp::Deref(_) => '*',
+                syn::UnOp::Not(_) => '!',
+                syn::UnOp::Neg(_) => '-',
+                _ => return false,
+            });
+            spell_compact(&unary.expr, out)
+        }
+        _ => false,
     }
 }
 
@@ -1567,7 +1634,38 @@ fn first_arg_of_message_new(tokens: proc_macro2::TokenStream) -> Option<proc_mac
 
 #[cfg(test)]
 mod tests {
-    use super::{APALIS_CRATES, MESSAGING_CRATES, SQL_CRATES, names_a_publisher};
+    use super::{APALIS_CRATES, MESSAGING_CRATES, SQL_CRATES, names_a_publisher, spell_compact};
+
+    /// The receiver's text spelt from the tree is the printed tokens'
+    /// without spaces, or the shape is left to the printing.
+    #[test]
+    fn a_receiver_is_spelt_as_its_tokens_print() {
+        use quote::ToTokens;
+        for source in [
+            "self.producer",
+            "&mut self.state.Kafka_Producer",
+            "&self.0.bus",
+            "(*ctx).queue",
+            "!flag",
+            "-x",
+            "::crate_name::Bus",
+            "r#type.bus",
+            "Queue::<T>::global",
+            "(a + b).q",
+        ] {
+            let expr: syn::Expr = syn::parse_str(source).expect("test expression parses");
+            let printed = expr.to_token_stream().to_string().replace(' ', "");
+            let mut spelt = String::new();
+            if spell_compact(&expr, &mut spelt) {
+                assert_eq!(spelt, printed, "{source}");
+            } else {
+                assert!(
+                    source.contains('<') || source.contains('+'),
+                    "{source} should be spelt from the tree"
+                );
+            }
+        }
+    }
 
     /// `send` on these receivers is taken for a publish; on the others it
     /// is a channel's or nothing a broker does.

@@ -197,9 +197,53 @@ pub fn pattern_names(pat: &syn::Pat) -> Vec<String> {
     if let syn::Pat::Type(typed) = pat {
         return pattern_names(&typed.pat);
     }
+    // The common `x`, `mut x` and `_`, read from the tree: what the token
+    // scan below finds in them, without printing them back into tokens.
+    match pat {
+        syn::Pat::Ident(binding) if binding.attrs.is_empty() && binding.subpat.is_none() => {
+            let name = binding.ident.to_string();
+            let starts_lower = name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_');
+            return if starts_lower && !is_keyword(&name) {
+                vec![name]
+            } else {
+                Vec::new()
+            };
+        }
+        syn::Pat::Wild(wild) if wild.attrs.is_empty() => return Vec::new(),
+        _ => {}
+    }
     let mut out = std::collections::BTreeSet::new();
     // Bindings in patterns are lowercase identifiers; enum variants and
     // types are capitalised, so the same scan works.
     collect_idents(pat.to_token_stream(), &mut out);
     out.into_iter().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The tree-read names of a plain binding are the token scan's.
+    #[test]
+    fn a_plain_binding_names_what_its_tokens_name() {
+        for source in [
+            "x",
+            "mut x",
+            "ref mut x",
+            "_",
+            "_x",
+            "r#type",
+            "Foo",
+            "self",
+            "x @ Some(y)",
+            "(a, _)",
+        ] {
+            let pat = syn::parse::Parser::parse_str(syn::Pat::parse_single, source)
+                .expect("test pattern parses");
+            let mut scanned = std::collections::BTreeSet::new();
+            collect_idents(pat.to_token_stream(), &mut scanned);
+            let scanned: Vec<String> = scanned.into_iter().collect();
+            assert_eq!(pattern_names(&pat), scanned, "{source}");
+        }
+    }
 }

@@ -654,7 +654,11 @@ impl<'k, 'a> Walker<'k, 'a> {
     fn expr_inner(&mut self, expr: &Expr) -> BTreeSet<String> {
         match expr {
             Expr::Path(path) => {
-                if let Some(segment) = path.path.segments.last() {
+                // Once the function is known to mention an outbox, no name
+                // needs printing for it again.
+                if !self.flow.mentions_outbox
+                    && let Some(segment) = path.path.segments.last()
+                {
                     self.note_outbox(&segment.ident.to_string());
                 }
                 if path.path.segments.len() == 1 && path.qself.is_none() {
@@ -671,7 +675,6 @@ impl<'k, 'a> Walker<'k, 'a> {
                     self.note_outbox(&text);
                     // A relay by another name: SQL that reads or marks
                     // events as published.
-                    let lower = text.to_ascii_lowercase();
                     if [
                         "published_at",
                         "sent_at",
@@ -680,7 +683,7 @@ impl<'k, 'a> Walker<'k, 'a> {
                         "published = ",
                     ]
                     .iter()
-                    .any(|marker| lower.contains(marker))
+                    .any(|marker| contains_ignoring_ascii_case(&text, marker))
                     {
                         self.flow.mentions_outbox = true;
                     }
@@ -2074,9 +2077,50 @@ const CHANGE_FEED_MARKERS: [&str; 5] = [
 /// Whether `text` (an identifier, a method, a string) names an outbox or a
 /// change feed.
 fn mentions_outbox_or_change_feed(text: &str) -> bool {
-    let lower = text.to_ascii_lowercase();
-    lower.contains("outbox")
+    contains_ignoring_ascii_case(text, "outbox")
         || CHANGE_FEED_MARKERS
             .iter()
-            .any(|marker| lower.contains(marker))
+            .any(|marker| contains_ignoring_ascii_case(text, marker))
+}
+
+/// Whether `text`, with its ASCII letters lowercased, contains `marker`
+/// (lowercase ASCII): what `text.to_ascii_lowercase().contains(marker)`
+/// says, without a lowercased copy of every name the walk meets.
+fn contains_ignoring_ascii_case(text: &str, marker: &str) -> bool {
+    text.as_bytes()
+        .windows(marker.len())
+        .any(|window| window.eq_ignore_ascii_case(marker.as_bytes()))
+}
+
+#[cfg(test)]
+mod marker_tests {
+    use super::*;
+
+    #[test]
+    fn markers_are_found_whatever_the_case_as_a_lowercased_copy_finds_them() {
+        for text in [
+            "OutboxRelay",
+            "SELECT * FROM OUTBOX",
+            "pg_logical_slot_get_changes",
+            "PG_LOGICAL_SLOT_PEEK",
+            "changesSince",
+            "orders",
+            "",
+            "boîte OUTBOX",
+        ] {
+            assert_eq!(
+                mentions_outbox_or_change_feed(text),
+                text.to_ascii_lowercase().contains("outbox")
+                    || CHANGE_FEED_MARKERS
+                        .iter()
+                        .any(|marker| text.to_ascii_lowercase().contains(marker)),
+                "{text}"
+            );
+        }
+        assert!(contains_ignoring_ascii_case(
+            "Is_Published = 1",
+            "is_published"
+        ));
+        assert!(!contains_ignoring_ascii_case("pub", "published"));
+    }
 }

@@ -14,6 +14,7 @@ use std::collections::{BTreeSet, HashMap};
 use proc_macro2::{TokenStream, TokenTree};
 use quote::ToTokens;
 use syn::Expr;
+use syn::visit::Visit;
 
 use super::chain::{Chain, root_ident};
 
@@ -70,7 +71,7 @@ impl Locals {
         // received message's correlation id, say) would be forgotten.
         let shadows_itself = value
             .as_ref()
-            .is_some_and(|value| mentions(value.to_token_stream(), &name));
+            .is_some_and(|value| value_mentions(value, &name));
         let was_from_elsewhere = self.is_bound(&name)
             && (self.values_of(&name).is_empty() || self.from_elsewhere.contains(&name));
         if shadows_itself && was_from_elsewhere {
@@ -149,6 +150,185 @@ fn call_key(call: &Expr) -> (usize, usize) {
 pub fn call_start(expr: &Expr) -> (usize, usize) {
     let start = syn::spanned::Spanned::span(expr).start();
     (start.line, start.column)
+}
+
+/// Whether `value` names the variable `name`, as [`mentions`] reads its
+/// tokens. Printing an expression back into tokens costs about as much as
+/// cloning it, and most `let`s do not mention the name they bind: a visit
+/// of the tree that meets no identifier spelt `name` (nor in the tokens of
+/// a macro or an attribute) answers no at once; only when it meets one are
+/// the tokens read, which can tell a field or method after a `.`.
+fn value_mentions(value: &Expr, name: &str) -> bool {
+    spelt_in(value, name) && mentions(value.to_token_stream(), name)
+}
+
+/// Whether an identifier spelt `name` may be among the tokens of `value`:
+/// `false` only when it is certainly not. A keyword, weak or strict, is
+/// printed as an identifier but is not one in the tree, and code syn keeps
+/// as raw tokens (`Verbatim`) is not visited: for those the answer is
+/// `true`, and the tokens decide.
+fn spelt_in(value: &Expr, name: &str) -> bool {
+    if KEYWORDS.contains(&name) {
+        return true;
+    }
+    let mut spelt = Spelt { name, found: false };
+    spelt.visit_expr(value);
+    spelt.found
+}
+
+/// Every Rust keyword, strict, reserved and weak (and `_`).
+const KEYWORDS: &[&str] = &[
+    "_",
+    "abstract",
+    "as",
+    "async",
+    "auto",
+    "await",
+    "become",
+    "box",
+    "break",
+    "const",
+    "continue",
+    "crate",
+    "default",
+    "do",
+    "dyn",
+    "else",
+    "enum",
+    "extern",
+    "false",
+    "final",
+    "fn",
+    "for",
+    "gen",
+    "if",
+    "impl",
+    "in",
+    "let",
+    "loop",
+    "macro",
+    "macro_rules",
+    "match",
+    "mod",
+    "move",
+    "mut",
+    "override",
+    "priv",
+    "pub",
+    "raw",
+    "ref",
+    "return",
+    "safe",
+    "self",
+    "Self",
+    "static",
+    "struct",
+    "super",
+    "trait",
+    "true",
+    "try",
+    "type",
+    "typeof",
+    "union",
+    "unsafe",
+    "unsized",
+    "use",
+    "virtual",
+    "where",
+    "while",
+    "yield",
+];
+
+/// Looks for an identifier spelt `name` anywhere in a tree.
+struct Spelt<'n> {
+    name: &'n str,
+    found: bool,
+}
+
+impl<'ast> syn::visit::Visit<'ast> for Spelt<'_> {
+    fn visit_ident(&mut self, ident: &'ast proc_macro2::Ident) {
+        if ident == self.name {
+            self.found = true;
+        }
+    }
+
+    fn visit_macro(&mut self, mac: &'ast syn::Macro) {
+        syn::visit::visit_macro(self, mac);
+        self.found |= tokens_spell(&mac.tokens, self.name);
+    }
+
+    fn visit_meta_list(&mut self, list: &'ast syn::MetaList) {
+        syn::visit::visit_meta_list(self, list);
+        self.found |= tokens_spell(&list.tokens, self.name);
+    }
+
+    fn visit_expr(&mut self, expr: &'ast Expr) {
+        if self.found {
+            return;
+        }
+        match expr {
+            Expr::Verbatim(_) => self.found = true,
+            _ => syn::visit::visit_expr(self, expr),
+        }
+    }
+
+    fn visit_type(&mut self, ty: &'ast syn::Type) {
+        match ty {
+            syn::Type::Verbatim(_) => self.found = true,
+            _ => syn::visit::visit_type(self, ty),
+        }
+    }
+
+    fn visit_pat(&mut self, pat: &'ast syn::Pat) {
+        match pat {
+            syn::Pat::Verbatim(_) => self.found = true,
+            _ => syn::visit::visit_pat(self, pat),
+        }
+    }
+
+    fn visit_item(&mut self, item: &'ast syn::Item) {
+        match item {
+            syn::Item::Verbatim(_) => self.found = true,
+            _ => syn::visit::visit_item(self, item),
+        }
+    }
+
+    fn visit_impl_item(&mut self, item: &'ast syn::ImplItem) {
+        match item {
+            syn::ImplItem::Verbatim(_) => self.found = true,
+            _ => syn::visit::visit_impl_item(self, item),
+        }
+    }
+
+    fn visit_trait_item(&mut self, item: &'ast syn::TraitItem) {
+        match item {
+            syn::TraitItem::Verbatim(_) => self.found = true,
+            _ => syn::visit::visit_trait_item(self, item),
+        }
+    }
+
+    fn visit_foreign_item(&mut self, item: &'ast syn::ForeignItem) {
+        match item {
+            syn::ForeignItem::Verbatim(_) => self.found = true,
+            _ => syn::visit::visit_foreign_item(self, item),
+        }
+    }
+
+    fn visit_type_param_bound(&mut self, bound: &'ast syn::TypeParamBound) {
+        match bound {
+            syn::TypeParamBound::Verbatim(_) => self.found = true,
+            _ => syn::visit::visit_type_param_bound(self, bound),
+        }
+    }
+}
+
+/// Whether some identifier in `tokens`, at any depth, is spelt `name`.
+fn tokens_spell(tokens: &TokenStream, name: &str) -> bool {
+    tokens.clone().into_iter().any(|token| match token {
+        TokenTree::Ident(ident) => ident == name,
+        TokenTree::Group(group) => tokens_spell(&group.stream(), name),
+        _ => false,
+    })
 }
 
 /// Whether `tokens` name the variable `name` (not as a field or method
@@ -988,6 +1168,35 @@ mod tests {
 
     fn expr(source: &str) -> Expr {
         syn::parse_str(source).expect("test expression parses")
+    }
+
+    #[test]
+    fn the_tree_scan_agrees_with_the_tokens_on_whether_a_value_names_a_variable() {
+        // (value, name): the quick scan may only say no where the tokens do.
+        for (source, name) in [
+            ("id.clone()", "id"),
+            ("msg.id", "id"),
+            ("msg.id()", "id"),
+            ("format!(\"{}\", id)", "id"),
+            ("vec![a.b, id]", "id"),
+            ("&raw const id", "raw"),
+            ("{ #[cfg(id)] let x = 1; x }", "id"),
+            ("|id| id + 1", "id"),
+            ("x..id", "id"),
+            ("'id: loop { break 'id; }", "id"),
+            ("other.clone()", "id"),
+            ("Some(identity)", "id"),
+            ("r#type.len()", "r#type"),
+            ("r#type.len()", "type"),
+        ] {
+            let value = expr(source);
+            assert_eq!(
+                value_mentions(&value, name),
+                mentions(value.to_token_stream(), name),
+                "{source} / {name}"
+            );
+        }
+        assert!(!spelt_in(&expr("other.clone()"), "id"));
     }
 
     #[test]
