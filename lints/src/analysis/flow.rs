@@ -334,7 +334,7 @@ impl FnFinder<'_, '_> {
                         names,
                         from: BTreeSet::new(),
                     },
-                    Region::from_span(typed.pat.span()),
+                    Region::from_span(pat_span(&typed.pat)),
                     BTreeSet::new(),
                 );
             }
@@ -548,7 +548,7 @@ impl<'k, 'a> Walker<'k, 'a> {
         }
         self.push(
             EventKind::Bind { names, from },
-            Region::from_span(pat.span()),
+            Region::from_span(pat_span(pat)),
             BTreeSet::new(),
         );
     }
@@ -887,10 +887,11 @@ impl<'k, 'a> Walker<'k, 'a> {
                     segment.method.as_str(),
                     "map_err" | "or_else" | "unwrap_or_else" | "inspect_err" | "ok_or_else"
                 );
+            let no_source = BTreeSet::new();
             let param_source = if error_handler {
-                BTreeSet::new()
+                &no_source
             } else {
-                receiver_reads.clone()
+                &receiver_reads
             };
             for arg in &segment.args {
                 let callback = !chain_awaited && is_async_closure(arg);
@@ -898,14 +899,16 @@ impl<'k, 'a> Walker<'k, 'a> {
                 // may still be awaited by the function (`map(|bus| async
                 // move { .. })` then `join_all(..).await`).
                 let arg_reads = if spawns || callback {
-                    self.in_task(spawns, |walker| walker.closure_arg(arg, &param_source))
+                    self.in_task(spawns, |walker| walker.closure_arg(arg, param_source))
                 } else {
-                    self.closure_arg(arg, &param_source)
+                    self.closure_arg(arg, param_source)
                 };
                 per_arg.push(arg_reads.clone());
                 args_reads.extend(arg_reads);
             }
-            let mut call_reads = receiver_reads.clone();
+            // What the receiver read is this call's, and then the next
+            // call's receiver's (below): moved along, not copied.
+            let mut call_reads = std::mem::take(&mut receiver_reads);
             call_reads.extend(args_reads.iter().cloned());
             let region = Region {
                 start: Region::from_span(segment.expr.method.span()).start,
@@ -1124,7 +1127,7 @@ impl<'k, 'a> Walker<'k, 'a> {
         };
         self.note_outbox(&name);
         let region = Region {
-            start: Region::from_span(call.func.span()).start,
+            start: Region::from_span(first_token_span(&call.func)).start,
             end: Region::from_span(call.paren_token.span.close()).end,
         };
         let kind = match (recognized, self.local_ack(&name, &args)) {
@@ -1689,6 +1692,46 @@ fn plain_type(pat: &syn::Pat, value: Option<&Expr>) -> Option<String> {
     }
 }
 
+/// What `Spanned::span` gives a pattern, without printing the plain
+/// binding (`x`, `mut x`, `ref x`, met at every `let` and parameter) back
+/// into tokens: its first token's span joined to its last's, as syn joins
+/// them (a lone token's span as it is).
+fn pat_span(pat: &syn::Pat) -> proc_macro2::Span {
+    if let syn::Pat::Ident(binding) = pat
+        && binding.attrs.is_empty()
+        && binding.subpat.is_none()
+    {
+        let last = binding.ident.span();
+        return match binding
+            .by_ref
+            .map(|token| token.span)
+            .or(binding.mutability.map(|token| token.span))
+        {
+            Some(first) => first.join(last).unwrap_or(first),
+            None => last,
+        };
+    }
+    pat.span()
+}
+
+/// A span that starts where `Spanned::span` of `expr` starts: for a plain
+/// path (`process`, `handlers::process`, `::x::y`), its first token's,
+/// without printing the path back into tokens.
+fn first_token_span(expr: &Expr) -> proc_macro2::Span {
+    if let Expr::Path(path) = expr
+        && path.attrs.is_empty()
+        && path.qself.is_none()
+    {
+        if let Some(colons) = &path.path.leading_colon {
+            return colons.spans[0];
+        }
+        if let Some(first) = path.path.segments.first() {
+            return first.ident.span();
+        }
+    }
+    expr.span()
+}
+
 /// The block of a block-like expression (`{ .. }`, `async { .. }`,
 /// `unsafe { .. }`), through parentheses.
 fn block_like(expr: &Expr) -> Option<&Block> {
@@ -2095,6 +2138,41 @@ fn contains_ignoring_ascii_case(text: &str, marker: &str) -> bool {
 #[cfg(test)]
 mod marker_tests {
     use super::*;
+
+    /// The spans read from a binding's or a path's own tokens are those
+    /// syn gives by printing them.
+    #[test]
+    fn a_binding_and_a_path_span_as_syn_spans_them() {
+        let region = |span: proc_macro2::Span| Region::from_span(span);
+        for source in [
+            "x",
+            "mut x",
+            "ref x",
+            "ref mut x",
+            "r#type",
+            "_",
+            "(a, b)",
+            "x @ 1..=2",
+        ] {
+            let pat = syn::parse::Parser::parse_str(syn::Pat::parse_single, source)
+                .expect("test pattern parses");
+            assert_eq!(region(pat_span(&pat)), region(pat.span()), "{source}");
+        }
+        for source in [
+            "process",
+            "handlers::process",
+            "::x::y",
+            "Vec::<u8>::new",
+            "<T as X>::f",
+        ] {
+            let expr: Expr = syn::parse_str(source).expect("test path parses");
+            assert_eq!(
+                region(first_token_span(&expr)).start,
+                region(expr.span()).start,
+                "{source}"
+            );
+        }
+    }
 
     #[test]
     fn markers_are_found_whatever_the_case_as_a_lowercased_copy_finds_them() {
