@@ -412,10 +412,28 @@ pub fn run(grading: &Grading<'_>, binary: &Path) -> Result<Graded, GradingError>
             output: failure_output(&stdout, test),
         })
         .collect();
-    // Alphabetical, as libtest lists them: the same order on every run.
+    // The catalogue's order, which is the rubric's and the README's: the
+    // same order on every run, and the one the learner reads everywhere
+    // else. A check the catalogue does not list goes last, by name.
     let mut checks = checks;
-    checks.sort_by(|a, b| a.check.cmp(&b.check));
+    sort_as_catalogued(&mut checks, exercise);
     Ok(Graded { checks, unreported })
+}
+
+/// Sorts graded checks in the order the catalogue lists them.
+fn sort_as_catalogued(checks: &mut [CheckResult], exercise: &Exercise) {
+    let position = |name: &str| {
+        exercise
+            .checks
+            .iter()
+            .position(|listed| listed.check == name)
+            .unwrap_or(usize::MAX)
+    };
+    checks.sort_by(|a, b| {
+        position(&a.check)
+            .cmp(&position(&b.check))
+            .then_with(|| a.check.cmp(&b.check))
+    });
 }
 
 fn drain(mut pipe: impl Read + Send + 'static) -> std::thread::JoinHandle<String> {
@@ -518,6 +536,40 @@ mod tests {
             "thread 'helper_panics' panicked at tests/checks.rs:9:5:\nboom"
         );
         assert_eq!(failure_output(LIBTEST, "lost_message"), "report one");
+    }
+
+    #[test]
+    fn graded_checks_come_in_the_catalogues_order() {
+        let root = crate::workspace::root();
+        let catalogue = crate::catalogue::Catalogue::load(&root).expect("the catalogue loads");
+        let exercise = catalogue
+            .find("claim-check")
+            .expect("claim-check is catalogued");
+        let result = |check: &str| CheckResult {
+            check: check.to_owned(),
+            points: 10,
+            passed: true,
+            report: String::new(),
+        };
+        // As the report folder lists them: alphabetically, with one the
+        // catalogue does not know.
+        let mut checks = vec![
+            result("lost-payload"),
+            result("extra-check"),
+            result("orphaned-payload"),
+            result("oversized-message"),
+        ];
+        sort_as_catalogued(&mut checks, exercise);
+        let order: Vec<&str> = checks.iter().map(|check| check.check.as_str()).collect();
+        assert_eq!(
+            order,
+            [
+                "oversized-message",
+                "lost-payload",
+                "orphaned-payload",
+                "extra-check"
+            ]
+        );
     }
 
     #[test]
