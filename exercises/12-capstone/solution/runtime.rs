@@ -9,7 +9,7 @@
 //!   a lost reply, charges again, so every charge carries an idempotency key
 //!   derived from the payment, the same on every attempt, and the gateway
 //!   drops the repeat.
-//! - **No dual write** (chapter 5): the event is a row of the `outbox` table,
+//! - **One transaction, not two systems** (chapter 5): the event is a row of the `outbox` table,
 //!   written in the transaction that records the payment. [`relay`] publishes
 //!   the outbox and deletes each row once the broker has it, under the row's
 //!   key as message id, so its own repeats are dropped by `payment-events`.

@@ -1,8 +1,8 @@
 //! The payments runtime. **This is the file you edit** (and the only one).
 //!
 //! The payments team's own consumer runtime: [`run`] takes payment requests
-//! from the queue one at a time, charges the card (retrying a failed charge
-//! with backoff), records the payment, acknowledges the request and
+//! from the queue one at a time, charges the card at the card gateway
+//! (retrying a failed charge with backoff), records the payment, acknowledges the request and
 //! announces the payment with a [`PaymentCapturedEvent`]. A request that
 //! fails goes to the dead-letter queue, for someone to look at. [`relay`] is
 //! a second service the team runs beside it; it has nothing to do yet.
