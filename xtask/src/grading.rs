@@ -88,6 +88,32 @@ pub struct Graded {
     /// In the order the test binary listed them.
     pub checks: Vec<CheckResult>,
     pub unreported: Vec<Unreported>,
+    /// eda-lint's verdict on the graded file, for an exercise that must be
+    /// lint-clean (`lint_clean` in the catalogue); `None` for the others.
+    pub lint: Option<LintVerdict>,
+}
+
+/// What eda-lint said about the graded file. It earns no points: it is the
+/// second half of "done" for an exercise whose catalogue entry says
+/// `lint_clean`, beside every check passing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LintVerdict {
+    /// The file linted, relative to the repository root.
+    pub file: String,
+    /// How many findings.
+    pub findings: usize,
+    /// Why the file could not be linted cleanly (unreadable, does not parse):
+    /// such a file never counts as clean.
+    pub trouble: Vec<String>,
+    /// The findings as `eda-lint check` prints them, with its summary line.
+    pub rendered: String,
+}
+
+impl LintVerdict {
+    /// No finding, and the file was read and parsed.
+    pub fn is_clean(&self) -> bool {
+        self.findings == 0 && self.trouble.is_empty()
+    }
 }
 
 impl Graded {
@@ -104,11 +130,13 @@ impl Graded {
         }
     }
 
-    /// True when every check passed and nothing failed unreported.
+    /// True when every check passed, nothing failed unreported and, for an
+    /// exercise that must be lint-clean, eda-lint reports nothing.
     pub fn all_passed(&self) -> bool {
         !self.checks.is_empty()
             && self.checks.iter().all(|check| check.passed)
             && self.unreported.is_empty()
+            && self.lint.as_ref().is_none_or(LintVerdict::is_clean)
     }
 
     /// The names of the failed checks, sorted.
@@ -148,10 +176,50 @@ pub enum GradingError {
     Harness(String),
 }
 
-/// Builds and runs the checks of one exercise.
+/// Builds and runs the checks of one exercise, and lints the graded file
+/// if the exercise must be lint-clean.
 pub fn grade(grading: &Grading<'_>) -> Result<Graded, GradingError> {
     let binary = build(grading)?;
-    run(grading, &binary)
+    let mut graded = run(grading, &binary)?;
+    if grading.exercise.lint_clean {
+        graded.lint = Some(lint_verdict(
+            grading.workspace,
+            grading.exercise,
+            grading.variant,
+        ));
+    }
+    Ok(graded)
+}
+
+/// eda-lint's verdict on the file `variant` grades (the learner's, or the
+/// reference solution), read from `workspace`, with the default
+/// configuration, as `verify` lints the starter and the solution.
+pub fn lint_verdict(workspace: &Path, exercise: &Exercise, variant: Variant) -> LintVerdict {
+    let file = match variant {
+        Variant::Learner => exercise.learner_file(),
+        Variant::Solution => exercise.solution_file(),
+    };
+    let shown = file.display().to_string();
+    match std::fs::read_to_string(workspace.join(&file)) {
+        Ok(text) => {
+            let linted = crate::linting::lint(&file, &text);
+            LintVerdict {
+                file: shown,
+                findings: linted.findings.len(),
+                trouble: linted.trouble,
+                rendered: linted.rendered,
+            }
+        }
+        Err(error) => {
+            let trouble = format!("{shown} cannot be read for eda-lint: {error}");
+            LintVerdict {
+                file: shown,
+                findings: 0,
+                rendered: format!("{trouble}\n"),
+                trouble: vec![trouble],
+            }
+        }
+    }
 }
 
 /// The cargo the runner was started by (so the same toolchain builds the
@@ -417,7 +485,11 @@ pub fn run(grading: &Grading<'_>, binary: &Path) -> Result<Graded, GradingError>
     // else. A check the catalogue does not list goes last, by name.
     let mut checks = checks;
     sort_as_catalogued(&mut checks, exercise);
-    Ok(Graded { checks, unreported })
+    Ok(Graded {
+        checks,
+        unreported,
+        lint: None,
+    })
 }
 
 /// Sorts graded checks in the order the catalogue lists them.
@@ -590,6 +662,7 @@ mod tests {
         let graded = Graded {
             checks: read_reports(folder.path()).expect("valid reports"),
             unreported: vec![],
+            lint: None,
         };
         assert_eq!(graded.score(), Score { points: 5, max: 15 });
         assert_eq!(graded.failed(), vec!["lost-message".to_string()]);

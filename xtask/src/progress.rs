@@ -207,6 +207,7 @@ mod tests {
             minutes: 10,
             anomalies: vec![],
             lints: vec![],
+            lint_clean: false,
             checks: vec![],
             hints: vec!["hint".into()],
         }

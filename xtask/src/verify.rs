@@ -753,6 +753,7 @@ hints = ["one"]
         let graded = |checks| grading::Graded {
             checks,
             unreported: vec![],
+            lint: None,
         };
         let same = graded(vec![result("lock-expired", 10), result("lost-message", 10)]);
         assert_eq!(checks_differ(&exercise, &same), None);
