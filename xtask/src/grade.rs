@@ -270,6 +270,8 @@ pub fn score_table(rows: &[Row<'_>]) -> String {
     let mut out = String::new();
     let mut total = Score { points: 0, max: 0 };
     let mut complete = true;
+    let mut lint_findings = 0;
+    let mut lint_trouble = false;
     for row in rows {
         out.push_str(&format!(
             "{:width$}  {:>7}  result\n",
@@ -288,6 +290,8 @@ pub fn score_table(rows: &[Row<'_>]) -> String {
                     ));
                 }
                 if let Some(lint) = &graded.lint {
+                    lint_findings += lint.findings;
+                    lint_trouble |= !lint.trouble.is_empty();
                     out.push_str(&format!(
                         "  {:w$}  {:>7}  {}\n",
                         "eda-lint",
@@ -341,6 +345,20 @@ pub fn score_table(rows: &[Row<'_>]) -> String {
             "  (some checks did not run)"
         }
     ));
+    // Full points with the linter unhappy is not done: say so under the
+    // total, where the eye goes.
+    if lint_trouble {
+        out.push_str("not done yet: eda-lint could not lint your file (above)\n");
+    } else if lint_findings > 0 {
+        out.push_str(&format!(
+            "not done yet: eda-lint still reports {} on your file (above)\n",
+            if lint_findings == 1 {
+                "a finding".to_owned()
+            } else {
+                format!("{lint_findings} findings")
+            }
+        ));
+    }
     out
 }
 
@@ -565,6 +583,18 @@ mod tests {
             table.contains("  subtotal                  25/25"),
             "{table}"
         );
+        // Full points, and still not done: said under the total.
+        assert!(
+            table.contains("not done yet: eda-lint still reports a finding on your file"),
+            "{table}"
+        );
+        let mut progress = crate::progress::Progress::default();
+        progress.record_graded(&capstone, &graded);
+        assert!(
+            !progress.of(&capstone).passed,
+            "a pass with the linter unhappy"
+        );
+        assert_eq!(progress.of(&capstone).last_passed, Some(false));
 
         // Clean: done, and nothing to report.
         graded.lint = Some(LintVerdict {
@@ -575,6 +605,17 @@ mod tests {
         });
         assert!(graded.all_passed());
         assert!(!failure_reports(&graded, &capstone).contains("eda-lint"));
+        let rows = vec![Row {
+            exercise: &capstone,
+            graded: Some(graded.clone()),
+            trouble: None,
+        }];
+        assert!(!score_table(&rows).contains("not done yet"));
+        progress.record_graded(&capstone, &graded);
+        assert!(
+            progress.of(&capstone).passed,
+            "the first clean grade is the pass"
+        );
 
         // A file the linter could not read is never clean.
         graded.lint = Some(LintVerdict {

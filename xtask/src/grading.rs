@@ -49,7 +49,7 @@ pub struct Grading<'a> {
     /// `EDA_SEEDS` and `EDA_SEED`.
     pub random_plans: Option<Seeds>,
     /// Let cargo print its progress ("Compiling broker…") to the terminal, so
-    /// a learner's first build (a minute or two) is not a silent wait.
+    /// a learner's first build (minutes, on a small machine) is not a silent wait.
     pub show_progress: bool,
 }
 

@@ -22,9 +22,9 @@
 //!
 //! `tests/checks.rs` runs the rubric, one `#[test]` per anomaly:
 //! `lost_message`, `duplicate_side_effect`, `lost_event`, `poison_storm`,
-//! `no_resume`. `cargo xtask grade capstone` also runs eda-lint on your file
-//!: the exercise is done when every
-//! check passes and eda-lint reports nothing.
+//! `no_resume`. `cargo xtask grade capstone` also runs eda-lint on your
+//! file: the exercise is done when every check passes and eda-lint reports
+//! nothing.
 
 // The reference solution replaces your file when the `solution` feature is
 // on (`cargo test -p capstone --features solution`).
