@@ -15,7 +15,8 @@ static AT_EXIT: Mutex<Vec<Cleanup>> = Mutex::new(Vec::new());
 static HOOK: Once = Once::new();
 
 /// Runs `cleanup` when the process exits normally (the test harness calls
-/// `exit` after the last test, failed or not).
+/// `exit` after the last test, failed or not). Cleanups run in the reverse
+/// order of registration.
 pub fn at_exit(cleanup: impl FnOnce() + Send + 'static) {
     HOOK.call_once(|| {
         // SAFETY: `run_at_exit` is a plain `extern "C" fn` with no
@@ -39,7 +40,9 @@ extern "C" fn run_at_exit() {
         .unwrap_or_else(PoisonError::into_inner)
         .drain(..)
         .collect();
-    for cleanup in cleanups {
+    // Last registered, first run: an engine registered after the helper it
+    // started (RabbitMQ after its epmd) is stopped before that helper.
+    for cleanup in cleanups.into_iter().rev() {
         // A panic must not unwind out of an `extern "C"` function.
         let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(cleanup));
     }

@@ -30,7 +30,7 @@ pub mod cleanup;
 pub mod link;
 // LATER pub mod mqtt;
 // LATER pub mod nats;
-// LATER pub mod rabbitmq;
+pub mod rabbitmq;
 // LATER pub mod redis;
 pub mod scenarios;
 pub mod trace;
