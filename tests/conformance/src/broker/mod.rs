@@ -29,7 +29,7 @@
 pub mod cleanup;
 pub mod link;
 // LATER pub mod mqtt;
-// LATER pub mod nats;
+pub mod nats;
 pub mod rabbitmq;
 // LATER pub mod redis;
 pub mod scenarios;
@@ -93,6 +93,20 @@ where
         engine,
         what,
         source: Box::new(source),
+    }
+}
+
+/// Like [`client_error`], for client libraries whose errors come boxed
+/// (async-nats's acks).
+pub(crate) fn boxed_error(
+    engine: &'static str,
+    what: impl Into<String>,
+) -> impl FnOnce(Box<dyn std::error::Error + Send + Sync>) -> EngineError {
+    let what = what.into();
+    move |source| EngineError::Client {
+        engine,
+        what,
+        source,
     }
 }
 
