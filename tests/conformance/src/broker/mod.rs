@@ -31,7 +31,7 @@ pub mod link;
 // LATER pub mod mqtt;
 pub mod nats;
 pub mod rabbitmq;
-// LATER pub mod redis;
+pub mod redis;
 pub mod scenarios;
 pub mod trace;
 pub mod workshop;
