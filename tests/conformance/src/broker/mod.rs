@@ -28,7 +28,7 @@
 
 pub mod cleanup;
 pub mod link;
-// LATER pub mod mqtt;
+pub mod mqtt;
 pub mod nats;
 pub mod rabbitmq;
 pub mod redis;
