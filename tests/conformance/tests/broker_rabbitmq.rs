@@ -103,3 +103,48 @@ async fn automatic_acknowledgement_plus_a_crash_loses_the_message() {
         },
     );
 }
+
+/// The broker reference, on RabbitMQ up to 4.2: a delivery left unacked
+/// past `consumer_timeout` closes the consumer's whole channel with
+/// `PRECONDITION_FAILED` (from 4.3, quorum queues cancel just the consumer
+/// instead). The hung consumer finds out on its next receive.
+#[tokio::test]
+async fn the_consumer_timeout_closes_the_hung_consumers_channel() {
+    use conformance::broker::{AckMode, Consumer, Engine, QueueSpec};
+    let Some(mut engine) = engine().await else {
+        return;
+    };
+    engine
+        .declare(&QueueSpec::named("timeout-channel"))
+        .await
+        .expect("the queue is declared");
+    engine
+        .publish("timeout-channel", "timeout-channel-1", b"{}")
+        .await
+        .expect("the message is published");
+    let mut hung = engine
+        .consumer("timeout-channel", AckMode::Manual)
+        .await
+        .expect("a consumer");
+    let _held = hung
+        .receive(std::time::Duration::from_secs(5))
+        .await
+        .expect("receiving")
+        .expect("the message is delivered");
+    let next = hung
+        .receive(rabbitmq::CONSUMER_TIMEOUT * 5)
+        .await
+        .expect_err("the broker closes the channel under the hung consumer");
+    let page = "book/src/broker-reference/index.md#locks-and-visibility-timeouts";
+    assert!(
+        next.to_string().contains("PRECONDITION_FAILED"),
+        "conformance: DISAGREEMENT in scenario `consumer-timeout-closes-channel` on {}: the hung \
+         consumer got {next}, the book ({page}) says the channel is closed with PRECONDITION_FAILED",
+        engine.version()
+    );
+    println!(
+        "conformance: consumer-timeout-closes-channel on {}: {next}, as claimed",
+        engine.version()
+    );
+    hung.crash().await;
+}
