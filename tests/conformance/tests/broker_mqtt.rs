@@ -2,8 +2,9 @@
 //! (MQTT 3.1.1, QoS 1, a persistent session per queue): QoS 1 redelivery
 //! after a disconnect before the PUBACK, what the client's automatic
 //! acknowledgement does to a message whose handler crashed, and a message
-//! sent twice. MQTT has no negative acknowledgement, delivery limit or
-//! unacked-message timer: the delivery-limit and hang scenarios do not apply.
+//! sent twice; and a hung client, whose session a second client takes over.
+//! MQTT has no negative acknowledgement and no delivery limit: the
+//! delivery-limit scenario does not apply.
 
 use conformance::broker::EngineKind;
 use conformance::broker::mqtt::{self, Mqtt};
@@ -33,6 +34,23 @@ async fn a_disconnect_before_the_puback_redelivers_when_the_session_resumes() {
         &scenarios::crash_before_ack_claim(KIND),
         || {
             on_virtual_time(|broker| scenarios::crash_before_ack(broker, "crash"))
+                .expect("the scenario runs on our broker")
+        },
+    );
+}
+
+#[tokio::test]
+async fn a_second_client_of_the_session_takes_the_hung_ones_message_at_once() {
+    let Some(engine) = engine().await else { return };
+    let run = scenarios::hang_until_timeout(engine, "hang")
+        .await
+        .expect("the scenario runs");
+    verdict(
+        "hang-until-timeout",
+        &run,
+        &scenarios::hang_until_timeout_claim(KIND),
+        || {
+            on_virtual_time(|broker| scenarios::hang_until_timeout(broker, "hang"))
                 .expect("the scenario runs on our broker")
         },
     );

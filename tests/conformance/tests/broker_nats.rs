@@ -63,7 +63,7 @@ async fn max_deliver_stops_delivery_with_an_advisory_and_no_dead_letter() {
     verdict(
         "delivery-limit",
         &run,
-        &scenarios::delivery_limit_claim(KIND, LIMIT),
+        &scenarios::delivery_limit_claim(KIND, LIMIT).expect("the scenario applies"),
         || {
             on_virtual_time(|broker| scenarios::delivery_limit(broker, "limit", LIMIT))
                 .expect("the scenario runs on our broker")

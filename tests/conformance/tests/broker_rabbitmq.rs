@@ -62,7 +62,7 @@ async fn the_delivery_limit_ends_in_the_dead_letter_exchange() {
     verdict(
         "delivery-limit",
         &run,
-        &scenarios::delivery_limit_claim(KIND, LIMIT),
+        &scenarios::delivery_limit_claim(KIND, LIMIT).expect("the scenario applies"),
         || {
             on_virtual_time(|broker| scenarios::delivery_limit(broker, "limit", LIMIT))
                 .expect("the scenario runs on our broker")

@@ -62,7 +62,7 @@ async fn there_is_no_delivery_limit_the_entry_stays_pending() {
     verdict(
         "delivery-limit",
         &run,
-        &scenarios::delivery_limit_claim(KIND, LIMIT),
+        &scenarios::delivery_limit_claim(KIND, LIMIT).expect("the scenario applies"),
         || {
             on_virtual_time(|broker| scenarios::delivery_limit(broker, "limit", LIMIT))
                 .expect("the scenario runs on our broker")

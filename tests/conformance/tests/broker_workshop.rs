@@ -40,7 +40,8 @@ fn the_delivery_limit_ends_in_a_dead_letter() {
     verdict(
         "delivery-limit",
         &run,
-        &scenarios::delivery_limit_claim(EngineKind::Workshop, LIMIT),
+        &scenarios::delivery_limit_claim(EngineKind::Workshop, LIMIT)
+            .expect("the scenario applies"),
         || run.clone(),
     );
 }

@@ -378,9 +378,9 @@ pub async fn hang_until_timeout<E: Engine>(
     Ok(Run { outcome, trace })
 }
 
-/// What the book claims for [`hang_until_timeout`]. MQTT has no such timer
-/// (a session has one client at a time, and nothing takes a message back from
-/// a live connection): it is not run there.
+/// What the book claims for [`hang_until_timeout`]. MQTT has no such timer:
+/// there, consumer B of the same session takes the session over, which is
+/// what the claim pins.
 pub fn hang_until_timeout_claim(kind: EngineKind) -> Claim<Redelivery> {
     let after_timeout = Redelivery {
         redelivered: true,
@@ -403,10 +403,19 @@ pub fn hang_until_timeout_claim(kind: EngineKind) -> Claim<Redelivery> {
             LOCKS,
             "an unacknowledged message is redelivered after AckWait",
         ),
-        EngineKind::Redis | EngineKind::Mqtt => not_in_book(
+        EngineKind::Redis => not_in_book(
             after_timeout,
             "redis.io XAUTOCLAIM",
             "a pending entry idle for longer than min-idle-time is claimed by the consumer that asks, and its delivery counter goes up",
+        ),
+        EngineKind::Mqtt => not_in_book(
+            Redelivery {
+                redelivered: true,
+                delivery_count: None,
+                timing: Timing::AtOnce,
+            },
+            "MQTT 3.1.1, sections 3.1.4 and 4.4",
+            "no timer takes a message back from a live client; a second client connecting with the session's id takes the session over: the broker drops the hung client and resends its unacknowledged QoS 1 messages to the newcomer at once",
         ),
     }
 }
@@ -456,9 +465,11 @@ pub async fn delivery_limit<E: Engine>(
     })
 }
 
-/// What the book claims for [`delivery_limit`] with a limit of `limit`.
-pub fn delivery_limit_claim(kind: EngineKind, limit: u32) -> Claim<LimitReached> {
-    match kind {
+/// What the book claims for [`delivery_limit`] with a limit of `limit`;
+/// `None` where the scenario cannot run (MQTT has no negative
+/// acknowledgement to give a message back with).
+pub fn delivery_limit_claim(kind: EngineKind, limit: u32) -> Option<Claim<LimitReached>> {
+    let claim = match kind {
         EngineKind::Workshop => book(
             LimitReached {
                 deliveries: limit,
@@ -487,7 +498,7 @@ pub fn delivery_limit_claim(kind: EngineKind, limit: u32) -> Claim<LimitReached>
             DEAD_LETTERING,
             "after MaxDeliver deliveries the message stays in the stream; JetStream has no dead-letter queue (it publishes a MAX_DELIVERIES advisory)",
         ),
-        EngineKind::Redis | EngineKind::Mqtt => not_in_book(
+        EngineKind::Redis => not_in_book(
             LimitReached {
                 deliveries: limit + 2,
                 after: AfterLimit::StillPending,
@@ -495,7 +506,9 @@ pub fn delivery_limit_claim(kind: EngineKind, limit: u32) -> Claim<LimitReached>
             "redis.io XPENDING",
             "a consumer group has no delivery limit: the pending entry's counter grows for ever, and moving it aside (XACK plus XADD to another stream) is the application's job",
         ),
-    }
+        EngineKind::Mqtt => return None,
+    };
+    Some(claim)
 }
 
 /// **A duplicate id inside the window is dropped.** The producer sends one

@@ -88,7 +88,7 @@ impl Engine for Workshop {
     }
 
     fn version(&self) -> String {
-        format!("{ENGINE} {}", env!("CARGO_PKG_VERSION"))
+        format!("{ENGINE} (exercises/broker, virtual time)")
     }
 
     fn lock_timeout(&self) -> Option<Duration> {
