@@ -104,26 +104,20 @@ async fn automatic_acknowledgement_plus_a_crash_loses_the_message() {
     );
 }
 
-/// The broker reference, on RabbitMQ up to 4.2: a delivery left unacked
-/// past `consumer_timeout` closes the consumer's whole channel with
-/// `PRECONDITION_FAILED` (from 4.3, quorum queues cancel just the consumer
-/// instead). The hung consumer finds out on its next receive.
-#[tokio::test]
-async fn the_consumer_timeout_closes_the_hung_consumers_channel() {
-    use conformance::broker::{AckMode, Consumer, Engine, QueueSpec};
-    let Some(mut engine) = engine().await else {
-        return;
-    };
+/// Holds one delivery of a fresh message on `queue` past the consumer
+/// timeout, and returns the error the hung consumer's next receive gets.
+async fn hang_past_the_consumer_timeout(
+    engine: &mut RabbitMq,
+    queue: &str,
+) -> conformance::broker::EngineError {
+    use conformance::broker::{AckMode, Consumer, Engine};
+    let id = format!("{queue}-1");
     engine
-        .declare(&QueueSpec::named("timeout-channel"))
-        .await
-        .expect("the queue is declared");
-    engine
-        .publish("timeout-channel", "timeout-channel-1", b"{}")
+        .publish(queue, &id, b"{}")
         .await
         .expect("the message is published");
     let mut hung = engine
-        .consumer("timeout-channel", AckMode::Manual)
+        .consumer(queue, AckMode::Manual)
         .await
         .expect("a consumer");
     let _held = hung
@@ -131,20 +125,46 @@ async fn the_consumer_timeout_closes_the_hung_consumers_channel() {
         .await
         .expect("receiving")
         .expect("the message is delivered");
-    let next = hung
+    let error = hung
         .receive(rabbitmq::CONSUMER_TIMEOUT * 5)
         .await
         .expect_err("the broker closes the channel under the hung consumer");
-    let page = "book/src/broker-reference/index.md#locks-and-visibility-timeouts";
-    assert!(
-        next.to_string().contains("PRECONDITION_FAILED"),
-        "conformance: DISAGREEMENT in scenario `consumer-timeout-closes-channel` on {}: the hung \
-         consumer got {next}, the book ({page}) says the channel is closed with PRECONDITION_FAILED",
-        engine.version()
-    );
-    println!(
-        "conformance: consumer-timeout-closes-channel on {}: {next}, as claimed",
-        engine.version()
-    );
     hung.crash().await;
+    error
+}
+
+/// The broker reference and the configuration chapter, on RabbitMQ up to
+/// 4.2: a delivery left unacked past `consumer_timeout` closes the
+/// consumer's whole channel with `PRECONDITION_FAILED` (from 4.3, quorum
+/// queues cancel just the consumer instead), on every queue type. The hung
+/// consumer finds out on its next receive.
+#[tokio::test]
+async fn the_consumer_timeout_closes_the_hung_consumers_channel() {
+    use conformance::broker::{Engine, QueueSpec};
+    let Some(mut engine) = engine().await else {
+        return;
+    };
+    let page = "book/src/configuration/index.md (the time limit in each broker)";
+    engine
+        .declare(&QueueSpec::named("timeout-quorum"))
+        .await
+        .expect("the quorum queue is declared");
+    engine
+        .declare_classic("timeout-classic")
+        .await
+        .expect("the classic queue is declared");
+    for queue in ["timeout-quorum", "timeout-classic"] {
+        let error = hang_past_the_consumer_timeout(&mut engine, queue).await;
+        assert!(
+            error.to_string().contains("PRECONDITION_FAILED"),
+            "conformance: DISAGREEMENT in scenario `consumer-timeout-closes-channel` on {} \
+             ({queue}): the hung consumer got {error}, the book ({page}) says the channel is \
+             closed with PRECONDITION_FAILED on every queue type up to 4.2",
+            engine.version()
+        );
+        println!(
+            "conformance: consumer-timeout-closes-channel on {} ({queue}): {error}, as claimed",
+            engine.version()
+        );
+    }
 }
