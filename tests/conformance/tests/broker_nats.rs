@@ -138,3 +138,20 @@ async fn an_ack_removes_the_message_under_work_queue_and_interest_retention_only
         );
     }
 }
+
+#[tokio::test]
+async fn term_stops_redelivery_and_keeps_the_message_in_the_stream() {
+    let Some(engine) = engine().await else { return };
+    let run = scenarios::reject_without_requeue(engine, "reject")
+        .await
+        .expect("the scenario runs");
+    verdict(
+        "reject-without-requeue",
+        &run,
+        &scenarios::reject_without_requeue_claim(KIND).expect("the scenario applies"),
+        || {
+            on_virtual_time(|broker| scenarios::reject_without_requeue(broker, "reject"))
+                .expect("the scenario runs on our broker")
+        },
+    );
+}

@@ -168,3 +168,20 @@ async fn the_consumer_timeout_closes_the_hung_consumers_channel() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_rejected_message_goes_to_the_dead_letter_exchange() {
+    let Some(engine) = engine().await else { return };
+    let run = scenarios::reject_without_requeue(engine, "reject")
+        .await
+        .expect("the scenario runs");
+    verdict(
+        "reject-without-requeue",
+        &run,
+        &scenarios::reject_without_requeue_claim(KIND).expect("the scenario applies"),
+        || {
+            on_virtual_time(|broker| scenarios::reject_without_requeue(broker, "reject"))
+                .expect("the scenario runs on our broker")
+        },
+    );
+}

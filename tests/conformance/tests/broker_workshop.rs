@@ -94,3 +94,16 @@ fn a_disagreement_prints_the_scenario_both_traces_and_the_page() {
         assert!(report.contains(needed), "missing {needed:?} in:\n{report}");
     }
 }
+
+#[test]
+fn a_rejected_message_goes_to_the_dead_letter_queue() {
+    let run = on_virtual_time(|broker| scenarios::reject_without_requeue(broker, "reject"))
+        .expect("the scenario runs");
+    verdict(
+        "reject-without-requeue",
+        &run,
+        &scenarios::reject_without_requeue_claim(EngineKind::Workshop)
+            .expect("the scenario applies"),
+        || run.clone(),
+    );
+}

@@ -131,6 +131,10 @@ pub enum Settle {
     /// `-NAK`. Redis Streams 7.0 has no such command: the entry stays pending
     /// and is claimed again after its idle time.
     Requeue,
+    /// It will never work: dead-letter it (with reason `rejected` in our
+    /// broker), `basic.reject` without requeue (to the dead-letter
+    /// exchange), `+TERM`. Redis Streams and MQTT have no such command.
+    Reject,
 }
 
 /// The queue a scenario works on, and the features it asks the engine for.
@@ -197,12 +201,11 @@ pub enum AfterLimit {
         /// `delivery_limit`, …).
         reason: String,
     },
-    /// No dead letter: delivery stopped, the message is still stored, and
-    /// the engine told whoever listens (JetStream's `MAX_DELIVERIES`
-    /// advisory) if `advisory`.
+    /// No dead letter: delivery stopped, and the message is still stored.
     KeptInStream {
-        /// Whether an advisory was published.
-        advisory: bool,
+        /// The advisory the engine published about it, if any (JetStream's
+        /// `MAX_DELIVERIES` or `MSG_TERMINATED`).
+        advisory: Option<String>,
     },
     /// Still pending: nothing stops the redeliveries.
     StillPending,
@@ -254,7 +257,7 @@ pub trait Engine {
     -> Result<Self::Consumer, EngineError>;
 
     /// What became of message `message_id` of `queue` after its last allowed
-    /// delivery.
+    /// delivery, or after a consumer rejected it.
     async fn after_limit(
         &mut self,
         queue: &str,

@@ -379,7 +379,7 @@ impl Consumer for MqttConsumer {
                     what: format!("the PUBACK of {} was never sent", received.message_id),
                 })
             }
-            Settle::Requeue => Err(EngineError::Unexpected {
+            Settle::Requeue | Settle::Reject => Err(EngineError::Unexpected {
                 engine: ENGINE,
                 what: "MQTT has no negative acknowledgement".to_owned(),
             }),

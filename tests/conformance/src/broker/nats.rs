@@ -78,6 +78,10 @@ fn start(binary: &std::path::Path) -> Result<SharedServer, ServerError> {
     Ok(SharedServer { port, version })
 }
 
+/// The advisories that say the server gave up on a message: too many
+/// deliveries, or a consumer's `+TERM`.
+const GIVEN_UP: [&str; 2] = ["MAX_DELIVERIES", "MSG_TERMINATED"];
+
 /// The durable consumer every process of a queue binds to.
 fn durable_name(queue: &str) -> String {
     format!("{queue}-workers")
@@ -93,8 +97,7 @@ pub struct Nats {
     /// The delivery limit each declared queue asked for (`MaxDeliver` is set
     /// when its durable consumer is created).
     limits: BTreeMap<String, u32>,
-    /// `MAX_DELIVERIES` advisories of each limited queue, subscribed before
-    /// the first delivery so that none is missed.
+    /// The advisories about each queue's durable consumer.
     advisories: BTreeMap<String, Subscriber>,
 }
 
@@ -241,18 +244,21 @@ impl Engine for Nats {
             .await?;
         if let Some(limit) = spec.delivery_limit {
             self.limits.insert(spec.name.clone(), limit);
-            let subject = format!(
-                "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.{}.{}",
-                spec.name,
-                durable_name(&spec.name)
-            );
-            let advisories = self
-                .client
-                .subscribe(subject.clone())
-                .await
-                .map_err(client_error(ENGINE, format!("subscribing to {subject}")))?;
-            self.advisories.insert(spec.name.clone(), advisories);
         }
+        // Every advisory about the queue's durable consumer, subscribed
+        // before the first delivery so that none is missed; `after_limit`
+        // keeps the ones about a message given up on.
+        let subject = format!(
+            "$JS.EVENT.ADVISORY.CONSUMER.*.{}.{}",
+            spec.name,
+            durable_name(&spec.name)
+        );
+        let advisories = self
+            .client
+            .subscribe(subject.clone())
+            .await
+            .map_err(client_error(ENGINE, format!("subscribing to {subject}")))?;
+        self.advisories.insert(spec.name.clone(), advisories);
         Ok(())
     }
 
@@ -324,15 +330,23 @@ impl Engine for Nats {
         queue: &str,
         _message_id: &str,
     ) -> Result<AfterLimit, EngineError> {
-        let quiet = self.quiet_period();
-        let advisory = match self.advisories.get_mut(queue) {
-            Some(advisories) => tokio::time::timeout(quiet, advisories.next())
-                .await
-                .ok()
-                .flatten()
-                .is_some(),
-            None => false,
-        };
+        let deadline = tokio::time::Instant::now() + self.quiet_period();
+        let mut advisory = None;
+        if let Some(advisories) = self.advisories.get_mut(queue) {
+            while advisory.is_none() {
+                let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+                let Ok(Some(message)) = tokio::time::timeout(left, advisories.next()).await else {
+                    break;
+                };
+                // $JS.EVENT.ADVISORY.CONSUMER.<KIND>.<stream>.<consumer>
+                advisory = message
+                    .subject
+                    .split('.')
+                    .nth(4)
+                    .filter(|kind| GIVEN_UP.contains(kind))
+                    .map(str::to_owned);
+            }
+        }
         let mut stream = self
             .jetstream
             .get_stream(queue)
@@ -400,6 +414,7 @@ impl Consumer for NatsConsumer {
             // straight after cannot undo it.
             Settle::Ack => received.handle.double_ack().await,
             Settle::Requeue => received.handle.ack_with(AckKind::Nak(None)).await,
+            Settle::Reject => received.handle.ack_with(AckKind::Term).await,
         }
         .map_err(boxed_error(ENGINE, what))
     }

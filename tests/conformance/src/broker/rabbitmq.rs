@@ -17,7 +17,7 @@ use futures_util::StreamExt;
 use lapin::message::Delivery;
 use lapin::options::{
     BasicAckOptions, BasicConsumeOptions, BasicGetOptions, BasicNackOptions, BasicPublishOptions,
-    BasicQosOptions, ConfirmSelectOptions, QueueDeclareOptions,
+    BasicQosOptions, BasicRejectOptions, ConfirmSelectOptions, QueueDeclareOptions,
 };
 use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
 use lapin::{BasicProperties, Channel, Confirmation, Connection, ConnectionProperties};
@@ -305,19 +305,21 @@ impl Engine for RabbitMq {
     async fn declare(&mut self, spec: &QueueSpec) -> Result<(), EngineError> {
         let mut arguments = FieldTable::default();
         arguments.insert("x-queue-type".into(), long_string("quorum"));
+        // Every queue gets a dead-letter queue behind the default exchange
+        // (which routes by queue name): a rejected message goes there, and
+        // so does one over the delivery limit.
+        let dead_letters = dead_letter_queue(&spec.name);
+        self.declare_queue(&dead_letters, FieldTable::default())
+            .await?;
+        arguments.insert("x-dead-letter-exchange".into(), long_string(""));
+        arguments.insert(
+            "x-dead-letter-routing-key".into(),
+            long_string(&dead_letters),
+        );
         if let Some(limit) = spec.delivery_limit {
-            let dead_letters = dead_letter_queue(&spec.name);
-            self.declare_queue(&dead_letters, FieldTable::default())
-                .await?;
             arguments.insert(
                 "x-delivery-limit".into(),
                 AMQPValue::LongInt(limit.try_into().unwrap_or(i32::MAX)),
-            );
-            // The default exchange routes by queue name.
-            arguments.insert("x-dead-letter-exchange".into(), long_string(""));
-            arguments.insert(
-                "x-dead-letter-routing-key".into(),
-                long_string(&dead_letters),
             );
         }
         // RabbitMQ has no duplicate detection on classic or quorum queues:
@@ -501,6 +503,12 @@ impl Consumer for RabbitMqConsumer {
                         requeue: true,
                         multiple: false,
                     })
+                    .await
+            }
+            Settle::Reject => {
+                received
+                    .handle
+                    .reject(BasicRejectOptions { requeue: false })
                     .await
             }
         }

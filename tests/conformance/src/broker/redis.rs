@@ -333,6 +333,12 @@ impl Consumer for RedisConsumer {
             // No XNACK in Redis 7.0: the entry stays pending and is claimed
             // again once idle for MIN_IDLE.
             Settle::Requeue => Ok(()),
+            Settle::Reject => Err(EngineError::Unexpected {
+                engine: ENGINE,
+                what: "Redis Streams has no reject: XACK the entry and XADD it to a stream of \
+                       your own"
+                    .to_owned(),
+            }),
         }
     }
 

@@ -51,6 +51,16 @@ pub struct LimitReached {
     pub after: AfterLimit,
 }
 
+/// Whether a message rejected without requeue came back, and where it
+/// ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rejected {
+    /// It was delivered again.
+    pub redelivered: bool,
+    /// What became of it.
+    pub after: AfterLimit,
+}
+
 /// How many copies of a message sent twice with one id were delivered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Duplicates {
@@ -493,7 +503,9 @@ pub fn delivery_limit_claim(kind: EngineKind, limit: u32) -> Option<Claim<LimitR
         EngineKind::Nats => book(
             LimitReached {
                 deliveries: limit,
-                after: AfterLimit::KeptInStream { advisory: true },
+                after: AfterLimit::KeptInStream {
+                    advisory: Some("MAX_DELIVERIES".to_owned()),
+                },
             },
             DEAD_LETTERING,
             "after MaxDeliver deliveries the message stays in the stream; JetStream has no dead-letter queue (it publishes a MAX_DELIVERIES advisory)",
@@ -507,6 +519,78 @@ pub fn delivery_limit_claim(kind: EngineKind, limit: u32) -> Option<Claim<LimitR
             "a consumer group has no delivery limit: the pending entry's counter grows for ever, and moving it aside (XACK plus XADD to another stream) is the application's job",
         ),
         EngineKind::Mqtt => return None,
+    };
+    Some(claim)
+}
+
+/// **A negative settlement without requeue.** Consumer A rejects the
+/// message as one that will never work (dead-letter, `basic.reject` with
+/// `requeue=false`, `+TERM`); the scenario checks that it does not come
+/// back and asks where it went.
+///
+/// # Errors
+///
+/// When the engine fails an operation, or never delivers the message once.
+pub async fn reject_without_requeue<E: Engine>(
+    mut engine: E,
+    queue: &str,
+) -> Result<Run<Rejected>, EngineError> {
+    let mut trace = Trace::new(engine.version());
+    engine.declare(&QueueSpec::named(queue)).await?;
+    let id = format!("{queue}-1");
+    let (mut consumer, received) =
+        first_delivery(&mut engine, &mut trace, queue, &id, AckMode::Manual).await?;
+    consumer.settle(received, Settle::Reject).await?;
+    trace.step("A rejects it (will never work)");
+    let again = consumer.receive(patience(&engine)).await?;
+    let redelivered = again.is_some();
+    match again {
+        Some(again) => {
+            trace.step(format!("A receives {} again", again.message_id));
+            consumer.settle(again, Settle::Ack).await?;
+        }
+        None => trace.step(format!("nothing within {:?}", patience(&engine))),
+    }
+    let after = engine.after_limit(queue, &id).await?;
+    trace.step(format!("after the rejection: {after:?}"));
+    consumer.crash().await;
+    Ok(Run {
+        outcome: Rejected { redelivered, after },
+        trace,
+    })
+}
+
+/// What the book claims for [`reject_without_requeue`]; `None` where the
+/// engine has no such settlement (Redis Streams, MQTT).
+pub fn reject_without_requeue_claim(kind: EngineKind) -> Option<Claim<Rejected>> {
+    let dead_lettered = |reason: &str| Rejected {
+        redelivered: false,
+        after: AfterLimit::DeadLettered {
+            reason: reason.to_owned(),
+        },
+    };
+    let claim = match kind {
+        EngineKind::Workshop => book(
+            dead_lettered(super::workshop::REJECTED),
+            DEAD_LETTERING,
+            "dead_letter moves the message to <queue>/$deadletterqueue with the reason and description the consumer gives",
+        ),
+        EngineKind::RabbitMq => book(
+            dead_lettered("rejected"),
+            DEAD_LETTERING,
+            "basic.reject or basic.nack with requeue=false routes the message to the dead-letter exchange, with x-death reason rejected",
+        ),
+        EngineKind::Nats => book(
+            Rejected {
+                redelivered: false,
+                after: AfterLimit::KeptInStream {
+                    advisory: Some("MSG_TERMINATED".to_owned()),
+                },
+            },
+            DEAD_LETTERING,
+            "+TERM stops redelivery; the message stays in the stream (JetStream has no dead-letter queue; the server publishes a MSG_TERMINATED advisory)",
+        ),
+        EngineKind::Redis | EngineKind::Mqtt => return None,
     };
     Some(claim)
 }

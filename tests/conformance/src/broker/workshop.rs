@@ -20,6 +20,10 @@ use super::{
 
 const ENGINE: &str = "workshop broker";
 
+/// The dead-letter reason our adapter gives a rejected message (RabbitMQ's
+/// word for it).
+pub const REJECTED: &str = "rejected";
+
 fn broker_error(what: impl Into<String>) -> impl FnOnce(BrokerError) -> EngineError {
     super::client_error(ENGINE, what)
 }
@@ -211,6 +215,11 @@ impl Consumer for WorkshopConsumer {
         match how {
             Settle::Ack => self.client.complete(delivery).await,
             Settle::Requeue => self.client.abandon(delivery).await,
+            Settle::Reject => {
+                self.client
+                    .dead_letter(delivery, REJECTED, "the consumer rejected it")
+                    .await
+            }
         }
         .map_err(broker_error(what))
     }
