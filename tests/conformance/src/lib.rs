@@ -6,4 +6,5 @@
 //! a temporary folder, and stops it (its whole process group) when the
 //! handle is dropped, even when a test fails.
 
+pub mod broker;
 pub mod server;
