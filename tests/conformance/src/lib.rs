@@ -7,3 +7,4 @@
 //! handle is dropped, even when a test fails.
 
 pub mod server;
+pub mod store;
