@@ -96,6 +96,9 @@ fn bin_dirs() -> Vec<PathBuf> {
 fn start(postgres: PathBuf) -> Result<Server, ServerError> {
     let dir = Server::data_dir("postgres")?;
     let data = dir.path().join("data");
+    // `postgres` may be a link on the path (to /usr/lib/postgresql/..): its
+    // initdb is the one beside the real binary.
+    let postgres = std::fs::canonicalize(&postgres).unwrap_or(postgres);
     let initdb = postgres.with_file_name("initdb");
     let mut init = Command::new(&initdb);
     init.arg("-D")
@@ -103,6 +106,7 @@ fn start(postgres: PathBuf) -> Result<Server, ServerError> {
         .args(["-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8"])
         .arg("--locale=C");
     server::run_as_when_root(&mut init, "postgres", &[dir.path()])?;
+    server::die_with_parent(&mut init);
     let output = init.output().map_err(|source| ServerError::Io {
         what: format!("running {}", initdb.display()),
         source,
