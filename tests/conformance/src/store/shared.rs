@@ -23,6 +23,7 @@ pub(crate) fn start_shared<F>(name: &str, start: F) -> Result<u16, ServerError>
 where
     F: FnOnce() -> Result<Server, ServerError> + Send + 'static,
 {
+    let started = std::time::Instant::now();
     let (sender, receiver) = std::sync::mpsc::channel();
     std::thread::Builder::new()
         .name(format!("conformance-{name}"))
@@ -43,6 +44,11 @@ where
         source: std::io::Error::other("the starting thread panicked"),
     })??;
     let port = server.port();
+    // Shown with --nocapture: the start is most of a binary's time.
+    println!(
+        "conformance: {name} started on port {port} in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     ENGINES
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
