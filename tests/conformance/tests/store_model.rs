@@ -13,7 +13,7 @@ fn on(profile: Profile, scenario: Scenario) -> Result<String, String> {
     verdict(scenario, vec![ours], None)
 }
 
-const AS_POSTGRES: [Scenario; 11] = [
+const AS_POSTGRES: [Scenario; 12] = [
     Scenario::LostUpdate(Level::ReadCommitted),
     Scenario::SecondWriterFails(Level::RepeatableRead),
     Scenario::SecondWriterFails(Level::Serializable),
@@ -25,6 +25,7 @@ const AS_POSTGRES: [Scenario; 11] = [
     Scenario::DeadlockFailsOne(Level::ReadCommitted),
     Scenario::WriteSkewCaught(Level::Serializable),
     Scenario::WriteSkewAllowed(Level::RepeatableRead),
+    Scenario::CommitAfterAnError(Level::RepeatableRead),
 ];
 
 const AS_INNODB: [Scenario; 7] = [

@@ -78,3 +78,8 @@ fn serializable_catches_write_skew() {
 fn repeatable_read_lets_write_skew_through() {
     check(Scenario::WriteSkewAllowed(Level::RepeatableRead));
 }
+
+#[test]
+fn a_commit_after_a_failed_statement_commits_nothing() {
+    check(Scenario::CommitAfterAnError(Level::RepeatableRead));
+}

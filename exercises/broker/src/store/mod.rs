@@ -49,8 +49,11 @@
 //!   [`StoreError::VersionConflict`] when the row moved on.
 //! - **Errors abort the transaction**: after a failed statement every further
 //!   statement returns [`StoreError::TransactionAborted`], and commit rolls
-//!   back and says so. The failed transaction's row locks are released at
-//!   the error, as PostgreSQL does, so its waiters go on before it ends. (A version conflict is the exception: in SQL it is an
+//!   back and says so. (PostgreSQL answers such a `COMMIT` with `ROLLBACK`,
+//!   not an error, and a driver may report it as a success, as sqlx does:
+//!   the store's error keeps the lost work from passing unnoticed.) The
+//!   failed transaction's row locks are released at the error, as
+//!   PostgreSQL does, so its waiters go on before it ends. (A version conflict is the exception: in SQL it is an
 //!   `UPDATE` that matched no row, not an error.)
 //! - **A dropped transaction rolls back**: its writes vanish and its locks are
 //!   released, so a crashed service can never block others forever.

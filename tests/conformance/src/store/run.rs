@@ -406,7 +406,7 @@ pub fn verdict(
 ) -> Result<String, String> {
     let claim = scenario.claim();
     let mut report = format!(
-        "scenario: {}\nbook: {}, section \u{201c}{}\u{201d}: {}\n",
+        "scenario: {}\nstated in: {}, section \u{201c}{}\u{201d}: {}\n",
         scenario.title(),
         claim.page,
         claim.section,

@@ -57,6 +57,9 @@ pub enum Scenario {
     WriteSkewCaught(Level),
     /// The same at repeatable read: both commit, nobody is on call.
     WriteSkewAllowed(Level),
+    /// A transaction whose write failed is committed anyway: nothing of it
+    /// is committed, whatever the COMMIT answers.
+    CommitAfterAnError(Level),
     /// A plain read-modify-write under InnoDB's serializable: its reads take
     /// shared locks, so the two writers deadlock and one fails; nothing is
     /// lost.
@@ -77,7 +80,8 @@ impl Scenario {
             | Scenario::DeadlockFailsOne(level)
             | Scenario::WriteSkewCaught(level)
             | Scenario::WriteSkewAllowed(level)
-            | Scenario::SerializableLocksTheRead(level) => level,
+            | Scenario::SerializableLocksTheRead(level)
+            | Scenario::CommitAfterAnError(level) => level,
         }
     }
 
@@ -101,6 +105,7 @@ impl Scenario {
             }
             Scenario::DeadlockFailsOne(_) => "a deadlock fails one transaction, the other goes on",
             Scenario::WriteSkewCaught(_) => "write skew is caught",
+            Scenario::CommitAfterAnError(_) => "a COMMIT after a failed statement commits nothing",
             Scenario::WriteSkewAllowed(_) => "write skew goes through",
             Scenario::SerializableLocksTheRead(_) => {
                 "a read-modify-write under InnoDB's serializable deadlocks instead of losing the update"
@@ -139,6 +144,14 @@ impl Scenario {
                     section: "Transaction::get_for_update",
                     says: "under repeatable read and serializable, a locking read of a row \
                            changed since the snapshot is a serialization failure",
+                };
+            }
+            Scenario::CommitAfterAnError(_) => {
+                return Claim {
+                    page: "exercises/broker/src/store/mod.rs",
+                    section: "The semantics, as in PostgreSQL: errors abort the transaction",
+                    says: "after a failed statement the transaction is aborted, and its commit \
+                           rolls back",
                 };
             }
             Scenario::VersionCheckCatchesTheConflict(_) => (
@@ -199,6 +212,7 @@ impl Scenario {
             Scenario::WriteSkewCaught(_) => write_skew(run, level, true).await,
             Scenario::WriteSkewAllowed(_) => write_skew(run, level, false).await,
             Scenario::SerializableLocksTheRead(_) => locking_reads(run, level).await,
+            Scenario::CommitAfterAnError(_) => commit_after_an_error(run, level).await,
         }
     }
 }
@@ -470,4 +484,37 @@ async fn locking_reads<E: Engine>(run: &mut Run<E>, level: Level) -> Result<(), 
     let survivor = one_fails(run, a, b, closing).await?;
     let left = if survivor == a { 8 } else { 7 };
     run.expect_committed("teapot", left, 2).await
+}
+
+/// A reads at `level`, B changes the row and commits, A's write fails with
+/// a serialization failure, and A commits anyway. What the COMMIT answers is
+/// the engine's business (PostgreSQL answers `ROLLBACK`, which a driver may
+/// report as success); that none of A's work is committed is the point.
+async fn commit_after_an_error<E: Engine>(
+    run: &mut Run<E>,
+    level: Level,
+) -> Result<(), Disagreement> {
+    run.reset(&[("teapot", 10), ("kettle", 10)]).await?;
+    let a = run.session("A").await?;
+    let b = run.session("B").await?;
+    run.expect(a, Op::Begin(level), Expect::Done).await?;
+    run.expect(b, Op::Begin(Level::ReadCommitted), Expect::Done)
+        .await?;
+    run.expect(a, Op::Read("teapot"), Expect::Row(10, 1))
+        .await?;
+    run.expect(a, Op::Write("kettle", 9), Expect::Affected(1))
+        .await?;
+    run.expect(b, Op::Write("teapot", 8), Expect::Affected(1))
+        .await?;
+    run.expect(b, Op::Commit, Expect::Done).await?;
+    run.expect(a, Op::Write("teapot", 10 - 3), Expect::SerializationFailure)
+        .await?;
+    match run.step(a, Op::Commit).await? {
+        Outcome::Done | Outcome::Error(_) => {}
+        other => {
+            return Err(run.disagree(format!("the COMMIT of an aborted transaction gave {other}")));
+        }
+    }
+    run.expect_committed("teapot", 8, 2).await?;
+    run.expect_committed("kettle", 10, 1).await
 }
