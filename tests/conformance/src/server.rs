@@ -257,3 +257,67 @@ pub fn version(binary: &Path, args: &[&str]) -> Result<String, ServerError> {
         .trim()
         .to_owned())
 }
+
+/// Makes `command` run as the system user `user` when the tests run as root,
+/// and hands it `paths` (its data folder): PostgreSQL and MariaDB refuse to
+/// run as root, and CI runs as root. As anyone else the command runs as
+/// ourselves, unchanged. Returns the user it will run as, for messages.
+pub fn run_as_when_root(
+    command: &mut Command,
+    user: &str,
+    paths: &[&Path],
+) -> Result<String, ServerError> {
+    // SAFETY: geteuid(2) cannot fail and touches no memory.
+    if unsafe { libc::geteuid() } != 0 {
+        return Ok(std::env::var("USER").unwrap_or_else(|_| "the current user".to_owned()));
+    }
+    let (uid, gid) = system_user(user)?;
+    for path in paths {
+        std::os::unix::fs::chown(path, Some(uid), Some(gid))
+            .map_err(io_error(format!("handing {} to {user}", path.display())))?;
+    }
+    // std drops the supplementary groups (setgroups) when root sets a uid.
+    command.uid(uid).gid(gid);
+    Ok(user.to_owned())
+}
+
+/// The uid and gid of a system user (`postgres`, `mysql`: the Debian
+/// packages create them).
+fn system_user(user: &str) -> Result<(u32, u32), ServerError> {
+    let missing = || ServerError::Io {
+        what: format!("looking up the system user {user}"),
+        source: io::Error::new(
+            io::ErrorKind::NotFound,
+            "no such user: the engine's Debian package creates it",
+        ),
+    };
+    let name = std::ffi::CString::new(user).map_err(|_| missing())?;
+    // SAFETY: getpwnam(3) reads a NUL-terminated name and returns a pointer
+    // to static storage or null; we copy the two ids out at once, and the
+    // tests call it only while starting an engine.
+    let entry = unsafe { libc::getpwnam(name.as_ptr()) };
+    if entry.is_null() {
+        return Err(missing());
+    }
+    // SAFETY: non-null, so it points at a valid passwd record.
+    let (uid, gid) = unsafe { ((*entry).pw_uid, (*entry).pw_gid) };
+    Ok((uid, gid))
+}
+
+/// Makes the kernel kill `command`'s process when the thread that starts it
+/// exits (Linux's parent-death signal). An engine shared by every test of a
+/// binary lives in a static, which Rust never drops: this is what stops it
+/// when the test binary ends, even when it is killed.
+pub fn die_with_parent(command: &mut Command) {
+    // SAFETY: the closure runs in the forked child before exec and only calls
+    // prctl(2), which is async-signal-safe. It runs after the child changed
+    // its uid (which would have cleared the setting).
+    unsafe {
+        command.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
