@@ -1682,17 +1682,17 @@ mod tests {
             ),
             (
                 text.replace(
-                    "source = \"https://docs.nats.io/nats-concepts/jetstream/consumers#ackwait\"",
-                    "source = \"https://docs.nats.io/nats-concepts/jetstream/consumers#ackwait\"\n\
-                     checked = [{ engine = \"NATS\", version = \"2.9.10\", test = \"xtask/src/facts.rs::no_such_test\" }]",
+                    "source = \"https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-visibility-timeout.html\"",
+                    "source = \"https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-visibility-timeout.html\"\n\
+                     checked = [{ engine = \"SQS\", version = \"2026\", test = \"xtask/src/facts.rs::no_such_test\" }]",
                 ),
                 "has no test `fn no_such_test`",
             ),
             (
                 text.replace(
-                    "source = \"https://docs.nats.io/nats-concepts/jetstream/consumers#ackwait\"",
-                    "source = \"https://docs.nats.io/nats-concepts/jetstream/consumers#ackwait\"\n\
-                     checked = [{ engine = \"NATS\", version = \"2.9.10\", test = \"tests/missing.rs::x\" }]",
+                    "source = \"https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-visibility-timeout.html\"",
+                    "source = \"https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-visibility-timeout.html\"\n\
+                     checked = [{ engine = \"SQS\", version = \"2026\", test = \"tests/missing.rs::x\" }]",
                 ),
                 "`tests/missing.rs` cannot be read",
             ),
