@@ -409,13 +409,26 @@ async fn one_fails<E: Engine>(
     };
     let survivor = if victim == first { closer } else { first };
     if !survivor_finished {
-        let outcome = run.resume(survivor, Expect::Affected(1)).await;
-        if let Err(mut disagreement) = outcome {
-            disagreement.what.push_str(
-                " (the failed transaction still holds its locks, although it has failed: \
-                 the engine frees them at the error, before the ROLLBACK)",
-            );
-            return Err(disagreement);
+        // Wait for the survivor's statement without probing for lock waits:
+        // for a moment after the victim fails, the survivor can still show
+        // as waiting (PostgreSQL's pg_locks lists it until its backend wakes
+        // up and takes the freed lock, which on a loaded machine is
+        // visible). Only a statement that never finishes before the
+        // victim's ROLLBACK means the locks were kept.
+        match run.first_to_finish(&[survivor]).await {
+            Ok((_, Outcome::Affected(1))) => {}
+            Ok((_, other)) => {
+                return Err(run.disagree(format!(
+                    "the survivor's statement should go on and change 1 row; it gave {other}"
+                )));
+            }
+            Err(mut disagreement) => {
+                disagreement.what.push_str(
+                    " (the failed transaction still holds its locks, although it has failed: \
+                     the engine frees them at the error, before the ROLLBACK)",
+                );
+                return Err(disagreement);
+            }
         }
     }
     run.expect(victim, Op::Rollback, Expect::Done).await?;
