@@ -245,6 +245,9 @@ pub struct Exercise {
     pub checks: Vec<Check>,
     /// The scenario's input: `(queue, message)`.
     pub messages: fn() -> Vec<(String, Message)>,
+    /// What the report says up front about how the engine changes this
+    /// exercise's questions.
+    pub notes: fn(EngineKind) -> Vec<&'static str>,
 }
 
 /// The exercises with a real mode.
@@ -304,6 +307,15 @@ fn ack_ordering() -> Exercise {
                 judge: ack_ordering_lock_expired,
             },
         ],
+        notes: |engine| match engine {
+            EngineKind::Rabbitmq => vec![
+                "RabbitMQ has no per-delivery lock: `lock-expired` cannot fail on it, and \
+                 `renew_lock` sends nothing.",
+            ],
+            EngineKind::Nats => {
+                vec!["NATS's lock is the ack wait; `renew_lock` sends `+WPI` (work in progress)."]
+            }
+        },
         messages: || {
             ack_ordering::scenario::orders()
                 .iter()
@@ -454,13 +466,41 @@ fn ack_ordering_lock_expired(outcome: &Outcome) -> Verdict {
             "it was never renewed (`+WPI`, `renew_lock`). Slow work must renew its lock while it \
              goes on"
         };
+        let late_complete = outcome.operations().iter().any(|o| {
+            o.life == event.life
+                && o.operation == "complete"
+                && o.id.as_deref() == Some(id.as_str())
+                && o.at >= event.at
+                && matches!(o.outcome, Some(Ok(_)))
+        });
+        let invoices = outcome
+            .outputs
+            .get(ack_ordering::order::INVOICES)
+            .into_iter()
+            .flatten()
+            .filter(|envelope| {
+                envelope.correlation_id() == Some(id.as_str())
+                    || envelope
+                        .body_json::<ack_ordering::order::Invoice>()
+                        .is_ok_and(|invoice| &invoice.order_id == id)
+            })
+            .count();
+        let consequence = if late_complete {
+            format!(
+                " NATS accepted the complete that came after (the simulator, like Service Bus, \
+                 refuses it, which is why `unsettled-message` fails there and not here); \
+                 `invoices` holds {invoices} invoices for `{id}`"
+            )
+        } else {
+            String::new()
+        };
         return fail(
             id,
             format!(
                 "NATS handed `{id}` out again (delivery {delivery}) at {} while `{service}` was \
                  still working on it (it had neither crashed nor stopped): the ack wait, this \
                  queue's {lock}-second lock, ran out, and {advice}. Another consumer would have \
-                 priced the order a second time",
+                 priced the order a second time.{consequence}",
                 sim::clock::format_offset(event.at)
             ),
         );
@@ -505,6 +545,17 @@ fn idempotent_consumer() -> Exercise {
                 judge: idempotent_lost_email,
             },
         ],
+        notes: |engine| match engine {
+            EngineKind::Rabbitmq => vec![
+                "RabbitMQ does not detect duplicate message ids: `email-events` keeps every \
+                 copy, and the events are counted once per message id, as a CRM that remembers \
+                 the ids it has seen would count them.",
+            ],
+            EngineKind::Nats => vec![
+                "`email-events` detects duplicates by `Nats-Msg-Id` within its duplicate window \
+                 (the scenario's 10 minutes of consumer time).",
+            ],
+        },
         messages: || {
             idempotent_consumer::scenario::signups()
                 .iter()

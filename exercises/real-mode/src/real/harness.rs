@@ -84,6 +84,10 @@ pub struct Args {
     /// How many times faster than the wall clock the consumer's clock runs.
     #[arg(long, default_value_t = DEFAULT_SPEED)]
     pub speed: u32,
+    /// Check the arguments and print the consumer binary to build, only
+    /// (`cargo xtask real` builds it before the run).
+    #[arg(long, hide = true)]
+    pub validate_only: bool,
 }
 
 /// Why a run could not be made.
@@ -193,10 +197,18 @@ struct RunResult {
     real_time: Duration,
 }
 
-fn run(args: &Args) -> Result<bool, CannotRun> {
+/// What the arguments ask for, checked.
+struct Validated {
+    exercise: Exercise,
+    engine: EngineKind,
+    explicit: Vec<CrashPoint>,
+    binary_name: &'static str,
+}
+
+fn validate(args: &Args) -> Result<Validated, CannotRun> {
     let exercise =
         exercises::find(&args.exercise).ok_or_else(|| unknown_exercise(&args.exercise))?;
-    let engine_kind: EngineKind = args.engine.parse().map_err(CannotRun)?;
+    let engine: EngineKind = args.engine.parse().map_err(CannotRun)?;
     let explicit: Vec<CrashPoint> = args
         .crash_at
         .iter()
@@ -219,6 +231,26 @@ fn run(args: &Args) -> Result<bool, CannotRun> {
     } else {
         exercise.binary
     };
+    Ok(Validated {
+        exercise,
+        engine,
+        explicit,
+        binary_name,
+    })
+}
+
+fn run(args: &Args) -> Result<bool, CannotRun> {
+    let Validated {
+        exercise,
+        engine: engine_kind,
+        explicit,
+        binary_name,
+    } = validate(args)?;
+    if args.validate_only {
+        // For `cargo xtask real`: which consumer binary to build.
+        println!("{binary_name}");
+        return Ok(true);
+    }
     let binary = std::env::current_exe()
         .ok()
         .and_then(|exe| exe.parent().map(|dir| dir.join(binary_name)))
@@ -319,17 +351,21 @@ impl Session<'_> {
         let _ = match self.engine_kind {
             EngineKind::Nats => writeln!(
                 text,
-                "  the queue's {} s lock is an ack wait of {} ms.\n",
+                "  the queue's {} s lock is an ack wait of {} ms.",
                 lock.as_secs(),
                 (lock / self.speed).as_millis()
             ),
             EngineKind::Rabbitmq => writeln!(
                 text,
                 "  RabbitMQ's consumer timeout, 30 min of the consumer's time, is {} s (RabbitMQ \
-                 has no per-delivery lock).\n",
+                 has no per-delivery lock).",
                 (RABBITMQ_CONSUMER_TIMEOUT / self.speed).as_secs()
             ),
         };
+        for note in (exercise.notes)(self.engine_kind) {
+            let _ = writeln!(text, "  {note}");
+        }
+        text.push('\n');
         text
     }
 
@@ -717,8 +753,8 @@ impl Session<'_> {
     fn limits(&self, runs: usize) -> String {
         format!(
             "\nWhat real mode does not do, and the simulator does (`cargo xtask grade {id}`):\n\
-             - it tried {runs} {} (the run without faults and one per crash point above); the \
-             simulator tries every crash point, before and after every operation, then 500 \
+             - it made {runs} {}: one without faults, and one per crash point listed above; \
+             the simulator tries every crash point, before and after every operation, then 500 \
              seeded random fault plans;\n\
              - it injects no lost replies, outages or delays: only kills{}, and what the engine \
              does on its own;\n\

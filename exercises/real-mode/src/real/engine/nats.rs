@@ -58,9 +58,9 @@ struct Held {
 
 type HeldMap = Arc<std::sync::Mutex<HashMap<u64, Held>>>;
 
-/// The messages fetched ahead for one queue.
+/// The messages fetched ahead for one queue, each with when it arrived.
 struct Prefetch {
-    messages: Mutex<mpsc::Receiver<jetstream::Message>>,
+    messages: Mutex<mpsc::Receiver<(std::time::Instant, jetstream::Message)>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -192,7 +192,11 @@ impl Nats {
                     let Ok(message) = message else { break };
                     report_if_held(&held, out.as_ref(), &queue_name, &message);
                     // Waits while one message is already fetched ahead.
-                    if ahead.send(message).await.is_err() {
+                    if ahead
+                        .send((std::time::Instant::now(), message))
+                        .await
+                        .is_err()
+                    {
                         return;
                     }
                 }
@@ -215,13 +219,32 @@ impl Nats {
     ) -> Result<Option<Received>, BrokerError> {
         let prefetch = self.prefetch(queue).await?;
         let mut messages = prefetch.messages.lock().await;
-        let next = messages.recv();
-        let message = match wait {
-            Some(wait) => match tokio::time::timeout(wait, next).await {
-                Ok(message) => message,
-                Err(_) => return Ok(None),
-            },
-            None => next.await,
+        let ack_wait = self
+            .queues
+            .iter()
+            .find(|spec| spec.name == queue)
+            .map(|spec| spec.lock / self.speed);
+        let deadline = wait.map(|wait| tokio::time::Instant::now() + wait);
+        let message = loop {
+            let next = messages.recv();
+            let arrived = match deadline {
+                Some(deadline) => match tokio::time::timeout_at(deadline, next).await {
+                    Ok(arrived) => arrived,
+                    Err(_) => return Ok(None),
+                },
+                None => next.await,
+            };
+            let Some((at, message)) = arrived else {
+                break None;
+            };
+            // Fetched ahead, and kept waiting so long that its ack wait ran
+            // out before the consumer asked for it: NATS gives it out
+            // again, so this copy is not handed over (async-nats's
+            // `messages()` has the same hazard with a deep prefetch).
+            if ack_wait.is_some_and(|ack_wait| at.elapsed() >= ack_wait) {
+                continue;
+            }
+            break Some(message);
         };
         let message = message.ok_or(BrokerError::Unavailable)?;
         let reply = message
