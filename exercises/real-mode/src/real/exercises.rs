@@ -442,17 +442,30 @@ fn ack_ordering_lock_expired(outcome: &Outcome) -> Verdict {
         ));
     }
     for event in &outcome.events {
-        let What::Line(Line::HandedOutAgain {
-            queue,
-            id,
-            delivery,
-        }) = &event.what
-        else {
-            continue;
+        let (id, seen) = match &event.what {
+            What::Line(Line::HandedOutAgain {
+                queue,
+                id,
+                delivery,
+            }) if queue == ORDERS => (
+                id,
+                format!(
+                    "NATS handed `{id}` out again (delivery {delivery}) at {} while `{service}` \
+                     was still working on it (it had neither crashed nor stopped)",
+                    sim::clock::format_offset(event.at)
+                ),
+            ),
+            What::Line(Line::LockRanOut { queue, id }) if queue == ORDERS => (
+                id,
+                format!(
+                    "`{service}` settled or renewed `{id}` at {} after its ack wait had run out \
+                     (it had neither crashed nor stopped): from then on NATS was free to hand it \
+                     to any consumer asking",
+                    sim::clock::format_offset(event.at)
+                ),
+            ),
+            _ => continue,
         };
-        if queue != ORDERS {
-            continue;
-        }
         let renewed = outcome.operations().iter().any(|o| {
             o.life == event.life
                 && o.operation == "renew-lock"
@@ -497,11 +510,8 @@ fn ack_ordering_lock_expired(outcome: &Outcome) -> Verdict {
         return fail(
             id,
             format!(
-                "NATS handed `{id}` out again (delivery {delivery}) at {} while `{service}` was \
-                 still working on it (it had neither crashed nor stopped): the ack wait, this \
-                 queue's {lock}-second lock, ran out, and {advice}. Another consumer would have \
-                 priced the order a second time.{consequence}",
-                sim::clock::format_offset(event.at)
+                "{seen}: the ack wait, this queue's {lock}-second lock, ran out, and {advice}. \
+                 Another consumer would have priced the order a second time.{consequence}"
             ),
         );
     }
@@ -841,6 +851,37 @@ mod tests {
             ack_ordering_lock_expired(&outcome),
             Verdict::NotApplicable(_)
         ));
+    }
+
+    /// A complete after the ack wait ran out is a lost lock even when no
+    /// redelivery was seen (no pull was waiting to receive it).
+    #[test]
+    fn a_settlement_after_the_ack_wait_is_a_lock_expired() {
+        let outcome = Outcome {
+            engine: Some(EngineKind::Nats),
+            events: vec![
+                op(0, 1, "receive", "orders", None),
+                ok(0, 1, "order-3 delivery=1"),
+                line(
+                    121,
+                    1,
+                    Line::LockRanOut {
+                        queue: "orders".into(),
+                        id: "order-3".into(),
+                    },
+                ),
+                op(121, 2, "complete", "orders", Some("order-3")),
+                ok(121, 2, ""),
+            ],
+            ..Outcome::default()
+        };
+        let verdict = ack_ordering_lock_expired(&outcome);
+        let Verdict::Fail { message_id, why } = verdict else {
+            panic!("{verdict:?}")
+        };
+        assert_eq!(message_id, "order-3");
+        assert!(why.contains("after its ack wait had run out"), "{why}");
+        assert!(why.contains("NATS accepted the complete"), "{why}");
     }
 
     fn event_message(id: &str, user: &str) -> Envelope {

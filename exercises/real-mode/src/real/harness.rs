@@ -84,6 +84,10 @@ pub struct Args {
     /// How many times faster than the wall clock the consumer's clock runs.
     #[arg(long, default_value_t = DEFAULT_SPEED)]
     pub speed: u32,
+    /// Print every event of every run as it happens: the consumer's
+    /// operations, what the engine handed out, the kills and restarts.
+    #[arg(long)]
+    pub verbose: bool,
     /// Check the arguments and print the consumer binary to build, only
     /// (`cargo xtask real` builds it before the run).
     #[arg(long, hide = true)]
@@ -551,6 +555,9 @@ impl Session<'_> {
             }
         }
         let real_time = run_started.elapsed();
+        if self.args.verbose {
+            print!("{}", all_events(&events));
+        }
         // Give the engine a moment to take back what the last life held
         // (RabbitMQ requeues when the connection closes).
         std::thread::sleep(Duration::from_millis(300));
@@ -908,6 +915,27 @@ fn read_calls(path: &Path) -> Vec<LoggedCall> {
         .collect()
 }
 
+/// Every event of a run, one per line (`--verbose`).
+fn all_events(events: &[Event]) -> String {
+    let mut text = String::new();
+    for event in events {
+        let what = match &event.what {
+            What::Line(line) => line.to_string(),
+            What::Printed(text) => format!("printed: {text}"),
+            What::Killed => "killed (SIGKILL)".to_owned(),
+            What::Exited(how) => format!("the process {how}"),
+            What::Started => "started".to_owned(),
+        };
+        let _ = writeln!(
+            text,
+            "    {:>14}  {}  {what}",
+            sim::clock::format_offset(event.at),
+            event.life
+        );
+    }
+    text
+}
+
 /// The events of a run that concern `message_id`, with the lives' starts,
 /// kills and exits, one per line.
 fn timeline(outcome: &Outcome, message_id: &str) -> String {
@@ -955,6 +983,10 @@ fn timeline(outcome: &Outcome, message_id: &str) -> String {
             }) if id == message_id => {
                 format!("the engine handed `{id}` out again on `{queue}` (delivery {delivery})")
             }
+            What::Line(Line::LockRanOut { queue, id }) if id == message_id => format!(
+                "the ack wait of `{id}` on `{queue}` had already run out (the next line happened \
+                 without a lock)"
+            ),
             What::Line(Line::CrashPoint(point)) => format!("stops at its crash point ({point})"),
             What::Line(Line::Note(note)) => format!("note: {note}"),
             What::Line(Line::Exit(Err(error))) => format!("run returned an error: {error}"),

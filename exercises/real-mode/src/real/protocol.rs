@@ -68,6 +68,15 @@ pub enum Line {
         /// The new delivery's count.
         delivery: u32,
     },
+    /// The consumer settled or renewed a delivery whose lock (NATS's ack
+    /// wait, counted from its delivery or its last renewal) had already run
+    /// out: by the engine's rule, it was free to hand the message to anyone.
+    LockRanOut {
+        /// The queue.
+        queue: String,
+        /// The message.
+        id: String,
+    },
     /// Something the report should say about an operation (a renewal that
     /// RabbitMQ has no counterpart for).
     Note(String),
@@ -107,6 +116,7 @@ impl fmt::Display for Line {
                 id,
                 delivery,
             } => write!(f, "handed-out-again {queue} {id} delivery={delivery}"),
+            Line::LockRanOut { queue, id } => write!(f, "lock-ran-out {queue} {id}"),
             Line::Note(text) => write!(f, "note {}", one_line(text)),
             Line::Exit(Ok(())) => write!(f, "exit ok"),
             Line::Exit(Err(error)) => write!(f, "exit error {}", one_line(error)),
@@ -169,6 +179,13 @@ impl Line {
                     queue,
                     id,
                     delivery,
+                }
+            }
+            "lock-ran-out" => {
+                let (queue, id) = rest.split_once(' ')?;
+                Line::LockRanOut {
+                    queue: queue.to_owned(),
+                    id: id.to_owned(),
                 }
             }
             "note" => Line::Note(rest.to_owned()),
@@ -244,6 +261,10 @@ mod tests {
                 queue: "orders".into(),
                 id: "order-3".into(),
                 delivery: 2,
+            },
+            Line::LockRanOut {
+                queue: "orders".into(),
+                id: "order-3".into(),
             },
             Line::Note("RabbitMQ has no lock to renew".into()),
             Line::Exit(Ok(())),

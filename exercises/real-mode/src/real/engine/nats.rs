@@ -54,6 +54,10 @@ const ACK_TIMEOUT: Duration = Duration::from_secs(2);
 struct Held {
     reply: String,
     stream_sequence: u64,
+    queue: String,
+    /// When the ack wait last started: the delivery's arrival, or the last
+    /// `+WPI`.
+    since: std::time::Instant,
 }
 
 type HeldMap = Arc<std::sync::Mutex<HashMap<u64, Held>>>;
@@ -225,6 +229,7 @@ impl Nats {
             .find(|spec| spec.name == queue)
             .map(|spec| spec.lock / self.speed);
         let deadline = wait.map(|wait| tokio::time::Instant::now() + wait);
+        let mut arrived_at = std::time::Instant::now();
         let message = loop {
             let next = messages.recv();
             let arrived = match deadline {
@@ -237,6 +242,7 @@ impl Nats {
             let Some((at, message)) = arrived else {
                 break None;
             };
+            arrived_at = at;
             // Fetched ahead, and kept waiting so long that its ack wait ran
             // out before the consumer asked for it: NATS gives it out
             // again, so this copy is not handed over (async-nats's
@@ -264,6 +270,8 @@ impl Nats {
                     Held {
                         reply,
                         stream_sequence: envelope.sequence_number,
+                        queue: queue.to_owned(),
+                        since: arrived_at,
                     },
                 );
             }
@@ -298,6 +306,7 @@ impl Nats {
                 message_id: id.to_owned(),
             });
         };
+        self.report_if_ran_out(&held, id);
         match settlement {
             Settlement::Complete => {
                 let client = self.client.lock().await.clone();
@@ -318,13 +327,37 @@ impl Nats {
 
     /// `+WPI`: the ack wait of the delivery starts again.
     pub async fn renew(&self, handle: u64, id: &str) -> Result<(), BrokerError> {
-        let reply = self.held_map().get(&handle).map(|held| held.reply.clone());
-        let Some(reply) = reply else {
+        let held = self.held_map().get(&handle).cloned();
+        let Some(held) = held else {
             return Err(BrokerError::LockLost {
                 message_id: id.to_owned(),
             });
         };
-        self.signal(&reply, "+WPI").await
+        self.report_if_ran_out(&held, id);
+        self.signal(&held.reply, "+WPI").await?;
+        if let Some(held) = self.held_map().get_mut(&handle) {
+            held.since = std::time::Instant::now();
+        }
+        Ok(())
+    }
+
+    /// Says so when a held delivery's ack wait ran out before this
+    /// settlement or renewal: NATS was free to give it to anyone meanwhile,
+    /// even when no other consumer was waiting to take it.
+    fn report_if_ran_out(&self, held: &Held, id: &str) {
+        let ack_wait = self
+            .queues
+            .iter()
+            .find(|spec| spec.name == held.queue)
+            .map(|spec| spec.lock / self.speed);
+        if let (Some(ack_wait), Some(out)) = (ack_wait, &self.out)
+            && held.since.elapsed() > ack_wait
+        {
+            out.line(&Line::LockRanOut {
+                queue: held.queue.clone(),
+                id: id.to_owned(),
+            });
+        }
     }
 
     /// Publishes and waits for the stream's ack.
