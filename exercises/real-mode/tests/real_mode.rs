@@ -114,6 +114,32 @@ fn idempotent_consumer_on_rabbitmq() {
         solution.contains("RabbitMQ does not detect duplicate message ids"),
         "{solution}"
     );
+    // A cut connection instead of a crash: the delivery belonged to the
+    // closed channel, so the complete fails, RabbitMQ hands the signup out
+    // again, and the starter emails twice.
+    let cut = check(
+        &[
+            "idempotent-consumer",
+            "--engine",
+            "rabbitmq",
+            "--disconnect-before",
+            "4",
+            "--crash-points",
+            "none",
+        ],
+        1,
+        &["duplicate-side-effect"],
+    );
+    assert!(
+        cut.contains("the connection to the engine was cut and opened again"),
+        "{cut}"
+    );
+    assert!(
+        cut.contains(
+            "complete signups signup-1 -> failed: the lock on message `signup-1` was lost"
+        ),
+        "{cut}"
+    );
 }
 
 #[test]

@@ -984,8 +984,7 @@ fn timeline(outcome: &Outcome, message_id: &str) -> String {
                 format!("the engine handed `{id}` out again on `{queue}` (delivery {delivery})")
             }
             What::Line(Line::LockRanOut { queue, id }) if id == message_id => format!(
-                "the ack wait of `{id}` on `{queue}` had already run out (the next line happened \
-                 without a lock)"
+                "  (the line above came after the ack wait of `{id}` on `{queue}` had run out)"
             ),
             What::Line(Line::CrashPoint(point)) => format!("stops at its crash point ({point})"),
             What::Line(Line::Note(note)) => format!("note: {note}"),
