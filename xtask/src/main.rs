@@ -71,7 +71,7 @@ enum Command {
     /// the checks), in wall and CPU time beside the load, against every check run alone.
     Bench(bench::Args),
     /// Run an exercise's consumer (your file, or `--solution`) against a real engine, RabbitMQ or
-    /// NATS JetStream, killing and restarting it at chosen points (`cargo xtask real --help`).
+    /// NATS JetStream, killing and restarting it at chosen points.
     Real(real::Args),
 }
 

@@ -23,15 +23,31 @@ use std::process::{Command, ExitCode, Stdio};
 use crate::exit::Status;
 use crate::workspace;
 
-/// Run an exercise against a real engine (everything after `real` goes to
-/// the harness: `cargo xtask real --help` shows its options).
-#[derive(clap::Args)]
-#[command(disable_help_flag = true)]
-pub struct Args {
-    /// The exercise, the engine and the options: `ack-ordering --engine nats`.
-    /// `cargo xtask real --help` lists them.
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-    pub args: Vec<OsString>,
+/// The harness's own options (one definition, shared with the harness).
+#[path = "../../exercises/real-mode/src/real/args.rs"]
+mod args;
+
+pub use args::Args;
+
+/// The options as the harness takes them on its command line.
+fn forwarded(args: &Args) -> Vec<OsString> {
+    let mut out: Vec<OsString> = vec![args.exercise.clone().into()];
+    out.extend(["--engine".into(), args.engine.clone().into()]);
+    if args.solution {
+        out.push("--solution".into());
+    }
+    for point in &args.crash_at {
+        out.extend(["--crash-at".into(), point.clone().into()]);
+    }
+    out.extend(["--crash-points".into(), args.crash_points.clone().into()]);
+    if let Some(op) = args.disconnect_before {
+        out.extend(["--disconnect-before".into(), op.to_string().into()]);
+    }
+    out.extend(["--speed".into(), args.speed.to_string().into()]);
+    if args.verbose {
+        out.push("--verbose".into());
+    }
+    out
 }
 
 fn cargo() -> Command {
@@ -64,7 +80,7 @@ fn harness(args: &[OsString], extra: &[&str]) -> Result<std::process::Output, st
 }
 
 pub fn run(args: Args) -> ExitCode {
-    match run_inner(&args.args) {
+    match run_inner(&forwarded(&args)) {
         Ok(code) => code,
         Err(error) => {
             eprintln!("error: cargo could not be started: {error}");
@@ -77,14 +93,6 @@ fn run_inner(args: &[OsString]) -> Result<ExitCode, std::io::Error> {
     if !build(&["real"])? {
         eprintln!("error: real mode's harness did not build (see cargo's errors above)");
         return Ok(ExitCode::from(Status::Usage.code()));
-    }
-    let asks_for_help = args
-        .iter()
-        .any(|arg| arg == "--help" || arg == "-h" || arg == "help");
-    if asks_for_help {
-        let output = harness(args, &[])?;
-        print!("{}", String::from_utf8_lossy(&output.stdout));
-        return Ok(ExitCode::from(exit_code(&output.status)));
     }
     // 1. The arguments, and the consumer binary they need.
     let checked = harness(args, &["--validate-only"])?;

@@ -24,16 +24,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
 use crate::real::config::{CONFIG_VAR, CrashPoint, EngineKind, RunnerConfig, When};
 use crate::real::ctx::LoggedCall;
 use crate::real::engine::Engine;
 use crate::real::exercises::{self, Event, Exercise, Outcome, Verdict, What};
 use crate::real::protocol::Line;
-
-/// The default speed of the consumer's clock.
-pub const DEFAULT_SPEED: u32 = 20;
 
 /// The simulator restarts a crashed service after this long (consumer time).
 const RESTART_DELAY: Duration = sim::simulation::DEFAULT_RESTART_DELAY;
@@ -48,51 +45,7 @@ const MAX_LIVES: u32 = 60;
 /// RabbitMQ's own consumer timeout (its `consumer_timeout` default).
 const RABBITMQ_CONSUMER_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 
-/// Run your consumer (or the reference solution) against a real engine,
-/// kill and restart it at chosen points, and judge what is left with the
-/// exercise's anomaly names.
-///
-/// The consumer's clock runs `--speed` times faster than the wall clock, and
-/// the engine's timers are scaled to match. Unlike the simulator, real mode
-/// tries a handful of crash points (not every one), injects no lost replies
-/// or outages, and cannot replay a run exactly: the engine's timing is real.
-#[derive(Debug, Parser)]
-#[command(name = "cargo xtask real", bin_name = "cargo xtask real")]
-pub struct Args {
-    /// The exercise: `ack-ordering` or `idempotent-consumer`.
-    pub exercise: String,
-    /// The engine: `rabbitmq` or `nats`.
-    #[arg(long, default_value = "nats")]
-    pub engine: String,
-    /// Run the reference solution instead of your file.
-    #[arg(long)]
-    pub solution: bool,
-    /// Kill the consumer at this point of its first life: `after:N` (op N
-    /// took effect, the consumer never learns it) or `before:N` (op N never
-    /// happens). Repeat it for several runs. Replaces the default points.
-    #[arg(long = "crash-at", value_name = "after:N|before:N")]
-    pub crash_at: Vec<String>,
-    /// Which crash points to try after the run without faults: `default`
-    /// (after each operation on the first message, up to its settling),
-    /// `all` (before and after every operation of that run), `none`.
-    #[arg(long, default_value = "default", value_name = "default|all|none")]
-    pub crash_points: String,
-    /// Cut the consumer's engine connection just before operation N of its
-    /// first life (it connects again), in every run.
-    #[arg(long, value_name = "N")]
-    pub disconnect_before: Option<u64>,
-    /// How many times faster than the wall clock the consumer's clock runs.
-    #[arg(long, default_value_t = DEFAULT_SPEED)]
-    pub speed: u32,
-    /// Print every event of every run as it happens: the consumer's
-    /// operations, what the engine handed out, the kills and restarts.
-    #[arg(long)]
-    pub verbose: bool,
-    /// Check the arguments and print the consumer binary to build, only
-    /// (`cargo xtask real` builds it before the run).
-    #[arg(long, hide = true)]
-    pub validate_only: bool,
-}
+pub use crate::real::args::{Args, DEFAULT_SPEED};
 
 /// Why a run could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -107,7 +60,14 @@ extern "C" fn on_interrupt(_: libc::c_int) {
 
 /// The `main` of the `real` binary.
 pub fn main() -> ExitCode {
-    let args = Args::parse();
+    // The name a learner types, in usage lines and errors.
+    let command = Args::command()
+        .name("cargo xtask real")
+        .bin_name("cargo xtask real");
+    let args = match Args::from_arg_matches(&command.get_matches()) {
+        Ok(args) => args,
+        Err(error) => error.exit(),
+    };
     // Ctrl-C ends the runs cleanly, so the engine (in a process group of its
     // own, out of reach of the terminal's signal) is stopped too.
     // SAFETY: the handler only stores to an atomic, which is

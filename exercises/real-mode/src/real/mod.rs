@@ -1,5 +1,6 @@
 //! Real mode's machinery. The crate root's docs give the map.
 
+pub mod args;
 pub mod clock;
 pub mod config;
 pub mod ctx;
