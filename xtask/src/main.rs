@@ -20,6 +20,7 @@ mod hint;
 mod lint_corpus;
 mod linting;
 mod progress;
+mod real;
 mod serve;
 mod shipped;
 mod verify;
@@ -69,6 +70,9 @@ enum Command {
     /// Maintainers: time the learner's loop per exercise (start, rebuild after a one-line edit,
     /// the checks), in wall and CPU time beside the load, against every check run alone.
     Bench(bench::Args),
+    /// Run an exercise's consumer (your file, or `--solution`) against a real engine, RabbitMQ or
+    /// NATS JetStream, killing and restarting it at chosen points.
+    Real(real::Args),
 }
 
 fn main() -> ExitCode {
@@ -82,6 +86,7 @@ fn main() -> ExitCode {
         Command::Watch(args) => return watch::run(args),
         Command::Verify(args) => return verify::run(args),
         Command::Bench(args) => return bench::run(args),
+        Command::Real(args) => return real::run(args),
         Command::Figures(args) => figures::run(args),
         Command::LintCorpus(args) => lint_corpus::run(args),
         Command::Accuracy(args) => accuracy::run(args),
