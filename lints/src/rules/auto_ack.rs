@@ -20,7 +20,7 @@ use crate::finding::{Confidence, Finding, Region};
 declare_rule! {
     /// ## What it does
     /// Finds consumers configured so that a message counts as handled the
-    /// moment it is delivered: lapin's `no_ack: true`; amqprs's
+    /// moment it is delivered: lapin's and amiquip's `no_ack: true`; amqprs's
     /// `manual_ack(false)` / `auto_ack(true)`; an rdkafka consumer
     /// whose config does not set `enable.auto.commit` to `"false"` (unless
     /// it sets `enable.auto.offset.store` to `"false"` and stores offsets
@@ -105,6 +105,7 @@ fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
     if !analysis.imports.has_any(&[
         "lapin",
         "amqprs",
+        "amiquip",
         "paho_mqtt",
         "rdkafka",
         "async_nats",
@@ -481,12 +482,14 @@ impl<'ast> Visit<'ast> for Finder<'_, '_> {
     fn visit_expr_struct(&mut self, strukt: &'ast syn::ExprStruct) {
         // lapin: `BasicConsumeOptions { no_ack: true, .. }`.
         // amqprs: `BasicConsumeArguments { no_ack: true, .. }`.
-        let lapin = self
+        let amqp = self
             .names(&strukt.path, &["lapin"], "BasicConsumeOptions")
             .or_else(|| self.names(&strukt.path, &["lapin"], "BasicGetOptions"))
             .or_else(|| self.names(&strukt.path, &["amqprs"], "BasicConsumeArguments"))
-            .or_else(|| self.names(&strukt.path, &["amqprs"], "BasicGetArguments"));
-        if let Some(confidence) = lapin {
+            .or_else(|| self.names(&strukt.path, &["amqprs"], "BasicGetArguments"))
+            // amiquip: `queue.consume(ConsumerOptions { no_ack: true, .. })`.
+            .or_else(|| self.names(&strukt.path, &["amiquip"], "ConsumerOptions"));
+        if let Some(confidence) = amqp {
             for field in &strukt.fields {
                 if matches!(&field.member, syn::Member::Named(name) if name == "no_ack")
                     && field.expr.to_token_stream().to_string() == "true"

@@ -290,6 +290,9 @@ fn help_for(api: &str) -> &'static str {
     match api {
         "lapin" => "set `BasicProperties::default().with_message_id(..)` from a deterministic key",
         "amqprs" => "call `with_message_id(..)` on the `BasicProperties` with a deterministic key",
+        "amiquip" => {
+            "publish `Publish::with_properties(body, key, AmqpProperties::default().with_message_id(..))` with a deterministic key"
+        }
         "rdkafka" => "give the record a key (or an id header) that identifies the message",
         "async-nats" => {
             "use `Publish::build().message_id(..)` or the `Nats-Msg-Id` header so JetStream drops duplicates"
