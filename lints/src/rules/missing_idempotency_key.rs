@@ -223,7 +223,10 @@ fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
         out.push(Finding {
             rule: RULE,
             region: info.region,
-            message: format!("`{}` is a serialized message type with no field that identifies the message", info.name),
+            message: match info.unidentified_variant() {
+                Some(variant) => format!("`{}::{variant}` is a serialized message with no field that identifies the message", info.name),
+                None => format!("`{}` is a serialized message type with no field that identifies the message", info.name),
+            },
             help: Some("add an id (a UUID or a deterministic key such as `order-placed-{order_id}`) that consumers can deduplicate on".into()),
             labels: Vec::new(),
             confidence,
