@@ -99,6 +99,20 @@ declare_rule! {
 
 const RULE: &str = "auto-ack";
 
+/// lapin's consume options, by a name no other crate uses.
+const REEXPORTED_OPTIONS: &str = "BasicConsumeOptions";
+
+/// lapin's `BasicConsumeOptions` reached through a crate that re-exports it
+/// (a team's RabbitMQ wrapper: `use iml_rabbit::BasicConsumeOptions`): the
+/// name is lapin's own, so `no_ack: true` on it is lapin's auto-ack, though
+/// the file never names lapin. Known by the name only, so `medium`.
+fn reexported_options(path: &syn::Path) -> Option<Confidence> {
+    path.segments
+        .last()
+        .is_some_and(|segment| segment.ident == REEXPORTED_OPTIONS)
+        .then_some(Confidence::Medium)
+}
+
 fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
     let analysis = FileAnalysis::of(ctx, user_apis(ctx));
     // Every setting this rule knows belongs to one of these crates.
@@ -118,7 +132,8 @@ fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
         "iggy_common",
         "fluvio",
         "broker",
-    ]) {
+    ]) && !ctx.source.contains(REEXPORTED_OPTIONS)
+    {
         return;
     }
     let mut file = FileFacts::of(ctx.items);
@@ -488,7 +503,8 @@ impl<'ast> Visit<'ast> for Finder<'_, '_> {
             .or_else(|| self.names(&strukt.path, &["amqprs"], "BasicConsumeArguments"))
             .or_else(|| self.names(&strukt.path, &["amqprs"], "BasicGetArguments"))
             // amiquip: `queue.consume(ConsumerOptions { no_ack: true, .. })`.
-            .or_else(|| self.names(&strukt.path, &["amiquip"], "ConsumerOptions"));
+            .or_else(|| self.names(&strukt.path, &["amiquip"], "ConsumerOptions"))
+            .or_else(|| reexported_options(&strukt.path));
         if let Some(confidence) = amqp {
             for field in &strukt.fields {
                 if matches!(&field.member, syn::Member::Named(name) if name == "no_ack")
