@@ -20,7 +20,8 @@ use crate::finding::{Confidence, Finding, Region};
 declare_rule! {
     /// ## What it does
     /// Finds consumers configured so that a message counts as handled the
-    /// moment it is delivered: lapin's and amiquip's `no_ack: true`; amqprs's
+    /// moment it is delivered: lapin's (also through a crate that re-exports
+    /// its `BasicConsumeOptions`) and amiquip's `no_ack: true`; amqprs's
     /// `manual_ack(false)` / `auto_ack(true)`; an rdkafka consumer
     /// whose config does not set `enable.auto.commit` to `"false"` (unless
     /// it sets `enable.auto.offset.store` to `"false"` and stores offsets

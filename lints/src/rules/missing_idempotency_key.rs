@@ -77,7 +77,10 @@ declare_rule! {
     /// named, in whatever file declares them), or it is in the config's
     /// `wrappers.event-types`. A transport record with a `headers` field is
     /// not judged: its id travels in its headers. Any `..._id` field other than a correlation,
-    /// causation or similar shared id counts as the message's id.
+    /// causation or similar shared id counts as the message's id, except an
+    /// entity's id on a change that can happen to it again and again
+    /// (`OrderUpdated { order_id }`, `ItemAdded { cart_id }`); each struct
+    /// variant of an event enum is judged on its own fields.
     ///
     /// ## Chapter
     /// Chapter 10, "You accepted bad event formats", its section on the id
