@@ -65,7 +65,8 @@ enum Command {
     /// eda-lint and fail on any crash, panic or hang.
     LintCorpus(lint_corpus::Args),
     /// Maintainers (CI runs it): eda-lint's precision and recall per rule on real code, scored
-    /// against the labels in lints/tests/realworld/ (`--holdout` for the first batch's held-out third, `--fresh` for the fresh batch).
+    /// against the labels in lints/tests/realworld/ (`--split NAME` for a held-out part:
+    /// `holdout`, `fresh`, `fresh-2`, ...; an unknown name exits 2).
     Accuracy(accuracy::Args),
     /// Maintainers: time the learner's loop per exercise (start, rebuild after a one-line edit,
     /// the checks), in wall and CPU time beside the load, against every check run alone.
@@ -87,9 +88,10 @@ fn main() -> ExitCode {
         Command::Verify(args) => return verify::run(args),
         Command::Bench(args) => return bench::run(args),
         Command::Real(args) => return real::run(args),
+        // An unknown split is a usage error (2), as clap's own are.
+        Command::Accuracy(args) => return accuracy::main(args),
         Command::Figures(args) => figures::run(args),
         Command::LintCorpus(args) => lint_corpus::run(args),
-        Command::Accuracy(args) => accuracy::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
