@@ -19,6 +19,7 @@ use aho_corasick::AhoCorasick;
 const WORDS: &[&str] = &[
     // Broker clients.
     "lapin",
+    "amiquip",
     "rdkafka",
     "kafka",
     "nats",

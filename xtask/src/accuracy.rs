@@ -12,11 +12,12 @@
 //! scored only on the sources labelled for them, get a table of their own.
 //!
 //! The tuning part is scored by default, and CI fails when a rule falls
-//! below its floor in `lints/tests/realworld/floors.toml`. The held-out
-//! third (`--holdout`) is scored on request: it is the honest figure, kept
-//! for the end of a change, and its details are shown only with
-//! `--details`, so that looking at its figures does not turn into tuning
-//! on it.
+//! below its floor in `lints/tests/realworld/floors.toml`. Any other split
+//! (`--split holdout`, `--split fresh-3`: whatever name the label files
+//! give a batch held out whole) is scored on request: it is the honest
+//! figure, kept for the end of a change, and its details are shown only
+//! with `--details`, so that looking at its figures does not turn into
+//! tuning on it.
 //!
 //! Crate sources come from the cargo registry (`cargo fetch` of the corpus
 //! manifest fills it, once; everything after that is offline). Repository
@@ -32,6 +33,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 
+use crate::exit::Status;
 use crate::lint_corpus::{self, JsonRun};
 
 /// The rules a label may name: the linter's own registry.
@@ -63,16 +65,19 @@ impl LabelFile {
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Score the held-out third of the first batch instead of the tuning part.
-    #[arg(long, conflicts_with = "fresh")]
+    /// Score this split of the labels: `tune` (the default), `holdout`, or a
+    /// batch held out whole (`fresh`, `fresh-2`, `fresh-3`, ...), as the
+    /// label files' `split` names it.
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["holdout", "fresh", "fresh_2"])]
+    split: Option<String>,
+    /// The same as `--split holdout`: the held-out third of the first batch.
+    #[arg(long, conflicts_with_all = ["fresh", "fresh_2"])]
     holdout: bool,
-    /// Score the fresh batch: labelled after the held-out third was spent,
-    /// held out whole, and scored once at the end of a change.
+    /// The same as `--split fresh`: the first batch labelled blind.
     #[arg(long, conflicts_with = "fresh_2")]
     fresh: bool,
-    /// Score the second blind batch (`split = "fresh-2"`): labelled after the
-    /// fresh batch was spent, held out whole, scored once at the end of a change.
-    #[arg(long = "fresh-2", conflicts_with = "holdout")]
+    /// The same as `--split fresh-2`: the second batch labelled blind.
+    #[arg(long = "fresh-2")]
     fresh_2: bool,
     /// Print every false positive and false negative (always on for the
     /// tuning part's sources named with --source).
@@ -124,19 +129,166 @@ pub enum SourceKind {
     Github,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Split {
-    Tune,
-    Holdout,
-    /// A later batch that is held out whole: labelled blind after the first
-    /// batch's held-out third had been scored (and so spent), and scored
-    /// once, at the end of the change it measures.
-    Fresh,
-    /// The second blind batch, labelled after the fresh batch was scored
-    /// (and so spent); held out whole like it.
-    #[serde(rename = "fresh-2")]
-    Fresh2,
+/// Which part of the labels a source belongs to: `tune` or `holdout`, by
+/// the byte-sum rule ([`split_of`]), or a later batch held out whole
+/// (`fresh`, `fresh-2`, `fresh-3`, ...): labelled blind after the parts
+/// before it were spent, and scored once, at the end of the change it
+/// measures. A new batch needs only a new name in its label files; a name
+/// of any other shape is refused, so a typo (`fresh2`) cannot start a
+/// batch of its own.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[serde(try_from = "String")]
+pub struct Split(String);
+
+impl Split {
+    pub const TUNE: &'static str = "tune";
+    pub const HOLDOUT: &'static str = "holdout";
+
+    pub fn tune() -> Split {
+        Split(String::from(Self::TUNE))
+    }
+
+    pub fn holdout() -> Split {
+        Split(String::from(Self::HOLDOUT))
+    }
+
+    pub fn name(&self) -> &str {
+        &self.0
+    }
+
+    /// Held out whole: a blind batch, outside the byte-sum rule.
+    pub fn is_batch(&self) -> bool {
+        self.0 != Self::TUNE && self.0 != Self::HOLDOUT
+    }
+
+    /// How the report names the part.
+    fn describe(&self) -> String {
+        match self.0.as_str() {
+            Self::TUNE => String::from("tuning part"),
+            Self::HOLDOUT => String::from("held-out third"),
+            name => format!("`{name}` batch"),
+        }
+    }
+}
+
+impl TryFrom<String> for Split {
+    type Error = String;
+
+    fn try_from(name: String) -> Result<Split, String> {
+        let numbered = |rest: &str| {
+            // `fresh-2`, `fresh-3`, ...: a number from 2 on, no leading zero.
+            !rest.is_empty()
+                && rest.bytes().all(|b| b.is_ascii_digit())
+                && !rest.starts_with('0')
+                && rest != "1"
+        };
+        let known = name == Self::TUNE
+            || name == Self::HOLDOUT
+            || name == "fresh"
+            || name.strip_prefix("fresh-").is_some_and(numbered);
+        if known {
+            Ok(Split(name))
+        } else {
+            Err(format!(
+                "`{name}` is not a split: `tune`, `holdout`, `fresh` or `fresh-N` (N from 2 on)"
+            ))
+        }
+    }
+}
+
+/// `--split` named a part no label file has: a usage error (exit 2).
+#[derive(Debug)]
+pub struct UnknownSplit {
+    pub asked: String,
+    pub known: Vec<String>,
+}
+
+impl std::fmt::Display for UnknownSplit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "no labelled source is in the split `{}`; the splits the label files name are: {}",
+            self.asked,
+            self.known.join(", ")
+        )
+    }
+}
+
+impl std::error::Error for UnknownSplit {}
+
+impl Args {
+    /// The split asked for: `--split NAME`, one of its aliases, or `tune`.
+    fn split_name(&self) -> &str {
+        if let Some(name) = &self.split {
+            name
+        } else if self.fresh_2 {
+            "fresh-2"
+        } else if self.fresh {
+            "fresh"
+        } else if self.holdout {
+            Split::HOLDOUT
+        } else {
+            Split::TUNE
+        }
+    }
+}
+
+/// The split `asked` among those the label files name, or a usage error
+/// that lists them.
+pub fn choose_split<'a>(
+    files: impl IntoIterator<Item = &'a LabelFile>,
+    asked: &str,
+) -> Result<Split, UnknownSplit> {
+    let known: BTreeSet<&Split> = files.into_iter().map(|f| &f.split).collect();
+    match known.iter().find(|split| split.name() == asked) {
+        Some(split) => Ok((*split).clone()),
+        None => {
+            let mut names: Vec<String> = known.iter().map(|s| s.name().to_string()).collect();
+            // Tune and holdout first, then the batches in the order they came.
+            names.sort_by_key(|name| batch_order(name));
+            Err(UnknownSplit {
+                asked: asked.to_string(),
+                known: names,
+            })
+        }
+    }
+}
+
+/// Sort key: `tune`, `holdout`, `fresh`, `fresh-2`, `fresh-3`, ...
+fn batch_order(name: &str) -> (u8, u64) {
+    match name {
+        Split::TUNE => (0, 0),
+        Split::HOLDOUT => (1, 0),
+        "fresh" => (2, 1),
+        other => (
+            2,
+            other
+                .strip_prefix("fresh-")
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(u64::MAX),
+        ),
+    }
+}
+
+/// The exit status of `cargo xtask accuracy`: 0 when it scored (and, on the
+/// tuning part, every rule held its floor), 2 for an unknown split, 1 for
+/// anything else that went wrong.
+pub fn main(args: Args) -> std::process::ExitCode {
+    match run(args) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            exit_status(&error).into()
+        }
+    }
+}
+
+fn exit_status(error: &anyhow::Error) -> Status {
+    if error.downcast_ref::<UnknownSplit>().is_some() {
+        Status::Usage
+    } else {
+        Status::Failed
+    }
 }
 
 /// A file read in full: a finding in it that no label expects is a false
@@ -290,9 +442,9 @@ pub fn score(file: &LabelFile, found: &[Found]) -> Scored {
 pub fn split_of(name: &str) -> Split {
     let sum: u64 = name.bytes().map(u64::from).sum();
     if sum.is_multiple_of(3) {
-        Split::Holdout
+        Split::holdout()
     } else {
-        Split::Tune
+        Split::tune()
     }
 }
 
@@ -318,13 +470,12 @@ pub fn read_labels(dir: &Path) -> Result<Vec<(PathBuf, LabelFile)>> {
 }
 
 fn check_label_file(file: &LabelFile, rules: &BTreeSet<&str>) -> Result<()> {
-    let held_out_whole = matches!(file.split, Split::Fresh | Split::Fresh2);
-    if !held_out_whole && split_of(&file.name) != file.split {
+    if !file.split.is_batch() && split_of(&file.name) != file.split {
         bail!(
-            "`{}` belongs to the {:?} split by the byte-sum rule, but the file says {:?}",
+            "`{}` belongs to the `{}` split by the byte-sum rule, but the file says `{}`",
             file.name,
-            split_of(&file.name),
-            file.split
+            split_of(&file.name).name(),
+            file.split.name()
         );
     }
     if file.source == SourceKind::Github
@@ -611,23 +762,18 @@ pub fn run(args: Args) -> Result<()> {
     let labels_dir = root.join("lints/tests/realworld/labels");
     let manifests = corpus_manifests(&root)?;
     let files = read_labels(&labels_dir)?;
-    let want = if args.fresh_2 {
-        Split::Fresh2
-    } else if args.fresh {
-        Split::Fresh
-    } else if args.holdout {
-        Split::Holdout
-    } else {
-        Split::Tune
-    };
-    let held_out = want != Split::Tune;
+    let want = choose_split(files.iter().map(|(_, f)| f), args.split_name())?;
+    let held_out = want.name() != Split::TUNE;
     let selected: Vec<&(PathBuf, LabelFile)> = files
         .iter()
         .filter(|(_, f)| f.split == want)
         .filter(|(_, f)| args.source.as_deref().is_none_or(|s| f.name.contains(s)))
         .collect();
     if selected.is_empty() {
-        bail!("no labelled source matches (split {want:?})");
+        bail!(
+            "no labelled source of the split `{}` has a name containing the --source text",
+            want.name()
+        );
     }
 
     // Every crate must be pinned, so CI's `cargo fetch` brings exactly it.
@@ -808,12 +954,7 @@ pub fn run(args: Args) -> Result<()> {
     }
 
     println!();
-    let part = match want {
-        Split::Tune => "tuning part",
-        Split::Holdout => "held-out third",
-        Split::Fresh => "fresh batch",
-        Split::Fresh2 => "second fresh batch",
-    };
+    let part = want.describe();
     let crates = selected
         .iter()
         .filter(|(_, f)| f.source == SourceKind::Crate)
@@ -1018,7 +1159,7 @@ mod tests {
             source: SourceKind::Crate,
             name: String::from("xy"),
             version: String::from("1.0.0"),
-            split: Split::Tune,
+            split: Split::tune(),
             labelled: String::from("2026-12-06"),
             notes: None,
             rules: None,
@@ -1152,19 +1293,81 @@ mod tests {
     #[test]
     fn the_split_is_the_byte_sum_rule() {
         // b"abc" = 97 + 98 + 99 = 294 = 3 * 98.
-        assert_eq!(split_of("abc"), Split::Holdout);
-        assert_eq!(split_of("abd"), Split::Tune);
+        assert_eq!(split_of("abc"), Split::holdout());
+        assert_eq!(split_of("abd"), Split::tune());
     }
 
     #[test]
-    fn the_second_fresh_batch_is_spelled_fresh_2_in_a_label_file() {
+    fn a_split_is_tune_holdout_or_a_numbered_fresh_batch_in_a_label_file() {
         #[derive(Deserialize)]
         struct Only {
             split: Split,
         }
-        let only: Only = toml::from_str("split = \"fresh-2\"").unwrap();
-        assert_eq!(only.split, Split::Fresh2);
-        assert!(toml::from_str::<Only>("split = \"fresh2\"").is_err());
+        for name in ["tune", "holdout", "fresh", "fresh-2", "fresh-3", "fresh-12"] {
+            let only: Only = toml::from_str(&format!("split = \"{name}\"")).unwrap();
+            assert_eq!(only.split.name(), name);
+        }
+        // A typo must not start a batch of its own.
+        for typo in [
+            "fresh2", "fresh-", "fresh-1", "fresh-02", "Fresh-3", "hold-out", "",
+        ] {
+            assert!(
+                toml::from_str::<Only>(&format!("split = \"{typo}\"")).is_err(),
+                "{typo}"
+            );
+        }
+    }
+
+    #[derive(clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: Args,
+    }
+
+    fn asked(argv: &[&str]) -> Result<String, clap::Error> {
+        use clap::Parser;
+        Cli::try_parse_from(std::iter::once("accuracy").chain(argv.iter().copied()))
+            .map(|cli| cli.args.split_name().to_string())
+    }
+
+    #[test]
+    fn split_takes_any_name_and_the_old_flags_are_its_aliases() {
+        assert_eq!(asked(&[]).unwrap(), "tune");
+        assert_eq!(asked(&["--split", "fresh-3"]).unwrap(), "fresh-3");
+        assert_eq!(asked(&["--holdout"]).unwrap(), "holdout");
+        assert_eq!(asked(&["--fresh"]).unwrap(), "fresh");
+        assert_eq!(asked(&["--fresh-2"]).unwrap(), "fresh-2");
+        // Two splits at once is a usage error (clap exits 2 on it).
+        let error = asked(&["--split", "fresh", "--holdout"]).unwrap_err();
+        assert_eq!(error.exit_code(), 2);
+        assert!(asked(&["--fresh", "--fresh-2"]).is_err());
+    }
+
+    #[test]
+    fn an_unknown_split_lists_the_known_ones_and_exits_2() {
+        let mut files = Vec::new();
+        for split in ["fresh-2", "tune", "fresh-10", "fresh", "holdout", "fresh-2"] {
+            let mut file = source(Vec::new());
+            file.split = Split::try_from(split.to_string()).unwrap();
+            files.push(file);
+        }
+        assert_eq!(choose_split(&files, "fresh-10").unwrap().name(), "fresh-10");
+        let error = choose_split(&files, "fresh-3").unwrap_err();
+        assert_eq!(
+            error.known,
+            ["tune", "holdout", "fresh", "fresh-2", "fresh-10"]
+        );
+        let message = error.to_string();
+        assert!(
+            message.contains("`fresh-3`")
+                && message.contains("tune, holdout, fresh, fresh-2, fresh-10"),
+            "{message}"
+        );
+        assert_eq!(exit_status(&anyhow::Error::new(error)).code(), 2);
+        assert_eq!(
+            exit_status(&anyhow::anyhow!("eda-lint failed")),
+            Status::Failed
+        );
     }
 
     #[test]
@@ -1175,10 +1378,10 @@ mod tests {
         let error = check_label_file(&file, &rules).unwrap_err().to_string();
         assert!(error.contains("byte-sum"), "{error}");
         // A fresh batch is held out whole, whatever its byte sum.
-        file.split = Split::Fresh;
-        assert!(check_label_file(&file, &rules).is_ok());
-        file.split = Split::Fresh2;
-        assert!(check_label_file(&file, &rules).is_ok());
+        for batch in ["fresh", "fresh-2", "fresh-3"] {
+            file.split = Split::try_from(batch.to_string()).unwrap();
+            assert!(check_label_file(&file, &rules).is_ok(), "{batch}");
+        }
         let file = source(vec![label(1, "auto-acks", Verdict::Clear)]);
         let error = check_label_file(&file, &rules).unwrap_err().to_string();
         assert!(error.contains("not a rule"), "{error}");

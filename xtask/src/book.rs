@@ -26,6 +26,7 @@
 
 pub mod diagnostics;
 pub mod folds;
+pub mod glossary;
 pub mod includes;
 pub mod links;
 pub mod mermaid;
@@ -74,6 +75,7 @@ pub fn run(args: Args) -> Result<()> {
         {
             problems.extend(shape::check_shapes(repository)?);
             problems.extend(folds::check_folds(repository)?);
+            problems.extend(glossary::check_glossary(repository)?);
         }
         if problems.is_empty() {
             println!(

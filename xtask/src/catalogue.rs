@@ -47,6 +47,12 @@ pub struct Exercise {
     pub anomalies: Vec<String>,
     /// The eda-lint rules the shipped starter must trip (and no others).
     pub lints: Vec<String>,
+    /// The exercise is finished only when eda-lint reports nothing on the
+    /// learner's file, as well as every check passing (the capstone): `grade`
+    /// and `watch` show the linter's findings, rustc-style, under the checks'
+    /// reports, and do not call the exercise done while any remain.
+    #[serde(default)]
+    pub lint_clean: bool,
     /// Every graded check of the crate's rubric and its points, in the
     /// rubric's order. `verify` proves they agree with the rubric; `grade`
     /// uses them to show what an exercise that does not compile is worth.

@@ -90,6 +90,32 @@ pub struct Fact {
     /// Official documentation (or, for the workshop's broker, the file that
     /// sets the value).
     pub source: String,
+    /// The real engines the conformance suite (`tests/conformance`) checked
+    /// this fact against. A table prints them with `{fact-id.checked}`.
+    #[serde(default)]
+    pub checked: Vec<Checked>,
+}
+
+/// One real engine a fact was checked against, and the test that checks it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Checked {
+    /// As the table prints it: `RabbitMQ`, `PostgreSQL`.
+    pub engine: String,
+    /// The engine's version the suite ran against (Debian's package).
+    pub version: String,
+    /// `path/to/test.rs::test_name`, relative to the repository root.
+    pub test: String,
+}
+
+impl Checked {
+    /// The test's file and function name, when `test` is written as
+    /// `file::name`.
+    fn file_and_name(&self) -> Option<(&str, &str)> {
+        self.test
+            .rsplit_once("::")
+            .filter(|(file, name)| file.ends_with(".rs") && !name.is_empty())
+    }
 }
 
 /// A table rendered into `book/src/figures/<file>`.
@@ -177,6 +203,10 @@ impl Facts {
             if fact.default.trim().is_empty() {
                 return problem("the default is empty");
             }
+            for checked in &fact.checked {
+                check_checked(root, checked)
+                    .map_err(|what| format!("fact `{}`: {what}", fact.id))?;
+            }
             let official = fact.source.starts_with("https://");
             let our_code = fact.broker == "workshop" && root.join(&fact.source).is_file();
             if !official && !our_code {
@@ -239,7 +269,7 @@ impl Facts {
                 .ok_or_else(|| format!("`{{` without `}}` in `{cell}`"))?;
             let key = &after[..close];
             let (id, field) = match key.rsplit_once('.') {
-                Some((id, field @ ("setting" | "limit"))) => (id, field),
+                Some((id, field @ ("setting" | "limit" | "checked"))) => (id, field),
                 _ => (key, "default"),
             };
             let fact = self
@@ -252,6 +282,15 @@ impl Facts {
                         .as_deref()
                         .ok_or_else(|| format!("`{{{key}}}`: the fact has no limit"))?,
                 ),
+                "checked" if fact.checked.is_empty() => out.push_str("not yet"),
+                "checked" => out.push_str(
+                    &fact
+                        .checked
+                        .iter()
+                        .map(|checked| format!("{} {}", checked.engine, checked.version))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                ),
                 _ => out.push_str(&fact.default),
             }
             rest = &after[close + 1..];
@@ -259,6 +298,37 @@ impl Facts {
         out.push_str(rest);
         Ok(out)
     }
+}
+
+/// A `checked` entry names a version and a test that exists: a file of the
+/// repository with a `fn` of that name, so that renaming or deleting the
+/// test cannot leave the book claiming a check nobody runs.
+fn check_checked(root: &Path, checked: &Checked) -> Result<(), String> {
+    if checked.engine.trim().is_empty() || checked.version.trim().is_empty() {
+        return Err("a `checked` entry needs an engine and its version".to_owned());
+    }
+    let Some((file, name)) = checked.file_and_name() else {
+        return Err(format!(
+            "the checked test `{}` must be written `path/to/file.rs::test_name`",
+            checked.test
+        ));
+    };
+    let source = std::fs::read_to_string(root.join(file))
+        .map_err(|error| format!("the checked test's file `{file}` cannot be read ({error})"))?;
+    let defines = source.lines().any(|line| {
+        let line = line.trim_start();
+        let line = line.strip_prefix("async ").unwrap_or(line);
+        line.strip_prefix("fn ")
+            .and_then(|rest| rest.strip_prefix(name))
+            .is_some_and(|rest| rest.starts_with('(') || rest.starts_with('<'))
+    });
+    if !defines {
+        return Err(format!(
+            "`{file}` has no test `fn {name}` (checked: `{}`)",
+            checked.test
+        ));
+    }
+    Ok(())
 }
 
 /// The rendered tables: (path relative to the repository, Markdown).
@@ -1568,6 +1638,26 @@ mod tests {
     }
 
     #[test]
+    fn a_checked_fact_prints_its_engines_and_an_unchecked_one_says_not_yet() {
+        let root = crate::workspace::root();
+        let text = "[[broker]]\nid = \"nats\"\nname = \"NATS\"\n\n\
+            [[fact]]\nid = \"nats.a\"\nbroker = \"nats\"\nsetting = \"A\"\ndefault = \"1\"\n\
+            version = \"2.9\"\nsource = \"https://example.org\"\n\
+            checked = [{ engine = \"NATS\", version = \"2.9.10\", test = \"xtask/src/facts.rs::the_committed_tables_are_rendered_from_the_file\" }]\n\n\
+            [[fact]]\nid = \"nats.b\"\nbroker = \"nats\"\nsetting = \"B\"\ndefault = \"2\"\n\
+            version = \"2.9\"\nsource = \"https://example.org\"\n\n\
+            [[table]]\nfile = \"facts-x.md\"\ncolumns = [\"a\", \"b\"]\n\
+            rows = [[\"{nats.a.checked}\", \"{nats.b.checked}\"]]\n";
+        let facts = Facts::parse(text, Path::new("x.toml"), &root).expect("a valid file");
+        let tables = render_tables(&facts).expect("renders");
+        assert!(
+            tables[0].1.contains("| NATS 2.9.10 | not yet |"),
+            "{}",
+            tables[0].1
+        );
+    }
+
+    #[test]
     fn the_file_is_checked_for_unknown_placeholders_brokers_and_sources() {
         let root = crate::workspace::root();
         let text = std::fs::read_to_string(root.join(FACTS_FILE)).expect("read");
@@ -1589,6 +1679,22 @@ mod tests {
                     "docs.nats.io",
                 ),
                 "fact `nats.ack-wait`: the source `docs.nats.io`",
+            ),
+            (
+                text.replace(
+                    "source = \"https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-visibility-timeout.html\"",
+                    "source = \"https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-visibility-timeout.html\"\n\
+                     checked = [{ engine = \"SQS\", version = \"2026\", test = \"xtask/src/facts.rs::no_such_test\" }]",
+                ),
+                "has no test `fn no_such_test`",
+            ),
+            (
+                text.replace(
+                    "source = \"https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-visibility-timeout.html\"",
+                    "source = \"https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-visibility-timeout.html\"\n\
+                     checked = [{ engine = \"SQS\", version = \"2026\", test = \"tests/missing.rs::x\" }]",
+                ),
+                "`tests/missing.rs` cannot be read",
             ),
         ];
         for (text, expected) in broken {

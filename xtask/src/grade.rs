@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use crate::catalogue::{Catalogue, Exercise};
 use crate::exit::Status;
-use crate::grading::{self, Graded, Grading, GradingError, Variant};
+use crate::grading::{self, Graded, Grading, GradingError, LintVerdict, Variant};
 use crate::progress::{Progress, Score};
 
 /// Options of `cargo xtask grade`.
@@ -237,6 +237,14 @@ pub fn failure_reports(graded: &Graded, exercise: &Exercise) -> String {
             test.test, test.output
         ));
     }
+    if let Some(lint) = graded.lint.as_ref().filter(|lint| !lint.is_clean()) {
+        out.push_str(&format!(
+            "\n── eda-lint on {} ──\n(This exercise is done when every check passes and \
+             eda-lint reports nothing on your file: `cargo run -p eda-lint -- check {}` \
+             prints the same.)\n\n{}",
+            lint.file, lint.file, lint.rendered
+        ));
+    }
     out
 }
 
@@ -262,6 +270,8 @@ pub fn score_table(rows: &[Row<'_>]) -> String {
     let mut out = String::new();
     let mut total = Score { points: 0, max: 0 };
     let mut complete = true;
+    let mut lint_findings = 0;
+    let mut lint_trouble = false;
     for row in rows {
         out.push_str(&format!(
             "{:width$}  {:>7}  result\n",
@@ -276,6 +286,17 @@ pub fn score_table(rows: &[Row<'_>]) -> String {
                         check.check,
                         format!("{earned}/{}", check.points),
                         if check.passed { "passed" } else { "FAILED" },
+                        w = width - 2
+                    ));
+                }
+                if let Some(lint) = &graded.lint {
+                    lint_findings += lint.findings;
+                    lint_trouble |= !lint.trouble.is_empty();
+                    out.push_str(&format!(
+                        "  {:w$}  {:>7}  {}\n",
+                        "eda-lint",
+                        "-",
+                        lint_result(lint),
                         w = width - 2
                     ));
                 }
@@ -324,7 +345,32 @@ pub fn score_table(rows: &[Row<'_>]) -> String {
             "  (some checks did not run)"
         }
     ));
+    // Full points with the linter unhappy is not done: say so under the
+    // total, where the eye goes.
+    if lint_trouble {
+        out.push_str("not done yet: eda-lint could not lint your file (above)\n");
+    } else if lint_findings > 0 {
+        out.push_str(&format!(
+            "not done yet: eda-lint still reports {} on your file (above)\n",
+            if lint_findings == 1 {
+                "a finding".to_owned()
+            } else {
+                format!("{lint_findings} findings")
+            }
+        ));
+    }
     out
+}
+
+/// The score table's word for eda-lint's verdict: it earns no points, but
+/// the exercise is not done until it is clean.
+fn lint_result(lint: &LintVerdict) -> String {
+    match (lint.findings, lint.trouble.is_empty()) {
+        (_, false) => "FAILED (the file could not be linted)".to_owned(),
+        (0, true) => "clean".to_owned(),
+        (1, true) => "FAILED (1 finding)".to_owned(),
+        (n, true) => format!("FAILED ({n} findings)"),
+    }
 }
 
 /// Tells the learner what to do next.
@@ -358,6 +404,7 @@ mod tests {
             minutes: 10,
             anomalies: vec![],
             lints: vec![],
+            lint_clean: false,
             checks: vec![
                 CheckPoints {
                     check: "lost-message".into(),
@@ -399,6 +446,7 @@ mod tests {
                         check("unsettled-message", 5, true),
                     ],
                     unreported: vec![],
+                    lint: None,
                 }),
                 trouble: None,
             },
@@ -410,6 +458,7 @@ mod tests {
                         test: "helper".into(),
                         output: "boom".into(),
                     }],
+                    lint: None,
                 }),
                 trouble: None,
             },
@@ -462,6 +511,7 @@ mod tests {
                 check("unsettled-message", 5, false),
             ],
             unreported: vec![],
+            lint: None,
         };
         let reports = failure_reports(&graded, &ack);
         let cause = reports
@@ -479,5 +529,133 @@ mod tests {
             "{reports}"
         );
         assert!(!reports[..symptom].contains("follows from"), "{reports}");
+    }
+
+    #[test]
+    fn a_lint_clean_exercise_is_not_done_while_eda_lint_reports_anything() {
+        let mut capstone = exercise("capstone");
+        capstone.lint_clean = true;
+        let linted = crate::linting::lint(
+            std::path::Path::new("exercises/12-capstone/src/runtime.rs"),
+            "use broker::{ReceiveMode, ReceiveOptions};\n\
+             fn options() -> ReceiveOptions {\n\
+                 ReceiveOptions::default().with_mode(ReceiveMode::ReceiveAndDelete)\n\
+             }\n",
+        );
+        let verdict = LintVerdict {
+            file: "exercises/12-capstone/src/runtime.rs".into(),
+            findings: linted.findings.len(),
+            trouble: linted.trouble,
+            rendered: linted.rendered,
+        };
+        // Every check passes: only the linter stands between it and done.
+        let mut graded = Graded {
+            checks: vec![
+                check("lost-message", 10, true),
+                check("lock-expired", 15, true),
+            ],
+            unreported: vec![],
+            lint: Some(verdict.clone()),
+        };
+        assert!(!graded.all_passed());
+        let reports = failure_reports(&graded, &capstone);
+        assert!(
+            reports.contains("── eda-lint on exercises/12-capstone/src/runtime.rs ──"),
+            "{reports}"
+        );
+        // The findings as the linter prints them, rustc-style.
+        assert!(
+            reports.contains("warning[auto-ack]: ")
+                && reports.contains("--> exercises/12-capstone/src/runtime.rs:3:"),
+            "{reports}"
+        );
+        let rows = vec![Row {
+            exercise: &capstone,
+            graded: Some(graded.clone()),
+            trouble: None,
+        }];
+        let table = score_table(&rows);
+        assert!(
+            table.contains("  eda-lint                      -  FAILED (1 finding)"),
+            "{table}"
+        );
+        assert!(
+            table.contains("  subtotal                  25/25"),
+            "{table}"
+        );
+        // Full points, and still not done: said under the total.
+        assert!(
+            table.contains("not done yet: eda-lint still reports a finding on your file"),
+            "{table}"
+        );
+        let mut progress = crate::progress::Progress::default();
+        progress.record_graded(&capstone, &graded);
+        assert!(
+            !progress.of(&capstone).passed,
+            "a pass with the linter unhappy"
+        );
+        assert_eq!(progress.of(&capstone).last_passed, Some(false));
+
+        // Clean: done, and nothing to report.
+        graded.lint = Some(LintVerdict {
+            findings: 0,
+            trouble: vec![],
+            rendered: "eda-lint: no findings in 1 file\n".into(),
+            ..verdict.clone()
+        });
+        assert!(graded.all_passed());
+        assert!(!failure_reports(&graded, &capstone).contains("eda-lint"));
+        let rows = vec![Row {
+            exercise: &capstone,
+            graded: Some(graded.clone()),
+            trouble: None,
+        }];
+        assert!(!score_table(&rows).contains("not done yet"));
+        progress.record_graded(&capstone, &graded);
+        assert!(
+            progress.of(&capstone).passed,
+            "the first clean grade is the pass"
+        );
+
+        // A file the linter could not read is never clean.
+        graded.lint = Some(LintVerdict {
+            findings: 0,
+            trouble: vec!["runtime.rs:1:1: does not parse".into()],
+            ..verdict
+        });
+        assert!(!graded.all_passed());
+    }
+
+    #[test]
+    fn the_verdict_lints_the_file_the_variant_grades() {
+        let workspace = tempfile::tempdir().expect("temporary folder");
+        let mut capstone = exercise("capstone");
+        capstone.lint_clean = true;
+        let dir = workspace.path().join(&capstone.dir);
+        std::fs::create_dir_all(dir.join("src")).expect("src folder");
+        std::fs::create_dir_all(dir.join("solution")).expect("solution folder");
+        std::fs::write(
+            dir.join(&capstone.file),
+            "use broker::{ReceiveMode, ReceiveOptions};\n\
+             fn options() -> ReceiveOptions {\n\
+                 ReceiveOptions::default().with_mode(ReceiveMode::ReceiveAndDelete)\n\
+             }\n",
+        )
+        .expect("learner file");
+        std::fs::write(dir.join(&capstone.solution), "fn main() {}\n").expect("solution");
+        let learner = grading::lint_verdict(workspace.path(), &capstone, Variant::Learner);
+        assert_eq!(learner.findings, 1, "{}", learner.rendered);
+        assert_eq!(learner.file, "exercises/capstone/src/consumer.rs");
+        let solution = grading::lint_verdict(workspace.path(), &capstone, Variant::Solution);
+        assert!(solution.is_clean(), "{}", solution.rendered);
+
+        std::fs::remove_file(dir.join(&capstone.file)).expect("remove");
+        let missing = grading::lint_verdict(workspace.path(), &capstone, Variant::Learner);
+        assert!(!missing.is_clean());
+        assert!(
+            missing.rendered.contains("cannot be read"),
+            "{}",
+            missing.rendered
+        );
     }
 }

@@ -49,7 +49,7 @@ pub struct Grading<'a> {
     /// `EDA_SEEDS` and `EDA_SEED`.
     pub random_plans: Option<Seeds>,
     /// Let cargo print its progress ("Compiling broker…") to the terminal, so
-    /// a learner's first build (a minute or two) is not a silent wait.
+    /// a learner's first build (minutes, on a small machine) is not a silent wait.
     pub show_progress: bool,
 }
 
@@ -88,6 +88,32 @@ pub struct Graded {
     /// In the order the test binary listed them.
     pub checks: Vec<CheckResult>,
     pub unreported: Vec<Unreported>,
+    /// eda-lint's verdict on the graded file, for an exercise that must be
+    /// lint-clean (`lint_clean` in the catalogue); `None` for the others.
+    pub lint: Option<LintVerdict>,
+}
+
+/// What eda-lint said about the graded file. It earns no points: it is the
+/// second half of "done" for an exercise whose catalogue entry says
+/// `lint_clean`, beside every check passing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LintVerdict {
+    /// The file linted, relative to the repository root.
+    pub file: String,
+    /// How many findings.
+    pub findings: usize,
+    /// Why the file could not be linted cleanly (unreadable, does not parse):
+    /// such a file never counts as clean.
+    pub trouble: Vec<String>,
+    /// The findings as `eda-lint check` prints them, with its summary line.
+    pub rendered: String,
+}
+
+impl LintVerdict {
+    /// No finding, and the file was read and parsed.
+    pub fn is_clean(&self) -> bool {
+        self.findings == 0 && self.trouble.is_empty()
+    }
 }
 
 impl Graded {
@@ -104,11 +130,13 @@ impl Graded {
         }
     }
 
-    /// True when every check passed and nothing failed unreported.
+    /// True when every check passed, nothing failed unreported and, for an
+    /// exercise that must be lint-clean, eda-lint reports nothing.
     pub fn all_passed(&self) -> bool {
         !self.checks.is_empty()
             && self.checks.iter().all(|check| check.passed)
             && self.unreported.is_empty()
+            && self.lint.as_ref().is_none_or(LintVerdict::is_clean)
     }
 
     /// The names of the failed checks, sorted.
@@ -148,10 +176,50 @@ pub enum GradingError {
     Harness(String),
 }
 
-/// Builds and runs the checks of one exercise.
+/// Builds and runs the checks of one exercise, and lints the graded file
+/// if the exercise must be lint-clean.
 pub fn grade(grading: &Grading<'_>) -> Result<Graded, GradingError> {
     let binary = build(grading)?;
-    run(grading, &binary)
+    let mut graded = run(grading, &binary)?;
+    if grading.exercise.lint_clean {
+        graded.lint = Some(lint_verdict(
+            grading.workspace,
+            grading.exercise,
+            grading.variant,
+        ));
+    }
+    Ok(graded)
+}
+
+/// eda-lint's verdict on the file `variant` grades (the learner's, or the
+/// reference solution), read from `workspace`, with the default
+/// configuration, as `verify` lints the starter and the solution.
+pub fn lint_verdict(workspace: &Path, exercise: &Exercise, variant: Variant) -> LintVerdict {
+    let file = match variant {
+        Variant::Learner => exercise.learner_file(),
+        Variant::Solution => exercise.solution_file(),
+    };
+    let shown = file.display().to_string();
+    match std::fs::read_to_string(workspace.join(&file)) {
+        Ok(text) => {
+            let linted = crate::linting::lint(&file, &text);
+            LintVerdict {
+                file: shown,
+                findings: linted.findings.len(),
+                trouble: linted.trouble,
+                rendered: linted.rendered,
+            }
+        }
+        Err(error) => {
+            let trouble = format!("{shown} cannot be read for eda-lint: {error}");
+            LintVerdict {
+                file: shown,
+                findings: 0,
+                rendered: format!("{trouble}\n"),
+                trouble: vec![trouble],
+            }
+        }
+    }
 }
 
 /// The cargo the runner was started by (so the same toolchain builds the
@@ -412,10 +480,32 @@ pub fn run(grading: &Grading<'_>, binary: &Path) -> Result<Graded, GradingError>
             output: failure_output(&stdout, test),
         })
         .collect();
-    // Alphabetical, as libtest lists them: the same order on every run.
+    // The catalogue's order, which is the rubric's and the README's: the
+    // same order on every run, and the one the learner reads everywhere
+    // else. A check the catalogue does not list goes last, by name.
     let mut checks = checks;
-    checks.sort_by(|a, b| a.check.cmp(&b.check));
-    Ok(Graded { checks, unreported })
+    sort_as_catalogued(&mut checks, exercise);
+    Ok(Graded {
+        checks,
+        unreported,
+        lint: None,
+    })
+}
+
+/// Sorts graded checks in the order the catalogue lists them.
+fn sort_as_catalogued(checks: &mut [CheckResult], exercise: &Exercise) {
+    let position = |name: &str| {
+        exercise
+            .checks
+            .iter()
+            .position(|listed| listed.check == name)
+            .unwrap_or(usize::MAX)
+    };
+    checks.sort_by(|a, b| {
+        position(&a.check)
+            .cmp(&position(&b.check))
+            .then_with(|| a.check.cmp(&b.check))
+    });
 }
 
 fn drain(mut pipe: impl Read + Send + 'static) -> std::thread::JoinHandle<String> {
@@ -521,6 +611,40 @@ mod tests {
     }
 
     #[test]
+    fn graded_checks_come_in_the_catalogues_order() {
+        let root = crate::workspace::root();
+        let catalogue = crate::catalogue::Catalogue::load(&root).expect("the catalogue loads");
+        let exercise = catalogue
+            .find("claim-check")
+            .expect("claim-check is catalogued");
+        let result = |check: &str| CheckResult {
+            check: check.to_owned(),
+            points: 10,
+            passed: true,
+            report: String::new(),
+        };
+        // As the report folder lists them: alphabetically, with one the
+        // catalogue does not know.
+        let mut checks = vec![
+            result("lost-payload"),
+            result("extra-check"),
+            result("orphaned-payload"),
+            result("oversized-message"),
+        ];
+        sort_as_catalogued(&mut checks, exercise);
+        let order: Vec<&str> = checks.iter().map(|check| check.check.as_str()).collect();
+        assert_eq!(
+            order,
+            [
+                "oversized-message",
+                "lost-payload",
+                "orphaned-payload",
+                "extra-check"
+            ]
+        );
+    }
+
+    #[test]
     fn reads_a_fake_report_folder() {
         let folder = tempfile::tempdir().expect("temporary directory");
         let write = |name: &str, json: &str| {
@@ -538,6 +662,7 @@ mod tests {
         let graded = Graded {
             checks: read_reports(folder.path()).expect("valid reports"),
             unreported: vec![],
+            lint: None,
         };
         assert_eq!(graded.score(), Score { points: 5, max: 15 });
         assert_eq!(graded.failed(), vec!["lost-message".to_string()]);

@@ -216,6 +216,7 @@ mod tests {
             minutes: 10,
             anomalies: vec![],
             lints: vec![],
+            lint_clean: false,
             checks: vec![
                 CheckPoints {
                     check: "lost-message".into(),

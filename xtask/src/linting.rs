@@ -16,6 +16,9 @@ pub struct Linted {
     pub trouble: Vec<String>,
     /// One line per finding, for a failure message.
     pub listing: String,
+    /// The findings as `eda-lint check` prints them: rustc-style, with the
+    /// source snippet and the chapter to read, then its summary line.
+    pub rendered: String,
 }
 
 impl Linted {
@@ -56,7 +59,9 @@ pub fn lint(path: &Path, text: &str) -> Linted {
             finding.message
         )
     };
+    let rendered = rustc_style(path, text, &report);
     Linted {
+        rendered,
         findings: report
             .findings
             .iter()
@@ -72,10 +77,34 @@ pub fn lint(path: &Path, text: &str) -> Linted {
     }
 }
 
+/// The report rendered as the linter's own `text` format (no colour), for a
+/// learner who reads it in `grade`'s output as they would in a terminal.
+fn rustc_style(path: &Path, text: &str, report: &eda_lint::FileReport) -> String {
+    let config = eda_lint::Config::default();
+    let run = eda_lint::run::RunReport {
+        files: vec![eda_lint::run::LintedFile {
+            report: report.clone(),
+            source: Some(std::sync::Arc::from(text)),
+        }],
+        files_checked: 1,
+        ..Default::default()
+    };
+    let context = eda_lint::output::Context {
+        config: &config,
+        report: &run,
+        book_url: eda_lint::output::DEFAULT_BOOK_URL,
+        color: false,
+        project_root: path.parent().unwrap_or(Path::new("")).to_path_buf(),
+    };
+    eda_lint::output::render(eda_lint::output::Format::Text, &context)
+}
+
 fn trouble(path: &Path, problem: &str) -> Linted {
+    let trouble = format!("{}: {problem}", path.display());
     Linted {
         findings: Vec::new(),
-        trouble: vec![format!("{}: {problem}", path.display())],
+        rendered: format!("{trouble}\n"),
+        trouble: vec![trouble],
         listing: String::new(),
     }
 }
@@ -99,7 +128,27 @@ mod tests {
         );
         assert!(linted.trouble.is_empty());
 
+        // As `eda-lint check` prints it: the rule, the place, the snippet.
+        assert!(
+            linted.rendered.starts_with("warning[auto-ack]: "),
+            "{}",
+            linted.rendered
+        );
+        assert!(
+            linted.rendered.contains("--> consumer.rs:3:"),
+            "{}",
+            linted.rendered
+        );
+        assert!(
+            linted
+                .rendered
+                .ends_with("eda-lint: 1 finding (0 errors, 1 warning) in 1 of 1 file\n"),
+            "{}",
+            linted.rendered
+        );
+
         let clean = lint(Path::new("clean.rs"), "fn main() {}\n");
+        assert!(clean.rendered.contains("no findings"), "{}", clean.rendered);
         assert!(clean.rules().is_empty() && clean.trouble.is_empty());
     }
 

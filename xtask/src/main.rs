@@ -20,6 +20,7 @@ mod hint;
 mod lint_corpus;
 mod linting;
 mod progress;
+mod real;
 mod serve;
 mod shipped;
 mod verify;
@@ -64,11 +65,15 @@ enum Command {
     /// eda-lint and fail on any crash, panic or hang.
     LintCorpus(lint_corpus::Args),
     /// Maintainers (CI runs it): eda-lint's precision and recall per rule on real code, scored
-    /// against the labels in lints/tests/realworld/ (`--holdout` for the first batch's held-out third, `--fresh` for the fresh batch).
+    /// against the labels in lints/tests/realworld/ (`--split NAME` for a held-out part:
+    /// `holdout`, `fresh`, `fresh-2`, ...; an unknown name exits 2).
     Accuracy(accuracy::Args),
     /// Maintainers: time the learner's loop per exercise (start, rebuild after a one-line edit,
     /// the checks), in wall and CPU time beside the load, against every check run alone.
     Bench(bench::Args),
+    /// Run an exercise's consumer (your file, or `--solution`) against a real engine, RabbitMQ or
+    /// NATS JetStream, killing and restarting it at chosen points.
+    Real(real::Args),
 }
 
 fn main() -> ExitCode {
@@ -82,9 +87,11 @@ fn main() -> ExitCode {
         Command::Watch(args) => return watch::run(args),
         Command::Verify(args) => return verify::run(args),
         Command::Bench(args) => return bench::run(args),
+        Command::Real(args) => return real::run(args),
+        // An unknown split is a usage error (2), as clap's own are.
+        Command::Accuracy(args) => return accuracy::main(args),
         Command::Figures(args) => figures::run(args),
         Command::LintCorpus(args) => lint_corpus::run(args),
-        Command::Accuracy(args) => accuracy::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -152,7 +152,10 @@ impl Progress {
         self.exercises.entry(exercise.id.clone()).or_default()
     }
 
-    /// Records a grading run of `exercise`.
+    /// Records a grading run of `exercise` judged by its score alone (the
+    /// tests' shorthand; a real grading goes through [`Self::record_graded`],
+    /// which also weighs unreported failures and eda-lint).
+    #[cfg(test)]
     pub fn record(&mut self, exercise: &Exercise, score: Score) {
         let entry = self.entry(exercise);
         entry.last_score = Some(score);
@@ -174,12 +177,20 @@ impl Progress {
     /// Records a grading run of `exercise` that ran its checks: the score,
     /// and which checks failed (the next hint follows them).
     pub fn record_graded(&mut self, exercise: &Exercise, graded: &crate::grading::Graded) {
-        self.record(exercise, graded.score());
+        let score = graded.score();
+        // Done means every check passed, nothing failed without a report (a
+        // panic scores no points missing) and, for an exercise that must be
+        // lint-clean, eda-lint reports nothing: full points alone are not a
+        // pass, or the first clean grade would never be announced.
+        let done = graded.all_passed();
         let entry = self.entry(exercise);
+        entry.last_score = Some(score);
+        entry.best_points = entry.best_points.max(score.points);
         entry.last_failing = graded.failed();
-        // A check that failed without a report (a panic) scores nothing
-        // missing, but the grading did not pass.
-        entry.last_passed = Some(graded.all_passed());
+        entry.last_passed = Some(done);
+        if done {
+            entry.passed = true;
+        }
     }
 
     /// The learner's current exercise: the first, in course order, not yet
@@ -207,6 +218,7 @@ mod tests {
             minutes: 10,
             anomalies: vec![],
             lints: vec![],
+            lint_clean: false,
             checks: vec![],
             hints: vec!["hint".into()],
         }

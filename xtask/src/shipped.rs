@@ -315,6 +315,7 @@ mod tests {
             minutes: 10,
             anomalies: vec!["lost-message".into()],
             lints: vec![],
+            lint_clean: false,
             checks: vec![],
             hints: vec!["hint".into()],
         }

@@ -169,6 +169,7 @@ pub fn run(args: Args) -> ExitCode {
     if !args.no_book {
         println!("\nbook");
         coverage_page_current(&root, &mut verdicts);
+        glossary_complete(&root, &mut verdicts);
         broker_facts(&root, &mut verdicts);
         match crate::book::check_book(&root) {
             Ok(problems) if problems.is_empty() => verdicts.record(
@@ -591,6 +592,27 @@ fn broker_facts(root: &Path, verdicts: &mut Verdicts) {
     verdicts.record("broker", claim, problem);
 }
 
+/// Every term the course must cover has a glossary entry that links to the
+/// chapter section teaching it (`xtask/src/book/glossary.rs`).
+fn glossary_complete(root: &Path, verdicts: &mut Verdicts) {
+    let claim = format!(
+        "the glossary defines each of the {} terms the course must cover and links each to the chapter section that teaches it",
+        crate::book::glossary::REQUIRED_TERMS.len()
+    );
+    let problem = match crate::book::glossary::check_glossary(root) {
+        Err(error) => Some(format!("{error:#}")),
+        Ok(found) if found.is_empty() => None,
+        Ok(found) => Some(
+            found
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n"),
+        ),
+    };
+    verdicts.record("book", claim, problem);
+}
+
 /// Where two texts first differ, for a drift message: "line 7: committed
 /// `…`, now `…`".
 pub(crate) fn first_difference(committed: &str, fresh: &str) -> String {
@@ -731,6 +753,7 @@ hints = ["one"]
         let graded = |checks| grading::Graded {
             checks,
             unreported: vec![],
+            lint: None,
         };
         let same = graded(vec![result("lock-expired", 10), result("lost-message", 10)]);
         assert_eq!(checks_differ(&exercise, &same), None);

@@ -291,6 +291,7 @@ fn show(graded: &Graded, exercise: &Exercise) {
             .into_iter()
             .collect(),
         unreported: graded.unreported.iter().take(1).cloned().collect(),
+        lint: graded.lint.clone(),
     };
     print!("{}", failure_reports(&first_failure, exercise));
     println!();
@@ -563,6 +564,7 @@ hints = ["one"]
         let graded = Graded {
             checks: vec![result("lock-expired", false), result("lost-message", false)],
             unreported: vec![],
+            lint: None,
         };
         assert_eq!(
             first_failing(&graded, ack).map(|check| check.check.as_str()),
@@ -595,6 +597,7 @@ hints = ["one"]
                 result("unsettled-message", false),
             ],
             unreported: vec![],
+            lint: None,
         };
         assert_eq!(
             first_failing(&graded, ack).map(|check| check.check.as_str()),

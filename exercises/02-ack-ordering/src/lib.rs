@@ -30,19 +30,6 @@ pub mod order;
 pub mod rubric;
 pub mod scenario;
 
-/// Why the consumer stopped. Returning an error from the service makes the
-/// runtime restart it, as a process supervisor would.
-#[derive(Debug, thiserror::Error)]
-pub enum ConsumerError {
-    /// A broker operation failed (unavailable, timed out, lock lost).
-    #[error(transparent)]
-    Broker(#[from] broker::BrokerError),
-    /// An order's body could not be read.
-    #[error("order {message_id} is not a valid order: {reason}")]
-    BadOrder {
-        /// The message id of the order.
-        message_id: String,
-        /// What was wrong with it.
-        reason: String,
-    },
-}
+mod error;
+
+pub use error::ConsumerError;

@@ -27,22 +27,6 @@ pub mod rubric;
 pub mod scenario;
 pub mod signup;
 
-/// Why the consumer stopped. Returning an error from the service makes the
-/// runtime restart it, as a process supervisor would.
-#[derive(Debug, thiserror::Error)]
-pub enum ConsumerError {
-    /// A broker operation failed (unavailable, timed out, lock lost).
-    #[error(transparent)]
-    Broker(#[from] broker::BrokerError),
-    /// The mail provider could not be reached, or did not answer.
-    #[error(transparent)]
-    Mail(#[from] mail::MailError),
-    /// A message body could not be read or written.
-    #[error("message {message_id}: {reason}")]
-    BadMessage {
-        /// The message concerned.
-        message_id: String,
-        /// What was wrong.
-        reason: String,
-    },
-}
+mod error;
+
+pub use error::ConsumerError;

@@ -145,6 +145,31 @@ impl Message {
         self.session_id.as_deref()
     }
 
+    /// The content type, if set. Real mode (`cargo xtask real`) reads it to
+    /// carry the message to a real engine's own content-type field.
+    ///
+    /// ```
+    /// use broker::Message;
+    /// let message = Message::new("order-1", "{}").with_content_type("application/json");
+    /// assert_eq!(message.content_type(), Some("application/json"));
+    /// assert_eq!(Message::new("order-2", "").content_type(), None);
+    /// ```
+    pub fn content_type(&self) -> Option<&str> {
+        self.content_type.as_deref()
+    }
+
+    /// The application properties, by name. Real mode carries them as a real
+    /// engine's headers.
+    ///
+    /// ```
+    /// use broker::Message;
+    /// let message = Message::new("order-1", "").with_property("kind", "OrderPlaced");
+    /// assert_eq!(message.properties().get("kind").map(String::as_str), Some("OrderPlaced"));
+    /// ```
+    pub fn properties(&self) -> &BTreeMap<String, String> {
+        &self.application_properties
+    }
+
     /// The size the broker counts against the tier's limit: the body plus the
     /// application properties (Service Bus counts the headers too).
     pub fn size(&self) -> usize {

@@ -55,7 +55,9 @@ pub struct QueueOptions {
     /// After this many deliveries the next abandon or expiry moves the message
     /// to the dead-letter queue (`MaxDeliveryCountExceeded`). Stops a poison
     /// message from being retried forever. A RabbitMQ quorum queue's
-    /// `delivery-limit` is 20 by default (since 4.0); NATS redelivers without
+    /// `delivery-limit` is 20 by default (since 4.0) and counts returns, not
+    /// deliveries, so a failing message is handed out once more than its
+    /// limit there (the conformance suite checks it); NATS redelivers without
     /// limit by default; SQS stops only with a redrive policy.
     pub max_delivery_count: u32,
     /// How long a message may wait before it expires, unless the message asks

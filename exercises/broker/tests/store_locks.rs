@@ -179,14 +179,69 @@ async fn a_wait_that_would_close_a_cycle_is_a_deadlock() {
         "deadlock detected: waiting for accounts/alice, held by transaction 1, would wait forever"
     );
     assert!(second.is_aborted());
-    // As in PostgreSQL, the victim keeps its locks until it ends.
+    // As in PostgreSQL and InnoDB (tests/conformance checks both), the
+    // victim's locks go with the error, not at its rollback: first gets bob
+    // and commits while second is still open.
     settle().await;
-    assert!(!first_waits.is_finished());
-    drop(second);
+    assert!(first_waits.is_finished());
     first_waits.await.unwrap().unwrap();
+    assert_eq!(store.open_transactions(), [second.id()]);
+    drop(second);
     let committed = store.committed("accounts");
     assert_eq!(committed["alice"].value, json!(1));
     assert_eq!(committed["bob"].value, json!(2));
+}
+
+#[tokio::test(start_paused = true)]
+async fn any_error_releases_the_locks_before_the_rollback() {
+    let store = Store::new();
+    let mut setup = store.begin(IsolationLevel::ReadCommitted).await;
+    setup.insert("stock", "widget", json!(10)).await.unwrap();
+    setup.commit().await.unwrap();
+
+    // `stale` reads the widget at repeatable read and locks alice.
+    let mut stale = store.begin(IsolationLevel::RepeatableRead).await;
+    stale.get("stock", "widget").await.unwrap();
+    stale.upsert("accounts", "alice", json!(1)).await.unwrap();
+    let waiter = spawn_writer(&store, 2);
+    settle().await;
+    assert!(!waiter.is_finished(), "alice is locked by stale");
+
+    // Someone else changes the widget; stale's write to it must fail.
+    let mut other = store.begin(IsolationLevel::ReadCommitted).await;
+    other.upsert("stock", "widget", json!(9)).await.unwrap();
+    other.commit().await.unwrap();
+    assert!(matches!(
+        stale.upsert("stock", "widget", json!(9)).await,
+        Err(StoreError::SerializationFailure { .. })
+    ));
+    // PostgreSQL frees an aborted transaction's locks at the error: the
+    // waiter goes on although stale has not rolled back yet.
+    settle().await;
+    assert!(waiter.is_finished());
+    assert_eq!(waiter.await.unwrap(), Ok(None));
+    assert!(store.row_locks().is_empty());
+    assert_eq!(stale.commit().await, Err(StoreError::TransactionAborted));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_cancelled_wait_releases_the_locks_already_held() {
+    let store = Store::new();
+    let holder = holding_alice(&store).await;
+    let mut impatient = store.begin(IsolationLevel::ReadCommitted).await;
+    impatient.upsert("accounts", "bob", json!(1)).await.unwrap();
+    let waited = tokio::time::timeout(
+        Duration::from_secs(1),
+        impatient.get_for_update("accounts", "alice"),
+    )
+    .await;
+    assert!(waited.is_err(), "the lock is held, so the wait times out");
+    // A cancelled statement is an error: bob is free again at once.
+    assert_eq!(store.row_locks().get(&row("accounts", "bob")), None);
+    assert!(impatient.is_aborted());
+    holder.rollback().await;
+    drop(impatient);
+    assert!(store.row_locks().is_empty());
 }
 
 #[tokio::test(start_paused = true)]

@@ -138,6 +138,7 @@ pub struct Known<'a> {
 pub const MESSAGING_CRATES: &[&str] = &[
     "lapin",
     "amqprs",
+    "amiquip",
     "rdkafka",
     "async_nats",
     "aws_sdk_sqs",
@@ -592,7 +593,15 @@ pub fn classify_segment(
 
     match method {
         // ---- consume ----
+        "basic_consume" | "basic_get" if known.has(&["amiquip"]) => {
+            recognized(Op::Consume, "amiquip", Confidence::High)
+        }
         "basic_consume" | "basic_get" => recognized(Op::Consume, "lapin", Confidence::High),
+        // amiquip: `queue.consume(ConsumerOptions { .. })` gives a consumer
+        // whose `receiver()` yields the deliveries.
+        "consume" if known.has(&["amiquip"]) && args.len() == 1 => {
+            recognized(Op::Consume, "amiquip", Confidence::High)
+        }
         // iggy's low-level client: `poll_messages(&stream, &topic,
         // partition, &consumer, &strategy, count, auto_commit)`.
         "poll_messages" if known.has(&["iggy", "iggy_common"]) && args.len() == 7 => {
@@ -639,6 +648,25 @@ pub fn classify_segment(
         }
 
         // ---- publish ----
+        // amiquip: `exchange.publish(Publish::new(body, key))` and
+        // `channel.basic_publish(exchange, publish)`; the id is the
+        // `AmqpProperties` of `Publish::with_properties(body, key, props)`.
+        "publish" if known.has(&["amiquip"]) && args.len() == 1 => {
+            let id = id_evidence(args, locals, &[]);
+            recognized(
+                Op::Publish(PublishInfo { id, dedup: true }),
+                "amiquip",
+                Confidence::High,
+            )
+        }
+        "basic_publish" if known.has(&["amiquip"]) && args.len() == 2 => {
+            let id = id_evidence(&args[1..], locals, &[]);
+            recognized(
+                Op::Publish(PublishInfo { id, dedup: true }),
+                "amiquip",
+                Confidence::High,
+            )
+        }
         "basic_publish" => {
             // lapin 2.x-4.x: (exchange, routing_key, options, payload,
             // properties). amqprs 2.x: (properties, content, arguments).
@@ -980,10 +1008,13 @@ pub fn classify_segment(
             // `consumer.ack(&msg)` (pulsar, rumqttc) names the message in
             // its argument; `delivery.ack(BasicAckOptions::default())`
             // (lapin) and `msg.ack()` (NATS, Pub/Sub) in the receiver.
+            // amiquip's `delivery.ack(&channel)` names the channel it acks
+            // on, which is never the message.
             let from_arg: BTreeSet<String> = args
                 .iter()
                 .filter(|arg| !arg.to_token_stream().to_string().contains("Options"))
                 .filter_map(|arg| root_ident(arg))
+                .filter(|name| !(name == "ch" || names_a_channel(name)))
                 .collect();
             let message = if from_arg.is_empty() {
                 this_receiver()

@@ -519,6 +519,20 @@ impl Scan<'_> {
                 shared_key: &mut self.shared_key,
             },
         );
+        // `if delay > 0 { Props::default().with_headers(..) } else {
+        // Props::default() }`: the publish takes one of the branches'
+        // values, each judged as the argument itself would be.
+        if on_root_path && let Some(tails) = branch_values(expr) {
+            match tails {
+                Some(tails) => {
+                    for tail in tails {
+                        self.scan(tail, true, depth + 1);
+                    }
+                }
+                None => self.visible = false,
+            }
+            return;
+        }
         let root = root_ident(expr);
         if on_root_path {
             if !is_visible(expr) {
@@ -545,6 +559,57 @@ impl Scan<'_> {
                 self.scan(value, follows_root, depth + 1);
             }
         }
+    }
+}
+
+/// The values a branching expression can take: the tails of an `if` with
+/// an `else`, of a `match`'s arms (an arm that leaves, `return` or
+/// `continue`, gives none) and of a block. `None` when the expression does
+/// not branch; `Some(None)` when a branch has no value we can see (an `if`
+/// without `else`, a block that ends in a statement).
+fn branch_values(expr: &Expr) -> Option<Option<Vec<&Expr>>> {
+    fn block_tail(block: &syn::Block) -> Option<&Expr> {
+        match block.stmts.last() {
+            Some(syn::Stmt::Expr(tail, None)) => Some(tail),
+            _ => None,
+        }
+    }
+    fn leaves(expr: &Expr) -> bool {
+        match expr {
+            Expr::Return(_) | Expr::Continue(_) | Expr::Break(_) => true,
+            Expr::Macro(mac) => {
+                mac.mac.path.is_ident("panic") || mac.mac.path.is_ident("unreachable")
+            }
+            // `Err(e) => { log(e); return Ok(()); }`
+            Expr::Block(block) => match block.block.stmts.last() {
+                Some(syn::Stmt::Expr(last, _)) => leaves(last),
+                Some(syn::Stmt::Macro(mac)) => {
+                    mac.mac.path.is_ident("panic") || mac.mac.path.is_ident("unreachable")
+                }
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+    match expr {
+        Expr::If(branch) => {
+            let Some((_, otherwise)) = &branch.else_branch else {
+                return Some(None);
+            };
+            Some(block_tail(&branch.then_branch).map(|then| vec![then, &**otherwise]))
+        }
+        Expr::Match(choice) => {
+            let tails: Vec<&Expr> = choice
+                .arms
+                .iter()
+                .map(|arm| &*arm.body)
+                .filter(|body| !leaves(body))
+                .collect();
+            Some((!tails.is_empty()).then_some(tails))
+        }
+        Expr::Block(block) => Some(block_tail(&block.block).map(|tail| vec![tail])),
+        Expr::Paren(inner) => branch_values(&inner.expr),
+        _ => None,
     }
 }
 

@@ -32,6 +32,7 @@ pub const KNOWN_CRATES: &[&str] = &[
     "rumqttc",
     "paho_mqtt",
     "omniqueue",
+    "amiquip",
     "apalis",
     "apalis_core",
     "apalis_redis",

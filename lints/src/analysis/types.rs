@@ -26,6 +26,9 @@ pub struct TypeInfo {
     pub message_kind: Option<MessageKind>,
     /// Named fields (of a struct, or of every struct variant of an enum).
     pub fields: Vec<FieldInfo>,
+    /// An enum's struct variants, each with its own named fields: each
+    /// variant is a message of its own, and needs its own id.
+    pub variants: Vec<(String, Vec<FieldInfo>)>,
     /// An enum whose variants hold no named fields (they wrap other types,
     /// which are checked on their own), or a tuple struct.
     pub wraps_only: bool,
@@ -66,41 +69,87 @@ impl TypeInfo {
     /// a flattened metadata or header field that may carry one, and a
     /// version or sequence number (with the entity's key, it names the event).
     pub fn has_id(&self) -> bool {
-        self.fields.iter().any(|field| {
-            let ty = field.ty.as_str();
-            let id_typed = [
-                "Uuid",
-                "Ulid",
-                "MessageId",
-                "EventId",
-                "CommandId",
-                "IdempotencyKey",
-            ]
-            .iter()
-            .any(|id| {
-                ty == *id || ty.ends_with(&format!("::{id}")) || ty == format!("Option<{id}>")
-            });
-            let carries = ["Meta", "Header", "Envelope", "Context"]
-                .iter()
-                .any(|part| ty.contains(part));
-            let name = field.name.trim_start_matches("r#").to_ascii_lowercase();
-            // A `user_id` is shared by everything a user does, but on
-            // `UserRegistered` it names the one user the event is about.
-            let subject = words(&self.name)
-                .first()
-                .map(|word| format!("{}_id", word.to_ascii_lowercase()));
-            let about_subject = subject.as_deref() == Some(name.as_str());
-            let shared = is_shared_id(&name) && !about_subject;
-            // An entity's version or sequence number, with the entity's
-            // key, identifies the event too (`sku` + `version`).
-            let versioned = matches!(
-                name.as_str(),
-                "version" | "sequence" | "sequence_number" | "seq" | "revision"
-            );
-            !shared
-                && (is_id_name(&field.name) || about_subject || id_typed || carries || versioned)
-        })
+        self.unidentified_variant().is_none() && fields_have_id(&self.name, &self.fields)
     }
+
+    /// An enum's struct variant with no field that identifies it
+    /// (`ProductAddedToCart { product_id }` beside `ProductCreated { id, .. }`):
+    /// the fields of all variants together would hide it.
+    pub fn unidentified_variant(&self) -> Option<&str> {
+        self.variants
+            .iter()
+            .find(|(name, fields)| !fields.is_empty() && !fields_have_id(name, fields))
+            .map(|(name, _)| name.as_str())
+    }
+}
+
+/// Words of an event's name for a change that can happen to one entity
+/// again and again: an `OrderUpdated` or a `ProductAddedToCart` carries the
+/// order's or the product's id, which every such change shares, so that id
+/// does not tell one occurrence from the next (an `OrderPlaced` happens
+/// once per order, and its `order_id` does).
+const REPEATABLE: &[&str] = &[
+    "Updated",
+    "Changed",
+    "Modified",
+    "Edited",
+    "Added",
+    "Removed",
+    "Adjusted",
+    "Incremented",
+    "Decremented",
+    "Moved",
+    "Toggled",
+    "Renamed",
+    "Progressed",
+];
+
+/// Whether one of `fields` identifies a message of type (or variant) `name`.
+fn fields_have_id(type_name: &str, fields: &[FieldInfo]) -> bool {
+    let repeatable = words(type_name)
+        .iter()
+        .any(|word| REPEATABLE.contains(word));
+    fields.iter().any(|field| {
+        let ty = field.ty.as_str();
+        let id_typed = [
+            "Uuid",
+            "Ulid",
+            "MessageId",
+            "EventId",
+            "CommandId",
+            "IdempotencyKey",
+        ]
+        .iter()
+        .any(|id| ty == *id || ty.ends_with(&format!("::{id}")) || ty == format!("Option<{id}>"));
+        let carries = ["Meta", "Header", "Envelope", "Context"]
+            .iter()
+            .any(|part| ty.contains(part));
+        let name = field.name.trim_start_matches("r#").to_ascii_lowercase();
+        // A `user_id` is shared by everything a user does, but on
+        // `UserRegistered` it names the one user the event is about.
+        let subject = words(type_name)
+            .first()
+            .map(|word| format!("{}_id", word.to_ascii_lowercase()));
+        let about_subject = subject.as_deref() == Some(name.as_str());
+        let shared = is_shared_id(&name) && !about_subject;
+        // An entity's version or sequence number, with the entity's
+        // key, identifies the event too (`sku` + `version`).
+        let versioned = matches!(
+            name.as_str(),
+            "version" | "sequence" | "sequence_number" | "seq" | "revision"
+        );
+        // On a repeatable change, an entity's `..._id` names the
+        // entity, not the change; an id of the message itself still counts.
+        let entity = repeatable
+            && name.ends_with("_id")
+            && !matches!(
+                name.as_str(),
+                "event_id" | "message_id" | "msg_id" | "command_id" | "change_id" | "update_id"
+            );
+        !shared
+            && !entity
+            && (is_id_name(&field.name) || about_subject || id_typed || carries || versioned)
+    })
 }
 
 const MESSAGE_SUFFIXES: &[&str] = &[
@@ -304,7 +353,7 @@ fn collect(items: &[syn::Item], user: &UserApis, out: &mut Vec<TypeInfo>) {
                     .iter()
                     .map(|variant| variant.ident.to_string())
                     .collect();
-                out.push(info(
+                let mut enum_info = info(
                     &item.ident,
                     &item.attrs,
                     fields,
@@ -312,7 +361,19 @@ fn collect(items: &[syn::Item], user: &UserApis, out: &mut Vec<TypeInfo>) {
                     !item.generics.params.is_empty(),
                     &variants,
                     user,
-                ));
+                );
+                enum_info.variants = item
+                    .variants
+                    .iter()
+                    .filter(|variant| matches!(variant.fields, syn::Fields::Named(_)))
+                    .map(|variant| {
+                        (
+                            variant.ident.to_string(),
+                            variant.fields.iter().filter_map(field_info).collect(),
+                        )
+                    })
+                    .collect();
+                out.push(enum_info);
             }
             syn::Item::Mod(module) => {
                 if let Some((_, items)) = &module.content {
@@ -374,6 +435,7 @@ fn info(
         serialized,
         message_kind,
         fields,
+        variants: Vec::new(),
         wraps_only,
         generic,
     }

@@ -142,6 +142,23 @@ const NOT_WORK: &[&str] = &[
     "subject",
     "from_slice",
     "from_str",
+    "from_reader",
+    "from_value",
+    "from_bytes",
+    // Questions and comparisons: they read the message and change nothing.
+    "any",
+    "all",
+    "eq",
+    "ne",
+    "eq_ignore_ascii_case",
+    "starts_with",
+    "ends_with",
+    "contains",
+    "find",
+    "position",
+    "count",
+    "cmp",
+    "partial_cmp",
     "from_utf8",
     "from_utf8_lossy",
     "deserialize",
@@ -430,7 +447,7 @@ fn as_work(event: &Event, derived: &BTreeSet<String>) -> Option<Why> {
             // `map.insert(k, v)` is bookkeeping; `store.insert(row).await`
             // writes somewhere.
             let io = *awaited && AWAITED_WORK.contains(&name.as_str());
-            if !io && NOT_WORK.contains(&name.as_str()) {
+            if !io && (NOT_WORK.contains(&name.as_str()) || asks_about(name)) {
                 return None;
             }
             let confidence = if *awaited {
@@ -447,6 +464,16 @@ fn as_work(event: &Event, derived: &BTreeSet<String>) -> Option<Why> {
         }
         EventKind::Bind { .. } => None,
     }
+}
+
+/// A question asked of the message (`is_retryable`, `has_header`): it
+/// reads the message and changes nothing, whatever it asks; awaited (an
+/// `is_duplicate(..).await` that looks something up), it still does no
+/// work on the message.
+fn asks_about(name: &str) -> bool {
+    ["is_", "has_"]
+        .iter()
+        .any(|prefix| name.len() > prefix.len() && name.starts_with(prefix))
 }
 
 /// The labels of a finding, with the helpers' places when the ack or the

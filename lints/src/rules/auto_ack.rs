@@ -20,7 +20,8 @@ use crate::finding::{Confidence, Finding, Region};
 declare_rule! {
     /// ## What it does
     /// Finds consumers configured so that a message counts as handled the
-    /// moment it is delivered: lapin's `no_ack: true`; amqprs's
+    /// moment it is delivered: lapin's (also through a crate that re-exports
+    /// its `BasicConsumeOptions`) and amiquip's `no_ack: true`; amqprs's
     /// `manual_ack(false)` / `auto_ack(true)`; an rdkafka consumer
     /// whose config does not set `enable.auto.commit` to `"false"` (unless
     /// it sets `enable.auto.offset.store` to `"false"` and stores offsets
@@ -99,12 +100,27 @@ declare_rule! {
 
 const RULE: &str = "auto-ack";
 
+/// lapin's consume options, by a name no other crate uses.
+const REEXPORTED_OPTIONS: &str = "BasicConsumeOptions";
+
+/// lapin's `BasicConsumeOptions` reached through a crate that re-exports it
+/// (a team's RabbitMQ wrapper: `use iml_rabbit::BasicConsumeOptions`): the
+/// name is lapin's own, so `no_ack: true` on it is lapin's auto-ack, though
+/// the file never names lapin. Known by the name only, so `medium`.
+fn reexported_options(path: &syn::Path) -> Option<Confidence> {
+    path.segments
+        .last()
+        .is_some_and(|segment| segment.ident == REEXPORTED_OPTIONS)
+        .then_some(Confidence::Medium)
+}
+
 fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
     let analysis = FileAnalysis::of(ctx, user_apis(ctx));
     // Every setting this rule knows belongs to one of these crates.
     if !analysis.imports.has_any(&[
         "lapin",
         "amqprs",
+        "amiquip",
         "paho_mqtt",
         "rdkafka",
         "async_nats",
@@ -117,7 +133,8 @@ fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
         "iggy_common",
         "fluvio",
         "broker",
-    ]) {
+    ]) && !ctx.source.contains(REEXPORTED_OPTIONS)
+    {
         return;
     }
     let mut file = FileFacts::of(ctx.items);
@@ -481,12 +498,15 @@ impl<'ast> Visit<'ast> for Finder<'_, '_> {
     fn visit_expr_struct(&mut self, strukt: &'ast syn::ExprStruct) {
         // lapin: `BasicConsumeOptions { no_ack: true, .. }`.
         // amqprs: `BasicConsumeArguments { no_ack: true, .. }`.
-        let lapin = self
+        let amqp = self
             .names(&strukt.path, &["lapin"], "BasicConsumeOptions")
             .or_else(|| self.names(&strukt.path, &["lapin"], "BasicGetOptions"))
             .or_else(|| self.names(&strukt.path, &["amqprs"], "BasicConsumeArguments"))
-            .or_else(|| self.names(&strukt.path, &["amqprs"], "BasicGetArguments"));
-        if let Some(confidence) = lapin {
+            .or_else(|| self.names(&strukt.path, &["amqprs"], "BasicGetArguments"))
+            // amiquip: `queue.consume(ConsumerOptions { no_ack: true, .. })`.
+            .or_else(|| self.names(&strukt.path, &["amiquip"], "ConsumerOptions"))
+            .or_else(|| reexported_options(&strukt.path));
+        if let Some(confidence) = amqp {
             for field in &strukt.fields {
                 if matches!(&field.member, syn::Member::Named(name) if name == "no_ack")
                     && field.expr.to_token_stream().to_string() == "true"

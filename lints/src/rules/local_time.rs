@@ -18,9 +18,9 @@ declare_rule! {
     /// Finds timestamps taken in the machine's local time zone that end up
     /// in an event, a message or stored data: chrono's `Local::now()`,
     /// `Local::today()` and `.with_timezone(&Local)`, the time crate's
-    /// `OffsetDateTime::now_local()`, jiff's `Zoned::now()`, and fields of
-    /// type `DateTime<Local>` or `NaiveDateTime` in a serialized event,
-    /// command or message type.
+    /// `OffsetDateTime::now_local()`, jiff's `Zoned::now()`, fields of type
+    /// `DateTime<Local>` in any type that derives `Serialize`, and fields of
+    /// type `NaiveDateTime` in a serialized event, command or message type.
     ///
     /// ## Why is this bad?
     /// Events outlive the machine that wrote them. A consumer in another
@@ -124,33 +124,43 @@ fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
     }
 }
 
-/// `DateTime<Local>` and `NaiveDateTime` fields of serialized message types.
+/// `DateTime<Local>` fields of serialized types, and `NaiveDateTime` fields
+/// of serialized message types.
+///
+/// A `DateTime<Local>` field is the local zone written into the type
+/// itself: whatever serializes it (a message, a queue item, a reply) sends
+/// the writer's zone, so the field is reported in any type that derives
+/// `Serialize`, whatever its name (`DoorState`, `NotifyQueueItem`). A naive
+/// field says nothing about its zone (`Utc::now().naive_utc()` fills one
+/// as well), so it is reported only in a message type, where a zone-less
+/// time is read by other services.
 fn fields(types: &[TypeInfo], out: &mut Vec<Finding>) {
-    for info in types
-        .iter()
-        .filter(|info| info.serialized && info.message_kind.is_some())
-    {
+    for info in types.iter().filter(|info| info.serialized) {
         for field in &info.fields {
             let ty = field.ty.as_str();
             let local = ty.contains("DateTime<Local>")
                 || ty.contains("DateTime<chrono::Local>")
                 || ty.contains("DateTime<chrono::offset::Local>");
             let naive = ty.contains("NaiveDateTime") || ty.contains("PrimitiveDateTime");
-            if local || naive {
-                out.push(Finding {
-                    rule: RULE,
-                    region: field.region,
-                    message: format!(
-                        "`{}.{}` is a {} timestamp in a serialized message type",
-                        info.name,
-                        field.name,
-                        if local { "local-time" } else { "zone-less (naive)" }
-                    ),
-                    help: Some("store `DateTime<Utc>` (or an offset-carrying UTC time) and convert only for display".into()),
-                    labels: Vec::new(),
-                    confidence: kind_confidence(info.message_kind),
-                });
-            }
+            let what = match info.message_kind {
+                Some(_) if local || naive => "a serialized message type",
+                // Known to be sent or stored by its derive, not by its name.
+                None if local => "a serialized type",
+                _ => continue,
+            };
+            out.push(Finding {
+                rule: RULE,
+                region: field.region,
+                message: format!(
+                    "`{}.{}` is a {} timestamp in {what}",
+                    info.name,
+                    field.name,
+                    if local { "local-time" } else { "zone-less (naive)" }
+                ),
+                help: Some("store `DateTime<Utc>` (or an offset-carrying UTC time) and convert only for display".into()),
+                labels: Vec::new(),
+                confidence: kind_confidence(info.message_kind),
+            });
         }
     }
 }

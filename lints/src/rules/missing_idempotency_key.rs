@@ -77,7 +77,10 @@ declare_rule! {
     /// named, in whatever file declares them), or it is in the config's
     /// `wrappers.event-types`. A transport record with a `headers` field is
     /// not judged: its id travels in its headers. Any `..._id` field other than a correlation,
-    /// causation or similar shared id counts as the message's id.
+    /// causation or similar shared id counts as the message's id, except an
+    /// entity's id on a change that can happen to it again and again
+    /// (`OrderUpdated { order_id }`, `ItemAdded { cart_id }`); each struct
+    /// variant of an event enum is judged on its own fields.
     ///
     /// ## Chapter
     /// Chapter 10, "You accepted bad event formats", its section on the id
@@ -223,7 +226,10 @@ fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
         out.push(Finding {
             rule: RULE,
             region: info.region,
-            message: format!("`{}` is a serialized message type with no field that identifies the message", info.name),
+            message: match info.unidentified_variant() {
+                Some(variant) => format!("`{}::{variant}` is a serialized message with no field that identifies the message", info.name),
+                None => format!("`{}` is a serialized message type with no field that identifies the message", info.name),
+            },
             help: Some("add an id (a UUID or a deterministic key such as `order-placed-{order_id}`) that consumers can deduplicate on".into()),
             labels: Vec::new(),
             confidence,
@@ -290,6 +296,9 @@ fn help_for(api: &str) -> &'static str {
     match api {
         "lapin" => "set `BasicProperties::default().with_message_id(..)` from a deterministic key",
         "amqprs" => "call `with_message_id(..)` on the `BasicProperties` with a deterministic key",
+        "amiquip" => {
+            "publish `Publish::with_properties(body, key, AmqpProperties::default().with_message_id(..))` with a deterministic key"
+        }
         "rdkafka" => "give the record a key (or an id header) that identifies the message",
         "async-nats" => {
             "use `Publish::build().message_id(..)` or the `Nats-Msg-Id` header so JetStream drops duplicates"

@@ -49,7 +49,11 @@
 //!   [`StoreError::VersionConflict`] when the row moved on.
 //! - **Errors abort the transaction**: after a failed statement every further
 //!   statement returns [`StoreError::TransactionAborted`], and commit rolls
-//!   back and says so. (A version conflict is the exception: in SQL it is an
+//!   back and says so. (PostgreSQL answers such a `COMMIT` with `ROLLBACK`,
+//!   not an error, and a driver may report it as a success, as sqlx does:
+//!   the store's error keeps the lost work from passing unnoticed.) The
+//!   failed transaction's row locks are released at the error, as
+//!   PostgreSQL does, so its waiters go on before it ends. (A version conflict is the exception: in SQL it is an
 //!   `UPDATE` that matched no row, not an error.)
 //! - **A dropped transaction rolls back**: its writes vanish and its locks are
 //!   released, so a crashed service can never block others forever.
@@ -73,8 +77,9 @@
 //! - **Deadlocks are found at once.** PostgreSQL checks after
 //!   `deadlock_timeout` (1 s) and may abort any member of the cycle; here the
 //!   transaction whose wait would close the cycle is refused immediately.
-//!   Like PostgreSQL, the refused transaction keeps its locks until it rolls
-//!   back (or is dropped).
+//!   Like any error that aborts a transaction, the refusal releases its
+//!   locks at once, so the rest of the cycle goes on before it rolls back
+//!   (as in PostgreSQL and InnoDB, checked by `tests/conformance`).
 //! - **Serializable is conservative.** PostgreSQL's SSI aborts a transaction
 //!   only when it sees a dangerous structure of two read/write dependencies.
 //!   This model validates each serializable transaction at commit instead: if
@@ -327,6 +332,14 @@ impl State {
     /// waiters and wakes those.
     fn end_transaction(&mut self, transaction: u64) {
         self.open.remove(&transaction);
+        self.release_locks(transaction);
+    }
+
+    /// Releases `transaction`'s row locks, hands them to the next waiters
+    /// and wakes those. At the end of a transaction, and as soon as a
+    /// statement error aborts it: PostgreSQL releases an aborted
+    /// transaction's locks at the error, not at its `ROLLBACK`.
+    fn release_locks(&mut self, transaction: u64) {
         for granted in self.locks.release_all(transaction) {
             if let Some(open) = self.open.get(&granted) {
                 // `notify_one` stores a permit if the waiter is not polling

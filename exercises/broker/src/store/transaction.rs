@@ -75,7 +75,12 @@ struct QueuedForLock<'a> {
 impl Drop for QueuedForLock<'_> {
     fn drop(&mut self) {
         if !self.granted {
-            self.store.state().locks.stop_waiting(self.transaction);
+            // A cancelled statement is an error that aborts the transaction
+            // (it stays marked aborted: see `start_statement`), so its locks
+            // go too, as after any other error.
+            let mut state = self.store.state();
+            state.locks.stop_waiting(self.transaction);
+            state.release_locks(self.transaction);
         }
     }
 }
@@ -315,7 +320,10 @@ impl Transaction {
         }
         let mut state = self.store.state();
         if state.unavailable {
+            // An error like any other: the transaction aborts and its locks
+            // go (see `finish_statement`).
             self.aborted = true;
+            state.release_locks(self.id);
             return Err(StoreError::Unavailable);
         }
         if self.isolation != IsolationLevel::ReadCommitted && self.snapshot.is_none() {
@@ -330,10 +338,16 @@ impl Transaction {
     }
 
     /// Ends a statement: any error but a version conflict aborts the
-    /// transaction.
+    /// transaction, and releases its row locks at once. PostgreSQL does the
+    /// same (its abort releases the locks; the `ROLLBACK` that follows only
+    /// ends the block), so the other members of a deadlock, or anyone queued
+    /// behind a failed writer, go on before the failed one rolls back.
     fn finish_statement<T>(&mut self, result: Result<T, StoreError>) -> Result<T, StoreError> {
         self.aborted =
             matches!(&result, Err(error) if !matches!(error, StoreError::VersionConflict { .. }));
+        if self.aborted {
+            self.store.state().release_locks(self.id);
+        }
         result
     }
 

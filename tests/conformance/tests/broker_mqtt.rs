@@ -1,0 +1,91 @@
+//! The scenarios that MQTT can express, against Mosquitto through rumqttc
+//! (MQTT 3.1.1, QoS 1, a persistent session per queue): QoS 1 redelivery
+//! after a disconnect before the PUBACK, what the client's automatic
+//! acknowledgement does to a message whose handler crashed, and a message
+//! sent twice; and a hung client, whose session a second client takes over.
+//! MQTT has no negative acknowledgement and no delivery limit: the
+//! delivery-limit scenario does not apply.
+
+use conformance::broker::EngineKind;
+use conformance::broker::mqtt::{self, Mqtt};
+use conformance::broker::scenarios::{self, verdict};
+use conformance::broker::workshop::on_virtual_time;
+
+const KIND: EngineKind = EngineKind::Mqtt;
+
+async fn engine() -> Option<Mqtt> {
+    let broker = mqtt::shared()?;
+    Some(
+        Mqtt::connect(broker)
+            .await
+            .expect("a connection to mosquitto"),
+    )
+}
+
+#[tokio::test]
+async fn a_disconnect_before_the_puback_redelivers_when_the_session_resumes() {
+    let Some(engine) = engine().await else { return };
+    let run = scenarios::crash_before_ack(engine, "crash")
+        .await
+        .expect("the scenario runs");
+    verdict(
+        "crash-before-ack",
+        &run,
+        &scenarios::crash_before_ack_claim(KIND),
+        || {
+            on_virtual_time(|broker| scenarios::crash_before_ack(broker, "crash"))
+                .expect("the scenario runs on our broker")
+        },
+    );
+}
+
+#[tokio::test]
+async fn a_second_client_of_the_session_takes_the_hung_ones_message_at_once() {
+    let Some(engine) = engine().await else { return };
+    let run = scenarios::hang_until_timeout(engine, "hang")
+        .await
+        .expect("the scenario runs");
+    verdict(
+        "hang-until-timeout",
+        &run,
+        &scenarios::hang_until_timeout_claim(KIND),
+        || {
+            on_virtual_time(|broker| scenarios::hang_until_timeout(broker, "hang"))
+                .expect("the scenario runs on our broker")
+        },
+    );
+}
+
+#[tokio::test]
+async fn a_message_published_twice_is_delivered_twice() {
+    let Some(engine) = engine().await else { return };
+    let run = scenarios::duplicate_id(engine, "duplicate")
+        .await
+        .expect("the scenario runs");
+    verdict(
+        "duplicate-id",
+        &run,
+        &scenarios::duplicate_id_claim(KIND),
+        || {
+            on_virtual_time(|broker| scenarios::duplicate_id(broker, "duplicate"))
+                .expect("the scenario runs on our broker")
+        },
+    );
+}
+
+#[tokio::test]
+async fn automatic_acks_plus_a_handler_crash_lose_the_message() {
+    let Some(engine) = engine().await else { return };
+    let run = scenarios::auto_ack_crash(engine, "auto-ack")
+        .await
+        .expect("the scenario runs");
+    verdict(
+        "auto-ack-crash",
+        &run,
+        &scenarios::auto_ack_crash_claim(KIND),
+        || {
+            on_virtual_time(|broker| scenarios::auto_ack_crash(broker, "auto-ack"))
+                .expect("the scenario runs on our broker")
+        },
+    );
+}
