@@ -228,6 +228,33 @@ async fn inbox_without_outbox(ctx: ServiceCtx) -> Result<(), RuntimeError> {
     }
 }
 
+/// Every fix but the key: it skips a request whose payment it has already
+/// recorded ("an inbox"), records with an outbox and pauses on failures, but
+/// charges without an idempotency key. Without faults nothing is charged
+/// twice; a crash between the charge and the record charges the card again.
+async fn inbox_without_a_key(ctx: ServiceCtx) -> Result<(), RuntimeError> {
+    let mut switch = Switch::new(Duration::from_secs(30), Duration::from_secs(240));
+    loop {
+        let delivery = ctx.receive(PAYMENT_REQUESTS).await?;
+        let request = PaymentRequested::from_delivery(&delivery)?;
+        let mut tx = ctx.begin(IsolationLevel::ReadCommitted).await?;
+        let done = tx.get(PAYMENTS, &request.payment_id).await?.is_some();
+        tx.rollback().await;
+        if done {
+            ctx.complete(&delivery).await?;
+            continue;
+        }
+        if payments::charge(&ctx, &request, None).await.is_err() {
+            ctx.abandon(&delivery).await?;
+            switch.failed(&ctx).await;
+            continue;
+        }
+        switch.succeeded();
+        record_with_outbox(&ctx, &request).await?;
+        ctx.complete(&delivery).await?;
+    }
+}
+
 /// The reference's runtime with the right longest pause.
 async fn fixed(ctx: ServiceCtx) -> Result<(), RuntimeError> {
     fixed_with(ctx, Duration::from_secs(240)).await
@@ -343,6 +370,21 @@ fn lost_message_catches_completing_first() {
         .scenario(morning_running(completes_first, relay))
         .run_with(None, None);
     assert_fails(&report, "the request was settled before its work was done");
+}
+
+#[test]
+fn duplicate_side_effect_catches_an_inbox_without_a_key_only_under_a_crash() {
+    let scenario = || morning_running(inbox_without_a_key, relay);
+    assert_passes(
+        &rubric::duplicate_side_effect()
+            .scenario(scenario())
+            .exploration(Exploration::happy_path())
+            .run_with(None, None),
+    );
+    let report = rubric::duplicate_side_effect()
+        .scenario(scenario())
+        .run_with(None, None);
+    assert_fails(&report, "times (at ");
 }
 
 #[test]
