@@ -19,7 +19,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use broker::clock::format_offset;
-use broker::fault::FaultKind;
 use broker::grading::{Check, Violation};
 use broker::simulation::{Exploration, Run, Scenario};
 use broker::trace::{Operation, TraceEvent};
@@ -79,30 +78,7 @@ fn check(name: &str, points: u32, scenario: Scenario, source: &str) -> Check {
 /// `EDA_SEEDS` and `EDA_SEED` choose the plans as in every exercise, but at
 /// most [`MAX_RANDOM_PLANS`] of them: each plan is a whole night.
 fn the_night() -> Exploration {
-    let night = Exploration {
-        crash_points: false,
-        fault_points: false,
-        ..Exploration::graded()
-    }
-    .with_fault_kinds(&[
-        FaultKind::CrashBefore,
-        FaultKind::CrashAfter,
-        FaultKind::LostResponse,
-        FaultKind::Unavailable,
-        FaultKind::DuplicateDelivery,
-    ])
-    .with_random_plans(RANDOM_PLANS);
-    match night.clone().with_env_seeds() {
-        Ok(chosen) => Exploration {
-            random_plans: chosen.random_plans.min(MAX_RANDOM_PLANS),
-            // Already applied: the check must not apply them again.
-            seeds_from_env: false,
-            ..chosen
-        },
-        // A value that is not a number: the check reports it, with the
-        // variable's name, when it applies the environment itself.
-        Err(_) => night,
-    }
+    Exploration::long_runs(RANDOM_PLANS, MAX_RANDOM_PLANS)
 }
 
 /// The dead letters stay under [`MAX_DEAD_LETTERS`]: an outage downstream

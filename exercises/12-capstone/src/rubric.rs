@@ -30,7 +30,6 @@ use std::time::Duration;
 
 use broker::clock::format_offset;
 use broker::dead_letter_path;
-use broker::fault::FaultKind;
 use broker::grading::{Check, Violation};
 use broker::simulation::{Exploration, Run, Scenario};
 
@@ -87,30 +86,7 @@ fn afternoon_check(name: &str, points: u32, scenario: Scenario, source: &str) ->
 /// the random plans, at most [`MAX_AFTERNOON_PLANS`] of them whatever
 /// `EDA_SEEDS` says.
 fn the_afternoon() -> Exploration {
-    let afternoon = Exploration {
-        crash_points: false,
-        fault_points: false,
-        ..Exploration::graded()
-    }
-    .with_fault_kinds(&[
-        FaultKind::CrashBefore,
-        FaultKind::CrashAfter,
-        FaultKind::LostResponse,
-        FaultKind::Unavailable,
-        FaultKind::DuplicateDelivery,
-    ])
-    .with_random_plans(AFTERNOON_PLANS);
-    match afternoon.clone().with_env_seeds() {
-        Ok(chosen) => Exploration {
-            random_plans: chosen.random_plans.min(MAX_AFTERNOON_PLANS),
-            // Already applied: the check must not apply them again.
-            seeds_from_env: false,
-            ..chosen
-        },
-        // A value that is not a number: the check reports it, with the
-        // variable's name, when it applies the environment itself.
-        Err(_) => afternoon,
-    }
+    Exploration::long_runs(AFTERNOON_PLANS, MAX_AFTERNOON_PLANS)
 }
 
 /// Chapter 3: no payment request is acknowledged before its payment is

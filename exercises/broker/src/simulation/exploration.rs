@@ -231,6 +231,39 @@ impl Exploration {
         self
     }
 
+    /// For a scenario too long to run at every crash and fault point (a
+    /// whole night, an afternoon's outage): the run without faults, then
+    /// `plans` random plans of the faults a consumer meets on any day
+    /// (crashes, lost responses, unavailable calls, duplicate deliveries).
+    /// `EDA_SEEDS` and `EDA_SEED` choose the plans as in every check, but at
+    /// most `max_plans` of them, since each plan is a whole long run.
+    pub fn long_runs(plans: u64, max_plans: u64) -> Exploration {
+        let long = Exploration {
+            crash_points: false,
+            fault_points: false,
+            ..Exploration::graded()
+        }
+        .with_fault_kinds(&[
+            FaultKind::CrashBefore,
+            FaultKind::CrashAfter,
+            FaultKind::LostResponse,
+            FaultKind::Unavailable,
+            FaultKind::DuplicateDelivery,
+        ])
+        .with_random_plans(plans);
+        match long.clone().with_env_seeds() {
+            Ok(chosen) => Exploration {
+                random_plans: chosen.random_plans.min(max_plans),
+                // Already applied: the check must not apply them again.
+                seeds_from_env: false,
+                ..chosen
+            },
+            // A value that is not a number: the check reports it, with the
+            // variable's name, when it applies the environment itself.
+            Err(_) => long,
+        }
+    }
+
     /// The baseline and every crash point, no random plans.
     pub fn every_crash_point() -> Exploration {
         Exploration {
