@@ -5,11 +5,13 @@
 //! installs every engine, so a missing one is a broken install step) and a
 //! loud skip on a developer's machine, never a silent pass.
 
+use std::collections::BTreeSet;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// Why an engine could not be started.
@@ -107,17 +109,38 @@ pub fn require(binary: &str, package: &str, extra_dirs: &[PathBuf]) -> Option<Pa
     }
 }
 
-/// A loopback port nobody listens on right now. The OS picks it; there is a
-/// small window before the engine binds it, which is why [`Server::start`]
-/// checks that the engine itself came up on it.
+/// A loopback port nobody listens on right now, and one this process has
+/// not handed out before. The OS picks it; there is a small window before
+/// the engine binds it, which is why [`Server::start`] checks that the engine
+/// itself came up on it.
+///
+/// Linux often hands a port that was just released straight back to the next
+/// `bind(0)`, so two calls in a row (RabbitMQ needs three ports) or two tests
+/// running at once could otherwise be given the same port. Every port handed
+/// out is remembered, and the listeners of refused picks are held until a new
+/// one comes up, so that the kernel cannot offer them again.
 pub fn free_port() -> Result<u16, ServerError> {
-    let listener =
-        TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).map_err(io_error("binding a free port"))?;
-    let port = listener
-        .local_addr()
-        .map_err(io_error("reading the free port"))?
-        .port();
-    Ok(port)
+    static HANDED_OUT: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
+    let mut held = Vec::new();
+    for _ in 0..256 {
+        let listener =
+            TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).map_err(io_error("binding a free port"))?;
+        let port = listener
+            .local_addr()
+            .map_err(io_error("reading the free port"))?
+            .port();
+        let mut handed_out = HANDED_OUT
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if handed_out.insert(port) {
+            return Ok(port);
+        }
+        held.push(listener);
+    }
+    Err(io_error("binding a free port")(io::Error::new(
+        io::ErrorKind::AddrInUse,
+        "256 picks in a row were ports this process had already handed out",
+    )))
 }
 
 /// A running engine. Dropping it kills the engine's whole process group
@@ -179,15 +202,17 @@ impl Server {
         let started = Instant::now();
         let address = SocketAddr::from((Ipv4Addr::LOCALHOST, self.port));
         loop {
-            if TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_ok() {
-                return Ok(());
-            }
+            // An engine that has exited is never ready, even if something
+            // else happens to answer on its port.
             if let Ok(Some(status)) = self.child.try_wait() {
                 return Err(ServerError::Exited {
                     name: self.name.clone(),
                     status,
                     log: self.log_tail(),
                 });
+            }
+            if TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_ok() {
+                return Ok(());
             }
             if started.elapsed() > within {
                 return Err(ServerError::NotReady {

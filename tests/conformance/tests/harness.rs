@@ -22,6 +22,13 @@ fn an_engine_that_exits_while_starting_is_reported_with_its_log() {
 }
 
 #[test]
+fn free_ports_are_never_handed_out_twice() {
+    let ports: Vec<u16> = (0..64).map(|_| free_port().expect("a free port")).collect();
+    let distinct: std::collections::BTreeSet<u16> = ports.iter().copied().collect();
+    assert_eq!(distinct.len(), ports.len(), "{ports:?}");
+}
+
+#[test]
 fn an_engine_that_never_listens_times_out() {
     let dir = Server::data_dir("silent").expect("a temporary folder");
     let mut command = Command::new("sleep");
@@ -37,8 +44,10 @@ fn dropping_a_server_kills_its_process_group() {
     // The readiness probe only needs something listening: the test listens
     // itself, so the "engine" can be a shell that forks a long-lived child,
     // as RabbitMQ's launcher forks the Erlang VM.
-    let listener = std::net::TcpListener::bind(("127.0.0.1", 0)).expect("a listener");
-    let port = listener.local_addr().expect("its address").port();
+    // The port comes from free_port, as the other tests' ports do, so that
+    // the kernel cannot hand this listener a port another test was promised.
+    let port = free_port().expect("a free port");
+    let _listener = std::net::TcpListener::bind(("127.0.0.1", port)).expect("a listener");
     let pids = tempfile::tempdir().expect("a temporary folder");
     let child_pid_file = pids.path().join("child.pid");
     let script = format!("sleep 300 & echo $! > {}; wait", child_pid_file.display());

@@ -35,8 +35,10 @@ impl Link {
     /// Starts relaying connections made to [`Link::port`] to
     /// `127.0.0.1:upstream`.
     pub async fn to(upstream: u16) -> io::Result<Link> {
-        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
-        let port = listener.local_addr()?.port();
+        // A port from free_port, so that the kernel cannot give this relay
+        // a port an engine starting in a parallel test was promised.
+        let port = crate::server::free_port().map_err(io::Error::other)?;
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, port)).await?;
         let (severed, watching) = watch::channel(false);
         let tasks: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
         let relays = Arc::clone(&tasks);
