@@ -450,6 +450,21 @@ fn as_work(event: &Event, derived: &BTreeSet<String>) -> Option<Why> {
             if !io && (NOT_WORK.contains(&name.as_str()) || asks_about(name)) {
                 return None;
             }
+            // `delete_message(&msg)`, `remove_consumer_message(stream,
+            // msg)` after the ack: taking the settled message out of its
+            // store as well finishes settling it (like `xdel` after
+            // `xack`); it is not work the message triggers.
+            if removes_message(name) {
+                return None;
+            }
+            // `ConsumerError::Decode(e.to_string())`, `Rejected(msg.id)`:
+            // a call to a name in CamelCase builds an enum variant or a
+            // tuple struct. It reads what it is given and does nothing with
+            // it; an error path that drops the message and then reports
+            // the error has no work left after its ack.
+            if !*awaited && builds_value(name) {
+                return None;
+            }
             let confidence = if *awaited {
                 Confidence::Medium
             } else if IN_MEMORY.contains(&name.as_str()) {
@@ -464,6 +479,22 @@ fn as_work(event: &Event, derived: &BTreeSet<String>) -> Option<Why> {
         }
         EventKind::Bind { .. } => None,
     }
+}
+
+/// Whether a call's name is a constructor's: an enum variant or a tuple
+/// struct is named in CamelCase, a function in snake case.
+fn builds_value(name: &str) -> bool {
+    name.starts_with(|c: char| c.is_ascii_uppercase())
+        && name.chars().any(|c| c.is_ascii_lowercase())
+}
+
+/// Whether a call's name says it deletes a message itself: `delete` or
+/// `remove` with `message` or `msg` (`delete_consumer_message`), not
+/// something the message names (`delete_order`).
+fn removes_message(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    (name.contains("delete") || name.contains("remove"))
+        && (name.contains("message") || name.contains("msg"))
 }
 
 /// A question asked of the message (`is_retryable`, `has_header`): it
