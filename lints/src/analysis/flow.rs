@@ -1244,7 +1244,26 @@ impl<'k, 'a> Walker<'k, 'a> {
         if let Some(publish) = &effects.publish {
             let mut headers_via = None;
             let (id, caller_decides) = match &publish.id {
-                IdSource::Absent => (IdEvidence::Absent, false),
+                // The helper sets no id, but what the caller hands it for
+                // the body may carry one: judged as if the publish were
+                // written here. An argument that shows no id leaves the
+                // helper's answer (no id) as it was.
+                IdSource::Absent => {
+                    let given: Vec<&Expr> = publish
+                        .body_params
+                        .iter()
+                        .filter_map(|p| args.get(*p).copied())
+                        .collect();
+                    let evidence = if given.is_empty() {
+                        IdEvidence::Absent
+                    } else {
+                        id_evidence(&given, &self.locals, &[])
+                    };
+                    match evidence {
+                        IdEvidence::Present { .. } => (evidence, false),
+                        _ => (IdEvidence::Absent, false),
+                    }
+                }
                 IdSource::FromParams(positions) => (
                     IdEvidence::Present {
                         from: positions

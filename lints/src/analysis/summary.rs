@@ -81,6 +81,13 @@ pub struct PublishEffect {
     /// Whether that broker can deduplicate on a client-set id.
     pub dedup: bool,
     pub id: IdSource,
+    /// With an [`IdSource::Absent`] id: the parameters (by position) the
+    /// published body is made from. The helper sets no id of its own, but
+    /// the value its caller hands it may carry one in the body (a reply
+    /// whose `correlation_id` field copies the request's, an event with an
+    /// `order_id`), which the caller's argument shows, as it would were the
+    /// publish written in the caller.
+    pub body_params: Vec<usize>,
     pub confidence: Confidence,
     pub site: Site,
 }
@@ -914,6 +921,7 @@ fn lift(callee: &Effects, args: &[Vec<usize>]) -> Effects {
             }
             other => other.clone(),
         };
+        publish.body_params = through(&publish.body_params);
         publish
     });
     Effects {
@@ -1109,10 +1117,16 @@ fn summarise_fn(flow: &FnFlow) -> FnSummary {
                     }
                     (id, _) => id_source(id, &params_of),
                 };
+                let body_params = if id == IdSource::Absent {
+                    params_of(&event.reads)
+                } else {
+                    Vec::new()
+                };
                 let candidate = PublishEffect {
                     api: recognized.api.to_string(),
                     dedup: *dedup,
                     id,
+                    body_params,
                     confidence: recognized.confidence,
                     site: site(event.region),
                 };

@@ -7,7 +7,7 @@ use crate::analysis::flow::{Event, EventKind, FnFlow};
 use crate::analysis::{FileAnalysis, user_apis};
 use crate::context::FileContext;
 use crate::declare_rule;
-use crate::finding::{Confidence, Finding, Label};
+use crate::finding::{Confidence, Finding, Label, Position};
 
 declare_rule! {
     /// ## What it does
@@ -273,7 +273,7 @@ fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
             let Op::Ack { message } = &recognized.op else {
                 continue;
             };
-            if let Some((work, why)) = work_after(flow, ack, message) {
+            if let Some((work, why)) = work_after(flow, ack, message, ctx.source) {
                 out.push(Finding {
                     rule: RULE,
                     region: ack.region,
@@ -335,15 +335,21 @@ fn work_after<'f>(
     flow: &'f FnFlow,
     ack: &Event,
     message: &BTreeSet<String>,
+    source: &str,
 ) -> Option<(&'f Event, Why)> {
     let derived = message_values(flow, ack, message);
     let hands_over = hands_to_caller(flow, ack, &derived);
+    let handler_end = ack_error_handler_end(ack, source);
     let mut best: Option<(&'f Event, Why)> = None;
-    for event in flow
-        .events
-        .iter()
-        .filter(|event| flow.runs_before(ack, event) && !contains(event, ack))
-    {
+    for event in flow.events.iter().filter(|event| {
+        flow.runs_before(ack, event)
+            && !contains(event, ack)
+            && !handler_end.is_some_and(|end| {
+                let start = (event.region.start.line, event.region.start.column);
+                (ack.region.end.line, ack.region.end.column) <= start
+                    && start < (end.line, end.column)
+            })
+    }) {
         let Some(why) = as_work(event, &derived) else {
             continue;
         };
@@ -413,6 +419,80 @@ fn message_values(flow: &FnFlow, ack: &Event, message: &BTreeSet<String>) -> BTr
     derived
 }
 
+/// Combinators that handle a failed call's error.
+const ERROR_HANDLERS: &[&str] = &[
+    "map_err",
+    "or_else",
+    "unwrap_or_else",
+    "inspect_err",
+    "with_context",
+];
+
+/// Where the handler of the ack's own failure ends, when one is chained
+/// straight onto the ack (`msg.ack().await.map_err(|e| settle_error(msg.subject, e))`):
+/// what runs in it runs only when the ack failed, to report that, and is
+/// not work the settled message triggers. The position just after the
+/// handler's closing parenthesis, read from the source text (the chain's
+/// later calls are part of the ack's event, not events of their own).
+fn ack_error_handler_end(ack: &Event, source: &str) -> Option<Position> {
+    let mut lines = source.lines().skip(ack.region.end.line.checked_sub(1)?);
+    let mut line_number = ack.region.end.line;
+    let mut column = ack.region.end.column.checked_sub(1)?;
+    let mut line: Vec<char> = lines.next()?.chars().collect();
+    // The text up to the handler's opening parenthesis, and then the
+    // nesting depth inside it.
+    let mut head = String::new();
+    let mut depth = 0usize;
+    let mut in_string = false;
+    loop {
+        while column >= line.len() {
+            line = lines.next()?.chars().collect();
+            line_number += 1;
+            column = 0;
+            if line_number > ack.region.end.line + 40 {
+                return None;
+            }
+        }
+        let c = line[column];
+        column += 1;
+        if depth == 0 {
+            if c.is_whitespace() {
+                continue;
+            }
+            if c == '(' {
+                let name = head
+                    .strip_prefix(".await.")
+                    .or_else(|| head.strip_prefix('.'))?;
+                if !ERROR_HANDLERS.contains(&name) {
+                    return None;
+                }
+                depth = 1;
+                continue;
+            }
+            head.push(c);
+            if head.len() > 24 {
+                return None;
+            }
+            continue;
+        }
+        match c {
+            '"' => in_string = !in_string,
+            '\\' if in_string => column += 1,
+            '(' if !in_string => depth += 1,
+            ')' if !in_string => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(Position {
+                        line: line_number,
+                        column: column + 1,
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
 /// Whether `outer`'s call contains `inner` (`timeout(.., msg.ack())`,
 /// `runtime.block_on(async { .. ack .. })`): the call that contains the
 /// ack is not after it, though it completes after it.
@@ -450,6 +530,21 @@ fn as_work(event: &Event, derived: &BTreeSet<String>) -> Option<Why> {
             if !io && (NOT_WORK.contains(&name.as_str()) || asks_about(name)) {
                 return None;
             }
+            // `delete_message(&msg)`, `remove_consumer_message(stream,
+            // msg)` after the ack: taking the settled message out of its
+            // store as well finishes settling it (like `xdel` after
+            // `xack`); it is not work the message triggers.
+            if removes_message(name) {
+                return None;
+            }
+            // `ConsumerError::Decode(e.to_string())`, `Rejected(msg.id)`:
+            // a call to a name in CamelCase builds an enum variant or a
+            // tuple struct. It reads what it is given and does nothing with
+            // it; an error path that drops the message and then reports
+            // the error has no work left after its ack.
+            if !*awaited && builds_value(name) {
+                return None;
+            }
             let confidence = if *awaited {
                 Confidence::Medium
             } else if IN_MEMORY.contains(&name.as_str()) {
@@ -464,6 +559,22 @@ fn as_work(event: &Event, derived: &BTreeSet<String>) -> Option<Why> {
         }
         EventKind::Bind { .. } => None,
     }
+}
+
+/// Whether a call's name is a constructor's: an enum variant or a tuple
+/// struct is named in CamelCase, a function in snake case.
+fn builds_value(name: &str) -> bool {
+    name.starts_with(|c: char| c.is_ascii_uppercase())
+        && name.chars().any(|c| c.is_ascii_lowercase())
+}
+
+/// Whether a call's name says it deletes a message itself: `delete` or
+/// `remove` with `message` or `msg` (`delete_consumer_message`), not
+/// something the message names (`delete_order`).
+fn removes_message(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    (name.contains("delete") || name.contains("remove"))
+        && (name.contains("message") || name.contains("msg"))
 }
 
 /// A question asked of the message (`is_retryable`, `has_header`): it
