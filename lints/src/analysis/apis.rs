@@ -675,8 +675,15 @@ pub fn classify_segment(
                 3 => (args.first(), "amqprs"),
                 _ => (None, "lapin"),
             };
+            let body = match args.len() {
+                5.. => args.get(3),
+                3 => args.get(1),
+                _ => None,
+            };
             let id = match properties {
-                Some(properties) => id_evidence(&[properties], locals, &[]),
+                Some(properties) => {
+                    or_body_id(id_evidence(&[properties], locals, &[]), body, locals)
+                }
                 None => IdEvidence::Unknown,
             };
             recognized(
@@ -702,8 +709,10 @@ pub fn classify_segment(
         {
             let jetstream = is_jetstream(&receiver, chain, index, locals);
             let id = match method {
-                "publish" => IdEvidence::Absent,
-                "publish_with_headers" => id_evidence(&[args[1]], locals, &[]),
+                "publish" => or_body_id(IdEvidence::Absent, args.get(1), locals),
+                "publish_with_headers" => {
+                    or_body_id(id_evidence(&[args[1]], locals, &[]), args.get(2), locals)
+                }
                 _ => id_evidence(&[args[1]], locals, &[]),
             };
             recognized(
@@ -1499,6 +1508,25 @@ fn is_jetstream(receiver: &str, chain: &Chain<'_>, index: usize, locals: &Locals
             .iter()
             .any(|value| value.to_token_stream().to_string().contains("jetstream"))
     })
+}
+
+/// A publish that sets no id of the broker's (no AMQP `message_id`, no
+/// `Nats-Msg-Id`) may still carry one in its body: an event whose
+/// `order_id` field or `id` names what it is about, a result that copies
+/// the request's `attachment_id`. A consumer can deduplicate on that, as it
+/// can on a Kafka record whose payload carries one (which the record's own
+/// scan already sees). Only an id found in a body built here counts: a body
+/// that shows none leaves the answer as it was.
+fn or_body_id(id: IdEvidence, body: Option<&&Expr>, locals: &Locals) -> IdEvidence {
+    match (&id, body) {
+        (IdEvidence::Absent | IdEvidence::SharedKey, Some(body)) => {
+            match id_evidence(&[*body], locals, &[]) {
+                found @ IdEvidence::Present { .. } => found,
+                _ => id,
+            }
+        }
+        _ => id,
+    }
 }
 
 trait KafkaRecordId {

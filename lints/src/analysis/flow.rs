@@ -1256,6 +1256,17 @@ impl<'k, 'a> Walker<'k, 'a> {
                         .collect();
                     let evidence = if given.is_empty() {
                         IdEvidence::Absent
+                    } else if given.iter().any(|arg| super::ids::names_an_id(arg)) {
+                        // `publish_status(job_id, ..)`: the helper builds
+                        // the body from an id the caller hands it.
+                        let mut from = BTreeSet::new();
+                        for arg in given.iter().filter(|arg| super::ids::names_an_id(arg)) {
+                            collect_idents(arg.to_token_stream(), &mut from);
+                        }
+                        IdEvidence::Present {
+                            from,
+                            random: false,
+                        }
                     } else {
                         id_evidence(&given, &self.locals, &[])
                     };

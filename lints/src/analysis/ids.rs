@@ -403,8 +403,16 @@ pub fn is_id_name(name: &str) -> bool {
         || normal.ends_with("_uuid")
 }
 
-/// Ids many messages share.
+/// Ids many messages share, also as the end of a longer name
+/// (`query_user_id`, `kafka_partition_id`).
 pub fn is_shared_id(name: &str) -> bool {
+    is_shared_id_word(name)
+        || name
+            .match_indices('_')
+            .any(|(at, _)| is_shared_id_word(&name[at + 1..]))
+}
+
+fn is_shared_id_word(name: &str) -> bool {
     matches!(
         name,
         "correlation_id"
@@ -810,8 +818,20 @@ fn scan_tokens(tokens: TokenStream, extra_setters: &[&str], locals: &Locals, out
                 }
             }
             TokenTree::Group(group) => {
-                if group.delimiter() == proc_macro2::Delimiter::Brace {
-                    shorthand_id_fields(group.stream(), out.id);
+                match group.delimiter() {
+                    proc_macro2::Delimiter::Brace => shorthand_id_fields(group.stream(), out.id),
+                    // Only a function's or a constructor's arguments
+                    // (`Result::success(attachment_id, ..)`). Not a
+                    // method's: a builder's method names what it sets
+                    // (`.set_ordering_key(order_id)` is no id; the id
+                    // setters are read above). Not a macro's: an id written
+                    // into a text (`format!("product {} is low",
+                    // evt.product_id)`) is prose, not a field a consumer
+                    // can deduplicate on.
+                    proc_macro2::Delimiter::Parenthesis if is_function_call(&tokens, index) => {
+                        positional_id_args(group.stream(), out.id)
+                    }
+                    _ => {}
                 }
                 scan_tokens(group.stream(), extra_setters, locals, out)
             }
@@ -835,6 +855,109 @@ fn shorthand_id_fields(tokens: TokenStream, found: &mut Option<(BTreeSet<String>
             record(found, TokenStream::from(token.clone()));
         }
     }
+}
+
+/// `TranscriptionResult::success(attachment_id, text)`,
+/// `Status::new(&job.job_id, ..)`: a value named like an id handed on
+/// whole, as an argument, to what builds the message puts that id in the
+/// message, as the field `attachment_id: attachment_id` would.
+fn positional_id_args(tokens: TokenStream, found: &mut Option<(BTreeSet<String>, bool)>) {
+    let tokens: Vec<TokenTree> = tokens.into_iter().collect();
+    for argument in tokens.split(|token| matches!(token, TokenTree::Punct(p) if p.as_char() == ','))
+    {
+        if names_an_id_tokens(argument) {
+            record(found, argument.iter().cloned().collect());
+        }
+    }
+}
+
+/// Whether the parenthesised group at `tokens[index]` holds the arguments
+/// of a function or constructor called by path (`success(..)`,
+/// `Type::new(..)`): preceded by a name that follows no `.`, and is not a
+/// macro's `!`.
+fn is_function_call(tokens: &[TokenTree], index: usize) -> bool {
+    let Some(name_at) = index.checked_sub(1) else {
+        return false;
+    };
+    let TokenTree::Ident(name) = &tokens[name_at] else {
+        return false;
+    };
+    let is_punct =
+        |at: usize, c: char| matches!(&tokens[at], TokenTree::Punct(p) if p.as_char() == c);
+    if name_at > 0 && is_punct(name_at - 1, '.') {
+        return false;
+    }
+    // The type the function belongs to: `Type` in `Type::success(..)`, or
+    // the name itself for a tuple struct or variant (`Settled(..)`).
+    let owner = if name_at >= 3 && is_punct(name_at - 1, ':') && is_punct(name_at - 2, ':') {
+        match &tokens[name_at - 3] {
+            TokenTree::Ident(owner) => owner.to_string(),
+            _ => return false,
+        }
+    } else {
+        name.to_string()
+    };
+    // A message type's own constructor. A wrapper or a conversion
+    // (`String::from(user_id)`, `Some(..)`, `Arc::new(..)`) holds a value
+    // whose meaning the field it fills gives, not its own.
+    owner.starts_with(|c: char| c.is_ascii_uppercase()) && !WRAPPERS.contains(&owner.as_str())
+}
+
+/// Types whose constructors wrap or convert a value without naming it.
+const WRAPPERS: &[&str] = &[
+    "Some", "Ok", "Err", "Box", "Arc", "Rc", "Cow", "String", "Vec", "Bytes", "BytesMut", "From",
+    "Into", "Duration", "Cell", "RefCell", "Mutex", "RwLock", "Option", "Result", "Json", "Value",
+    "Uuid", "Ulid", "Decimal",
+];
+
+/// Whether an argument's tokens are an id-named value and nothing else:
+/// `order_id`, `&job.job_id`, `msg.order_id.clone()`, `id.to_string()`.
+fn names_an_id_tokens(argument: &[TokenTree]) -> bool {
+    let is_punct =
+        |token: &TokenTree, c: char| matches!(token, TokenTree::Punct(p) if p.as_char() == c);
+    let mut rest = argument;
+    while let Some((first, tail)) = rest.split_first() {
+        match first {
+            TokenTree::Punct(p) if p.as_char() == '&' => rest = tail,
+            TokenTree::Ident(ident) if ident == "mut" => rest = tail,
+            _ => break,
+        }
+    }
+    // Conversions that keep the value: `.clone()`, `.to_string()`.
+    while rest.len() >= 3 {
+        let n = rest.len();
+        let keeps = matches!(&rest[n - 1], TokenTree::Group(g) if g.delimiter() == proc_macro2::Delimiter::Parenthesis && g.stream().is_empty())
+            && matches!(&rest[n - 2], TokenTree::Ident(method) if KEEPS_VALUE.contains(&method.to_string().as_str()))
+            && is_punct(&rest[n - 3], '.');
+        if !keeps {
+            break;
+        }
+        rest = &rest[..n - 3];
+    }
+    // `name` or `a.b.name`: identifiers joined by dots, the last one named
+    // like an id.
+    if rest.is_empty() || rest.len().is_multiple_of(2) {
+        return false;
+    }
+    let joined = rest.iter().enumerate().all(|(index, token)| {
+        if index % 2 == 0 {
+            matches!(token, TokenTree::Ident(_))
+        } else {
+            is_punct(token, '.')
+        }
+    });
+    joined && matches!(rest.last(), Some(TokenTree::Ident(last)) if is_id_name(&last.to_string()))
+}
+
+/// Methods that hand on the value they are called on, converted.
+const KEEPS_VALUE: &[&str] = &["clone", "to_string", "to_owned", "into", "as_str", "as_ref"];
+
+/// Whether an expression is an id-named value and nothing else (see
+/// [`positional_id_args`]): a caller handing it to a helper that builds the
+/// message from it puts that id in the message.
+pub fn names_an_id(expr: &Expr) -> bool {
+    let tokens: Vec<TokenTree> = expr.to_token_stream().into_iter().collect();
+    names_an_id_tokens(&tokens)
 }
 
 /// The setters of a correlation id, across the client crates.

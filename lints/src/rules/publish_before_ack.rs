@@ -1,7 +1,7 @@
 //! `publish-before-ack`: while handling a message, a derived message
 //! published before the ack with nothing to deduplicate it on.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::analysis::apis::{Op, PublishInfo};
 use crate::analysis::flow::{Event, FnFlow};
@@ -85,6 +85,11 @@ fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
             continue;
         }
         let mut reported = BTreeSet::new();
+        // One finding per helper line in a function: a helper that
+        // publishes with no id, called before the ack at several places
+        // (`send_to_dlq` on each error path), is one mistake to fix in one
+        // place; its later calls become labels of the first finding.
+        let mut by_helper: BTreeMap<HelperCall, usize> = BTreeMap::new();
         for (ack, ack_op) in flow.ops() {
             let Op::Ack { message } = &ack_op.op else {
                 continue;
@@ -128,6 +133,34 @@ fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
                     _ => continue,
                 };
                 reported.insert(publish.seq);
+                // Only the same helper, called by name, that sets the id
+                // itself: a helper that publishes what its caller hands it
+                // is judged at each call, on that call's argument.
+                let helper_site = publish_op
+                    .via
+                    .as_ref()
+                    .filter(|via| !via.caller_decides)
+                    .map(|via| HelperCall {
+                        callee: called_name(ctx.source, publish),
+                        path: via.path.clone(),
+                        line: via.region.start.line,
+                        column: via.region.start.column,
+                    });
+                if let Some(first) = helper_site.as_ref().and_then(|site| by_helper.get(site)) {
+                    let function = publish_op
+                        .via
+                        .as_ref()
+                        .map(|via| via.function.as_str())
+                        .unwrap_or_default();
+                    out[*first].labels.push(Label::here(
+                        publish.region,
+                        format!("`{function}` is also called here, before the ack"),
+                    ));
+                    continue;
+                }
+                if let Some(site) = helper_site {
+                    by_helper.insert(site, out.len());
+                }
                 let mut labels = vec![Label::here(
                     ack.region,
                     "the consumed message is acked here",
@@ -153,6 +186,28 @@ fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
             }
         }
     }
+}
+
+/// A call of a helper that publishes: the name called, and the helper's
+/// publish it reaches.
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct HelperCall {
+    callee: String,
+    path: Option<std::path::PathBuf>,
+    line: usize,
+    column: usize,
+}
+
+/// The name a call is made by, read from the start of its region
+/// (`send_to_dlq` in `send_to_dlq(raw)`, `publisher::process_message`).
+fn called_name(source: &str, call: &Event) -> String {
+    let Some(line) = source.lines().nth(call.region.start.line.saturating_sub(1)) else {
+        return String::new();
+    };
+    line.chars()
+        .skip(call.region.start.column.saturating_sub(1))
+        .take_while(|c| c.is_alphanumeric() || matches!(c, '_' | ':'))
+        .collect()
 }
 
 /// Whether the publish happens while the acked message is being handled:
