@@ -448,8 +448,8 @@ fn findings_resting_on_a_name_heuristic_are_never_high() {
 }
 
 /// `--min-confidence high` keeps what rests on recognised operations and
-/// drops the guesses: of the ack-precision fixture's findings, only the ack
-/// before a publish stays.
+/// drops the guesses: of the ack-precision fixture's findings, only the
+/// acks before a publish stay.
 #[test]
 fn min_confidence_high_keeps_only_recognised_work() {
     let path = format!(
@@ -463,12 +463,20 @@ fn min_confidence_high_keeps_only_recognised_work() {
         .iter()
         .map(|finding| finding.region.start.line)
         .collect();
-    let publish_line = source
-        .lines()
-        .position(|line| line.contains("fn ack_then_publish"))
-        .map(|index| index + 2)
-        .expect("the fixture has ack_then_publish");
-    assert_eq!(kept, vec![publish_line]);
+    let ack_line = |function: &str, offset: usize| {
+        source
+            .lines()
+            .position(|line| line.contains(&format!("fn {function}(")))
+            .map(|index| index + offset)
+            .unwrap_or_else(|| panic!("the fixture has {function}"))
+    };
+    assert_eq!(
+        kept,
+        vec![
+            ack_line("ack_then_publish", 2),
+            ack_line("ack_then_requeue", 3)
+        ]
+    );
 }
 
 #[test]

@@ -544,6 +544,10 @@ pub fn classify_segment(
     let args = segment.args.as_slice();
     let receiver = receiver_name(chain, index);
 
+    if let Some(found) = classify_redis_command(chain, index, known, locals) {
+        return Some(found);
+    }
+
     // The user's own wrappers come first: they name their code precisely.
     let as_list = [segment.method.clone()];
     if Known::user_named(&known.user.outbox, &as_list) {
@@ -1526,6 +1530,83 @@ fn or_body_id(id: IdEvidence, body: Option<&&Expr>, locals: &Locals) -> IdEviden
             }
         }
         _ => id,
+    }
+}
+
+/// A raw Redis command, as services send the stream and list commands the
+/// typed API lacks or hides: `redis::cmd("XACK").arg(key).arg(group)
+/// .arg(id).query_async(conn)`. Recognised at the call that sends it
+/// (`query`, `query_async`, `exec`, `exec_async`), from the command's name
+/// and its arguments in order, as the typed method of the same name is.
+fn classify_redis_command(
+    chain: &Chain<'_>,
+    index: usize,
+    known: &Known<'_>,
+    locals: &Locals,
+) -> Option<Recognized> {
+    let method = chain.segments[index].method.as_str();
+    if !matches!(method, "query" | "query_async" | "exec" | "exec_async") {
+        return None;
+    }
+    let Expr::Call(call) = chain.root else {
+        return None;
+    };
+    let Expr::Path(func) = &*call.func else {
+        return None;
+    };
+    if func
+        .path
+        .segments
+        .last()
+        .is_none_or(|last| last.ident != "cmd")
+    {
+        return None;
+    }
+    let Some(Expr::Lit(syn::ExprLit {
+        lit: syn::Lit::Str(name),
+        ..
+    })) = call.args.first()
+    else {
+        return None;
+    };
+    let command = name.value().to_ascii_uppercase();
+    // The command's arguments, in order: every `.arg(..)` before the send.
+    let args: Vec<&Expr> = chain.segments[..index]
+        .iter()
+        .filter(|segment| segment.method == "arg" && segment.args.len() == 1)
+        .map(|segment| segment.args[0])
+        .collect();
+    let confidence = known.sure(&["redis"]);
+    match command.as_str() {
+        // XACK key group id [id ...]
+        "XACK" if args.len() >= 3 => recognized(
+            Op::Ack {
+                message: message_of(&args[2..]),
+            },
+            "redis",
+            confidence,
+        ),
+        // XADD key [options] id field value ...: what a typed `xadd`
+        // carries is read from everything after the key.
+        "XADD" if args.len() >= 3 => recognized(
+            Op::Publish(PublishInfo {
+                id: id_evidence(&args[1..], locals, &[]),
+                dedup: true,
+            }),
+            "redis",
+            confidence,
+        ),
+        "XREADGROUP" => recognized(Op::Consume, "redis", confidence),
+        // A job pushed onto a list the key names as a queue.
+        "LPUSH" | "RPUSH" if args.len() >= 2 && names_a_job_list(args[0]) => recognized(
+            Op::Publish(PublishInfo {
+                id: IdEvidence::Unknown,
+                dedup: true,
+            }),
+            "redis",
+            Confidence::Medium,
+        ),
+        _ => None,
     }
 }
 

@@ -194,14 +194,42 @@ impl FnFlow {
         })
     }
 
+    /// Whether `a` and `b` are in different arms of the same branch: no
+    /// path runs both.
+    pub fn exclusive(&self, a: &Event, b: &Event) -> bool {
+        let common = a
+            .scope
+            .iter()
+            .zip(&b.scope)
+            .take_while(|(x, y)| x == y)
+            .count();
+        matches!((a.scope.get(common), b.scope.get(common)), (Some(x), Some(y)) if x.0 == y.0)
+    }
+
     /// The variables derived from `roots`: the roots, everything bound
     /// together with them (`(msg, handler)`), and everything bound from
     /// an expression that reads one of them, transitively.
     pub fn derived_from(&self, roots: &BTreeSet<String>) -> BTreeSet<String> {
+        self.derived_along(roots, None)
+    }
+
+    /// As [`FnFlow::derived_from`], on the paths through `along` only: a
+    /// value bound in another arm of a branch `along` is in
+    /// (`transfers.push(job)` in the `Some` arm, where `along` is the ack
+    /// in the `None` arm) does not take the message along on its path.
+    pub fn derived_along(
+        &self,
+        roots: &BTreeSet<String>,
+        along: Option<&Event>,
+    ) -> BTreeSet<String> {
         let mut tainted = roots.clone();
         for _ in 0..3 {
             let before = tainted.len();
-            for event in &self.events {
+            for event in self
+                .events
+                .iter()
+                .filter(|event| along.is_none_or(|along| !self.exclusive(along, event)))
+            {
                 if let EventKind::Bind { names, from } = &event.kind
                     && (names.iter().any(|name| tainted.contains(name)) && names.len() > 1
                         || from.iter().any(|name| tainted.contains(name)))
@@ -1183,7 +1211,16 @@ impl<'k, 'a> Walker<'k, 'a> {
         reads: &BTreeSet<String>,
     ) -> Option<BTreeSet<String>> {
         let Some((index, file)) = self.known.index else {
-            self.flow.calls.push((callee.clone(), per_arg.to_vec()));
+            // A call made in a spawned task is not done by the function:
+            // its effects are not the function's (as for the function's own
+            // operations in `summarise_fn`).
+            let detached = self
+                .task
+                .iter()
+                .any(|task| self.flow.detached.contains(task));
+            if !detached {
+                self.flow.calls.push((callee.clone(), per_arg.to_vec()));
+            }
             return None;
         };
         let scope = Scope {

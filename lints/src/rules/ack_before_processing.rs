@@ -344,6 +344,10 @@ fn work_after<'f>(
     for event in flow.events.iter().filter(|event| {
         flow.runs_before(ack, event)
             && !contains(event, ack)
+            // `match settle(&batch).await { Err(e) => requeue(..) }`: what
+            // runs only when the settling call failed runs when nothing was
+            // settled.
+            && !flow.after_failure_of(ack, event)
             && !handler_end.is_some_and(|end| {
                 let start = (event.region.start.line, event.region.start.column);
                 (ack.region.end.line, ack.region.end.column) <= start
@@ -353,6 +357,17 @@ fn work_after<'f>(
         let Some(why) = as_work(event, &derived) else {
             continue;
         };
+        // The ack settles one item inside a loop over a batch, and this
+        // publish or write comes after that loop without reading the item:
+        // it is the batch's work (the items the loop kept), not the settled
+        // item's.
+        let outside_the_ack_loop = ack
+            .loops
+            .last()
+            .is_some_and(|inner| !event.loops.contains(inner));
+        if outside_the_ack_loop && !event.reads.iter().any(|name| derived.contains(name)) {
+            continue;
+        }
         if hands_over && why.confidence == Confidence::Low {
             // Getting the message ready for the caller, not its work.
             continue;
@@ -409,11 +424,11 @@ fn message_values(flow: &FnFlow, ack: &Event, message: &BTreeSet<String>) -> BTr
         } else {
             message
         };
-        let mut derived = flow.derived_from(roots);
+        let mut derived = flow.derived_along(roots, Some(ack));
         derived.retain(|name| !roots.contains(name));
         derived
     } else {
-        flow.derived_from(&with_pair_parents(flow, message))
+        flow.derived_along(&with_pair_parents(flow, message), Some(ack))
     };
     derived.retain(|name| !flow.sources.contains(name));
     derived
