@@ -143,6 +143,10 @@ pub struct FnFlow {
     /// database's change feed, which a CDC tailer publishes from as a relay
     /// publishes from the outbox.
     pub mentions_outbox: bool,
+    /// Names bound from a call that reads stored records
+    /// (`store.list_pending().await?`, `get_outstanding_tasks()`): the
+    /// data was durable before this function touched it.
+    pub stored: BTreeSet<String>,
     /// The values messages are received from: the receiver of a receive
     /// (`consumer.next()`, `sub.recv()`, `channel.basic_consume(..)`). A
     /// message is what a receive returns, one per iteration; the consumer,
@@ -460,6 +464,7 @@ impl<'k, 'a> Walker<'k, 'a> {
                 failure_arms: std::collections::HashMap::new(),
                 detached: HashSet::new(),
                 mentions_outbox: false,
+                stored: BTreeSet::new(),
                 sources: BTreeSet::new(),
                 local_types: Default::default(),
             },
@@ -564,6 +569,9 @@ impl<'k, 'a> Walker<'k, 'a> {
         let names = pattern_names(pat);
         if names.is_empty() {
             return;
+        }
+        if value.is_some_and(reads_stored_records) {
+            self.flow.stored.extend(names.iter().cloned());
         }
         for name in &names {
             self.locals.bind(name.clone(), value.cloned());
@@ -881,7 +889,7 @@ impl<'k, 'a> Walker<'k, 'a> {
             let segment = &chain.segments[index];
             self.note_outbox(&segment.method);
             self.note_helper_values(&segment.args);
-            let callee = segment_callee(&chain, index);
+            let callee = segment_callee(&chain, index).map(|callee| self.typed_local(callee));
             self.flow.sends_in_process |= super::apis::sends_on_channel(&chain, index);
             let recognized = match classify_segment(&chain, index, self.known, &self.locals) {
                 // A client the crate keeps in a field, by its declared type.
@@ -901,6 +909,15 @@ impl<'k, 'a> Walker<'k, 'a> {
                             && !self.delivers_in_process(callee.as_ref()))
                         .then_some(guess)
                     })
+                }
+                // A commit guessed from a receiver named `tx`: a method of
+                // the crate's own type (a Kafka transaction wrapper's
+                // `commit`) is what its summary says instead.
+                Some(guess) if guess.op == Op::DbCommit && guess.confidence < Confidence::High => {
+                    if self.known.index.is_none() {
+                        self.flow.guessed.extend(callee.clone());
+                    }
+                    (!self.resolves_exactly(callee.as_ref())).then_some(guess)
                 }
                 known => known,
             };
@@ -1416,6 +1433,48 @@ impl<'k, 'a> Walker<'k, 'a> {
     }
 
     /// Whether a call resolves to functions of the crate that do something.
+    /// `tx.commit()` on `let tx = TxProducer::new(..)`: a method called on
+    /// a local whose type the walk knows is `TxProducer::commit`, resolved
+    /// through the type's path rather than by the method's name alone.
+    fn typed_local(&self, callee: Callee) -> Callee {
+        match &callee {
+            Callee::Method {
+                receiver: Some(receiver),
+                method,
+            } if !self.flow.params.contains(receiver) => {
+                match self.flow.local_types.get(receiver) {
+                    Some(ty) => Callee::Path(vec![ty.clone(), method.clone()]),
+                    None => callee,
+                }
+            }
+            _ => callee,
+        }
+    }
+
+    /// Whether a call certainly reaches functions of the crate (by path,
+    /// `self`, or the receiver's declared type), whatever they do.
+    fn resolves_exactly(&self, callee: Option<&Callee>) -> bool {
+        let (Some((index, file)), Some(callee)) = (self.known.index, callee) else {
+            return false;
+        };
+        let scope = Scope {
+            file,
+            owner: self.flow.owner.as_deref(),
+            params: &self.flow.params,
+            param_types: &self.flow.param_types,
+        };
+        // `TxProducer::commit` for a local of that type: the crate declares
+        // the type and the method, though a `use` inside a function body
+        // may keep the path from resolving.
+        if let Callee::Path(path) = callee
+            && let [ty, method] = path.as_slice()
+            && index.has_own_method(ty, method)
+        {
+            return true;
+        }
+        matches!(index.resolve(&scope, callee), Some((_, Resolution::Exact)))
+    }
+
     fn resolves(&self, callee: Option<&Callee>) -> bool {
         let (Some((index, file)), Some(callee)) = (self.known.index, callee) else {
             return false;
@@ -2200,6 +2259,58 @@ fn contains_ignoring_ascii_case(text: &str, marker: &str) -> bool {
     text.as_bytes()
         .windows(marker.len())
         .any(|window| window.eq_ignore_ascii_case(marker.as_bytes()))
+}
+
+/// Verbs of a call that reads stored records.
+const STORED_READS: &[&str] = &[
+    "get",
+    "list",
+    "find",
+    "fetch",
+    "load",
+    "select",
+    "query",
+    "read",
+    "scan",
+    "pending",
+    "outstanding",
+    "due",
+    "unsent",
+    "unpublished",
+];
+
+/// Whether a value is the result of a call, awaited or not, whose name
+/// says it reads stored records (`list_chunks(q).await?`,
+/// `self.get_outstanding_tasks(None)`, `Task::find_due(&db)`), and that is
+/// not a broker's receive.
+fn reads_stored_records(value: &Expr) -> bool {
+    let mut expr = value;
+    loop {
+        match expr {
+            Expr::Try(inner) => expr = &inner.expr,
+            Expr::Await(inner) => expr = &inner.base,
+            Expr::Paren(inner) => expr = &inner.expr,
+            _ => break,
+        }
+    }
+    let name = match expr {
+        Expr::MethodCall(call) => call.method.to_string(),
+        Expr::Call(call) => match &*call.func {
+            Expr::Path(path) => path
+                .path
+                .segments
+                .last()
+                .map(|segment| segment.ident.to_string())
+                .unwrap_or_default(),
+            _ => return false,
+        },
+        _ => return false,
+    };
+    let name = name.to_ascii_lowercase();
+    !matches!(
+        name.as_str(),
+        "recv" | "receive" | "next" | "poll" | "fetch_messages"
+    ) && name.split('_').any(|word| STORED_READS.contains(&word))
 }
 
 #[cfg(test)]

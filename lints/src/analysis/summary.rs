@@ -636,6 +636,16 @@ impl CrateIndex {
     }
 
     /// The methods named `method` of type (or trait) `ty`.
+    /// Whether the crate declares a type named `ty` with a method `method`
+    /// (the type's own, not a trait it implements).
+    pub fn has_own_method(&self, ty: &str, method: &str) -> bool {
+        self.by_name.get(method).is_some_and(|named| {
+            named
+                .iter()
+                .any(|&i| self.fns[i].owner.as_deref() == Some(ty))
+        })
+    }
+
     fn methods_of(&self, ty: &str, method: &str) -> Option<(Vec<usize>, Resolution)> {
         let named = self.by_name.get(method)?;
         let own: Vec<usize> = named

@@ -141,6 +141,7 @@ fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
                 matches!(recognized.op, Op::Publish(_))
                     && !writes_at.contains(&event.region)
                     && !relays(flow, event, &publishes_at)
+                    && !relays_stored(flow, event, &publishes_at, ctx.source)
             })
             .collect();
         // A write and a publish are a dual write only when one runs after
@@ -276,4 +277,74 @@ fn relays(flow: &FnFlow, publish: &Event, publishes_at: &[crate::finding::Region
                 })
             })
     })
+}
+
+/// Whether `publish` relays records this function read from storage, and a
+/// write after it deletes or marks what it sent (`let tasks =
+/// self.get_outstanding_tasks().await?; for t in tasks { amqp.publish(t);
+/// DELETE FROM tasks WHERE id = t.id }`): a table of scheduled jobs, stored
+/// chunks replayed to a subject. As with an outbox relay, the records were
+/// durable before the publish, so a crash in between sends one again and
+/// loses nothing. The read is known by the name of the call it came from
+/// (`list_`, `get_`, `fetch_`, ..), the deletion or mark by its text.
+fn relays_stored(
+    flow: &FnFlow,
+    publish: &Event,
+    publishes_at: &[crate::finding::Region],
+    source: &str,
+) -> bool {
+    if flow.stored.is_empty() {
+        return false;
+    }
+    let stored = flow.derived_from(&flow.stored);
+    if !publish.reads.iter().any(|name| stored.contains(name)) {
+        return false;
+    }
+    flow.ops().any(|(write, recognized)| {
+        matches!(recognized.op, Op::DbWrite { .. })
+            && !publishes_at.contains(&write.region)
+            && flow.runs_before(publish, write)
+            && write.reads.iter().any(|name| stored.contains(name))
+            && removes_or_marks(&region_text(source, write.region))
+    })
+}
+
+/// Words of a write that deletes what was sent or marks it sent.
+fn removes_or_marks(text: &str) -> bool {
+    let text = text.to_ascii_lowercase();
+    [
+        "delete",
+        "remove",
+        "published",
+        "processed",
+        "sent",
+        "dispatched",
+        "relayed",
+        "delivered",
+        "mark_",
+        "ack",
+    ]
+    .iter()
+    .any(|word| text.contains(word))
+}
+
+/// The source text of a write's statement: the region's lines, and the
+/// lines before it back to the end of the previous statement (an
+/// operation's region starts at its method, `.execute(..)`, while its SQL
+/// is on the chain's first line).
+fn region_text(source: &str, region: crate::finding::Region) -> String {
+    let lines: Vec<&str> = source.lines().collect();
+    let last = region.end.line.min(lines.len());
+    let mut first = region.start.line.max(1).min(last.max(1));
+    while first > 1 && region.start.line - first < 8 {
+        let previous = lines[first - 2].trim_end();
+        if previous.is_empty() || previous.ends_with([';', '{', '}']) {
+            break;
+        }
+        first -= 1;
+    }
+    lines
+        .get(first.saturating_sub(1)..last)
+        .unwrap_or_default()
+        .join("\n")
 }
