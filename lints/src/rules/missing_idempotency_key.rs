@@ -25,7 +25,11 @@ declare_rule! {
     /// from an entity's id, `format!("order-{}", id)`, counts), except a
     /// correlation id copied from a received message:
     /// an RPC reply that carries its request's correlation id is identified
-    /// by the request it answers.
+    /// by the request it answers. An id the body carries also counts: a
+    /// field named like an id in the message built where it is published,
+    /// or a value named like an id handed to the message type's constructor
+    /// (`Result::success(attachment_id, text)`); a consumer can deduplicate
+    /// on it.
     ///
     /// ## Why is this bad?
     /// Delivery is at-least-once: a producer retries after a lost
@@ -65,10 +69,14 @@ declare_rule! {
     /// that publishes what it is handed, or with headers built by a helper
     /// of the crate whose keys are known. A message built in another crate
     /// that is not a path dependency is not judged. An id inside the body
-    /// counts when the body is a value of one of the crate's serialized
-    /// structs with an id field (directly or one struct down) and its type
-    /// is written on its parameter or its `let`; an id in a body built any
-    /// other way (a `json!`, a type only inferred) is not seen. Brokers
+    /// counts when it can be seen where the body is built (a field named
+    /// like an id in a struct literal or a `json!`, a value named like an id
+    /// handed to the message type's constructor, not one written into a
+    /// text with `format!`), or when the body is a value of one of the
+    /// crate's serialized structs with an id field (directly or one struct
+    /// down) whose type is written on its parameter or its `let`; an id in
+    /// a body built out of sight (a type only inferred, a parameter) is not
+    /// seen. Brokers
     /// with no client-set id (core NATS, MQTT, Pulsar, Google Pub/Sub) are
     /// not reported. A type counts as a message when it derives `Serialize`
     /// and either its name ends in `Event`, `Command`, `Message`, `Envelope`

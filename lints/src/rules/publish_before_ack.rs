@@ -60,8 +60,11 @@ declare_rule! {
     /// A publish made by a helper of the crate (or a path dependency) is
     /// judged at its call, from the helper's summary; one whose message is
     /// passed in from outside the crate is not judged (its id cannot be
-    /// seen). An id set inside the payload rather
-    /// than as the broker's message id is not seen. Only publishes on the
+    /// seen). An id carried in the payload counts as it does for
+    /// `missing-idempotency-key` (a field named like an id, a value named
+    /// like an id handed to the message's constructor or to the helper that
+    /// builds it). Calls of one helper at several places before the ack are
+    /// one finding, at the first call. Only publishes on the
     /// same path of the same task as the ack are ordered; work in a spawned
     /// task is treated as concurrent.
     ///
