@@ -953,7 +953,7 @@ fn names_an_id_tokens(argument: &[TokenTree]) -> bool {
 const KEEPS_VALUE: &[&str] = &["clone", "to_string", "to_owned", "into", "as_str", "as_ref"];
 
 /// Whether an expression is an id-named value and nothing else (see
-/// [`positional_id_args`]): a caller handing it to a helper that builds the
+/// `positional_id_args`): a caller handing it to a helper that builds the
 /// message from it puts that id in the message.
 pub fn names_an_id(expr: &Expr) -> bool {
     let tokens: Vec<TokenTree> = expr.to_token_stream().into_iter().collect();
