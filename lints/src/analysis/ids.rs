@@ -682,7 +682,9 @@ fn is_constructor(func: &Expr) -> bool {
         [single] => matches!(single.as_str(), "Some" | "Ok" | "Box" | "Vec" | "vec"),
         [.., ty, function] => {
             ty.starts_with(|c: char| c.is_ascii_uppercase())
-                && matches!(
+                // `Publish::with_properties(body, key, props)`,
+                // `Message::with_body(..)`: built from what it is handed.
+                && (function.starts_with("with_") || matches!(
                     function.as_str(),
                     "new"
                         | "default"
@@ -696,7 +698,7 @@ fn is_constructor(func: &Expr) -> bool {
                         | "empty"
                         | "from_slice"
                         | "from_str"
-                )
+                ))
         }
         _ => false,
     }
