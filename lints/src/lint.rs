@@ -154,26 +154,30 @@ pub fn parse_source(
     // Most files hold no directive: skip the comment scan for them.
     let has_directives = text.contains(suppression::MARKER);
     let (comments, mut parsed) = match tokenise(&text, edition) {
-        Ok(tokens) if parse::longest_expression(&tokens) > parse::MAX_EXPRESSION_TOKENS => {
-            report.diagnostics.push(whole_file(
-                diagnostics::TOO_DEEPLY_NESTED,
-                format!(
-                    "an expression runs {} tokens without a `;`, a `,` or the end of a block, more than the {} this linter parses safely; the file was not linted",
-                    parse::longest_expression(&tokens),
-                    parse::MAX_EXPRESSION_TOKENS
+        Ok(tokens) => {
+            // The parse consumes the tokens; the comments are read from a
+            // copy, made only when there is a directive to find.
+            let for_comments = has_directives.then(|| tokens.clone());
+            match parse::parse_items_within(tokens, parse::MAX_EXPRESSION_TOKENS) {
+                Ok(parsed) => (
+                    for_comments
+                        .map(|tokens| suppression::line_comments(&tokens, &text))
+                        .unwrap_or_default(),
+                    parsed,
                 ),
-                "generated code is best excluded with `exclude` in the config",
-            ));
-            return Err(report);
+                Err(longest) => {
+                    report.diagnostics.push(whole_file(
+                        diagnostics::TOO_DEEPLY_NESTED,
+                        format!(
+                            "an expression runs {longest} tokens without a `;`, a `,` or the end of a block, more than the {} this linter parses safely; the file was not linted",
+                            parse::MAX_EXPRESSION_TOKENS
+                        ),
+                        "generated code is best excluded with `exclude` in the config",
+                    ));
+                    return Err(report);
+                }
+            }
         }
-        Ok(tokens) => (
-            if has_directives {
-                suppression::line_comments(&tokens, &text)
-            } else {
-                Vec::new()
-            },
-            parse::parse_items(tokens),
-        ),
         Err(error) => match parse::mask_untokenisable(&text) {
             // Some stretches do not tokenise: blank them, lint the rest.
             Some((masked, failures)) => {

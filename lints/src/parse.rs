@@ -12,6 +12,7 @@
 //! scan that refuses such files before syn sees them.
 
 use proc_macro2::{Delimiter, TokenStream, TokenTree};
+use syn::buffer::Cursor;
 use syn::parse::discouraged::Speculative;
 use syn::parse::{ParseStream, Parser};
 
@@ -112,14 +113,94 @@ pub struct ParsedFile {
     pub failures: Vec<ParseFailure>,
 }
 
+/// The same count as [`longest_expression`], read from syn's token buffer
+/// instead of the token stream.
+///
+/// Walking a [`TokenStream`] copies every level of it (an iterator over a
+/// shared stream clones its tokens, each name a new string), which on a big
+/// file cost about a third as much as tokenising it. syn builds a flat
+/// buffer of the same tokens to parse them anyway; a [`Cursor`] moves over
+/// it without copying anything but the names it is asked to hand out. The
+/// two counts agree token for token (a test holds them together): groups
+/// are matched before punctuation, so a cursor never steps into an
+/// invisible group that the stream's iterator would have counted as one
+/// token.
+fn longest_run(start: Cursor<'_>) -> usize {
+    let mut longest = 0;
+    // Each level being read: where it stands and the length of its run.
+    let mut stack = vec![(start, 0usize)];
+    while let Some((cursor, run)) = stack.last_mut() {
+        if cursor.eof() {
+            stack.pop();
+            continue;
+        }
+        if let Some((inside, delimiter, _, after)) = cursor.any_group() {
+            *run += 1;
+            longest = longest.max(*run);
+            let continues_if_chain = after.any_group().is_none()
+                && after.ident().is_some_and(|(ident, _)| ident == "else");
+            if delimiter == Delimiter::Brace && !continues_if_chain {
+                *run = 0;
+            }
+            *cursor = after;
+            stack.push((inside, 0));
+            continue;
+        }
+        let next = match cursor.punct() {
+            Some((punct, next)) if matches!(punct.as_char(), ';' | ',') => {
+                *run = 0;
+                next
+            }
+            Some((_, next)) => {
+                *run += 1;
+                next
+            }
+            // A name, a literal, or the quote of a lifetime.
+            None => match cursor.token_tree() {
+                Some((_, next)) => {
+                    *run += 1;
+                    next
+                }
+                None => {
+                    stack.pop();
+                    continue;
+                }
+            },
+        };
+        longest = longest.max(*run);
+        *cursor = next;
+    }
+    longest
+}
+
 /// Parses already tokenised text item by item.
 pub fn parse_items(tokens: TokenStream) -> ParsedFile {
+    // Nothing runs longer than `usize::MAX`: this is never refused.
+    parse_items_within(tokens, usize::MAX).unwrap_or_default()
+}
+
+/// [`parse_items`], but refusing the file before syn parses any of it when
+/// an expression runs more than `limit` tokens (see
+/// [`longest_expression`]): `Err` holds the longest run found. The count
+/// is taken from the buffer syn parses from, built once for both.
+pub fn parse_items_within(tokens: TokenStream, limit: usize) -> Result<ParsedFile, usize> {
+    let mut too_long = None;
     let mut parsed = ParsedFile {
         attrs: Vec::new(),
         items: Vec::new(),
         failures: Vec::new(),
     };
     let parser = |input: ParseStream<'_>| -> syn::Result<()> {
+        // Building the buffer recurses only as deep as the brackets nest,
+        // which `nesting_depth` bounds; parsing recurses on long runs too,
+        // so they are measured first.
+        let longest = longest_run(input.cursor());
+        if longest > limit {
+            too_long = Some(longest);
+            // The file is refused whole; syn's complaint about the tokens
+            // left unread is dropped below.
+            return Ok(());
+        }
         parse_inner_attributes(input, &mut parsed.attrs);
         while !input.is_empty() {
             let fork = input.fork();
@@ -150,9 +231,13 @@ pub fn parse_items(tokens: TokenStream) -> ParsedFile {
         }
         Ok(())
     };
-    // The closure never returns an error: every failure is recorded instead.
+    // The closure never returns an error: every failure is recorded instead
+    // (a refused file's unread tokens are the only complaint left).
     let _ = parser.parse2(tokens);
-    parsed
+    match too_long {
+        Some(longest) => Err(longest),
+        None => Ok(parsed),
+    }
 }
 
 /// Parses `#![...]` attributes at the top of the file; a malformed one is
@@ -422,6 +507,75 @@ mod tests {
         assert_eq!(failures[0].lines.0, 2);
         let parsed = parse(&masked);
         assert_eq!(parsed.items.len(), 2);
+    }
+
+    /// The count read from syn's buffer, as the parse takes it.
+    fn longest_in_buffer(tokens: TokenStream) -> usize {
+        let buffer = syn::buffer::TokenBuffer::new2(tokens);
+        longest_run(buffer.begin())
+    }
+
+    #[test]
+    fn the_buffer_and_the_stream_count_the_same_runs() {
+        let shapes = [
+            "",
+            "a + b + c",
+            "!!!!x; y???",
+            "a.b().c().d(1, 2, 3)",
+            "return return x",
+            "&&&&T",
+            "if a { b } else if c { d } else { e } f g",
+            "if a { b }\nelse { c } d",
+            "fn f<'a>(x: &'a str) -> &'a str { x }",
+            "impl X {} impl Y {} struct Z;",
+            "/// doc\n//! inner\n#[attr] fn f() {}",
+            "match x { A => 1, B => { 2 } C => 3 }",
+            "let r#else = 1; { a } r#else b c",
+            "{ x } else",
+            "vec![1, 2, 3].iter().map(|x| x + 1).sum::<u32>()",
+        ];
+        for shape in shapes {
+            let tokens = TokenStream::from_str(shape).expect("the shape tokenises");
+            assert_eq!(
+                longest_in_buffer(tokens.clone()),
+                longest_expression(&tokens),
+                "{shape:?}"
+            );
+        }
+        // And on real code: every file of this crate.
+        let mut dirs = vec![std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src")];
+        let mut files = 0;
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).expect("the source folder reads") {
+                let path = entry.expect("a folder entry").path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    let text = std::fs::read_to_string(&path).expect("the file reads");
+                    let tokens = TokenStream::from_str(&text).expect("our source tokenises");
+                    assert_eq!(
+                        longest_in_buffer(tokens.clone()),
+                        longest_expression(&tokens),
+                        "{}",
+                        path.display()
+                    );
+                    files += 1;
+                }
+            }
+        }
+        assert!(files > 20, "only {files} files found");
+    }
+
+    #[test]
+    fn a_run_over_the_limit_refuses_the_file_before_parsing() {
+        let long = format!("fn f() {{ x{} }}\nfn g() {{}}\n", " + x".repeat(30));
+        let tokens = TokenStream::from_str(&long).expect("tokenises");
+        let expected = longest_expression(&tokens);
+        assert_eq!(expected, 61);
+        assert_eq!(parse_items_within(tokens.clone(), 60).err(), Some(expected));
+        let parsed = parse_items_within(tokens, 61).expect("within the limit");
+        assert_eq!(parsed.items.len(), 2);
+        assert!(parsed.failures.is_empty());
     }
 
     #[test]
