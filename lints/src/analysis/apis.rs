@@ -441,7 +441,7 @@ fn is_local_collection(chain: &Chain<'_>, index: usize, locals: &Locals) -> bool
 
 /// Whether a Redis key (a literal or a constant's name) names a list of
 /// jobs: `"jobs:invoices"`, `EMAIL_QUEUE`, `"pending_tasks"`.
-fn names_a_job_list(key: &Expr) -> bool {
+pub(crate) fn names_a_job_list(key: &Expr) -> bool {
     let text = key.to_token_stream().to_string().to_ascii_lowercase();
     ["job", "queue", "task", "work"]
         .iter()

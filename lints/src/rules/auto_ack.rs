@@ -565,6 +565,24 @@ impl<'ast> Visit<'ast> for Finder<'_, '_> {
                 "drop `noack()` and `xack` each entry after processing",
                 Confidence::High,
             ),
+            // A Redis list used as a job queue: a pop removes the job as
+            // it is handed over, with no processing list to take it back
+            // from after a crash (the reliable pattern moves it with
+            // `blmove` and removes it after the work).
+            "brpop" | "blpop" | "lpop" | "rpop"
+                if self.imports.has_any(&["redis", "deadpool_redis", "bb8_redis"])
+                    && call
+                        .args
+                        .first()
+                        .is_some_and(crate::analysis::apis::names_a_job_list) =>
+            {
+                self.report(
+                    region,
+                    format!("`{method}` removes the job from the list as it is delivered: a crash before the job is done loses it"),
+                    "move the job to a processing list (`blmove`, `lmove`) and `lrem` it from there after the work is done",
+                    Confidence::Medium,
+                )
+            }
             "receive_and_delete_message" if call.args.is_empty() => self.report(
                 region,
                 "`receive_and_delete_message` deletes the message from the queue as it is received".into(),
