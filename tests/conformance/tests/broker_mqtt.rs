@@ -8,8 +8,7 @@
 
 use conformance::broker::EngineKind;
 use conformance::broker::mqtt::{self, Mqtt};
-use conformance::broker::scenarios::{self, verdict};
-use conformance::broker::workshop::on_virtual_time;
+use conformance::broker::scenarios;
 
 const KIND: EngineKind = EngineKind::Mqtt;
 
@@ -25,67 +24,47 @@ async fn engine() -> Option<Mqtt> {
 #[tokio::test]
 async fn a_disconnect_before_the_puback_redelivers_when_the_session_resumes() {
     let Some(engine) = engine().await else { return };
-    let run = scenarios::crash_before_ack(engine, "crash")
-        .await
-        .expect("the scenario runs");
-    verdict(
+    conformance::run_and_judge!(
+        engine,
         "crash-before-ack",
-        &run,
-        &scenarios::crash_before_ack_claim(KIND),
-        || {
-            on_virtual_time(|broker| scenarios::crash_before_ack(broker, "crash"))
-                .expect("the scenario runs on our broker")
-        },
+        scenarios::crash_before_ack_claim(KIND),
+        scenarios::crash_before_ack,
+        "crash"
     );
 }
 
 #[tokio::test]
 async fn a_second_client_of_the_session_takes_the_hung_ones_message_at_once() {
     let Some(engine) = engine().await else { return };
-    let run = scenarios::hang_until_timeout(engine, "hang")
-        .await
-        .expect("the scenario runs");
-    verdict(
+    conformance::run_and_judge!(
+        engine,
         "hang-until-timeout",
-        &run,
-        &scenarios::hang_until_timeout_claim(KIND),
-        || {
-            on_virtual_time(|broker| scenarios::hang_until_timeout(broker, "hang"))
-                .expect("the scenario runs on our broker")
-        },
+        scenarios::hang_until_timeout_claim(KIND),
+        scenarios::hang_until_timeout,
+        "hang"
     );
 }
 
 #[tokio::test]
 async fn a_message_published_twice_is_delivered_twice() {
     let Some(engine) = engine().await else { return };
-    let run = scenarios::duplicate_id(engine, "duplicate")
-        .await
-        .expect("the scenario runs");
-    verdict(
+    conformance::run_and_judge!(
+        engine,
         "duplicate-id",
-        &run,
-        &scenarios::duplicate_id_claim(KIND),
-        || {
-            on_virtual_time(|broker| scenarios::duplicate_id(broker, "duplicate"))
-                .expect("the scenario runs on our broker")
-        },
+        scenarios::duplicate_id_claim(KIND),
+        scenarios::duplicate_id,
+        "duplicate"
     );
 }
 
 #[tokio::test]
 async fn automatic_acks_plus_a_handler_crash_lose_the_message() {
     let Some(engine) = engine().await else { return };
-    let run = scenarios::auto_ack_crash(engine, "auto-ack")
-        .await
-        .expect("the scenario runs");
-    verdict(
+    conformance::run_and_judge!(
+        engine,
         "auto-ack-crash",
-        &run,
-        &scenarios::auto_ack_crash_claim(KIND),
-        || {
-            on_virtual_time(|broker| scenarios::auto_ack_crash(broker, "auto-ack"))
-                .expect("the scenario runs on our broker")
-        },
+        scenarios::auto_ack_crash_claim(KIND),
+        scenarios::auto_ack_crash,
+        "auto-ack"
     );
 }

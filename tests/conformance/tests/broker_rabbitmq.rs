@@ -4,8 +4,7 @@
 
 use conformance::broker::EngineKind;
 use conformance::broker::rabbitmq::{self, RabbitMq};
-use conformance::broker::scenarios::{self, verdict};
-use conformance::broker::workshop::on_virtual_time;
+use conformance::broker::scenarios;
 
 const KIND: EngineKind = EngineKind::RabbitMq;
 const LIMIT: u32 = 2;
@@ -22,85 +21,61 @@ async fn engine() -> Option<RabbitMq> {
 #[tokio::test]
 async fn a_crash_before_the_ack_requeues_at_once_with_the_delivery_count() {
     let Some(engine) = engine().await else { return };
-    let run = scenarios::crash_before_ack(engine, "crash")
-        .await
-        .expect("the scenario runs");
-    verdict(
+    conformance::run_and_judge!(
+        engine,
         "crash-before-ack",
-        &run,
-        &scenarios::crash_before_ack_claim(KIND),
-        || {
-            on_virtual_time(|broker| scenarios::crash_before_ack(broker, "crash"))
-                .expect("the scenario runs on our broker")
-        },
+        scenarios::crash_before_ack_claim(KIND),
+        scenarios::crash_before_ack,
+        "crash"
     );
 }
 
 #[tokio::test]
 async fn a_hung_consumer_loses_the_message_at_the_consumer_timeout() {
     let Some(engine) = engine().await else { return };
-    let run = scenarios::hang_until_timeout(engine, "hang")
-        .await
-        .expect("the scenario runs");
-    verdict(
+    conformance::run_and_judge!(
+        engine,
         "hang-until-timeout",
-        &run,
-        &scenarios::hang_until_timeout_claim(KIND),
-        || {
-            on_virtual_time(|broker| scenarios::hang_until_timeout(broker, "hang"))
-                .expect("the scenario runs on our broker")
-        },
+        scenarios::hang_until_timeout_claim(KIND),
+        scenarios::hang_until_timeout,
+        "hang"
     );
 }
 
 #[tokio::test]
 async fn the_delivery_limit_ends_in_the_dead_letter_exchange() {
     let Some(engine) = engine().await else { return };
-    let run = scenarios::delivery_limit(engine, "limit", LIMIT)
-        .await
-        .expect("the scenario runs");
-    verdict(
+    conformance::run_and_judge!(
+        engine,
         "delivery-limit",
-        &run,
-        &scenarios::delivery_limit_claim(KIND, LIMIT).expect("the scenario applies"),
-        || {
-            on_virtual_time(|broker| scenarios::delivery_limit(broker, "limit", LIMIT))
-                .expect("the scenario runs on our broker")
-        },
+        scenarios::delivery_limit_claim(KIND, LIMIT).expect("the scenario applies"),
+        scenarios::delivery_limit,
+        "limit",
+        LIMIT
     );
 }
 
 #[tokio::test]
 async fn a_duplicate_message_id_is_delivered_twice() {
     let Some(engine) = engine().await else { return };
-    let run = scenarios::duplicate_id(engine, "duplicate")
-        .await
-        .expect("the scenario runs");
-    verdict(
+    conformance::run_and_judge!(
+        engine,
         "duplicate-id",
-        &run,
-        &scenarios::duplicate_id_claim(KIND),
-        || {
-            on_virtual_time(|broker| scenarios::duplicate_id(broker, "duplicate"))
-                .expect("the scenario runs on our broker")
-        },
+        scenarios::duplicate_id_claim(KIND),
+        scenarios::duplicate_id,
+        "duplicate"
     );
 }
 
 #[tokio::test]
 async fn automatic_acknowledgement_plus_a_crash_loses_the_message() {
     let Some(engine) = engine().await else { return };
-    let run = scenarios::auto_ack_crash(engine, "auto-ack")
-        .await
-        .expect("the scenario runs");
-    verdict(
+    conformance::run_and_judge!(
+        engine,
         "auto-ack-crash",
-        &run,
-        &scenarios::auto_ack_crash_claim(KIND),
-        || {
-            on_virtual_time(|broker| scenarios::auto_ack_crash(broker, "auto-ack"))
-                .expect("the scenario runs on our broker")
-        },
+        scenarios::auto_ack_crash_claim(KIND),
+        scenarios::auto_ack_crash,
+        "auto-ack"
     );
 }
 
@@ -172,16 +147,11 @@ async fn the_consumer_timeout_closes_the_hung_consumers_channel() {
 #[tokio::test]
 async fn a_rejected_message_goes_to_the_dead_letter_exchange() {
     let Some(engine) = engine().await else { return };
-    let run = scenarios::reject_without_requeue(engine, "reject")
-        .await
-        .expect("the scenario runs");
-    verdict(
+    conformance::run_and_judge!(
+        engine,
         "reject-without-requeue",
-        &run,
-        &scenarios::reject_without_requeue_claim(KIND).expect("the scenario applies"),
-        || {
-            on_virtual_time(|broker| scenarios::reject_without_requeue(broker, "reject"))
-                .expect("the scenario runs on our broker")
-        },
+        scenarios::reject_without_requeue_claim(KIND).expect("the scenario applies"),
+        scenarios::reject_without_requeue,
+        "reject"
     );
 }

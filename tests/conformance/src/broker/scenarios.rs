@@ -122,6 +122,24 @@ const DUPLICATES: &str = "broker-reference/index.md#duplicate-detection";
 const RECEIVE_MODES: &str = "broker-reference/index.md#receive-modes-and-their-defaults";
 const RUST_CLIENTS: &str = "broker-reference/index.md#rust-clients-at-a-glance";
 
+/// Runs a scenario on a real engine and judges the run with [`verdict`],
+/// rerunning the same scenario on our broker (on virtual time) for the
+/// trace a disagreement prints. Each engine's test file calls it once per
+/// scenario: `scenario` is the scenario function, `args` its arguments
+/// after the engine.
+#[macro_export]
+macro_rules! run_and_judge {
+    ($engine:expr, $name:literal, $claim:expr, $scenario:path $(, $arg:expr)* $(,)?) => {{
+        let run = $scenario($engine, $($arg),*)
+            .await
+            .expect("the scenario runs");
+        $crate::broker::scenarios::verdict($name, &run, &$claim, || {
+            $crate::broker::workshop::on_virtual_time(|broker| $scenario(broker, $($arg),*))
+                .expect("the scenario runs on our broker")
+        });
+    }};
+}
+
 /// Compares a run with its claim; on a disagreement, panics with the
 /// scenario, both traces and the page that relies on the point. `ours` runs
 /// the same scenario on our broker (only when needed).
