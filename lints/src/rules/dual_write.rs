@@ -135,13 +135,20 @@ fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
                 ) && !publishes_at.contains(&event.region)
             })
             .collect();
+        // What this function read from storage, and what was made of it:
+        // the same for every publish it makes.
+        let stored = if flow.stored.is_empty() {
+            BTreeSet::new()
+        } else {
+            flow.derived_from(&flow.stored)
+        };
         let publishes: Vec<OpAt<'_>> = flow
             .ops()
             .filter(|(event, recognized)| {
                 matches!(recognized.op, Op::Publish(_))
                     && !writes_at.contains(&event.region)
                     && !relays(flow, event, &publishes_at)
-                    && !relays_stored(flow, event, &publishes_at, ctx.source)
+                    && !relays_stored(flow, &stored, event, &publishes_at, ctx.source)
             })
             .collect();
         // A write and a publish are a dual write only when one runs after
@@ -279,7 +286,8 @@ fn relays(flow: &FnFlow, publish: &Event, publishes_at: &[crate::finding::Region
     })
 }
 
-/// Whether `publish` relays records this function read from storage, and a
+/// Whether `publish` relays records this function read from storage
+/// (`stored`: those values and what was made of them), and a
 /// write after it deletes or marks what it sent (`let tasks =
 /// self.get_outstanding_tasks().await?; for t in tasks { amqp.publish(t);
 /// DELETE FROM tasks WHERE id = t.id }`): a table of scheduled jobs, stored
@@ -289,14 +297,11 @@ fn relays(flow: &FnFlow, publish: &Event, publishes_at: &[crate::finding::Region
 /// (`list_`, `get_`, `fetch_`, ..), the deletion or mark by its text.
 fn relays_stored(
     flow: &FnFlow,
+    stored: &BTreeSet<String>,
     publish: &Event,
     publishes_at: &[crate::finding::Region],
     source: &str,
 ) -> bool {
-    if flow.stored.is_empty() {
-        return false;
-    }
-    let stored = flow.derived_from(&flow.stored);
     if !publish.reads.iter().any(|name| stored.contains(name)) {
         return false;
     }
