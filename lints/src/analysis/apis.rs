@@ -411,12 +411,24 @@ pub fn sends_on_channel(chain: &Chain<'_>, index: usize) -> bool {
 
 /// Whether the receiver of segment `index` is a local collection built in
 /// this function (`Vec::new()`, `vec![]`, `.collect()`, a `HashSet`...).
-fn is_local_collection(chain: &Chain<'_>, index: usize, locals: &Locals) -> bool {
+fn is_local_collection(
+    chain: &Chain<'_>,
+    index: usize,
+    locals: &Locals,
+    imports: &Imports,
+) -> bool {
     let receiver: &Expr = if index == 0 {
         chain.root
     } else {
         &chain.segments[index].expr.receiver
     };
+    // `self.subscriptions.push(..)` on a field the file declares as a `Vec`.
+    if let Expr::Field(field) = receiver
+        && let syn::Member::Named(name) = &field.member
+        && imports.is_collection_field(&name.to_string())
+    {
+        return true;
+    }
     let Some(name) = root_ident(receiver) else {
         return false;
     };
@@ -763,7 +775,7 @@ pub fn classify_segment(
         "push" | "push_task" | "push_bulk" | "push_request" | "schedule" | "schedule_request"
             if known.has(APALIS_CRATES)
                 && !args.is_empty()
-                && !is_local_collection(chain, index, locals) =>
+                && !is_local_collection(chain, index, locals, known.imports) =>
         {
             let id = id_evidence(&args[..1], locals, &[]);
             recognized(

@@ -68,6 +68,10 @@ pub struct Imports {
     globs: Vec<Vec<String>>,
     /// Known crates the file mentions, in a `use` item or as a path's head.
     crates: BTreeSet<&'static str>,
+    /// The fields the file's structs declare as in-memory collections
+    /// (`subscriptions: Vec<(String, Sub)>`, `jobs: Mutex<VecDeque<Job>>`):
+    /// `self.subscriptions.push(..)` is bookkeeping, not a job queue's push.
+    collection_fields: BTreeSet<String>,
 }
 
 impl Imports {
@@ -86,6 +90,12 @@ impl Imports {
     /// Whether the file mentions this crate (by its code name, `async_nats`).
     pub fn has_crate(&self, name: &str) -> bool {
         self.crates.contains(name)
+    }
+
+    /// Whether one of the file's structs declares a field of this name as an
+    /// in-memory collection.
+    pub fn is_collection_field(&self, name: &str) -> bool {
+        self.collection_fields.contains(name)
     }
 
     /// Whether the file mentions any of these crates.
@@ -218,7 +228,62 @@ impl Collector {
     }
 }
 
+/// The standard and common in-memory collections.
+const COLLECTIONS: &[&str] = &[
+    "Vec",
+    "VecDeque",
+    "HashMap",
+    "HashSet",
+    "BTreeMap",
+    "BTreeSet",
+    "BinaryHeap",
+    "LinkedList",
+    "SmallVec",
+    "IndexMap",
+    "IndexSet",
+    "DashMap",
+];
+
+/// Wrappers a collection is kept in.
+const HOLDERS: &[&str] = &[
+    "Arc", "Rc", "Mutex", "RwLock", "RefCell", "Cell", "Option", "Box",
+];
+
+/// Whether a field's type is an in-memory collection, possibly held in
+/// `Arc`, `Mutex` and the like.
+fn is_collection(ty: &syn::Type) -> bool {
+    let syn::Type::Path(path) = ty else {
+        return false;
+    };
+    let Some(last) = path.path.segments.last() else {
+        return false;
+    };
+    let name = last.ident.to_string();
+    if COLLECTIONS.contains(&name.as_str()) {
+        return true;
+    }
+    if !HOLDERS.contains(&name.as_str()) {
+        return false;
+    }
+    match &last.arguments {
+        syn::PathArguments::AngleBracketed(args) => args.args.iter().any(|arg| match arg {
+            syn::GenericArgument::Type(inner) => is_collection(inner),
+            _ => false,
+        }),
+        _ => false,
+    }
+}
+
 impl<'ast> Visit<'ast> for Collector {
+    fn visit_field(&mut self, field: &'ast syn::Field) {
+        if let Some(ident) = &field.ident
+            && is_collection(&field.ty)
+        {
+            self.imports.collection_fields.insert(ident.to_string());
+        }
+        syn::visit::visit_field(self, field);
+    }
+
     fn visit_item_use(&mut self, item: &'ast syn::ItemUse) {
         let mut prefix = Vec::new();
         self.use_tree(&mut prefix, &item.tree);
