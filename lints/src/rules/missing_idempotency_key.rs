@@ -251,7 +251,7 @@ fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
 /// consumer can deduplicate on it. The values are those the call reads and
 /// those they were made from; a value's type is its parameter's declared
 /// type, or what its `let` plainly says.
-fn body_carries_id(flow: &FnFlow, event: &Event, index: &CrateIndex) -> bool {
+pub(crate) fn body_carries_id(flow: &FnFlow, event: &Event, index: &CrateIndex) -> bool {
     let mut names: BTreeSet<String> = event.reads.clone();
     let mut pending: Vec<(String, u32)> =
         names.iter().map(|name| (name.clone(), event.seq)).collect();

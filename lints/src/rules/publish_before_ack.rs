@@ -17,7 +17,10 @@ declare_rule! {
     /// message is acked, when the published message carries no id (or a
     /// random one). A publish whose id derives from the consumed message
     /// (among them an RPC reply that copies the request's correlation id),
-    /// an outbox insert, and a Kafka transaction that commits the consumed
+    /// a body that carries an id as missing-idempotency-key reads bodies (a
+    /// value of one of the crate's serialized structs with an id field,
+    /// such as the retry copy of a request with its `attachment_id`), an
+    /// outbox insert, and a Kafka transaction that commits the consumed
     /// offsets with the output are not findings.
     ///
     /// ## Why is this bad?
@@ -112,6 +115,17 @@ fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
                     || publish.region == ack.region
                     || !flow.runs_before(publish, ack)
                     || !handling(flow, publish, ack, message)
+                {
+                    continue;
+                }
+                // A body that is a value of one of the crate's serialized
+                // structs with an id field (the retry copy of the consumed
+                // request, a result that carries the request's
+                // `attachment_id`) is identified by it, as
+                // missing-idempotency-key judges it.
+                if matches!(id, IdEvidence::Absent)
+                    && let Some((index, _)) = ctx.crate_index
+                    && super::missing_idempotency_key::body_carries_id(flow, publish, index)
                 {
                     continue;
                 }
