@@ -1,7 +1,7 @@
 //! `auto-ack`: a consumer that lets the broker or client settle messages on
 //! delivery.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use quote::ToTokens;
 use syn::Expr;
@@ -84,6 +84,10 @@ declare_rule! {
     /// in the file. rumqttc is reported only when the file
     /// subscribes with QoS 1 or 2, and `MqttOptions` are judged by the
     /// function that builds them (or, when it returns them, by the file).
+    /// Options that go into a client made in the same function which
+    /// subscribes nowhere in it are a publisher's, with nothing to
+    /// acknowledge, when another client of that function is the one that
+    /// subscribes, or when nothing in the file subscribes.
     /// paho-mqtt is reported at each subscription whose QoS is written as 1
     /// or 2 (a QoS held in a variable is not judged).
     ///
@@ -184,6 +188,19 @@ struct FileFacts {
     manual_acks: bool,
     /// A subscription with QoS 1 or 2 (rumqttc).
     subscribes_with_acks: bool,
+    /// Whether this file's own code (not the crate-wide facts merged in)
+    /// makes such a subscription.
+    own_subscribes_with_acks: bool,
+    /// The values a QoS 1 or 2 subscription is made on (`client` in
+    /// `client.subscribe(topic, QoS::AtLeastOnce)`).
+    subscribed: BTreeSet<String>,
+    /// rumqttc clients made from options held in a local: (the options'
+    /// local, the client's local), from `let (client, eventloop) =
+    /// AsyncClient::new(options, cap)`.
+    mqtt_clients: Vec<(String, String)>,
+    /// `MqttOptions::new(..)` calls bound to a local, by where the call
+    /// starts: (line, column) to the local's name.
+    mqtt_options: BTreeMap<(usize, usize), String>,
     /// Functions of the file that return a Kafka `ClientConfig` they
     /// started (`fn base_config() -> ClientConfig`), with what they set: a
     /// consumer built from one starts from those settings.
@@ -245,6 +262,41 @@ impl FileFacts {
 }
 
 impl<'ast> Visit<'ast> for FileFacts {
+    fn visit_local(&mut self, local: &'ast syn::Local) {
+        if let Some(init) = &local.init
+            && let Expr::Call(call) = strip_try_await(&init.expr)
+            && let Expr::Path(func) = &*call.func
+        {
+            let segments: Vec<String> = func
+                .path
+                .segments
+                .iter()
+                .map(|segment| segment.ident.to_string())
+                .collect();
+            let last_two: Vec<&str> = segments.iter().rev().take(2).map(String::as_str).collect();
+            match (last_two.as_slice(), &local.pat) {
+                // `let mut options = MqttOptions::new(..)`
+                (["new" | "parse_url" | "try_from", "MqttOptions"], pattern) => {
+                    if let Some(name) = pattern_ident(pattern) {
+                        let start = call.span().start();
+                        self.mqtt_options.insert((start.line, start.column), name);
+                    }
+                }
+                // `let (client, eventloop) = AsyncClient::new(options, 10)`
+                (["new", "AsyncClient" | "Client"], syn::Pat::Tuple(tuple)) => {
+                    if let (Some(client), Some(options)) = (
+                        tuple.elems.first().and_then(pattern_ident),
+                        call.args.first().and_then(root_local),
+                    ) {
+                        self.mqtt_clients.push((options, client));
+                    }
+                }
+                _ => {}
+            }
+        }
+        syn::visit::visit_local(self, local);
+    }
+
     fn visit_item_impl(&mut self, item: &'ast syn::ItemImpl) {
         // `impl ClientConfigExt for ClientConfig { .. }` (`ClientConfig` is
         // rdkafka's, so only a trait impl can add methods to it).
@@ -314,6 +366,10 @@ impl<'ast> Visit<'ast> for FileFacts {
                 let text = call.args.to_token_stream().to_string();
                 if text.contains("AtLeastOnce") || text.contains("ExactlyOnce") {
                     self.subscribes_with_acks = true;
+                    self.own_subscribes_with_acks = true;
+                    if let Some(root) = root_local(&call.receiver) {
+                        self.subscribed.insert(root);
+                    }
                 }
             }
             _ => {}
@@ -323,6 +379,38 @@ impl<'ast> Visit<'ast> for FileFacts {
 
     fn visit_macro(&mut self, mac: &'ast syn::Macro) {
         visit_macro_body(self, mac);
+    }
+}
+
+/// The name a simple pattern binds (`options`, `mut options`,
+/// `options: MqttOptions`).
+fn pattern_ident(pattern: &syn::Pat) -> Option<String> {
+    match pattern {
+        syn::Pat::Ident(ident) => Some(ident.ident.to_string()),
+        syn::Pat::Type(typed) => pattern_ident(&typed.pat),
+        _ => None,
+    }
+}
+
+/// The local an expression starts from (`client` in `client.clone()`,
+/// `&mut client`, `options`).
+fn root_local(expr: &Expr) -> Option<String> {
+    match expr {
+        Expr::Path(path) => path.path.get_ident().map(ToString::to_string),
+        Expr::Reference(reference) => root_local(&reference.expr),
+        Expr::Paren(paren) => root_local(&paren.expr),
+        Expr::MethodCall(call) => root_local(&call.receiver),
+        Expr::Field(field) => root_local(&field.base),
+        _ => None,
+    }
+}
+
+/// An expression with `?` and `.await` taken off.
+fn strip_try_await(expr: &Expr) -> &Expr {
+    match expr {
+        Expr::Try(inner) => strip_try_await(&inner.expr),
+        Expr::Await(inner) => strip_try_await(&inner.base),
+        other => other,
     }
 }
 
@@ -472,6 +560,29 @@ impl Finder<'_, '_> {
     /// Whether the `MqttOptions` built at the call being visited get manual
     /// acks: in the same function, or (for options handed back to a
     /// caller) anywhere in the file.
+    /// Whether the `MqttOptions` built at `call` go into a client made in
+    /// the same function that only publishes, as far as can be seen: that
+    /// client subscribes nowhere in the function, and either another
+    /// client of the function is the one that subscribes (a decoder with a
+    /// subscribing client and a publishing one), or nothing in this file
+    /// subscribes (a publisher whose crate subscribes elsewhere, through
+    /// another client). A client with no subscription has nothing to
+    /// acknowledge.
+    fn publish_only_client(&self, call: &syn::ExprCall) -> bool {
+        let Some((facts, _)) = &self.current_fn else {
+            return false;
+        };
+        let start = call.span().start();
+        let Some(options) = facts.mqtt_options.get(&(start.line, start.column)) else {
+            return false;
+        };
+        let Some((_, client)) = facts.mqtt_clients.iter().find(|(from, _)| from == options) else {
+            return false;
+        };
+        !facts.subscribed.contains(client)
+            && (facts.subscribes_with_acks || !self.file.own_subscribes_with_acks)
+    }
+
     fn mqtt_manual_acks(&self) -> bool {
         match &self.current_fn {
             Some((facts, hands_back)) => {
@@ -718,6 +829,7 @@ impl<'ast> Visit<'ast> for Finder<'_, '_> {
             })
             && self.file.subscribes_with_acks
             && !self.mqtt_manual_acks()
+            && !self.publish_only_client(call)
         {
             self.report(
                 Region::from_span(call.span()),
