@@ -206,6 +206,10 @@ pub struct CrateFacts {
         std::collections::BTreeMap<String, std::collections::BTreeMap<String, Option<String>>>,
     /// The structs that derive `Serialize`: what can be a message's body.
     pub serialized: BTreeSet<String>,
+    /// The enums that derive `Serialize`, with what each variant carries:
+    /// the type a one-field tuple variant wraps (`SentMessage(SentMessage)`),
+    /// the names of a struct variant's fields, nothing for a unit variant.
+    pub serialized_enums: std::collections::BTreeMap<String, Vec<VariantPayload>>,
     /// An MQTT subscription asks for QoS 1 or 2 somewhere.
     pub mqtt_subscribes_with_acks: bool,
     /// `set_manual_acks(..)` is called somewhere with anything but `false`.
@@ -223,6 +227,11 @@ impl CrateFacts {
         self.group_setters
             .extend(other.group_setters.iter().cloned());
         self.serialized.extend(other.serialized.iter().cloned());
+        for (name, variants) in &other.serialized_enums {
+            self.serialized_enums
+                .entry(name.clone())
+                .or_insert_with(|| variants.clone());
+        }
         self.mqtt_subscribes_with_acks |= other.mqtt_subscribes_with_acks;
         self.mqtt_manual_acks |= other.mqtt_manual_acks;
         self.messaging |= other.messaging;
@@ -232,6 +241,18 @@ impl CrateFacts {
                 .or_insert_with(|| settings.clone());
         }
     }
+}
+
+/// What one variant of a serialized enum carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VariantPayload {
+    /// A one-field tuple variant: the type it wraps.
+    Wraps(String),
+    /// A struct variant: whether one of its fields identifies the message,
+    /// as the type-level rule judges a variant.
+    Fields { has_id: bool },
+    /// A unit variant, or a payload that cannot be read.
+    Nothing,
 }
 
 /// One file of the crate as the index knows it.
@@ -473,6 +494,21 @@ impl CrateIndex {
     /// a value of that type, serialized as a message's body, carries an id
     /// a consumer can deduplicate on.
     pub fn type_carries_id(&self, name: &str) -> bool {
+        // An enum of messages (`AsyncMessage::SentMessage(SentMessage)`)
+        // carries an id when every variant does.
+        if let Some(variants) = self.facts.serialized_enums.get(name) {
+            return !variants.is_empty()
+                && variants.iter().all(|variant| match variant {
+                    VariantPayload::Wraps(inner) => inner != name && self.struct_carries_id(inner),
+                    VariantPayload::Fields { has_id } => *has_id,
+                    VariantPayload::Nothing => false,
+                });
+        }
+        self.struct_carries_id(name)
+    }
+
+    /// [`CrateIndex::type_carries_id`] for a struct.
+    fn struct_carries_id(&self, name: &str) -> bool {
         if !self.facts.serialized.contains(name) {
             return false;
         }
@@ -964,6 +1000,7 @@ pub fn summarise_file(
         for item in items {
             match item {
                 syn::Item::Struct(item) => collector.fields_of(item),
+                syn::Item::Enum(item) => collector.variants_of(item),
                 syn::Item::Mod(module) => {
                     if let Some((_, inner)) = &module.content {
                         stack.push(inner);
@@ -1222,6 +1259,40 @@ impl Collector<'_> {
 }
 
 impl Collector<'_> {
+    fn variants_of(&mut self, item: &syn::ItemEnum) {
+        if !super::types::is_serialized(&item.attrs) {
+            return;
+        }
+        let variants = item
+            .variants
+            .iter()
+            .map(|variant| match &variant.fields {
+                syn::Fields::Unnamed(fields) if fields.unnamed.len() == 1 => {
+                    match type_ref(&fields.unnamed[0].ty, self.imports) {
+                        Some(ty) => VariantPayload::Wraps(ty.name),
+                        None => VariantPayload::Nothing,
+                    }
+                }
+                // Judged as the type-level rule judges a variant: an
+                // entity's id on a repeatable change does not count.
+                syn::Fields::Named(fields) => {
+                    let fields: Vec<_> = fields
+                        .named
+                        .iter()
+                        .filter_map(super::types::field_info)
+                        .collect();
+                    VariantPayload::Fields {
+                        has_id: super::types::fields_have_id(&variant.ident.to_string(), &fields),
+                    }
+                }
+                _ => VariantPayload::Nothing,
+            })
+            .collect();
+        self.facts
+            .serialized_enums
+            .insert(item.ident.to_string(), variants);
+    }
+
     fn fields_of(&mut self, item: &syn::ItemStruct) {
         let owner = item.ident.to_string();
         if super::types::is_serialized(&item.attrs) {

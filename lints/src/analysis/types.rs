@@ -105,7 +105,7 @@ const REPEATABLE: &[&str] = &[
 ];
 
 /// Whether one of `fields` identifies a message of type (or variant) `name`.
-fn fields_have_id(type_name: &str, fields: &[FieldInfo]) -> bool {
+pub(crate) fn fields_have_id(type_name: &str, fields: &[FieldInfo]) -> bool {
     let repeatable = words(type_name)
         .iter()
         .any(|word| REPEATABLE.contains(word));
@@ -385,7 +385,7 @@ fn collect(items: &[syn::Item], user: &UserApis, out: &mut Vec<TypeInfo>) {
     }
 }
 
-fn field_info(field: &syn::Field) -> Option<FieldInfo> {
+pub(crate) fn field_info(field: &syn::Field) -> Option<FieldInfo> {
     let ident = field.ident.as_ref()?;
     Some(FieldInfo {
         name: ident.to_string(),

@@ -74,7 +74,9 @@ declare_rule! {
     /// handed to the message type's constructor, not one written into a
     /// text with `format!`), or when the body is a value of one of the
     /// crate's serialized structs with an id field (directly or one struct
-    /// down) whose type is written on its parameter or its `let`; an id in
+    /// down), or of a serialized enum whose every variant wraps such a
+    /// struct or has such a field, whose type is written on its parameter
+    /// or its `let`; an id in
     /// a body built out of sight (a type only inferred, a parameter) is not
     /// seen. Brokers
     /// with no client-set id (core NATS, MQTT, Pulsar, Google Pub/Sub) are
