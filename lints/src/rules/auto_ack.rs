@@ -22,8 +22,11 @@ declare_rule! {
     /// Finds consumers configured so that a message counts as handled the
     /// moment it is delivered: lapin's (also through a crate that re-exports
     /// its `BasicConsumeOptions`) and amiquip's `no_ack: true`; amqprs's
-    /// `manual_ack(false)` / `auto_ack(true)`; an rdkafka consumer
-    /// whose config does not set `enable.auto.commit` to `"false"` (unless
+    /// `manual_ack(false)` / `auto_ack(true)` (not on a reply queue such as
+    /// RabbitMQ's direct reply-to, which takes only `no_ack` consumers, and
+    /// where a lost reply is the requester's timeout); an rdkafka consumer
+    /// whose config does not set `enable.auto.commit` to `"false"` (the
+    /// later `set` of a key wins, as in librdkafka) (unless
     /// it sets `enable.auto.offset.store` to `"false"` and stores offsets
     /// itself after processing); async-nats `AckPolicy::None`; Service Bus
     /// receive-and-delete; redis streams `noack()`; fe2o3-amqp
@@ -168,6 +171,7 @@ fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
         imports: &analysis.imports,
         file: &file,
         current_fn: None,
+        in_reply_consume: false,
         out,
     };
     for item in ctx.items {
@@ -382,6 +386,18 @@ impl<'ast> Visit<'ast> for FileFacts {
     }
 }
 
+/// Whether a consumed queue is a reply queue (`"amq.rabbitmq.reply-to"`,
+/// `&self.reply_queue_name`, or a chain that starts from one): RabbitMQ's
+/// direct reply-to accepts only `no_ack` consumers, and a reply lost in a
+/// crash surfaces as the requester's timeout, which it already handles; an
+/// automatic ack there loses no work.
+fn names_replies(expr: &Expr) -> bool {
+    expr.to_token_stream()
+        .to_string()
+        .to_ascii_lowercase()
+        .contains("reply")
+}
+
 /// The name a simple pattern binds (`options`, `mut options`,
 /// `options: MqttOptions`).
 fn pattern_ident(pattern: &syn::Pat) -> Option<String> {
@@ -439,6 +455,8 @@ struct Finder<'a, 'o> {
     /// The function being walked: its own settings, and whether it hands
     /// an `MqttOptions` back to its caller (who may turn manual acks on).
     current_fn: Option<(FileFacts, bool)>,
+    /// Inside a consume of a reply queue (see [`names_replies`]).
+    in_reply_consume: bool,
     out: &'o mut Vec<Finding>,
 }
 
@@ -621,6 +639,7 @@ impl<'ast> Visit<'ast> for Finder<'_, '_> {
             for field in &strukt.fields {
                 if matches!(&field.member, syn::Member::Named(name) if name == "no_ack")
                     && field.expr.to_token_stream().to_string() == "true"
+                    && !self.in_reply_consume
                 {
                     self.report(
                         Region::from_span(field.span()),
@@ -716,7 +735,8 @@ impl<'ast> Visit<'ast> for Finder<'_, '_> {
             // or the alias `auto_ack(true)` and the deprecated `no_ack(true)`.
             "manual_ack" | "auto_ack" | "no_ack"
                 if self.imports.has_crate("amqprs")
-                    && arg_text() == if method == "manual_ack" { "false" } else { "true" } =>
+                    && arg_text() == if method == "manual_ack" { "false" } else { "true" }
+                    && !names_replies(&call.receiver) =>
             {
                 self.report(
                     region,
@@ -800,7 +820,14 @@ impl<'ast> Visit<'ast> for Finder<'_, '_> {
             }
             _ => {}
         }
+        // `basic_consume("amq.rabbitmq.reply-to", .., BasicConsumeOptions {
+        // no_ack: true, .. })`: the options belong to a reply consumer.
+        let reply_consume = matches!(method.as_str(), "basic_consume" | "consume")
+            && call.args.first().is_some_and(names_replies);
+        let outer = self.in_reply_consume;
+        self.in_reply_consume = outer || reply_consume;
         syn::visit::visit_expr_method_call(self, call);
+        self.in_reply_consume = outer;
     }
 
     fn visit_expr_call(&mut self, call: &'ast syn::ExprCall) {
@@ -963,6 +990,10 @@ impl<'ast> Visit<'ast> for KafkaConfig<'_> {
     }
 
     fn visit_expr_method_call(&mut self, call: &'ast syn::ExprMethodCall) {
+        // The receiver first: in `config.set(k, "true").set(k, "false")` the
+        // outer call is the later one, and the later `set` wins in
+        // librdkafka, so the calls are taken in the order they run.
+        syn::visit::visit_expr_method_call(self, call);
         let method = call.method.to_string();
         if method == "set" && call.args.len() == 2 {
             match literal(&call.args[0]) {
@@ -996,7 +1027,6 @@ impl<'ast> Visit<'ast> for KafkaConfig<'_> {
         if matches!(method.as_str(), "create" | "create_with_context") {
             self.creates = true;
         }
-        syn::visit::visit_expr_method_call(self, call);
     }
 
     fn visit_macro(&mut self, mac: &'ast syn::Macro) {
