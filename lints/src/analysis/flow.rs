@@ -930,7 +930,7 @@ impl<'k, 'a> Walker<'k, 'a> {
             let error_handler = in_operation
                 || matches!(
                     segment.method.as_str(),
-                    "map_err" | "or_else" | "unwrap_or_else" | "inspect_err" | "ok_or_else"
+                    "map_err" | "or" | "or_else" | "unwrap_or_else" | "inspect_err" | "ok_or_else"
                 );
             let no_source = BTreeSet::new();
             let param_source = if error_handler {

@@ -437,6 +437,7 @@ fn message_values(flow: &FnFlow, ack: &Event, message: &BTreeSet<String>) -> BTr
 /// Combinators that handle a failed call's error.
 const ERROR_HANDLERS: &[&str] = &[
     "map_err",
+    "or",
     "or_else",
     "unwrap_or_else",
     "inspect_err",
