@@ -1708,6 +1708,12 @@ impl<'k, 'a> Walker<'k, 'a> {
 
     fn mac(&mut self, mac: &syn::Macro) -> BTreeSet<String> {
         let mut reads = BTreeSet::new();
+        // A printing or logging macro's body is only read as tokens
+        // (below): parsing its arguments would be wasted.
+        if macros::display_or_opaque_by_name(mac) {
+            self.display_tokens(mac, &mut reads);
+            return reads;
+        }
         match &*macros::body(mac) {
             MacroBody::Select(branches) => {
                 // All futures are polled together; one handler runs.
@@ -1759,15 +1765,21 @@ impl<'k, 'a> Walker<'k, 'a> {
                 }
             }
             MacroBody::Statements(stmts) => reads.extend(self.stmts(stmts)),
-            MacroBody::Display(_) | MacroBody::Opaque => {
-                // Display only: no work, but the names still count as
-                // read (a `format!` that builds a payload).
-                let text = mac.tokens.to_string();
-                self.note_outbox(&text);
-                collect_idents(mac.tokens.clone(), &mut reads);
-            }
+            MacroBody::Display(_) | MacroBody::Opaque => self.display_tokens(mac, &mut reads),
         }
         reads
+    }
+
+    /// A macro read as display only: no work, but the names still count as
+    /// read (a `format!` that builds a payload).
+    fn display_tokens(&mut self, mac: &syn::Macro, reads: &mut BTreeSet<String>) {
+        // Printing the tokens only to learn what is known already would be
+        // wasted: once the function mentions an outbox, it stays so.
+        if !self.flow.mentions_outbox {
+            let text = mac.tokens.to_string();
+            self.note_outbox(&text);
+        }
+        collect_idents(mac.tokens.clone(), reads);
     }
 }
 

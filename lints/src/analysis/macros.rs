@@ -191,10 +191,26 @@ pub fn body(mac: &syn::Macro) -> Rc<MacroBody> {
     read
 }
 
+/// Whether [`body`] reads this macro as [`MacroBody::Display`] or
+/// [`MacroBody::Opaque`] by its name alone, before looking at its tokens.
+///
+/// A walk that treats both alike, as tokens that are only read (the flow
+/// walk does), can skip the parse then: printing and logging macros are the
+/// most common of all, and reading a body parses each of its arguments.
+pub fn display_or_opaque_by_name(mac: &syn::Macro) -> bool {
+    let name = macro_name(mac);
+    matches!(
+        name.as_str(),
+        "macro_rules" | "json" | "html" | "view" | "rsx" | "html_nested"
+    ) || DISPLAY_MACROS.contains(&name.as_str())
+}
+
 /// Reads a macro's body, uncached.
 fn read_body(mac: &syn::Macro) -> MacroBody {
     let name = macro_name(mac);
     match name.as_str() {
+        // [`display_or_opaque_by_name`] names the arms that end here
+        // without a parse: keep the two in step.
         "macro_rules" => MacroBody::Opaque,
         "select" | "select_biased" => match mac.parse_body::<SelectBody>() {
             Ok(body) => MacroBody::Select(body.0),
@@ -353,6 +369,34 @@ mod tests {
         assert_eq!(branches.len(), 3);
         assert!(branches[0].guard.is_some());
         assert!(branches[2].pat.is_none());
+    }
+
+    /// The flow walk skips the parse of the macros named here; what
+    /// [`body`] makes of them must then be display or opaque, whatever
+    /// their tokens, or the walk would miss what runs inside.
+    #[test]
+    fn macros_skipped_by_name_read_as_display_or_opaque() {
+        let names = DISPLAY_MACROS.iter().chain(&[
+            "macro_rules",
+            "json",
+            "html",
+            "view",
+            "rsx",
+            "html_nested",
+        ]);
+        for name in names {
+            for tokens in ["a(), b()", "let x = a(); b(x)", "", "x => y"] {
+                let made = mac(&format!("{name}!({tokens})"));
+                assert!(display_or_opaque_by_name(&made), "{name}");
+                assert!(
+                    matches!(read_body(&made), MacroBody::Display(_) | MacroBody::Opaque),
+                    "{name}!({tokens}) is read as code"
+                );
+            }
+        }
+        for name in ["select", "join", "try_join", "vec", "stream", "retry"] {
+            assert!(!display_or_opaque_by_name(&mac(&format!("{name}!(a())"))));
+        }
     }
 
     #[test]

@@ -109,6 +109,12 @@ fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
     if !analysis.imports.has_any(&["chrono", "time", "jiff"]) {
         return;
     }
+    // Nor can a file hold one whose text never names its type: most files
+    // that use chrono use only `Utc`, and the walk below reads every
+    // function.
+    if !may_name_a_source(ctx.source) {
+        return;
+    }
     let declared = declared_types(ctx.items);
     let memory = in_memory_fields(ctx.items);
     let mut finder = Finder {
@@ -122,6 +128,20 @@ fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
     for item in ctx.items {
         finder.item(item);
     }
+}
+
+/// The type names every local-time source is spelt with, written at the
+/// call or, through a `use` item of the same file, in its path (`use
+/// chrono::Local as Clock;`): `Local::now()`, `Local::today()`,
+/// `with_timezone(&Local)`, `OffsetDateTime::now_local()`, `Zoned::now()`
+/// (see `Walk::source` and `tokens_call_local_now`).
+const SOURCE_TYPES: &[&str] = &["Local", "OffsetDateTime", "Zoned"];
+
+/// Whether a file's text names a type a local-time source is made from:
+/// `false` means the walk for sources would find none (a file's paths
+/// resolve only through its own `use` items, whose text is in it).
+fn may_name_a_source(text: &str) -> bool {
+    SOURCE_TYPES.iter().any(|name| text.contains(name))
 }
 
 /// `DateTime<Local>` fields of serialized types, and `NaiveDateTime` fields
@@ -1284,4 +1304,37 @@ fn tokens_call_local_now(tokens: proc_macro2::TokenStream) -> bool {
         proc_macro2::TokenTree::Group(group) => tokens_call_local_now(group.stream()),
         _ => false,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use crate::{Config, lint_source};
+
+    fn local_time_lines(source: &str) -> Vec<usize> {
+        lint_source(Path::new("src/lib.rs"), source, &Config::default())
+            .findings
+            .iter()
+            .filter(|finding| finding.rule == "local-time")
+            .map(|finding| finding.region.start.line)
+            .collect()
+    }
+
+    /// The walk is skipped in a file that names no source type; a source
+    /// renamed by a `use` item still names it there, and is still found.
+    #[test]
+    fn a_renamed_source_is_still_found() {
+        let renamed = "use chrono::Local as Clock;\n\
+            #[derive(serde::Serialize)]\n\
+            pub struct OrderPlaced { pub at: String }\n\
+            pub fn placed() -> OrderPlaced {\n\
+            \x20   OrderPlaced { at: Clock::now().to_rfc3339() }\n\
+            }\n";
+        assert!(super::may_name_a_source(renamed));
+        assert_eq!(local_time_lines(renamed), vec![5]);
+        let utc_only = renamed.replace("Local as Clock", "Utc as Clock");
+        assert!(!super::may_name_a_source(&utc_only));
+        assert!(local_time_lines(&utc_only).is_empty());
+    }
 }
