@@ -32,6 +32,9 @@ pub struct TypeInfo {
     /// An enum whose variants hold no named fields (they wrap other types,
     /// which are checked on their own), or a tuple struct.
     pub wraps_only: bool,
+    /// The types an enum's one-field tuple variants wrap, as written
+    /// (`TodoUpdated(TodoUpdatedEvent)`).
+    pub wrapped: Vec<String>,
     pub generic: bool,
 }
 
@@ -362,6 +365,20 @@ fn collect(items: &[syn::Item], user: &UserApis, out: &mut Vec<TypeInfo>) {
                     &variants,
                     user,
                 );
+                enum_info.wrapped = item
+                    .variants
+                    .iter()
+                    .filter_map(|variant| match &variant.fields {
+                        syn::Fields::Unnamed(fields) if fields.unnamed.len() == 1 => Some(
+                            fields.unnamed[0]
+                                .ty
+                                .to_token_stream()
+                                .to_string()
+                                .replace(' ', ""),
+                        ),
+                        _ => None,
+                    })
+                    .collect();
                 enum_info.variants = item
                     .variants
                     .iter()
@@ -436,6 +453,7 @@ fn info(
         message_kind,
         fields,
         variants: Vec::new(),
+        wrapped: Vec::new(),
         wraps_only,
         generic,
     }

@@ -86,7 +86,11 @@ declare_rule! {
     /// or its name is in the past tense (`OrderPlaced`, `InvoiceSent`: how domain events are
     /// named, in whatever file declares them), or it is in the config's
     /// `wrappers.event-types`. A transport record with a `headers` field is
-    /// not judged: its id travels in its headers. Any `..._id` field other than a correlation,
+    /// not judged: its id travels in its headers. Nor is a type that
+    /// travels in an envelope of the same file that carries an id (held in
+    /// a field or wrapped by an enum's variant, up to three holders out, the
+    /// id on the holder or in a struct one field down, such as
+    /// `metadata: EventMetadata { event_id, .. }`). Any `..._id` field other than a correlation,
     /// causation or similar shared id counts as the message's id, except an
     /// entity's id on a change that can happen to it again and again
     /// (`OrderUpdated { order_id }`, `ItemAdded { cart_id }`); each struct
@@ -287,19 +291,57 @@ pub(crate) fn body_carries_id(flow: &FnFlow, event: &Event, index: &CrateIndex) 
     })
 }
 
-/// Whether another type of the file holds this one in a field and has an
-/// id itself: the id lives on the envelope.
+/// Whether the type travels inside an envelope of the file that carries an
+/// id: another type holds it (in a field, or as what an enum's variant
+/// wraps) and has an id itself, or in a struct one field down
+/// (`EventEnvelope { metadata: EventMetadata { event_id, .. }, event:
+/// DomainEvent }` with `DomainEvent::TodoUpdated(TodoUpdatedEvent)`), or is
+/// itself held by such an envelope, up to three holders out.
 fn wrapped_with_id(info: &TypeInfo, types: &[TypeInfo]) -> bool {
-    types.iter().any(|other| {
-        other.name != info.name
-            && other.has_id()
-            && other.fields.iter().any(|field| {
-                field
-                    .ty
-                    .split(|c: char| !c.is_alphanumeric() && c != '_')
-                    .any(|part| part == info.name)
+    let names_type = |ty: &str, name: &str| {
+        ty.split(|c: char| !c.is_alphanumeric() && c != '_')
+            .any(|part| part == name)
+    };
+    let carries_id = |holder: &TypeInfo| {
+        holder.has_id()
+            || holder.fields.iter().any(|field| {
+                types.iter().any(|inner| {
+                    inner.name != holder.name
+                        && names_type(&field.ty, &inner.name)
+                        && inner.has_id()
+                })
             })
-    })
+    };
+    let mut seen: Vec<&str> = vec![info.name.as_str()];
+    let mut frontier: Vec<&str> = vec![info.name.as_str()];
+    for _ in 0..3 {
+        let mut next = Vec::new();
+        for name in frontier {
+            for holder in types {
+                if seen.contains(&holder.name.as_str()) {
+                    continue;
+                }
+                let holds = holder
+                    .fields
+                    .iter()
+                    .any(|field| names_type(&field.ty, name))
+                    || holder.wrapped.iter().any(|ty| names_type(ty, name));
+                if !holds {
+                    continue;
+                }
+                if carries_id(holder) {
+                    return true;
+                }
+                seen.push(holder.name.as_str());
+                next.push(holder.name.as_str());
+            }
+        }
+        if next.is_empty() {
+            break;
+        }
+        frontier = next;
+    }
+    false
 }
 
 fn help_for(api: &str) -> &'static str {
