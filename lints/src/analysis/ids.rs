@@ -422,6 +422,7 @@ fn is_shared_id_word(name: &str) -> bool {
             | "session_id"
             | "tenant_id"
             | "partition_id"
+            | "shard_id"
             | "group_id"
             | "message_group_id"
             | "parent_id"
@@ -1239,6 +1240,20 @@ fn formatted_part(mac: &syn::Macro, locals: &Locals, seen: &mut BTreeSet<String>
                 .map(|captured| named_part(captured, locals, seen))
                 .max()
                 .unwrap_or(Part::Constant),
+            // A named argument (`shard_id = shard.id().number()`): a name
+            // that says partition or shard holds one, whatever the value is
+            // read from; any other is judged by its value.
+            Expr::Assign(assign) => match &*assign.left {
+                Expr::Path(path)
+                    if path
+                        .path
+                        .get_ident()
+                        .is_some_and(|ident| is_partition_name(&ident.to_string())) =>
+                {
+                    Part::Partition
+                }
+                _ => part(&assign.right, locals, seen),
+            },
             other => part(other, locals, seen),
         };
         result = result.max(arg_part);
