@@ -197,6 +197,11 @@ fn mqtt_options_and_the_subscription_in_different_modules_are_judged_together() 
 }
 
 #[test]
+fn an_mqtt_client_subscribed_through_a_helper_acks_and_a_publish_only_one_does_not() {
+    check_crate("mqtt-relay");
+}
+
+#[test]
 fn a_helper_in_a_sibling_crate_of_the_workspace_is_followed() {
     check_crate("workspace-siblings");
 }

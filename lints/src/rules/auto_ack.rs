@@ -205,6 +205,10 @@ struct FileFacts {
     /// `MqttOptions::new(..)` calls bound to a local, by where the call
     /// starts: (line, column) to the local's name.
     mqtt_options: BTreeMap<(usize, usize), String>,
+    /// The locals handed to a call as an argument
+    /// (`subscribe_topics(&mut client, ..)`): what is done with them there
+    /// is not seen here.
+    passed: BTreeSet<String>,
     /// Functions of the file that return a Kafka `ClientConfig` they
     /// started (`fn base_config() -> ClientConfig`), with what they set: a
     /// consumer built from one starts from those settings.
@@ -242,6 +246,15 @@ impl FileFacts {
             facts.visit_item(item);
         }
         facts
+    }
+
+    /// A rumqttc subscription filter built with QoS 1 or 2: the
+    /// `subscribe_many` it is handed to subscribes with acks.
+    fn note_filter_qos(&mut self, text: &str) {
+        if text.contains("AtLeastOnce") || text.contains("ExactlyOnce") {
+            self.subscribes_with_acks = true;
+            self.own_subscribes_with_acks = true;
+        }
     }
 
     /// Records `sig` as a config helper if it returns a `ClientConfig` it
@@ -339,7 +352,37 @@ impl<'ast> Visit<'ast> for FileFacts {
         syn::visit::visit_impl_item_fn(self, item);
     }
 
+    fn visit_expr_call(&mut self, call: &'ast syn::ExprCall) {
+        self.passed.extend(call.args.iter().filter_map(root_local));
+        // `SubscribeFilter::new(topic, QoS::AtLeastOnce)`, handed to
+        // `subscribe_many` later.
+        if let Expr::Path(func) = &*call.func
+            && func
+                .path
+                .segments
+                .iter()
+                .any(|segment| segment.ident == "SubscribeFilter")
+        {
+            self.note_filter_qos(&call.args.to_token_stream().to_string());
+        }
+        syn::visit::visit_expr_call(self, call);
+    }
+
+    fn visit_expr_struct(&mut self, strukt: &'ast syn::ExprStruct) {
+        // `SubscribeFilter { path, qos: QoS::AtLeastOnce }`.
+        if strukt
+            .path
+            .segments
+            .last()
+            .is_some_and(|segment| segment.ident == "SubscribeFilter")
+        {
+            self.note_filter_qos(&strukt.fields.to_token_stream().to_string());
+        }
+        syn::visit::visit_expr_struct(self, strukt);
+    }
+
     fn visit_expr_method_call(&mut self, call: &'ast syn::ExprMethodCall) {
+        self.passed.extend(call.args.iter().filter_map(root_local));
         let method = call.method.to_string();
         match method.as_str() {
             "set" if call.args.len() == 2 => {
@@ -575,17 +618,15 @@ impl Finder<'_, '_> {
         self.current_fn = outer;
     }
 
-    /// Whether the `MqttOptions` built at the call being visited get manual
-    /// acks: in the same function, or (for options handed back to a
-    /// caller) anywhere in the file.
     /// Whether the `MqttOptions` built at `call` go into a client made in
     /// the same function that only publishes, as far as can be seen: that
     /// client subscribes nowhere in the function, and either another
     /// client of the function is the one that subscribes (a decoder with a
     /// subscribing client and a publishing one), or nothing in this file
-    /// subscribes (a publisher whose crate subscribes elsewhere, through
-    /// another client). A client with no subscription has nothing to
-    /// acknowledge.
+    /// subscribes and the client is handed to no call (a publisher whose
+    /// crate subscribes elsewhere, through another client; a client handed
+    /// to `subscribe_topics(&mut client, ..)` may subscribe there). A client
+    /// with no subscription has nothing to acknowledge.
     fn publish_only_client(&self, call: &syn::ExprCall) -> bool {
         let Some((facts, _)) = &self.current_fn else {
             return false;
@@ -598,9 +639,13 @@ impl Finder<'_, '_> {
             return false;
         };
         !facts.subscribed.contains(client)
-            && (facts.subscribes_with_acks || !self.file.own_subscribes_with_acks)
+            && (facts.subscribes_with_acks
+                || (!self.file.own_subscribes_with_acks && !facts.passed.contains(client)))
     }
 
+    /// Whether the `MqttOptions` built at the call being visited get manual
+    /// acks: in the same function, or (for options handed back to a
+    /// caller) anywhere in the file.
     fn mqtt_manual_acks(&self) -> bool {
         match &self.current_fn {
             Some((facts, hands_back)) => {
