@@ -62,55 +62,14 @@ static BRACKET_STEPS: [i8; 256] = {
     steps
 };
 
-/// The most tokens one expression may hold (see [`longest_expression`]).
+/// The most tokens one expression may hold: the longest run without a `;`
+/// or `,` or the end of a block, at one level of brackets, a bracketed group
+/// counting as one token (see [`parse_items_within`]).
 /// Measured on the driver's threads in a debug build: the costliest shape
 /// found, a chain of `&` in a type, overflowed between 10 000 and 15 000
 /// levels on a 512 MiB stack; the stack is now 1 GiB, so this leaves a
 /// margin of about three. No hand-written expression comes near.
 pub const MAX_EXPRESSION_TOKENS: usize = 10_000;
-
-/// The most tokens found in one run without a `;` or `,` or the end of a
-/// `{...}` block, at any one level of brackets, counting a bracketed group
-/// as one token.
-///
-/// Brackets are not the only way to nest: `!!!!x`, `a + b + c`, `x???`,
-/// `a.b().c()`, `return return x`, `&&&&T` and `if .. else if .. else if`
-/// all build a tree as deep as the run is long, which syn parses, drops and
-/// visits by recursion. [`nesting_depth`] cannot see them, so this bounds
-/// them. A block ends a run (items such as `impl X {}` follow each other
-/// with no `;`), except a block followed by `else`, which continues an
-/// `if` chain. Computed iteratively, after tokenising (which does not
-/// recurse on these shapes).
-pub fn longest_expression(tokens: &TokenStream) -> usize {
-    let mut longest = 0;
-    let mut stack = vec![tokens.clone().into_iter().peekable()];
-    let mut runs = vec![0usize];
-    while let (Some(iter), Some(run)) = (stack.last_mut(), runs.last_mut()) {
-        match iter.next() {
-            Some(TokenTree::Punct(punct)) if matches!(punct.as_char(), ';' | ',') => *run = 0,
-            Some(TokenTree::Group(group)) => {
-                *run += 1;
-                longest = longest.max(*run);
-                let continues_if_chain =
-                    matches!(iter.peek(), Some(TokenTree::Ident(ident)) if ident == "else");
-                if group.delimiter() == Delimiter::Brace && !continues_if_chain {
-                    *run = 0;
-                }
-                stack.push(group.stream().into_iter().peekable());
-                runs.push(0);
-            }
-            Some(_) => {
-                *run += 1;
-                longest = longest.max(*run);
-            }
-            None => {
-                stack.pop();
-                runs.pop();
-            }
-        }
-    }
-    longest
-}
 
 /// A part of the file that could not be parsed.
 #[derive(Debug, Clone)]
@@ -133,18 +92,28 @@ pub struct ParsedFile {
     pub failures: Vec<ParseFailure>,
 }
 
-/// The same count as [`longest_expression`], read from syn's token buffer
-/// instead of the token stream.
+/// The most tokens found in one run without a `;` or `,` or the end of a
+/// `{...}` block, at any one level of brackets, counting a bracketed group
+/// as one token.
 ///
-/// Walking a [`TokenStream`] copies every level of it (an iterator over a
-/// shared stream clones its tokens, each name a new string), which on a big
-/// file cost about a third as much as tokenising it. syn builds a flat
-/// buffer of the same tokens to parse them anyway; a [`Cursor`] moves over
-/// it without copying anything but the names it is asked to hand out. The
-/// two counts agree token for token (a test holds them together): groups
-/// are matched before punctuation, so a cursor never steps into an
-/// invisible group that the stream's iterator would have counted as one
-/// token.
+/// Brackets are not the only way to nest: `!!!!x`, `a + b + c`, `x???`,
+/// `a.b().c()`, `return return x`, `&&&&T` and `if .. else if .. else if`
+/// all build a tree as deep as the run is long, which syn parses, drops and
+/// visits by recursion. [`nesting_depth`] cannot see them, so this bounds
+/// them. A block ends a run (items such as `impl X {}` follow each other
+/// with no `;`), except a block followed by `else`, which continues an
+/// `if` chain. Computed iteratively, after tokenising (which does not
+/// recurse on these shapes).
+///
+/// Read from syn's token buffer, not the token stream: walking a
+/// [`TokenStream`] copies every level of it (an iterator over a shared
+/// stream clones its tokens, each name a new string), which on a big file
+/// cost about a third as much as tokenising it. syn builds a flat buffer of
+/// the same tokens to parse them anyway; a [`Cursor`] moves over it without
+/// copying anything but the names it is asked to hand out. A test holds the
+/// count to a plain walk over the stream, token for token: groups are
+/// matched before punctuation, so a cursor never steps into an invisible
+/// group that the stream's iterator would have counted as one token.
 fn longest_run(start: Cursor<'_>) -> usize {
     let mut longest = 0;
     // Each level being read: where it stands and the length of its run.
@@ -201,7 +170,7 @@ pub fn parse_items(tokens: TokenStream) -> ParsedFile {
 
 /// [`parse_items`], but refusing the file before syn parses any of it when
 /// an expression runs more than `limit` tokens (see
-/// [`longest_expression`]): `Err` holds the longest run found. The count
+/// [`MAX_EXPRESSION_TOKENS`]): `Err` holds the longest run found. The count
 /// is taken from the buffer syn parses from, built once for both.
 pub fn parse_items_within(tokens: TokenStream, limit: usize) -> Result<ParsedFile, usize> {
     let mut too_long = None;
@@ -457,6 +426,39 @@ pub fn mask_untokenisable(text: &str) -> Option<(String, Vec<LexFailure>)> {
 mod tests {
     use super::*;
     use std::str::FromStr;
+
+    /// The reference count for `longest_run`: the same runs, walked over
+    /// the token stream.
+    fn longest_expression(tokens: &TokenStream) -> usize {
+        let mut longest = 0;
+        let mut stack = vec![tokens.clone().into_iter().peekable()];
+        let mut runs = vec![0usize];
+        while let (Some(iter), Some(run)) = (stack.last_mut(), runs.last_mut()) {
+            match iter.next() {
+                Some(TokenTree::Punct(punct)) if matches!(punct.as_char(), ';' | ',') => *run = 0,
+                Some(TokenTree::Group(group)) => {
+                    *run += 1;
+                    longest = longest.max(*run);
+                    let continues_if_chain =
+                        matches!(iter.peek(), Some(TokenTree::Ident(ident)) if ident == "else");
+                    if group.delimiter() == Delimiter::Brace && !continues_if_chain {
+                        *run = 0;
+                    }
+                    stack.push(group.stream().into_iter().peekable());
+                    runs.push(0);
+                }
+                Some(_) => {
+                    *run += 1;
+                    longest = longest.max(*run);
+                }
+                None => {
+                    stack.pop();
+                    runs.pop();
+                }
+            }
+        }
+        longest
+    }
 
     fn parse(text: &str) -> ParsedFile {
         parse_items(TokenStream::from_str(text).expect("the test text tokenises"))

@@ -524,6 +524,46 @@ impl CrateIndex {
                 .is_some_and(|fields| fields.values().any(|ty| has_own(&ty.name)))
     }
 
+    /// Whether what the publish sends is a value of one of the crate's
+    /// serialized structs that has an id field (`AuditEvent { event_id, .. }`
+    /// serialized into the payload): the id travels in the body, where any
+    /// consumer can deduplicate on it. The values are those the call reads and
+    /// those they were made from; a value's type is its parameter's declared
+    /// type, or what its `let` plainly says.
+    pub fn body_carries_id(&self, flow: &FnFlow, event: &super::flow::Event) -> bool {
+        let mut names: BTreeSet<String> = event.reads.clone();
+        let mut pending: Vec<(String, u32)> =
+            names.iter().map(|name| (name.clone(), event.seq)).collect();
+        while let Some((name, at)) = pending.pop() {
+            // The binding that holds at that point: a name bound again
+            // (`let headers = ..` twice) means the last value before it.
+            let Some(bind) = flow.events.iter().rev().find(|bind| {
+                bind.seq < at
+                    && matches!(&bind.kind, EventKind::Bind { names: bound, .. } if bound.contains(&name))
+            }) else {
+                continue;
+            };
+            if let EventKind::Bind { from, .. } = &bind.kind {
+                for source in from {
+                    if names.len() < 64 && names.insert(source.clone()) {
+                        pending.push((source.clone(), bind.seq));
+                    }
+                }
+            }
+        }
+        names.iter().filter(|name| *name != "self").any(|name| {
+            let declared = flow
+                .params
+                .iter()
+                .position(|param| param == name)
+                .and_then(|position| flow.param_types.get(position));
+            flow.local_types
+                .get(name)
+                .or(declared)
+                .is_some_and(|ty| self.type_carries_id(ty))
+        })
+    }
+
     /// The type of `owner`'s field `field`, if the crate declares it.
     pub fn field_type(&self, owner: &str, field: &str) -> Option<&TypeRef> {
         self.fields.get(owner)?.get(field)

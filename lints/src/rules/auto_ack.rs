@@ -9,7 +9,7 @@ use syn::spanned::Spanned;
 use syn::visit::Visit;
 
 use crate::analysis::apis::literal;
-use crate::analysis::chain::Chain;
+use crate::analysis::chain::{Chain, pattern_names, root_ident};
 use crate::analysis::imports::Imports;
 use crate::analysis::macros::{self, MacroBody};
 use crate::analysis::{FileAnalysis, user_apis};
@@ -87,10 +87,12 @@ declare_rule! {
     /// in the file. rumqttc is reported only when the file
     /// subscribes with QoS 1 or 2, and `MqttOptions` are judged by the
     /// function that builds them (or, when it returns them, by the file).
-    /// Options that go into a client made in the same function which
-    /// subscribes nowhere in it are a publisher's, with nothing to
-    /// acknowledge, when another client of that function is the one that
-    /// subscribes, or when nothing in the file subscribes.
+    /// A subscription counts with its QoS written in the call or in the
+    /// `SubscribeFilter`s handed to it. Options that go into a client made
+    /// in the same function which subscribes nowhere in it are a
+    /// publisher's, with nothing to acknowledge, when another client of that
+    /// function is the one that subscribes, or when nothing in the file
+    /// subscribes and the client is handed to no call.
     /// paho-mqtt is reported at each subscription whose QoS is written as 1
     /// or 2 (a QoS held in a variable is not judged).
     ///
@@ -248,12 +250,22 @@ impl FileFacts {
         facts
     }
 
-    /// A rumqttc subscription filter built with QoS 1 or 2: the
-    /// `subscribe_many` it is handed to subscribes with acks.
-    fn note_filter_qos(&mut self, text: &str) {
-        if text.contains("AtLeastOnce") || text.contains("ExactlyOnce") {
+    /// A rumqttc subscription, or a filter for one, whose tokens ask for
+    /// QoS 1 or 2: the file subscribes with acks. Whether it did.
+    fn note_subscription_qos(&mut self, text: &str) -> bool {
+        let acked = text.contains("AtLeastOnce") || text.contains("ExactlyOnce");
+        if acked {
             self.subscribes_with_acks = true;
             self.own_subscribes_with_acks = true;
+        }
+        acked
+    }
+
+    /// Records the locals a call is handed, once the function has a
+    /// rumqttc client (only a client's name is ever looked up).
+    fn note_passed<'e>(&mut self, args: impl IntoIterator<Item = &'e Expr>) {
+        if !self.mqtt_clients.is_empty() {
+            self.passed.extend(args.into_iter().filter_map(root_ident));
         }
     }
 
@@ -284,31 +296,34 @@ impl<'ast> Visit<'ast> for FileFacts {
             && let Expr::Call(call) = strip_try_await(&init.expr)
             && let Expr::Path(func) = &*call.func
         {
-            let segments: Vec<String> = func
-                .path
-                .segments
-                .iter()
-                .map(|segment| segment.ident.to_string())
-                .collect();
-            let last_two: Vec<&str> = segments.iter().rev().take(2).map(String::as_str).collect();
-            match (last_two.as_slice(), &local.pat) {
+            // Runs on every `let` of the file: the last two segments are
+            // compared in place.
+            let mut segments = func.path.segments.iter().rev();
+            let (Some(function), Some(owner)) = (segments.next(), segments.next()) else {
+                return syn::visit::visit_local(self, local);
+            };
+            let (function, owner) = (&function.ident, &owner.ident);
+            if owner == "MqttOptions"
+                && (function == "new" || function == "parse_url" || function == "try_from")
+            {
                 // `let mut options = MqttOptions::new(..)`
-                (["new" | "parse_url" | "try_from", "MqttOptions"], pattern) => {
-                    if let Some(name) = pattern_ident(pattern) {
-                        let start = call.span().start();
-                        self.mqtt_options.insert((start.line, start.column), name);
-                    }
+                if let Some(name) = pattern_names(&local.pat).into_iter().next() {
+                    let start = call.span().start();
+                    self.mqtt_options.insert((start.line, start.column), name);
                 }
+            } else if function == "new"
+                && (owner == "AsyncClient" || owner == "Client")
+                && let syn::Pat::Tuple(tuple) = &local.pat
                 // `let (client, eventloop) = AsyncClient::new(options, 10)`
-                (["new", "AsyncClient" | "Client"], syn::Pat::Tuple(tuple)) => {
-                    if let (Some(client), Some(options)) = (
-                        tuple.elems.first().and_then(pattern_ident),
-                        call.args.first().and_then(root_local),
-                    ) {
-                        self.mqtt_clients.push((options, client));
-                    }
-                }
-                _ => {}
+                && let (Some(client), Some(options)) = (
+                    tuple
+                        .elems
+                        .first()
+                        .and_then(|first| pattern_names(first).into_iter().next()),
+                    call.args.first().and_then(root_ident),
+                )
+            {
+                self.mqtt_clients.push((options, client));
             }
         }
         syn::visit::visit_local(self, local);
@@ -353,36 +368,27 @@ impl<'ast> Visit<'ast> for FileFacts {
     }
 
     fn visit_expr_call(&mut self, call: &'ast syn::ExprCall) {
-        self.passed.extend(call.args.iter().filter_map(root_local));
+        self.note_passed(&call.args);
         // `SubscribeFilter::new(topic, QoS::AtLeastOnce)`, handed to
         // `subscribe_many` later.
         if let Expr::Path(func) = &*call.func
-            && func
-                .path
-                .segments
-                .iter()
-                .any(|segment| segment.ident == "SubscribeFilter")
+            && names_subscribe_filter(&func.path)
         {
-            self.note_filter_qos(&call.args.to_token_stream().to_string());
+            self.note_subscription_qos(&call.args.to_token_stream().to_string());
         }
         syn::visit::visit_expr_call(self, call);
     }
 
     fn visit_expr_struct(&mut self, strukt: &'ast syn::ExprStruct) {
         // `SubscribeFilter { path, qos: QoS::AtLeastOnce }`.
-        if strukt
-            .path
-            .segments
-            .last()
-            .is_some_and(|segment| segment.ident == "SubscribeFilter")
-        {
-            self.note_filter_qos(&strukt.fields.to_token_stream().to_string());
+        if names_subscribe_filter(&strukt.path) {
+            self.note_subscription_qos(&strukt.fields.to_token_stream().to_string());
         }
         syn::visit::visit_expr_struct(self, strukt);
     }
 
     fn visit_expr_method_call(&mut self, call: &'ast syn::ExprMethodCall) {
-        self.passed.extend(call.args.iter().filter_map(root_local));
+        self.note_passed(&call.args);
         let method = call.method.to_string();
         match method.as_str() {
             "set" if call.args.len() == 2 => {
@@ -410,13 +416,10 @@ impl<'ast> Visit<'ast> for FileFacts {
                 self.manual_acks = true;
             }
             "subscribe" | "try_subscribe" | "subscribe_many" => {
-                let text = call.args.to_token_stream().to_string();
-                if text.contains("AtLeastOnce") || text.contains("ExactlyOnce") {
-                    self.subscribes_with_acks = true;
-                    self.own_subscribes_with_acks = true;
-                    if let Some(root) = root_local(&call.receiver) {
-                        self.subscribed.insert(root);
-                    }
+                if self.note_subscription_qos(&call.args.to_token_stream().to_string())
+                    && let Some(root) = root_ident(&call.receiver)
+                {
+                    self.subscribed.insert(root);
                 }
             }
             _ => {}
@@ -441,27 +444,12 @@ fn names_replies(expr: &Expr) -> bool {
         .contains("reply")
 }
 
-/// The name a simple pattern binds (`options`, `mut options`,
-/// `options: MqttOptions`).
-fn pattern_ident(pattern: &syn::Pat) -> Option<String> {
-    match pattern {
-        syn::Pat::Ident(ident) => Some(ident.ident.to_string()),
-        syn::Pat::Type(typed) => pattern_ident(&typed.pat),
-        _ => None,
-    }
-}
-
-/// The local an expression starts from (`client` in `client.clone()`,
-/// `&mut client`, `options`).
-fn root_local(expr: &Expr) -> Option<String> {
-    match expr {
-        Expr::Path(path) => path.path.get_ident().map(ToString::to_string),
-        Expr::Reference(reference) => root_local(&reference.expr),
-        Expr::Paren(paren) => root_local(&paren.expr),
-        Expr::MethodCall(call) => root_local(&call.receiver),
-        Expr::Field(field) => root_local(&field.base),
-        _ => None,
-    }
+/// Whether a path names rumqttc's `SubscribeFilter` (the type, or a
+/// function of it such as `SubscribeFilter::new`).
+fn names_subscribe_filter(path: &syn::Path) -> bool {
+    path.segments
+        .iter()
+        .any(|segment| segment.ident == "SubscribeFilter")
 }
 
 /// An expression with `?` and `.await` taken off.

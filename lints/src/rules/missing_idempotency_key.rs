@@ -1,11 +1,7 @@
 //! `missing-idempotency-key`: a publish, or a message type, with no id.
 
-use std::collections::BTreeSet;
-
 use crate::analysis::apis::{MESSAGING_CRATES, Op, PublishInfo};
-use crate::analysis::flow::{Event, EventKind, FnFlow};
 use crate::analysis::ids::IdEvidence;
-use crate::analysis::summary::CrateIndex;
 use crate::analysis::types::{MessageKind, TypeInfo};
 use crate::analysis::{FileAnalysis, user_apis};
 use crate::context::FileContext;
@@ -146,7 +142,7 @@ fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
                 _ => continue,
             };
             if let Some((index, _)) = ctx.crate_index
-                && body_carries_id(flow, event, index)
+                && index.body_carries_id(flow, event)
             {
                 continue;
             }
@@ -249,46 +245,6 @@ fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
             confidence,
         });
     }
-}
-
-/// Whether what the publish sends is a value of one of the crate's
-/// serialized structs that has an id field (`AuditEvent { event_id, .. }`
-/// serialized into the payload): the id travels in the body, where any
-/// consumer can deduplicate on it. The values are those the call reads and
-/// those they were made from; a value's type is its parameter's declared
-/// type, or what its `let` plainly says.
-pub(crate) fn body_carries_id(flow: &FnFlow, event: &Event, index: &CrateIndex) -> bool {
-    let mut names: BTreeSet<String> = event.reads.clone();
-    let mut pending: Vec<(String, u32)> =
-        names.iter().map(|name| (name.clone(), event.seq)).collect();
-    while let Some((name, at)) = pending.pop() {
-        // The binding that holds at that point: a name bound again
-        // (`let headers = ..` twice) means the last value before it.
-        let Some(bind) = flow.events.iter().rev().find(|bind| {
-            bind.seq < at
-                && matches!(&bind.kind, EventKind::Bind { names: bound, .. } if bound.contains(&name))
-        }) else {
-            continue;
-        };
-        if let EventKind::Bind { from, .. } = &bind.kind {
-            for source in from {
-                if names.len() < 64 && names.insert(source.clone()) {
-                    pending.push((source.clone(), bind.seq));
-                }
-            }
-        }
-    }
-    names.iter().filter(|name| *name != "self").any(|name| {
-        let declared = flow
-            .params
-            .iter()
-            .position(|param| param == name)
-            .and_then(|position| flow.param_types.get(position));
-        flow.local_types
-            .get(name)
-            .or(declared)
-            .is_some_and(|ty| index.type_carries_id(ty))
-    })
 }
 
 /// Whether the type travels inside an envelope of the file that carries an

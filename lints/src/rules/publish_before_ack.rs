@@ -125,7 +125,7 @@ fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
                 // missing-idempotency-key judges it.
                 if matches!(id, IdEvidence::Absent)
                     && let Some((index, _)) = ctx.crate_index
-                    && super::missing_idempotency_key::body_carries_id(flow, publish, index)
+                    && index.body_carries_id(flow, publish)
                 {
                     continue;
                 }
