@@ -723,7 +723,12 @@ pub fn classify_segment(
         "publish" | "publish_with_headers" | "send_publish"
             if known.has(&["async_nats"]) && args.len() >= 2 =>
         {
-            let jetstream = is_jetstream(&receiver, chain, index, locals);
+            // An empty payload is a signal, not a message: JetStream's
+            // ack protocol publishes `""` to a delivery's reply subject
+            // (`context.publish(reply, "".into())`). It has nothing a
+            // consumer could deduplicate.
+            let signal = method == "publish" && is_empty_payload(args[1]);
+            let jetstream = is_jetstream(&receiver, chain, index, locals) && !signal;
             let id = match method {
                 "publish" => or_body_id(IdEvidence::Absent, args.get(1), locals),
                 "publish_with_headers" => {
@@ -1505,6 +1510,49 @@ fn is_kafka_send(args: &[&Expr], receiver: &str, known: &Known<'_>, locals: &Loc
         return true;
     }
     known.has(&["rdkafka"]) && name_has(receiver, &["producer"])
+}
+
+/// An empty payload written out: `""`, `b""` (converted with `.into()`,
+/// `Bytes::from(..)`, `Bytes::from_static(..)`), `Bytes::new()`,
+/// `Vec::new()` or `vec![]`.
+fn is_empty_payload(expr: &Expr) -> bool {
+    match expr {
+        Expr::Lit(lit) => match &lit.lit {
+            syn::Lit::Str(text) => text.value().is_empty(),
+            syn::Lit::ByteStr(bytes) => bytes.value().is_empty(),
+            _ => false,
+        },
+        Expr::Reference(reference) => is_empty_payload(&reference.expr),
+        Expr::Paren(paren) => is_empty_payload(&paren.expr),
+        Expr::MethodCall(call) if call.args.is_empty() => {
+            matches!(
+                call.method.to_string().as_str(),
+                "into" | "to_vec" | "to_owned" | "as_bytes"
+            ) && is_empty_payload(&call.receiver)
+        }
+        Expr::Call(call) => {
+            let Expr::Path(path) = &*call.func else {
+                return false;
+            };
+            let last = path.path.segments.last().map(|s| s.ident.to_string());
+            match (last.as_deref(), call.args.len()) {
+                (Some("new"), 0) => {
+                    path.path.segments.len() >= 2
+                        && matches!(
+                            path.path.segments[path.path.segments.len() - 2]
+                                .ident
+                                .to_string()
+                                .as_str(),
+                            "Bytes" | "Vec"
+                        )
+                }
+                (Some("from" | "from_static"), 1) => is_empty_payload(&call.args[0]),
+                _ => false,
+            }
+        }
+        Expr::Macro(mac) => mac.mac.path.is_ident("vec") && mac.mac.tokens.is_empty(),
+        _ => false,
+    }
 }
 
 /// A JetStream context rather than a core NATS client: core NATS cannot

@@ -164,6 +164,31 @@ pub struct FnFlow {
 const MAX_DEPTH: usize = 400;
 
 impl FnFlow {
+    /// The values an event reads and those they were made from, back
+    /// through the `let`s and assignments before it (the binding in force
+    /// at each point: a name bound twice means its last value before).
+    pub fn values_behind(&self, event: &Event) -> BTreeSet<String> {
+        let mut names: BTreeSet<String> = event.reads.clone();
+        let mut pending: Vec<(String, u32)> =
+            names.iter().map(|name| (name.clone(), event.seq)).collect();
+        while let Some((name, at)) = pending.pop() {
+            let Some(bind) = self.events.iter().rev().find(|bind| {
+                bind.seq < at
+                    && matches!(&bind.kind, EventKind::Bind { names: bound, .. } if bound.contains(&name))
+            }) else {
+                continue;
+            };
+            if let EventKind::Bind { from, .. } = &bind.kind {
+                for source in from {
+                    if names.len() < 64 && names.insert(source.clone()) {
+                        pending.push((source.clone(), bind.seq));
+                    }
+                }
+            }
+        }
+        names
+    }
+
     /// Whether `a` runs, and completes, before `b` on the same path: same
     /// task, earlier, not in a different arm of the same branch, and not in
     /// an arm that leaves (via `continue`, `return`...) before `b`.
@@ -881,6 +906,9 @@ impl<'k, 'a> Walker<'k, 'a> {
         // chain are its builder tail (`.receipt_handle(..).send()`), not
         // separate work.
         let mut in_operation = false;
+        // The publish the chain recognised, whose builder tail
+        // (`.send_message().message_body(&body)`) says what it sends.
+        let mut publish_event: Option<usize> = None;
         // An async closure handed to a call that is never awaited
         // (`consumer.set_delegate(move |d| async move { .. })`) is a
         // callback: its body runs later, on its own, like a spawned task.
@@ -927,11 +955,7 @@ impl<'k, 'a> Walker<'k, 'a> {
             let mut per_arg = Vec::new();
             // A closure in an operation's tail (`.ack(..).await.map_err(|e| ..)`)
             // or an error handler gets the call's error, not the message.
-            let error_handler = in_operation
-                || matches!(
-                    segment.method.as_str(),
-                    "map_err" | "or" | "or_else" | "unwrap_or_else" | "inspect_err" | "ok_or_else"
-                );
+            let error_handler = in_operation || is_error_handler(&segment.method);
             let no_source = BTreeSet::new();
             let param_source = if error_handler {
                 &no_source
@@ -993,9 +1017,22 @@ impl<'k, 'a> Walker<'k, 'a> {
                         recognized.op,
                         Op::Ack { .. } | Op::Nack | Op::Publish(_) | Op::DbWrite { .. }
                     );
+                    publish_event =
+                        matches!(recognized.op, Op::Publish(_)).then_some(self.flow.events.len());
                     self.push(EventKind::Op(recognized), region, call_reads.clone());
                 }
-                None if in_operation => {}
+                // The builder tail of a publish names its body
+                // (`.message_body(&body)`, `.payload(&bytes)`): the publish
+                // reads it too, so where its body came from can be followed.
+                None if in_operation => {
+                    if let Some(at) = publish_event
+                        && !is_error_handler(&segment.method)
+                    {
+                        self.flow.events[at]
+                            .reads
+                            .extend(args_reads.iter().cloned());
+                    }
+                }
                 None if self.local_ack(&segment.method, &segment.args).is_some() => {
                     let message = self
                         .local_ack(&segment.method, &segment.args)
@@ -1810,6 +1847,17 @@ fn plain_type(pat: &syn::Pat, value: Option<&Expr>) -> Option<String> {
             Expr::Await(inner) => &inner.base,
             Expr::Reference(inner) => &inner.expr,
             Expr::Paren(inner) => &inner.expr,
+            // What a constructor's error handling or a builder method
+            // returns is still its value (`T::new(..).map_err(..)?`,
+            // `.with_source(..)`).
+            Expr::MethodCall(call)
+                if matches!(
+                    call.method.to_string().as_str(),
+                    "map_err" | "unwrap" | "expect" | "context" | "with_context" | "wrap_err"
+                ) || call.method.to_string().starts_with("with_") =>
+            {
+                &call.receiver
+            }
             _ => break,
         };
     }
@@ -2323,6 +2371,14 @@ fn reads_stored_records(value: &Expr) -> bool {
         name.as_str(),
         "recv" | "receive" | "next" | "poll" | "fetch_messages"
     ) && name.split('_').any(|word| STORED_READS.contains(&word))
+}
+
+/// A method whose closure gets a call's error, not its value.
+fn is_error_handler(method: &str) -> bool {
+    matches!(
+        method,
+        "map_err" | "or" | "or_else" | "unwrap_or_else" | "inspect_err" | "ok_or_else"
+    )
 }
 
 #[cfg(test)]

@@ -531,26 +531,7 @@ impl CrateIndex {
     /// those they were made from; a value's type is its parameter's declared
     /// type, or what its `let` plainly says.
     pub fn body_carries_id(&self, flow: &FnFlow, event: &super::flow::Event) -> bool {
-        let mut names: BTreeSet<String> = event.reads.clone();
-        let mut pending: Vec<(String, u32)> =
-            names.iter().map(|name| (name.clone(), event.seq)).collect();
-        while let Some((name, at)) = pending.pop() {
-            // The binding that holds at that point: a name bound again
-            // (`let headers = ..` twice) means the last value before it.
-            let Some(bind) = flow.events.iter().rev().find(|bind| {
-                bind.seq < at
-                    && matches!(&bind.kind, EventKind::Bind { names: bound, .. } if bound.contains(&name))
-            }) else {
-                continue;
-            };
-            if let EventKind::Bind { from, .. } = &bind.kind {
-                for source in from {
-                    if names.len() < 64 && names.insert(source.clone()) {
-                        pending.push((source.clone(), bind.seq));
-                    }
-                }
-            }
-        }
+        let names = flow.values_behind(event);
         names.iter().filter(|name| *name != "self").any(|name| {
             let declared = flow
                 .params

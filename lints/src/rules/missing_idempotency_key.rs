@@ -76,7 +76,9 @@ declare_rule! {
     /// a body built out of sight (a type only inferred, a parameter) is not
     /// seen. Brokers
     /// with no client-set id (core NATS, MQTT, Pulsar, Google Pub/Sub) are
-    /// not reported. A type counts as a message when it derives `Serialize`
+    /// not reported, nor is a NATS publish of an empty payload, which is a
+    /// signal rather than a message (JetStream's ack protocol publishes `""`
+    /// to a delivery's reply subject). A type counts as a message when it derives `Serialize`
     /// and either its name ends in `Event`, `Command`, `Message`, `Envelope`
     /// or `Notification` and the file (or its crate) uses a broker client,
     /// or its name is in the past tense (`OrderPlaced`, `InvoiceSent`: how domain events are
