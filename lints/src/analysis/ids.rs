@@ -401,6 +401,8 @@ pub fn is_id_name(name: &str) -> bool {
             | "uuid"
     ) || normal.ends_with("_id")
         || normal.ends_with("_uuid")
+        || normal == "identifier"
+        || normal.ends_with("_identifier")
 }
 
 /// Ids many messages share, also as the end of a longer name

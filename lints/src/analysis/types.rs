@@ -62,6 +62,8 @@ pub struct FieldInfo {
     /// The type as written, without spaces: `DateTime<Local>`.
     pub ty: String,
     pub region: Region,
+    /// `#[serde(flatten)]`: its fields are the message's own.
+    pub flattened: bool,
 }
 
 impl TypeInfo {
@@ -107,11 +109,28 @@ const REPEATABLE: &[&str] = &[
     "Progressed",
 ];
 
+/// Words of a message's name for what happens to an entity only once: its
+/// id names the occurrence.
+const ONCE: &[&str] = &[
+    "Create",
+    "Created",
+    "Register",
+    "Registered",
+    "Delete",
+    "Deleted",
+];
+
+/// Whether a message of this name is a change that can happen to one
+/// entity again and again (`OrderUpdated`): see [`REPEATABLE`].
+pub(crate) fn is_repeatable(type_name: &str) -> bool {
+    words(type_name)
+        .iter()
+        .any(|word| REPEATABLE.contains(word))
+}
+
 /// Whether one of `fields` identifies a message of type (or variant) `name`.
 pub(crate) fn fields_have_id(type_name: &str, fields: &[FieldInfo]) -> bool {
-    let repeatable = words(type_name)
-        .iter()
-        .any(|word| REPEATABLE.contains(word));
+    let repeatable = is_repeatable(type_name);
     fields.iter().any(|field| {
         let ty = field.ty.as_str();
         let id_typed = [
@@ -126,14 +145,30 @@ pub(crate) fn fields_have_id(type_name: &str, fields: &[FieldInfo]) -> bool {
         .any(|id| ty == *id || ty.ends_with(&format!("::{id}")) || ty == format!("Option<{id}>"));
         let carries = ["Meta", "Header", "Envelope", "Context"]
             .iter()
-            .any(|part| ty.contains(part));
+            .any(|part| ty.contains(part))
+            // A flattened map or JSON value (`#[serde(flatten)] data:
+            // Value`) puts whatever fields the sender chose at the top
+            // level, an id among them or not: nothing to judge here.
+            || (field.flattened
+                && (ty.ends_with("Value")
+                    || ["HashMap<", "BTreeMap<", "Map<", "IndexMap<"]
+                        .iter()
+                        .any(|map| ty.contains(map))));
         let name = field.name.trim_start_matches("r#").to_ascii_lowercase();
         // A `user_id` is shared by everything a user does, but on
         // `UserRegistered` it names the one user the event is about.
         let subject = words(type_name)
             .first()
             .map(|word| format!("{}_id", word.to_ascii_lowercase()));
-        let about_subject = subject.as_deref() == Some(name.as_str());
+        // What is created, registered or deleted once (`CreateUserCommand
+        // { user_id }`, `AccountDeleted { account_id }`) is named by its
+        // id, wherever its word sits in the name.
+        let once = words(type_name).iter().any(|word| ONCE.contains(word));
+        let about_subject = subject.as_deref() == Some(name.as_str())
+            || (once
+                && words(type_name)
+                    .iter()
+                    .any(|word| format!("{}_id", word.to_ascii_lowercase()) == name));
         let shared = is_shared_id(&name) && !about_subject;
         // An entity's version or sequence number, with the entity's
         // key, identifies the event too (`sku` + `version`).
@@ -404,10 +439,20 @@ fn collect(items: &[syn::Item], user: &UserApis, out: &mut Vec<TypeInfo>) {
 
 pub(crate) fn field_info(field: &syn::Field) -> Option<FieldInfo> {
     let ident = field.ident.as_ref()?;
+    let flattened = field.attrs.iter().any(|attr| {
+        attr.path().is_ident("serde")
+            && attr.meta.require_list().is_ok_and(|list| {
+                list.tokens
+                    .to_string()
+                    .split(',')
+                    .any(|part| part.trim() == "flatten")
+            })
+    });
     Some(FieldInfo {
         name: ident.to_string(),
         ty: field.ty.to_token_stream().to_string().replace(' ', ""),
         region: Region::from_span(field.span()),
+        flattened,
     })
 }
 

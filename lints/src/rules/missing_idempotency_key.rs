@@ -91,7 +91,14 @@ declare_rule! {
     /// `metadata: EventMetadata { event_id, .. }`). Any `..._id` field other than a correlation,
     /// causation or similar shared id counts as the message's id, except an
     /// entity's id on a change that can happen to it again and again
-    /// (`OrderUpdated { order_id }`, `ItemAdded { cart_id }`); each struct
+    /// (`OrderUpdated { order_id }`, `ItemAdded { cart_id }`); on what
+    /// happens to an entity once (`CreateUserCommand`, `AccountDeleted`) the
+    /// entity's id counts even when it is a `user_id`. An `..._identifier`
+    /// field counts like an `..._id`, and so does an id in a struct of the
+    /// crate one field down (`assessment: Assessment { id, .. }`), except on
+    /// a change that recurs. A type with a flattened map or JSON value
+    /// (`#[serde(flatten)] data: Value`) is not judged: its top-level
+    /// fields are whatever the sender put there. Each struct
     /// variant of an event enum is judged on its own fields.
     ///
     /// ## Chapter
@@ -208,6 +215,20 @@ fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
         if !info.serialized || info.wraps_only || info.has_id() || info.generic {
             continue;
         }
+        // A struct one field down with an id of its own, declared
+        // anywhere in the crate (`OutboxEnvelope { assessment:
+        // UnifiedAssessment { id, .. }, .. }`), identifies the message, as
+        // it does for a body built where it is published; not on a change
+        // that recurs (`OrderUpdated { customer_info, .. }`), where what it
+        // holds names entities, not the change.
+        if let Some((index, _)) = ctx.crate_index
+            && !crate::analysis::types::is_repeatable(&info.name)
+            && info.fields.iter().any(|field| {
+                held_type(&field.ty).is_some_and(|ty| ty != info.name && index.type_carries_id(ty))
+            })
+        {
+            continue;
+        }
         // A transport record (`key`, `payload`, `headers`) is a container
         // for any message: whatever id there is travels in its headers.
         if info
@@ -247,6 +268,25 @@ fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
             confidence,
         });
     }
+}
+
+/// The type a field holds one of, by its own name: `UnifiedAssessment`
+/// for `crate::model::UnifiedAssessment`, `Option<..>`, `Box<..>` or
+/// `Arc<..>` of it; none for a collection, whose elements' ids do not
+/// identify the message that holds them.
+fn held_type(ty: &str) -> Option<&str> {
+    let mut ty = ty;
+    while let Some(inner) = ["Option<", "Box<", "Arc<"].iter().find_map(|wrapper| {
+        ty.strip_prefix(wrapper)
+            .and_then(|rest| rest.strip_suffix('>'))
+    }) {
+        ty = inner;
+    }
+    let name = ty.rsplit("::").next()?;
+    name.chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        .then_some(name)
+        .filter(|name| name.starts_with(|c: char| c.is_ascii_uppercase()))
 }
 
 /// Whether the type travels inside an envelope of the file that carries an
