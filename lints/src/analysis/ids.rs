@@ -777,7 +777,27 @@ fn scan_tokens(tokens: TokenStream, extra_setters: &[&str], locals: &Locals, out
                     } else {
                         None
                     };
+                // `headers.insert(state.tid_header, id.clone())`: a header
+                // under a key kept elsewhere (a field, a constant) whose
+                // value is an id-named value; the key's name cannot be read
+                // here, the value's can. A literal key is read by name
+                // below.
+                let keyed_id = (after_dot && matches!(name.as_str(), "insert" | "append"))
+                    .then_some(args.as_ref())
+                    .flatten()
+                    .and_then(|args| {
+                        let args: Vec<TokenTree> = args.clone().into_iter().collect();
+                        let mut parts =
+                            args.split(|t| matches!(t, TokenTree::Punct(p) if p.as_char() == ','));
+                        let (key, value) = (parts.next()?, parts.next()?);
+                        let literal_key =
+                            matches!(key, [TokenTree::Literal(_)] | [TokenTree::Literal(_), ..]);
+                        (!literal_key && !key.is_empty() && names_an_id_tokens(value))
+                            .then(|| value.iter().cloned().collect::<TokenStream>())
+                    });
                 if let Some(value) = copied_correlation {
+                    record(out.id, value);
+                } else if let Some(value) = keyed_id {
                     record(out.id, value);
                 } else if reused_properties {
                     record(
