@@ -205,3 +205,8 @@ fn an_mqtt_client_subscribed_through_a_helper_acks_and_a_publish_only_one_does_n
 fn a_helper_in_a_sibling_crate_of_the_workspace_is_followed() {
     check_crate("workspace-siblings");
 }
+
+#[test]
+fn a_helper_whose_every_caller_hands_it_an_identified_reply_is_not_reported() {
+    check_crate("nats-reply-helpers");
+}

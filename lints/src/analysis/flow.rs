@@ -109,7 +109,7 @@ pub struct FnFlow {
     pub header_return: Option<(Region, Vec<String>, super::ids::IdEvidence)>,
     /// The calls that no table recognised, with what each argument reads:
     /// the crate-wide pass resolves them to the crate's own functions.
-    pub calls: Vec<(Callee, Vec<BTreeSet<String>>)>,
+    pub calls: Vec<(Callee, Vec<BTreeSet<String>>, Vec<bool>)>,
     /// The calls taken for a publish by their receiver's name alone
     /// (`event_queue.send(e)`): if one is the crate's own method, the
     /// second pass walks the function again and its body decides.
@@ -1273,7 +1273,19 @@ impl<'k, 'a> Walker<'k, 'a> {
                 .iter()
                 .any(|task| self.flow.detached.contains(task));
             if !detached {
-                self.flow.calls.push((callee.clone(), per_arg.to_vec()));
+                // Whether each argument, as written here, shows a message's
+                // own id (a copied correlation id, a value named `id` or
+                // `uuid`): a helper that publishes what it is handed is
+                // identified by its callers' values.
+                let identified = args
+                    .iter()
+                    .map(|arg| {
+                        shows_structure(arg) && super::ids::shows_message_id(arg, &self.locals)
+                    })
+                    .collect();
+                self.flow
+                    .calls
+                    .push((callee.clone(), per_arg.to_vec(), identified));
             }
             return None;
         };
@@ -2371,6 +2383,19 @@ fn reads_stored_records(value: &Expr) -> bool {
         name.as_str(),
         "recv" | "receive" | "next" | "poll" | "fetch_messages"
     ) && name.split('_').any(|word| STORED_READS.contains(&word))
+}
+
+/// An argument whose id can be looked for: a struct literal, a local or a
+/// field (through the values it was given), a constructor call; not a
+/// literal, a closure or a macro.
+fn shows_structure(arg: &Expr) -> bool {
+    match arg {
+        Expr::Reference(reference) => shows_structure(&reference.expr),
+        Expr::Paren(paren) => shows_structure(&paren.expr),
+        Expr::Struct(_) | Expr::Path(_) | Expr::Field(_) | Expr::Call(_) => true,
+        Expr::MethodCall(call) => call.args.is_empty() && shows_structure(&call.receiver),
+        _ => false,
+    }
 }
 
 /// A method whose closure gets a call's error, not its value.

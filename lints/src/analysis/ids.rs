@@ -985,6 +985,51 @@ pub fn names_an_id(expr: &Expr) -> bool {
     names_an_id_tokens(&tokens)
 }
 
+/// Names of a message's own id, as opposed to an entity's (`job_id` is
+/// shared by every progress update of the job).
+const MESSAGE_ID_NAMES: &[&str] = &[
+    "id",
+    "uuid",
+    "message_id",
+    "msg_id",
+    "event_id",
+    "request_id",
+    "command_id",
+    "idempotency_key",
+    "dedup_key",
+    "deduplication_id",
+];
+
+/// Whether a value handed to a helper identifies the message the helper
+/// builds from it: it copies a received message's id (`correlation_id:
+/// request.correlation_id`), or it holds a value named as a message's own
+/// id (`Finished::new(uuid)`, `Reply { message_id, .. }`), itself or in
+/// the value its local was given. An entity's id (`job_id`) does not
+/// count: many messages about the job share it.
+pub fn shows_message_id(expr: &Expr, locals: &Locals) -> bool {
+    // The value's own tokens, and for a local the values it was given (one
+    // step: further back, an `id` is as likely another row's).
+    fn names_one(tokens: TokenStream, locals: Option<&Locals>) -> bool {
+        tokens.into_iter().any(|token| match token {
+            TokenTree::Ident(ident) => {
+                let name = ident.to_string();
+                MESSAGE_ID_NAMES.contains(&name.as_str())
+                    || locals.is_some_and(|locals| {
+                        locals
+                            .values_of(&name)
+                            .iter()
+                            .any(|value| names_one(value.to_token_stream(), None))
+                    })
+            }
+            TokenTree::Group(group) => names_one(group.stream(), locals),
+            _ => false,
+        })
+    }
+    let tokens = expr.to_token_stream();
+    copies_received_id(tokens.clone(), locals, &mut BTreeSet::new())
+        || names_one(tokens, Some(locals))
+}
+
 /// The setters of a correlation id, across the client crates.
 const CORRELATION_SETTERS: &[&str] = &[
     "with_correlation_id",

@@ -149,6 +149,8 @@ pub struct CallSummary {
     /// For each argument, the caller's parameters (by position) it is
     /// derived from.
     pub args: Vec<Vec<usize>>,
+    /// For each argument, whether it shows an id where it is written.
+    pub identified: Vec<bool>,
 }
 
 /// One function of the crate.
@@ -452,7 +454,7 @@ impl CrateIndex {
             params: &flow.params,
             param_types: &flow.param_types,
         };
-        flow.calls.iter().any(|(callee, _)| {
+        flow.calls.iter().any(|(callee, _, _)| {
             if let Callee::Field { base, field, .. } = callee {
                 let base_type = if base == "self" {
                     scope.owner.map(str::to_string)
@@ -543,6 +545,58 @@ impl CrateIndex {
                 .or(declared)
                 .is_some_and(|ty| self.type_carries_id(ty))
         })
+    }
+
+    /// Whether the function that `flow` is (of file `file`) publishes what
+    /// its callers hand it, and every call of it in the crate hands it a
+    /// body that shows an id (`publish_result(subject, Reply {
+    /// correlation_id: request.correlation_id, .. })` from every handler):
+    /// then its messages are identified, though the helper sets no id of
+    /// its own. There must be at least one such call.
+    pub fn callers_identify(&self, file: usize, flow: &FnFlow) -> bool {
+        let targets: Vec<usize> = self
+            .by_name
+            .get(&flow.name)
+            .into_iter()
+            .flatten()
+            .copied()
+            .filter(|&i| self.fns[i].file == file && self.fns[i].owner == flow.owner)
+            .collect();
+        let Some(body_params) = targets.iter().find_map(|&i| {
+            self.fns[i]
+                .effects
+                .publish
+                .as_ref()
+                .filter(|publish| publish.id == IdSource::Absent && !publish.body_params.is_empty())
+                .map(|publish| &publish.body_params)
+        }) else {
+            return false;
+        };
+        let mut calls = 0;
+        for summary in &self.fns {
+            let scope = Scope {
+                file: summary.file,
+                owner: summary.owner.as_deref(),
+                params: &summary.params,
+                param_types: &summary.param_types,
+            };
+            for call in &summary.calls {
+                let Some((candidates, _)) = self.resolve(&scope, &call.callee) else {
+                    continue;
+                };
+                if !candidates.iter().any(|c| targets.contains(c)) {
+                    continue;
+                }
+                calls += 1;
+                let shows = body_params
+                    .iter()
+                    .any(|&p| call.identified.get(p).copied().unwrap_or(false));
+                if !shows {
+                    return false;
+                }
+            }
+        }
+        calls > 0
     }
 
     /// The type of `owner`'s field `field`, if the crate declares it.
@@ -1242,9 +1296,10 @@ fn summarise_fn(flow: &FnFlow) -> FnSummary {
     let calls = flow
         .calls
         .iter()
-        .map(|(callee, args)| CallSummary {
+        .map(|(callee, args, identified)| CallSummary {
             callee: callee.clone(),
             args: args.iter().map(params_of).collect(),
+            identified: identified.clone(),
         })
         .collect();
     FnSummary {

@@ -63,7 +63,11 @@ declare_rule! {
     /// A publish is judged where its message is built: in the same function,
     /// or, through the crate-wide pass, at the call of a helper of the crate
     /// that publishes what it is handed, or with headers built by a helper
-    /// of the crate whose keys are known. A message built in another crate
+    /// of the crate whose keys are known. A helper that publishes what it is
+    /// handed with no id of its own is reported in the helper, unless every
+    /// call of it in the crate hands it a value that shows a message's own
+    /// id (a copied correlation id, a value named `id` or `uuid`; an
+    /// entity's `job_id` is shared by many messages). A message built in another crate
     /// that is not a path dependency is not judged. An id inside the body
     /// counts when it can be seen where the body is built (a field named
     /// like an id in a struct literal or a `json!`, a value named like an id
@@ -152,6 +156,14 @@ fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
             };
             if let Some((index, _)) = ctx.crate_index
                 && index.body_carries_id(flow, event)
+            {
+                continue;
+            }
+            // A helper that publishes what it is handed, whose every caller
+            // in the crate hands it a body with an id.
+            if recognized.via.is_none()
+                && let Some((index, file)) = ctx.crate_index
+                && index.callers_identify(file, flow)
             {
                 continue;
             }
