@@ -291,6 +291,11 @@ pub struct CrateIndex {
     /// The package's own library name: a binary or a test of the package
     /// reaches the library's modules through it.
     own_name: Option<String>,
+    /// Type name -> the traits the crate implements for it (`impl
+    /// TicketDatabase for Database`), as the impl blocks' methods show:
+    /// a method called on the type may be one of those traits' default
+    /// methods.
+    traits_of: HashMap<String, BTreeSet<String>>,
     /// The names of the functions that do something, and of the fields
     /// that hold another crate's client (`.kafka`), to tell cheaply whether
     /// a file can reach one (its text names none: nothing to do).
@@ -409,6 +414,13 @@ impl CrateIndex {
             }
             for mut summary in file.fns {
                 summary.file = number;
+                if let (Some(owner), Some(trait_name)) = (&summary.owner, &summary.trait_name) {
+                    index
+                        .traits_of
+                        .entry(owner.clone())
+                        .or_default()
+                        .insert(trait_name.clone());
+                }
                 summary.effects.relocate(number);
                 index
                     .by_name
@@ -766,6 +778,25 @@ impl CrateIndex {
             .collect();
         if !own.is_empty() {
             return Some((own, Resolution::Exact));
+        }
+        // A default method of a trait the crate implements for the type
+        // (`impl TicketDatabase for Database`, whose `create_ticket` is the
+        // trait's own).
+        if let Some(traits) = self.traits_of.get(ty) {
+            let defaults: Vec<usize> = named
+                .iter()
+                .copied()
+                .filter(|&i| {
+                    self.fns[i].owner.is_none()
+                        && self.fns[i]
+                            .trait_name
+                            .as_ref()
+                            .is_some_and(|name| traits.contains(name))
+                })
+                .collect();
+            if !defaults.is_empty() {
+                return Some((defaults, Resolution::Exact));
+            }
         }
         // A trait object (`Arc<dyn Publisher>`): any implementation.
         let implementations: Vec<usize> = named
