@@ -90,6 +90,21 @@ pub enum Callee {
     },
 }
 
+/// A call the first pass could not resolve yet, as the crate-wide pass
+/// needs it.
+#[derive(Debug, Clone)]
+pub struct CallNote {
+    pub callee: Callee,
+    /// What each argument reads.
+    pub args: Vec<BTreeSet<String>>,
+    /// Whether each argument, as written, shows a message's own id.
+    pub identified: Vec<bool>,
+    /// Made in a task the function spawns.
+    pub spawned: bool,
+    /// Made in a loop.
+    pub looped: bool,
+}
+
 /// The events of one function.
 #[derive(Debug, Clone)]
 pub struct FnFlow {
@@ -109,7 +124,7 @@ pub struct FnFlow {
     pub header_return: Option<(Region, Vec<String>, super::ids::IdEvidence)>,
     /// The calls that no table recognised, with what each argument reads:
     /// the crate-wide pass resolves them to the crate's own functions.
-    pub calls: Vec<(Callee, Vec<BTreeSet<String>>, Vec<bool>)>,
+    pub calls: Vec<CallNote>,
     /// The calls taken for a publish by their receiver's name alone
     /// (`event_queue.send(e)`): if one is the crate's own method, the
     /// second pass walks the function again and its body decides.
@@ -193,7 +208,20 @@ impl FnFlow {
     /// task, earlier, not in a different arm of the same branch, and not in
     /// an arm that leaves (via `continue`, `return`...) before `b`.
     pub fn runs_before(&self, a: &Event, b: &Event) -> bool {
-        if a.seq >= b.seq || a.task != b.task {
+        a.task == b.task && self.ordered(a, b)
+    }
+
+    /// As [`FnFlow::runs_before`], and also when `b` runs in a task that
+    /// is spawned after `a` (`save(..).await; tokio::spawn(async move {
+    /// publish(..) })`): the task starts only once `a` is done, so both
+    /// effects happen, one after the other, with nothing to tie them.
+    pub fn happens_before(&self, a: &Event, b: &Event) -> bool {
+        b.task.starts_with(&a.task) && self.ordered(a, b)
+    }
+
+    /// `a` is walked before `b` on one path through the function.
+    fn ordered(&self, a: &Event, b: &Event) -> bool {
+        if a.seq >= b.seq {
             return false;
         }
         let common = a
@@ -1272,7 +1300,9 @@ impl<'k, 'a> Walker<'k, 'a> {
                 .task
                 .iter()
                 .any(|task| self.flow.detached.contains(task));
-            if !detached {
+            // One call spawned outside a loop (fire and forget) still
+            // publishes, after what came before it; it is noted as spawned.
+            if !detached || self.loops.is_empty() {
                 // Whether each argument, as written here, shows a message's
                 // own id (a copied correlation id, a value named `id` or
                 // `uuid`): a helper that publishes what it is handed is
@@ -1283,9 +1313,13 @@ impl<'k, 'a> Walker<'k, 'a> {
                         shows_structure(arg) && super::ids::shows_message_id(arg, &self.locals)
                     })
                     .collect();
-                self.flow
-                    .calls
-                    .push((callee.clone(), per_arg.to_vec(), identified));
+                self.flow.calls.push(CallNote {
+                    callee: callee.clone(),
+                    args: per_arg.to_vec(),
+                    identified,
+                    spawned: detached,
+                    looped: !self.loops.is_empty(),
+                });
             }
             return None;
         };
@@ -1475,8 +1509,22 @@ impl<'k, 'a> Walker<'k, 'a> {
         if ops.is_empty() {
             return None;
         }
+        let spawned = effects
+            .publish
+            .as_ref()
+            .is_some_and(|publish| publish.spawned);
         for recognized in ops {
-            self.push(EventKind::Op(recognized), region, reads.clone());
+            // The helper's fire-and-forget publish runs in a task of its
+            // own, spawned by the call.
+            if spawned && matches!(recognized.op, Op::Publish(_)) {
+                let reads = reads.clone();
+                self.in_task(true, |walker| {
+                    walker.push(EventKind::Op(recognized), region, reads);
+                    BTreeSet::new()
+                });
+            } else {
+                self.push(EventKind::Op(recognized), region, reads.clone());
+            }
         }
         Some(returned)
     }

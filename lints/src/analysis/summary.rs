@@ -90,6 +90,13 @@ pub struct PublishEffect {
     pub body_params: Vec<usize>,
     pub confidence: Confidence,
     pub site: Site,
+    /// It runs in a task the function spawns and does not wait for: after
+    /// what the caller did before the call, but not before what it does
+    /// after (a settle, a reply).
+    pub spawned: bool,
+    /// It runs in a loop (a consumer loop that forwards, a relay): spawned,
+    /// it is a task that runs on its own, not one fire-and-forget publish.
+    pub looped: bool,
 }
 
 /// Any other effect: a settle, a database write, a receive.
@@ -151,6 +158,12 @@ pub struct CallSummary {
     pub args: Vec<Vec<usize>>,
     /// For each argument, whether it shows an id where it is written.
     pub identified: Vec<bool>,
+    /// The call is made in a task the function spawns (outside a loop):
+    /// only the callee's publish is the function's, as a spawned one.
+    pub spawned: bool,
+    /// The call is made in a loop: what it publishes, it publishes again
+    /// and again.
+    pub looped: bool,
 }
 
 /// One function of the crate.
@@ -466,7 +479,15 @@ impl CrateIndex {
             params: &flow.params,
             param_types: &flow.param_types,
         };
-        flow.calls.iter().any(|(callee, _, _)| {
+        flow.calls.iter().any(|call| {
+            let callee = &call.callee;
+            // A call in a spawned task matters only for a fire-and-forget
+            // publish (see `combine`).
+            if call.spawned {
+                return self.effects_of(&scope, callee).is_some_and(|(effects, _)| {
+                    effects.publish.is_some_and(|publish| !publish.looped)
+                });
+            }
             if let Callee::Field { base, field, .. } = callee {
                 let base_type = if base == "self" {
                     scope.owner.map(str::to_string)
@@ -632,7 +653,23 @@ impl CrateIndex {
                     let Some((callee, _)) = self.effects_of(&scope, &call.callee) else {
                         continue;
                     };
-                    let lifted = lift(&callee, &call.args);
+                    let mut lifted = lift(&callee, &call.args);
+                    if call.looped
+                        && let Some(publish) = &mut lifted.publish
+                    {
+                        publish.looped = true;
+                    }
+                    if call.spawned {
+                        lifted = Effects {
+                            publish: lifted.publish.filter(|publish| !publish.looped).map(
+                                |publish| PublishEffect {
+                                    spawned: true,
+                                    ..publish
+                                },
+                            ),
+                            ..Effects::default()
+                        };
+                    }
                     changes.push((caller, lifted));
                 }
             }
@@ -1223,8 +1260,12 @@ fn summarise_fn(flow: &FnFlow) -> FnSummary {
             continue;
         }
         // A spawned task's work is not done by the call: a constructor that
-        // starts a publishing loop does not publish when it is called.
-        if event.task.iter().any(|task| flow.detached.contains(task)) {
+        // starts a publishing loop does not publish when it is called. A
+        // publish spawned outside any loop (`tokio::spawn(async move {
+        // producer.send(..) })`, fire and forget) is kept, as spawned: it
+        // still happens after what the caller did before the call.
+        let spawned = event.task.iter().any(|task| flow.detached.contains(task));
+        if spawned && !(matches!(recognized.op, Op::Publish(_)) && event.loops.is_empty()) {
             continue;
         }
         let effect = || Effect {
@@ -1282,13 +1323,19 @@ fn summarise_fn(flow: &FnFlow) -> FnSummary {
                     body_params,
                     confidence: recognized.confidence,
                     site: site(event.region),
+                    spawned,
+                    looped: !event.loops.is_empty(),
                 };
-                // Keep the publish a rule would care most about: one with
-                // no id over one with an id.
+                // Keep the publish a rule would care most about: one the
+                // call makes itself over a spawned one, then one with no id
+                // over one with an id.
                 let better = match &effects.publish {
                     None => true,
                     Some(current) => {
-                        current.id != IdSource::Absent && candidate.id == IdSource::Absent
+                        (current.spawned && !candidate.spawned)
+                            || (current.spawned == candidate.spawned
+                                && current.id != IdSource::Absent
+                                && candidate.id == IdSource::Absent)
                     }
                 };
                 if better {
@@ -1327,10 +1374,12 @@ fn summarise_fn(flow: &FnFlow) -> FnSummary {
     let calls = flow
         .calls
         .iter()
-        .map(|(callee, args, identified)| CallSummary {
-            callee: callee.clone(),
-            args: args.iter().map(params_of).collect(),
-            identified: identified.clone(),
+        .map(|call| CallSummary {
+            callee: call.callee.clone(),
+            args: call.args.iter().map(params_of).collect(),
+            identified: call.identified.clone(),
+            spawned: call.spawned,
+            looped: call.looped,
         })
         .collect();
     FnSummary {

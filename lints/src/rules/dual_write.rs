@@ -73,7 +73,11 @@ declare_rule! {
     /// helper of the crate that publishes, a publish through a producer kept
     /// in a struct field or application state whose type the crate declares
     /// (`ctx.kafka.send(..)` with `kafka: FutureProducer`), and a job pushed
-    /// onto a Redis list kept in such a field. One helper that both writes
+    /// onto a Redis list kept in such a field. A publish made from a task
+    /// spawned after the write (fire and forget, in the function or in a
+    /// helper it calls) still follows the write and is reported; a task
+    /// that publishes in a loop (a forwarder started after a write) is not
+    /// that write's event. One helper that both writes
     /// and publishes is reported in its own body, not at its calls. A write
     /// inside a transaction whose commit happens in a caller is not
     /// reported.
@@ -161,8 +165,8 @@ fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
         let mut pairs: Vec<(OpAt<'_>, OpAt<'_>, bool)> = Vec::new();
         for &(write_event, write_op) in &writes {
             for &(publish_event, publish_op) in &publishes {
-                let write_first = flow.runs_before(write_event, publish_event);
-                if !write_first && !flow.runs_before(publish_event, write_event) {
+                let write_first = flow.happens_before(write_event, publish_event);
+                if !write_first && !flow.happens_before(publish_event, write_event) {
                     continue;
                 }
                 // The second runs only when the first failed (`if let Err(e)
