@@ -164,7 +164,7 @@ fn path_dependencies(root: &Path, manifest: &toml::Table) -> Vec<(String, PathBu
     for (name, spec) in dependencies {
         let code_name = name.replace('-', "_");
         if let Some(path) = spec.get("path").and_then(|p| p.as_str()) {
-            found.push((code_name, root.join(path)));
+            found.push((code_name, normalized(&root.join(path))));
         } else if spec.get("workspace").and_then(|w| w.as_bool()) == Some(true) {
             let workspace = workspace.get_or_insert_with(|| workspace_manifest(root));
             if let Some((ws_root, ws)) = workspace
@@ -175,11 +175,33 @@ fn path_dependencies(root: &Path, manifest: &toml::Table) -> Vec<(String, PathBu
                     .and_then(|spec| spec.get("path"))
                     .and_then(|p| p.as_str())
             {
-                found.push((code_name, ws_root.join(path)));
+                found.push((code_name, normalized(&ws_root.join(path))));
             }
         }
     }
     found
+}
+
+/// `path` with its `.` and `..` steps taken out as text says (`app/../bus`
+/// is `bus`), as cargo reads a path dependency: the files of a sibling
+/// crate are then named as the user knows them, in findings and labels.
+fn normalized(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if matches!(out.components().next_back(), Some(Component::Normal(_))) {
+                    out.pop();
+                } else {
+                    out.push(component);
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 /// The nearest manifest above `root` with a `[workspace]`.
@@ -280,6 +302,16 @@ mod tests {
         for (file, module) in cases {
             assert_eq!(module_path(root, Path::new(file)), module, "{file}");
         }
+    }
+
+    #[test]
+    fn path_dependencies_are_named_without_dot_dot_steps() {
+        assert_eq!(
+            normalized(Path::new("/w/response-proxy/../kafka/./src/lib.rs")),
+            PathBuf::from("/w/kafka/src/lib.rs")
+        );
+        assert_eq!(normalized(Path::new("app/../bus")), PathBuf::from("bus"));
+        assert_eq!(normalized(Path::new("../bus")), PathBuf::from("../bus"));
     }
 
     #[test]
