@@ -142,6 +142,7 @@ pub const MESSAGING_CRATES: &[&str] = &[
     "rdkafka",
     "async_nats",
     "aws_sdk_sqs",
+    "rusoto_sqs",
     "azure_messaging_servicebus",
     "azservicebus",
     "redis",
@@ -634,6 +635,60 @@ pub fn classify_segment(
         // amqprs: the deliveries arrive on the returned channel receiver.
         "basic_consume_rx" | "basic_consume_blocking" => {
             recognized(Op::Consume, "amqprs", Confidence::High)
+        }
+        // rusoto_sqs: each operation takes one request struct
+        // (`DeleteMessageRequest { queue_url, receipt_handle }`).
+        "receive_message" if args.len() == 1 && known.has(&["rusoto_sqs"]) => {
+            recognized(Op::Consume, "rusoto_sqs", Confidence::High)
+        }
+        "delete_message" if args.len() == 1 && known.has(&["rusoto_sqs"]) => {
+            // The request built in the call, or in the `let` of the local
+            // handed to it (`let del = DeleteMessageRequest { .. }`).
+            let built = root_ident(args[0])
+                .map(|name| locals.values_of(&name).to_vec())
+                .unwrap_or_default();
+            let handle = struct_field(args[0], "receipt_handle").or_else(|| {
+                built
+                    .iter()
+                    .find_map(|value| struct_field(value, "receipt_handle"))
+            });
+            let message = match handle {
+                Some(handle) => message_of(&[handle]),
+                None => message_of(&args[..1]),
+            };
+            recognized(Op::Ack { message }, "rusoto_sqs", Confidence::High)
+        }
+        "delete_message_batch" if args.len() == 1 && known.has(&["rusoto_sqs"]) => recognized(
+            Op::Ack {
+                message: BTreeSet::new(),
+            },
+            "rusoto_sqs",
+            Confidence::High,
+        ),
+        "change_message_visibility" if args.len() == 1 && known.has(&["rusoto_sqs"]) => {
+            recognized(Op::Nack, "rusoto_sqs", Confidence::High)
+        }
+        "send_message" | "send_message_batch" if args.len() == 1 && known.has(&["rusoto_sqs"]) => {
+            // The id is the request's `message_deduplication_id` (FIFO
+            // queues) or an attribute; a batch entry's `id` only numbers
+            // the entry within the call.
+            let id = match id_evidence(&args[..1], locals, &[]) {
+                IdEvidence::Present { .. }
+                    if method == "send_message_batch"
+                        && !args[0]
+                            .to_token_stream()
+                            .to_string()
+                            .contains("message_deduplication_id") =>
+                {
+                    IdEvidence::Absent
+                }
+                evidence => evidence,
+            };
+            recognized(
+                Op::Publish(PublishInfo { id, dedup: true }),
+                "rusoto_sqs",
+                Confidence::High,
+            )
         }
         "receive_message"
         | "receive_messages"
@@ -1510,6 +1565,22 @@ fn is_kafka_send(args: &[&Expr], receiver: &str, known: &Known<'_>, locals: &Loc
         return true;
     }
     known.has(&["rdkafka"]) && name_has(receiver, &["producer"])
+}
+
+/// The value of field `name` in a struct literal (`DeleteMessageRequest {
+/// receipt_handle: m.receipt_handle.clone().unwrap(), .. }`).
+fn struct_field<'e>(expr: &'e Expr, name: &str) -> Option<&'e Expr> {
+    let mut expr = expr;
+    while let Expr::Reference(inner) = expr {
+        expr = &inner.expr;
+    }
+    let Expr::Struct(built) = expr else {
+        return None;
+    };
+    built.fields.iter().find_map(|field| match &field.member {
+        syn::Member::Named(ident) if ident == name => Some(&field.expr),
+        _ => None,
+    })
 }
 
 /// An empty payload written out: `""`, `b""` (converted with `.into()`,

@@ -171,6 +171,9 @@ pub struct FnFlow {
     /// `let x: T = ..`, `let x = T::new(..)` or `let x = T { .. }`. Only
     /// what the text says; nothing is inferred.
     pub local_types: std::collections::HashMap<String, String>,
+    /// What a `return` inside a loop reads: a polling loop that hands back
+    /// the first message it gets (`loop { .. return Ok(message) }`).
+    pub loop_returns: BTreeSet<String>,
 }
 
 /// Depth beyond which the walk stops descending: a guard for generated
@@ -520,6 +523,7 @@ impl<'k, 'a> Walker<'k, 'a> {
                 stored: BTreeSet::new(),
                 sources: BTreeSet::new(),
                 local_types: Default::default(),
+                loop_returns: BTreeSet::new(),
             },
             locals: Locals::default(),
             seq: 0,
@@ -742,6 +746,17 @@ impl<'k, 'a> Walker<'k, 'a> {
 
     fn expr_inner(&mut self, expr: &Expr) -> BTreeSet<String> {
         match expr {
+            // `loop { let m = receive()?; .. return Ok(m); }`: what leaves
+            // a loop by `return` is handed back once, not consumed again and
+            // again.
+            Expr::Return(ret) if !self.loops.is_empty() => {
+                let reads = match &ret.expr {
+                    Some(value) => self.expr(value),
+                    None => BTreeSet::new(),
+                };
+                self.flow.loop_returns.extend(reads.iter().cloned());
+                reads
+            }
             Expr::Path(path) => {
                 // Once the function is known to mention an outbox, no name
                 // needs printing for it again.
@@ -937,6 +952,11 @@ impl<'k, 'a> Walker<'k, 'a> {
         // The publish the chain recognised, whose builder tail
         // (`.send_message().message_body(&body)`) says what it sends.
         let mut publish_event: Option<usize> = None;
+        // After a receive, the calls of the chain that take no closure are
+        // its request's builder and its sending (`.queue_url(..)`,
+        // `.send()`, rusoto's `.sync()`): not work on a message. What it
+        // received is bound right after it.
+        let mut receive_tail = false;
         // An async closure handed to a call that is never awaited
         // (`consumer.set_delegate(move |d| async move { .. })`) is a
         // callback: its body runs later, on its own, like a spawned task.
@@ -1047,11 +1067,17 @@ impl<'k, 'a> Walker<'k, 'a> {
                     );
                     publish_event =
                         matches!(recognized.op, Op::Publish(_)).then_some(self.flow.events.len());
+                    receive_tail = recognized.op == Op::Consume;
                     self.push(EventKind::Op(recognized), region, call_reads.clone());
                 }
                 // The builder tail of a publish names its body
                 // (`.message_body(&body)`, `.payload(&bytes)`): the publish
                 // reads it too, so where its body came from can be followed.
+                None if receive_tail
+                    && !segment
+                        .args
+                        .iter()
+                        .any(|arg| matches!(arg, Expr::Closure(_))) => {}
                 None if in_operation => {
                     if let Some(at) = publish_event
                         && !is_error_handler(&segment.method)

@@ -21,6 +21,7 @@ pub const KNOWN_CRATES: &[&str] = &[
     "rdkafka",
     "async_nats",
     "aws_sdk_sqs",
+    "rusoto_sqs",
     "azure_messaging_servicebus",
     "azservicebus",
     "redis",

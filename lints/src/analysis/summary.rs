@@ -1252,6 +1252,10 @@ fn summarise_fn(flow: &FnFlow) -> FnSummary {
     };
     let mut effects = Effects::default();
     let mut consumes = None;
+    // A loop that returns what it received polls until a message comes,
+    // and hands that one back: a one-shot read, however it is written.
+    let polls_once =
+        flow.returns_value && flow.loop_returns.iter().any(|name| received.contains(name));
     let mut own_ack = None;
     for (event, recognized) in flow.ops() {
         // Effects that came from another summary are combined later, along
@@ -1292,7 +1296,7 @@ fn summarise_fn(flow: &FnFlow) -> FnSummary {
                 // A consumer loop settles what it receives again and again;
                 // only a one-shot `read_message()` hands a settled message
                 // back.
-                if positions.is_empty() && event.loops.is_empty() {
+                if positions.is_empty() && (event.loops.is_empty() || polls_once) {
                     own_ack.get_or_insert_with(effect);
                 }
                 for position in positions {
@@ -1301,7 +1305,7 @@ fn summarise_fn(flow: &FnFlow) -> FnSummary {
                     }
                 }
             }
-            Op::Consume if event.loops.is_empty() => {
+            Op::Consume if event.loops.is_empty() || polls_once => {
                 consumes.get_or_insert_with(effect);
             }
             Op::Publish(PublishInfo { id, dedup }) => {
