@@ -1149,6 +1149,19 @@ impl<'k, 'a> Walker<'k, 'a> {
             } else {
                 &segment.expr.receiver
             };
+            // `event.encode(&mut bytes)`: a buffer handed over mutably is
+            // written with what the call is given; its id, if any, is
+            // looked for there too.
+            for arg in &segment.args {
+                if let Expr::Reference(reference) = arg
+                    && reference.mutability.is_some()
+                    && let Some(name) = super::chain::root_ident(&reference.expr)
+                    && self.locals.is_bound(&name)
+                {
+                    self.locals
+                        .touch(&name, Expr::MethodCall(segment.expr.clone()));
+                }
+            }
             if let Some(name) = super::chain::root_ident(receiver)
                 && self.locals.is_bound(&name)
             {
