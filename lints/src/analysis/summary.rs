@@ -188,6 +188,18 @@ pub struct FnSummary {
     pub in_process: bool,
 }
 
+impl FnSummary {
+    /// The function as the place its calls are made from.
+    fn scope(&self) -> Scope<'_> {
+        Scope {
+            file: self.file,
+            owner: self.owner.as_deref(),
+            params: &self.params,
+            param_types: &self.param_types,
+        }
+    }
+}
+
 /// A type as a field declares it: its own name, and the crate it comes
 /// from when a `use` item or the path says so.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -607,12 +619,7 @@ impl CrateIndex {
         };
         let mut calls = 0;
         for summary in &self.fns {
-            let scope = Scope {
-                file: summary.file,
-                owner: summary.owner.as_deref(),
-                params: &summary.params,
-                param_types: &summary.param_types,
-            };
+            let scope = summary.scope();
             for call in &summary.calls {
                 let Some((candidates, _)) = self.resolve(&scope, &call.callee) else {
                     continue;
@@ -643,12 +650,7 @@ impl CrateIndex {
         for _ in 0..MAX_DEPTH {
             let mut changes = Vec::new();
             for (caller, summary) in self.fns.iter().enumerate() {
-                let scope = Scope {
-                    file: summary.file,
-                    owner: summary.owner.as_deref(),
-                    params: &summary.params,
-                    param_types: &summary.param_types,
-                };
+                let scope = summary.scope();
                 for call in &summary.calls {
                     let Some((callee, _)) = self.effects_of(&scope, &call.callee) else {
                         continue;
