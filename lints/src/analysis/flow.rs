@@ -1070,14 +1070,15 @@ impl<'k, 'a> Walker<'k, 'a> {
                     receive_tail = recognized.op == Op::Consume;
                     self.push(EventKind::Op(recognized), region, call_reads.clone());
                 }
-                // The builder tail of a publish names its body
-                // (`.message_body(&body)`, `.payload(&bytes)`): the publish
-                // reads it too, so where its body came from can be followed.
+                // A receive's builder tail (see `receive_tail`).
                 None if receive_tail
                     && !segment
                         .args
                         .iter()
                         .any(|arg| matches!(arg, Expr::Closure(_))) => {}
+                // The builder tail of a publish names its body
+                // (`.message_body(&body)`, `.payload(&bytes)`): the publish
+                // reads it too, so where its body came from can be followed.
                 None if in_operation => {
                     if let Some(at) = publish_event
                         && !is_error_handler(&segment.method)

@@ -790,8 +790,7 @@ fn scan_tokens(tokens: TokenStream, extra_setters: &[&str], locals: &Locals, out
                         let mut parts =
                             args.split(|t| matches!(t, TokenTree::Punct(p) if p.as_char() == ','));
                         let (key, value) = (parts.next()?, parts.next()?);
-                        let literal_key =
-                            matches!(key, [TokenTree::Literal(_)] | [TokenTree::Literal(_), ..]);
+                        let literal_key = matches!(key, [TokenTree::Literal(_), ..]);
                         (!literal_key && !key.is_empty() && names_an_id_tokens(value))
                             .then(|| value.iter().cloned().collect::<TokenStream>())
                     });

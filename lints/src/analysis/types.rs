@@ -131,6 +131,19 @@ pub(crate) fn is_repeatable(type_name: &str) -> bool {
 /// Whether one of `fields` identifies a message of type (or variant) `name`.
 pub(crate) fn fields_have_id(type_name: &str, fields: &[FieldInfo]) -> bool {
     let repeatable = is_repeatable(type_name);
+    // The ids that name what the message is about, not a party to it: a
+    // `user_id` is shared by everything a user does, but on
+    // `UserRegistered` it names the one user the event is about (the
+    // name's first word). What is created, registered or deleted once
+    // (`CreateUserCommand { user_id }`, `AccountDeleted { account_id }`)
+    // is named by its id wherever its word sits in the name.
+    let name_words = words(type_name);
+    let once = name_words.iter().any(|word| ONCE.contains(word));
+    let subjects: Vec<String> = name_words
+        .iter()
+        .take(if once { name_words.len() } else { 1 })
+        .map(|word| format!("{}_id", word.to_ascii_lowercase()))
+        .collect();
     fields.iter().any(|field| {
         let ty = field.ty.as_str();
         let id_typed = [
@@ -155,20 +168,7 @@ pub(crate) fn fields_have_id(type_name: &str, fields: &[FieldInfo]) -> bool {
                         .iter()
                         .any(|map| ty.contains(map))));
         let name = field.name.trim_start_matches("r#").to_ascii_lowercase();
-        // A `user_id` is shared by everything a user does, but on
-        // `UserRegistered` it names the one user the event is about.
-        let subject = words(type_name)
-            .first()
-            .map(|word| format!("{}_id", word.to_ascii_lowercase()));
-        // What is created, registered or deleted once (`CreateUserCommand
-        // { user_id }`, `AccountDeleted { account_id }`) is named by its
-        // id, wherever its word sits in the name.
-        let once = words(type_name).iter().any(|word| ONCE.contains(word));
-        let about_subject = subject.as_deref() == Some(name.as_str())
-            || (once
-                && words(type_name)
-                    .iter()
-                    .any(|word| format!("{}_id", word.to_ascii_lowercase()) == name));
+        let about_subject = subjects.contains(&name);
         let shared = is_shared_id(&name) && !about_subject;
         // An entity's version or sequence number, with the entity's
         // key, identifies the event too (`sku` + `version`).
