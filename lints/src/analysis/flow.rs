@@ -145,6 +145,11 @@ pub struct FnFlow {
     /// Arms that end in `continue`, `return`, `break` or a panic: what
     /// follows the branch point does not run after them.
     pub diverging: HashSet<Arm>,
+    /// The diverging arms that leave by returning an error (`return
+    /// Err(..)`, `bail!`): a message settled there is one the function
+    /// drops as it fails (a stale or malformed message), not one it hands
+    /// back settled to a caller that goes on working on it.
+    pub failing: HashSet<Arm>,
     /// Arms that run only when an expression failed (`Err(e) =>`, `if let
     /// Err(e) = ..`, the `else` of `if let Ok(..) = ..`), each with the
     /// first and last `seq` of the events of that expression: an operation
@@ -517,6 +522,7 @@ impl<'k, 'a> Walker<'k, 'a> {
                 params: Vec::new(),
                 events: Vec::new(),
                 diverging: HashSet::new(),
+                failing: HashSet::new(),
                 failure_arms: std::collections::HashMap::new(),
                 detached: HashSet::new(),
                 mentions_outbox: false,
@@ -715,6 +721,9 @@ impl<'k, 'a> Walker<'k, 'a> {
                     // `let Ok(x) = .. else { ack; continue };`: the else
                     // block is an arm that always leaves.
                     let branch = self.fresh();
+                    if expr_fails(otherwise) {
+                        self.flow.failing.insert((branch, 0));
+                    }
                     self.arm(branch, 0, true, |walker| {
                         walker.expr(otherwise);
                     });
@@ -833,11 +842,17 @@ impl<'k, 'a> Walker<'k, 'a> {
                     }
                 }
                 let then_diverges = block_diverges(&expr_if.then_branch);
+                if block_fails(&expr_if.then_branch) {
+                    self.flow.failing.insert((branch, 0));
+                }
                 self.arm(branch, 0, then_diverges, |walker| {
                     reads.extend(walker.block(&expr_if.then_branch));
                 });
                 if let Some((_, otherwise)) = &expr_if.else_branch {
                     let else_diverges = expr_diverges(otherwise);
+                    if expr_fails(otherwise) {
+                        self.flow.failing.insert((branch, 1));
+                    }
                     self.arm(branch, 1, else_diverges, |walker| {
                         reads.extend(walker.expr(otherwise));
                     });
@@ -864,6 +879,9 @@ impl<'k, 'a> Walker<'k, 'a> {
                             .insert((branch, index as u32), (first, last));
                     }
                     let diverges = expr_diverges(&arm.body);
+                    if expr_fails(&arm.body) {
+                        self.flow.failing.insert((branch, index as u32));
+                    }
                     self.arm(branch, index as u32, diverges, |walker| {
                         walker.bind(&arm.pat, scrutinee.clone(), Some(&expr_match.expr));
                         if let syn::Pat::Guard(guard) = &arm.pat {
@@ -2194,6 +2212,33 @@ pub fn expr_diverges(expr: &Expr) -> bool {
         Expr::Call(call) => {
             matches!(&*call.func, Expr::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "exit"))
         }
+        _ => false,
+    }
+}
+
+/// Whether a block leaves by returning an error: a statement that is
+/// `return Err(..)`, `bail!(..)` or `Err(..)?`.
+pub fn block_fails(block: &Block) -> bool {
+    block.stmts.iter().any(|stmt| match stmt {
+        Stmt::Expr(expr, _) => expr_fails(expr),
+        Stmt::Macro(mac) => macros::macro_name(&mac.mac) == "bail",
+        _ => false,
+    })
+}
+
+/// Whether an expression leaves by returning an error (see
+/// [`block_fails`]).
+pub fn expr_fails(expr: &Expr) -> bool {
+    let is_err = |expr: &Expr| {
+        matches!(expr, Expr::Call(call)
+            if matches!(&*call.func, Expr::Path(p)
+                if p.path.segments.last().is_some_and(|s| s.ident == "Err")))
+    };
+    match expr {
+        Expr::Return(ret) => ret.expr.as_deref().is_some_and(is_err),
+        Expr::Try(tried) => is_err(&tried.expr),
+        Expr::Macro(mac) => macros::macro_name(&mac.mac) == "bail",
+        Expr::Block(block) => block_fails(&block.block),
         _ => false,
     }
 }

@@ -1295,6 +1295,13 @@ fn summarise_fn(flow: &FnFlow) -> FnSummary {
                         .map(|(position, _)| position)
                         .collect()
                 };
+                // Settling a message and then failing (`msg.ack().await;
+                // return Err(Expired)`) drops it: the caller's `?` leaves
+                // too, so the helper hands back no settled message to work on.
+                let dropped = event.scope.iter().any(|arm| flow.failing.contains(arm));
+                if dropped {
+                    continue;
+                }
                 // A consumer loop settles what it receives again and again;
                 // only a one-shot `read_message()` hands a settled message
                 // back.

@@ -71,7 +71,9 @@ declare_rule! {
     /// The rule follows the message through `let` bindings and patterns in
     /// one function, and into the file's own helpers that settle a message
     /// they are given (`worker.delete(&message)` when this file's `delete`
-    /// deletes it); work done by a function that receives only an
+    /// deletes it; a helper that settles a message only to drop it as it
+    /// fails, `ack` then `return Err(..)`, hands nothing settled back);
+    /// work done by a function that receives only an
     /// unrelated value is not seen unless it publishes or writes to a
     /// database in the same function. Calls in the fully qualified form
     /// (`AsyncCommands::xack(con, ..)`) are read like method calls for the
