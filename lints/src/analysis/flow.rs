@@ -57,8 +57,19 @@ pub enum EventKind {
     /// A call a rule cares about.
     Op(Recognized),
     /// Any other call: a candidate "work" call if it reads the message.
-    /// `awaited`: its future is awaited at once, so it does I/O.
-    Call { name: String, awaited: bool },
+    /// `awaited`: its future is awaited at once, so it does I/O. `args`:
+    /// what its arguments read (for a method, not its receiver): a value
+    /// handed to a call (`handle(msg)`, `store.add(msg)`), not only asked
+    /// something (`msg.occurred_at()`, `events.sort_by_key(..)`).
+    Call {
+        name: String,
+        awaited: bool,
+        args: BTreeSet<String>,
+    },
+    /// A value handed back to the caller: a `return`, or the function
+    /// body's tail (a plain value, not a branch or a loop); the event's
+    /// reads are what the value reads.
+    Return,
     /// `let names = <expr reading from>`, a pattern, a parameter.
     Bind {
         names: Vec<String>,
@@ -432,7 +443,24 @@ impl FnFinder<'_, '_> {
                 );
             }
         }
-        walker.block(block);
+        // The body's tail, when it is a plain value, is handed back like a
+        // `return`'s.
+        match block.stmts.split_last() {
+            Some((Stmt::Expr(tail, None), rest))
+                if walker.flow.returns_value && !is_control_flow(tail) =>
+            {
+                walker.stmts(rest);
+                walker.expr(tail);
+                walker.push(
+                    EventKind::Return,
+                    Region::from_span(first_token_span(tail)),
+                    handed_names(tail),
+                );
+            }
+            _ => {
+                walker.block(block);
+            }
+        }
         walker.note_header_return(sig, block);
         self.flows.push(walker.flow);
     }
@@ -758,12 +786,21 @@ impl<'k, 'a> Walker<'k, 'a> {
             // `loop { let m = receive()?; .. return Ok(m); }`: what leaves
             // a loop by `return` is handed back once, not consumed again and
             // again.
-            Expr::Return(ret) if !self.loops.is_empty() => {
+            Expr::Return(ret) => {
                 let reads = match &ret.expr {
                     Some(value) => self.expr(value),
                     None => BTreeSet::new(),
                 };
-                self.flow.loop_returns.extend(reads.iter().cloned());
+                if !self.loops.is_empty() {
+                    self.flow.loop_returns.extend(reads.iter().cloned());
+                }
+                if let Some(value) = &ret.expr {
+                    self.push(
+                        EventKind::Return,
+                        Region::from_span(ret.return_token.span),
+                        handed_names(value),
+                    );
+                }
                 reads
             }
             Expr::Path(path) => {
@@ -1153,6 +1190,7 @@ impl<'k, 'a> Walker<'k, 'a> {
                                 name: segment.method.clone(),
                                 awaited: segment.awaited
                                     || (tail_awaited && index + 1 == chain.segments.len()),
+                                args: args_reads.clone(),
                             },
                             region,
                             call_reads.clone(),
@@ -1329,7 +1367,11 @@ impl<'k, 'a> Walker<'k, 'a> {
                         return reads;
                     }
                 }
-                EventKind::Call { name, awaited }
+                EventKind::Call {
+                    name,
+                    awaited,
+                    args: reads.clone(),
+                }
             }
         };
         self.push(kind, region, reads.clone());
@@ -2214,6 +2256,62 @@ pub fn expr_diverges(expr: &Expr) -> bool {
         }
         _ => false,
     }
+}
+
+/// The variables a returned value hands over as they are: `event`,
+/// `Some(event)`, `Ok((msg, tag))`, `Batch { items }`, `msg.clone()`; not
+/// what a call computes from them (`reschedule(&delivery).await` hands
+/// back the call's result, not the delivery).
+fn handed_names(expr: &Expr) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    let mut stack = vec![expr];
+    while let Some(expr) = stack.pop() {
+        match expr {
+            Expr::Path(path) if path.qself.is_none() && path.path.segments.len() == 1 => {
+                let name = path.path.segments[0].ident.to_string();
+                if name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_') {
+                    names.insert(name);
+                }
+            }
+            Expr::Call(call)
+                if matches!(&*call.func, Expr::Path(p)
+                if p.path.segments.last().is_some_and(|s| {
+                    s.ident.to_string().starts_with(|c: char| c.is_ascii_uppercase())
+                })) =>
+            {
+                stack.extend(call.args.iter());
+            }
+            Expr::Tuple(tuple) => stack.extend(tuple.elems.iter()),
+            Expr::Array(array) => stack.extend(array.elems.iter()),
+            Expr::Struct(item) => stack.extend(item.fields.iter().map(|field| &field.expr)),
+            Expr::Reference(reference) => stack.push(&reference.expr),
+            Expr::Paren(paren) => stack.push(&paren.expr),
+            Expr::Try(tried) => stack.push(&tried.expr),
+            Expr::MethodCall(call) if call.method == "clone" && call.args.is_empty() => {
+                stack.push(&call.receiver)
+            }
+            _ => {}
+        }
+    }
+    names
+}
+
+/// A branch, a loop or a block: its value is one of several, or comes at
+/// the end of other work, so what it reads is not simply what it returns.
+fn is_control_flow(expr: &Expr) -> bool {
+    matches!(
+        expr,
+        Expr::If(_)
+            | Expr::Match(_)
+            | Expr::Loop(_)
+            | Expr::While(_)
+            | Expr::ForLoop(_)
+            | Expr::Block(_)
+            | Expr::Async(_)
+            | Expr::Unsafe(_)
+            | Expr::Closure(_)
+            | Expr::Macro(_)
+    )
 }
 
 /// Whether a block leaves by returning an error: a statement that is

@@ -80,6 +80,14 @@ declare_rule! {
     /// broker and database traits the rule knows. An async closure handed
     /// to a call that is not awaited (`consumer.set_delegate(..)`) is a
     /// callback: its body is ordered on its own, like a spawned task.
+    /// Work is what the message is handed to after the ack: a call given
+    /// it (`handle(&msg)`), I/O on it, a publish or a database write. A
+    /// call that only asks the message something or reshapes what was read
+    /// from it in memory (`msg.occurred_at()`, `events.sort_by_key(..)`)
+    /// is not. A function that settles a message and then returns it
+    /// (`return Some(message)`) hands its caller a message already settled:
+    /// the caller's work runs after the ack. A value computed from the
+    /// message and returned is a result, not the message.
     /// Without types, `ack` on a value that is not a broker message is
     /// taken for one (lower confidence when the file uses no broker crate).
     /// A message handed after the ack to a channel that is not awaited (an
@@ -356,7 +364,7 @@ fn work_after<'f>(
                     && start < (end.line, end.column)
             })
     }) {
-        let Some(why) = as_work(event, &derived) else {
+        let Some(why) = as_work(event, &derived, message, hands_over) else {
             continue;
         };
         // The ack settles one item inside a loop over a batch, and this
@@ -402,7 +410,7 @@ fn hands_to_caller(flow: &FnFlow, ack: &Event, derived: &BTreeSet<String>) -> bo
         .any(|(event, recognized)| matches!(recognized.op, Op::Consume) && event.seq < ack.seq);
     received_here
         && flow.events.iter().any(|event| {
-            matches!(&event.kind, EventKind::Call { name, awaited: false }
+            matches!(&event.kind, EventKind::Call { name, awaited: false, .. }
                 if matches!(name.as_str(), "push" | "push_back" | "extend" | "append"))
                 && flow.runs_before(ack, event)
                 && event.reads.iter().any(|name| flow.params.contains(name))
@@ -519,9 +527,27 @@ fn contains(outer: &Event, inner: &Event) -> bool {
 }
 
 /// Whether `event` does the message's work, and how surely.
-fn as_work(event: &Event, derived: &BTreeSet<String>) -> Option<Why> {
+fn as_work(
+    event: &Event,
+    derived: &BTreeSet<String>,
+    message: &BTreeSet<String>,
+    hands_over: bool,
+) -> Option<Why> {
     let reads_message = event.reads.iter().any(|name| derived.contains(name));
     match &event.kind {
+        // `self.ack(&event).await; return Some(event)`: the settled
+        // message itself goes back to the caller, whose work on it runs
+        // after the ack (a value computed from it may be the work's result,
+        // so only the message counts).
+        EventKind::Return
+            if !hands_over && event.reads.iter().any(|name| message.contains(name)) =>
+        {
+            Some(Why {
+                what: "the caller's, on the message handed back to it".into(),
+                confidence: Confidence::Medium,
+            })
+        }
+        EventKind::Return => None,
         EventKind::Op(recognized) => {
             let what = match &recognized.op {
                 Op::Publish(_) => "a publish",
@@ -538,8 +564,19 @@ fn as_work(event: &Event, derived: &BTreeSet<String>) -> Option<Why> {
                 confidence,
             })
         }
-        EventKind::Call { name, awaited } => {
+        EventKind::Call {
+            name,
+            awaited,
+            args,
+        } => {
             if !reads_message || name.is_empty() {
+                return None;
+            }
+            // `message.occurred_at()`, `events.sort_by_key(..)`,
+            // `body.to_lowercase()`: a call that does no I/O and is not
+            // handed the message only asks it something or reshapes it in
+            // memory; work is done by what the message is handed to.
+            if !*awaited && !args.iter().any(|name| derived.contains(name)) {
                 return None;
             }
             // `map.insert(k, v)` is bookkeeping; `store.insert(row).await`
