@@ -243,6 +243,11 @@ pub struct CrateFacts {
     pub mqtt_manual_acks: bool,
     /// Some file of the crate imports a broker client crate.
     pub messaging: bool,
+    /// The CamelCase names the crate's text builds a value of (a struct
+    /// literal `Name { .. }`, a call `Name(..)`, an associated function or
+    /// variant `Name::..`), declarations aside: a message type the crate
+    /// never builds is one it only receives.
+    pub built: BTreeSet<String>,
 }
 
 impl CrateFacts {
@@ -254,6 +259,7 @@ impl CrateFacts {
         self.group_setters
             .extend(other.group_setters.iter().cloned());
         self.serialized.extend(other.serialized.iter().cloned());
+        self.built.extend(other.built.iter().cloned());
         for (name, variants) in &other.serialized_enums {
             self.serialized_enums
                 .entry(name.clone())
@@ -540,6 +546,12 @@ impl CrateIndex {
     /// [`super::ids::is_id_name`]), or with a field of such a struct type:
     /// a value of that type, serialized as a message's body, carries an id
     /// a consumer can deduplicate on.
+    /// Whether the crate builds a value of the type anywhere (see
+    /// [`CrateFacts::built`]).
+    pub fn builds(&self, name: &str) -> bool {
+        self.facts.built.contains(name)
+    }
+
     pub fn type_carries_id(&self, name: &str) -> bool {
         // An enum of messages (`AsyncMessage::SentMessage(SentMessage)`)
         // carries an id when every variant does.
@@ -1171,6 +1183,7 @@ pub fn summarise_file(
         facts.kafka_config_helpers = crate::rules::auto_ack::config_helpers(items);
     }
     facts.messaging = entry.imports.has_any(super::apis::MESSAGING_CRATES);
+    facts.built = built_type_names(text);
     if text.contains("subscribe") || text.contains("manual_acks") {
         (facts.mqtt_subscribes_with_acks, facts.mqtt_manual_acks) =
             crate::rules::auto_ack::mqtt_facts(items);
@@ -1181,6 +1194,59 @@ pub fn summarise_file(
         fields,
         facts,
     }
+}
+
+/// The CamelCase names a text builds values of: followed by `{`, `(` or
+/// `::` (not `::<`), unless declared or implemented there (after `struct`,
+/// `enum`, `union`, `trait`, `type`, `impl`, `for`) or named as a return
+/// type (`-> Name {`). A scan of the text, not of the tree: the types of a
+/// crate are built in files the analysis does not otherwise walk.
+pub fn built_type_names(text: &str) -> BTreeSet<String> {
+    let bytes = text.as_bytes();
+    let mut names = BTreeSet::new();
+    let mut previous = "";
+    let mut after_arrow = false;
+    let mut i = 0;
+    while i < bytes.len() {
+        let c = bytes[i];
+        if c.is_ascii_alphabetic() || c == b'_' {
+            let start = i;
+            while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
+                i += 1;
+            }
+            let word = &text[start..i];
+            if word.starts_with(|c: char| c.is_ascii_uppercase()) && word != "Self" {
+                let mut next = i;
+                while next < bytes.len() && bytes[next] == b' ' {
+                    next += 1;
+                }
+                let builds = match bytes.get(next) {
+                    Some(b'{' | b'(') => true,
+                    Some(b':') => {
+                        bytes.get(next + 1) == Some(&b':') && bytes.get(next + 2) != Some(&b'<')
+                    }
+                    _ => false,
+                };
+                let declared = matches!(
+                    previous,
+                    "struct" | "enum" | "union" | "trait" | "type" | "impl" | "for"
+                );
+                if builds && !declared && !after_arrow {
+                    names.insert(word.to_string());
+                }
+            }
+            previous = word;
+            after_arrow = false;
+            continue;
+        }
+        if c == b'>' && i > 0 && bytes[i - 1] == b'-' {
+            after_arrow = true;
+        } else if !c.is_ascii_whitespace() {
+            previous = "";
+        }
+        i += 1;
+    }
+    names
 }
 
 /// A function's summary from its flow.

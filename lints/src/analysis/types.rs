@@ -22,6 +22,8 @@ pub struct TypeInfo {
     pub region: Region,
     /// `#[derive(Serialize)]` (or `serde::Serialize`).
     pub serialized: bool,
+    /// `#[derive(Deserialize)]`: the crate can receive a value of it.
+    pub deserialized: bool,
     /// Why the type counts as a message, if it does.
     pub message_kind: Option<MessageKind>,
     /// Named fields (of a struct, or of every struct variant of an enum).
@@ -495,6 +497,7 @@ fn info(
         name,
         region: Region::from_span(ident.span()),
         serialized,
+        deserialized: is_deserialized(attrs),
         message_kind,
         fields,
         variants: Vec::new(),
@@ -502,6 +505,18 @@ fn info(
         wraps_only,
         generic,
     }
+}
+
+/// `#[derive(Deserialize)]` or `#[derive(serde::Deserialize)]`.
+fn is_deserialized(attrs: &[syn::Attribute]) -> bool {
+    attrs.iter().any(|attr| {
+        attr.path().is_ident("derive")
+            && attr
+                .meta
+                .to_token_stream()
+                .to_string()
+                .contains("Deserialize")
+    })
 }
 
 /// `#[derive(Serialize)]` or `#[derive(serde::Serialize)]`.

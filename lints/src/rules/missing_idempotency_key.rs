@@ -102,7 +102,12 @@ declare_rule! {
     /// crate one field down (`assessment: Assessment { id, .. }`), except on
     /// a change that recurs. A type with a flattened map or JSON value
     /// (`#[serde(flatten)] data: Value`) is not judged: its top-level
-    /// fields are whatever the sender put there. Each struct
+    /// fields are whatever the sender put there. Nor is a type that derives
+    /// `Deserialize` and that nothing in the crate builds (no `Name { .. }`,
+    /// `Name(..)` or `Name::..` outside its declaration): the crate only
+    /// receives it, and its sender decides its id. A service that forwards
+    /// a body it received over HTTP (`Json<LogMessage>`) builds none either,
+    /// and is missed. Each struct
     /// variant of an event enum is judged on its own fields.
     ///
     /// ## Chapter
@@ -225,6 +230,15 @@ fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
             continue;
         };
         if !info.serialized || info.wraps_only || info.has_id() || info.generic {
+            continue;
+        }
+        // A type the crate can deserialize but never builds is one it
+        // receives (`let m: AccountMessage = serde_json::from_str(..)`):
+        // whoever sends it decides its id, in code that is not here.
+        if info.deserialized
+            && let Some((index, _)) = ctx.crate_index
+            && !index.builds(&info.name)
+        {
             continue;
         }
         // A struct one field down with an id of its own, declared
