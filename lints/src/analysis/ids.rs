@@ -380,11 +380,7 @@ const ID_CONSTANTS: &[&str] = &[
 /// correlation id copied from a received message is recognised apart, in
 /// `scan_tokens`).
 pub fn is_id_name(name: &str) -> bool {
-    let normal = name
-        .trim_matches('"')
-        .trim_start_matches("r#")
-        .to_ascii_lowercase()
-        .replace('-', "_");
+    let normal = snake_case(name.trim_matches('"').trim_start_matches("r#")).replace('-', "_");
     let normal = normal.trim_start_matches("x_").trim_start_matches("ce_");
     if is_shared_id(normal) {
         return false;
@@ -403,6 +399,21 @@ pub fn is_id_name(name: &str) -> bool {
         || normal.ends_with("_uuid")
         || normal == "identifier"
         || normal.ends_with("_identifier")
+}
+
+/// A name in snake case: JSON keys and serde-renamed fields are often in
+/// camel case (`callId`, `eventID`), the same words as `call_id`.
+fn snake_case(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 4);
+    let mut previous_lower = false;
+    for c in name.chars() {
+        if c.is_ascii_uppercase() && previous_lower {
+            out.push('_');
+        }
+        previous_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
+        out.push(c.to_ascii_lowercase());
+    }
+    out
 }
 
 /// Ids many messages share, also as the end of a longer name
