@@ -386,40 +386,41 @@ pub fn score(file: &LabelFile, found: &[Found]) -> Scored {
     let mut order: Vec<&Label> = file.labels.iter().collect();
     order.sort_by_key(|label| (label.verdict == Verdict::Debatable, label.line));
     for label in order {
+        // How far a finding is from the label, and whether it reaches it
+        // only through a helper's line: a finding on the label's own line
+        // takes it before one at a call that also names that line.
         let distance = |f: &Found| {
+            let through_helper = f
+                .also
+                .iter()
+                .any(|(path, line)| *path == label.path && *line == label.line);
             if f.path != label.path {
                 // A finding at a call, resting on a helper elsewhere,
                 // reports the helper's line too.
-                return f
-                    .also
-                    .iter()
-                    .any(|(path, line)| *path == label.path && *line == label.line)
-                    .then_some(0);
+                return through_helper.then_some((0, true));
             }
-            if (f.line..=f.end_line.max(f.line)).contains(&label.line)
-                || f.also
-                    .iter()
-                    .any(|(path, line)| *path == label.path && *line == label.line)
-            {
-                Some(0)
+            if (f.line..=f.end_line.max(f.line)).contains(&label.line) {
+                Some((0, false))
+            } else if through_helper {
+                Some((0, true))
             } else {
                 let d = f.line.abs_diff(label.line);
-                (d <= NEAR).then_some(d)
+                (d <= NEAR).then_some((d, false))
             }
         };
         let best = found
             .iter()
             .enumerate()
             .filter(|(i, f)| !taken[*i] && f.rule == label.rule)
-            .filter_map(|(i, f)| distance(f).map(|d| (d, i)))
+            .filter_map(|(i, f)| distance(f).map(|(d, through_helper)| (d, through_helper, i)))
             .min();
         let tally = scored.by_rule.entry(label.rule.clone()).or_default();
         match (best, label.verdict) {
-            (Some((_, i)), Verdict::Clear) => {
+            (Some((_, _, i)), Verdict::Clear) => {
                 taken[i] = true;
                 tally.tp += 1;
             }
-            (Some((_, i)), Verdict::Debatable) => taken[i] = true,
+            (Some((_, _, i)), Verdict::Debatable) => taken[i] = true,
             (None, Verdict::Clear) => {
                 tally.fn_ += 1;
                 scored.false_negatives.push(label.clone());
@@ -1288,6 +1289,25 @@ mod tests {
         at_call.also = vec![(String::from("src/a.rs"), 41)];
         let scored = score(&file, &[at_call]);
         assert_eq!(scored.by_rule["publish-before-ack"].tp, 0);
+    }
+
+    #[test]
+    fn a_finding_on_the_labelled_line_takes_it_before_one_that_points_there() {
+        // Two labelled acks in a helper; the helper's caller is reported too,
+        // pointing at the first. The findings on the lines themselves match;
+        // the call's is the extra one.
+        let file = source(vec![
+            label(152, "ack-before-processing", Verdict::Clear),
+            label(218, "ack-before-processing", Verdict::Clear),
+        ]);
+        let mut at_call = found("src/a.rs", 63, 76, "ack-before-processing");
+        at_call.also = vec![(String::from("src/a.rs"), 152)];
+        let on_152 = found("src/a.rs", 152, 152, "ack-before-processing");
+        let on_218 = found("src/a.rs", 218, 218, "ack-before-processing");
+        let scored = score(&file, &[at_call, on_152, on_218]);
+        assert_eq!(scored.by_rule["ack-before-processing"].tp, 2);
+        let lines: Vec<usize> = scored.false_positives.iter().map(|f| f.line).collect();
+        assert_eq!(lines, vec![63]);
     }
 
     #[test]
