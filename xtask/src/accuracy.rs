@@ -748,14 +748,28 @@ fn github_source(file: &LabelFile, into: &Path) -> Result<Option<PathBuf>> {
 
 /// The bare git folder of a fetched mirror: the mirror itself, or the one
 /// folder below it that is a git folder.
+/// The git directory of a mirror: the mirror itself, a bare repository
+/// one folder down, or the `.git` of a clone with a work tree one folder
+/// down (how some fetches leave it).
 fn find_git_dir(mirror: &Path) -> Option<PathBuf> {
     if mirror.join("HEAD").is_file() {
         return Some(mirror.to_path_buf());
     }
-    std::fs::read_dir(mirror)
+    let children: Vec<PathBuf> = std::fs::read_dir(mirror)
         .ok()?
         .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    children
+        .iter()
         .find(|p| p.join("HEAD").is_file())
+        .or_else(|| children.iter().find(|p| p.join(".git/HEAD").is_file()))
+        .map(|p| {
+            if p.join("HEAD").is_file() {
+                p.clone()
+            } else {
+                p.join(".git")
+            }
+        })
 }
 
 pub fn run(args: Args) -> Result<()> {
@@ -1308,6 +1322,20 @@ mod tests {
         assert_eq!(scored.by_rule["ack-before-processing"].tp, 2);
         let lines: Vec<usize> = scored.false_positives.iter().map(|f| f.line).collect();
         assert_eq!(lines, vec![63]);
+    }
+
+    #[test]
+    fn a_mirror_is_a_bare_repository_or_a_clone_one_folder_down() {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let bare = dir.path().join("a+bare/repo");
+        std::fs::create_dir_all(&bare).expect("a folder");
+        std::fs::write(bare.join("HEAD"), "ref: refs/heads/main\n").expect("a file");
+        assert_eq!(find_git_dir(&dir.path().join("a+bare")), Some(bare));
+        let clone = dir.path().join("a+clone/repo/.git");
+        std::fs::create_dir_all(&clone).expect("a folder");
+        std::fs::write(clone.join("HEAD"), "ref: refs/heads/main\n").expect("a file");
+        assert_eq!(find_git_dir(&dir.path().join("a+clone")), Some(clone));
+        assert_eq!(find_git_dir(&dir.path().join("a+missing")), None);
     }
 
     #[test]
