@@ -509,24 +509,18 @@ fn info(
 
 /// `#[derive(Deserialize)]` or `#[derive(serde::Deserialize)]`.
 fn is_deserialized(attrs: &[syn::Attribute]) -> bool {
-    attrs.iter().any(|attr| {
-        attr.path().is_ident("derive")
-            && attr
-                .meta
-                .to_token_stream()
-                .to_string()
-                .contains("Deserialize")
-    })
+    derives(attrs, "Deserialize")
 }
 
-/// `#[derive(Serialize)]` or `#[derive(serde::Serialize)]`.
+/// `#[derive(Serialize)]` or `#[derive(serde::Serialize)]` (a derive of
+/// `Deserialize` only also reads as one).
 pub fn is_serialized(attrs: &[syn::Attribute]) -> bool {
+    derives(attrs, "Serialize")
+}
+
+/// Whether a `#[derive(..)]` names `name` (as the end of a longer name too).
+fn derives(attrs: &[syn::Attribute], name: &str) -> bool {
     attrs.iter().any(|attr| {
-        attr.path().is_ident("derive")
-            && attr
-                .meta
-                .to_token_stream()
-                .to_string()
-                .contains("Serialize")
+        attr.path().is_ident("derive") && attr.meta.to_token_stream().to_string().contains(name)
     })
 }
