@@ -762,13 +762,12 @@ fn find_git_dir(mirror: &Path) -> Option<PathBuf> {
     children
         .iter()
         .find(|p| p.join("HEAD").is_file())
-        .or_else(|| children.iter().find(|p| p.join(".git/HEAD").is_file()))
-        .map(|p| {
-            if p.join("HEAD").is_file() {
-                p.clone()
-            } else {
-                p.join(".git")
-            }
+        .cloned()
+        .or_else(|| {
+            children
+                .iter()
+                .map(|p| p.join(".git"))
+                .find(|git| git.join("HEAD").is_file())
         })
 }
 

@@ -1231,7 +1231,9 @@ pub fn built_type_names(text: &str) -> BTreeSet<String> {
                     previous,
                     "struct" | "enum" | "union" | "trait" | "type" | "impl" | "for"
                 );
-                if builds && !declared && !after_arrow {
+                // Most names (`Ok`, `Some`, `String`) come again and again:
+                // allocate each once.
+                if builds && !declared && !after_arrow && !names.contains(word) {
                     names.insert(word.to_string());
                 }
             }
