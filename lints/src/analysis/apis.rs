@@ -775,8 +775,18 @@ pub fn classify_segment(
                 known.sure(&["rdkafka"]),
             )
         }
+        // async-nats' own arities: `publish(subject, payload)`,
+        // `send_publish(subject, publish)`, `publish_with_headers(subject,
+        // headers, payload)`. A `publish` of three arguments is an in-house
+        // wrapper's (`publisher.publish(subject, dedup_id, payload)`).
         "publish" | "publish_with_headers" | "send_publish"
-            if known.has(&["async_nats"]) && args.len() >= 2 =>
+            if known.has(&["async_nats"])
+                && args.len()
+                    == if method == "publish_with_headers" {
+                        3
+                    } else {
+                        2
+                    } =>
         {
             // An empty payload is a signal, not a message: JetStream's
             // ack protocol publishes `""` to a delivery's reply subject
@@ -884,8 +894,16 @@ pub fn classify_segment(
             if args.is_empty() && (known.has(&["aws_sdk_sqs"]) || chain.has("queue_url")) =>
         {
             // SQS: the operation's builder; the id is another call of the chain.
-            let id = if chain.has("message_deduplication_id") {
-                setter_value_evidence(chain.args_of("message_deduplication_id").unwrap_or(&[]))
+            // The SDK's builders have a `set_x(Option<..>)` for every
+            // `x(..)` setter (`set_message_deduplication_id(dedup)` in a
+            // forwarder that copies what it received).
+            let setter = |name: &str| {
+                chain
+                    .args_of(name)
+                    .or_else(|| chain.args_of(&format!("set_{name}")))
+            };
+            let id = if let Some(dedup) = setter("message_deduplication_id") {
+                setter_value_evidence(dedup)
             } else if method == "send_message_batch" {
                 // The entries, not the queue url (which is not a message).
                 let entries: Vec<&Expr> = chain
@@ -895,12 +913,17 @@ pub fn classify_segment(
                     .flat_map(|s| s.args.iter().copied())
                     .collect();
                 id_evidence(&entries, locals, &[])
-            } else if chain.has("message_attributes") {
+            } else if setter("message_attributes").is_some() {
                 // Attributes may carry an id: look at them.
                 let attributes: Vec<&Expr> = chain
                     .segments
                     .iter()
-                    .filter(|s| s.method == "message_attributes")
+                    .filter(|s| {
+                        matches!(
+                            s.method.as_str(),
+                            "message_attributes" | "set_message_attributes"
+                        )
+                    })
                     .flat_map(|s| s.args.iter().copied())
                     .collect();
                 id_evidence(&attributes, locals, &[])

@@ -745,6 +745,14 @@ fn scan_tokens(tokens: TokenStream, extra_setters: &[&str], locals: &Locals, out
                     && args.is_some()
                     && (ID_SETTERS.contains(&name.as_str())
                         || extra_setters.contains(&name.as_str()));
+                // The same setting written as a struct literal's field
+                // (`FutureRecord { key: Some(&key), .. }`); `None` sets
+                // nothing.
+                let field_setting = (!after_dot
+                    && extra_setters.contains(&name.as_str())
+                    && is_field_name(&tokens, index))
+                .then(|| field_value(tokens.get(index + 2..).unwrap_or_default()))
+                .filter(|value| !value.is_empty() && value.to_string() != "None");
                 // `message_id: Some(..)` in a struct literal (the legacy
                 // Service Bus options), `id: ..` in a message struct.
                 let is_field = !after_dot
@@ -814,14 +822,14 @@ fn scan_tokens(tokens: TokenStream, extra_setters: &[&str], locals: &Locals, out
                         out.id,
                         tokens[index - 2..index - 1].iter().cloned().collect(),
                     );
-                } else if is_setter {
+                } else if is_setter || field_setting.is_some() {
                     // A constant key (`.key("events")`) is shared by every
                     // message: a partition key, not an id; so is a key made
                     // of constants and a shard number
                     // (`format!("{PREFIX}_{shard}")`). An explicit id setter
                     // (`.message_id("ord-1-created")`) sets an id even when
                     // it is a literal.
-                    let args = args.unwrap_or_default();
+                    let args = field_setting.or(args).unwrap_or_default();
                     let explicit = ID_SETTERS.contains(&name.as_str());
                     if explicit {
                         record(out.id, args);
