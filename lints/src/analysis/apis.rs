@@ -140,6 +140,7 @@ pub const MESSAGING_CRATES: &[&str] = &[
     "amqprs",
     "amiquip",
     "rdkafka",
+    "kafka",
     "async_nats",
     "aws_sdk_sqs",
     "rusoto_sqs",
@@ -701,6 +702,10 @@ pub fn classify_segment(
         | "receive_and_delete_message"
         | "xread_options"
         | "xautoclaim_options" => recognized(Op::Consume, "broker", Confidence::High),
+        // kafka (kafka-rust): `consumer.poll()` returns the message sets.
+        "poll" if args.is_empty() && known.has(&["kafka"]) && !known.has(&["rdkafka"]) => {
+            recognized(Op::Consume, "kafka", Confidence::High)
+        }
         "recv" | "messages" | "fetch" | "poll" | "try_next" | "next"
             if known.has(MESSAGING_CRATES)
                 && name_has(
@@ -773,6 +778,22 @@ pub fn classify_segment(
                 Op::Publish(PublishInfo { id, dedup: true }),
                 "rdkafka",
                 known.sure(&["rdkafka"]),
+            )
+        }
+        // kafka (kafka-rust): `producer.send(&Record::from_key_value(topic,
+        // key, value))`, `send_all(&records)`.
+        "send" | "send_all"
+            if known.has(&["kafka"])
+                && args.len() == 1
+                && is_kafka_rust_send(args[0], &receiver, locals) =>
+        {
+            recognized(
+                Op::Publish(PublishInfo {
+                    id: kafka_rust_id(args[0], locals),
+                    dedup: true,
+                }),
+                "kafka",
+                Confidence::High,
             )
         }
         // async-nats' own arities: `publish(subject, payload)`,
@@ -1185,6 +1206,22 @@ pub fn classify_segment(
                 Confidence::High,
             )
         }
+        // kafka (kafka-rust): `consume_messageset(set)` marks a set
+        // consumed, `commit_consumed()` commits what was marked.
+        // `consume_message(topic, partition, offset)` names no message.
+        "consume_messageset" | "consume_message" | "commit_consumed" if known.has(&["kafka"]) => {
+            recognized(
+                Op::Ack {
+                    message: if method == "consume_messageset" {
+                        message_of(&args[..args.len().min(1)])
+                    } else {
+                        BTreeSet::new()
+                    },
+                },
+                "kafka",
+                Confidence::High,
+            )
+        }
         "store_offsets" | "commit_consumer_state" => recognized(
             Op::Ack {
                 message: BTreeSet::new(),
@@ -1588,6 +1625,61 @@ fn is_kafka_send(args: &[&Expr], receiver: &str, known: &Known<'_>, locals: &Loc
         return true;
     }
     known.has(&["rdkafka"]) && name_has(receiver, &["producer"])
+}
+
+/// Whether `producer.send(arg)` in a file that uses kafka-rust sends a
+/// record: the argument is a `Record` (built here, or a local built from
+/// one), or the receiver is named a producer; a channel's `send` is not.
+fn is_kafka_rust_send(arg: &Expr, receiver: &str, locals: &Locals) -> bool {
+    if names_a_channel(receiver) {
+        return false;
+    }
+    let mentions_record = |expr: &Expr| expr.to_token_stream().to_string().contains("Record");
+    mentions_record(arg)
+        || root_ident(arg).is_some_and(|name| locals.values_of(&name).iter().any(mentions_record))
+        || name_has(receiver, &["producer"])
+}
+
+/// A kafka-rust record's id: its key, the only place one can go.
+/// `Record::from_key_value(topic, key, value)` sets it (a literal key is
+/// shared by every record, `()` is none), `Record::from_value(topic,
+/// value)` sets none, and `Record { key, .. }` in a field; an id in the
+/// value counts as in any body.
+fn kafka_rust_id(record: &Expr, locals: &Locals) -> IdEvidence {
+    let mut expr = record;
+    while let Expr::Reference(inner) = expr {
+        expr = &inner.expr;
+    }
+    // A record bound once to a local: `let record = Record::from_value(..)`.
+    if let Some(name) = root_ident(expr)
+        && matches!(expr, Expr::Path(_))
+        && let [value] = locals.values_of(&name)
+    {
+        expr = value;
+    }
+    let Expr::Call(call) = expr else {
+        return id_evidence(&[record], locals, &["key"]);
+    };
+    let Expr::Path(path) = &*call.func else {
+        return id_evidence(&[record], locals, &["key"]);
+    };
+    let function = path.path.segments.last().map(|s| s.ident.to_string());
+    let args: Vec<&Expr> = call.args.iter().collect();
+    match (function.as_deref(), args.as_slice()) {
+        (Some("from_key_value"), [_, key, value]) => {
+            let keyed = match key {
+                Expr::Tuple(unit) if unit.elems.is_empty() => IdEvidence::Absent,
+                Expr::Lit(_) => IdEvidence::SharedKey,
+                Expr::Reference(inner) if matches!(&*inner.expr, Expr::Lit(_)) => {
+                    IdEvidence::SharedKey
+                }
+                _ => super::ids::setter_value_evidence(&[key]),
+            };
+            or_body_id(keyed, Some(value), locals)
+        }
+        (Some("from_value"), [_, value]) => or_body_id(IdEvidence::Absent, Some(value), locals),
+        _ => id_evidence(&[record], locals, &["key"]),
+    }
 }
 
 /// The value of field `name` in a struct literal (`DeleteMessageRequest {

@@ -19,6 +19,7 @@ pub const KNOWN_CRATES: &[&str] = &[
     "lapin",
     "amqprs",
     "rdkafka",
+    "kafka",
     "async_nats",
     "aws_sdk_sqs",
     "rusoto_sqs",
@@ -85,7 +86,16 @@ impl Imports {
         for item in items {
             collector.visit_item(item);
         }
-        collector.imports
+        // A name the file gives one of its own modules (`mod kafka;`,
+        // `use crate::kafka;`) is that module at a path's head, not the
+        // crate of the same name: `kafka::handle(..)` calls the service's
+        // own code.
+        let Collector {
+            mut imports,
+            local_modules,
+        } = collector;
+        imports.crates.retain(|name| !local_modules.contains(*name));
+        imports
     }
 
     /// Whether the file mentions this crate (by its code name, `async_nats`).
@@ -157,6 +167,8 @@ fn names_in(full: &[String], crates: &[&str], last: &str) -> bool {
 #[derive(Default)]
 struct Collector {
     imports: Imports,
+    /// The names the file gives its own modules.
+    local_modules: BTreeSet<String>,
 }
 
 impl Collector {
@@ -216,6 +228,7 @@ impl Collector {
             .first()
             .is_some_and(|head| head == "crate" || head == "self" || head == "super")
         {
+            self.local_modules.insert(local.clone());
             full
         } else {
             // An import may go through an earlier alias: `use lapin as amqp;
@@ -283,6 +296,11 @@ impl<'ast> Visit<'ast> for Collector {
             self.imports.collection_fields.insert(ident.to_string());
         }
         syn::visit::visit_field(self, field);
+    }
+
+    fn visit_item_mod(&mut self, item: &'ast syn::ItemMod) {
+        self.local_modules.insert(item.ident.to_string());
+        syn::visit::visit_item_mod(self, item);
     }
 
     fn visit_item_use(&mut self, item: &'ast syn::ItemUse) {

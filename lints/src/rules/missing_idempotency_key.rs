@@ -376,6 +376,9 @@ fn help_for(api: &str) -> &'static str {
             "publish `Publish::with_properties(body, key, AmqpProperties::default().with_message_id(..))` with a deterministic key"
         }
         "rdkafka" => "give the record a key (or an id header) that identifies the message",
+        "kafka" => {
+            "send `Record::from_key_value(topic, key, value)` with a key that identifies the message"
+        }
         "async-nats" => {
             "use `Publish::build().message_id(..)` or the `Nats-Msg-Id` header so JetStream drops duplicates"
         }
