@@ -146,6 +146,14 @@ pub(crate) fn fields_have_id(type_name: &str, fields: &[FieldInfo]) -> bool {
         .take(if once { name_words.len() } else { 1 })
         .map(|word| format!("{}_id", word.to_ascii_lowercase()))
         .collect();
+    // An envelope: it wraps a payload whose type it does not know.
+    let envelope = fields.iter().any(|field| {
+        matches!(field.name.as_str(), "payload" | "data" | "body")
+            && (field.ty.ends_with("Value")
+                || field.ty.starts_with("Vec<u8")
+                || field.ty == "String"
+                || field.ty == "Bytes")
+    });
     fields.iter().any(|field| {
         let ty = field.ty.as_str();
         let id_typed = [
@@ -173,11 +181,13 @@ pub(crate) fn fields_have_id(type_name: &str, fields: &[FieldInfo]) -> bool {
         let about_subject = subjects.contains(&name);
         let shared = is_shared_id(&name) && !about_subject;
         // An entity's version or sequence number, with the entity's
-        // key, identifies the event too (`sku` + `version`).
+        // key, identifies the event too (`sku` + `version`); not an
+        // envelope's `version` next to the payload it wraps, which is the
+        // version of its format.
         let versioned = matches!(
             name.as_str(),
             "version" | "sequence" | "sequence_number" | "seq" | "revision"
-        );
+        ) && !(name == "version" && envelope);
         // On a repeatable change, an entity's `..._id` names the
         // entity, not the change; an id of the message itself still counts.
         let entity = repeatable

@@ -100,7 +100,10 @@ declare_rule! {
     /// entity's id counts even when it is a `user_id`. An `..._identifier`
     /// field counts like an `..._id`, and so does an id in a struct of the
     /// crate one field down (`assessment: Assessment { id, .. }`), except on
-    /// a change that recurs. A type with a flattened map or JSON value
+    /// a change that recurs. An entity's `version` or sequence number counts
+    /// with the entity's key (`sku` and `version`), but not the `version`
+    /// of an envelope that wraps an untyped payload (`payload: Value`),
+    /// which is the version of its format. A type with a flattened map or JSON value
     /// (`#[serde(flatten)] data: Value`) is not judged: its top-level
     /// fields are whatever the sender put there. Nor is a type that derives
     /// `Deserialize` and that nothing in the crate builds (no `Name { .. }`,
