@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use crate::analysis::apis::{Op, Recognized};
-use crate::analysis::flow::{Event, FnFlow};
+use crate::analysis::flow::{Event, EventKind, FnFlow};
 use crate::analysis::{FileAnalysis, user_apis};
 use crate::context::FileContext;
 use crate::declare_rule;
@@ -77,7 +77,10 @@ declare_rule! {
     /// spawned after the write (fire and forget, in the function or in a
     /// helper it calls) still follows the write and is reported; a task
     /// that publishes in a loop (a forwarder started after a write) is not
-    /// that write's event. One helper that both writes
+    /// that write's event. A publish of the row a write just created
+    /// (`let m = repo::create(..)`, then `publish(m.id)`) is reported even
+    /// when a later write takes that row along; only data that was stored
+    /// before the publish makes it a relay. One helper that both writes
     /// and publishes is reported in its own body, not at its calls. A write
     /// inside a transaction whose commit happens in a caller is not
     /// reported.
@@ -268,6 +271,7 @@ fn handed_over(flow: &FnFlow, write: &Event, write_op: &Recognized, publish: &Ev
 /// once, as an outbox relay does) and loses or invents nothing, whatever
 /// the table is called.
 fn relays(flow: &FnFlow, publish: &Event, publishes_at: &[crate::finding::Region]) -> bool {
+    let created = created_before(flow, publish);
     flow.ops().any(|(write, recognized)| {
         matches!(recognized.op, Op::DbWrite { .. })
             // A helper that writes and publishes is a dual write of its own.
@@ -281,6 +285,7 @@ fn relays(flow: &FnFlow, publish: &Event, publishes_at: &[crate::finding::Region
                 write.reads.iter().any(|value| {
                     value != handle
                         && read_through.contains(value)
+                        && !created.contains(value)
                         && flow
                             .derived_from(&BTreeSet::from([value.clone()]))
                             .iter()
@@ -288,6 +293,39 @@ fn relays(flow: &FnFlow, publish: &Event, publishes_at: &[crate::finding::Region
                 })
             })
     })
+}
+
+/// What the committed writes that run before `publish` hand back (`let
+/// meeting = repo::create(&db, NewMeeting { owner: user.id, .. })`: the
+/// row just created), and what is made of it. Such a value is not stored
+/// data a relay sends on: it came into being with the write, so a publish
+/// of it after the write is the dual write itself, whatever a later write
+/// (a mapping row that names the same user) takes along.
+fn created_before(flow: &FnFlow, publish: &Event) -> BTreeSet<String> {
+    let created: BTreeSet<String> = flow
+        .events
+        .windows(2)
+        .filter_map(|pair| match (&pair[0].kind, &pair[1].kind) {
+            (EventKind::Op(recognized), EventKind::Bind { names, .. })
+                if matches!(
+                    recognized.op,
+                    Op::DbWrite {
+                        committed: true,
+                        outbox: false
+                    } | Op::DbTransaction
+                ) && flow.runs_before(&pair[0], publish) =>
+            {
+                Some(names.iter().cloned())
+            }
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    if created.is_empty() {
+        created
+    } else {
+        flow.derived_from(&created)
+    }
 }
 
 /// Whether `publish` relays records this function read from storage
