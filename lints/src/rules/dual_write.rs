@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use crate::analysis::apis::{Op, Recognized};
-use crate::analysis::flow::{Event, FnFlow};
+use crate::analysis::flow::{Event, EventKind, FnFlow};
 use crate::analysis::{FileAnalysis, user_apis};
 use crate::context::FileContext;
 use crate::declare_rule;
@@ -77,7 +77,15 @@ declare_rule! {
     /// spawned after the write (fire and forget, in the function or in a
     /// helper it calls) still follows the write and is reported; a task
     /// that publishes in a loop (a forwarder started after a write) is not
-    /// that write's event. One helper that both writes
+    /// that write's event. A publish of the row a write just created
+    /// (`let m = repo::create(..)`, then `publish(m.id)`) is reported even
+    /// when a later write takes that row along; only data that was stored
+    /// before the publish makes it a relay. Each publish after a committed
+    /// write (two jobs queued after one insert) is reported, and so is
+    /// each publish sent from inside a transaction that commits after it;
+    /// a publish before any write (a "started" notice, then the work
+    /// stored) is reported once with the publish that follows the write.
+    /// One helper that both writes
     /// and publishes is reported in its own body, not at its calls. A write
     /// inside a transaction whose commit happens in a caller is not
     /// reported.
@@ -202,17 +210,31 @@ fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
                 ))
             },
         );
-        // One finding per path: publishes that run one after the other
-        // repeat the same dual write, but one in another arm (a triggered
-        // alert stored and published, a resolved one stored and published)
-        // is a dual write of its own.
+        // One finding per publish. On a path already reported, another
+        // publish is a dual write of its own only when what it announces is
+        // already written: it follows a committed write (a second job
+        // queued after the same insert: a crash before it loses that job
+        // alone), or a write of a transaction that commits after it (an
+        // event sent from inside the open transaction). A publish before
+        // any write (a "started" notice, then the work stored and
+        // committed) is reported once, with the first. So is one followed
+        // by a commit of this function's own: a helper's write before it
+        // most likely went into that transaction (the helper was handed
+        // the transaction's client, which its summary cannot tell from a
+        // pool), so the write is not known to be committed yet.
         let mut reported: Vec<&Event> = Vec::new();
-        for ((write_event, write_op), (publish_event, publish_op), _) in pairs {
-            if reported.iter().any(|done| {
-                done.region == publish_event.region
-                    || flow.runs_before(done, publish_event)
-                    || flow.runs_before(publish_event, done)
-            }) {
+        for ((write_event, write_op), (publish_event, publish_op), write_first) in pairs {
+            if reported
+                .iter()
+                .any(|done| done.region == publish_event.region)
+            {
+                continue;
+            }
+            let same_path = reported.iter().any(|done| {
+                flow.runs_before(done, publish_event) || flow.runs_before(publish_event, done)
+            });
+            let follows_committed = write_first && !commits_after(flow, publish_event);
+            if same_path && !follows_committed && !written_uncommitted_before(flow, publish_event) {
                 continue;
             }
             reported.push(publish_event);
@@ -236,6 +258,27 @@ fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
             });
         }
     }
+}
+
+/// Whether this function commits a transaction after `publish`.
+fn commits_after(flow: &FnFlow, publish: &Event) -> bool {
+    flow.ops().any(|(event, recognized)| {
+        matches!(recognized.op, Op::DbCommit) && flow.runs_before(publish, event)
+    })
+}
+
+/// Whether a write of a transaction not yet committed runs before
+/// `publish` (`insert(&mut tx, ..)`, then `send(..)`, then `tx.commit()`).
+fn written_uncommitted_before(flow: &FnFlow, publish: &Event) -> bool {
+    flow.ops().any(|(event, recognized)| {
+        matches!(
+            recognized.op,
+            Op::DbWrite {
+                committed: false,
+                outbox: false
+            }
+        ) && flow.runs_before(event, publish)
+    })
 }
 
 /// Whether `publish` sends what a helper of the crate that writes hands to
@@ -268,6 +311,7 @@ fn handed_over(flow: &FnFlow, write: &Event, write_op: &Recognized, publish: &Ev
 /// once, as an outbox relay does) and loses or invents nothing, whatever
 /// the table is called.
 fn relays(flow: &FnFlow, publish: &Event, publishes_at: &[crate::finding::Region]) -> bool {
+    let created = created_before(flow, publish);
     flow.ops().any(|(write, recognized)| {
         matches!(recognized.op, Op::DbWrite { .. })
             // A helper that writes and publishes is a dual write of its own.
@@ -281,6 +325,7 @@ fn relays(flow: &FnFlow, publish: &Event, publishes_at: &[crate::finding::Region
                 write.reads.iter().any(|value| {
                     value != handle
                         && read_through.contains(value)
+                        && !created.contains(value)
                         && flow
                             .derived_from(&BTreeSet::from([value.clone()]))
                             .iter()
@@ -288,6 +333,39 @@ fn relays(flow: &FnFlow, publish: &Event, publishes_at: &[crate::finding::Region
                 })
             })
     })
+}
+
+/// What the committed writes that run before `publish` hand back (`let
+/// meeting = repo::create(&db, NewMeeting { owner: user.id, .. })`: the
+/// row just created), and what is made of it. Such a value is not stored
+/// data a relay sends on: it came into being with the write, so a publish
+/// of it after the write is the dual write itself, whatever a later write
+/// (a mapping row that names the same user) takes along.
+fn created_before(flow: &FnFlow, publish: &Event) -> BTreeSet<String> {
+    let created: BTreeSet<String> = flow
+        .events
+        .windows(2)
+        .filter_map(|pair| match (&pair[0].kind, &pair[1].kind) {
+            (EventKind::Op(recognized), EventKind::Bind { names, .. })
+                if matches!(
+                    recognized.op,
+                    Op::DbWrite {
+                        committed: true,
+                        outbox: false
+                    } | Op::DbTransaction
+                ) && flow.runs_before(&pair[0], publish) =>
+            {
+                Some(names.iter().cloned())
+            }
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    if created.is_empty() {
+        created
+    } else {
+        flow.derived_from(&created)
+    }
 }
 
 /// Whether `publish` relays records this function read from storage
