@@ -562,6 +562,7 @@ impl FnFinder<'_, '_> {
             walked.push(position);
         }
         let mut walker = Walker::new(self.known, sig.ident.to_string());
+        walker.text_span = Some((sig.fn_token.span, block.brace_token.span.close()));
         walker.flow.owner = self.owner.clone();
         walker.flow.trait_name = self.trait_name.clone();
         walker.flow.returns_value = match &sig.output {
@@ -681,6 +682,13 @@ struct Walker<'k, 'a> {
     /// starts), with the helper's place and how the call was resolved: a
     /// publish whose headers come from one points at it.
     header_helpers: Vec<((usize, usize), Box<Via>, Resolution)>,
+    /// Where the function's text starts and ends (`fn` and its closing
+    /// brace), to tell from its text whether any of its values can show a
+    /// message id.
+    text_span: Option<(proc_macro2::Span, proc_macro2::Span)>,
+    /// Whether the function's text names a message id at all (see
+    /// [`super::ids::names_an_id_word`]), read on first need.
+    names_ids: Option<bool>,
 }
 
 impl<'k, 'a> Walker<'k, 'a> {
@@ -720,7 +728,20 @@ impl<'k, 'a> Walker<'k, 'a> {
             depth: 0,
             await_next: false,
             header_helpers: Vec::new(),
+            text_span: None,
+            names_ids: None,
         }
+    }
+
+    /// Whether the function's text names one of the words a value showing
+    /// a message id is made of (true when its text is not known).
+    fn names_ids(&mut self) -> bool {
+        let span = self.text_span;
+        *self.names_ids.get_or_insert_with(|| {
+            span.and_then(|(from, to)| from.join(to))
+                .and_then(|span| span.source_text())
+                .is_none_or(|text| super::ids::names_an_id_word(&text))
+        })
     }
 
     /// The parameters a publish's message is built from, when its id cannot
@@ -1559,10 +1580,16 @@ impl<'k, 'a> Walker<'k, 'a> {
                 // own id (a copied correlation id, a value named `id` or
                 // `uuid`): a helper that publishes what it is handed is
                 // identified by its callers' values.
+                // Every value a function holds is made of its own tokens:
+                // if its text names no id, none shows one, and the costly
+                // look at each argument's tokens is spared.
+                let may_show = self.names_ids();
                 let identified = args
                     .iter()
                     .map(|arg| {
-                        shows_structure(arg) && super::ids::shows_message_id(arg, &self.locals)
+                        may_show
+                            && shows_structure(arg)
+                            && super::ids::shows_message_id(arg, &self.locals)
                     })
                     .collect();
                 self.flow.calls.push(CallNote {
