@@ -386,6 +386,158 @@ pub fn flows_at(
     positions.into_iter().zip(finder.flows).collect()
 }
 
+/// Walks only the functions that can call one of the crate's functions
+/// that do something: those whose text (from `fn` to the closing brace)
+/// holds one of `matches` (byte ranges of the names the crate index looks
+/// for, see [`super::summary::CrateIndex::effect_matches`]), and every
+/// function nested in one of them (a `use` in a function's body reaches the
+/// functions nested in it). `None` when a match lies in a `use` item: an
+/// alias (`use crate::bus::send as go`) lets a function call a helper by
+/// another name, and the file is walked whole.
+///
+/// A function that names none of them makes no call the index resolves, so
+/// its walk with the index finds what its walk without it found, in a file
+/// whose text names no operation: nothing (see
+/// [`super::FileAnalysis::with_index`]).
+pub fn flows_touching(
+    items: &[syn::Item],
+    known: &Known<'_>,
+    matches: &[std::ops::Range<usize>],
+) -> Option<Vec<FnFlow>> {
+    let mut finder = FnFinder {
+        known,
+        flows: Vec::new(),
+        owner: None,
+        trait_name: None,
+        only: None,
+        seen: 0,
+    };
+    let mut select = Select {
+        matches,
+        inside: 0,
+        in_use: false,
+    };
+    for item in items {
+        SelectingFinder {
+            finder: &mut finder,
+            select: &mut select,
+        }
+        .visit_item(item);
+        if select.in_use {
+            return None;
+        }
+    }
+    Some(finder.flows)
+}
+
+/// Which functions [`flows_touching`] walks.
+struct Select<'m> {
+    matches: &'m [std::ops::Range<usize>],
+    /// How many enclosing functions were walked.
+    inside: usize,
+    /// A match lies in a `use` item.
+    in_use: bool,
+}
+
+impl Select<'_> {
+    /// Whether a match lies within `from..to`; spans with no place in the
+    /// text (`to <= from`) are taken to hold one.
+    fn holds(&self, from: proc_macro2::Span, to: proc_macro2::Span) -> bool {
+        let (lo, hi) = (from.byte_range().start, to.byte_range().end);
+        hi <= lo
+            || self
+                .matches
+                .iter()
+                .any(|found| found.start >= lo && found.end <= hi)
+    }
+
+    fn wants(&self, sig: &syn::Signature, block: &Block) -> bool {
+        self.inside > 0 || self.holds(sig.fn_token.span, block.brace_token.span.close())
+    }
+}
+
+/// [`FnFinder`] walking only the functions [`Select`] wants, in the same
+/// order and with the same owners.
+struct SelectingFinder<'f, 'k, 'a, 'm> {
+    finder: &'f mut FnFinder<'k, 'a>,
+    select: &'f mut Select<'m>,
+}
+
+impl SelectingFinder<'_, '_, '_, '_> {
+    /// Walks a function if wanted, then what is nested in it.
+    fn function(&mut self, sig: &syn::Signature, block: &Block, nested: impl FnOnce(&mut Self)) {
+        let wanted = self.select.wants(sig, block);
+        if wanted {
+            self.finder.walk(sig, block);
+            self.select.inside += 1;
+        } else {
+            self.finder.seen += 1;
+        }
+        nested(self);
+        if wanted {
+            self.select.inside -= 1;
+        }
+    }
+}
+
+impl<'ast> Visit<'ast> for SelectingFinder<'_, '_, '_, '_> {
+    fn visit_item_fn(&mut self, item: &'ast syn::ItemFn) {
+        self.function(&item.sig, &item.block, |me| {
+            syn::visit::visit_item_fn(me, item)
+        });
+    }
+
+    fn visit_impl_item_fn(&mut self, item: &'ast syn::ImplItemFn) {
+        self.function(&item.sig, &item.block, |me| {
+            syn::visit::visit_impl_item_fn(me, item)
+        });
+    }
+
+    fn visit_trait_item_fn(&mut self, item: &'ast syn::TraitItemFn) {
+        match &item.default {
+            Some(block) => self.function(&item.sig, block, |me| {
+                syn::visit::visit_trait_item_fn(me, item)
+            }),
+            None => syn::visit::visit_trait_item_fn(self, item),
+        }
+    }
+
+    fn visit_item_macro(&mut self, _: &'ast syn::ItemMacro) {
+        // As `FnFinder`: `macro_rules!` bodies hold metavariables, not code.
+    }
+
+    fn visit_item_use(&mut self, item: &'ast syn::ItemUse) {
+        if self.select.holds(item.use_token.span, item.semi_token.span) {
+            self.select.in_use = true;
+        }
+    }
+
+    fn visit_item_impl(&mut self, item: &'ast syn::ItemImpl) {
+        let owner =
+            super::summary::type_ref(&item.self_ty, self.finder.known.imports).map(|ty| ty.name);
+        let trait_name = item
+            .trait_
+            .as_ref()
+            .and_then(|(path, _)| path.segments.last())
+            .map(|segment| segment.ident.to_string());
+        let before = (
+            std::mem::replace(&mut self.finder.owner, owner),
+            std::mem::replace(&mut self.finder.trait_name, trait_name),
+        );
+        syn::visit::visit_item_impl(self, item);
+        (self.finder.owner, self.finder.trait_name) = before;
+    }
+
+    fn visit_item_trait(&mut self, item: &'ast syn::ItemTrait) {
+        let before = (
+            self.finder.owner.take(),
+            self.finder.trait_name.replace(item.ident.to_string()),
+        );
+        syn::visit::visit_item_trait(self, item);
+        (self.finder.owner, self.finder.trait_name) = before;
+    }
+}
+
 struct FnFinder<'k, 'a> {
     known: &'k Known<'a>,
     flows: Vec<FnFlow>,
@@ -410,6 +562,7 @@ impl FnFinder<'_, '_> {
             walked.push(position);
         }
         let mut walker = Walker::new(self.known, sig.ident.to_string());
+        walker.text_span = Some((sig.fn_token.span, block.brace_token.span.close()));
         walker.flow.owner = self.owner.clone();
         walker.flow.trait_name = self.trait_name.clone();
         walker.flow.returns_value = match &sig.output {
@@ -529,6 +682,13 @@ struct Walker<'k, 'a> {
     /// starts), with the helper's place and how the call was resolved: a
     /// publish whose headers come from one points at it.
     header_helpers: Vec<((usize, usize), Box<Via>, Resolution)>,
+    /// Where the function's text starts and ends (`fn` and its closing
+    /// brace), to tell from its text whether any of its values can show a
+    /// message id.
+    text_span: Option<(proc_macro2::Span, proc_macro2::Span)>,
+    /// Whether the function's text names a message id at all (see
+    /// [`super::ids::names_an_id_word`]), read on first need.
+    names_ids: Option<bool>,
 }
 
 impl<'k, 'a> Walker<'k, 'a> {
@@ -568,7 +728,20 @@ impl<'k, 'a> Walker<'k, 'a> {
             depth: 0,
             await_next: false,
             header_helpers: Vec::new(),
+            text_span: None,
+            names_ids: None,
         }
+    }
+
+    /// Whether the function's text names one of the words a value showing
+    /// a message id is made of (true when its text is not known).
+    fn names_ids(&mut self) -> bool {
+        let span = self.text_span;
+        *self.names_ids.get_or_insert_with(|| {
+            span.and_then(|(from, to)| from.join(to))
+                .and_then(|span| span.source_text())
+                .is_none_or(|text| super::ids::names_an_id_word(&text))
+        })
     }
 
     /// The parameters a publish's message is built from, when its id cannot
@@ -1407,10 +1580,16 @@ impl<'k, 'a> Walker<'k, 'a> {
                 // own id (a copied correlation id, a value named `id` or
                 // `uuid`): a helper that publishes what it is handed is
                 // identified by its callers' values.
+                // Every value a function holds is made of its own tokens:
+                // if its text names no id, none shows one, and the costly
+                // look at each argument's tokens is spared.
+                let may_show = self.names_ids();
                 let identified = args
                     .iter()
                     .map(|arg| {
-                        shows_structure(arg) && super::ids::shows_message_id(arg, &self.locals)
+                        may_show
+                            && shows_structure(arg)
+                            && super::ids::shows_message_id(arg, &self.locals)
                     })
                     .collect();
                 self.flow.calls.push(CallNote {

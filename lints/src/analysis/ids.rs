@@ -1048,6 +1048,18 @@ pub fn shows_message_id(expr: &Expr, locals: &Locals) -> bool {
         || names_one(tokens, Some(locals))
 }
 
+/// Whether `text` holds one of the names [`shows_message_id`] looks for
+/// ([`MESSAGE_ID_NAMES`], [`RECEIVED_IDS`]) as a word. Without one, no
+/// value built from that text shows a message id: [`shows_message_id`]
+/// answers only on finding one of them as a name among a value's tokens
+/// (or its locals'). Anything but an ASCII letter, digit or `_` ends a
+/// word, so `r#id` or `éid` count too: the answer may be a needless yes,
+/// never a wrong no.
+pub fn names_an_id_word(text: &str) -> bool {
+    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .any(|word| MESSAGE_ID_NAMES.contains(&word) || RECEIVED_IDS.contains(&word))
+}
+
 /// The setters of a correlation id, across the client crates.
 const CORRELATION_SETTERS: &[&str] = &[
     "with_correlation_id",

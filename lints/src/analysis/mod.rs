@@ -241,10 +241,20 @@ impl FileAnalysis {
         };
         if !walked {
             // Not walked: its text decides whether to walk it now.
-            if !(index.0.may_matter(source) || may_have_ops(&first.imports, Some(source), user)) {
+            if may_have_ops(&first.imports, Some(source), user) {
+                let flows = flow::flows(items, &known);
+                return FileAnalysis { flows, ..first };
+            }
+            // It names no operation: only a call the index resolves can
+            // do something here, and only a function that names one of the
+            // crate's functions that do something (or a `use` that renames
+            // one) can make such a call. The others are not walked.
+            let matches = index.0.effect_matches(source);
+            if matches.is_empty() {
                 return first;
             }
-            let flows = flow::flows(items, &known);
+            let flows = flow::flows_touching(items, &known, &matches)
+                .unwrap_or_else(|| flow::flows(items, &known));
             return FileAnalysis { flows, ..first };
         }
         // Walk again only the functions with a call the index resolves.

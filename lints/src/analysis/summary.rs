@@ -536,6 +536,20 @@ impl CrateIndex {
         }
     }
 
+    /// Where a file's text names one of the crate's functions that do
+    /// something, or a field that holds a client (every occurrence, as
+    /// byte ranges; overlapping ones too): what [`CrateIndex::may_matter`]
+    /// looks for.
+    pub fn effect_matches(&self, text: &str) -> Vec<std::ops::Range<usize>> {
+        match &self.effect_names {
+            Some(names) => names
+                .find_overlapping_iter(text)
+                .map(|found| found.range())
+                .collect(),
+            None => Vec::new(),
+        }
+    }
+
     /// The index of `path`, if the crate holds it.
     pub fn file_of(&self, path: &std::path::Path) -> Option<usize> {
         self.files.iter().position(|file| file.path == path)
