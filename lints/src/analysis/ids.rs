@@ -1049,7 +1049,7 @@ pub fn shows_message_id(expr: &Expr, locals: &Locals) -> bool {
 }
 
 /// Whether `text` holds one of the names [`shows_message_id`] looks for
-/// ([`MESSAGE_ID_NAMES`], [`RECEIVED_IDS`]) as a word. Without one, no
+/// (`MESSAGE_ID_NAMES`, `RECEIVED_IDS`) as a word. Without one, no
 /// value built from that text shows a message id: [`shows_message_id`]
 /// answers only on finding one of them as a name among a value's tokens
 /// (or its locals'). Anything but an ASCII letter, digit or `_` ends a
