@@ -346,14 +346,7 @@ impl FnFlow {
 /// inside a body is its own function; closures and async blocks belong to
 /// the function they are written in).
 pub fn flows(items: &[syn::Item], known: &Known<'_>) -> Vec<FnFlow> {
-    let mut finder = FnFinder {
-        known,
-        flows: Vec::new(),
-        owner: None,
-        trait_name: None,
-        only: None,
-        seen: 0,
-    };
+    let mut finder = FnFinder::new(known, None);
     for item in items {
         finder.visit_item(item);
     }
@@ -368,14 +361,7 @@ pub fn flows_at(
     known: &Known<'_>,
     wanted: &BTreeSet<usize>,
 ) -> Vec<(usize, FnFlow)> {
-    let mut finder = FnFinder {
-        known,
-        flows: Vec::new(),
-        owner: None,
-        trait_name: None,
-        only: Some((wanted, Vec::new())),
-        seen: 0,
-    };
+    let mut finder = FnFinder::new(known, Some((wanted, Vec::new())));
     for item in items {
         finder.visit_item(item);
     }
@@ -404,14 +390,7 @@ pub fn flows_touching(
     known: &Known<'_>,
     matches: &[std::ops::Range<usize>],
 ) -> Option<Vec<FnFlow>> {
-    let mut finder = FnFinder {
-        known,
-        flows: Vec::new(),
-        owner: None,
-        trait_name: None,
-        only: None,
-        seen: 0,
-    };
+    let mut finder = FnFinder::new(known, None);
     let mut select = Select {
         matches,
         inside: 0,
@@ -513,17 +492,7 @@ impl<'ast> Visit<'ast> for SelectingFinder<'_, '_, '_, '_> {
     }
 
     fn visit_item_impl(&mut self, item: &'ast syn::ItemImpl) {
-        let owner =
-            super::summary::type_ref(&item.self_ty, self.finder.known.imports).map(|ty| ty.name);
-        let trait_name = item
-            .trait_
-            .as_ref()
-            .and_then(|(path, _)| path.segments.last())
-            .map(|segment| segment.ident.to_string());
-        let before = (
-            std::mem::replace(&mut self.finder.owner, owner),
-            std::mem::replace(&mut self.finder.trait_name, trait_name),
-        );
+        let before = self.finder.enter_impl(item);
         syn::visit::visit_item_impl(self, item);
         (self.finder.owner, self.finder.trait_name) = before;
     }
@@ -549,6 +518,34 @@ struct FnFinder<'k, 'a> {
     only: Option<(&'k BTreeSet<usize>, Vec<usize>)>,
     /// How many functions were met so far.
     seen: usize,
+}
+
+impl<'k, 'a> FnFinder<'k, 'a> {
+    fn new(known: &'k Known<'a>, only: Option<(&'k BTreeSet<usize>, Vec<usize>)>) -> Self {
+        FnFinder {
+            known,
+            flows: Vec::new(),
+            owner: None,
+            trait_name: None,
+            only,
+            seen: 0,
+        }
+    }
+
+    /// Takes `item`'s type and trait as the owner of the functions walked
+    /// next, and returns the ones they replace.
+    fn enter_impl(&mut self, item: &syn::ItemImpl) -> (Option<String>, Option<String>) {
+        let owner = super::summary::type_ref(&item.self_ty, self.known.imports).map(|ty| ty.name);
+        let trait_name = item
+            .trait_
+            .as_ref()
+            .and_then(|(path, _)| path.segments.last())
+            .map(|segment| segment.ident.to_string());
+        (
+            std::mem::replace(&mut self.owner, owner),
+            std::mem::replace(&mut self.trait_name, trait_name),
+        )
+    }
 }
 
 impl FnFinder<'_, '_> {
@@ -642,16 +639,7 @@ impl<'ast> Visit<'ast> for FnFinder<'_, '_> {
     }
 
     fn visit_item_impl(&mut self, item: &'ast syn::ItemImpl) {
-        let owner = super::summary::type_ref(&item.self_ty, self.known.imports).map(|ty| ty.name);
-        let trait_name = item
-            .trait_
-            .as_ref()
-            .and_then(|(path, _)| path.segments.last())
-            .map(|segment| segment.ident.to_string());
-        let before = (
-            std::mem::replace(&mut self.owner, owner),
-            std::mem::replace(&mut self.trait_name, trait_name),
-        );
+        let before = self.enter_impl(item);
         syn::visit::visit_item_impl(self, item);
         (self.owner, self.trait_name) = before;
     }
