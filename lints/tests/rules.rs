@@ -489,6 +489,13 @@ fn fixture_local_time_flow() {
     check_fixture_all_rules("local-time-flow");
 }
 
+/// Types that are messages because the crate publishes them, whatever
+/// their names.
+#[test]
+fn fixture_published_types() {
+    check_fixture_all_rules("published-types");
+}
+
 /// `--min-confidence high` on local times: of the local-time-flow
 /// fixture's findings, only the one that reaches an SQL bind stays; those
 /// that reach data known by names (a message's type or field, `push`) go.

@@ -114,6 +114,9 @@ pub struct CallNote {
     pub spawned: bool,
     /// Made in a loop.
     pub looped: bool,
+    /// Where it is made: the `seq` the next event gets, so that the
+    /// bindings before the call are those with a smaller one.
+    pub seq: u32,
 }
 
 /// The events of one function.
@@ -202,9 +205,31 @@ impl FnFlow {
     /// through the `let`s and assignments before it (the binding in force
     /// at each point: a name bound twice means its last value before).
     pub fn values_behind(&self, event: &Event) -> BTreeSet<String> {
-        let mut names: BTreeSet<String> = event.reads.clone();
-        let mut pending: Vec<(String, u32)> =
-            names.iter().map(|name| (name.clone(), event.seq)).collect();
+        self.values_behind_at(&event.reads, event.seq)
+    }
+
+    /// The types of the values `names`, as far as the function says them:
+    /// a parameter's declared type, or what a `let` plainly shows (see
+    /// [`FnFlow::local_types`]). `self` is not a value sent anywhere.
+    pub fn types_of(&self, names: &BTreeSet<String>) -> Vec<&str> {
+        names
+            .iter()
+            .filter(|name| *name != "self")
+            .filter_map(|name| {
+                let declared = self
+                    .params
+                    .iter()
+                    .position(|param| param == name)
+                    .and_then(|position| self.param_types.get(position));
+                self.local_types.get(name).or(declared).map(String::as_str)
+            })
+            .collect()
+    }
+
+    /// [`FnFlow::values_behind`] for the values `reads`, read at `at`.
+    pub fn values_behind_at(&self, reads: &BTreeSet<String>, at: u32) -> BTreeSet<String> {
+        let mut names: BTreeSet<String> = reads.clone();
+        let mut pending: Vec<(String, u32)> = names.iter().map(|name| (name.clone(), at)).collect();
         while let Some((name, at)) = pending.pop() {
             let Some(bind) = self.events.iter().rev().find(|bind| {
                 bind.seq < at
@@ -1586,6 +1611,7 @@ impl<'k, 'a> Walker<'k, 'a> {
                     identified,
                     spawned: detached,
                     looped: !self.loops.is_empty(),
+                    seq: self.seq + 1,
                 });
             }
             return None;

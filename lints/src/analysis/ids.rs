@@ -399,6 +399,13 @@ pub fn is_id_name(name: &str) -> bool {
         || normal.ends_with("_uuid")
         || normal == "identifier"
         || normal.ends_with("_identifier")
+        // A content hash (`blobhash`, `tx_hash`) is a natural key: the
+        // same content, the same message. A credential's hash
+        // (`key_hash`, `password_hash`) names who sent it, not what.
+        || (normal.ends_with("hash")
+            && !["key", "password", "token", "secret"]
+                .iter()
+                .any(|credential| normal.trim_end_matches("hash").trim_end_matches('_').ends_with(credential)))
 }
 
 /// A name in snake case: JSON keys and serde-renamed fields are often in

@@ -378,3 +378,14 @@ impl UserApis {
 pub fn user_apis<'a>(ctx: &FileContext<'a>) -> &'a UserApis {
     ctx.user_apis
 }
+
+/// What makes `info` a message, if anything: its name, its config entry
+/// or its fields (see [`types::MessageKind`]), or else, in the crate-wide
+/// pass, that the crate publishes values of it with no id on the publish.
+pub fn message_kind(info: &types::TypeInfo, ctx: &FileContext<'_>) -> Option<types::MessageKind> {
+    info.message_kind.or_else(|| {
+        let (index, _) = ctx.crate_index?;
+        (info.serialized && index.facts.published.contains(&info.name))
+            .then_some(types::MessageKind::Published)
+    })
+}

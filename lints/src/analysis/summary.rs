@@ -164,6 +164,9 @@ pub struct CallSummary {
     /// The call is made in a loop: what it publishes, it publishes again
     /// and again.
     pub looped: bool,
+    /// For each argument, the types of the values it is made of (see
+    /// [`CrateFacts::published`]).
+    pub arg_types: Vec<Vec<String>>,
 }
 
 /// One function of the crate.
@@ -248,6 +251,12 @@ pub struct CrateFacts {
     /// variant `Name::..`), declarations aside: a message type the crate
     /// never builds is one it only receives.
     pub built: BTreeSet<String>,
+    /// The crate's types whose values are published with no id set by the
+    /// publish itself: sent straight (`producer.send(..)` of what was made
+    /// from a `Reading`), or handed to a helper that publishes what it is
+    /// given. Such a type is a message, whatever its name, and its body is
+    /// where an id would have to be.
+    pub published: BTreeSet<String>,
 }
 
 impl CrateFacts {
@@ -260,6 +269,7 @@ impl CrateFacts {
             .extend(other.group_setters.iter().cloned());
         self.serialized.extend(other.serialized.iter().cloned());
         self.built.extend(other.built.iter().cloned());
+        self.published.extend(other.published.iter().cloned());
         for (name, variants) in &other.serialized_enums {
             self.serialized_enums
                 .entry(name.clone())
@@ -463,6 +473,27 @@ impl CrateIndex {
             index.files.push(file.entry);
         }
         index.combine();
+        // What the crate hands to its publishing helpers is published too.
+        let mut published = BTreeSet::new();
+        for summary in &index.fns {
+            let scope = summary.scope();
+            for call in &summary.calls {
+                let Some((effects, _)) = index.effects_of(&scope, &call.callee) else {
+                    continue;
+                };
+                if let Some(publish) = &effects.publish
+                    && publish.id == IdSource::Absent
+                    && publish.dedup
+                {
+                    for &position in &publish.body_params {
+                        if let Some(types) = call.arg_types.get(position) {
+                            published.extend(types.iter().cloned());
+                        }
+                    }
+                }
+            }
+        }
+        index.facts.published.extend(published);
         let mut names: BTreeSet<String> = index
             .fns
             .iter()
@@ -1198,6 +1229,19 @@ pub fn summarise_file(
     }
     facts.messaging = entry.imports.has_any(super::apis::MESSAGING_CRATES);
     facts.built = built_type_names(text);
+    for flow in flows {
+        for (event, recognized) in flow.ops() {
+            if let Op::Publish(PublishInfo {
+                id: IdEvidence::Absent | IdEvidence::SharedKey,
+                dedup: true,
+            }) = &recognized.op
+            {
+                facts
+                    .published
+                    .extend(message_types(flow.types_of(&flow.values_behind(event))));
+            }
+        }
+    }
     if text.contains("subscribe") || text.contains("manual_acks") {
         (facts.mqtt_subscribes_with_acks, facts.mqtt_manual_acks) =
             crate::rules::auto_ack::mqtt_facts(items);
@@ -1208,6 +1252,55 @@ pub fn summarise_file(
         fields,
         facts,
     }
+}
+
+/// Of the types a published value is made of, those that can be the
+/// message: a type by its own name (see [`held_type_name`]), not one named
+/// for the plumbing around a message (`KafkaConfig`, `AppState`,
+/// `EventProducer`), whose fields a publish reads for a topic or a client.
+fn message_types(types: Vec<&str>) -> Vec<String> {
+    const PLUMBING: [&str; 16] = [
+        "Config",
+        "Configuration",
+        "Settings",
+        "Options",
+        "Opts",
+        "Args",
+        "Cli",
+        "Env",
+        "Context",
+        "Ctx",
+        "State",
+        "Client",
+        "Producer",
+        "Publisher",
+        "Connection",
+        "Pool",
+    ];
+    types
+        .into_iter()
+        .filter_map(held_type_name)
+        .filter(|name| !PLUMBING.iter().any(|suffix| name.ends_with(suffix)))
+        .map(str::to_string)
+        .collect()
+}
+
+/// The type a value holds one of, by its own name: `Reading` for
+/// `crate::model::Reading`, `Option<..>`, `Box<..>` or `Arc<..>` of it;
+/// none for a collection or any other generic type.
+pub fn held_type_name(ty: &str) -> Option<&str> {
+    let mut ty = ty.trim_start_matches('&').trim_start_matches("mut ");
+    while let Some(inner) = ["Option<", "Box<", "Arc<"].iter().find_map(|wrapper| {
+        ty.strip_prefix(wrapper)
+            .and_then(|rest| rest.strip_suffix('>'))
+    }) {
+        ty = inner;
+    }
+    let name = ty.rsplit("::").next()?;
+    name.chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        .then_some(name)
+        .filter(|name| name.starts_with(|c: char| c.is_ascii_uppercase()))
 }
 
 /// The CamelCase names a text builds values of: followed by `{`, `(` or
@@ -1475,6 +1568,11 @@ fn summarise_fn(flow: &FnFlow) -> FnSummary {
             identified: call.identified.clone(),
             spawned: call.spawned,
             looped: call.looped,
+            arg_types: call
+                .args
+                .iter()
+                .map(|reads| message_types(flow.types_of(&flow.values_behind_at(reads, call.seq))))
+                .collect(),
         })
         .collect();
     FnSummary {

@@ -56,6 +56,10 @@ pub enum MessageKind {
     /// (`event_id`, `message_id`, `command_id`): it is a message whatever
     /// its name. (It has an id, so only `local-time` looks at it.)
     Identified,
+    /// None of the above by its name, but the crate publishes values of it
+    /// with no id on the publish (see
+    /// [`crate::analysis::summary::CrateFacts::published`]).
+    Published,
 }
 
 #[derive(Debug, Clone)]

@@ -104,7 +104,7 @@ const RULE: &str = "local-time";
 
 fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
     let analysis = FileAnalysis::of(ctx, user_apis(ctx));
-    fields(&analysis.types, out);
+    fields(&analysis.types, ctx, out);
     // Every local-time source this rule knows comes from these crates.
     if !analysis.imports.has_any(&["chrono", "time", "jiff"]) {
         return;
@@ -154,7 +154,7 @@ fn may_name_a_source(text: &str) -> bool {
 /// field says nothing about its zone (`Utc::now().naive_utc()` fills one
 /// as well), so it is reported only in a message type, where a zone-less
 /// time is read by other services.
-fn fields(types: &[TypeInfo], out: &mut Vec<Finding>) {
+fn fields(types: &[TypeInfo], ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
     for info in types.iter().filter(|info| info.serialized) {
         for field in &info.fields {
             let ty = field.ty.as_str();
@@ -162,7 +162,8 @@ fn fields(types: &[TypeInfo], out: &mut Vec<Finding>) {
                 || ty.contains("DateTime<chrono::Local>")
                 || ty.contains("DateTime<chrono::offset::Local>");
             let naive = ty.contains("NaiveDateTime") || ty.contains("PrimitiveDateTime");
-            let what = match info.message_kind {
+            let kind = crate::analysis::message_kind(info, ctx);
+            let what = match kind {
                 Some(_) if local || naive => "a serialized message type",
                 // Known to be sent or stored by its derive, not by its name.
                 None if local => "a serialized type",
@@ -179,7 +180,7 @@ fn fields(types: &[TypeInfo], out: &mut Vec<Finding>) {
                 ),
                 help: Some("store `DateTime<Utc>` (or an offset-carrying UTC time) and convert only for display".into()),
                 labels: Vec::new(),
-                confidence: kind_confidence(info.message_kind),
+                confidence: kind_confidence(kind),
             });
         }
     }

@@ -14,7 +14,12 @@ declare_rule! {
     /// `message_id`, a Kafka record key or id header, `Nats-Msg-Id`, SQS
     /// `MessageDeduplicationId`, a Service Bus message id, an iggy message
     /// id, redis `IDMP`), and serialized event, command or message types
-    /// with no field that identifies the message. A correlation id, a
+    /// with no field that identifies the message. A type is a message by
+    /// its name (`...Event`, `...Command`, a past tense), by its config
+    /// entry, or, whatever its name, because the crate publishes its values
+    /// with no id on the publish (straight, or through a helper that
+    /// publishes what it is given) on a broker that can deduplicate. A
+    /// correlation id, a
     /// session id or a partition key is shared by many messages and does
     /// not count (a record key made of constants and a partition or shard
     /// number, `format!("{PREFIX}_{shard}")`, is a partition key; one built
@@ -229,10 +234,21 @@ fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
         .iter()
         .any(|info| info.generic && info.has_id());
     for info in &analysis.types {
-        let Some(kind) = info.message_kind else {
+        let Some(kind) = crate::analysis::message_kind(info, ctx) else {
             continue;
         };
         if !info.serialized || info.wraps_only || info.has_id() || info.generic {
+            continue;
+        }
+        // A type known as a message only because it is published may be a
+        // reply, which copies the request's correlation id: derived from
+        // the consumed message, that identifies it.
+        if kind == MessageKind::Published
+            && info
+                .fields
+                .iter()
+                .any(|field| field.name.contains("correlation"))
+        {
             continue;
         }
         // A type the crate can deserialize but never builds is one it
@@ -253,7 +269,8 @@ fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
         if let Some((index, _)) = ctx.crate_index
             && !crate::analysis::types::is_repeatable(&info.name)
             && info.fields.iter().any(|field| {
-                held_type(&field.ty).is_some_and(|ty| ty != info.name && index.type_carries_id(ty))
+                crate::analysis::summary::held_type_name(&field.ty)
+                    .is_some_and(|ty| ty != info.name && index.type_carries_id(ty))
             })
         {
             continue;
@@ -271,7 +288,10 @@ fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
         // declares the events (`events.rs` imports serde, not the broker);
         // `...Message` and `...Event` also name chat and UI types, so they
         // need a file that talks to a broker.
-        let inferred = matches!(kind, MessageKind::Named | MessageKind::PastTense);
+        let inferred = matches!(
+            kind,
+            MessageKind::Named | MessageKind::PastTense | MessageKind::Published
+        );
         if inferred
             && ((kind == MessageKind::Named && !messaging)
                 || envelope
@@ -283,7 +303,9 @@ fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
             MessageKind::Configured => Confidence::High,
             MessageKind::Identified => continue,
             _ if info.fields.is_empty() => continue,
-            MessageKind::Named | MessageKind::PastTense => Confidence::Medium,
+            MessageKind::Named | MessageKind::PastTense | MessageKind::Published => {
+                Confidence::Medium
+            }
         };
         out.push(Finding {
             rule: RULE,
@@ -297,25 +319,6 @@ fn check(ctx: &FileContext<'_>, out: &mut Vec<Finding>) {
             confidence,
         });
     }
-}
-
-/// The type a field holds one of, by its own name: `UnifiedAssessment`
-/// for `crate::model::UnifiedAssessment`, `Option<..>`, `Box<..>` or
-/// `Arc<..>` of it; none for a collection, whose elements' ids do not
-/// identify the message that holds them.
-fn held_type(ty: &str) -> Option<&str> {
-    let mut ty = ty;
-    while let Some(inner) = ["Option<", "Box<", "Arc<"].iter().find_map(|wrapper| {
-        ty.strip_prefix(wrapper)
-            .and_then(|rest| rest.strip_suffix('>'))
-    }) {
-        ty = inner;
-    }
-    let name = ty.rsplit("::").next()?;
-    name.chars()
-        .all(|c| c.is_ascii_alphanumeric() || c == '_')
-        .then_some(name)
-        .filter(|name| name.starts_with(|c: char| c.is_ascii_uppercase()))
 }
 
 /// Whether the type travels inside an envelope of the file that carries an
