@@ -838,7 +838,23 @@ impl<'a> Walk<'a> {
                 .is_some_and(|name| self.memory_locals.contains(&name.to_string())),
             _ => false,
         };
-        let arg_use = if on_time_zone || in_memory {
+        // `a.signed_duration_since(b)`, `a.cmp(&b)`: the other time is
+        // measured against or compared, and only a number or an ordering
+        // comes out.
+        let compares = matches!(
+            method.as_str(),
+            "duration_since"
+                | "signed_duration_since"
+                | "cmp"
+                | "partial_cmp"
+                | "lt"
+                | "gt"
+                | "le"
+                | "ge"
+                | "eq"
+                | "ne"
+        );
+        let arg_use = if on_time_zone || in_memory || compares {
             Use::Neutral
         } else if STORE_APIS.contains(&method.as_str()) {
             Use::Data
