@@ -1257,9 +1257,16 @@ pub fn summarise_file(
 /// Of the types a published value is made of, those that can be the
 /// message: a type by its own name (see [`held_type_name`]), not one named
 /// for the plumbing around a message (`KafkaConfig`, `AppState`,
-/// `EventProducer`), whose fields a publish reads for a topic or a client.
+/// `EventProducer`), whose fields a publish reads for a topic or a client,
+/// nor for what goes in its headers (`RetryInfo`, `TraceMetadata`).
 fn message_types(types: Vec<&str>) -> Vec<String> {
-    const PLUMBING: [&str; 16] = [
+    const PLUMBING: [&str; 22] = [
+        "Info",
+        "Metadata",
+        "Meta",
+        "Headers",
+        "Properties",
+        "Attributes",
         "Config",
         "Configuration",
         "Settings",
