@@ -841,20 +841,7 @@ impl<'a> Walk<'a> {
         // `a.signed_duration_since(b)`, `a.cmp(&b)`: the other time is
         // measured against or compared, and only a number or an ordering
         // comes out.
-        let compares = matches!(
-            method.as_str(),
-            "duration_since"
-                | "signed_duration_since"
-                | "cmp"
-                | "partial_cmp"
-                | "lt"
-                | "gt"
-                | "le"
-                | "ge"
-                | "eq"
-                | "ne"
-        );
-        let arg_use = if on_time_zone || in_memory || compares {
+        let arg_use = if on_time_zone || in_memory || MEASURES.contains(&method.as_str()) {
             Use::Neutral
         } else if STORE_APIS.contains(&method.as_str()) {
             Use::Data
@@ -1254,7 +1241,26 @@ const REDUCTIONS: &[&str] = &[
 ];
 
 /// Methods after which the local zone no longer matters.
+/// The methods that measure one time against another or compare them:
+/// only a duration or an ordering comes out, of the receiver and of the
+/// argument alike.
+const MEASURES: [&str; 10] = [
+    "duration_since",
+    "signed_duration_since",
+    "cmp",
+    "partial_cmp",
+    "lt",
+    "gt",
+    "le",
+    "ge",
+    "eq",
+    "ne",
+];
+
 fn neutralises(method: &str, call: &syn::ExprMethodCall) -> bool {
+    if MEASURES.contains(&method) {
+        return true;
+    }
     match method {
         "with_timezone" => call.args.first().is_some_and(|arg| {
             let text = quote::ToTokens::to_token_stream(arg).to_string();
@@ -1283,16 +1289,7 @@ fn neutralises(method: &str, call: &syn::ExprMethodCall) -> bool {
         | "iso_week"
         | "offset"
         | "timezone"
-        | "duration_since"
-        | "signed_duration_since"
         | "elapsed"
-        | "cmp"
-        | "partial_cmp"
-        | "lt"
-        | "gt"
-        | "le"
-        | "ge"
-        | "eq"
         | "timestamp_opt"
         | "to_zoned"
         | "in_tz"
