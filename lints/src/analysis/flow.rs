@@ -16,6 +16,7 @@
 //!   `let order = serde_json::from_slice(&delivery.data)?`.
 
 use std::collections::{BTreeSet, HashSet};
+use std::rc::Rc;
 
 use syn::spanned::Spanned;
 use syn::visit::Visit;
@@ -41,11 +42,11 @@ pub struct Event {
     /// Evaluation order inside the function.
     pub seq: u32,
     /// The arms this event is inside, outermost first.
-    pub scope: Vec<Arm>,
+    pub scope: Rc<[Arm]>,
     /// The concurrent tasks this event is inside, outermost first.
-    pub task: Vec<u32>,
+    pub task: Rc<[u32]>,
     /// The loops this event is inside, outermost first.
-    pub loops: Vec<u32>,
+    pub loops: Rc<[u32]>,
     pub kind: EventKind,
     pub region: Region,
     /// The variables the call reads (receiver and arguments).
@@ -246,7 +247,7 @@ impl FnFlow {
         let common = a
             .scope
             .iter()
-            .zip(&b.scope)
+            .zip(b.scope.iter())
             .take_while(|(x, y)| x == y)
             .count();
         if let (Some(x), Some(y)) = (a.scope.get(common), b.scope.get(common))
@@ -276,7 +277,7 @@ impl FnFlow {
         let common = a
             .scope
             .iter()
-            .zip(&b.scope)
+            .zip(b.scope.iter())
             .take_while(|(x, y)| x == y)
             .count();
         matches!((a.scope.get(common), b.scope.get(common)), (Some(x), Some(y)) if x.0 == y.0)
@@ -345,8 +346,12 @@ impl FnFlow {
 /// Every function of the file, each walked on its own (a nested `fn`
 /// inside a body is its own function; closures and async blocks belong to
 /// the function they are written in).
-pub fn flows(items: &[syn::Item], known: &Known<'_>) -> Vec<FnFlow> {
-    let mut finder = FnFinder::new(known, None);
+///
+/// With the file's `text` (the text it was parsed from), a function whose
+/// text holds no second `fn` is not searched for nested functions: it can
+/// hold none.
+pub fn flows(items: &[syn::Item], known: &Known<'_>, text: Option<&str>) -> Vec<FnFlow> {
+    let mut finder = FnFinder::new(known, None, text);
     for item in items {
         finder.visit_item(item);
     }
@@ -360,9 +365,15 @@ pub fn flows_at(
     items: &[syn::Item],
     known: &Known<'_>,
     wanted: &BTreeSet<usize>,
+    text: Option<&str>,
 ) -> Vec<(usize, FnFlow)> {
-    let mut finder = FnFinder::new(known, Some((wanted, Vec::new())));
+    let mut finder = FnFinder::new(known, Some((wanted, Vec::new())), text);
+    let last = wanted.last().copied();
     for item in items {
+        // Past the last wanted function, nothing more is walked.
+        if last.is_none_or(|last| finder.seen > last) {
+            break;
+        }
         finder.visit_item(item);
     }
     let positions = finder
@@ -389,8 +400,9 @@ pub fn flows_touching(
     items: &[syn::Item],
     known: &Known<'_>,
     matches: &[std::ops::Range<usize>],
+    text: Option<&str>,
 ) -> Option<Vec<FnFlow>> {
-    let mut finder = FnFinder::new(known, None);
+    let mut finder = FnFinder::new(known, None, text);
     let mut select = Select {
         matches,
         inside: 0,
@@ -452,7 +464,11 @@ impl SelectingFinder<'_, '_, '_, '_> {
         } else {
             self.finder.seen += 1;
         }
-        nested(self);
+        // Nested functions and `use` items are all the nested walk looks
+        // for; a function whose text names neither holds none.
+        if self.finder.may_nest(sig, block, &["fn", "use"]) {
+            nested(self);
+        }
         if wanted {
             self.select.inside -= 1;
         }
@@ -518,10 +534,17 @@ struct FnFinder<'k, 'a> {
     only: Option<(&'k BTreeSet<usize>, Vec<usize>)>,
     /// How many functions were met so far.
     seen: usize,
+    /// The text the file was parsed from, when known: see
+    /// [`FnFinder::may_nest`].
+    text: Option<&'k str>,
 }
 
 impl<'k, 'a> FnFinder<'k, 'a> {
-    fn new(known: &'k Known<'a>, only: Option<(&'k BTreeSet<usize>, Vec<usize>)>) -> Self {
+    fn new(
+        known: &'k Known<'a>,
+        only: Option<(&'k BTreeSet<usize>, Vec<usize>)>,
+        text: Option<&'k str>,
+    ) -> Self {
         FnFinder {
             known,
             flows: Vec::new(),
@@ -529,6 +552,29 @@ impl<'k, 'a> FnFinder<'k, 'a> {
             trait_name: None,
             only,
             seen: 0,
+            text,
+        }
+    }
+
+    /// Whether the function (from its `fn` to its closing brace) may hold
+    /// an item the nested walk looks for: `false` only when the file's text
+    /// is known and, after the function's own `fn`, none of `words` occurs
+    /// in its text. Every nested function (and `use` item) is spelt in
+    /// that text, so the nested walk of a function without them finds
+    /// nothing; searching the text is much cheaper than visiting every
+    /// expression of the body.
+    fn may_nest(&self, sig: &syn::Signature, block: &Block, words: &[&str]) -> bool {
+        let Some(text) = self.text else {
+            return true;
+        };
+        let from = sig.fn_token.span.byte_range().start;
+        let to = block.brace_token.span.close().byte_range().end;
+        match text.get(from..to) {
+            Some(own) if own.starts_with("fn") => {
+                let rest = &own[2..];
+                words.iter().any(|word| rest.contains(word))
+            }
+            _ => true,
         }
     }
 
@@ -619,17 +665,24 @@ impl FnFinder<'_, '_> {
 impl<'ast> Visit<'ast> for FnFinder<'_, '_> {
     fn visit_item_fn(&mut self, item: &'ast syn::ItemFn) {
         self.walk(&item.sig, &item.block);
-        syn::visit::visit_item_fn(self, item);
+        if self.may_nest(&item.sig, &item.block, &["fn"]) {
+            syn::visit::visit_item_fn(self, item);
+        }
     }
 
     fn visit_impl_item_fn(&mut self, item: &'ast syn::ImplItemFn) {
         self.walk(&item.sig, &item.block);
-        syn::visit::visit_impl_item_fn(self, item);
+        if self.may_nest(&item.sig, &item.block, &["fn"]) {
+            syn::visit::visit_impl_item_fn(self, item);
+        }
     }
 
     fn visit_trait_item_fn(&mut self, item: &'ast syn::TraitItemFn) {
         if let Some(block) = &item.default {
             self.walk(&item.sig, block);
+            if !self.may_nest(&item.sig, block, &["fn"]) {
+                return;
+            }
         }
         syn::visit::visit_trait_item_fn(self, item);
     }
@@ -677,7 +730,13 @@ struct Walker<'k, 'a> {
     /// Whether the function's text names a message id at all (see
     /// [`super::ids::names_an_id_word`]), read on first need.
     names_ids: Option<bool>,
+    /// The arms, tasks and loops of the last event pushed, shared with the
+    /// next event in the same place instead of copied for each.
+    place: Option<Place>,
 }
+
+/// Where an event is: its arms, tasks and loops (see [`Event`]).
+type Place = (Rc<[Arm]>, Rc<[u32]>, Rc<[u32]>);
 
 impl<'k, 'a> Walker<'k, 'a> {
     fn new(known: &'k Known<'a>, name: String) -> Self {
@@ -718,6 +777,7 @@ impl<'k, 'a> Walker<'k, 'a> {
             header_helpers: Vec::new(),
             text_span: None,
             names_ids: None,
+            place: None,
         }
     }
 
@@ -806,11 +866,27 @@ impl<'k, 'a> Walker<'k, 'a> {
 
     fn push(&mut self, kind: EventKind, region: Region, reads: BTreeSet<String>) {
         self.seq += 1;
+        let (scope, task, loops) = match &self.place {
+            Some((scope, task, loops))
+                if **scope == *self.scope && **task == *self.task && **loops == *self.loops =>
+            {
+                (Rc::clone(scope), Rc::clone(task), Rc::clone(loops))
+            }
+            _ => {
+                let place: Place = (
+                    self.scope.as_slice().into(),
+                    self.task.as_slice().into(),
+                    self.loops.as_slice().into(),
+                );
+                self.place = Some(place.clone());
+                place
+            }
+        };
         self.flow.events.push(Event {
             seq: self.seq,
-            scope: self.scope.clone(),
-            task: self.task.clone(),
-            loops: self.loops.clone(),
+            scope,
+            task,
+            loops,
             kind,
             region,
             reads,

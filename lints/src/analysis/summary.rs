@@ -331,7 +331,15 @@ pub struct CrateIndex {
     /// that hold another crate's client (`.kafka`), to tell cheaply whether
     /// a file can reach one (its text names none: nothing to do).
     effect_names: Option<aho_corasick::AhoCorasick>,
+    /// What each call of each function resolves to (`calls[f][c]` is
+    /// [`CrateIndex::resolve`] of `fns[f].calls[c]`): resolution does not
+    /// depend on effects, so it is done once, not in every round of
+    /// `combine` and every `callers_identify`.
+    call_targets: Vec<Vec<Option<Targets>>>,
 }
+
+/// The functions a call may reach, and how it was resolved to them.
+type Targets = (Vec<usize>, Resolution);
 
 /// How a call was tied to its callee.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -462,6 +470,18 @@ impl CrateIndex {
             }
             index.files.push(file.entry);
         }
+        index.call_targets = index
+            .fns
+            .iter()
+            .map(|summary| {
+                let scope = summary.scope();
+                summary
+                    .calls
+                    .iter()
+                    .map(|call| index.resolve(&scope, &call.callee))
+                    .collect()
+            })
+            .collect();
         index.combine();
         let mut names: BTreeSet<String> = index
             .fns
@@ -644,10 +664,9 @@ impl CrateIndex {
             return false;
         };
         let mut calls = 0;
-        for summary in &self.fns {
-            let scope = summary.scope();
-            for call in &summary.calls {
-                let Some((candidates, _)) = self.resolve(&scope, &call.callee) else {
+        for (summary, targets_of_calls) in self.fns.iter().zip(&self.call_targets) {
+            for (call, resolved) in summary.calls.iter().zip(targets_of_calls) {
+                let Some((candidates, _)) = resolved else {
                     continue;
                 };
                 if !candidates.iter().any(|c| targets.contains(c)) {
@@ -676,9 +695,8 @@ impl CrateIndex {
         for _ in 0..MAX_DEPTH {
             let mut changes = Vec::new();
             for (caller, summary) in self.fns.iter().enumerate() {
-                let scope = summary.scope();
-                for call in &summary.calls {
-                    let Some((callee, _)) = self.effects_of(&scope, &call.callee) else {
+                for (call, resolved) in summary.calls.iter().zip(&self.call_targets[caller]) {
+                    let Some(callee) = self.shared_effects(resolved.as_ref()) else {
                         continue;
                     };
                     let mut lifted = lift(&callee, &call.args);
@@ -715,18 +733,24 @@ impl CrateIndex {
     /// something: the effects every candidate shares, and how the call was
     /// resolved.
     pub fn effects_of(&self, scope: &Scope<'_>, callee: &Callee) -> Option<(Effects, Resolution)> {
-        let (candidates, resolution) = self.resolve(scope, callee)?;
+        let resolved = self.resolve(scope, callee);
+        let resolution = resolved.as_ref()?.1;
+        self.shared_effects(resolved.as_ref())
+            .map(|effects| (effects, resolution))
+    }
+
+    /// The effects every candidate of a resolved call shares, if any.
+    fn shared_effects(&self, resolved: Option<&(Vec<usize>, Resolution)>) -> Option<Effects> {
+        let (candidates, _) = resolved?;
         let mut shared: Option<Effects> = None;
-        for candidate in candidates {
+        for &candidate in candidates {
             let effects = &self.fns[candidate].effects;
             shared = Some(match shared {
                 None => effects.clone(),
                 Some(before) => before.intersect(effects),
             });
         }
-        shared
-            .filter(|effects| !effects.is_empty())
-            .map(|effects| (effects, resolution))
+        shared.filter(|effects| !effects.is_empty())
     }
 
     /// Whether the call is certainly one of the crate's own functions
