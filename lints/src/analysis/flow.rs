@@ -606,6 +606,7 @@ impl FnFinder<'_, '_> {
         }
         let mut walker = Walker::new(self.known, sig.ident.to_string());
         walker.text_span = Some((sig.fn_token.span, block.brace_token.span.close()));
+        walker.file_text = self.text;
         walker.flow.owner = self.owner.clone();
         walker.flow.trait_name = self.trait_name.clone();
         walker.flow.returns_value = match &sig.output {
@@ -730,6 +731,8 @@ struct Walker<'k, 'a> {
     /// Whether the function's text names a message id at all (see
     /// [`super::ids::names_an_id_word`]), read on first need.
     names_ids: Option<bool>,
+    /// The text of the file, when known (see [`FnFinder::may_nest`]).
+    file_text: Option<&'k str>,
     /// The arms, tasks and loops of the last event pushed, shared with the
     /// next event in the same place instead of copied for each.
     place: Option<Place>,
@@ -777,6 +780,7 @@ impl<'k, 'a> Walker<'k, 'a> {
             header_helpers: Vec::new(),
             text_span: None,
             names_ids: None,
+            file_text: None,
             place: None,
         }
     }
@@ -785,7 +789,17 @@ impl<'k, 'a> Walker<'k, 'a> {
     /// a message id is made of (true when its text is not known).
     fn names_ids(&mut self) -> bool {
         let span = self.text_span;
+        let file_text = self.file_text;
         *self.names_ids.get_or_insert_with(|| {
+            // The function's text read in place from the file's, when the
+            // file's text is known and holds it, instead of copied out.
+            if let (Some(text), Some((from, to))) = (file_text, span)
+                && from.start().line > 0
+                && let Some(own) = text.get(from.byte_range().start..to.byte_range().end)
+                && own.starts_with("fn")
+            {
+                return super::ids::names_an_id_word(own);
+            }
             span.and_then(|(from, to)| from.join(to))
                 .and_then(|span| span.source_text())
                 .is_none_or(|text| super::ids::names_an_id_word(&text))
@@ -2305,7 +2319,11 @@ fn pat_span(pat: &syn::Pat) -> proc_macro2::Span {
 
 /// A span that starts where `Spanned::span` of `expr` starts: for a plain
 /// path (`process`, `handlers::process`, `::x::y`), its first token's,
-/// without printing the path back into tokens.
+/// without printing the path back into tokens. For a call, a method call,
+/// a field, `?`, `.await`, a macro, a struct literal, a literal, a
+/// reference, parentheses or a tuple, it is `Spanned::span` itself (its
+/// first token's span joined to its last's, as syn joins them), read from
+/// the tree's tokens instead of printing the whole expression.
 fn first_token_span(expr: &Expr) -> proc_macro2::Span {
     if let Expr::Path(path) = expr
         && path.attrs.is_empty()
@@ -2318,7 +2336,62 @@ fn first_token_span(expr: &Expr) -> proc_macro2::Span {
             return first.ident.span();
         }
     }
+    if let (Some(first), Some(last)) = (first_span(expr), last_span(expr)) {
+        return first.join(last).unwrap_or(first);
+    }
     expr.span()
+}
+
+/// The span of the first token syn prints for `expr`, read from the tree
+/// for the forms [`first_token_span`] knows (none with attributes).
+fn first_span(expr: &Expr) -> Option<proc_macro2::Span> {
+    let path_first = |path: &syn::Path| match &path.leading_colon {
+        Some(colons) => Some(colons.spans[0]),
+        None => path.segments.first().map(|segment| segment.ident.span()),
+    };
+    match expr {
+        Expr::Path(path) if path.attrs.is_empty() && path.qself.is_none() => path_first(&path.path),
+        Expr::Call(call) if call.attrs.is_empty() => first_span(&call.func),
+        Expr::MethodCall(call) if call.attrs.is_empty() => first_span(&call.receiver),
+        Expr::Field(field) if field.attrs.is_empty() => first_span(&field.base),
+        Expr::Try(expr) if expr.attrs.is_empty() => first_span(&expr.expr),
+        Expr::Await(expr) if expr.attrs.is_empty() => first_span(&expr.base),
+        Expr::Macro(mac) if mac.attrs.is_empty() => path_first(&mac.mac.path),
+        Expr::Struct(lit) if lit.attrs.is_empty() && lit.qself.is_none() => path_first(&lit.path),
+        Expr::Lit(lit) if lit.attrs.is_empty() => Some(lit.lit.span()),
+        Expr::Reference(reference) if reference.attrs.is_empty() => Some(reference.and_token.span),
+        Expr::Paren(paren) if paren.attrs.is_empty() => Some(paren.paren_token.span.join()),
+        Expr::Tuple(tuple) if tuple.attrs.is_empty() => Some(tuple.paren_token.span.join()),
+        _ => None,
+    }
+}
+
+/// The span of the last token syn prints for `expr` (a bracketed group's
+/// whole span), for the forms [`first_span`] knows.
+fn last_span(expr: &Expr) -> Option<proc_macro2::Span> {
+    match expr {
+        Expr::Path(path) if path.attrs.is_empty() && path.qself.is_none() => {
+            let last = path.path.segments.last()?;
+            matches!(last.arguments, syn::PathArguments::None).then(|| last.ident.span())
+        }
+        Expr::Call(call) if call.attrs.is_empty() => Some(call.paren_token.span.join()),
+        Expr::MethodCall(call) if call.attrs.is_empty() => Some(call.paren_token.span.join()),
+        Expr::Field(field) if field.attrs.is_empty() => Some(match &field.member {
+            syn::Member::Named(name) => name.span(),
+            syn::Member::Unnamed(index) => index.span,
+        }),
+        Expr::Try(expr) if expr.attrs.is_empty() => Some(expr.question_token.span),
+        Expr::Await(expr) if expr.attrs.is_empty() => Some(expr.await_token.span),
+        Expr::Macro(mac) if mac.attrs.is_empty() => Some(mac.mac.delimiter.span().join()),
+        Expr::Struct(lit) if lit.attrs.is_empty() && lit.qself.is_none() => {
+            Some(lit.brace_token.span.join())
+        }
+        Expr::Lit(lit) if lit.attrs.is_empty() => Some(lit.lit.span()),
+        Expr::Reference(reference) if reference.attrs.is_empty() => last_span(&reference.expr),
+        Expr::Paren(paren) if paren.attrs.is_empty() => Some(paren.paren_token.span.join()),
+        Expr::Tuple(tuple) if tuple.attrs.is_empty() => Some(tuple.paren_token.span.join()),
+        _ => None,
+    }
 }
 
 /// The block of a block-like expression (`{ .. }`, `async { .. }`,
@@ -2914,6 +2987,44 @@ mod marker_tests {
             assert_eq!(
                 region(first_token_span(&expr)).start,
                 region(expr.span()).start,
+                "{source}"
+            );
+        }
+        // Every other form: the whole span, as syn joins it.
+        for source in [
+            "Ok(order)",
+            "Ok::<_, Error>(x)",
+            "handlers::process(a, b)",
+            "(f)(x)",
+            "client.send(msg).await",
+            "client.send(msg).await?",
+            "self.bus.publish::<E>(e)",
+            "self.inner.0",
+            "a.b.c",
+            "x?",
+            "json!({ \"id\": id })",
+            "vec![1, 2]",
+            "::serde_json::json!(x)",
+            "Event { id, at: now }",
+            "crate::Event { id }",
+            "\"text\"",
+            "42",
+            "true",
+            "&mut buffer",
+            "&self.items[0]",
+            "&x.len()",
+            "(a + b)",
+            "(a, b)",
+            "()",
+            "Vec::<u8>::new().len()",
+            "<T as X>::f(x)",
+            "-x.len()",
+            "f(x) + 1",
+        ] {
+            let expr: Expr = syn::parse_str(source).expect("test expression parses");
+            assert_eq!(
+                region(first_token_span(&expr)),
+                region(expr.span()),
                 "{source}"
             );
         }
