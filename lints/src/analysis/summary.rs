@@ -243,11 +243,6 @@ pub struct CrateFacts {
     pub mqtt_manual_acks: bool,
     /// Some file of the crate imports a broker client crate.
     pub messaging: bool,
-    /// The CamelCase names the crate's text builds a value of (a struct
-    /// literal `Name { .. }`, a call `Name(..)`, an associated function or
-    /// variant `Name::..`), declarations aside: a message type the crate
-    /// never builds is one it only receives.
-    pub built: BTreeSet<String>,
 }
 
 impl CrateFacts {
@@ -259,7 +254,6 @@ impl CrateFacts {
         self.group_setters
             .extend(other.group_setters.iter().cloned());
         self.serialized.extend(other.serialized.iter().cloned());
-        self.built.extend(other.built.iter().cloned());
         for (name, variants) in &other.serialized_enums {
             self.serialized_enums
                 .entry(name.clone())
@@ -296,6 +290,9 @@ pub struct FileEntry {
     /// sibling crate's files start with that crate's name.
     pub module: Vec<String>,
     pub imports: Imports,
+    /// The file's text, for what is read from the text of the whole crate
+    /// only when a rule asks (see [`CrateIndex::builds`]).
+    pub text: std::sync::Arc<str>,
 }
 
 /// The first pass over one file.
@@ -331,6 +328,13 @@ pub struct CrateIndex {
     /// that hold another crate's client (`.kafka`), to tell cheaply whether
     /// a file can reach one (its text names none: nothing to do).
     effect_names: Option<aho_corasick::AhoCorasick>,
+    /// The CamelCase names the crate's text builds a value of (a struct
+    /// literal `Name { .. }`, a call `Name(..)`, an associated function or
+    /// variant `Name::..`), declarations aside: a message type the crate
+    /// never builds is one it only receives. Read from every file's text
+    /// on the first question (see [`built_type_names`]): few crates are
+    /// ever asked.
+    built: std::cell::OnceCell<BTreeSet<String>>,
     /// What each call of each function resolves to (`calls[f][c]` is
     /// [`CrateIndex::resolve`] of `fns[f].calls[c]`): resolution does not
     /// depend on effects, so it is done once, not in every round of
@@ -580,10 +584,18 @@ impl CrateIndex {
     /// [`super::ids::is_id_name`]), or with a field of such a struct type:
     /// a value of that type, serialized as a message's body, carries an id
     /// a consumer can deduplicate on.
-    /// Whether the crate builds a value of the type anywhere (see
-    /// [`CrateFacts::built`]).
+    /// Whether the crate builds a value of the type anywhere: a struct
+    /// literal, a call or an associated function of it in the text of any
+    /// of its files (see [`built_type_names`]).
     pub fn builds(&self, name: &str) -> bool {
-        self.facts.built.contains(name)
+        self.built
+            .get_or_init(|| {
+                self.files
+                    .iter()
+                    .flat_map(|file| built_type_names(&file.text))
+                    .collect()
+            })
+            .contains(name)
     }
 
     pub fn type_carries_id(&self, name: &str) -> bool {
@@ -1221,7 +1233,6 @@ pub fn summarise_file(
         facts.kafka_config_helpers = crate::rules::auto_ack::config_helpers(items);
     }
     facts.messaging = entry.imports.has_any(super::apis::MESSAGING_CRATES);
-    facts.built = built_type_names(text);
     if text.contains("subscribe") || text.contains("manual_acks") {
         (facts.mqtt_subscribes_with_acks, facts.mqtt_manual_acks) =
             crate::rules::auto_ack::mqtt_facts(items);
