@@ -331,10 +331,10 @@ pub struct CrateIndex {
     /// The CamelCase names the crate's text builds a value of (a struct
     /// literal `Name { .. }`, a call `Name(..)`, an associated function or
     /// variant `Name::..`), declarations aside: a message type the crate
-    /// never builds is one it only receives. Read from every file's text
-    /// on the first question (see [`built_type_names`]): few crates are
-    /// ever asked.
-    built: std::cell::OnceCell<BTreeSet<String>>,
+    /// never builds is one it only receives. Read from a file's text (see
+    /// [`built_type_names`]) the first time a question needs it: few
+    /// crates are ever asked, and only files whose text names the type.
+    built: Vec<std::cell::OnceCell<BTreeSet<String>>>,
     /// What each call of each function resolves to (`calls[f][c]` is
     /// [`CrateIndex::resolve`] of `fns[f].calls[c]`): resolution does not
     /// depend on effects, so it is done once, not in every round of
@@ -474,6 +474,7 @@ impl CrateIndex {
             }
             index.files.push(file.entry);
         }
+        index.built = index.files.iter().map(|_| Default::default()).collect();
         index.call_targets = index
             .fns
             .iter()
@@ -588,14 +589,16 @@ impl CrateIndex {
     /// literal, a call or an associated function of it in the text of any
     /// of its files (see [`built_type_names`]).
     pub fn builds(&self, name: &str) -> bool {
-        self.built
-            .get_or_init(|| {
-                self.files
-                    .iter()
-                    .flat_map(|file| built_type_names(&file.text))
-                    .collect()
+        // A file whose text does not hold the name cannot build it.
+        self.files
+            .iter()
+            .zip(&self.built)
+            .filter(|(file, _)| file.text.contains(name))
+            .any(|(file, built)| {
+                built
+                    .get_or_init(|| built_type_names(&file.text))
+                    .contains(name)
             })
-            .contains(name)
     }
 
     pub fn type_carries_id(&self, name: &str) -> bool {
