@@ -106,6 +106,7 @@ pub fn first_pass(
             path: parsed.path().to_path_buf(),
             module,
             imports: analysis.imports.clone(),
+            text: parsed.text().into(),
         };
         let summary =
             summary::summarise_file(entry, parsed.items(), &analysis.flows, parsed.text());

@@ -16,6 +16,7 @@
 //!   `let order = serde_json::from_slice(&delivery.data)?`.
 
 use std::collections::{BTreeSet, HashSet};
+use std::rc::Rc;
 
 use syn::spanned::Spanned;
 use syn::visit::Visit;
@@ -41,11 +42,11 @@ pub struct Event {
     /// Evaluation order inside the function.
     pub seq: u32,
     /// The arms this event is inside, outermost first.
-    pub scope: Vec<Arm>,
+    pub scope: Rc<[Arm]>,
     /// The concurrent tasks this event is inside, outermost first.
-    pub task: Vec<u32>,
+    pub task: Rc<[u32]>,
     /// The loops this event is inside, outermost first.
-    pub loops: Vec<u32>,
+    pub loops: Rc<[u32]>,
     pub kind: EventKind,
     pub region: Region,
     /// The variables the call reads (receiver and arguments).
@@ -271,7 +272,7 @@ impl FnFlow {
         let common = a
             .scope
             .iter()
-            .zip(&b.scope)
+            .zip(b.scope.iter())
             .take_while(|(x, y)| x == y)
             .count();
         if let (Some(x), Some(y)) = (a.scope.get(common), b.scope.get(common))
@@ -301,7 +302,7 @@ impl FnFlow {
         let common = a
             .scope
             .iter()
-            .zip(&b.scope)
+            .zip(b.scope.iter())
             .take_while(|(x, y)| x == y)
             .count();
         matches!((a.scope.get(common), b.scope.get(common)), (Some(x), Some(y)) if x.0 == y.0)
@@ -370,8 +371,12 @@ impl FnFlow {
 /// Every function of the file, each walked on its own (a nested `fn`
 /// inside a body is its own function; closures and async blocks belong to
 /// the function they are written in).
-pub fn flows(items: &[syn::Item], known: &Known<'_>) -> Vec<FnFlow> {
-    let mut finder = FnFinder::new(known, None);
+///
+/// With the file's `text` (the text it was parsed from), a function whose
+/// text holds no second `fn` is not searched for nested functions: it can
+/// hold none.
+pub fn flows(items: &[syn::Item], known: &Known<'_>, text: Option<&str>) -> Vec<FnFlow> {
+    let mut finder = FnFinder::new(known, None, text);
     for item in items {
         finder.visit_item(item);
     }
@@ -385,9 +390,15 @@ pub fn flows_at(
     items: &[syn::Item],
     known: &Known<'_>,
     wanted: &BTreeSet<usize>,
+    text: Option<&str>,
 ) -> Vec<(usize, FnFlow)> {
-    let mut finder = FnFinder::new(known, Some((wanted, Vec::new())));
+    let mut finder = FnFinder::new(known, Some((wanted, Vec::new())), text);
+    let last = wanted.last().copied();
     for item in items {
+        // Past the last wanted function, nothing more is walked.
+        if last.is_none_or(|last| finder.seen > last) {
+            break;
+        }
         finder.visit_item(item);
     }
     let positions = finder
@@ -414,8 +425,9 @@ pub fn flows_touching(
     items: &[syn::Item],
     known: &Known<'_>,
     matches: &[std::ops::Range<usize>],
+    text: Option<&str>,
 ) -> Option<Vec<FnFlow>> {
-    let mut finder = FnFinder::new(known, None);
+    let mut finder = FnFinder::new(known, None, text);
     let mut select = Select {
         matches,
         inside: 0,
@@ -477,7 +489,11 @@ impl SelectingFinder<'_, '_, '_, '_> {
         } else {
             self.finder.seen += 1;
         }
-        nested(self);
+        // Nested functions and `use` items are all the nested walk looks
+        // for; a function whose text names neither holds none.
+        if self.finder.may_nest(sig, block, &["fn", "use"]) {
+            nested(self);
+        }
         if wanted {
             self.select.inside -= 1;
         }
@@ -543,10 +559,17 @@ struct FnFinder<'k, 'a> {
     only: Option<(&'k BTreeSet<usize>, Vec<usize>)>,
     /// How many functions were met so far.
     seen: usize,
+    /// The text the file was parsed from, when known: see
+    /// [`FnFinder::may_nest`].
+    text: Option<&'k str>,
 }
 
 impl<'k, 'a> FnFinder<'k, 'a> {
-    fn new(known: &'k Known<'a>, only: Option<(&'k BTreeSet<usize>, Vec<usize>)>) -> Self {
+    fn new(
+        known: &'k Known<'a>,
+        only: Option<(&'k BTreeSet<usize>, Vec<usize>)>,
+        text: Option<&'k str>,
+    ) -> Self {
         FnFinder {
             known,
             flows: Vec::new(),
@@ -554,6 +577,29 @@ impl<'k, 'a> FnFinder<'k, 'a> {
             trait_name: None,
             only,
             seen: 0,
+            text,
+        }
+    }
+
+    /// Whether the function (from its `fn` to its closing brace) may hold
+    /// an item the nested walk looks for: `false` only when the file's text
+    /// is known and, after the function's own `fn`, none of `words` occurs
+    /// in its text. Every nested function (and `use` item) is spelt in
+    /// that text, so the nested walk of a function without them finds
+    /// nothing; searching the text is much cheaper than visiting every
+    /// expression of the body.
+    fn may_nest(&self, sig: &syn::Signature, block: &Block, words: &[&str]) -> bool {
+        let Some(text) = self.text else {
+            return true;
+        };
+        let from = sig.fn_token.span.byte_range().start;
+        let to = block.brace_token.span.close().byte_range().end;
+        match text.get(from..to) {
+            Some(own) if own.starts_with("fn") => {
+                let rest = &own[2..];
+                words.iter().any(|word| rest.contains(word))
+            }
+            _ => true,
         }
     }
 
@@ -585,6 +631,7 @@ impl FnFinder<'_, '_> {
         }
         let mut walker = Walker::new(self.known, sig.ident.to_string());
         walker.text_span = Some((sig.fn_token.span, block.brace_token.span.close()));
+        walker.file_text = self.text;
         walker.flow.owner = self.owner.clone();
         walker.flow.trait_name = self.trait_name.clone();
         walker.flow.returns_value = match &sig.output {
@@ -644,17 +691,24 @@ impl FnFinder<'_, '_> {
 impl<'ast> Visit<'ast> for FnFinder<'_, '_> {
     fn visit_item_fn(&mut self, item: &'ast syn::ItemFn) {
         self.walk(&item.sig, &item.block);
-        syn::visit::visit_item_fn(self, item);
+        if self.may_nest(&item.sig, &item.block, &["fn"]) {
+            syn::visit::visit_item_fn(self, item);
+        }
     }
 
     fn visit_impl_item_fn(&mut self, item: &'ast syn::ImplItemFn) {
         self.walk(&item.sig, &item.block);
-        syn::visit::visit_impl_item_fn(self, item);
+        if self.may_nest(&item.sig, &item.block, &["fn"]) {
+            syn::visit::visit_impl_item_fn(self, item);
+        }
     }
 
     fn visit_trait_item_fn(&mut self, item: &'ast syn::TraitItemFn) {
         if let Some(block) = &item.default {
             self.walk(&item.sig, block);
+            if !self.may_nest(&item.sig, block, &["fn"]) {
+                return;
+            }
         }
         syn::visit::visit_trait_item_fn(self, item);
     }
@@ -702,7 +756,15 @@ struct Walker<'k, 'a> {
     /// Whether the function's text names a message id at all (see
     /// [`super::ids::names_an_id_word`]), read on first need.
     names_ids: Option<bool>,
+    /// The text of the file, when known (see [`FnFinder::may_nest`]).
+    file_text: Option<&'k str>,
+    /// The arms, tasks and loops of the last event pushed, shared with the
+    /// next event in the same place instead of copied for each.
+    place: Option<Place>,
 }
+
+/// Where an event is: its arms, tasks and loops (see [`Event`]).
+type Place = (Rc<[Arm]>, Rc<[u32]>, Rc<[u32]>);
 
 impl<'k, 'a> Walker<'k, 'a> {
     fn new(known: &'k Known<'a>, name: String) -> Self {
@@ -743,6 +805,8 @@ impl<'k, 'a> Walker<'k, 'a> {
             header_helpers: Vec::new(),
             text_span: None,
             names_ids: None,
+            file_text: None,
+            place: None,
         }
     }
 
@@ -750,7 +814,17 @@ impl<'k, 'a> Walker<'k, 'a> {
     /// a message id is made of (true when its text is not known).
     fn names_ids(&mut self) -> bool {
         let span = self.text_span;
+        let file_text = self.file_text;
         *self.names_ids.get_or_insert_with(|| {
+            // The function's text read in place from the file's, when the
+            // file's text is known and holds it, instead of copied out.
+            if let (Some(text), Some((from, to))) = (file_text, span)
+                && from.start().line > 0
+                && let Some(own) = text.get(from.byte_range().start..to.byte_range().end)
+                && own.starts_with("fn")
+            {
+                return super::ids::names_an_id_word(own);
+            }
             span.and_then(|(from, to)| from.join(to))
                 .and_then(|span| span.source_text())
                 .is_none_or(|text| super::ids::names_an_id_word(&text))
@@ -831,11 +905,27 @@ impl<'k, 'a> Walker<'k, 'a> {
 
     fn push(&mut self, kind: EventKind, region: Region, reads: BTreeSet<String>) {
         self.seq += 1;
+        let (scope, task, loops) = match &self.place {
+            Some((scope, task, loops))
+                if **scope == *self.scope && **task == *self.task && **loops == *self.loops =>
+            {
+                (Rc::clone(scope), Rc::clone(task), Rc::clone(loops))
+            }
+            _ => {
+                let place: Place = (
+                    self.scope.as_slice().into(),
+                    self.task.as_slice().into(),
+                    self.loops.as_slice().into(),
+                );
+                self.place = Some(place.clone());
+                place
+            }
+        };
         self.flow.events.push(Event {
             seq: self.seq,
-            scope: self.scope.clone(),
-            task: self.task.clone(),
-            loops: self.loops.clone(),
+            scope,
+            task,
+            loops,
             kind,
             region,
             reads,
@@ -2255,7 +2345,11 @@ fn pat_span(pat: &syn::Pat) -> proc_macro2::Span {
 
 /// A span that starts where `Spanned::span` of `expr` starts: for a plain
 /// path (`process`, `handlers::process`, `::x::y`), its first token's,
-/// without printing the path back into tokens.
+/// without printing the path back into tokens. For a call, a method call,
+/// a field, `?`, `.await`, a macro, a struct literal, a literal, a
+/// reference, parentheses or a tuple, it is `Spanned::span` itself (its
+/// first token's span joined to its last's, as syn joins them), read from
+/// the tree's tokens instead of printing the whole expression.
 fn first_token_span(expr: &Expr) -> proc_macro2::Span {
     if let Expr::Path(path) = expr
         && path.attrs.is_empty()
@@ -2268,7 +2362,62 @@ fn first_token_span(expr: &Expr) -> proc_macro2::Span {
             return first.ident.span();
         }
     }
+    if let (Some(first), Some(last)) = (first_span(expr), last_span(expr)) {
+        return first.join(last).unwrap_or(first);
+    }
     expr.span()
+}
+
+/// The span of the first token syn prints for `expr`, read from the tree
+/// for the forms [`first_token_span`] knows (none with attributes).
+fn first_span(expr: &Expr) -> Option<proc_macro2::Span> {
+    let path_first = |path: &syn::Path| match &path.leading_colon {
+        Some(colons) => Some(colons.spans[0]),
+        None => path.segments.first().map(|segment| segment.ident.span()),
+    };
+    match expr {
+        Expr::Path(path) if path.attrs.is_empty() && path.qself.is_none() => path_first(&path.path),
+        Expr::Call(call) if call.attrs.is_empty() => first_span(&call.func),
+        Expr::MethodCall(call) if call.attrs.is_empty() => first_span(&call.receiver),
+        Expr::Field(field) if field.attrs.is_empty() => first_span(&field.base),
+        Expr::Try(expr) if expr.attrs.is_empty() => first_span(&expr.expr),
+        Expr::Await(expr) if expr.attrs.is_empty() => first_span(&expr.base),
+        Expr::Macro(mac) if mac.attrs.is_empty() => path_first(&mac.mac.path),
+        Expr::Struct(lit) if lit.attrs.is_empty() && lit.qself.is_none() => path_first(&lit.path),
+        Expr::Lit(lit) if lit.attrs.is_empty() => Some(lit.lit.span()),
+        Expr::Reference(reference) if reference.attrs.is_empty() => Some(reference.and_token.span),
+        Expr::Paren(paren) if paren.attrs.is_empty() => Some(paren.paren_token.span.join()),
+        Expr::Tuple(tuple) if tuple.attrs.is_empty() => Some(tuple.paren_token.span.join()),
+        _ => None,
+    }
+}
+
+/// The span of the last token syn prints for `expr` (a bracketed group's
+/// whole span), for the forms [`first_span`] knows.
+fn last_span(expr: &Expr) -> Option<proc_macro2::Span> {
+    match expr {
+        Expr::Path(path) if path.attrs.is_empty() && path.qself.is_none() => {
+            let last = path.path.segments.last()?;
+            matches!(last.arguments, syn::PathArguments::None).then(|| last.ident.span())
+        }
+        Expr::Call(call) if call.attrs.is_empty() => Some(call.paren_token.span.join()),
+        Expr::MethodCall(call) if call.attrs.is_empty() => Some(call.paren_token.span.join()),
+        Expr::Field(field) if field.attrs.is_empty() => Some(match &field.member {
+            syn::Member::Named(name) => name.span(),
+            syn::Member::Unnamed(index) => index.span,
+        }),
+        Expr::Try(expr) if expr.attrs.is_empty() => Some(expr.question_token.span),
+        Expr::Await(expr) if expr.attrs.is_empty() => Some(expr.await_token.span),
+        Expr::Macro(mac) if mac.attrs.is_empty() => Some(mac.mac.delimiter.span().join()),
+        Expr::Struct(lit) if lit.attrs.is_empty() && lit.qself.is_none() => {
+            Some(lit.brace_token.span.join())
+        }
+        Expr::Lit(lit) if lit.attrs.is_empty() => Some(lit.lit.span()),
+        Expr::Reference(reference) if reference.attrs.is_empty() => last_span(&reference.expr),
+        Expr::Paren(paren) if paren.attrs.is_empty() => Some(paren.paren_token.span.join()),
+        Expr::Tuple(tuple) if tuple.attrs.is_empty() => Some(tuple.paren_token.span.join()),
+        _ => None,
+    }
 }
 
 /// The block of a block-like expression (`{ .. }`, `async { .. }`,
@@ -2864,6 +3013,44 @@ mod marker_tests {
             assert_eq!(
                 region(first_token_span(&expr)).start,
                 region(expr.span()).start,
+                "{source}"
+            );
+        }
+        // Every other form: the whole span, as syn joins it.
+        for source in [
+            "Ok(order)",
+            "Ok::<_, Error>(x)",
+            "handlers::process(a, b)",
+            "(f)(x)",
+            "client.send(msg).await",
+            "client.send(msg).await?",
+            "self.bus.publish::<E>(e)",
+            "self.inner.0",
+            "a.b.c",
+            "x?",
+            "json!({ \"id\": id })",
+            "vec![1, 2]",
+            "::serde_json::json!(x)",
+            "Event { id, at: now }",
+            "crate::Event { id }",
+            "\"text\"",
+            "42",
+            "true",
+            "&mut buffer",
+            "&self.items[0]",
+            "&x.len()",
+            "(a + b)",
+            "(a, b)",
+            "()",
+            "Vec::<u8>::new().len()",
+            "<T as X>::f(x)",
+            "-x.len()",
+            "f(x) + 1",
+        ] {
+            let expr: Expr = syn::parse_str(source).expect("test expression parses");
+            assert_eq!(
+                region(first_token_span(&expr)),
+                region(expr.span()),
                 "{source}"
             );
         }

@@ -204,7 +204,7 @@ impl FileAnalysis {
         };
         let walked = walk_all || may_have_ops(&imports, Some(source), user);
         let flows = if walked {
-            flow::flows(items, &known)
+            flow::flows(items, &known, Some(source))
         } else {
             Vec::new()
         };
@@ -242,7 +242,7 @@ impl FileAnalysis {
         if !walked {
             // Not walked: its text decides whether to walk it now.
             if may_have_ops(&first.imports, Some(source), user) {
-                let flows = flow::flows(items, &known);
+                let flows = flow::flows(items, &known, Some(source));
                 return FileAnalysis { flows, ..first };
             }
             // It names no operation: only a call the index resolves can
@@ -253,8 +253,8 @@ impl FileAnalysis {
             if matches.is_empty() {
                 return first;
             }
-            let flows = flow::flows_touching(items, &known, &matches)
-                .unwrap_or_else(|| flow::flows(items, &known));
+            let flows = flow::flows_touching(items, &known, &matches, Some(source))
+                .unwrap_or_else(|| flow::flows(items, &known, Some(source)));
             return FileAnalysis { flows, ..first };
         }
         // Walk again only the functions with a call the index resolves.
@@ -268,7 +268,7 @@ impl FileAnalysis {
         if wanted.is_empty() {
             return first;
         }
-        let rewalked = flow::flows_at(items, &known, &wanted);
+        let rewalked = flow::flows_at(items, &known, &wanted, Some(source));
         let mut analysis = first;
         for (position, flow) in rewalked {
             if let Some(slot) = analysis.flows.get_mut(position) {
@@ -295,7 +295,7 @@ impl FileAnalysis {
         };
         let matters = source.is_none_or(|text| index.0.may_matter(text));
         let flows = if matters || may_have_ops(&imports, source, user) {
-            flow::flows(items, &known)
+            flow::flows(items, &known, source)
         } else {
             Vec::new()
         };
@@ -326,7 +326,7 @@ impl FileAnalysis {
             index: None,
         };
         let mut flows = if may_have_ops(&imports, source, user) {
-            flow::flows(items, &known)
+            flow::flows(items, &known, source)
         } else {
             Vec::new()
         };
@@ -335,7 +335,7 @@ impl FileAnalysis {
         let local_acks = flow::local_ack_summaries(&flows);
         if !local_acks.is_empty() {
             known.local_acks = local_acks;
-            flows = flow::flows(items, &known);
+            flows = flow::flows(items, &known, source);
         }
         let types = types::types(items, &imports, user);
         FileAnalysis {

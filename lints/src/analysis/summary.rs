@@ -246,11 +246,6 @@ pub struct CrateFacts {
     pub mqtt_manual_acks: bool,
     /// Some file of the crate imports a broker client crate.
     pub messaging: bool,
-    /// The CamelCase names the crate's text builds a value of (a struct
-    /// literal `Name { .. }`, a call `Name(..)`, an associated function or
-    /// variant `Name::..`), declarations aside: a message type the crate
-    /// never builds is one it only receives.
-    pub built: BTreeSet<String>,
     /// The crate's types whose values are published with no id set by the
     /// publish itself: sent straight (`producer.send(..)` of what was made
     /// from a `Reading`), or handed to a helper that publishes what it is
@@ -268,7 +263,6 @@ impl CrateFacts {
         self.group_setters
             .extend(other.group_setters.iter().cloned());
         self.serialized.extend(other.serialized.iter().cloned());
-        self.built.extend(other.built.iter().cloned());
         self.published.extend(other.published.iter().cloned());
         for (name, variants) in &other.serialized_enums {
             self.serialized_enums
@@ -306,6 +300,9 @@ pub struct FileEntry {
     /// sibling crate's files start with that crate's name.
     pub module: Vec<String>,
     pub imports: Imports,
+    /// The file's text, for what is read from the text of the whole crate
+    /// only when a rule asks (see [`CrateIndex::builds`]).
+    pub text: std::sync::Arc<str>,
 }
 
 /// The first pass over one file.
@@ -341,7 +338,22 @@ pub struct CrateIndex {
     /// that hold another crate's client (`.kafka`), to tell cheaply whether
     /// a file can reach one (its text names none: nothing to do).
     effect_names: Option<aho_corasick::AhoCorasick>,
+    /// The CamelCase names the crate's text builds a value of (a struct
+    /// literal `Name { .. }`, a call `Name(..)`, an associated function or
+    /// variant `Name::..`), declarations aside: a message type the crate
+    /// never builds is one it only receives. Read from a file's text (see
+    /// [`built_type_names`]) the first time a question needs it: few
+    /// crates are ever asked, and only files whose text names the type.
+    built: Vec<std::cell::OnceCell<BTreeSet<String>>>,
+    /// What each call of each function resolves to (`calls[f][c]` is
+    /// [`CrateIndex::resolve`] of `fns[f].calls[c]`): resolution does not
+    /// depend on effects, so it is done once, not in every round of
+    /// `combine` and every `callers_identify`.
+    call_targets: Vec<Vec<Option<Targets>>>,
 }
+
+/// The functions a call may reach, and how it was resolved to them.
+type Targets = (Vec<usize>, Resolution);
 
 /// How a call was tied to its callee.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -472,13 +484,25 @@ impl CrateIndex {
             }
             index.files.push(file.entry);
         }
+        index.built = index.files.iter().map(|_| Default::default()).collect();
+        index.call_targets = index
+            .fns
+            .iter()
+            .map(|summary| {
+                let scope = summary.scope();
+                summary
+                    .calls
+                    .iter()
+                    .map(|call| index.resolve(&scope, &call.callee))
+                    .collect()
+            })
+            .collect();
         index.combine();
         // What the crate hands to its publishing helpers is published too.
         let mut published = BTreeSet::new();
-        for summary in &index.fns {
-            let scope = summary.scope();
-            for call in &summary.calls {
-                let Some((effects, _)) = index.effects_of(&scope, &call.callee) else {
+        for (summary, targets) in index.fns.iter().zip(&index.call_targets) {
+            for (call, resolved) in summary.calls.iter().zip(targets) {
+                let Some(effects) = index.shared_effects(resolved.as_ref()) else {
                     continue;
                 };
                 if let Some(publish) = &effects.publish
@@ -591,10 +615,20 @@ impl CrateIndex {
     /// [`super::ids::is_id_name`]), or with a field of such a struct type:
     /// a value of that type, serialized as a message's body, carries an id
     /// a consumer can deduplicate on.
-    /// Whether the crate builds a value of the type anywhere (see
-    /// [`CrateFacts::built`]).
+    /// Whether the crate builds a value of the type anywhere: a struct
+    /// literal, a call or an associated function of it in the text of any
+    /// of its files (see [`built_type_names`]).
     pub fn builds(&self, name: &str) -> bool {
-        self.facts.built.contains(name)
+        // A file whose text does not hold the name cannot build it.
+        self.files
+            .iter()
+            .zip(&self.built)
+            .filter(|(file, _)| file.text.contains(name))
+            .any(|(file, built)| {
+                built
+                    .get_or_init(|| built_type_names(&file.text))
+                    .contains(name)
+            })
     }
 
     pub fn type_carries_id(&self, name: &str) -> bool {
@@ -675,10 +709,9 @@ impl CrateIndex {
             return false;
         };
         let mut calls = 0;
-        for summary in &self.fns {
-            let scope = summary.scope();
-            for call in &summary.calls {
-                let Some((candidates, _)) = self.resolve(&scope, &call.callee) else {
+        for (summary, targets_of_calls) in self.fns.iter().zip(&self.call_targets) {
+            for (call, resolved) in summary.calls.iter().zip(targets_of_calls) {
+                let Some((candidates, _)) = resolved else {
                     continue;
                 };
                 if !candidates.iter().any(|c| targets.contains(c)) {
@@ -707,9 +740,8 @@ impl CrateIndex {
         for _ in 0..MAX_DEPTH {
             let mut changes = Vec::new();
             for (caller, summary) in self.fns.iter().enumerate() {
-                let scope = summary.scope();
-                for call in &summary.calls {
-                    let Some((callee, _)) = self.effects_of(&scope, &call.callee) else {
+                for (call, resolved) in summary.calls.iter().zip(&self.call_targets[caller]) {
+                    let Some(callee) = self.shared_effects(resolved.as_ref()) else {
                         continue;
                     };
                     let mut lifted = lift(&callee, &call.args);
@@ -746,18 +778,24 @@ impl CrateIndex {
     /// something: the effects every candidate shares, and how the call was
     /// resolved.
     pub fn effects_of(&self, scope: &Scope<'_>, callee: &Callee) -> Option<(Effects, Resolution)> {
-        let (candidates, resolution) = self.resolve(scope, callee)?;
+        let resolved = self.resolve(scope, callee);
+        let resolution = resolved.as_ref()?.1;
+        self.shared_effects(resolved.as_ref())
+            .map(|effects| (effects, resolution))
+    }
+
+    /// The effects every candidate of a resolved call shares, if any.
+    fn shared_effects(&self, resolved: Option<&(Vec<usize>, Resolution)>) -> Option<Effects> {
+        let (candidates, _) = resolved?;
         let mut shared: Option<Effects> = None;
-        for candidate in candidates {
+        for &candidate in candidates {
             let effects = &self.fns[candidate].effects;
             shared = Some(match shared {
                 None => effects.clone(),
                 Some(before) => before.intersect(effects),
             });
         }
-        shared
-            .filter(|effects| !effects.is_empty())
-            .map(|effects| (effects, resolution))
+        shared.filter(|effects| !effects.is_empty())
     }
 
     /// Whether the call is certainly one of the crate's own functions
@@ -1228,7 +1266,6 @@ pub fn summarise_file(
         facts.kafka_config_helpers = crate::rules::auto_ack::config_helpers(items);
     }
     facts.messaging = entry.imports.has_any(super::apis::MESSAGING_CRATES);
-    facts.built = built_type_names(text);
     for flow in flows {
         for (event, recognized) in flow.ops() {
             if let Op::Publish(PublishInfo {
