@@ -841,7 +841,7 @@ impl<'a> Walk<'a> {
         // `a.signed_duration_since(b)`, `a.cmp(&b)`: the other time is
         // measured against or compared, and only a number or an ordering
         // comes out.
-        let arg_use = if on_time_zone || in_memory || MEASURES.contains(&method.as_str()) {
+        let arg_use = if on_time_zone || in_memory || REDUCTIONS.contains(&method.as_str()) {
             Use::Neutral
         } else if STORE_APIS.contains(&method.as_str()) {
             Use::Data
@@ -1212,9 +1212,12 @@ fn is_duration(expr: &Expr) -> bool {
     .any(|word| text.contains(word))
 }
 
-/// Methods that reduce a time to a number or compare it: the zone does not
-/// reach their result.
+/// Methods that reduce a time to a number, measure it against another
+/// (`signed_duration_since`) or compare them: the zone reaches neither
+/// their result nor, for the last two, the other time they are given.
 const REDUCTIONS: &[&str] = &[
+    "duration_since",
+    "signed_duration_since",
     "timestamp",
     "timestamp_millis",
     "timestamp_micros",
@@ -1238,27 +1241,12 @@ const REDUCTIONS: &[&str] = &[
     "le",
     "ge",
     "eq",
-];
-
-/// Methods after which the local zone no longer matters.
-/// The methods that measure one time against another or compare them:
-/// only a duration or an ordering comes out, of the receiver and of the
-/// argument alike.
-const MEASURES: [&str; 10] = [
-    "duration_since",
-    "signed_duration_since",
-    "cmp",
-    "partial_cmp",
-    "lt",
-    "gt",
-    "le",
-    "ge",
-    "eq",
     "ne",
 ];
 
+/// Methods after which the local zone no longer matters.
 fn neutralises(method: &str, call: &syn::ExprMethodCall) -> bool {
-    if MEASURES.contains(&method) {
+    if REDUCTIONS.contains(&method) {
         return true;
     }
     match method {
@@ -1269,24 +1257,8 @@ fn neutralises(method: &str, call: &syn::ExprMethodCall) -> bool {
         "to_utc"
         | "naive_utc"
         | "to_offset"
-        | "timestamp"
-        | "timestamp_millis"
-        | "timestamp_micros"
-        | "timestamp_nanos"
-        | "timestamp_nanos_opt"
         | "timestamp_subsec_millis"
-        | "unix_timestamp"
         | "unix_timestamp_nanos"
-        | "hour"
-        | "minute"
-        | "second"
-        | "nanosecond"
-        | "weekday"
-        | "day"
-        | "month"
-        | "year"
-        | "ordinal"
-        | "iso_week"
         | "offset"
         | "timezone"
         | "elapsed"
